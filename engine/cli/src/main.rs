@@ -1,0 +1,57 @@
+//! The `motcua` command. Each subcommand lives in its own module; this file only dispatches.
+//! Exit codes: 0 success, 1 the input has errors (e.g. a procedure with diagnostics), 2 usage or
+//! I/O problems.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cmd_calendar;
+mod cmd_procedure;
+
+#[derive(Parser)]
+#[command(name = "motcua", version, about = "One-stop-shop procedure engine")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check procedure files and report every problem with file:line:col.
+    Validate(cmd_procedure::ValidateArgs),
+    /// Print the JSON Schema of procedure files.
+    Schema(cmd_procedure::SchemaArgs),
+    /// Draw a procedure's graph as Mermaid or Graphviz dot.
+    Graph(cmd_procedure::GraphArgs),
+    /// Working-day calendar: lunar dates, holidays, deadline arithmetic.
+    #[command(subcommand)]
+    Calendar(cmd_calendar::Command),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let result = match cli.command {
+        Command::Validate(a) => cmd_procedure::validate(a),
+        Command::Schema(a) => cmd_procedure::schema(a),
+        Command::Graph(a) => cmd_procedure::graph(a),
+        Command::Calendar(c) => cmd_calendar::run(c),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("motcua: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

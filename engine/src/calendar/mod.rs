@@ -1,0 +1,6 @@
+//! The working-day calendar: office hours, Vietnamese solar and lunar holidays, yearly
+//! government decisions, and working-time arithmetic. Pure: no clock reads, no I/O.
+
+pub mod duration;
+
+pub use duration::{Duration, Unit};

@@ -1,0 +1,10 @@
+//! motcua: a workflow engine for one-stop-shop (một cửa) administrative procedures.
+//!
+//! The crate is the library that portals embed; it has no HTTP or CLI dependencies. See
+//! `ARCHITECTURE.md` at the repository root for the map and its invariants.
+//!
+//! - [`procedure`]: the YAML model, its loader with positioned diagnostics, graph checks, diagrams.
+//! - [`calendar`]: working-day calendars and working-time arithmetic (pure).
+
+pub mod calendar;
+pub mod procedure;

@@ -1,0 +1,5 @@
+//! Procedures: the YAML model, loading with diagnostics, checks and diagrams.
+
+pub mod model;
+
+pub use model::*;

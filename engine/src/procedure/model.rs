@@ -1,0 +1,387 @@
+//! The procedure model: what a department writes in a procedure YAML file.
+//!
+//! These types are the single source of truth for the file format: serde reads them, schemars
+//! derives `schemas/procedure.schema.json` from them, and the checker and the engine use them.
+//! Everything here is plain data; see `check` for what makes a procedure valid.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Duration;
+
+/// One administrative procedure (thủ tục hành chính), at one version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "motcua procedure")]
+pub struct Procedure {
+    /// Stable identifier, lowercase words joined by '-', e.g. `dang-ky-khai-sinh`.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub id: String,
+    /// The version of this definition, e.g. `2025.1`. Dossiers stay pinned to the version
+    /// (and content hash) they were received under.
+    pub version: String,
+    /// National procedure code from the national database of procedures, e.g. `1.001193`.
+    pub code: String,
+    /// Vietnamese name, as published.
+    pub name: String,
+    /// English name, optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    /// The competent agency (cơ quan có thẩm quyền) that decides and whose electronic id
+    /// prefixes dossier codes.
+    pub agency: Agency,
+    /// Legal documents this procedure rests on.
+    #[serde(default)]
+    pub legal_basis: Vec<String>,
+    /// First day this version may receive dossiers (YYYY-MM-DD).
+    #[schemars(with = "String", regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub effective_from: jiff::civil::Date,
+    /// Last day this version may receive dossiers, if it is being retired.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", regex(pattern = r"^\d{4}-\d{2}-\d{2}$"))]
+    pub effective_until: Option<jiff::civil::Date>,
+    /// The statutory time limit for the whole dossier.
+    pub limit: Limit,
+    /// Who may act, by role.
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    /// The units that own steps (one-stop desk, specialised offices, other agencies).
+    #[serde(default)]
+    pub departments: Vec<Department>,
+    /// The document checklist (thành phần hồ sơ).
+    #[serde(default)]
+    pub documents: Vec<Document>,
+    /// Fees and charges.
+    #[serde(default)]
+    pub fees: Vec<Fee>,
+    /// JSON Schema (draft 2020-12) of the dossier's form data.
+    #[serde(default = "empty_object_schema")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub form: serde_json::Value,
+    /// WASM plugins this procedure uses, pinned by hash.
+    #[serde(default)]
+    pub plugins: Vec<PluginRef>,
+    /// Plugin validators run on submission (on an action, see [`Action::validators`]).
+    #[serde(default)]
+    pub validators: Vec<PluginCall>,
+    /// The states of the dossier's graph; exactly one has `start: true`.
+    pub states: Vec<State>,
+    /// The moves between states.
+    #[serde(default)]
+    pub actions: Vec<Action>,
+}
+
+fn empty_object_schema() -> serde_json::Value {
+    serde_json::json!({"type": "object"})
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    /// Electronic id of the agency (mã định danh điện tử), e.g. `000.17.22.H56`.
+    pub id: String,
+    pub name: String,
+}
+
+/// The statutory limit (thời hạn giải quyết).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limit {
+    /// The limit, e.g. `3 working days`, `15 days`, `4 working hours`.
+    pub duration: Duration,
+    /// A longer limit for disadvantaged areas (vùng có điều kiện kinh tế - xã hội đặc biệt khó
+    /// khăn), e.g. `25 working days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disadvantaged: Option<Duration>,
+    /// When the clock starts.
+    #[serde(default)]
+    pub counting: Counting,
+    /// Same-day procedures: dossiers received after this local time (HH:MM) count from the
+    /// next working day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", regex(pattern = r"^\d{2}:\d{2}(:\d{2})?$"))]
+    pub same_day_cutoff: Option<jiff::civil::Time>,
+    /// The longest extension the agency may grant on written notice, e.g. `10 days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Counting {
+    /// From receipt of a complete, valid dossier (the usual rule).
+    #[default]
+    FromCompleteReceipt,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Department {
+    pub id: String,
+    pub name: String,
+    /// The agency this department belongs to when it is not the competent agency (liên thông).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Document {
+    pub id: String,
+    pub name: String,
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default = "one")]
+    pub copies: u32,
+}
+
+fn yes() -> bool {
+    true
+}
+fn one() -> u32 {
+    1
+}
+
+/// A fee: either a fixed amount in VND or computed by a plugin's `compute-fee`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fee {
+    pub id: String,
+    pub name: String,
+    /// Fixed amount in VND.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<u64>,
+    /// A plugin computes the amount from the dossier data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginCall>,
+}
+
+/// A WASM plugin pinned by the sha256 of its `.wasm` file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRef {
+    pub id: String,
+    /// Path of the `.wasm` component, relative to the procedure file.
+    pub file: String,
+    /// Hex sha256 of the file; a procedure version pins its plugin.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    pub sha256: String,
+    /// Configuration passed to every call; checked against the plugin's config schema.
+    #[serde(default = "empty_object")]
+    #[schemars(with = "serde_json::Map<String, serde_json::Value>")]
+    pub config: serde_json::Value,
+    /// CPU limit per call in milliseconds (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_limit_ms: Option<u64>,
+    /// Memory cap per instance in MiB (default 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_limit_mib: Option<u64>,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::json!({})
+}
+
+/// A use of a declared plugin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PluginCall {
+    /// The id of an entry in `plugins`.
+    pub plugin: String,
+    /// Extra configuration merged over the plugin's own for this use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")]
+    pub config: Option<serde_json::Value>,
+}
+
+/// What a state is for; decides who moves the dossier on and whether the clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
+    /// An officer acts (receive, appraise, sign).
+    Task,
+    /// Waiting on the applicant (supplement, payment): the clock pauses.
+    Applicant,
+    /// A plugin's `decide` picks the action.
+    Automatic,
+    /// Splits into parallel branches (liên thông); the dossier moves on at once.
+    Fork,
+    /// Waits until every branch of its fork has arrived, then acts like a task.
+    Join,
+    /// The dossier's life ends here with an outcome.
+    Terminal,
+}
+
+/// How a dossier ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The result was issued (and returned).
+    ResultIssued,
+    /// The dossier was refused with reasons.
+    Refused,
+    /// The applicant withdrew it.
+    Withdrawn,
+    /// An officer stopped processing.
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    pub id: String,
+    /// Vietnamese label shown to officers and on the process-control slip.
+    pub label: String,
+    pub kind: StateKind,
+    /// The dossier starts here (exactly one state).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub start: bool,
+    /// The department that owns the step (not needed for forks and terminals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The step budget, e.g. `10 working days`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<Duration>,
+    /// The step is declared outside the agency's budget (e.g. a tax step, a 30-day public
+    /// posting): its time does not count against the statutory limit.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub outside_budget: bool,
+    /// National status code (1–10) reported to the National Public Service Portal.
+    #[schemars(range(min = 1, max = 10))]
+    pub status: u8,
+    /// For terminal states: how the dossier ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
+    /// For forks: the first state of each parallel branch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<String>,
+    /// For joins: the fork whose branches meet here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fork: Option<String>,
+    /// For automatic states: the plugin whose `decide` picks the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin: Option<PluginCall>,
+    /// For automatic states: the action taken when the plugin fails (trap, limit, bad output).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_error: Option<String>,
+    /// Linked procedures (liên thông) whose child dossiers start when this state is entered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub starts: Vec<ChildLink>,
+    /// What happens when the step's budget runs out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation: Vec<Escalation>,
+}
+
+/// A child dossier of another procedure, started from a parent (Decree 63/2024 linked groups).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChildLink {
+    /// The child procedure's id.
+    pub procedure: String,
+    /// Child form fields taken from the parent's data: child field → parent field.
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+}
+
+/// An escalation rule: who is told, or what is done, when a step is (nearly) late.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Escalation {
+    /// Fire this long after the step's budget ran out (`0 working hours` = at the due instant).
+    pub after: Duration,
+    /// Roles to notify.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    /// Department to notify (defaults to the state's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Action {
+    pub id: String,
+    pub label: String,
+    /// The state the dossier (one of its branches) must be in.
+    pub from: String,
+    /// The state it moves to.
+    pub to: String,
+    /// Roles allowed to take the action; empty means the applicant or the system.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// An optional CEL guard over `data`, `input`, `actor` and `dossier`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<Guard>,
+    /// Inputs the actor must (or may) provide.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<Input>,
+    /// Plugin validators run before the action is taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validators: Vec<PluginCall>,
+    /// A comment (reason) is required, e.g. for refusals and supplement requests.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub comment_required: bool,
+    /// Extends the dossier's deadline by at most this much (apology and extension letter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extends: Option<Duration>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Guard {
+    /// A CEL expression that must be true, e.g. `data.dien_tich_san <= 500.0`.
+    pub expr: String,
+    /// Shown when the guard refuses the action.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Input {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default)]
+    pub kind: InputKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InputKind {
+    #[default]
+    Text,
+    Number,
+    Boolean,
+    Date,
+    /// A list of document ids from the checklist.
+    Documents,
+}
+
+impl Procedure {
+    pub fn state(&self, id: &str) -> Option<&State> {
+        self.states.iter().find(|s| s.id == id)
+    }
+    pub fn action(&self, id: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.id == id)
+    }
+    pub fn start_state(&self) -> Option<&State> {
+        self.states.iter().find(|s| s.start)
+    }
+    pub fn actions_from<'a>(&'a self, state: &'a str) -> impl Iterator<Item = &'a Action> + 'a {
+        self.actions.iter().filter(move |a| a.from == state)
+    }
+    pub fn plugin(&self, id: &str) -> Option<&PluginRef> {
+        self.plugins.iter().find(|p| p.id == id)
+    }
+}
