@@ -5,6 +5,21 @@
 //!
 //! - [`procedure`]: the YAML model, its loader with positioned diagnostics, graph checks, diagrams.
 //! - [`calendar`]: working-day calendars and working-time arithmetic (pure).
+//! - [`deadline`]: appointments, step due instants, pauses and extensions (pure).
+//! - [`dossier`]: dossiers and the pure transition step.
+//! - [`catalog`]: procedure versions ready to run, pinned by content hash.
+//! - [`store`]: the `Store` trait and its sled implementation with group commit.
+//! - [`audit`]: the hash-chained audit entries.
+//! - [`engine`]: the facade portals call.
 
+pub mod audit;
 pub mod calendar;
+pub mod catalog;
+pub mod clock;
+pub mod deadline;
+pub mod dossier;
+pub mod engine;
 pub mod procedure;
+pub mod store;
+
+pub use engine::{Engine, Error, Receipt, Result};

@@ -1,0 +1,112 @@
+//! The catalogue of procedure versions the engine can run.
+//!
+//! Every version is kept, keyed by the sha256 of its file, so dossiers pinned to an old version
+//! stay processable after a new one loads. The *current* version of a procedure (the one new
+//! submissions use) is the most recently loaded one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use sha2::{Digest, Sha256};
+
+use crate::dossier::form::Form;
+use crate::dossier::guard::Guard;
+use crate::procedure::Procedure;
+
+/// A procedure version ready to run: parsed, checked, its form schema and guards compiled.
+#[derive(Debug)]
+pub struct Compiled {
+    pub procedure: Procedure,
+    /// Hex sha256 of the source text.
+    pub hash: String,
+    /// The YAML text, kept so a stored dossier can always be replayed against its version.
+    pub source: String,
+    pub form: Form,
+    /// Compiled guards by action id.
+    pub guards: HashMap<String, Guard>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{origin}: the procedure has errors:\n{diagnostics}")]
+    Invalid { origin: String, diagnostics: String },
+    #[error("{origin}: cannot read: {source}")]
+    Io {
+        origin: String,
+        source: std::io::Error,
+    },
+}
+
+/// Hex sha256 of a procedure's source text.
+pub fn content_hash(source: &str) -> String {
+    hex::encode(Sha256::digest(source.as_bytes()))
+}
+
+impl Compiled {
+    /// Parses, checks and compiles a procedure. `origin` names the source in messages.
+    pub fn from_source(origin: &str, source: String) -> Result<Compiled, Error> {
+        let invalid = |diagnostics: String| Error::Invalid {
+            origin: origin.to_string(),
+            diagnostics,
+        };
+        let procedure: Procedure =
+            serde_yaml::from_str(&source).map_err(|e| invalid(e.to_string()))?;
+        let form = Form::compile(&procedure.form).map_err(|e| invalid(e.to_string()))?;
+        let mut guards = HashMap::new();
+        for action in &procedure.actions {
+            if let Some(g) = &action.guard {
+                let compiled =
+                    Guard::compile(&g.expr, &g.label).map_err(|e| invalid(e.to_string()))?;
+                guards.insert(action.id.clone(), compiled);
+            }
+        }
+        Ok(Compiled {
+            hash: content_hash(&source),
+            procedure,
+            source,
+            form,
+            guards,
+        })
+    }
+}
+
+/// All loaded versions, and which one is current per procedure id.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    by_hash: HashMap<String, Arc<Compiled>>,
+    current: BTreeMap<String, Arc<Compiled>>,
+}
+
+impl Catalog {
+    /// Adds a version. It becomes current for its id when `make_current` is set (files from
+    /// the procedures folder) but not for versions restored from the store.
+    pub fn insert(&mut self, compiled: Compiled, make_current: bool) -> Arc<Compiled> {
+        if let Some(existing) = self.by_hash.get(&compiled.hash) {
+            let existing = existing.clone();
+            if make_current {
+                self.current
+                    .insert(existing.procedure.id.clone(), existing.clone());
+            }
+            return existing;
+        }
+        let c = Arc::new(compiled);
+        self.by_hash.insert(c.hash.clone(), c.clone());
+        if make_current || !self.current.contains_key(&c.procedure.id) {
+            self.current.insert(c.procedure.id.clone(), c.clone());
+        }
+        c
+    }
+    pub fn current(&self, id: &str) -> Option<Arc<Compiled>> {
+        self.current.get(id).cloned()
+    }
+    pub fn by_hash(&self, hash: &str) -> Option<Arc<Compiled>> {
+        self.by_hash.get(hash).cloned()
+    }
+    /// Current versions, by procedure id.
+    pub fn procedures(&self) -> impl Iterator<Item = &Arc<Compiled>> {
+        self.current.values()
+    }
+    pub fn versions(&self) -> impl Iterator<Item = &Arc<Compiled>> {
+        self.by_hash.values()
+    }
+}

@@ -1,0 +1,98 @@
+//! Deadline arithmetic for dossiers: the appointment, step due instants, pauses and
+//! extensions. Pure: every function takes the calendar and the instant it needs.
+
+use jiff::Timestamp;
+
+use crate::calendar::{Duration, Unit};
+use crate::procedure::Limit;
+
+/// What the deadline rules need from a working-day calendar.
+///
+/// The engine holds one calendar per deployment (national → province → agency files resolved
+/// into one); the trait keeps this module independent of how calendars are stored.
+pub trait WorkingCalendar: Send + Sync {
+    /// The instant at which `d` of working (or calendar) time has been used up from `from`.
+    fn add(&self, from: Timestamp, d: Duration) -> Result<Timestamp, Error>;
+    /// Working time between two instants, in thousandths of a working hour.
+    fn elapsed_hours_milli(&self, from: Timestamp, to: Timestamp) -> Result<u64, Error>;
+    /// The first working instant at or after `t`.
+    fn next_working_instant(&self, t: Timestamp) -> Result<Timestamp, Error>;
+    /// The close of office on the working day that contains `t`, or on the next working day
+    /// when `t` is after hours.
+    fn close_of_working_day(&self, t: Timestamp) -> Result<Timestamp, Error>;
+    /// The local time of day at `t` in the calendar's zone.
+    fn local_time(&self, t: Timestamp) -> jiff::civil::Time;
+    /// The local date of `t` in the calendar's zone.
+    fn local_date(&self, t: Timestamp) -> jiff::civil::Date;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("deadline arithmetic failed: {0}")]
+pub struct Error(pub String);
+
+/// The appointment (hẹn trả kết quả) for a dossier received at `received`.
+///
+/// A limit of zero (a same-day procedure) is due at the close of office on the day of receipt.
+/// With a same-day cut-off, a dossier received after the cut-off counts from the next working
+/// day: same-day procedures are then due at the close of that day.
+pub fn appointment(
+    cal: &dyn WorkingCalendar,
+    limit: &Limit,
+    received: Timestamp,
+    disadvantaged_area: bool,
+) -> Result<Timestamp, Error> {
+    let duration = match (disadvantaged_area, limit.disadvantaged) {
+        (true, Some(d)) => d,
+        _ => limit.duration,
+    };
+    let mut start = received;
+    if let Some(cutoff) = limit.same_day_cutoff {
+        let opening = cal.next_working_instant(received)?;
+        let same_day = cal.local_date(opening) == cal.local_date(received);
+        if same_day && cal.local_time(received) > cutoff {
+            // After the cut-off the dossier counts from the next working day's opening.
+            let close = cal.close_of_working_day(received)?;
+            start = cal.next_working_instant(close)?;
+        }
+    }
+    if duration.is_zero() {
+        return cal.close_of_working_day(start);
+    }
+    cal.add(start, duration)
+}
+
+/// The new appointment after the clock was paused from `paused_since` to `resumed`: the
+/// appointment moves by the working time that passed (calendar-day limits move by whole days).
+pub fn resume(
+    cal: &dyn WorkingCalendar,
+    limit: &Limit,
+    due: Timestamp,
+    paused_since: Timestamp,
+    resumed: Timestamp,
+) -> Result<Timestamp, Error> {
+    if resumed <= paused_since {
+        return Ok(due);
+    }
+    match limit.duration.unit {
+        Unit::CalendarDays => {
+            let days = cal
+                .local_date(paused_since)
+                .until(cal.local_date(resumed))
+                .map_err(|e| Error(e.to_string()))?
+                .get_days();
+            let days = u64::try_from(days).unwrap_or(0);
+            if days == 0 {
+                return Ok(due);
+            }
+            due.checked_add(jiff::SignedDuration::from_hours(24 * days as i64))
+                .map_err(|e| Error(e.to_string()))
+        }
+        Unit::WorkingDays | Unit::WorkingHours => {
+            let paused = cal.elapsed_hours_milli(paused_since, resumed)?;
+            if paused == 0 {
+                return Ok(due);
+            }
+            cal.add(due, Duration::new(paused, Unit::WorkingHours))
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Form data validation against a procedure's JSON Schema (draft 2020-12), one message per
+//! wrong field.
+
+use serde::{Deserialize, Serialize};
+
+/// A compiled form schema.
+pub struct Form {
+    validator: jsonschema::Validator,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Form")
+    }
+}
+
+/// One problem with one field of the submitted data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// JSON pointer to the field ("" for the whole form), e.g. `/chu_dau_tu/cccd`.
+    pub field: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let field = if self.field.is_empty() {
+            "(form)"
+        } else {
+            &self.field
+        };
+        write!(f, "{field}: {}", self.message)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the form schema is invalid: {0}")]
+pub struct SchemaError(pub String);
+
+impl Form {
+    pub fn compile(schema: &serde_json::Value) -> Result<Form, SchemaError> {
+        let validator = jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .should_validate_formats(true)
+            .build(schema)
+            .map_err(|e| SchemaError(e.to_string()))?;
+        Ok(Form { validator })
+    }
+
+    /// Every problem with `data`, in the validator's order; empty when valid.
+    pub fn check(&self, data: &serde_json::Value) -> Vec<FieldError> {
+        self.validator
+            .iter_errors(data)
+            .map(|e| FieldError {
+                field: e.instance_path().to_string(),
+                message: e.to_string(),
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_wrong_field_gets_its_own_message() {
+        let form = Form::compile(&serde_json::json!({
+            "type": "object",
+            "required": ["ho_ten", "ngay_sinh"],
+            "properties": {
+                "ho_ten": {"type": "string", "minLength": 1},
+                "ngay_sinh": {"type": "string", "format": "date"},
+                "so_tang": {"type": "integer", "minimum": 1}
+            }
+        }))
+        .unwrap();
+        assert!(
+            form.check(&serde_json::json!({"ho_ten": "Nguyễn Văn A", "ngay_sinh": "2026-01-02"}))
+                .is_empty()
+        );
+        let errors = form.check(&serde_json::json!({"ho_ten": "", "so_tang": 0}));
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(fields.contains(&"/ho_ten"));
+        assert!(fields.contains(&"/so_tang"));
+        assert!(
+            fields.contains(&""),
+            "the missing ngay_sinh is reported on the form"
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Dossiers (hồ sơ) and the pure state machine that moves them.
+//!
+//! A [`Dossier`] is the whole state of one application: its form data, the documents received,
+//! its active tokens (one per parallel branch), its clock and its version. [`transition`] holds
+//! the pure step `(procedure, dossier, action, actor, now, calendar) -> Transition`; it reads no
+//! clock, touches no disk and is the only code that decides how a dossier changes.
+
+pub mod form;
+pub mod guard;
+pub mod transition;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::procedure::Outcome;
+
+/// How the dossier was handed in (national channel codes 1, 2, 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// At the one-stop desk (1).
+    Desk,
+    /// Online, through a portal (2).
+    Online,
+    /// By public postal service (3).
+    Post,
+}
+
+impl Channel {
+    /// The national portal's code for the channel.
+    pub fn national_code(self) -> u8 {
+        match self {
+            Channel::Desk => 1,
+            Channel::Online => 2,
+            Channel::Post => 3,
+        }
+    }
+}
+
+/// The citizen or organisation that applies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applicant {
+    /// A stable identifier: citizen id (CCCD), tax code, or the portal's account id.
+    pub id: String,
+    pub name: String,
+    /// Receipt in a disadvantaged area, where the longer statutory limit applies.
+    #[serde(default)]
+    pub disadvantaged_area: bool,
+}
+
+/// Who performs an action: an officer (cán bộ) with roles in departments, the applicant, or
+/// the system (timers, plugins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub id: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub departments: Vec<String>,
+}
+
+impl Actor {
+    /// The engine itself (automatic states, timers); it may take only actions without roles.
+    pub fn system() -> Actor {
+        Actor {
+            id: "system".into(),
+            roles: vec![],
+            departments: vec![],
+        }
+    }
+}
+
+/// One active position in the graph. A dossier has one token, or one per parallel branch
+/// between a fork and its join.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub state: String,
+    /// The department that owns the step (copied from the procedure so that indexes can be
+    /// derived from the dossier alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    pub entered_at: Timestamp,
+    /// When the step's budget runs out (None for unbudgeted or paused steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<Timestamp>,
+    /// The fork this token's branch came from and the branch's index in `branches`, innermost
+    /// fork last; joins match on it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lineage: Vec<(String, usize)>,
+    /// The token has reached a join and waits for its sibling branches.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub waiting: bool,
+}
+
+/// The dossier's statutory clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    /// Receipt of the complete dossier: the clock starts here.
+    pub received_at: Timestamp,
+    /// The appointment (hẹn trả kết quả): when the result is due. Moves on pauses and
+    /// extensions, never otherwise.
+    pub due_at: Timestamp,
+    /// The clock is paused (waiting on the applicant, or an outside-budget step) since then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused_since: Option<Timestamp>,
+    /// How many supplement requests the dossier has had; more than one counts as late in the
+    /// national metric.
+    #[serde(default)]
+    pub supplements: u32,
+    /// Extensions granted (with their reasons in the audit log).
+    #[serde(default)]
+    pub extensions: u32,
+}
+
+/// How a dossier's life ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ending {
+    pub outcome: Outcome,
+    pub state: String,
+    pub at: Timestamp,
+    /// Ended no later than the appointment (the national on-time rule).
+    pub on_time: bool,
+}
+
+/// One application, as stored. Every change bumps `version`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dossier {
+    /// The national dossier code `<agency id>-<yymmdd>-<4-digit sequence>`; also the key.
+    pub code: String,
+    pub procedure: String,
+    pub procedure_version: String,
+    /// sha256 of the procedure file this dossier is pinned to.
+    pub procedure_hash: String,
+    pub agency: String,
+    pub applicant: Applicant,
+    pub channel: Channel,
+    pub data: serde_json::Value,
+    /// Ids of documents received, from the procedure's checklist.
+    pub documents: Vec<String>,
+    pub tokens: Vec<Token>,
+    pub clock: Clock,
+    /// National status code (1–10) of the dossier as a whole.
+    pub status: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending: Option<Ending>,
+    /// For a child dossier of a linked group: the parent's code, which the citizen sees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    /// Free-form metadata portals attach (their own ids); never interpreted.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
+}
+
+impl Dossier {
+    /// The code the citizen sees: the parent's for a child of a linked group.
+    pub fn public_code(&self) -> &str {
+        self.parent.as_deref().unwrap_or(&self.code)
+    }
+    pub fn is_open(&self) -> bool {
+        self.ending.is_none()
+    }
+    /// Active (not waiting) states.
+    pub fn active_states(&self) -> impl Iterator<Item = &str> {
+        self.tokens
+            .iter()
+            .filter(|t| !t.waiting)
+            .map(|t| t.state.as_str())
+    }
+}

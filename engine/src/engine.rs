@@ -1,0 +1,332 @@
+//! The engine portals embed: a catalogue of procedure versions, a store, a calendar and a
+//! clock. Every method is synchronous and thread-safe; a submission or action returns only
+//! after its transition is durable. (An async server calls these from blocking tasks.)
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use crate::audit;
+use crate::catalog::{self, Catalog, Compiled};
+use crate::clock::Clock;
+use crate::deadline::WorkingCalendar;
+use crate::dossier::transition::{self, ActionRequest, Availability, Env, Submission, Transition};
+use crate::dossier::{Actor, Dossier};
+use crate::procedure::StateKind;
+use crate::store::{self, Committed, Query, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no procedure '{0}' in the catalogue")]
+    UnknownProcedure(String),
+    #[error("no dossier with code {0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Refused(#[from] transition::Error),
+    #[error(transparent)]
+    Store(#[from] store::Error),
+    #[error(transparent)]
+    Catalog(#[from] catalog::Error),
+    #[error(
+        "dossier {code} is pinned to procedure version {hash}, which is neither loaded nor stored"
+    )]
+    PinnedVersionMissing { code: String, hash: String },
+    #[error("{what} needs plugin '{plugin}', but this build has no plugin support")]
+    PluginsNotBuilt { what: String, plugin: String },
+    #[error("cannot read procedures from {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A stable code portals switch on (messages may change; codes do not).
+    pub fn code(&self) -> &'static str {
+        use transition::Error as T;
+        match self {
+            Error::UnknownProcedure(_) => "unknown_procedure",
+            Error::NotFound(_) | Error::Store(store::Error::NotFound(_)) => "not_found",
+            Error::Store(store::Error::Conflict { .. }) | Error::Refused(T::Conflict { .. }) => {
+                "conflict"
+            }
+            Error::Store(store::Error::IdempotencyMismatch { .. }) => "idempotency_mismatch",
+            Error::Store(store::Error::SequenceExhausted { .. }) => "sequence_exhausted",
+            Error::Store(_) => "storage",
+            Error::Refused(T::InvalidForm(_)) => "invalid_form",
+            Error::Refused(T::UnknownDocument { .. }) => "unknown_document",
+            Error::Refused(T::NotEffective { .. }) => "not_effective",
+            Error::Refused(T::Closed { .. }) => "closed",
+            Error::Refused(T::UnknownAction { .. }) => "unknown_action",
+            Error::Refused(T::NotAvailable { .. }) => "action_not_available",
+            Error::Refused(
+                T::RoleRequired { .. } | T::SystemOnly { .. } | T::DepartmentRequired { .. },
+            ) => "forbidden",
+            Error::Refused(
+                T::MissingInput { .. }
+                | T::BadInput { .. }
+                | T::UnknownInput { .. }
+                | T::CommentRequired { .. },
+            ) => "invalid_input",
+            Error::Refused(T::GuardRefused { .. }) => "guard_refused",
+            Error::Refused(T::Guard(_)) => "guard_error",
+            Error::Refused(T::Deadline(_)) => "deadline",
+            Error::Refused(T::Definition { .. } | T::UnknownLinkedProcedure(_)) => {
+                "procedure_defect"
+            }
+            Error::Catalog(_) => "invalid_procedure",
+            Error::PinnedVersionMissing { .. } => "pinned_version_missing",
+            Error::PluginsNotBuilt { .. } => "plugins_not_built",
+            Error::Io { .. } => "io",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What a submission returns: the data of the appointment slip.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receipt {
+    pub dossier: Dossier,
+    /// Child dossiers a linked group started.
+    pub children: Vec<Dossier>,
+    /// True when the idempotency key had been seen: nothing new was written.
+    pub replayed: bool,
+}
+
+pub struct Engine {
+    store: Arc<dyn Store>,
+    catalog: RwLock<Catalog>,
+    calendar: Arc<dyn WorkingCalendar>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Engine {
+    /// An engine over `store`. Every procedure version the store has pinned a dossier to is
+    /// restored into the catalogue, so dossiers in flight stay processable whatever the
+    /// procedures folder now holds.
+    pub fn new(
+        store: Arc<dyn Store>,
+        calendar: Arc<dyn WorkingCalendar>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Engine> {
+        let mut catalog = Catalog::default();
+        for (hash, source) in store.procedures()? {
+            let compiled = Compiled::from_source(&format!("stored version {hash}"), source)?;
+            catalog.insert(compiled, false);
+        }
+        Ok(Engine {
+            store,
+            catalog: RwLock::new(catalog),
+            calendar,
+            clock,
+        })
+    }
+
+    /// Loads a procedure version and makes it current for new submissions.
+    pub fn load_procedure(&self, origin: &str, source: String) -> Result<Arc<Compiled>> {
+        let compiled = Compiled::from_source(origin, source)?;
+        let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
+        Ok(catalog.insert(compiled, true))
+    }
+
+    /// Loads every `.yaml`/`.yml` file under `dir` (recursively, in path order). Stops at the
+    /// first invalid file: an engine must not run half a catalogue.
+    pub fn load_procedures_dir(&self, dir: &Path) -> Result<Vec<Arc<Compiled>>> {
+        let mut files = vec![];
+        collect_yaml(dir, &mut files)?;
+        files.sort();
+        let mut loaded = vec![];
+        for f in files {
+            let source = std::fs::read_to_string(&f).map_err(|source| Error::Io {
+                path: f.clone(),
+                source,
+            })?;
+            loaded.push(self.load_procedure(&f.display().to_string(), source)?);
+        }
+        Ok(loaded)
+    }
+
+    pub fn procedure(&self, id: &str) -> Option<Arc<Compiled>> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .current(id)
+    }
+
+    /// Current versions of all procedures.
+    pub fn procedures(&self) -> Vec<Arc<Compiled>> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .procedures()
+            .cloned()
+            .collect()
+    }
+
+    fn pinned(&self, d: &Dossier) -> Result<Arc<Compiled>> {
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_hash(&d.procedure_hash)
+            .ok_or_else(|| Error::PinnedVersionMissing {
+                code: d.code.clone(),
+                hash: d.procedure_hash.clone(),
+            })
+    }
+
+    /// Receives a dossier. Returns after it is durable, with its code and appointment.
+    pub fn submit(&self, sub: Submission) -> Result<Receipt> {
+        let p = self
+            .procedure(&sub.procedure)
+            .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?;
+        if let Some(v) = p.procedure.validators.first() {
+            return Err(Error::PluginsNotBuilt {
+                what: format!("submission to '{}'", p.procedure.id),
+                plugin: v.plugin.clone(),
+            });
+        }
+        let lookup = |id: &str| self.procedure(id);
+        let env = Env {
+            calendar: self.calendar.as_ref(),
+            lookup: &lookup,
+            now: self.clock.now(),
+        };
+        let t = transition::submit(&p, &sub, &env)?;
+        self.refuse_automatic(&t)?;
+        match self.store.commit(t)? {
+            Committed::Replayed(d) => Ok(Receipt {
+                dossier: *d,
+                children: vec![],
+                replayed: true,
+            }),
+            Committed::Applied(mut ds) => {
+                if ds.is_empty() {
+                    return Err(store::Error::Corrupt("a commit returned no dossier".into()).into());
+                }
+                let dossier = ds.remove(0);
+                Ok(Receipt {
+                    dossier,
+                    children: ds,
+                    replayed: false,
+                })
+            }
+        }
+    }
+
+    /// Performs an action. Returns the new version after it is durable.
+    pub fn act(&self, req: ActionRequest) -> Result<Dossier> {
+        let d = self.dossier(&req.dossier)?;
+        let p = self.pinned(&d)?;
+        if let Some(v) = p
+            .procedure
+            .action(&req.action)
+            .and_then(|a| a.validators.first())
+        {
+            return Err(Error::PluginsNotBuilt {
+                what: format!("action '{}'", req.action),
+                plugin: v.plugin.clone(),
+            });
+        }
+        let lookup = |id: &str| self.procedure(id);
+        let env = Env {
+            calendar: self.calendar.as_ref(),
+            lookup: &lookup,
+            now: self.clock.now(),
+        };
+        let t = transition::act(&p, &d, &req, &env)?;
+        self.refuse_automatic(&t)?;
+        match self.store.commit(t)? {
+            Committed::Applied(ds) => ds
+                .into_iter()
+                .next()
+                .ok_or_else(|| store::Error::Corrupt("a commit returned no dossier".into()).into()),
+            Committed::Replayed(d) => Ok(*d),
+        }
+    }
+
+    /// Automatic states are decided by plugins; without plugin support, entering one would
+    /// leave a dossier stuck, so the step is refused before anything is written.
+    fn refuse_automatic(&self, t: &Transition) -> Result<()> {
+        for change in &t.changes {
+            let d = &change.dossier;
+            let Ok(p) = self.pinned(d).or_else(|_| {
+                self.procedure(&d.procedure)
+                    .ok_or(Error::UnknownProcedure(d.procedure.clone()))
+            }) else {
+                continue;
+            };
+            for state in d.active_states() {
+                if let Some(s) = p
+                    .procedure
+                    .state(state)
+                    .filter(|s| s.kind == StateKind::Automatic)
+                {
+                    let plugin = s
+                        .plugin
+                        .as_ref()
+                        .map(|c| c.plugin.clone())
+                        .unwrap_or_default();
+                    return Err(Error::PluginsNotBuilt {
+                        what: format!("automatic state '{}'", s.id),
+                        plugin,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn dossier(&self, code: &str) -> Result<Dossier> {
+        self.store
+            .dossier(code)?
+            .ok_or_else(|| Error::NotFound(code.to_string()))
+    }
+
+    /// The dossier's audit entries, oldest first.
+    pub fn history(&self, code: &str) -> Result<Vec<audit::Entry>> {
+        self.dossier(code)?;
+        Ok(self.store.history(code)?)
+    }
+
+    /// The actions `actor` may take on the dossier now.
+    pub fn available_actions(&self, code: &str, actor: &Actor) -> Result<Vec<Availability>> {
+        let d = self.dossier(code)?;
+        let p = self.pinned(&d)?;
+        Ok(transition::available(&p, &d, actor, self.clock.now()))
+    }
+
+    /// Dossiers matching `query`, at most `limit`, after the code `after`.
+    pub fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Vec<Dossier>> {
+        let codes = self.store.list(query, after, limit)?;
+        let mut out = Vec::with_capacity(codes.len());
+        for code in codes {
+            if let Some(d) = self.store.dossier(&code)? {
+                out.push(d);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+}
+
+fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    let io = |source| Error::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        if path.is_dir() {
+            collect_yaml(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

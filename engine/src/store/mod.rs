@@ -1,0 +1,106 @@
+//! Durable storage of dossiers, their indexes, the audit log, timers and the outbox.
+//!
+//! The [`Store`] trait is what the engine needs; [`sled::SledStore`] is the embedded default.
+//! Other stores (redb, a PostgreSQL-protocol database for several nodes) implement the same
+//! trait without touching the core.
+//!
+//! Guarantee every implementation gives: [`Store::commit`] returns only after the whole
+//! transition (dossiers, indexes, audit entries, timers, outbox events, idempotency record,
+//! procedure versions) is on stable storage, and a transition is applied completely or not
+//! at all.
+
+pub mod keys;
+pub mod sled;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::audit;
+use crate::dossier::Dossier;
+use crate::dossier::transition::{Event, Timer, Transition};
+
+/// The result of a commit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Committed {
+    /// The transition was applied; the dossiers as stored, primary first, codes assigned.
+    Applied(Vec<Dossier>),
+    /// The submission's idempotency key was seen before: the dossier it created, unchanged.
+    Replayed(Box<Dossier>),
+}
+
+impl Committed {
+    /// The primary dossier.
+    pub fn dossier(&self) -> Option<&Dossier> {
+        match self {
+            Committed::Applied(ds) => ds.first(),
+            Committed::Replayed(d) => Some(d),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("dossier {code} is at version {current}, not {expected}: reload it and decide again")]
+    Conflict {
+        code: String,
+        expected: u64,
+        current: u64,
+    },
+    #[error("no dossier with code {0}")]
+    NotFound(String),
+    #[error("idempotency key '{key}' was already used for a different request (dossier {code})")]
+    IdempotencyMismatch { key: String, code: String },
+    #[error("agency {agency} has used all 9999 dossier numbers for {day}")]
+    SequenceExhausted { agency: String, day: String },
+    #[error("storage failure: {0}")]
+    Storage(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the store is shut down")]
+    Closed,
+}
+
+/// Ways to list dossiers, each served by a range scan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Query {
+    /// Open dossiers with an active step in `state` of `procedure`.
+    State { procedure: String, state: String },
+    /// Open dossiers with an active step owned by `department` (optionally in one state).
+    Department {
+        department: String,
+        state: Option<String>,
+    },
+    /// All dossiers of an applicant.
+    Applicant { applicant: String },
+    /// Open dossiers whose appointment is before `now` while their clock runs.
+    Overdue { now: Timestamp },
+    /// Dossiers received by an agency on local days `from..=to` (YYMMDD).
+    Received {
+        agency: String,
+        from: String,
+        to: String,
+    },
+}
+
+/// What the engine needs from storage.
+pub trait Store: Send + Sync {
+    /// Commits a transition durably (see the module guarantee). Refusals (a stale version, a
+    /// reused idempotency key) write nothing and do not affect other callers.
+    fn commit(&self, transition: Transition) -> Result<Committed, Error>;
+    fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error>;
+    /// The audit entries of one dossier, in order.
+    fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error>;
+    /// Audit entries with `seq >= from`, at most `limit`.
+    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error>;
+    /// Codes matching the query, in key order, after `after` (for paging), at most `limit`.
+    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error>;
+    /// Timers due at or before `until`, earliest first.
+    fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error>;
+    /// Outbox events with `seq > after`, in commit order.
+    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error>;
+    /// Every procedure version any dossier was pinned to: (hash, source).
+    fn procedures(&self) -> Result<Vec<(String, String)>, Error>;
+    /// Number of stored dossiers.
+    fn dossier_count(&self) -> Result<u64, Error>;
+}

@@ -1,0 +1,102 @@
+//! Shared helpers for the integration tests: temp stores, actors, instants.
+#![allow(dead_code)]
+
+pub mod calendar;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use motcua::Engine;
+use motcua::clock::ManualClock;
+use motcua::dossier::transition::Submission;
+use motcua::dossier::{Actor, Applicant, Channel};
+use motcua::store::sled::{Options, SledStore};
+
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+pub fn at(rfc3339: &str) -> Timestamp {
+    rfc3339.parse().expect("test instant")
+}
+
+pub struct Harness {
+    pub dir: tempfile::TempDir,
+    pub clock: Arc<ManualClock>,
+    pub engine: Engine,
+}
+
+impl Harness {
+    /// An engine on a fresh sled store, with the engine fixtures loaded and the clock at `now`.
+    pub fn new(now: &str) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(at(now)));
+        let engine = open(dir.path(), clock.clone());
+        engine
+            .load_procedures_dir(&fixture("engine"))
+            .expect("fixtures load");
+        Harness { dir, clock, engine }
+    }
+
+    /// Drops the engine and opens the same folder again, as after a restart.
+    pub fn reopen(self, load_fixtures: bool) -> Harness {
+        let Harness { dir, clock, engine } = self;
+        drop(engine);
+        let engine = open(dir.path(), clock.clone());
+        if load_fixtures {
+            engine
+                .load_procedures_dir(&fixture("engine"))
+                .expect("fixtures load");
+        }
+        Harness { dir, clock, engine }
+    }
+
+    pub fn now(&self, rfc3339: &str) {
+        self.clock.set(at(rfc3339));
+    }
+}
+
+pub fn open(path: &Path, clock: Arc<ManualClock>) -> Engine {
+    let store = SledStore::open(path, Options::default()).expect("store opens");
+    Engine::new(Arc::new(store), Arc::new(calendar::test_calendar()), clock).expect("engine opens")
+}
+
+pub fn officer(id: &str, role: &str, department: &str) -> Actor {
+    Actor {
+        id: id.into(),
+        roles: vec![role.into()],
+        departments: vec![department.into()],
+    }
+}
+
+pub fn citizen() -> Actor {
+    Actor {
+        id: "079090001234".into(),
+        roles: vec!["cong_dan".into()],
+        departments: vec![],
+    }
+}
+
+pub fn house_permit(data: serde_json::Value) -> Submission {
+    Submission {
+        procedure: "cap-phep-xay-dung-thu-nghiem".into(),
+        applicant: Applicant {
+            id: "079090001234".into(),
+            name: "Nguyễn Văn An".into(),
+            disadvantaged_area: false,
+        },
+        channel: Channel::Desk,
+        data,
+        documents: vec!["don".into(), "ban_ve".into(), "gcn_qsdd".into()],
+        idempotency_key: None,
+        received_by: officer("mc01", "mot_cua", "bo_phan_mot_cua"),
+        meta: Default::default(),
+    }
+}
+
+pub fn house() -> serde_json::Value {
+    serde_json::json!({"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3})
+}
