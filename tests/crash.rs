@@ -25,7 +25,9 @@ const CHILD_ENV: &str = "MOTCUA_CRASH_DIR";
 #[test]
 #[ignore = "the crash test's child process; runs only when MOTCUA_CRASH_DIR is set"]
 fn crash_child_writer() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else { return };
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
     let clock = Arc::new(ManualClock::new(at("2026-06-01T09:00:00+07:00")));
     let engine = Arc::new(open(std::path::Path::new(&dir), clock));
     engine.load_procedures_dir(&fixture("engine")).unwrap();
@@ -36,7 +38,9 @@ fn crash_child_writer() {
             std::thread::spawn(move || {
                 let desk = officer("mc01", "mot_cua", "bo_phan_mot_cua");
                 while Instant::now() < deadline {
-                    let Ok(r) = engine.submit(house_permit(house())) else { continue };
+                    let Ok(r) = engine.submit(house_permit(house())) else {
+                        continue;
+                    };
                     let d = r.dossier;
                     ack(&d.code, d.version);
                     let moved = engine.act(ActionRequest {
@@ -71,7 +75,13 @@ fn kill_9_mid_load_loses_no_acknowledged_transition() {
     let mut acked: BTreeMap<String, u64> = BTreeMap::new();
     for round in 0..3 {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "crash_child_writer", "--ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "crash_child_writer",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -95,7 +105,10 @@ fn kill_9_mid_load_loses_no_acknowledged_transition() {
             record(&mut acked, &line);
         }
         child.wait().unwrap();
-        assert!(this_round > 0, "round {round}: the child acknowledged nothing");
+        assert!(
+            this_round > 0,
+            "round {round}: the child acknowledged nothing"
+        );
         check_store(dir.path(), &acked);
     }
 }
@@ -105,7 +118,8 @@ fn record(acked: &mut BTreeMap<String, u64>, line: &str) -> bool {
     if parts.next() != Some("ACK") {
         return false;
     }
-    let (Some(code), Some(version)) = (parts.next(), parts.next().and_then(|v| v.parse().ok())) else {
+    let (Some(code), Some(version)) = (parts.next(), parts.next().and_then(|v| v.parse().ok()))
+    else {
         return false;
     };
     let v = acked.entry(code.to_string()).or_insert(0);
@@ -117,8 +131,14 @@ fn check_store(path: &std::path::Path, acked: &BTreeMap<String, u64>) {
     let clock = Arc::new(ManualClock::new(at("2026-06-01T09:00:00+07:00")));
     let engine = open(path, clock);
     for (code, version) in acked {
-        let d = engine.dossier(code).unwrap_or_else(|e| panic!("acknowledged dossier {code} lost: {e}"));
-        assert!(d.version >= *version, "{code}: acknowledged version {version}, stored {}", d.version);
+        let d = engine
+            .dossier(code)
+            .unwrap_or_else(|e| panic!("acknowledged dossier {code} lost: {e}"));
+        assert!(
+            d.version >= *version,
+            "{code}: acknowledged version {version}, stored {}",
+            d.version
+        );
     }
     // Nothing half-applied: every stored dossier has exactly one audit entry per version,
     // its index entries, and codes are gap-free.
@@ -126,19 +146,48 @@ fn check_store(path: &std::path::Path, acked: &BTreeMap<String, u64>) {
     let mut codes = vec![];
     for n in 1..=count {
         let code = format!("000.17.22.H56-260601-{n:04}");
-        let d = engine.dossier(&code).unwrap_or_else(|e| panic!("gap in codes at {code}: {e}"));
+        let d = engine
+            .dossier(&code)
+            .unwrap_or_else(|e| panic!("gap in codes at {code}: {e}"));
         let history = engine.history(&code).unwrap();
-        assert_eq!(history.len() as u64, d.version, "{code}: audit entries vs version");
+        assert_eq!(
+            history.len() as u64,
+            d.version,
+            "{code}: audit entries vs version"
+        );
         let state = d.active_states().next().unwrap().to_string();
         let listed = engine
             .store()
-            .list(&Query::State { procedure: d.procedure.clone(), state }, None, usize::MAX)
+            .list(
+                &Query::State {
+                    procedure: d.procedure.clone(),
+                    state,
+                },
+                None,
+                usize::MAX,
+            )
             .unwrap();
-        assert!(listed.contains(&code), "{code} missing from its state index");
+        assert!(
+            listed.contains(&code),
+            "{code} missing from its state index"
+        );
         codes.push(code);
     }
     let all = engine.store().audit(0, usize::MAX).unwrap();
     assert_eq!(audit::verify(audit::GENESIS, &all), Ok(all.len() as u64));
-    let mine = engine.store().list(&Query::Applicant { applicant: "079090001234".into() }, None, usize::MAX).unwrap();
-    assert_eq!(mine.len() as u64, count, "applicant index matches the dossiers");
+    let mine = engine
+        .store()
+        .list(
+            &Query::Applicant {
+                applicant: "079090001234".into(),
+            },
+            None,
+            usize::MAX,
+        )
+        .unwrap();
+    assert_eq!(
+        mine.len() as u64,
+        count,
+        "applicant index matches the dossiers"
+    );
 }

@@ -9,13 +9,13 @@
 //! - `du \0 appointment(be i64 ms) \0 code`   open dossiers with a running clock, by appointment
 //! - `rc \0 agency \0 yymmdd \0 code`         dossiers received per agency and day
 //!
-//! Tree `timers`: `at(be i64 ms) \0 code \0 n` → timer JSON.
+//! Tree `timers`: `at(be i64 ms) \0 code \0 (step:<state> | appointment)` → timer JSON.
 //! Trees `audit`, `outbox`: `seq(be u64)` → JSON. Tree `audit_by_dossier`: `code \0 seq(be)`.
 
 use jiff::Timestamp;
 
 use crate::dossier::Dossier;
-use crate::dossier::transition::{Timer, timers_of};
+use crate::dossier::transition::{Timer, TimerKind, timers_of};
 
 pub const SEP: u8 = 0;
 
@@ -83,14 +83,13 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
 pub fn timer_entries(d: &Dossier) -> Vec<(Vec<u8>, Timer)> {
     timers_of(d)
         .into_iter()
-        .enumerate()
-        .map(|(n, t)| {
+        .map(|t| {
+            let what = match &t.kind {
+                TimerKind::StepDue { state } => format!("step:{state}"),
+                TimerKind::Appointment => "appointment".to_string(),
+            };
             (
-                join(&[
-                    &time_key(t.at),
-                    d.code.as_bytes(),
-                    &(n as u32).to_be_bytes(),
-                ]),
+                join(&[&time_key(t.at), d.code.as_bytes(), what.as_bytes()]),
                 t,
             )
         })

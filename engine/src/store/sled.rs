@@ -374,23 +374,31 @@ fn apply_one(
     for (change, old) in tr.changes.iter().zip(olds) {
         let change = resolve(change, &codes);
         let d = &change.dossier;
-        if let Some(old) = &old {
-            for k in keys::index_keys(old) {
-                t[IDX].remove(k)?;
+        // Only keys that changed are written: every write copies a sled leaf, so unchanged
+        // index entries (applicant, receipt day, a steady appointment) cost nothing.
+        let old_index = old.as_ref().map(keys::index_keys).unwrap_or_default();
+        let new_index = keys::index_keys(d);
+        for k in old_index.iter().filter(|k| !new_index.contains(k)) {
+            t[IDX].remove(k.as_slice())?;
+        }
+        for k in new_index.iter().filter(|k| !old_index.contains(k)) {
+            t[IDX].insert(k.as_slice(), &[])?;
+        }
+        let old_timers = old.as_ref().map(keys::timer_entries).unwrap_or_default();
+        let new_timers = keys::timer_entries(d);
+        for (k, timer) in &old_timers {
+            if !new_timers.iter().any(|(nk, nt)| nk == k && nt == timer) {
+                t[TIMERS].remove(k.as_slice())?;
             }
-            for (k, _) in keys::timer_entries(old) {
-                t[TIMERS].remove(k)?;
+        }
+        for (k, timer) in &new_timers {
+            if !old_timers.iter().any(|(ok, ot)| ok == k && ot == timer) {
+                let v = serde_json::to_vec(timer).map_err(|e| abort(corrupt(e)))?;
+                t[TIMERS].insert(k.as_slice(), v)?;
             }
         }
         let body = serde_json::to_vec(d).map_err(|e| abort(corrupt(e)))?;
         t[DOSSIERS].insert(d.code.as_bytes(), body)?;
-        for k in keys::index_keys(d) {
-            t[IDX].insert(k, &[])?;
-        }
-        for (k, timer) in keys::timer_entries(d) {
-            let v = serde_json::to_vec(&timer).map_err(|e| abort(corrupt(e)))?;
-            t[TIMERS].insert(k, v)?;
-        }
         for mut entry in change.audit {
             heads.audit_seq += 1;
             entry.seal(heads.audit_seq, &heads.audit_head);

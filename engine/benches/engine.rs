@@ -1,0 +1,339 @@
+//! Engine throughput and latency, with a raw-sled baseline measured in the same run.
+//!
+//! `cargo bench -p motcua --bench engine` prints:
+//! - raw sled: transition-shaped records (a 1.5 KB dossier, a 400 B audit entry, a 60 B index
+//!   key, in three trees) written in one transaction per batch of 64, flushed and fdatasynced;
+//! - the engine: 64 threads submitting and acting concurrently, every transition durable;
+//! - one in-memory state-machine step (no storage);
+//! - with `MOTCUA_BENCH_MILLION=1`: a store of one million dossiers: disk used, time to open
+//!   and serve the first read, resident memory.
+
+#[path = "../../tests/support/calendar.rs"]
+mod calendar;
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use motcua::Engine;
+use motcua::catalog::Compiled;
+use motcua::clock::ManualClock;
+use motcua::dossier::transition::{self, ActionRequest, Env, Submission};
+use motcua::dossier::{Actor, Applicant, Channel};
+use motcua::store::sled::{Options, SledStore};
+use sled::Transactional;
+
+// The shipped binary uses mimalloc: sled allocates per write and glibc's malloc was a quarter
+// of the profile under 64 threads.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const THREADS: usize = 64;
+const RUN: Duration = Duration::from_secs(5);
+
+fn fixture_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/engine")
+}
+
+fn officer() -> Actor {
+    Actor {
+        id: "mc01".into(),
+        roles: vec!["mot_cua".into()],
+        departments: vec!["bo_phan_mot_cua".into()],
+    }
+}
+
+fn submission(n: u64) -> Submission {
+    Submission {
+        procedure: "cap-phep-xay-dung-thu-nghiem".into(),
+        applicant: Applicant {
+            id: format!("0790900{n:05}"),
+            name: "Nguyễn Văn An".into(),
+            disadvantaged_area: false,
+        },
+        channel: Channel::Online,
+        data: serde_json::json!({"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3}),
+        documents: vec!["don".into(), "ban_ve".into(), "gcn_qsdd".into()],
+        idempotency_key: None,
+        received_by: officer(),
+        meta: Default::default(),
+    }
+}
+
+fn raw_baseline() -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let db = sled::Config::new()
+        .path(dir.path())
+        .cache_capacity(64 << 20)
+        .mode(sled::Mode::HighThroughput)
+        .open()
+        .unwrap();
+    let (a, b, c) = (
+        db.open_tree("dossiers").unwrap(),
+        db.open_tree("audit").unwrap(),
+        db.open_tree("idx").unwrap(),
+    );
+    let file = File::open(dir.path().join("db")).unwrap();
+    let dossier = vec![b'd'; 1500];
+    let entry = vec![b'a'; 400];
+    let mut n: u64 = 0;
+    let start = Instant::now();
+    while start.elapsed() < RUN {
+        (&a, &b, &c)
+            .transaction(|(a, b, c)| {
+                for i in 0..64u64 {
+                    let k = (n + i).to_be_bytes();
+                    a.insert(&k, dossier.as_slice())?;
+                    b.insert(&k, entry.as_slice())?;
+                    let mut key = vec![b'i'; 52];
+                    key.extend_from_slice(&k);
+                    c.insert(key, &[])?;
+                }
+                Ok::<_, sled::transaction::ConflictableTransactionError<()>>(())
+            })
+            .unwrap();
+        db.flush().unwrap();
+        file.sync_data().unwrap();
+        n += 64;
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn open_engine(path: &Path) -> Engine {
+    open_engine_at(
+        path,
+        Arc::new(ManualClock::new(
+            "2026-06-01T09:00:00+07:00".parse().unwrap(),
+        )),
+    )
+}
+
+fn open_engine_at(path: &Path, clock: Arc<ManualClock>) -> Engine {
+    let store = SledStore::open(path, Options::default()).unwrap();
+    let engine = Engine::new(Arc::new(store), Arc::new(calendar::test_calendar()), clock).unwrap();
+    engine.load_procedures_dir(&fixture_dir()).unwrap();
+    engine
+}
+
+fn actor(id: &str, role: &str, department: &str) -> Actor {
+    Actor {
+        id: id.into(),
+        roles: vec![role.into()],
+        departments: vec![department.into()],
+    }
+}
+
+/// 64 threads, each walking dossiers through their whole life: receipt, parallel appraisal
+/// (two branches), consolidation, signature, return: 7 durable transitions per dossier.
+fn engine_throughput() -> (f64, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        "2026-06-01T09:00:00+07:00".parse().unwrap(),
+    ));
+    let engine = Arc::new(open_engine_at(dir.path(), clock.clone()));
+    let done = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let steps = [
+        (
+            "chuyen_tham_dinh",
+            actor("mc01", "mot_cua", "bo_phan_mot_cua"),
+        ),
+        (
+            "dat_quy_hoach",
+            actor("tnmt01", "chuyen_vien", "phong_tnmt"),
+        ),
+        ("dat_ket_cau", actor("qlxd01", "chuyen_vien", "phong_qlxd")),
+        ("trinh_ky", actor("qlxd01", "chuyen_vien", "phong_qlxd")),
+        ("ky", actor("qlxd00", "lanh_dao", "phong_qlxd")),
+        ("tra", actor("mc01", "mot_cua", "bo_phan_mot_cua")),
+    ];
+    let threads: Vec<_> = (0..THREADS as u64)
+        .map(|t| {
+            let engine = engine.clone();
+            let done = done.clone();
+            let clock = clock.clone();
+            let steps = steps.clone();
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while start.elapsed() < RUN {
+                    let d = match engine.submit(submission(t * 1_000_000 + i)) {
+                        Ok(r) => r.dossier,
+                        // A day has 9999 numbers per agency; the load moves to the next day.
+                        Err(e) if e.code() == "sequence_exhausted" => {
+                            clock.advance(jiff::SignedDuration::from_hours(24));
+                            continue;
+                        }
+                        Err(e) => panic!("{e}"),
+                    };
+                    let mut version = d.version;
+                    for (action, actor) in &steps {
+                        let d = engine
+                            .act(ActionRequest {
+                                dossier: d.code.clone(),
+                                action: (*action).into(),
+                                actor: actor.clone(),
+                                input: serde_json::json!({}),
+                                comment: None,
+                                seen_version: version,
+                            })
+                            .unwrap();
+                        version = d.version;
+                    }
+                    done.fetch_add(1 + steps.len() as u64, Ordering::Relaxed);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let n = done.load(Ordering::Relaxed);
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let disk = dir_size(dir.path());
+    (rate, disk * 1_000_000 / n.max(1))
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| {
+                    let m = e.metadata().unwrap();
+                    if m.is_dir() {
+                        dir_size(&e.path())
+                    } else {
+                        m.len()
+                    }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn in_memory_step() -> f64 {
+    let source = std::fs::read_to_string(fixture_dir().join("xay-dung.yaml")).unwrap();
+    let p = Compiled::from_source("bench", source).unwrap();
+    let cal = calendar::test_calendar();
+    let lookup = |_: &str| None;
+    let env = Env {
+        calendar: &cal,
+        lookup: &lookup,
+        now: "2026-06-01T09:00:00+07:00".parse().unwrap(),
+    };
+    let t = transition::submit(&p, &submission(1), &env).unwrap();
+    let mut d = t.changes[0].dossier.clone();
+    d.code = "000.17.22.H56-260601-0001".into();
+    let req = ActionRequest {
+        dossier: d.code.clone(),
+        action: "chuyen_tham_dinh".into(),
+        actor: officer(),
+        input: serde_json::json!({}),
+        comment: None,
+        seen_version: 1,
+    };
+    let iterations = 200_000;
+    let start = Instant::now();
+    for _ in 0..iterations {
+        std::hint::black_box(transition::act(&p, std::hint::black_box(&d), &req, &env).unwrap());
+    }
+    start.elapsed().as_secs_f64() * 1e6 / iterations as f64
+}
+
+fn rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+fn million() {
+    let dir = std::env::var("MOTCUA_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::env::temp_dir().join("motcua-million"));
+    let clock = Arc::new(ManualClock::new(
+        "2026-06-01T09:00:00+07:00".parse().unwrap(),
+    ));
+    let engine = Arc::new(open_engine_at(&dir, clock.clone()));
+    let have = engine.store().dossier_count().unwrap();
+    let target = 1_000_000u64;
+    const PER_DAY: u64 = 9_000;
+    if have < target {
+        let start = Instant::now();
+        let mut filled = have;
+        // One receiving day at a time: a day's sequence stops at 9999.
+        clock.advance(jiff::SignedDuration::from_hours(
+            24 * (have / PER_DAY + 1) as i64,
+        ));
+        while filled < target {
+            let today = PER_DAY.min(target - filled);
+            let next = Arc::new(AtomicU64::new(0));
+            let threads: Vec<_> = (0..THREADS)
+                .map(|_| {
+                    let engine = engine.clone();
+                    let next = next.clone();
+                    std::thread::spawn(move || {
+                        while next.fetch_add(1, Ordering::Relaxed) < today {
+                            engine.submit(submission(filled)).unwrap();
+                        }
+                    })
+                })
+                .collect();
+            for t in threads {
+                t.join().unwrap();
+            }
+            filled += today;
+            clock.advance(jiff::SignedDuration::from_hours(24));
+        }
+        println!(
+            "filled to {target} dossiers in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    drop(engine);
+    let before = rss_mib();
+    let start = Instant::now();
+    let engine = open_engine(&dir);
+    let count = engine.store().dossier_count().unwrap();
+    let first = engine
+        .dossier("000.17.22.H56-260601-0001")
+        .map(|d| d.version);
+    let open = start.elapsed();
+    println!(
+        "million: {count} dossiers, open+first read {:.3} s ({first:?}), disk {:.0} MiB, RSS {:.0} MiB (before open {:.0} MiB)",
+        open.as_secs_f64(),
+        dir_size(&dir) as f64 / 1048576.0,
+        rss_mib(),
+        before
+    );
+}
+
+fn main() {
+    // `cargo bench` passes --bench; `cargo test --benches` passes nothing else we need.
+    if std::env::args().any(|a| a == "--test" || a == "--list") {
+        return;
+    }
+    if std::env::var("MOTCUA_BENCH_MILLION").is_ok() {
+        million();
+        return;
+    }
+    let step = in_memory_step();
+    println!("in-memory step (act, fork into 2 branches): {step:.2} µs");
+    let raw = raw_baseline();
+    println!("raw sled baseline (3 trees, batch 64, flush+fdatasync): {raw:.0} transitions/s");
+    let (engine, disk_per_million) = engine_throughput();
+    println!(
+        "engine, {THREADS} concurrent submitters, durable: {engine:.0} transitions/s ({:.0}% of raw)",
+        engine * 100.0 / raw
+    );
+    println!(
+        "disk per million transitions: {:.0} MiB",
+        disk_per_million as f64 / 1048576.0
+    );
+}
