@@ -2,6 +2,7 @@
 //! government decisions, and working-time arithmetic. Pure: no clock reads, no I/O.
 
 pub mod duration;
+pub mod file;
 pub mod holidays;
 pub mod lunar;
 
