@@ -143,7 +143,11 @@ pub struct DayHours {
 impl DayHours {
     /// The windows in order, as half-open minute ranges of the local day.
     pub fn windows(&self) -> Vec<Window> {
-        self.morning.iter().chain(self.afternoon.iter()).copied().collect()
+        self.morning
+            .iter()
+            .chain(self.afternoon.iter())
+            .copied()
+            .collect()
     }
 }
 
@@ -269,14 +273,14 @@ pub struct CalendarSpec {
     pub removed_days: BTreeSet<Date>,
 }
 
+/// Finds the calendar an `extends:` names: called as `resolve(origin, name)` with the origin of
+/// the file that names it; returns that calendar's text and its own origin (e.g. a path).
+pub type Resolver<'a> = dyn FnMut(&str, &str) -> Result<(String, String), String> + 'a;
+
 /// Parse a calendar and everything it extends. `origin` names `text` in messages (a path);
 /// `resolve(origin, name)` returns the text and origin of the calendar that `origin` names in
 /// `extends:` (`vn-national` never reaches it).
-pub fn load(
-    text: &str,
-    origin: &str,
-    resolve: &mut dyn FnMut(&str, &str) -> Result<(String, String), String>,
-) -> Result<CalendarSpec, Error> {
+pub fn load(text: &str, origin: &str, resolve: &mut Resolver<'_>) -> Result<CalendarSpec, Error> {
     let mut chain: Vec<(String, CalendarFile)> = Vec::new();
     let mut current = (text.to_string(), origin.to_string());
     loop {
@@ -358,7 +362,12 @@ fn merge(chain: &[(String, CalendarFile)]) -> Result<CalendarSpec, Error> {
             cutoff = file.same_day_cutoff;
         }
         for d in &file.decisions {
-            for day in d.days_off.iter().chain(&d.make_up_days).chain(&d.removed_days) {
+            for day in d
+                .days_off
+                .iter()
+                .chain(&d.make_up_days)
+                .chain(&d.removed_days)
+            {
                 if day.date.0.year() != d.year {
                     return Err(Error::WrongYear {
                         origin: origin.clone(),
@@ -411,12 +420,11 @@ fn merge(chain: &[(String, CalendarFile)]) -> Result<CalendarSpec, Error> {
                 weekday,
             });
         }
-        let statutory = holidays::by_rules(&rules, date.year()).map_err(|source| {
-            Error::Holidays {
+        let statutory =
+            holidays::by_rules(&rules, date.year()).map_err(|source| Error::Holidays {
                 origin: origin.clone(),
                 source,
-            }
-        })?;
+            })?;
         let off = days_off.get(date).map(|(n, _)| n.clone()).or_else(|| {
             statutory
                 .iter()
@@ -533,7 +541,9 @@ impl FromStr for ClockTime {
         if m >= 60 || h * 60 + m > 24 * 60 {
             return Err(bad());
         }
-        Ok(ClockTime { minutes: h * 60 + m })
+        Ok(ClockTime {
+            minutes: h * 60 + m,
+        })
     }
 }
 
@@ -554,9 +564,13 @@ impl FromStr for CivilDate {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let shape_ok = s.len() == 10
-            && s.bytes()
-                .enumerate()
-                .all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
+            && s.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
         if !shape_ok {
             return Err(format!("invalid date '{s}': expected YYYY-MM-DD"));
         }
@@ -656,9 +670,15 @@ mod tests {
         let agency = "name: Bộ phận một cửa\nextends: vn-national\noffice_hours:\n  standard: { morning: \"07:30-11:30\", afternoon: \"13:30-17:30\" }\n  saturday: { morning: \"07:30-11:30\" }\n";
         let spec = load_str(agency).unwrap();
         assert_eq!(spec.name, "Bộ phận một cửa");
-        assert_eq!(spec.weekdays[0].windows(), vec![Window::hm(7, 30, 11, 30), Window::hm(13, 30, 17, 30)]);
+        assert_eq!(
+            spec.weekdays[0].windows(),
+            vec![Window::hm(7, 30, 11, 30), Window::hm(13, 30, 17, 30)]
+        );
         assert_eq!(spec.weekdays[5].windows(), vec![Window::hm(7, 30, 11, 30)]);
-        assert!(spec.make_up_days.contains_key(&date(2026, 8, 22)), "national decisions are inherited");
+        assert!(
+            spec.make_up_days.contains_key(&date(2026, 8, 22)),
+            "national decisions are inherited"
+        );
     }
 
     #[test]
@@ -674,44 +694,104 @@ mod tests {
             }
         };
         let spec = load(agency, "agency.yaml", &mut resolve).unwrap();
-        assert_eq!(spec.days_off.get(&date(2026, 3, 29)).map(String::as_str), Some("Ngày giải phóng Đà Nẵng"));
+        assert_eq!(
+            spec.days_off.get(&date(2026, 3, 29)).map(String::as_str),
+            Some("Ngày giải phóng Đà Nẵng")
+        );
     }
 
     #[test]
     fn overlapping_windows_are_named() {
         let bad = "name: x\noffice_hours:\n  monday: { morning: \"08:00-12:00\", afternoon: \"11:30-17:00\" }\n";
         let e = load_str(bad).unwrap_err();
-        assert_eq!(e.to_string(), "test.yaml: office hours of monday: morning 08:00-12:00 overlaps afternoon 11:30-17:00");
+        assert_eq!(
+            e.to_string(),
+            "test.yaml: office hours of monday: morning 08:00-12:00 overlaps afternoon 11:30-17:00"
+        );
     }
 
     #[test]
     fn a_make_up_day_must_be_a_rest_day() {
         let bad = "name: x\ndecisions:\n  - year: 2026\n    make_up_days: [{ date: 2026-08-19, name: làm bù }]\n";
         let e = load_str(bad).unwrap_err();
-        assert_eq!(e.to_string(), "test.yaml: make-up day 2026-08-19 is a wednesday, already a working day (only a rest day can be made a working day)");
+        assert_eq!(
+            e.to_string(),
+            "test.yaml: make-up day 2026-08-19 is a wednesday, already a working day (only a rest day can be made a working day)"
+        );
         let clash = "name: x\ndecisions:\n  - year: 2026\n    make_up_days: [{ date: 2026-04-26, name: làm bù }]\n";
         assert!(matches!(load_str(clash), Err(Error::MakeUpIsDayOff { .. })));
     }
 
     #[test]
     fn bad_dates_and_times_are_named() {
-        let bad = "name: x\ndecisions:\n  - year: 2026\n    days_off: [{ date: 2026-02-30, name: x }]\n";
+        let bad =
+            "name: x\ndecisions:\n  - year: 2026\n    days_off: [{ date: 2026-02-30, name: x }]\n";
         let e = load_str(bad).unwrap_err().to_string();
         assert!(e.contains("invalid date '2026-02-30'"), "{e}");
         let bad = "name: x\nsame_day_cutoff: \"25:00\"\n";
-        assert!(load_str(bad).unwrap_err().to_string().contains("invalid time '25:00'"));
-        let bad = "name: x\ndecisions:\n  - year: 2025\n    days_off: [{ date: 2026-01-02, name: x }]\n";
+        assert!(
+            load_str(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("invalid time '25:00'")
+        );
+        let bad =
+            "name: x\ndecisions:\n  - year: 2025\n    days_off: [{ date: 2026-01-02, name: x }]\n";
         assert!(matches!(load_str(bad), Err(Error::WrongYear { .. })));
         let bad = "name: x\nofice_hours: {}\n";
-        assert!(load_str(bad).unwrap_err().to_string().contains("unknown field `ofice_hours`"));
+        assert!(
+            load_str(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `ofice_hours`")
+        );
     }
 
     #[test]
     fn cycles_and_missing_parents_are_errors() {
-        let mut resolve = |_: &str, name: &str| Ok((format!("name: {name}\nextends: a.yaml\n"), name.to_string()));
+        let mut resolve = |_: &str, name: &str| {
+            Ok((format!("name: {name}\nextends: a.yaml\n"), name.to_string()))
+        };
         let e = load("name: a\nextends: b.yaml\n", "a.yaml", &mut resolve).unwrap_err();
         assert!(matches!(e, Error::Cycle(_)), "{e}");
         let e = load_str("name: a\nextends: nowhere.yaml\n").unwrap_err();
         assert!(matches!(e, Error::Extends { .. }), "{e}");
+    }
+
+    fn repo_file(path: &str) -> String {
+        std::fs::read_to_string(format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn the_committed_schema_is_fresh() {
+        let committed: serde_json::Value =
+            serde_json::from_str(&repo_file("schemas/calendar.schema.json")).unwrap();
+        assert_eq!(
+            committed,
+            json_schema(),
+            "run `motcua calendar schema > schemas/calendar.schema.json`"
+        );
+    }
+
+    #[test]
+    fn shipped_and_fixture_calendars_match_the_schema() {
+        let validator = jsonschema::validator_for(&json_schema()).unwrap();
+        for path in [
+            "calendars/vn-national.yaml",
+            "tests/fixtures/calendars/danang.yaml",
+            "tests/fixtures/calendars/danang-one-stop-desk.yaml",
+        ] {
+            let doc: serde_json::Value = serde_yaml::from_str(&repo_file(path)).unwrap();
+            let errors: Vec<String> = validator.iter_errors(&doc).map(|e| e.to_string()).collect();
+            assert!(errors.is_empty(), "{path}: {errors:?}");
+        }
+        let bad: serde_json::Value =
+            serde_yaml::from_str(&repo_file("tests/fixtures/calendars/bad-date.yaml")).unwrap();
+        assert!(
+            validator.is_valid(&bad),
+            "an impossible date has a valid shape; load() refuses it"
+        );
+        let typo = serde_json::json!({ "name": "x", "office_hours": { "monday": { "morning": "8:00-12:00" } } });
+        assert!(!validator.is_valid(&typo));
     }
 }

@@ -330,8 +330,7 @@ mod tests {
             (date(2026, 9, 2), NATIONAL_DAY),
             (date(2026, 11, 24), CULTURE_DAY),
         ];
-        let expect: Vec<(Date, String)> =
-            expect.iter().map(|(d, n)| (*d, n.to_string())).collect();
+        let expect: Vec<(Date, String)> = expect.iter().map(|(d, n)| (*d, n.to_string())).collect();
         assert_eq!(h, expect);
     }
 

@@ -84,7 +84,7 @@ impl Calendar {
     pub fn from_yaml(
         text: &str,
         origin: &str,
-        resolve: &mut dyn FnMut(&str, &str) -> Result<(String, String), String>,
+        resolve: &mut file::Resolver<'_>,
     ) -> Result<Calendar, Error> {
         Calendar::from_spec(&file::load(text, origin, resolve)?)
     }
@@ -358,7 +358,10 @@ impl Calendar {
         let (Ok(from), Ok(to)) = (Date::new(year, 1, 1), Date::new(year, 12, 31)) else {
             return Vec::new();
         };
-        self.holidays.range(from..=to).map(|(_, h)| h.clone()).collect()
+        self.holidays
+            .range(from..=to)
+            .map(|(_, h)| h.clone())
+            .collect()
     }
 
     /// `t` as RFC 3339 with the calendar zone's offset, e.g. `2026-11-17T09:00:00+07:00`.
@@ -624,7 +627,10 @@ mod tests {
         assert!(!working("2026-11-16T12:00:00+07:00"));
         assert!(!working("2026-11-16T17:00:00+07:00"));
         assert!(!working("2026-02-17T09:00:00+07:00"), "Tết");
-        assert!(VN.is_working_day(date(2026, 8, 22)).unwrap(), "make-up Saturday");
+        assert!(
+            VN.is_working_day(date(2026, 8, 22)).unwrap(),
+            "make-up Saturday"
+        );
         assert!(!VN.is_working_day(date(2026, 8, 31)).unwrap());
     }
 
@@ -663,8 +669,14 @@ mod tests {
             .collect();
         let dates: Vec<Date> = h.iter().map(|(d, _)| *d).collect();
         assert!(dates.contains(&date(2025, 1, 27)), "29 Tết given in lieu");
-        assert!(dates.contains(&date(2025, 2, 1)), "mùng 4 on a Saturday is listed");
-        assert!(!dates.contains(&date(2025, 2, 3)), "the rule's day in lieu was moved");
+        assert!(
+            dates.contains(&date(2025, 2, 1)),
+            "mùng 4 on a Saturday is listed"
+        );
+        assert!(
+            !dates.contains(&date(2025, 2, 3)),
+            "the rule's day in lieu was moved"
+        );
         assert!(dates.contains(&date(2025, 5, 2)));
         assert!(dates.contains(&date(2025, 4, 7)), "Giỗ Tổ Hùng Vương");
         assert!(dates.contains(&date(2025, 9, 1)) && dates.contains(&date(2025, 9, 2)));
@@ -677,7 +689,10 @@ mod tests {
         let yaml = "name: Bộ phận một cửa phường\nextends: vn-national\noffice_hours:\n  saturday: { morning: \"08:00-12:00\" }\n";
         let cal = Calendar::from_yaml(yaml, "phuong.yaml", &mut |_, _| Err("none".into())).unwrap();
         let due = cal
-            .add(at("2026-11-21T08:00:00+07:00"), "4 working hours".parse().unwrap())
+            .add(
+                at("2026-11-21T08:00:00+07:00"),
+                "4 working hours".parse().unwrap(),
+            )
             .unwrap();
         assert_eq!(cal.format(due), "2026-11-21T12:00:00+07:00");
         assert_eq!(cal.working_day_length(), SignedDuration::from_hours(8));
@@ -686,11 +701,17 @@ mod tests {
     #[test]
     fn instants_outside_the_calendar_are_refused() {
         assert!(matches!(
-            VN.add(at("2101-01-05T09:00:00+07:00"), "1 working day".parse().unwrap()),
+            VN.add(
+                at("2101-01-05T09:00:00+07:00"),
+                "1 working day".parse().unwrap()
+            ),
             Err(Error::OutOfRange(_))
         ));
         assert!(matches!(
-            VN.add(at("2100-12-31T09:00:00+07:00"), "5 working days".parse().unwrap()),
+            VN.add(
+                at("2100-12-31T09:00:00+07:00"),
+                "5 working days".parse().unwrap()
+            ),
             Err(Error::OutOfRange(_))
         ));
     }
@@ -702,9 +723,8 @@ mod tests {
         /// Instants from 2024 to 2030, to the millisecond.
         fn instant() -> impl Strategy<Value = Timestamp> {
             let start = at("2024-01-01T00:00:00+07:00").as_millisecond();
-            (0i64..7 * 365 * 86_400_000).prop_map(move |ms| {
-                Timestamp::from_millisecond(start + ms).unwrap()
-            })
+            (0i64..7 * 365 * 86_400_000)
+                .prop_map(move |ms| Timestamp::from_millisecond(start + ms).unwrap())
         }
 
         /// Working durations up to 200 working days, in thousandths of a day or hour.
