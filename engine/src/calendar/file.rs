@@ -97,20 +97,28 @@ pub struct HolidayRulesFile {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfficeHoursFile {
+    /// A standard working day. Default: morning 08:00-12:00, afternoon 13:00-17:00.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub standard: Option<DayHours>,
+    /// Monday's hours, if they differ from the standard day (`{}` = closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub monday: Option<DayHours>,
+    /// Tuesday's hours, if they differ from the standard day (`{}` = closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tuesday: Option<DayHours>,
+    /// Wednesday's hours, if they differ from the standard day (`{}` = closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wednesday: Option<DayHours>,
+    /// Thursday's hours, if they differ from the standard day (`{}` = closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thursday: Option<DayHours>,
+    /// Friday's hours, if they differ from the standard day (`{}` = closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub friday: Option<DayHours>,
+    /// Saturday's hours, if they differ from the standard day (`{}` = closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saturday: Option<DayHours>,
+    /// Sunday's hours, if they differ from the standard day (`{}` = closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sunday: Option<DayHours>,
 }
@@ -134,8 +142,10 @@ impl OfficeHoursFile {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DayHours {
+    /// The morning window, e.g. "08:00-12:00".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub morning: Option<Window>,
+    /// The afternoon window, e.g. "13:00-17:00"; it must start at or after the morning's end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub afternoon: Option<Window>,
 }
@@ -162,7 +172,9 @@ pub struct ClockTime {
 /// (exclusive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
+    /// Opening time (inclusive).
     pub from: ClockTime,
+    /// Closing time (exclusive): the first instant that is no longer working time.
     pub to: ClockTime,
 }
 
@@ -170,6 +182,7 @@ pub struct Window {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NamedDay {
+    /// The day, YYYY-MM-DD; it must lie in the decision's year.
     pub date: CivilDate,
     /// Vietnamese name or reason, e.g. "nghỉ bù Tết Nguyên đán", "làm bù cho thứ Sáu 02/5".
     pub name: String,
@@ -179,6 +192,7 @@ pub struct NamedDay {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
+    /// The solar year decided for; every date listed must lie in it.
     pub year: i16,
     /// The instrument, e.g. a Prime Minister's notice number; free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +213,7 @@ pub struct Decision {
 pub struct CivilDate(pub Date);
 
 /// Why a calendar file (or one it extends) was refused. Each message names the file.
+#[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("{origin}: {message}")]
@@ -257,6 +272,8 @@ pub enum Error {
 }
 
 /// A calendar with its inheritance resolved and validated: what [`super::Calendar`] compiles.
+/// Fields follow [`CalendarFile`] with inheritance and defaults applied.
+#[allow(missing_docs)]
 #[derive(Debug, Clone)]
 pub struct CalendarSpec {
     pub name: String,
@@ -504,6 +521,7 @@ fn check_day(origin: &str, day: &str, h: &DayHours) -> Result<(), Error> {
 }
 
 impl Window {
+    /// The window from h1:m1 to h2:m2 (no validation: [`load`] validates files).
     pub const fn hm(h1: u16, m1: u16, h2: u16, m2: u16) -> Window {
         Window {
             from: ClockTime {

@@ -49,6 +49,7 @@ pub struct HolidayRules {
     pub labour_day: bool,
     /// 2 September, Quốc khánh.
     pub national_day: bool,
+    /// Which day joins 2 September.
     pub national_day_adjacent: AdjacentDay,
     /// First year in which 24 November, Ngày Văn hóa Việt Nam, is a day off (2026 by
     /// Resolution 80-NQ/TW); `None` disables it.
@@ -90,6 +91,7 @@ impl Default for HolidayRules {
     schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
+#[allow(missing_docs)]
 pub enum WeekdayName {
     Monday,
     Tuesday,
@@ -101,6 +103,7 @@ pub enum WeekdayName {
 }
 
 impl WeekdayName {
+    /// Monday to Sunday, in order.
     pub const ALL: [WeekdayName; 7] = [
         WeekdayName::Monday,
         WeekdayName::Tuesday,
@@ -111,6 +114,7 @@ impl WeekdayName {
         WeekdayName::Sunday,
     ];
 
+    /// The weekday of a date.
     pub fn of(date: Date) -> WeekdayName {
         match date.weekday() {
             Weekday::Monday => WeekdayName::Monday,
@@ -128,6 +132,7 @@ impl WeekdayName {
         self as usize
     }
 
+    /// The lower-case English name used in calendar files, e.g. "saturday".
     pub fn as_str(self) -> &'static str {
         match self {
             WeekdayName::Monday => "monday",
@@ -161,13 +166,16 @@ pub enum HolidayKind {
 /// A day off that is not a plain weekly rest day.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Holiday {
+    /// The civil date (Asia/Ho_Chi_Minh) of the day off.
     pub date: Date,
     /// Vietnamese name, e.g. "Tết Nguyên đán", "nghỉ bù Giỗ Tổ Hùng Vương".
     pub name: String,
+    /// Whether it is a holiday of the law, a day in lieu or a decided day off.
     pub kind: HolidayKind,
 }
 
 /// Why the holidays of a year could not be computed.
+#[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("cannot compute the lunar holidays of {year}: {source}")]
@@ -178,12 +186,19 @@ pub enum Error {
     },
 }
 
+/// Name of 1 January in `motcua calendar holidays`.
 pub const NEW_YEAR: &str = "Tết Dương lịch";
+/// Name of the Tết days.
 pub const TET: &str = "Tết Nguyên đán";
+/// Name of the 10th day of the 3rd lunar month.
 pub const HUNG_KINGS: &str = "Giỗ Tổ Hùng Vương";
+/// Name of 30 April.
 pub const VICTORY_DAY: &str = "Ngày Chiến thắng";
+/// Name of 1 May.
 pub const LABOUR_DAY: &str = "Ngày Quốc tế Lao động";
+/// Name of 2 September and its adjacent day.
 pub const NATIONAL_DAY: &str = "Quốc khánh";
+/// Name of 24 November (from 2026).
 pub const CULTURE_DAY: &str = "Ngày Văn hóa Việt Nam";
 
 /// The holidays the rules give for solar year `year`, days in lieu included, sorted by date.

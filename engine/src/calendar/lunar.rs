@@ -15,8 +15,9 @@ use jiff::civil::Date;
 /// The meridian the Vietnamese calendar is computed for, in hours east of Greenwich.
 const CALENDAR_TIME_ZONE: f64 = 7.0;
 
-/// First and last solar years this module answers for.
+/// First solar year this module answers for.
 pub const FIRST_YEAR: i16 = 1900;
+/// Last solar year this module answers for.
 pub const LAST_YEAR: i16 = 2100;
 
 /// A date of the Vietnamese lunar calendar.
@@ -33,6 +34,7 @@ pub struct LunarDate {
 }
 
 /// Why a lunar conversion was refused.
+#[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("{0} is outside the years 1900–2100 for which the lunar calendar is computed")]

@@ -7,6 +7,8 @@
 //! - [`working_time`]: [`Calendar`], compiled for working-time arithmetic.
 //! - [`duration`]: [`Duration`] as procedures write it.
 
+#![warn(missing_docs)]
+
 pub mod duration;
 pub mod file;
 pub mod holidays;

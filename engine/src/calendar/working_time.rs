@@ -14,6 +14,7 @@
 //! A period in calendar days ends at 24:00 of its last day, written as 00:00 of the next day.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
@@ -24,13 +25,15 @@ use super::file::{self, CalendarSpec};
 use super::holidays::{self, Holiday, HolidayKind, WeekdayName};
 use super::lunar::{date_from_julian_day, julian_day};
 
-/// First and last civil years a calendar covers.
+/// First civil year a calendar covers.
 pub const FIRST_YEAR: i16 = 1900;
+/// Last civil year a calendar covers.
 pub const LAST_YEAR: i16 = 2100;
 
 const DAY_MS: i64 = 86_400_000;
 
 /// Why a calendar could not be built or could not answer.
+#[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
@@ -48,7 +51,8 @@ type Windows = Vec<(i64, i64)>;
 
 /// A working calendar: holidays, yearly decisions and office hours, compiled for arithmetic.
 ///
-/// Every method is pure and deterministic: time is always an argument.
+/// Every method is pure and deterministic: time is always an argument. Cloning is cheap (the
+/// day table is shared), and a calendar can be shared across threads.
 #[derive(Debug, Clone)]
 pub struct Calendar {
     name: String,
@@ -57,12 +61,12 @@ pub struct Calendar {
     first_jd: i64,
     /// Index 0: closed; 1..=7: Monday..Sunday office hours; 8: a make-up day (standard hours).
     profiles: Vec<Windows>,
-    day_profile: Vec<u8>,
+    day_profile: Arc<[u8]>,
     /// `cum[i]`: working milliseconds from the table start to the start of day `i`.
-    cum: Vec<i64>,
+    cum: Arc<[i64]>,
     day_ms: i64,
     cutoff_ms: Option<i64>,
-    holidays: BTreeMap<Date, Holiday>,
+    holidays: Arc<BTreeMap<Date, Holiday>>,
 }
 
 const CLOSED: u8 = 0;
@@ -160,18 +164,20 @@ impl Calendar {
             tz_name: spec.time_zone_name.clone(),
             first_jd,
             profiles,
-            day_profile,
-            cum,
+            day_profile: day_profile.into(),
+            cum: cum.into(),
             day_ms,
             cutoff_ms: spec.same_day_cutoff.map(|c| ms(c.minutes)),
-            holidays,
+            holidays: Arc::new(holidays),
         })
     }
 
+    /// The calendar's `name:` (the most specific file's).
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The zone office hours are read in (Asia/Ho_Chi_Minh unless a file says otherwise).
     pub fn time_zone(&self) -> &TimeZone {
         &self.tz
     }
@@ -716,6 +722,18 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn a_calendar_is_shared_across_threads() {
+        fn shared<T: Send + Sync + Clone>() {}
+        shared::<Calendar>();
+    }
+
+    /// An agency with uneven hours (7.5-hour standard day, Saturday mornings) for the properties.
+    static AGENCY: LazyLock<Calendar> = LazyLock::new(|| {
+        let yaml = "name: uneven\nextends: vn-national\noffice_hours:\n  standard: { morning: \"07:30-11:30\", afternoon: \"13:30-17:00\" }\n  friday: { morning: \"07:30-11:30\" }\n  saturday: { afternoon: \"14:00-16:15\" }\n";
+        Calendar::from_yaml(yaml, "uneven.yaml", &mut |_, _| Err("none".into())).unwrap()
+    });
+
     mod properties {
         use super::*;
         use proptest::prelude::*;
@@ -735,47 +753,57 @@ mod tests {
             ]
         }
 
-        fn ms(d: Duration) -> i64 {
-            VN.working_time(d).unwrap().as_millis() as i64
+        fn calendar() -> impl Strategy<Value = &'static Calendar> {
+            prop_oneof![Just(&*VN), Just(&*AGENCY)]
         }
 
         proptest! {
             #[test]
-            fn adding_in_two_steps_is_adding_the_sum(t in instant(), a in working(), b in working()) {
-                let sum = SignedDuration::from_millis(ms(a) + ms(b));
-                let two_steps = VN.add(VN.add(t, a).unwrap(), b).unwrap();
-                prop_assert_eq!(two_steps, VN.add_working(t, sum).unwrap());
+            fn adding_in_two_steps_is_adding_the_sum(cal in calendar(), t in instant(), a in working(), b in working()) {
+                let ms = |d| cal.working_time(d).unwrap();
+                let two_steps = cal.add(cal.add(t, a).unwrap(), b).unwrap();
+                prop_assert_eq!(two_steps, cal.add_working(t, ms(a) + ms(b)).unwrap());
             }
 
             #[test]
-            fn elapsed_measures_what_was_added(t in instant(), d in working()) {
-                let due = VN.add(t, d).unwrap();
-                prop_assert_eq!(VN.elapsed(t, due).unwrap(), VN.working_time(d).unwrap());
+            fn elapsed_measures_what_was_added(cal in calendar(), t in instant(), d in working()) {
+                let due = cal.add(t, d).unwrap();
+                prop_assert_eq!(cal.elapsed(t, due).unwrap(), cal.working_time(d).unwrap());
             }
 
             #[test]
-            fn longer_periods_never_end_earlier(t in instant(), d in working(), extra in 0u64..5_000) {
+            fn longer_periods_never_end_earlier(cal in calendar(), t in instant(), d in working(), extra in 0u64..5_000) {
                 let longer = Duration::new(d.milli + extra, d.unit);
-                prop_assert!(VN.add(t, d).unwrap() <= VN.add(t, longer).unwrap());
+                prop_assert!(cal.add(t, d).unwrap() <= cal.add(t, longer).unwrap());
                 let days = Duration::calendar_days(d.milli % 60);
                 let more_days = Duration::calendar_days(d.milli % 60 + extra % 30);
-                prop_assert!(VN.add(t, days).unwrap() <= VN.add(t, more_days).unwrap());
+                prop_assert!(cal.add(t, days).unwrap() <= cal.add(t, more_days).unwrap());
             }
 
             #[test]
-            fn a_due_instant_is_never_inside_non_working_time(t in instant(), d in working()) {
-                let due = VN.add(t, d).unwrap();
+            fn a_due_instant_is_never_inside_non_working_time(cal in calendar(), t in instant(), d in working()) {
+                let due = cal.add(t, d).unwrap();
                 prop_assert!(due > t);
+                // The last working millisecond used is just before the due instant; the due
+                // instant itself is working time or the close of a window.
                 let last_ms = due - SignedDuration::from_millis(1);
-                prop_assert!(VN.is_working_time(last_ms).unwrap(), "{} ends after non-working time", VN.format(due));
+                prop_assert!(cal.is_working_time(last_ms).unwrap(), "{} ends after non-working time", cal.format(due));
             }
 
             #[test]
-            fn the_next_working_instant_is_working_time(t in instant()) {
-                let n = VN.next_working_instant(t).unwrap();
+            fn calendar_days_end_at_midnight_after_a_working_day(cal in calendar(), t in instant(), n in 1u64..60) {
+                let due = cal.add(t, Duration::calendar_days(n)).unwrap();
+                let local = cal.time_zone().to_datetime(due);
+                prop_assert_eq!(local.time(), jiff::civil::Time::midnight());
+                prop_assert!(cal.is_working_day(local.date().yesterday().unwrap()).unwrap());
+            }
+
+            #[test]
+            fn the_next_working_instant_is_working_time(cal in calendar(), t in instant()) {
+                let n = cal.next_working_instant(t).unwrap();
                 prop_assert!(n >= t);
-                prop_assert!(VN.is_working_time(n).unwrap());
-                prop_assert_eq!(VN.elapsed(t, n).unwrap(), SignedDuration::ZERO);
+                prop_assert!(cal.is_working_time(n).unwrap());
+                prop_assert_eq!(cal.elapsed(t, n).unwrap(), SignedDuration::ZERO);
             }
         }
     }
