@@ -65,11 +65,17 @@ pub fn solar_to_lunar(date: Date) -> Result<LunarDate, Error> {
         return Err(Error::OutOfRange(date.to_string()));
     }
     let day_number = julian_day(date);
-    let k = ((day_number as f64 - 2415021.076998695) / 29.530588853).floor() as i64;
-    let mut month_start = new_moon_day(k + 1);
-    if month_start > day_number {
-        month_start = new_moon_day(k);
+    let mut k = ((day_number as f64 - 2415021.076998695) / 29.530588853).floor() as i64;
+    // The published code tries only new moons k and k+1 of this mean-motion estimate; the true
+    // new moon can fall a day after both (2054-05-07 came out as day 0), so settle on the last
+    // new moon at or before the day.
+    while new_moon_day(k + 1) <= day_number {
+        k += 1;
     }
+    while new_moon_day(k) > day_number {
+        k -= 1;
+    }
+    let month_start = new_moon_day(k);
     let yy = i64::from(date.year());
     let mut a11 = lunar_month_11(yy);
     let mut b11 = a11;
@@ -333,6 +339,52 @@ mod tests {
         assert_eq!(tet(2026), Ok(date(2026, 2, 17)));
         assert_eq!(tet(2027), Ok(date(2027, 2, 6)));
         assert_eq!(tet(2028), Ok(date(2028, 1, 26)));
+    }
+
+    #[test]
+    fn tet_2008_to_2023() {
+        let known = [
+            date(2008, 2, 7),
+            date(2009, 1, 26),
+            date(2010, 2, 14),
+            date(2011, 2, 3),
+            date(2012, 1, 23),
+            date(2013, 2, 10),
+            date(2014, 1, 31),
+            date(2015, 2, 19),
+            date(2016, 2, 8),
+            date(2017, 1, 28),
+            date(2018, 2, 16),
+            date(2019, 2, 5),
+            date(2020, 1, 25),
+            date(2021, 2, 12),
+            date(2022, 2, 1),
+            date(2023, 1, 22),
+        ];
+        for d in known {
+            assert_eq!(tet(d.year()), Ok(d));
+        }
+    }
+
+    #[test]
+    fn every_day_from_1900_to_2100_round_trips_and_every_tet_is_in_season() {
+        let mut d = date(1900, 1, 31);
+        let end = date(2100, 12, 31);
+        while d <= end {
+            let l = solar_to_lunar(d).unwrap();
+            assert!(
+                (1..=30).contains(&l.day) && (1..=12).contains(&l.month),
+                "{d} -> {l}"
+            );
+            if (FIRST_YEAR..=LAST_YEAR).contains(&l.year) {
+                assert_eq!(lunar_to_solar(l), Ok(d), "{d} -> {l}");
+            }
+            d = d.tomorrow().unwrap();
+        }
+        for y in FIRST_YEAR..=LAST_YEAR {
+            let t = tet(y).unwrap();
+            assert!(date(y, 1, 19) <= t && t <= date(y, 2, 21), "Tết {y} on {t}");
+        }
     }
 
     #[test]
