@@ -4,7 +4,8 @@
 //! - `holidays --year YYYY [--calendar FILE]` → `YYYY-MM-DD<TAB>name` per day off that is not a
 //!   plain weekend, sorted.
 //! - `add --from RFC3339 --duration D [--calendar FILE]` → the due instant, RFC 3339 with the
-//!   calendar zone's offset (+07:00).
+//!   calendar zone's offset (+07:00). A period in calendar days ends at 24:00 of its last day,
+//!   printed as 00:00 of the following day.
 //! - `elapsed --from RFC3339 --to RFC3339 [--calendar FILE]` → working hours as a decimal with at
 //!   most three decimals (0.001 h = 3.6 s, rounded half away from zero), no trailing zeros:
 //!   `8`, `12.5`, `0.25`; negative (`-4`) when `--to` is before `--from`.
