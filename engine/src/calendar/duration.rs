@@ -35,10 +35,12 @@ impl Unit {
 pub struct Duration {
     /// The amount in thousandths of `unit` (1500 = 1.5).
     pub milli: u64,
+    /// What the amount counts.
     pub unit: Unit,
 }
 
 /// Why a duration string was refused.
+#[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Error {
     #[error("duration '{0}' is not of the form '<amount> <unit>', e.g. '3 working days'")]
@@ -54,18 +56,23 @@ pub enum Error {
 }
 
 impl Duration {
+    /// `milli` thousandths of `unit`.
     pub const fn new(milli: u64, unit: Unit) -> Self {
         Duration { milli, unit }
     }
+    /// `n` whole working days.
     pub const fn working_days(n: u64) -> Self {
         Duration::new(n * 1000, Unit::WorkingDays)
     }
+    /// `n` whole working hours.
     pub const fn working_hours(n: u64) -> Self {
         Duration::new(n * 1000, Unit::WorkingHours)
     }
+    /// `n` calendar days (Civil Code counting).
     pub const fn calendar_days(n: u64) -> Self {
         Duration::new(n * 1000, Unit::CalendarDays)
     }
+    /// True for a zero amount, which adds nothing in any unit.
     pub fn is_zero(&self) -> bool {
         self.milli == 0
     }

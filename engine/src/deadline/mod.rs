@@ -30,6 +30,36 @@ pub trait WorkingCalendar: Send + Sync {
 #[error("deadline arithmetic failed: {0}")]
 pub struct Error(pub String);
 
+impl From<crate::calendar::Error> for Error {
+    fn from(e: crate::calendar::Error) -> Self {
+        Error(e.to_string())
+    }
+}
+
+/// The engine counts on the compiled working-day calendar.
+impl WorkingCalendar for crate::calendar::Calendar {
+    fn add(&self, from: Timestamp, d: Duration) -> Result<Timestamp, Error> {
+        Ok(crate::calendar::Calendar::add(self, from, d)?)
+    }
+    fn elapsed_hours_milli(&self, from: Timestamp, to: Timestamp) -> Result<u64, Error> {
+        let ms = self.elapsed(from, to)?.as_millis();
+        // 3,600 ms is a thousandth of an hour: the unit Duration counts in.
+        Ok(u64::try_from(ms / 3_600).unwrap_or(0))
+    }
+    fn next_working_instant(&self, t: Timestamp) -> Result<Timestamp, Error> {
+        Ok(crate::calendar::Calendar::next_working_instant(self, t)?)
+    }
+    fn close_of_working_day(&self, t: Timestamp) -> Result<Timestamp, Error> {
+        Ok(crate::calendar::Calendar::close_of_working_day(self, t)?)
+    }
+    fn local_time(&self, t: Timestamp) -> jiff::civil::Time {
+        t.to_zoned_datetime(self.time_zone().clone()).time()
+    }
+    fn local_date(&self, t: Timestamp) -> jiff::civil::Date {
+        t.to_zoned_datetime(self.time_zone().clone()).date()
+    }
+}
+
 /// The appointment (hẹn trả kết quả) for a dossier received at `received`.
 ///
 /// A limit of zero (a same-day procedure) is due at the close of office on the day of receipt.
