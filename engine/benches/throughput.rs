@@ -1,6 +1,6 @@
 //! Engine throughput and latency, with a raw-sled baseline measured in the same run.
 //!
-//! `cargo bench -p motcua --bench engine` prints:
+//! `cargo bench -p motcua --bench throughput` prints:
 //! - raw sled: transition-shaped records (a 1.5 KB dossier, a 400 B audit entry, a 60 B index
 //!   key, in three trees) written in one transaction per batch of 64, flushed and fdatasynced;
 //! - the engine: 64 threads submitting and acting concurrently, every transition durable;
