@@ -53,7 +53,7 @@ type Windows = Vec<(i64, i64)>;
 ///
 /// Every method is pure and deterministic: time is always an argument. Cloning is cheap (the
 /// day table is shared), and a calendar can be shared across threads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Calendar {
     name: String,
     tz: TimeZone,
@@ -67,6 +67,18 @@ pub struct Calendar {
     day_ms: i64,
     cutoff_ms: Option<i64>,
     holidays: Arc<BTreeMap<Date, Holiday>>,
+}
+
+/// A summary: the day table is 73,000 entries, too long to print.
+impl std::fmt::Debug for Calendar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Calendar")
+            .field("name", &self.name)
+            .field("time_zone", &self.tz_name)
+            .field("working_day", &self.working_day_length())
+            .field("holidays", &self.holidays.len())
+            .finish_non_exhaustive()
+    }
 }
 
 const CLOSED: u8 = 0;
