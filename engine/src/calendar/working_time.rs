@@ -158,14 +158,18 @@ impl Calendar {
             // Julian day numbers count weekdays from Monday = 0.
             day_profile.push(1 + jd.rem_euclid(7) as u8);
         }
-        let index = |d: &Date| (julian_day(*d) - first_jd) as usize;
-        for date in spec.make_up_days.keys() {
-            if (FIRST_YEAR..=LAST_YEAR).contains(&date.year()) {
-                day_profile[index(date)] = MAKE_UP;
+        // Dates outside the table (a decision for 2101, a day in lieu past the end) are ignored.
+        let mut set = |d: &Date, profile: u8| {
+            let i = julian_day(*d) - first_jd;
+            if let Some(slot) = usize::try_from(i).ok().and_then(|i| day_profile.get_mut(i)) {
+                *slot = profile;
             }
+        };
+        for date in spec.make_up_days.keys() {
+            set(date, MAKE_UP);
         }
         for date in holidays.keys() {
-            day_profile[index(date)] = CLOSED;
+            set(date, CLOSED);
         }
         let mut cum = Vec::with_capacity(n + 1);
         let mut total = 0i64;
