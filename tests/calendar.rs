@@ -92,6 +92,10 @@ fn holidays_of_2026_from_the_national_calendar() {
 #[test]
 fn holidays_of_2024_and_2025_carry_the_decisions() {
     let y2024 = ok(&["holidays", "--year", "2024"]);
+    // Tết Giáp Thìn: Sat 10 Feb in lieu on Thu 8 Feb, Sun 11 Feb on Wed 14 Feb.
+    assert!(y2024.contains("2024-02-08\tnghỉ bù Tết Nguyên đán\n"));
+    assert!(y2024.contains("2024-02-14\tnghỉ bù Tết Nguyên đán\n"));
+    assert!(!y2024.contains("2024-02-15"));
     assert!(y2024.contains("2024-04-29\t"), "Monday 29 Apr swapped off");
     assert!(
         !y2024.contains("2024-05-04"),

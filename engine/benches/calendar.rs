@@ -69,9 +69,19 @@ fn benches(c: &mut Criterion) {
         })
     });
     group.bench_function("compile the national calendar (1900-2100)", |b| {
-        b.iter(Calendar::vietnam_default)
+        b.iter(|| {
+            Calendar::from_yaml(
+                motcua::calendar::file::VN_NATIONAL,
+                "vn-national",
+                &mut |_, _| Err(String::new()),
+            )
+            .unwrap()
+        })
     });
     group.finish();
+    c.bench_function("vietnam_default (compiled once, then cloned)", |b| {
+        b.iter(Calendar::vietnam_default)
+    });
 }
 
 criterion_group!(calendar, benches);

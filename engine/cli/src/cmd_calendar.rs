@@ -14,6 +14,8 @@
 //! Without `--calendar` the built-in national calendar (calendars/vn-national.yaml) is used.
 //! Bad input is an `Err`, which main.rs turns into exit code 2.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -62,10 +64,11 @@ pub enum Command {
 }
 
 pub fn run(c: Command) -> anyhow::Result<ExitCode> {
+    let mut out = String::new();
     match c {
         Command::Lunar { date } => {
             let date: CivilDate = date.parse().map_err(anyhow::Error::msg)?;
-            println!("{}", lunar::solar_to_lunar(date.0)?);
+            writeln!(out, "{}", lunar::solar_to_lunar(date.0)?)?;
         }
         Command::Holidays { year, calendar } => {
             if !(lunar::FIRST_YEAR..=lunar::LAST_YEAR).contains(&year) {
@@ -73,7 +76,7 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
             }
             let cal = load(calendar.as_deref())?;
             for h in cal.holidays(year) {
-                println!("{}\t{}", h.date, h.name);
+                writeln!(out, "{}\t{}", h.date, h.name)?;
             }
         }
         Command::Add {
@@ -86,20 +89,28 @@ pub fn run(c: Command) -> anyhow::Result<ExitCode> {
                 .parse()
                 .with_context(|| format!("--duration '{duration}'"))?;
             let cal = load(calendar.as_deref())?;
-            println!("{}", cal.format(cal.add(from, d)?));
+            writeln!(out, "{}", cal.format(cal.add(from, d)?))?;
         }
         Command::Elapsed { from, to, calendar } => {
             let from = instant("--from", &from)?;
             let to = instant("--to", &to)?;
             let cal = load(calendar.as_deref())?;
             let ms = cal.elapsed(from, to)?.as_millis();
-            println!("{}", hours(ms));
+            writeln!(out, "{}", hours(ms))?;
         }
         Command::Schema => {
-            println!("{}", serde_json::to_string_pretty(&file::json_schema())?);
+            writeln!(
+                out,
+                "{}",
+                serde_json::to_string_pretty(&file::json_schema())?
+            )?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    // A reader that stops early (`| head`) is not an error of ours.
+    match std::io::stdout().lock().write_all(out.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
 
 fn instant(flag: &str, s: &str) -> anyhow::Result<Timestamp> {

@@ -14,7 +14,7 @@ use jiff::civil::Date;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::holidays::{self, AdjacentDay, HolidayRules, WeekdayName};
+use super::holidays::{self, AdjacentDay, HolidayRules, InLieuSide, WeekdayName};
 
 /// The national calendar, embedded so that [`super::Calendar::vietnam_default`] needs no file.
 pub const VN_NATIONAL: &str = include_str!("../../../calendars/vn-national.yaml");
@@ -90,6 +90,10 @@ pub struct HolidayRulesFile {
     /// Whether a holiday on a rest day gives a day off on the next working day. Default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days_in_lieu: Option<bool>,
+    /// Where a Tết day on a Saturday is given in lieu: before (the working day before the Tết
+    /// block, the practice since 2014) or after. Default before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tet_saturday_in_lieu: Option<InLieuSide>,
 }
 
 /// Office hours. `standard` is a standard working day: its length is one working day, it
@@ -487,7 +491,8 @@ fn apply_rules(rules: &mut HolidayRules, r: &HolidayRulesFile) {
         labour_day,
         national_day,
         national_day_adjacent,
-        days_in_lieu
+        days_in_lieu,
+        tet_saturday_in_lieu
     );
     if let Some(from) = r.culture_day_from {
         rules.culture_day_from = Some(from);

@@ -56,6 +56,22 @@ pub struct HolidayRules {
     pub culture_day_from: Option<i16>,
     /// Whether a holiday on a weekly rest day gives a day off on the next working day.
     pub days_in_lieu: bool,
+    /// Where a Tết day that falls on a Saturday is given in lieu. Since 2014 the Government has
+    /// given it on the working day before the Tết block (2024: Sat 10 Feb → Thu 8 Feb; 2025:
+    /// Sat 1 Feb → Mon 27 Jan), and a Sunday's after the block.
+    pub tet_saturday_in_lieu: InLieuSide,
+}
+
+/// Which side of a block of days off a day in lieu is given on.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum InLieuSide {
+    /// The last working day before the block.
+    Before,
+    /// The first working day after the block.
+    After,
 }
 
 impl Default for HolidayRules {
@@ -72,6 +88,7 @@ impl Default for HolidayRules {
             national_day_adjacent: AdjacentDay::Bridge,
             culture_day_from: Some(2026),
             days_in_lieu: true,
+            tet_saturday_in_lieu: InLieuSide::Before,
         }
     }
 }
@@ -288,11 +305,20 @@ pub fn by_rules(rules: &HolidayRules, year: i16) -> Result<Vec<Holiday>, Error> 
             if !is_rest(*date) {
                 continue;
             }
-            // The next day that is neither a rest day nor already off: a holiday block that
-            // spans a weekend pushes its days in lieu past its own end.
+            let side = if name == TET && date.weekday() == Weekday::Saturday {
+                rules.tet_saturday_in_lieu
+            } else {
+                InLieuSide::After
+            };
+            // The nearest day on that side that is neither a rest day nor already off: a
+            // holiday block that spans a weekend pushes its days in lieu past its own end.
             let mut d = *date;
             let lieu = loop {
-                match d.tomorrow() {
+                let step = match side {
+                    InLieuSide::After => d.tomorrow(),
+                    InLieuSide::Before => d.yesterday(),
+                };
+                match step {
                     Ok(next) => d = next,
                     Err(_) => break None,
                 }
@@ -349,16 +375,33 @@ mod tests {
         assert_eq!(h, expect);
     }
 
+    fn in_lieu(rules: &HolidayRules, year: i16) -> Vec<Date> {
+        by_rules(rules, year)
+            .unwrap()
+            .into_iter()
+            .filter(|h| h.kind == HolidayKind::InLieu)
+            .map(|h| h.date)
+            .collect()
+    }
+
     #[test]
-    fn tet_2024_on_a_weekend_gives_days_in_lieu_after_the_block() {
-        // Tết 2024: eve Fri 9 Feb, Sat 10 to Tue 13; Sat and Sun give Wed 14 and Thu 15.
-        let h = lines(2024);
-        let lieu: Vec<Date> = h
-            .iter()
-            .filter(|(_, n)| n.starts_with("nghỉ bù"))
-            .map(|(d, _)| *d)
-            .collect();
-        assert_eq!(lieu, vec![date(2024, 2, 14), date(2024, 2, 15)]);
+    fn tet_on_a_saturday_gives_the_day_before_the_block_and_a_sunday_the_day_after() {
+        // Tết 2024: eve Fri 9 Feb, Sat 10 to Tue 13: off Thu 8 to Wed 14.
+        let rules = HolidayRules::default();
+        assert_eq!(
+            in_lieu(&rules, 2024),
+            vec![date(2024, 2, 8), date(2024, 2, 14)]
+        );
+        // Tết 2025: eve Tue 28 Jan to Sat 1 Feb (mùng 4): Mon 27 Jan ("29 Tết") off, 3 Feb worked.
+        assert_eq!(in_lieu(&rules, 2025), vec![date(2025, 1, 27)]);
+        let after = HolidayRules {
+            tet_saturday_in_lieu: InLieuSide::After,
+            ..rules
+        };
+        assert_eq!(
+            in_lieu(&after, 2024),
+            vec![date(2024, 2, 14), date(2024, 2, 15)]
+        );
     }
 
     #[test]
