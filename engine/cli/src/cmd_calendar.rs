@@ -120,7 +120,7 @@ fn instant(flag: &str, s: &str) -> anyhow::Result<Timestamp> {
 }
 
 /// The calendar at `path` (its `extends:` resolved relative to each file), or the national one.
-fn load(path: Option<&Path>) -> anyhow::Result<Calendar> {
+pub fn load(path: Option<&Path>) -> anyhow::Result<Calendar> {
     let Some(path) = path else {
         return Ok(Calendar::vietnam_default());
     };

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod cmd_calendar;
+mod cmd_dossier;
 mod cmd_procedure;
 
 #[derive(Parser)]
@@ -27,6 +28,15 @@ enum Command {
     /// Working-day calendar: lunar dates, holidays, deadline arithmetic.
     #[command(subcommand)]
     Calendar(cmd_calendar::Command),
+    /// Dossiers in a data folder: submit, act, show, history, actions, list, audit-verify.
+    Dossier {
+        #[command(flatten)]
+        engine: cmd_dossier::EngineArgs,
+        #[command(subcommand)]
+        command: cmd_dossier::Command,
+    },
+    /// Receive every sample procedure's example dossier and walk it to its result.
+    Demo(cmd_dossier::EngineArgs),
 }
 
 fn main() -> ExitCode {
@@ -46,6 +56,8 @@ fn main() -> ExitCode {
         Command::Schema(a) => cmd_procedure::schema(a),
         Command::Graph(a) => cmd_procedure::graph(a),
         Command::Calendar(c) => cmd_calendar::run(c),
+        Command::Dossier { engine, command } => cmd_dossier::run(engine, command),
+        Command::Demo(engine) => cmd_dossier::demo(engine),
     };
     match result {
         Ok(code) => code,
