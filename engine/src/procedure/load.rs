@@ -1,0 +1,400 @@
+//! Loading a procedure file: YAML text → a [`Procedure`] (when it is well-typed) plus every
+//! syntax and type problem, each at its line:col.
+//!
+//! The YAML is parsed once into a JSON value and a [`SourceMap`]; serde (through
+//! `serde_path_to_error`) then types the value and reports the path of the first error, which
+//! the source map turns into a position. serde stops at the first error, so when the whole
+//! document fails, each top-level field and each element of each list is typed on its own:
+//! one bad state does not hide a bad action further down.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::diagnostic::{Code, Diagnostic, Pos, did_you_mean};
+use super::model::{
+    Action, Agency, Department, Document, Fee, Limit, PluginCall, PluginRef, Procedure, Role,
+    State,
+};
+use super::source_map::{self, SourceMap, escape};
+use crate::calendar::Duration;
+
+/// A loaded procedure file: the tree if it could be built, and all problems found so far.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The file as given (diagnostics name it the same way).
+    pub file: PathBuf,
+    /// Present when the document deserialized into a [`Procedure`]; it may still have semantic
+    /// errors (see [`Loaded::has_errors`]).
+    pub procedure: Option<Procedure>,
+    /// Positions of every key and value, by JSON pointer.
+    pub source_map: SourceMap,
+    /// Every problem found, in file order once [`Loaded::sort`] ran (the public entries sort).
+    pub diagnostics: Vec<Diagnostic>,
+    /// Hex sha256 of the file's bytes: dossiers pin the exact definition they ran under.
+    pub content_hash: String,
+}
+
+impl Loaded {
+    /// True when any diagnostic is an error: the procedure must not be deployed.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    /// True when any diagnostic is a warning.
+    pub fn has_warnings(&self) -> bool {
+        self.diagnostics.iter().any(|d| !d.is_error())
+    }
+
+    /// Orders diagnostics by position, then code, and drops exact repeats.
+    pub fn sort(&mut self) {
+        self.diagnostics
+            .sort_by(|a, b| (a.line, a.col, a.code).cmp(&(b.line, b.col, b.code)));
+        self.diagnostics.dedup();
+    }
+}
+
+/// Hex sha256 of `bytes`.
+pub fn content_hash(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Reads and loads one file. Only I/O failures are errors; everything wrong with the content
+/// is a diagnostic.
+pub fn load_file(path: &Path) -> io::Result<Loaded> {
+    let bytes = std::fs::read(path)?;
+    Ok(load_bytes(&bytes, path))
+}
+
+/// Loads file content already in memory; `file` only names it in diagnostics.
+pub fn load_bytes(bytes: &[u8], file: impl Into<PathBuf>) -> Loaded {
+    let file = file.into();
+    match std::str::from_utf8(bytes) {
+        Ok(text) => load_str_hashed(text, file, content_hash(bytes)),
+        Err(e) => {
+            let pos = line_col_of_byte(bytes, e.valid_up_to());
+            Loaded {
+                diagnostics: vec![Diagnostic::new(
+                    Code::YamlSyntax,
+                    &file,
+                    pos,
+                    "the file is not valid UTF-8",
+                )
+                .with_hint("save the file as UTF-8 (Vietnamese text included)")],
+                file,
+                procedure: None,
+                source_map: SourceMap::default(),
+                content_hash: content_hash(bytes),
+            }
+        }
+    }
+}
+
+/// Loads YAML text; `file` only names it in diagnostics.
+pub fn load_str(text: &str, file: impl Into<PathBuf>) -> Loaded {
+    load_str_hashed(text, file.into(), content_hash(text.as_bytes()))
+}
+
+fn load_str_hashed(text: &str, file: PathBuf, content_hash: String) -> Loaded {
+    let mut loaded = Loaded {
+        file,
+        procedure: None,
+        source_map: SourceMap::default(),
+        diagnostics: Vec::new(),
+        content_hash,
+    };
+    let parsed = match source_map::parse(text) {
+        Ok(p) => p,
+        Err(e) => {
+            loaded.diagnostics.push(Diagnostic::new(
+                Code::YamlSyntax,
+                &loaded.file,
+                e.pos,
+                format!("YAML syntax: {}", e.message),
+            ));
+            return loaded;
+        }
+    };
+    loaded.source_map = parsed.source_map;
+    let mut typer = Typer {
+        file: &loaded.file,
+        sm: &loaded.source_map,
+        diagnostics: Vec::new(),
+    };
+    for (pointer, pos) in &parsed.duplicate_keys {
+        let key = pointer.rsplit('/').next().unwrap_or_default();
+        typer.diagnostics.push(
+            Diagnostic::new(
+                Code::DuplicateKey,
+                typer.file,
+                *pos,
+                format!("key '{key}' is written twice in this mapping; YAML keeps only the last"),
+            )
+            .with_hint("remove or merge one of the two entries"),
+        );
+    }
+    let Some(root) = parsed.value else {
+        typer.diagnostics.push(Diagnostic::new(
+            Code::WrongType,
+            typer.file,
+            Pos::START,
+            "the file is empty: expected a procedure (a mapping with id, name, states, ...)",
+        ));
+        loaded.diagnostics = typer.diagnostics;
+        return loaded;
+    };
+    let procedure = typer.whole(&root);
+    let diagnostics = typer.diagnostics;
+    loaded.procedure = procedure;
+    loaded.diagnostics = diagnostics;
+    loaded
+}
+
+const FIELDS: &[&str] = &[
+    "id",
+    "version",
+    "code",
+    "name",
+    "name_en",
+    "agency",
+    "legal_basis",
+    "effective_from",
+    "effective_until",
+    "limit",
+    "roles",
+    "departments",
+    "documents",
+    "fees",
+    "form",
+    "plugins",
+    "validators",
+    "states",
+    "actions",
+];
+const REQUIRED: &[&str] = &[
+    "id",
+    "version",
+    "code",
+    "name",
+    "agency",
+    "effective_from",
+    "limit",
+    "states",
+];
+
+struct Typer<'a> {
+    file: &'a Path,
+    sm: &'a SourceMap,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Typer<'_> {
+    fn whole(&mut self, root: &Value) -> Option<Procedure> {
+        let first = match self.typed::<Procedure>(root, "") {
+            Ok(p) => return Some(p),
+            Err(d) => d,
+        };
+        let before = self.diagnostics.len();
+        if let Value::Object(fields) = root {
+            self.fields(fields);
+        }
+        if self.diagnostics.len() == before {
+            self.diagnostics.push(first);
+        }
+        None
+    }
+
+    /// Types each top-level field (and each list element) on its own to find every error.
+    fn fields(&mut self, fields: &serde_json::Map<String, Value>) {
+        for (key, value) in fields {
+            let p = format!("/{}", escape(key));
+            match key.as_str() {
+                "id" | "version" | "code" | "name" => self.one::<String>(value, &p),
+                "name_en" => self.one::<Option<String>>(value, &p),
+                "agency" => self.one::<Agency>(value, &p),
+                "legal_basis" => self.one::<Vec<String>>(value, &p),
+                "effective_from" => self.one::<jiff::civil::Date>(value, &p),
+                "effective_until" => self.one::<Option<jiff::civil::Date>>(value, &p),
+                "limit" => self.one::<Limit>(value, &p),
+                "form" => {}
+                "roles" => self.each::<Role>(value, &p),
+                "departments" => self.each::<Department>(value, &p),
+                "documents" => self.each::<Document>(value, &p),
+                "fees" => self.each::<Fee>(value, &p),
+                "plugins" => self.each::<PluginRef>(value, &p),
+                "validators" => self.each::<PluginCall>(value, &p),
+                "states" => self.each::<State>(value, &p),
+                "actions" => self.each::<Action>(value, &p),
+                _ => {
+                    let mut d = Diagnostic::new(
+                        Code::UnknownField,
+                        self.file,
+                        self.sm.key(&p),
+                        format!("unknown field '{key}' in the procedure"),
+                    );
+                    if let Some(m) = did_you_mean(key, FIELDS.iter().copied()) {
+                        d = d.with_hint(format!("did you mean '{m}'?"));
+                    }
+                    self.diagnostics.push(d);
+                }
+            }
+        }
+        for required in REQUIRED {
+            if !fields.contains_key(*required) {
+                self.diagnostics.push(Diagnostic::new(
+                    Code::MissingField,
+                    self.file,
+                    self.sm.value(""),
+                    format!("missing field '{required}' in the procedure"),
+                ));
+            }
+        }
+    }
+
+    fn one<T: DeserializeOwned>(&mut self, value: &Value, pointer: &str) {
+        if let Err(d) = self.typed::<T>(value, pointer) {
+            self.diagnostics.push(d);
+        }
+    }
+
+    fn each<T: DeserializeOwned>(&mut self, value: &Value, pointer: &str) {
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.one::<T>(item, &format!("{pointer}/{i}"));
+                }
+            }
+            _ => self.one::<Vec<T>>(value, pointer),
+        }
+    }
+
+    /// Types `value` (found at `base`) as `T`, or explains the first error at its position.
+    fn typed<T: DeserializeOwned>(&self, value: &Value, base: &str) -> Result<T, Diagnostic> {
+        serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
+            let mut pointer = base.to_string();
+            let mut dotted = base.trim_start_matches('/').replace('/', ".");
+            for seg in e.path().iter() {
+                match seg {
+                    serde_path_to_error::Segment::Seq { index } => {
+                        pointer.push_str(&format!("/{index}"));
+                        dotted.push_str(&format!("[{index}]"));
+                    }
+                    serde_path_to_error::Segment::Map { key } => {
+                        pointer.push_str(&format!("/{}", escape(key)));
+                        if !dotted.is_empty() {
+                            dotted.push('.');
+                        }
+                        dotted.push_str(key);
+                    }
+                    serde_path_to_error::Segment::Enum { .. }
+                    | serde_path_to_error::Segment::Unknown => {}
+                }
+            }
+            let message = e.inner().to_string();
+            let at = value_at(value, base, &pointer);
+            self.explain(&pointer, &dotted, &message, at)
+        })
+    }
+
+    fn explain(&self, pointer: &str, dotted: &str, message: &str, at: Option<&Value>) -> Diagnostic {
+        let place = if dotted.is_empty() {
+            "the procedure".to_string()
+        } else {
+            format!("'{dotted}'")
+        };
+        if let Some(field) = between_backticks(message, "unknown field `") {
+            let key_pointer = if pointer.ends_with(&format!("/{}", escape(field))) {
+                pointer.to_string()
+            } else {
+                format!("{pointer}/{}", escape(field))
+            };
+            let mut d = Diagnostic::new(
+                Code::UnknownField,
+                self.file,
+                self.sm.key(&key_pointer),
+                format!("unknown field '{field}' in {place}"),
+            );
+            let expected = expected_names(message);
+            if let Some(m) = did_you_mean(field, expected.iter().copied()) {
+                d = d.with_hint(format!("did you mean '{m}'?"));
+            } else if !expected.is_empty() {
+                d = d.with_hint(format!("allowed here: {}", expected.join(", ")));
+            }
+            return d;
+        }
+        if let Some(field) = between_backticks(message, "missing field `") {
+            return Diagnostic::new(
+                Code::MissingField,
+                self.file,
+                self.sm.value(pointer),
+                format!("missing field '{field}' in {place}"),
+            );
+        }
+        if let Some(Value::String(s)) = at
+            && let Err(e) = s.parse::<Duration>()
+            && e.to_string() == message
+        {
+            return Diagnostic::new(
+                Code::InvalidDuration,
+                self.file,
+                self.sm.value(pointer),
+                format!("{place}: {message}"),
+            )
+            .with_hint("write an amount and a unit: '3 working days', '0.5 working days', '4 working hours' or '15 days'");
+        }
+        let mut d = Diagnostic::new(
+            Code::WrongType,
+            self.file,
+            self.sm.value(pointer),
+            format!("{place}: {message}"),
+        );
+        if let Some(variant) = between_backticks(message, "unknown variant `") {
+            let expected = expected_names(message);
+            if let Some(m) = did_you_mean(variant, expected.iter().copied()) {
+                d = d.with_hint(format!("did you mean '{m}'?"));
+            }
+        } else if message.contains("expected a string") && matches!(at, Some(Value::Number(_))) {
+            d = d.with_hint("quote the value, e.g. '1.001193', so YAML reads it as text");
+        }
+        d
+    }
+}
+
+/// The value at `pointer` inside `value`, which sits at `base`.
+fn value_at<'v>(value: &'v Value, base: &str, pointer: &str) -> Option<&'v Value> {
+    let rest = pointer.strip_prefix(base)?;
+    if rest.is_empty() {
+        Some(value)
+    } else {
+        value.pointer(rest)
+    }
+}
+
+/// The text between `prefix` and the next backtick.
+fn between_backticks<'m>(message: &'m str, prefix: &str) -> Option<&'m str> {
+    let start = message.find(prefix)? + prefix.len();
+    let len = message[start..].find('`')?;
+    Some(&message[start..start + len])
+}
+
+/// The names serde lists after "expected" in an unknown-field or unknown-variant message.
+fn expected_names(message: &str) -> Vec<&str> {
+    let Some(i) = message.find("expected") else {
+        return Vec::new();
+    };
+    message[i..].split('`').skip(1).step_by(2).collect()
+}
+
+fn line_col_of_byte(bytes: &[u8], index: usize) -> Pos {
+    let before = &bytes[..index.min(bytes.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    Pos {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        col: u32::try_from(col).unwrap_or(u32::MAX),
+    }
+}
