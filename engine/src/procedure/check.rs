@@ -483,6 +483,11 @@ impl Checker<'_> {
 
     fn graph(&mut self) {
         let p = self.p;
+        // A misspelt state id cuts the graph; its E011 says all there is to say, and
+        // reachability errors downstream of it would only bury it.
+        if self.out.iter().any(|d| d.code == Code::UnknownState) {
+            return;
+        }
         let g = StateGraph::new(p);
         let Some(start) = p.states.iter().position(|s| s.start) else { return };
         let reachable = g.reachable_from(start);
@@ -638,7 +643,8 @@ fn collect(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut Vec<Found>) {
                 && root == "data"
                 && !bound.iter().any(|b| b == "data")
             {
-                out.push(Found { id: e.id, kind: Ref::DataField(sel.field.clone()) });
+                // The operand's offset is where `data` is written; the select's is its dot.
+                out.push(Found { id: sel.operand.id, kind: Ref::DataField(sel.field.clone()) });
             }
             collect(&sel.operand, bound, out);
         }

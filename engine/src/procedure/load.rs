@@ -275,19 +275,13 @@ impl Typer<'_> {
     fn typed<T: DeserializeOwned>(&self, value: &Value, base: &str) -> Result<T, Diagnostic> {
         serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
             let mut pointer = base.to_string();
-            let mut dotted = base.trim_start_matches('/').replace('/', ".");
             for seg in e.path().iter() {
                 match seg {
                     serde_path_to_error::Segment::Seq { index } => {
                         pointer.push_str(&format!("/{index}"));
-                        dotted.push_str(&format!("[{index}]"));
                     }
                     serde_path_to_error::Segment::Map { key } => {
                         pointer.push_str(&format!("/{}", escape(key)));
-                        if !dotted.is_empty() {
-                            dotted.push('.');
-                        }
-                        dotted.push_str(key);
                     }
                     serde_path_to_error::Segment::Enum { .. }
                     | serde_path_to_error::Segment::Unknown => {}
@@ -295,22 +289,19 @@ impl Typer<'_> {
             }
             let message = e.inner().to_string();
             let at = value_at(value, base, &pointer);
-            self.explain(&pointer, &dotted, &message, at)
+            self.explain(&pointer, &message, at)
         })
     }
 
-    fn explain(&self, pointer: &str, dotted: &str, message: &str, at: Option<&Value>) -> Diagnostic {
-        let place = if dotted.is_empty() {
-            "the procedure".to_string()
-        } else {
-            format!("'{dotted}'")
-        };
+    fn explain(&self, pointer: &str, message: &str, at: Option<&Value>) -> Diagnostic {
+        let place = describe(pointer);
         if let Some(field) = between_backticks(message, "unknown field `") {
-            let key_pointer = if pointer.ends_with(&format!("/{}", escape(field))) {
-                pointer.to_string()
-            } else {
-                format!("{pointer}/{}", escape(field))
+            let suffix = format!("/{}", escape(field));
+            let (key_pointer, parent) = match pointer.strip_suffix(&suffix) {
+                Some(parent) => (pointer.to_string(), parent),
+                None => (format!("{pointer}{suffix}"), pointer),
             };
+            let place = describe(parent);
             let mut d = Diagnostic::new(
                 Code::UnknownField,
                 self.file,
@@ -361,6 +352,25 @@ impl Typer<'_> {
         }
         d
     }
+}
+
+/// A JSON pointer as authors read it: `/states/3/kind` → `'states[3].kind'`.
+fn describe(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "the procedure".to_string();
+    }
+    let mut out = String::new();
+    for seg in pointer.split('/').skip(1) {
+        if seg.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{seg}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&seg.replace("~1", "/").replace("~0", "~"));
+        }
+    }
+    format!("'{out}'")
 }
 
 /// The value at `pointer` inside `value`, which sits at `base`.
