@@ -101,8 +101,8 @@ fn plural(n: usize, word: &str) -> String {
 fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
-        let meta = std::fs::metadata(path)
-            .with_context(|| format!("cannot read '{}'", path.display()))?;
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read '{}'", path.display()))?;
         if meta.is_dir() {
             let mut found = Vec::new();
             walk(path, &mut found)?;
@@ -124,10 +124,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
             .path();
         if path.is_dir() {
             walk(&path, out)?;
-        } else if path
-            .extension()
-            .is_some_and(|e| e == "yaml" || e == "yml")
-        {
+        } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             out.push(path);
         }
     }

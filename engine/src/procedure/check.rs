@@ -20,7 +20,12 @@ use super::source_map::SourceMap;
 /// the checker itself only verifies that every plugin call names a declared plugin.
 pub trait PluginInspector {
     /// Diagnostics about `procedure.plugins`, positioned through `source_map`.
-    fn inspect(&self, procedure: &Procedure, source_map: &SourceMap, file: &Path) -> Vec<Diagnostic>;
+    fn inspect(
+        &self,
+        procedure: &Procedure,
+        source_map: &SourceMap,
+        file: &Path,
+    ) -> Vec<Diagnostic>;
 }
 
 /// A [`PluginInspector`] that inspects nothing.
@@ -97,7 +102,10 @@ impl Checker<'_> {
                     "effective_until {until} is before effective_from {}",
                     p.effective_from
                 ),
-                Some("a version is in force from effective_from up to and including effective_until".into()),
+                Some(
+                    "a version is in force from effective_from up to and including effective_until"
+                        .into(),
+                ),
             );
         }
         if let Some(d) = p.limit.disadvantaged
@@ -137,13 +145,41 @@ impl Checker<'_> {
     fn duplicates(&mut self) {
         let p = self.p;
         let lists: [(&str, &str, Vec<&str>); 7] = [
-            ("roles", "role", p.roles.iter().map(|x| x.id.as_str()).collect()),
-            ("departments", "department", p.departments.iter().map(|x| x.id.as_str()).collect()),
-            ("documents", "document", p.documents.iter().map(|x| x.id.as_str()).collect()),
-            ("fees", "fee", p.fees.iter().map(|x| x.id.as_str()).collect()),
-            ("plugins", "plugin", p.plugins.iter().map(|x| x.id.as_str()).collect()),
-            ("states", "state", p.states.iter().map(|x| x.id.as_str()).collect()),
-            ("actions", "action", p.actions.iter().map(|x| x.id.as_str()).collect()),
+            (
+                "roles",
+                "role",
+                p.roles.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                "departments",
+                "department",
+                p.departments.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                "documents",
+                "document",
+                p.documents.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                "fees",
+                "fee",
+                p.fees.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                "plugins",
+                "plugin",
+                p.plugins.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                "states",
+                "state",
+                p.states.iter().map(|x| x.id.as_str()).collect(),
+            ),
+            (
+                "actions",
+                "action",
+                p.actions.iter().map(|x| x.id.as_str()).collect(),
+            ),
         ];
         for (list, what, ids) in lists {
             let mut first: HashMap<&str, usize> = HashMap::new();
@@ -153,7 +189,10 @@ impl Checker<'_> {
                     self.emit(
                         Code::DuplicateId,
                         self.at(&format!("/{list}/{i}/id")),
-                        format!("duplicate {what} id '{id}' (first declared at line {})", earlier.line),
+                        format!(
+                            "duplicate {what} id '{id}' (first declared at line {})",
+                            earlier.line
+                        ),
                         Some(format!("give each {what} its own id")),
                     );
                 } else {
@@ -173,7 +212,12 @@ impl Checker<'_> {
             None if known.is_empty() => Some(format!("no {what} is declared")),
             None => Some(format!("declared: {}", known.join(", "))),
         };
-        self.emit(code, self.at(pointer), format!("unknown {what} '{name}'"), hint);
+        self.emit(
+            code,
+            self.at(pointer),
+            format!("unknown {what} '{name}'"),
+            hint,
+        );
     }
 
     fn references(&mut self) {
@@ -205,10 +249,22 @@ impl Checker<'_> {
         for (i, s) in p.states.iter().enumerate() {
             let base = format!("/states/{i}");
             if let Some(d) = &s.department {
-                self.reference(Code::UnknownDepartment, "department", d, &departments, &format!("{base}/department"));
+                self.reference(
+                    Code::UnknownDepartment,
+                    "department",
+                    d,
+                    &departments,
+                    &format!("{base}/department"),
+                );
             }
             for (j, b) in s.branches.iter().enumerate() {
-                self.reference(Code::UnknownState, "state", b, &states, &format!("{base}/branches/{j}"));
+                self.reference(
+                    Code::UnknownState,
+                    "state",
+                    b,
+                    &states,
+                    &format!("{base}/branches/{j}"),
+                );
             }
             if let Some(f) = &s.fork {
                 let pointer = format!("{base}/fork");
@@ -217,7 +273,11 @@ impl Checker<'_> {
                     Some(target) if target.kind != StateKind::Fork => self.emit(
                         Code::NotAFork,
                         self.at(&pointer),
-                        format!("join '{}' names '{f}', which is a {} state, not a fork", s.id, kind_name(target.kind)),
+                        format!(
+                            "join '{}' names '{f}', which is a {} state, not a fork",
+                            s.id,
+                            kind_name(target.kind)
+                        ),
                         Some("a join names the fork whose branches meet at it".into()),
                     ),
                     Some(_) => {}
@@ -227,13 +287,17 @@ impl Checker<'_> {
                 let pointer = format!("{base}/on_error");
                 match p.action(action) {
                     None => {
-                        let actions: Vec<&str> = p.actions_from(&s.id).map(|a| a.id.as_str()).collect();
+                        let actions: Vec<&str> =
+                            p.actions_from(&s.id).map(|a| a.id.as_str()).collect();
                         self.reference(Code::UnknownAction, "action", action, &actions, &pointer);
                     }
                     Some(a) if a.from != s.id => self.emit(
                         Code::UnknownAction,
                         self.at(&pointer),
-                        format!("on_error action '{action}' leaves '{}', not '{}'", a.from, s.id),
+                        format!(
+                            "on_error action '{action}' leaves '{}', not '{}'",
+                            a.from, s.id
+                        ),
                         Some("on_error must name an action from this state".into()),
                     ),
                     Some(_) => {}
@@ -244,42 +308,93 @@ impl Checker<'_> {
             }
             for (j, e) in s.escalation.iter().enumerate() {
                 for (k, r) in e.notify.iter().enumerate() {
-                    self.reference(Code::UnknownRole, "role", r, &roles, &format!("{base}/escalation/{j}/notify/{k}"));
+                    self.reference(
+                        Code::UnknownRole,
+                        "role",
+                        r,
+                        &roles,
+                        &format!("{base}/escalation/{j}/notify/{k}"),
+                    );
                 }
                 if let Some(d) = &e.department {
-                    self.reference(Code::UnknownDepartment, "department", d, &departments, &format!("{base}/escalation/{j}/department"));
+                    self.reference(
+                        Code::UnknownDepartment,
+                        "department",
+                        d,
+                        &departments,
+                        &format!("{base}/escalation/{j}/department"),
+                    );
                 }
             }
         }
 
         for (i, a) in p.actions.iter().enumerate() {
             let base = format!("/actions/{i}");
-            self.reference(Code::UnknownState, "state", &a.from, &states, &format!("{base}/from"));
-            self.reference(Code::UnknownState, "state", &a.to, &states, &format!("{base}/to"));
+            self.reference(
+                Code::UnknownState,
+                "state",
+                &a.from,
+                &states,
+                &format!("{base}/from"),
+            );
+            self.reference(
+                Code::UnknownState,
+                "state",
+                &a.to,
+                &states,
+                &format!("{base}/to"),
+            );
             for (j, r) in a.roles.iter().enumerate() {
-                self.reference(Code::UnknownRole, "role", r, &roles, &format!("{base}/roles/{j}"));
+                self.reference(
+                    Code::UnknownRole,
+                    "role",
+                    r,
+                    &roles,
+                    &format!("{base}/roles/{j}"),
+                );
             }
             for (j, d) in a.documents.iter().enumerate() {
-                self.reference(Code::UnknownDocument, "document", d, &documents, &format!("{base}/documents/{j}"));
+                self.reference(
+                    Code::UnknownDocument,
+                    "document",
+                    d,
+                    &documents,
+                    &format!("{base}/documents/{j}"),
+                );
             }
             for (j, v) in a.validators.iter().enumerate() {
                 calls.push((format!("{base}/validators/{j}/plugin"), v));
             }
         }
         for (pointer, call) in calls {
-            self.reference(Code::UnknownPlugin, "plugin", &call.plugin, &plugins, &pointer);
+            self.reference(
+                Code::UnknownPlugin,
+                "plugin",
+                &call.plugin,
+                &plugins,
+                &pointer,
+            );
         }
     }
 
     fn state_shapes(&mut self) {
         let p = self.p;
-        let starts: Vec<usize> = p.states.iter().enumerate().filter(|(_, s)| s.start).map(|(i, _)| i).collect();
+        let starts: Vec<usize> = p
+            .states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.start)
+            .map(|(i, _)| i)
+            .collect();
         match starts.as_slice() {
             [] => self.emit(
                 Code::NoStart,
                 self.sm.key("/states"),
                 "no state has 'start: true': a dossier would have nowhere to begin".into(),
-                Some("mark the receiving state (usually the one-stop desk) with 'start: true'".into()),
+                Some(
+                    "mark the receiving state (usually the one-stop desk) with 'start: true'"
+                        .into(),
+                ),
             ),
             [_] => {}
             [first, rest @ ..] => {
@@ -288,7 +403,10 @@ impl Checker<'_> {
                     self.emit(
                         Code::SeveralStarts,
                         self.at(&format!("/states/{i}/start")),
-                        format!("state '{}' is a second start; '{first_id}' already is one", p.states[*i].id),
+                        format!(
+                            "state '{}' is a second start; '{first_id}' already is one",
+                            p.states[*i].id
+                        ),
                         Some("exactly one state has 'start: true'".into()),
                     );
                 }
@@ -309,12 +427,18 @@ impl Checker<'_> {
                     Code::TerminalWithoutOutcome,
                     self.at(&format!("{base}/kind")),
                     format!("terminal state '{}' has no outcome", s.id),
-                    Some("add 'outcome: result_issued', 'refused', 'withdrawn' or 'stopped'".into()),
+                    Some(
+                        "add 'outcome: result_issued', 'refused', 'withdrawn' or 'stopped'".into(),
+                    ),
                 ),
                 (kind, Some(_)) if kind != StateKind::Terminal => self.emit(
                     Code::OutcomeOnNonTerminal,
                     self.at(&format!("{base}/outcome")),
-                    format!("state '{}' is a {} state but has an outcome", s.id, kind_name(kind)),
+                    format!(
+                        "state '{}' is a {} state but has an outcome",
+                        s.id,
+                        kind_name(kind)
+                    ),
                     Some("only terminal states end a dossier with an outcome".into()),
                 ),
                 _ => {}
@@ -324,7 +448,11 @@ impl Checker<'_> {
                     self.emit(
                         Code::ForkTooFewBranches,
                         self.at(&format!("{base}/branches")),
-                        format!("fork '{}' has {} branch(es); a fork splits into at least two", s.id, s.branches.len()),
+                        format!(
+                            "fork '{}' has {} branch(es); a fork splits into at least two",
+                            s.id,
+                            s.branches.len()
+                        ),
                         Some("a single step needs no fork: use an action instead".into()),
                     );
                 }
@@ -332,7 +460,11 @@ impl Checker<'_> {
                 self.emit(
                     Code::MisplacedField,
                     self.sm.key(&format!("{base}/branches")),
-                    format!("'branches' on {} state '{}': only forks have branches", kind_name(s.kind), s.id),
+                    format!(
+                        "'branches' on {} state '{}': only forks have branches",
+                        kind_name(s.kind),
+                        s.id
+                    ),
                     Some("set 'kind: fork'".into()),
                 );
             }
@@ -349,7 +481,11 @@ impl Checker<'_> {
                 self.emit(
                     Code::MisplacedField,
                     self.sm.key(&format!("{base}/fork")),
-                    format!("'fork' on {} state '{}': only joins name a fork", kind_name(s.kind), s.id),
+                    format!(
+                        "'fork' on {} state '{}': only joins name a fork",
+                        kind_name(s.kind),
+                        s.id
+                    ),
                     Some("set 'kind: join'".into()),
                 );
             }
@@ -363,7 +499,9 @@ impl Checker<'_> {
             }
         }
         for (i, a) in p.actions.iter().enumerate() {
-            let Some(from) = p.state(&a.from) else { continue };
+            let Some(from) = p.state(&a.from) else {
+                continue;
+            };
             let pointer = format!("/actions/{i}/from");
             match from.kind {
                 StateKind::Terminal => self.emit(
@@ -489,9 +627,17 @@ impl Checker<'_> {
             return;
         }
         let g = StateGraph::new(p);
-        let Some(start) = p.states.iter().position(|s| s.start) else { return };
+        let Some(start) = p.states.iter().position(|s| s.start) else {
+            return;
+        };
         let reachable = g.reachable_from(start);
-        let terminals: Vec<usize> = p.states.iter().enumerate().filter(|(_, s)| s.kind == StateKind::Terminal).map(|(i, _)| i).collect();
+        let terminals: Vec<usize> = p
+            .states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == StateKind::Terminal)
+            .map(|(i, _)| i)
+            .collect();
         let reaches_terminal = g.reaching(&terminals);
         for (i, s) in p.states.iter().enumerate() {
             if !g.is_primary(i) {
@@ -502,7 +648,10 @@ impl Checker<'_> {
                 self.emit(
                     Code::Unreachable,
                     pos,
-                    format!("state '{}' cannot be reached from the start state '{}'", s.id, p.states[start].id),
+                    format!(
+                        "state '{}' cannot be reached from the start state '{}'",
+                        s.id, p.states[start].id
+                    ),
                     Some("add an action (or a fork branch) leading to it, or remove it".into()),
                 );
             } else if !reaches_terminal.contains(&i) {
@@ -515,18 +664,32 @@ impl Checker<'_> {
             }
         }
         for (i, s) in p.states.iter().enumerate() {
-            if s.kind == StateKind::Fork && g.is_primary(i) && !p.states.iter().any(|j| j.kind == StateKind::Join && j.fork.as_deref() == Some(s.id.as_str())) {
+            if s.kind == StateKind::Fork
+                && g.is_primary(i)
+                && !p
+                    .states
+                    .iter()
+                    .any(|j| j.kind == StateKind::Join && j.fork.as_deref() == Some(s.id.as_str()))
+            {
                 self.emit(
                     Code::ForkWithoutJoin,
                     self.at(&format!("/states/{i}/id")),
-                    format!("the branches of fork '{}' never meet: no join names it", s.id),
-                    Some(format!("add a state with 'kind: join' and 'fork: {}' where the branches end", s.id)),
+                    format!(
+                        "the branches of fork '{}' never meet: no join names it",
+                        s.id
+                    ),
+                    Some(format!(
+                        "add a state with 'kind: join' and 'fork: {}' where the branches end",
+                        s.id
+                    )),
                 );
             }
             if s.kind != StateKind::Join {
                 continue;
             }
-            let Some(fork) = s.fork.as_deref().and_then(|f| p.state(f)) else { continue };
+            let Some(fork) = s.fork.as_deref().and_then(|f| p.state(f)) else {
+                continue;
+            };
             if fork.kind != StateKind::Fork {
                 continue;
             }
@@ -546,7 +709,11 @@ impl Checker<'_> {
             if s.kind != StateKind::Applicant {
                 continue;
             }
-            let back = p.actions_from(&s.id).any(|a| p.state(&a.to).is_some_and(|t| t.kind != StateKind::Terminal && t.kind != StateKind::Applicant));
+            let back = p.actions_from(&s.id).any(|a| {
+                p.state(&a.to).is_some_and(|t| {
+                    t.kind != StateKind::Terminal && t.kind != StateKind::Applicant
+                })
+            });
             if !back {
                 self.emit(
                     Code::ApplicantNoWayBack,
@@ -561,7 +728,10 @@ impl Checker<'_> {
     fn budgets(&mut self) {
         let p = self.p;
         for (i, s) in p.states.iter().enumerate() {
-            let needs = matches!(s.kind, StateKind::Task | StateKind::Join | StateKind::Automatic) && !s.outside_budget;
+            let needs = matches!(
+                s.kind,
+                StateKind::Task | StateKind::Join | StateKind::Automatic
+            ) && !s.outside_budget;
             if needs && s.budget.is_none() {
                 self.emit(
                     Code::MissingBudget,
@@ -571,9 +741,13 @@ impl Checker<'_> {
                 );
             }
         }
-        let Some(start) = p.states.iter().position(|s| s.start) else { return };
+        let Some(start) = p.states.iter().position(|s| s.start) else {
+            return;
+        };
         let g = StateGraph::new(p);
-        let Some((total, path)) = g.longest_budget_path(start) else { return };
+        let Some((total, path)) = g.longest_budget_path(start) else {
+            return;
+        };
         let limit = p.limit.duration;
         if total > limit.nominal_day_milli() {
             let names: Vec<&str> = path.iter().map(|i| p.states[*i].id.as_str()).collect();
@@ -635,7 +809,10 @@ fn collect(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut Vec<Found>) {
     match &e.expr {
         Expr::Ident(name) => {
             if !bound.contains(name) {
-                out.push(Found { id: e.id, kind: Ref::Variable(name.clone()) });
+                out.push(Found {
+                    id: e.id,
+                    kind: Ref::Variable(name.clone()),
+                });
             }
         }
         Expr::Select(sel) => {
@@ -644,7 +821,10 @@ fn collect(e: &cel::IdedExpr, bound: &mut Vec<String>, out: &mut Vec<Found>) {
                 && !bound.iter().any(|b| b == "data")
             {
                 // The operand's offset is where `data` is written; the select's is its dot.
-                out.push(Found { id: sel.operand.id, kind: Ref::DataField(sel.field.clone()) });
+                out.push(Found {
+                    id: sel.operand.id,
+                    kind: Ref::DataField(sel.field.clone()),
+                });
             }
             collect(&sel.operand, bound, out);
         }
@@ -783,7 +963,9 @@ impl<'a> StateGraph<'a> {
         best[start_scc.index()] = Some((scc_weight[start_scc.index()], None));
         let mut topo = Topo::new(&cond);
         while let Some(n) = topo.next(&cond) {
-            let Some((here, _)) = best[n.index()] else { continue };
+            let Some((here, _)) = best[n.index()] else {
+                continue;
+            };
             for e in cond.edges(n) {
                 let t = e.target();
                 let via = here + scc_weight[t.index()];

@@ -201,7 +201,10 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The closest of `candidates` to `word` when it is close enough to be a likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let limit = (word.chars().count() / 3).max(1);
     candidates
         .into_iter()
@@ -241,7 +244,10 @@ mod tests {
 
     #[test]
     fn suggests_near_names_only() {
-        assert_eq!(did_you_mean("aproved", ["approved", "refused"]), Some("approved"));
+        assert_eq!(
+            did_you_mean("aproved", ["approved", "refused"]),
+            Some("approved")
+        );
         assert_eq!(did_you_mean("xyz", ["approved", "refused"]), None);
     }
 }

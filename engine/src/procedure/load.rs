@@ -16,8 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::diagnostic::{Code, Diagnostic, Pos, did_you_mean};
 use super::model::{
-    Action, Agency, Department, Document, Fee, Limit, PluginCall, PluginRef, Procedure, Role,
-    State,
+    Action, Agency, Department, Document, Fee, Limit, PluginCall, PluginRef, Procedure, Role, State,
 };
 use super::source_map::{self, SourceMap, escape};
 use crate::calendar::Duration;
@@ -77,13 +76,10 @@ pub fn load_bytes(bytes: &[u8], file: impl Into<PathBuf>) -> Loaded {
         Err(e) => {
             let pos = line_col_of_byte(bytes, e.valid_up_to());
             Loaded {
-                diagnostics: vec![Diagnostic::new(
-                    Code::YamlSyntax,
-                    &file,
-                    pos,
-                    "the file is not valid UTF-8",
-                )
-                .with_hint("save the file as UTF-8 (Vietnamese text included)")],
+                diagnostics: vec![
+                    Diagnostic::new(Code::YamlSyntax, &file, pos, "the file is not valid UTF-8")
+                        .with_hint("save the file as UTF-8 (Vietnamese text included)"),
+                ],
                 file,
                 procedure: None,
                 source_map: SourceMap::default(),
@@ -401,8 +397,14 @@ fn expected_names(message: &str) -> Vec<&str> {
 fn line_col_of_byte(bytes: &[u8], index: usize) -> Pos {
     let before = &bytes[..index.min(bytes.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let col = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let col = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     Pos {
         line: u32::try_from(line).unwrap_or(u32::MAX),
         col: u32::try_from(col).unwrap_or(u32::MAX),

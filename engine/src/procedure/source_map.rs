@@ -86,12 +86,10 @@ pub struct Parsed {
 pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(text);
-    parser
-        .load(&mut builder, false)
-        .map_err(|e| SyntaxError {
-            pos: to_pos(e.marker()),
-            message: e.info().to_string(),
-        })?;
+    parser.load(&mut builder, false).map_err(|e| SyntaxError {
+        pos: to_pos(e.marker()),
+        message: e.info().to_string(),
+    })?;
     if let Some(e) = builder.error {
         return Err(e);
     }
@@ -172,7 +170,8 @@ impl Builder {
             }) => {
                 if let Some((k, pos)) = pending.take() {
                     if map.contains_key(&k) {
-                        self.duplicates.push((format!("{pointer}/{}", escape(&k)), pos));
+                        self.duplicates
+                            .push((format!("{pointer}/{}", escape(&k)), pos));
                     }
                     map.insert(k, value);
                 }
@@ -181,7 +180,21 @@ impl Builder {
     }
 
     fn set_key(&mut self, key: String, pos: Pos) {
-        if let Some(Frame::Map { pending, .. }) = self.stack.last_mut() {
+        if let Some(Frame::Map {
+            pointer,
+            map,
+            pending,
+            ..
+        }) = self.stack.last_mut()
+        {
+            // yaml-rust2 marks a block mapping after its first key; authors expect a mapping
+            // (e.g. the state missing a field) to be shown where its first key is written.
+            if map.is_empty()
+                && let Some(span) = self.map.spans.get_mut(pointer.as_str())
+                && (pos.line, pos.col) < (span.value.line, span.value.col)
+            {
+                span.value = pos;
+            }
             *pending = Some((key, pos));
         }
     }
@@ -379,7 +392,10 @@ mod tests {
     #[test]
     fn reports_duplicate_keys_and_syntax_errors() {
         let p = parse("a: 1\nb: 2\na: 3\n").unwrap();
-        assert_eq!(p.duplicate_keys, vec![("/a".to_string(), Pos { line: 3, col: 1 })]);
+        assert_eq!(
+            p.duplicate_keys,
+            vec![("/a".to_string(), Pos { line: 3, col: 1 })]
+        );
         let e = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(e.pos.line >= 1);
     }
