@@ -50,8 +50,7 @@ impl Loaded {
 
     /// Orders diagnostics by position, then code, and drops exact repeats.
     pub fn sort(&mut self) {
-        self.diagnostics
-            .sort_by(|a, b| (a.line, a.col, a.code).cmp(&(b.line, b.col, b.code)));
+        self.diagnostics.sort_by_key(|d| (d.line, d.col, d.code));
         self.diagnostics.dedup();
     }
 }

@@ -141,11 +141,11 @@ impl Builder {
             None => (String::new(), None),
             Some(Frame::Seq { pointer, items, .. }) => (format!("{pointer}/{}", items.len()), None),
             Some(Frame::Map {
-                pointer, pending, ..
-            }) => match pending {
-                Some((k, pos)) => (format!("{pointer}/{}", escape(k)), Some(*pos)),
-                None => (String::new(), None),
-            },
+                pointer,
+                pending: Some((k, pos)),
+                ..
+            }) => (format!("{pointer}/{}", escape(k)), Some(*pos)),
+            Some(Frame::Map { pending: None, .. }) => (String::new(), None),
         }
     }
 
