@@ -39,7 +39,7 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("E015-unknown-plugin", "E015", 25, 15),
     ("E016-unknown-action", "E016", 41, 15),
     ("E017-not-a-fork", "E017", 49, 11),
-    ("E020-guard-syntax", "E020", 58, 13),
+    ("E020-guard-syntax", "E020", 58, 28),
     ("E021-guard-unknown-variable", "E021", 58, 13),
     ("E022-guard-unknown-field", "E022", 58, 34),
     ("E023-invalid-form-schema", "E023", 25, 13),

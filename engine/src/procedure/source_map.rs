@@ -17,9 +17,10 @@ use super::diagnostic::Pos;
 pub struct Span {
     pub key: Option<Pos>,
     pub value: Pos,
-    /// The value is a plain, single-line scalar: its characters are exactly the source's, so a
-    /// column inside it (e.g. of a CEL sub-expression) can be added to `value.col`.
-    pub verbatim: bool,
+    /// For a scalar written verbatim on one line (plain, or quoted without escapes): how many
+    /// columns after `value.col` its first character is (0 plain, 1 quoted). A column inside
+    /// the scalar (e.g. of a CEL sub-expression) is then `value.col + inner + offset`.
+    pub inner: Option<u32>,
 }
 
 /// JSON pointer (RFC 6901, e.g. `/states/3/to`) → [`Span`], for every node of the document.
@@ -84,7 +85,10 @@ pub struct Parsed {
 
 /// Parses the first YAML document of `text`.
 pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
-    let mut builder = Builder::default();
+    let mut builder = Builder {
+        lines: text.lines().collect(),
+        ..Builder::default()
+    };
     let mut parser = Parser::new_from_str(text);
     parser.load(&mut builder, false).map_err(|e| SyntaxError {
         pos: to_pos(e.marker()),
@@ -124,7 +128,8 @@ enum Frame {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'t> {
+    lines: Vec<&'t str>,
     stack: Vec<Frame>,
     root: Option<Value>,
     map: SourceMap,
@@ -134,7 +139,7 @@ struct Builder {
     done: bool,
 }
 
-impl Builder {
+impl Builder<'_> {
     /// The pointer of the node about to be read, and its key position, if inside a mapping.
     fn child_pointer(&self) -> (String, Option<Pos>) {
         match self.stack.last() {
@@ -199,14 +204,30 @@ impl Builder {
         }
     }
 
-    fn record(&mut self, pos: Pos, verbatim: bool) -> String {
+    /// Whether `text`, a scalar starting at `pos` in `style`, is written as is on that line.
+    fn inner_offset(&self, pos: Pos, text: &str, style: TScalarStyle) -> Option<u32> {
+        let skip = match style {
+            TScalarStyle::Plain => 0,
+            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => 1,
+            TScalarStyle::Literal | TScalarStyle::Folded => return None,
+        };
+        let line = self
+            .lines
+            .get(usize::try_from(pos.line).ok()?.checked_sub(1)?)?;
+        let start = usize::try_from(pos.col).ok()?.checked_sub(1)? + skip;
+        let rest: String = line.chars().skip(start).collect();
+        let verbatim = !text.contains('\n') && rest.starts_with(text);
+        verbatim.then(|| u32::try_from(skip).unwrap_or(0))
+    }
+
+    fn record(&mut self, pos: Pos, inner: Option<u32>) -> String {
         let (pointer, key) = self.child_pointer();
         self.map.spans.insert(
             pointer.clone(),
             Span {
                 key,
                 value: pos,
-                verbatim,
+                inner,
             },
         );
         pointer
@@ -222,7 +243,7 @@ impl Builder {
     }
 }
 
-impl MarkedEventReceiver for Builder {
+impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         if self.done || self.error.is_some() {
             return;
@@ -234,8 +255,8 @@ impl MarkedEventReceiver for Builder {
                     self.set_key(text, pos);
                     return;
                 }
-                let verbatim = style == TScalarStyle::Plain && !text.contains('\n');
-                self.record(pos, verbatim);
+                let inner = self.inner_offset(pos, &text, style);
+                self.record(pos, inner);
                 let explicit_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style != TScalarStyle::Plain || explicit_string {
                     Value::String(text)
@@ -252,7 +273,7 @@ impl MarkedEventReceiver for Builder {
                     self.fail(pos, "a mapping key must be a plain value, not a list");
                     return;
                 }
-                let pointer = self.record(pos, false);
+                let pointer = self.record(pos, None);
                 self.stack.push(Frame::Seq {
                     pointer,
                     items: Vec::new(),
@@ -264,7 +285,7 @@ impl MarkedEventReceiver for Builder {
                     self.fail(pos, "a mapping key must be a plain value, not a mapping");
                     return;
                 }
-                let pointer = self.record(pos, false);
+                let pointer = self.record(pos, None);
                 self.stack.push(Frame::Map {
                     pointer,
                     map: Map::new(),
@@ -292,7 +313,7 @@ impl MarkedEventReceiver for Builder {
                     }
                     return;
                 }
-                self.record(pos, false);
+                self.record(pos, None);
                 self.push_value(value);
             }
             Event::DocumentEnd => self.done = !self.stack.is_empty() || self.root.is_some(),
