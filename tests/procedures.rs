@@ -39,10 +39,12 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("E015-unknown-plugin", "E015", 25, 15),
     ("E016-unknown-action", "E016", 41, 15),
     ("E017-not-a-fork", "E017", 49, 11),
+    ("E018-unknown-procedure", "E018", 42, 20),
     ("E020-guard-syntax", "E020", 58, 28),
     ("E021-guard-unknown-variable", "E021", 58, 13),
     ("E022-guard-unknown-field", "E022", 58, 34),
     ("E023-invalid-form-schema", "E023", 25, 13),
+    ("E024-link-unknown-field", "E024", 44, 24),
     ("E030-no-start", "E030", 27, 1),
     ("E031-several-starts", "E031", 38, 12),
     ("E032-unreachable", "E032", 46, 9),
@@ -70,7 +72,7 @@ fn every_broken_fixture_yields_exactly_its_diagnostic_at_its_position() {
     let mut failures = Vec::new();
     for (name, code, line, col) in BROKEN {
         let path = root().join(format!("tests/fixtures/broken/{name}.yaml"));
-        let loaded = procedure::load_and_check_file(&path).unwrap();
+        let loaded = procedure::load_and_check_files(&[path]).unwrap().remove(0);
         let got: Vec<(String, u32, u32)> = loaded
             .diagnostics
             .iter()
@@ -336,4 +338,14 @@ fn graph_of_a_malformed_file_fails_with_its_diagnostics() {
     let o = motcua(&["graph", "tests/fixtures/broken/E001-yaml-syntax.yaml"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8(o.stderr).unwrap().contains("error[E001]"));
+}
+
+#[test]
+fn a_linked_parent_validated_alone_finds_its_children_beside_it() {
+    let o = motcua(&[
+        "validate",
+        "--deny-warnings",
+        "procedures/lien-thong-khai-sinh-thuong-tru-bhyt.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }

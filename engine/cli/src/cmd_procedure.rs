@@ -46,12 +46,9 @@ pub struct GraphArgs {
 
 pub fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     let files = collect_files(&a.paths)?;
-    let mut diagnostics: Vec<Diagnostic> = Vec::new();
-    for file in &files {
-        let loaded: Loaded = procedure::load_and_check_file(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        diagnostics.extend(loaded.diagnostics);
-    }
+    let loaded: Vec<Loaded> =
+        procedure::load_and_check_files(&files).context("cannot read the procedure files")?;
+    let diagnostics: Vec<Diagnostic> = loaded.into_iter().flat_map(|l| l.diagnostics).collect();
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     match a.format {

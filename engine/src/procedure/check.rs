@@ -13,7 +13,7 @@ use petgraph::visit::{Dfs, EdgeRef, Reversed, Topo};
 
 use super::diagnostic::{Code, Diagnostic, Pos, did_you_mean};
 use super::model::{PluginCall, Procedure, State, StateKind};
-use super::source_map::SourceMap;
+use super::source_map::{SourceMap, escape};
 
 /// Inspects a procedure's plugins (file present, sha256, exports, config against the plugin's
 /// schema). Plugin loading is I/O and belongs to the plugin subsystem, which implements this;
@@ -36,6 +36,45 @@ impl PluginInspector for NoPlugins {
     fn inspect(&self, _: &Procedure, _: &SourceMap, _: &Path) -> Vec<Diagnostic> {
         Vec::new()
     }
+}
+
+/// Reports linked child procedures (`starts`) whose id is not in `known`. Pure: the caller
+/// decides which procedure ids exist (see `procedure::load_and_check_files`).
+pub fn check_links(
+    procedure: &Procedure,
+    source_map: &SourceMap,
+    file: &Path,
+    known: &HashSet<String>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    for (i, s) in procedure.states.iter().enumerate() {
+        for (j, link) in s.starts.iter().enumerate() {
+            if known.contains(&link.procedure) {
+                continue;
+            }
+            let hint = match did_you_mean(&link.procedure, names.iter().copied()) {
+                Some(m) => format!("did you mean '{m}'?"),
+                None => format!(
+                    "put '{}.yaml' next to this file or validate it together with this one",
+                    link.procedure
+                ),
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::UnknownProcedure,
+                    file,
+                    source_map.value(&format!("/states/{i}/starts/{j}/procedure")),
+                    format!(
+                        "state '{}' starts unknown procedure '{}'",
+                        s.id, link.procedure
+                    ),
+                )
+                .with_hint(hint),
+            );
+        }
+    }
+    out
 }
 
 /// Variables a guard may read.
@@ -305,6 +344,27 @@ impl Checker<'_> {
             }
             if let Some(call) = &s.plugin {
                 calls.push((format!("{base}/plugin/plugin"), call));
+            }
+            let fields = form_fields(&p.form);
+            for (j, link) in s.starts.iter().enumerate() {
+                for (child_field, parent_field) in &link.data {
+                    if fields.contains(&parent_field.as_str()) {
+                        continue;
+                    }
+                    let hint = match did_you_mean(parent_field, fields.iter().copied()) {
+                        Some(m) => format!("did you mean '{m}'?"),
+                        None => "declare it under form.properties".to_string(),
+                    };
+                    self.emit(
+                        Code::LinkUnknownField,
+                        self.at(&format!("{base}/starts/{j}/data/{}", escape(child_field))),
+                        format!(
+                            "the link to '{}' copies '{parent_field}' into '{child_field}', but this form does not declare '{parent_field}'",
+                            link.procedure
+                        ),
+                        Some(hint),
+                    );
+                }
             }
             for (j, e) in s.escalation.iter().enumerate() {
                 for (k, r) in e.notify.iter().enumerate() {

@@ -76,10 +76,12 @@ codes! {
     UnknownPlugin = "E015", Error, "unknown plugin";
     UnknownAction = "E016", Error, "unknown action";
     NotAFork = "E017", Error, "join names a state that is not a fork";
+    UnknownProcedure = "E018", Error, "unknown linked procedure";
     GuardSyntax = "E020", Error, "guard does not compile";
     GuardUnknownVariable = "E021", Error, "unknown variable in guard";
     GuardUnknownField = "E022", Error, "guard names a field the form does not declare";
     InvalidFormSchema = "E023", Error, "invalid form schema";
+    LinkUnknownField = "E024", Error, "linked procedure copies a field the form does not declare";
     NoStart = "E030", Error, "no start state";
     SeveralStarts = "E031", Error, "several start states";
     Unreachable = "E032", Error, "unreachable state";

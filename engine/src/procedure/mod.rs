@@ -10,10 +10,11 @@ pub mod model;
 pub mod render;
 pub mod source_map;
 
+use std::collections::{BTreeSet, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub use check::{NoPlugins, PluginInspector, check, check_with};
+pub use check::{NoPlugins, PluginInspector, check, check_links, check_with};
 pub use diagnostic::{Code, Diagnostic, Pos, Severity};
 pub use load::{Loaded, content_hash, load_bytes, load_file, load_str};
 pub use model::*;
@@ -25,6 +26,55 @@ pub fn load_and_check_file(path: &Path) -> io::Result<Loaded> {
     let mut loaded = load_file(path)?;
     run_checks(&mut loaded, &NoPlugins);
     Ok(loaded)
+}
+
+/// Loads and checks several files as one catalogue, in the given order. Besides each file's
+/// own checks, every linked child procedure (`starts:`) must be one of the files or sit next
+/// to its parent as `<id>.yaml` / `<id>.yml` (E018).
+pub fn load_and_check_files(paths: &[PathBuf]) -> io::Result<Vec<Loaded>> {
+    let mut all = Vec::with_capacity(paths.len());
+    for path in paths {
+        all.push(load_and_check_file(path)?);
+    }
+    let mut known: HashSet<String> = all
+        .iter()
+        .filter_map(|l| l.procedure.as_ref().map(|p| p.id.clone()))
+        .collect();
+    let linking = all.iter().filter(|l| {
+        l.procedure
+            .as_ref()
+            .is_some_and(|p| p.states.iter().any(|s| !s.starts.is_empty()))
+    });
+    let mut folders: BTreeSet<PathBuf> = BTreeSet::new();
+    for l in linking {
+        let dir = l.file.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+        folders.insert(dir);
+    }
+    for dir in &folders {
+        let listing = if dir.as_os_str().is_empty() {
+            std::fs::read_dir(".")
+        } else {
+            std::fs::read_dir(dir)
+        };
+        for entry in listing?.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+            {
+                known.insert(stem.to_string());
+            }
+        }
+    }
+    for l in &mut all {
+        if let Some(p) = &l.procedure {
+            let found = check_links(p, &l.source_map, &l.file, &known);
+            if !found.is_empty() {
+                l.diagnostics.extend(found);
+                l.sort();
+            }
+        }
+    }
+    Ok(all)
 }
 
 /// [`load_and_check_file`] for text already in memory; `file` names it in diagnostics.
