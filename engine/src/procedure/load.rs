@@ -145,6 +145,7 @@ fn load_str_hashed(text: &str, file: PathBuf, content_hash: String) -> Loaded {
     let diagnostics = typer.diagnostics;
     loaded.procedure = procedure;
     loaded.diagnostics = diagnostics;
+    loaded.sort();
     loaded
 }
 
@@ -407,5 +408,41 @@ fn line_col_of_byte(bytes: &[u8], index: usize) -> Pos {
     Pos {
         line: u32::try_from(line).unwrap_or(u32::MAX),
         col: u32::try_from(col).unwrap_or(u32::MAX),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::procedure::load_and_check_str;
+
+    const MINIMAL: &str = include_str!("../../../tests/fixtures/valid-minimal.yaml");
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever an author does to a file, loading never panics and every diagnostic points
+        /// inside the file.
+        #[test]
+        fn damaged_files_give_positioned_diagnostics(
+            cut in 0usize..MINIMAL.len(),
+            len in 0usize..40,
+            insert in "[ -~\\n]{0,12}",
+        ) {
+            let chars: Vec<char> = MINIMAL.chars().collect();
+            let cut = cut.min(chars.len());
+            let end = (cut + len).min(chars.len());
+            let text: String = chars[..cut].iter().chain(insert.chars().collect::<Vec<_>>().iter()).chain(chars[end..].iter()).collect();
+            let loaded = load_and_check_str(&text, "t.yaml");
+            let lines = u32::try_from(text.lines().count()).unwrap() + 1;
+            for d in &loaded.diagnostics {
+                prop_assert!(d.line >= 1 && d.line <= lines, "{d}");
+                prop_assert!(d.col >= 1, "{d}");
+            }
+            if loaded.procedure.is_none() {
+                prop_assert!(loaded.has_errors());
+            }
+        }
     }
 }
