@@ -139,3 +139,40 @@ pub fn dot(p: &Procedure) -> String {
 fn dot_text(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::procedure::load_str;
+
+    const MINIMAL: &str = include_str!("../../../tests/fixtures/valid-minimal.yaml");
+
+    fn minimal_with_label(label: &str) -> Procedure {
+        let text = MINIMAL.replace("label: Xử lý\n", &format!("label: '{label}'\n"));
+        load_str(&text, "t.yaml").procedure.unwrap()
+    }
+
+    #[test]
+    fn labels_cannot_break_out_of_their_node() {
+        let p = minimal_with_label(r#"Xử lý "gấp" <b> \ x"#);
+        let m = mermaid(&p);
+        assert!(
+            m.contains(
+                r#"s1["Xử lý #quot;gấp#quot; #lt;b#gt; \ x<br/>Bộ phận một cửa<br/>1 working day"]"#
+            ),
+            "{m}"
+        );
+        let d = dot(&p);
+        assert!(
+            d.contains(r#"s1 [label="Xử lý \"gấp\" <b> \\ x\nBộ phận một cửa\n1 working day""#),
+            "{d}"
+        );
+    }
+
+    #[test]
+    fn the_start_state_stands_out() {
+        let p = minimal_with_label("Xử lý");
+        assert!(mermaid(&p).contains("style s0 stroke-width:3px"));
+        assert!(dot(&p).contains("penwidth=3"));
+    }
+}
