@@ -668,13 +668,29 @@ impl Checker<'_> {
         let form = &self.p.form;
         if let Err(e) = jsonschema::draft202012::meta::validate(form) {
             let inner = e.instance_path().as_str().to_string();
+            let hint = if inner.ends_with("/type") {
+                "type is one of object, array, string, number, integer, boolean, null"
+            } else {
+                "see https://json-schema.org/draft/2020-12 ; e.g. 'type: object' with 'properties:'"
+            };
             self.emit(
                 Code::InvalidFormSchema,
                 self.at(&format!("/form{inner}")),
                 format!("the form is not a valid JSON Schema (draft 2020-12): {e}"),
-                Some("see https://json-schema.org/draft/2020-12 ; e.g. 'type: object' with 'properties:'".into()),
+                Some(hint.into()),
             );
             return;
+        }
+        // Dossier data is one object of named fields; guards and links read `data.<field>`.
+        if let Some(t) = form.get("type")
+            && t != "object"
+        {
+            self.emit(
+                Code::InvalidFormSchema,
+                self.at("/form/type"),
+                format!("the form must describe an object (the dossier's fields), not {t}"),
+                Some("write 'type: object' and list the fields under 'properties:'".into()),
+            );
         }
         if let Err(e) = jsonschema::draft202012::new(form) {
             self.emit(
