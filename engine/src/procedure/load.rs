@@ -9,6 +9,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -149,37 +150,28 @@ fn load_str_hashed(text: &str, file: PathBuf, content_hash: String) -> Loaded {
     loaded
 }
 
-const FIELDS: &[&str] = &[
-    "id",
-    "version",
-    "code",
-    "name",
-    "name_en",
-    "agency",
-    "legal_basis",
-    "effective_from",
-    "effective_until",
-    "limit",
-    "roles",
-    "departments",
-    "documents",
-    "fees",
-    "form",
-    "plugins",
-    "validators",
-    "states",
-    "actions",
-];
-const REQUIRED: &[&str] = &[
-    "id",
-    "version",
-    "code",
-    "name",
-    "agency",
-    "effective_from",
-    "limit",
-    "states",
-];
+/// The procedure's top-level fields and the required ones, read from its JSON Schema so that
+/// a field added to the model is known here without a second list to maintain.
+fn top_level_fields() -> &'static (Vec<String>, Vec<String>) {
+    static FIELDS: OnceLock<(Vec<String>, Vec<String>)> = OnceLock::new();
+    FIELDS.get_or_init(|| {
+        let schema = serde_json::to_value(schemars::schema_for!(Procedure)).unwrap_or_default();
+        let names = |v: Option<&Value>| -> Vec<String> {
+            match v {
+                Some(Value::Object(o)) => o.keys().cloned().collect(),
+                Some(Value::Array(a)) => a
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        (
+            names(schema.get("properties")),
+            names(schema.get("required")),
+        )
+    })
+}
 
 struct Typer<'a> {
     file: &'a Path,
@@ -205,6 +197,7 @@ impl Typer<'_> {
 
     /// Types each top-level field (and each list element) on its own to find every error.
     fn fields(&mut self, fields: &serde_json::Map<String, Value>) {
+        let (known, required) = top_level_fields();
         for (key, value) in fields {
             let p = format!("/{}", escape(key));
             match key.as_str() {
@@ -224,6 +217,8 @@ impl Typer<'_> {
                 "validators" => self.each::<PluginCall>(value, &p),
                 "states" => self.each::<State>(value, &p),
                 "actions" => self.each::<Action>(value, &p),
+                // A field this pass does not type on its own; the whole-document error stands.
+                _ if known.iter().any(|f| f == key) => {}
                 _ => {
                     let mut d = Diagnostic::new(
                         Code::UnknownField,
@@ -231,15 +226,15 @@ impl Typer<'_> {
                         self.sm.key(&p),
                         format!("unknown field '{key}' in the procedure"),
                     );
-                    if let Some(m) = did_you_mean(key, FIELDS.iter().copied()) {
+                    if let Some(m) = did_you_mean(key, known.iter().map(String::as_str)) {
                         d = d.with_hint(format!("did you mean '{m}'?"));
                     }
                     self.diagnostics.push(d);
                 }
             }
         }
-        for required in REQUIRED {
-            if !fields.contains_key(*required) {
+        for required in required {
+            if !fields.contains_key(required) {
                 self.diagnostics.push(Diagnostic::new(
                     Code::MissingField,
                     self.file,
@@ -418,6 +413,27 @@ mod tests {
     use crate::procedure::load_and_check_str;
 
     const MINIMAL: &str = include_str!("../../../tests/fixtures/valid-minimal.yaml");
+
+    #[test]
+    fn top_level_typos_are_all_reported_with_suggestions() {
+        let text = MINIMAL
+            .replace("name: Thủ tục mẫu\n", "nam: Thủ tục mẫu\n")
+            .replace("    status: 4\n", "    status: -4\n");
+        let loaded = load_and_check_str(&text, "t.yaml");
+        let got: Vec<(&str, u32, u32, Option<&str>)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.as_str(), d.line, d.col, d.hint.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("E003", 2, 1, None),
+                ("E002", 5, 1, Some("did you mean 'name'?")),
+                ("E004", 40, 13, None),
+            ]
+        );
+    }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
