@@ -31,6 +31,7 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("E004-wrong-type", "E004", 40, 13),
     ("E005-invalid-duration", "E005", 39, 13),
     ("E006-duplicate-key", "E006", 41, 5),
+    ("E007-invalid-id", "E007", 52, 9),
     ("E010-duplicate-id", "E010", 15, 9),
     ("E011-unknown-state", "E011", 55, 9),
     ("E012-unknown-role", "E012", 56, 13),

@@ -70,6 +70,7 @@ codes! {
     WrongType = "E004", Error, "wrong type or invalid value";
     InvalidDuration = "E005", Error, "invalid duration";
     DuplicateKey = "E006", Error, "duplicate key";
+    InvalidId = "E007", Error, "invalid id";
     DuplicateId = "E010", Error, "duplicate id";
     UnknownState = "E011", Error, "unknown state";
     UnknownRole = "E012", Error, "unknown role";

@@ -219,9 +219,15 @@ impl Checker<'_> {
                 p.actions.iter().map(|x| x.id.as_str()).collect(),
             ),
         ];
+        if !is_id(&p.id) {
+            self.bad_id("procedure", &p.id, "/id");
+        }
         for (list, what, ids) in lists {
             let mut first: HashMap<&str, usize> = HashMap::new();
             for (i, id) in ids.iter().enumerate() {
+                if !is_id(id) {
+                    self.bad_id(what, id, &format!("/{list}/{i}/id"));
+                }
                 if let Some(j) = first.get(id) {
                     let earlier = self.at(&format!("/{list}/{j}/id"));
                     self.emit(
@@ -238,6 +244,15 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    fn bad_id(&mut self, what: &str, id: &str, pointer: &str) {
+        self.emit(
+            Code::InvalidId,
+            self.at(pointer),
+            format!("{what} id '{id}' is not lowercase ASCII letters, digits, '-' or '_'"),
+            Some("ids travel in URLs, dossier records and other agencies' systems: write Vietnamese without diacritics, e.g. 'tiep-nhan'".into()),
+        );
     }
 
     /// Reports `name` at `pointer` when it is not among `known`.
@@ -617,6 +632,16 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// Ids are lowercase ASCII words joined by '-' (or '_'), starting with a letter or digit.
+fn is_id(id: &str) -> bool {
+    id.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 fn kind_name(kind: StateKind) -> &'static str {
