@@ -264,6 +264,10 @@ impl Typer<'_> {
 
     /// Types `value` (found at `base`) as `T`, or explains the first error at its position.
     fn typed<T: DeserializeOwned>(&self, value: &Value, base: &str) -> Result<T, Diagnostic> {
+        // Path tracking allocates for every field; only pay for it once typing has failed.
+        if let Ok(typed) = T::deserialize(value) {
+            return Ok(typed);
+        }
         serde_path_to_error::deserialize::<_, T>(value).map_err(|e| {
             let mut pointer = base.to_string();
             for seg in e.path().iter() {

@@ -215,8 +215,8 @@ impl Builder<'_> {
             .lines
             .get(usize::try_from(pos.line).ok()?.checked_sub(1)?)?;
         let start = usize::try_from(pos.col).ok()?.checked_sub(1)? + skip;
-        let rest: String = line.chars().skip(start).collect();
-        let verbatim = !text.contains('\n') && rest.starts_with(text);
+        let mut rest = line.chars().skip(start);
+        let verbatim = !text.contains('\n') && text.chars().all(|c| rest.next() == Some(c));
         verbatim.then(|| u32::try_from(skip).unwrap_or(0))
     }
 
