@@ -23,6 +23,7 @@ pub struct ValidateArgs {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Text lines for people and editors, or JSON for tools.
     #[arg(long, value_enum, default_value_t)]
     pub format: OutputFormat,
 }
@@ -32,14 +33,20 @@ pub struct SchemaArgs {}
 
 #[derive(Clone, Copy, Debug, Default, clap::ValueEnum)]
 pub enum GraphFormat {
+    /// A Mermaid flowchart.
     #[default]
     Mermaid,
+    /// A Graphviz digraph.
     Dot,
 }
 
+/// Draws the procedure even when it has semantic errors (they go to stderr and the exit code
+/// is 1), since a picture often shows what is wrong; a file that does not parse draws nothing.
 #[derive(clap::Args)]
 pub struct GraphArgs {
+    /// The procedure file.
     pub file: PathBuf,
+    /// Mermaid (Markdown, the portal) or Graphviz dot.
     #[arg(long, value_enum, default_value_t)]
     pub format: GraphFormat,
 }

@@ -46,7 +46,9 @@ pub fn check_links(
     known: &HashSet<String>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let names: Vec<&str> = known.iter().map(String::as_str).collect();
+    // Sorted so that the suggestion does not depend on hash order.
+    let mut names: Vec<&str> = known.iter().map(String::as_str).collect();
+    names.sort_unstable();
     for (i, s) in procedure.states.iter().enumerate() {
         for (j, link) in s.starts.iter().enumerate() {
             if known.contains(&link.procedure) {
