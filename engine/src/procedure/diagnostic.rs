@@ -105,6 +105,8 @@ codes! {
     DisadvantagedShorter = "E052", Error, "disadvantaged-area limit shorter than the limit";
     ExtensionTooLong = "E053", Error, "extension longer than the procedure allows";
     MissingBudget = "W001", Warning, "state without a budget";
+    EscalationWithoutBudget = "W002", Warning, "escalation on a state without a budget";
+    CutoffOnLongLimit = "W003", Warning, "same-day cut-off on a limit longer than a day";
 }
 
 impl fmt::Display for Code {

@@ -121,6 +121,14 @@ impl Checker<'_> {
     pub(super) fn budgets(&mut self) {
         let p = self.p;
         for (i, s) in p.states.iter().enumerate() {
+            if !s.escalation.is_empty() && s.budget.is_none() {
+                self.emit(
+                    Code::EscalationWithoutBudget,
+                    self.sm.key(&format!("/states/{i}/escalation")),
+                    format!("state '{}' has escalation rules but no budget: they count from the budget's end, so they never fire", s.id),
+                    Some("give the state a budget, or remove the escalation".into()),
+                );
+            }
             let needs = matches!(
                 s.kind,
                 StateKind::Task | StateKind::Join | StateKind::Automatic

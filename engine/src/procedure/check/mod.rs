@@ -161,6 +161,17 @@ impl Checker<'_> {
                 Some("disadvantaged areas get a longer limit, never a shorter one".into()),
             );
         }
+        if p.limit.same_day_cutoff.is_some() && p.limit.duration.nominal_day_milli() > 1000 {
+            self.emit(
+                Code::CutoffOnLongLimit,
+                self.at("/limit/same_day_cutoff"),
+                format!(
+                    "a same-day cut-off on a procedure whose limit is {}: the cut-off only decides same-day procedures",
+                    p.limit.duration
+                ),
+                Some("remove same_day_cutoff, or set the limit to '1 working day' for a same-day procedure".into()),
+            );
+        }
         for (i, a) in p.actions.iter().enumerate() {
             let Some(ext) = a.extends else { continue };
             let pos = self.at(&format!("/actions/{i}/extends"));
