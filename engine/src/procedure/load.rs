@@ -68,6 +68,26 @@ pub fn load_file(path: &Path) -> io::Result<Loaded> {
     Ok(load_bytes(&bytes, path))
 }
 
+/// The ids that procedure files in `dir` claim by their names: the stems of its `.yaml` and
+/// `.yml` files (not recursive). An empty path means the current directory.
+pub fn procedure_files_in(dir: &Path) -> io::Result<Vec<String>> {
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
+            && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
+        {
+            ids.push(stem.to_string());
+        }
+    }
+    Ok(ids)
+}
+
 /// Loads file content already in memory; `file` only names it in diagnostics.
 pub fn load_bytes(bytes: &[u8], file: impl Into<PathBuf>) -> Loaded {
     let file = file.into();

@@ -51,19 +51,7 @@ pub fn load_and_check_files(paths: &[PathBuf]) -> io::Result<Vec<Loaded>> {
         folders.insert(dir);
     }
     for dir in &folders {
-        let listing = if dir.as_os_str().is_empty() {
-            std::fs::read_dir(".")
-        } else {
-            std::fs::read_dir(dir)
-        };
-        for entry in listing?.flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
-                && let Some(stem) = path.file_stem().and_then(|s| s.to_str())
-            {
-                known.insert(stem.to_string());
-            }
-        }
+        known.extend(load::procedure_files_in(dir)?);
     }
     for l in &mut all {
         if let Some(p) = &l.procedure {
