@@ -754,3 +754,27 @@ fn a_dossier_received_on_a_holiday_counts_from_the_next_working_day() {
     let d = h.engine.submit(s).unwrap().dossier;
     assert_eq!(d.clock.due_at, at("2026-04-28T17:00:00+07:00"));
 }
+
+#[test]
+fn the_engine_refuses_a_procedure_the_validator_rejects_and_keeps_the_current_version() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
+    let broken = v1.replace(
+        "to: ky_duyet, roles: [chuyen_vien] }",
+        "to: ky_duyett, roles: [chuyen_vien] }",
+    );
+    let err = h
+        .engine
+        .load_procedure("procedures/xay-dung.yaml", broken)
+        .unwrap_err();
+    assert_eq!(err.code(), "invalid_procedure");
+    let message = err.to_string();
+    assert!(message.contains("procedures/xay-dung.yaml:"), "{message}");
+    assert!(message.contains("error[E011]"), "{message}");
+    assert!(
+        message.contains("ky_duyet"),
+        "a did-you-mean hint or the name: {message}"
+    );
+    let current = h.engine.procedure("cap-phep-xay-dung-thu-nghiem").unwrap();
+    assert_eq!(current.source, v1, "the valid version stays current");
+}

@@ -7,8 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
-
 use crate::dossier::form::Form;
 use crate::dossier::guard::Guard;
 use crate::procedure::Procedure;
@@ -37,20 +35,28 @@ pub enum Error {
     },
 }
 
-/// Hex sha256 of a procedure's source text.
-pub fn content_hash(source: &str) -> String {
-    hex::encode(Sha256::digest(source.as_bytes()))
-}
-
 impl Compiled {
-    /// Parses, checks and compiles a procedure. `origin` names the source in messages.
+    /// Loads, checks and compiles a procedure. `origin` names the source in diagnostics.
+    /// A procedure with any error diagnostic is refused: an engine never runs a definition
+    /// `motcua validate` would reject. Warnings are allowed.
     pub fn from_source(origin: &str, source: String) -> Result<Compiled, Error> {
+        let loaded = crate::procedure::load_and_check_str(&source, origin);
         let invalid = |diagnostics: String| Error::Invalid {
             origin: origin.to_string(),
             diagnostics,
         };
-        let procedure: Procedure =
-            serde_yaml::from_str(&source).map_err(|e| invalid(e.to_string()))?;
+        if loaded.has_errors() {
+            let listed: Vec<String> = loaded
+                .diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| d.to_string())
+                .collect();
+            return Err(invalid(listed.join("\n")));
+        }
+        let procedure = loaded
+            .procedure
+            .ok_or_else(|| invalid("the file did not load".into()))?;
         let form = Form::compile(&procedure.form).map_err(|e| invalid(e.to_string()))?;
         let mut guards = HashMap::new();
         for action in &procedure.actions {
@@ -61,7 +67,7 @@ impl Compiled {
             }
         }
         Ok(Compiled {
-            hash: content_hash(&source),
+            hash: loaded.content_hash,
             procedure,
             source,
             form,

@@ -101,23 +101,49 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
             Err(e) => return Ok(refused(&e)),
         },
         Command::History { code } => match engine.history(&code) {
-            Ok(entries) => entries.iter().map(serde_json::to_string).collect::<Result<Vec<_>, _>>()?.join("\n"),
+            Ok(entries) => entries
+                .iter()
+                .map(serde_json::to_string)
+                .collect::<Result<Vec<_>, _>>()?
+                .join("\n"),
             Err(e) => return Ok(refused(&e)),
         },
-        Command::Actions { code, actor } => match engine.available_actions(&code, &parse_actor(&actor)?) {
-            Ok(a) => serde_json::to_string_pretty(&a)?,
-            Err(e) => return Ok(refused(&e)),
-        },
-        Command::List { state, procedure, department, applicant, overdue, limit } => {
+        Command::Actions { code, actor } => {
+            match engine.available_actions(&code, &parse_actor(&actor)?) {
+                Ok(a) => serde_json::to_string_pretty(&a)?,
+                Err(e) => return Ok(refused(&e)),
+            }
+        }
+        Command::List {
+            state,
+            procedure,
+            department,
+            applicant,
+            overdue,
+            limit,
+        } => {
             let query = match (state, procedure, department, applicant, overdue) {
-                (Some(state), Some(procedure), None, None, false) => Query::State { procedure, state },
-                (None, _, Some(department), None, false) => Query::Department { department, state: None },
+                (Some(state), Some(procedure), None, None, false) => {
+                    Query::State { procedure, state }
+                }
+                (None, _, Some(department), None, false) => Query::Department {
+                    department,
+                    state: None,
+                },
                 (None, _, None, Some(applicant), false) => Query::Applicant { applicant },
-                (None, _, None, None, true) => Query::Overdue { now: engine.clock().now() },
-                _ => anyhow::bail!("choose one of --state (with --procedure), --department, --applicant, --overdue"),
+                (None, _, None, None, true) => Query::Overdue {
+                    now: engine.clock().now(),
+                },
+                _ => anyhow::bail!(
+                    "choose one of --state (with --procedure), --department, --applicant, --overdue"
+                ),
             };
             let dossiers = engine.list(&query, None, limit)?;
-            dossiers.iter().map(summary_line).collect::<Vec<_>>().join("\n")
+            dossiers
+                .iter()
+                .map(summary_line)
+                .collect::<Vec<_>>()
+                .join("\n")
         }
         Command::AuditVerify => {
             let entries = engine.store().audit(0, usize::MAX)?;
@@ -153,7 +179,9 @@ fn summary_line(d: &Dossier) -> String {
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     let text = if path == Path::new("-") {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading stdin")?;
         s
     } else {
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
@@ -163,9 +191,24 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
 
 fn parse_actor(s: &str) -> anyhow::Result<Actor> {
     let mut parts = s.splitn(3, ':');
-    let id = parts.next().filter(|p| !p.is_empty()).context("actor needs an id: id:roles:departments")?;
-    let list = |p: Option<&str>| p.map(|p| p.split(',').filter(|x| !x.is_empty()).map(String::from).collect()).unwrap_or_default();
-    Ok(Actor { id: id.to_string(), roles: list(parts.next()), departments: list(parts.next()) })
+    let id = parts
+        .next()
+        .filter(|p| !p.is_empty())
+        .context("actor needs an id: id:roles:departments")?;
+    let list = |p: Option<&str>| {
+        p.map(|p| {
+            p.split(',')
+                .filter(|x| !x.is_empty())
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+    };
+    Ok(Actor {
+        id: id.to_string(),
+        roles: list(parts.next()),
+        departments: list(parts.next()),
+    })
 }
 
 /// Opens the engine on the data folder with the procedures folder loaded.
@@ -173,19 +216,26 @@ pub fn open(args: &EngineArgs) -> anyhow::Result<(Engine, Option<Arc<ManualClock
     let calendar = crate::cmd_calendar::load(args.calendar.as_deref())?;
     let (clock, manual): (Arc<dyn Clock>, Option<Arc<ManualClock>>) = match &args.now {
         Some(now) => {
-            let t: Timestamp = now.parse().with_context(|| format!("--now {now}: not an RFC 3339 instant"))?;
+            let t: Timestamp = now
+                .parse()
+                .with_context(|| format!("--now {now}: not an RFC 3339 instant"))?;
             let m = Arc::new(ManualClock::new(t));
             (m.clone(), Some(m))
         }
         None => (Arc::new(SystemClock), None),
     };
-    std::fs::create_dir_all(&args.data).with_context(|| format!("creating {}", args.data.display()))?;
-    let store = SledStore::open(&args.data, Options::default()).with_context(|| format!("opening {}", args.data.display()))?;
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating {}", args.data.display()))?;
+    let store = SledStore::open(&args.data, Options::default())
+        .with_context(|| format!("opening {}", args.data.display()))?;
     let engine = Engine::new(Arc::new(store), Arc::new(calendar), clock)?;
     if args.procedures.exists() {
         engine.load_procedures_dir(&args.procedures)?;
     } else {
-        anyhow::bail!("procedures folder {} does not exist", args.procedures.display());
+        anyhow::bail!(
+            "procedures folder {} does not exist",
+            args.procedures.display()
+        );
     }
     Ok((engine, manual))
 }
@@ -196,10 +246,13 @@ pub fn open(args: &EngineArgs) -> anyhow::Result<(Engine, Option<Arc<ManualClock
 pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
     let calendar = Calendar::vietnam_default();
     let start = match &args.now {
-        Some(now) => now.parse::<Timestamp>().with_context(|| format!("--now {now}"))?,
+        Some(now) => now
+            .parse::<Timestamp>()
+            .with_context(|| format!("--now {now}"))?,
         None => {
             let tomorrow = Timestamp::now().checked_add(jiff::SignedDuration::from_hours(24))?;
-            WorkingCalendar::next_working_instant(&calendar, tomorrow).map_err(|e| anyhow::anyhow!("{e}"))?
+            WorkingCalendar::next_working_instant(&calendar, tomorrow)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
         }
     };
     args.now = Some(start.to_string());
@@ -207,7 +260,14 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
     let clock = clock.context("the demo runs on its own clock")?;
     let mut walked = 0;
     for p in engine.procedures() {
-        let Some(example) = p.procedure.form.get("examples").and_then(|e| e.as_array()).and_then(|e| e.first()).cloned() else {
+        let Some(example) = p
+            .procedure
+            .form
+            .get("examples")
+            .and_then(|e| e.as_array())
+            .and_then(|e| e.first())
+            .cloned()
+        else {
             continue;
         };
         let proc_ = &p.procedure;
@@ -218,10 +278,19 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
         };
         let sub = Submission {
             procedure: proc_.id.clone(),
-            applicant: Applicant { id: "001090012345".into(), name: "Nguyễn Thị Mai".into(), disadvantaged_area: false },
+            applicant: Applicant {
+                id: "001090012345".into(),
+                name: "Nguyễn Thị Mai".into(),
+                disadvantaged_area: false,
+            },
             channel: Channel::Desk,
             data: example,
-            documents: proc_.documents.iter().filter(|d| d.required).map(|d| d.id.clone()).collect(),
+            documents: proc_
+                .documents
+                .iter()
+                .filter(|d| d.required)
+                .map(|d| d.id.clone())
+                .collect(),
             idempotency_key: None,
             received_by: officer.clone(),
             meta: Default::default(),
@@ -236,14 +305,20 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
         let mut d = receipt.dossier;
         println!("━━ {} ({} v{})", proc_.name, proc_.id, proc_.version);
         println!("   Giấy tiếp nhận và hẹn trả kết quả: mã hồ sơ {}", d.code);
-        println!("   tiếp nhận {}  hẹn trả {}", local(&calendar, d.clock.received_at), local(&calendar, d.clock.due_at));
+        println!(
+            "   tiếp nhận {}  hẹn trả {}",
+            local(&calendar, d.clock.received_at),
+            local(&calendar, d.clock.due_at)
+        );
         for _ in 0..40 {
             if d.ending.is_some() {
                 break;
             }
             clock.advance(jiff::SignedDuration::from_hours(1));
             let options = engine.available_actions(&d.code, &officer)?;
-            let Some(choice) = choose(&p, &d, &options) else { break };
+            let Some(choice) = choose(&p, &d, &options) else {
+                break;
+            };
             let action = proc_.action(&choice).context("chosen action exists")?;
             let input = demo_input(&p, action);
             let req = ActionRequest {
@@ -257,7 +332,16 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
             match engine.act(req) {
                 Ok(next) => {
                     let to: Vec<&str> = next.active_states().collect();
-                    println!("   {}  {:<28} → {}", local(&calendar, engine.clock().now()), action.label, if to.is_empty() { "kết thúc".to_string() } else { to.join(" + ") });
+                    println!(
+                        "   {}  {:<28} → {}",
+                        local(&calendar, engine.clock().now()),
+                        action.label,
+                        if to.is_empty() {
+                            "kết thúc".to_string()
+                        } else {
+                            to.join(" + ")
+                        }
+                    );
                     d = next;
                 }
                 Err(e) => {
@@ -267,24 +351,46 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
             }
         }
         match &d.ending {
-            Some(e) => println!("   kết quả: {:?}, {}\n", e.outcome, if e.on_time { "đúng hạn" } else { "trễ hạn" }),
-            None => println!("   still open in {:?}\n", d.active_states().collect::<Vec<_>>()),
+            Some(e) => println!(
+                "   kết quả: {:?}, {}\n",
+                e.outcome,
+                if e.on_time {
+                    "đúng hạn"
+                } else {
+                    "trễ hạn"
+                }
+            ),
+            None => println!(
+                "   still open in {:?}\n",
+                d.active_states().collect::<Vec<_>>()
+            ),
         }
         walked += 1;
     }
     let entries = engine.store().audit(0, usize::MAX)?;
-    let n = motcua::audit::verify(motcua::audit::GENESIS, &entries).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("{walked} procedures walked; {} dossiers stored in {}; audit chain verified ({n} entries)", engine.store().dossier_count()?, args.data.display());
+    let n = motcua::audit::verify(motcua::audit::GENESIS, &entries)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "{walked} procedures walked; {} dossiers stored in {}; audit chain verified ({n} entries)",
+        engine.store().dossier_count()?,
+        args.data.display()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 fn local(cal: &Calendar, t: Timestamp) -> String {
-    t.to_zoned_datetime(cal.time_zone().clone()).strftime("%d/%m/%Y %H:%M").to_string()
+    t.to_zoned_datetime(cal.time_zone().clone())
+        .strftime("%d/%m/%Y %H:%M")
+        .to_string()
 }
 
 /// The demo's officer prefers the road to a result: no refusals, withdrawals, stops,
 /// extensions or supplement requests when another way forward exists.
-fn choose(p: &motcua::catalog::Compiled, d: &Dossier, options: &[motcua::dossier::transition::Availability]) -> Option<String> {
+fn choose(
+    p: &motcua::catalog::Compiled,
+    d: &Dossier,
+    options: &[motcua::dossier::transition::Availability],
+) -> Option<String> {
     let score = |a: &motcua::dossier::transition::Availability| {
         let target = p.procedure.state(&a.to);
         let mut s = 0;
@@ -301,15 +407,24 @@ fn choose(p: &motcua::catalog::Compiled, d: &Dossier, options: &[motcua::dossier
             _ => {}
         }
         // Later dossiers take the supplement road once, to show the clock pausing.
-        if d.clock.supplements == 0 && matches!(target.map(|t| t.kind), Some(StateKind::Applicant)) && d.code.ends_with('1') {
+        if d.clock.supplements == 0
+            && matches!(target.map(|t| t.kind), Some(StateKind::Applicant))
+            && d.code.ends_with('1')
+        {
             s -= 60;
         }
         s
     };
-    options.iter().min_by_key(|a| score(a)).map(|a| a.action.clone())
+    options
+        .iter()
+        .min_by_key(|a| score(a))
+        .map(|a| a.action.clone())
 }
 
-fn demo_input(p: &motcua::catalog::Compiled, action: &motcua::procedure::Action) -> serde_json::Value {
+fn demo_input(
+    p: &motcua::catalog::Compiled,
+    action: &motcua::procedure::Action,
+) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     for i in &action.inputs {
         let v = match i.kind {
@@ -317,7 +432,14 @@ fn demo_input(p: &motcua::catalog::Compiled, action: &motcua::procedure::Action)
             InputKind::Number => serde_json::json!(1),
             InputKind::Boolean => serde_json::json!(true),
             InputKind::Date => serde_json::json!("2026-01-02"),
-            InputKind::Documents => serde_json::json!(p.procedure.documents.iter().take(1).map(|d| d.id.clone()).collect::<Vec<_>>()),
+            InputKind::Documents => serde_json::json!(
+                p.procedure
+                    .documents
+                    .iter()
+                    .take(1)
+                    .map(|d| d.id.clone())
+                    .collect::<Vec<_>>()
+            ),
         };
         m.insert(i.name.clone(), v);
     }

@@ -333,6 +333,10 @@ pub struct Action {
     /// Extends the dossier's deadline by at most this much (apology and extension letter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<Duration>,
+    /// Checklist documents this action concerns: checked at receipt, requested in a supplement
+    /// request, or issued as the result. Each is the id of an entry in `documents`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

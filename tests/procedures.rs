@@ -1,0 +1,361 @@
+//! Procedure files end to end: the broken fixtures (one per diagnostic, each at its exact
+//! line:col), the catalogue, and the `motcua validate | schema | graph` commands run as the
+//! real binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use motcua::procedure::{self, Code, Severity};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn motcua(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// Each broken fixture and the one diagnostic it must produce: code, line, column.
+const BROKEN: &[(&str, &str, u32, u32)] = &[
+    ("E001-yaml-syntax", "E001", 48, 18),
+    ("E002-unknown-field", "E002", 41, 5),
+    ("E003-missing-field", "E003", 35, 5),
+    ("E004-wrong-type", "E004", 40, 13),
+    ("E005-invalid-duration", "E005", 39, 13),
+    ("E006-duplicate-key", "E006", 41, 5),
+    ("E007-invalid-id", "E007", 52, 9),
+    ("E010-duplicate-id", "E010", 15, 9),
+    ("E011-unknown-state", "E011", 55, 9),
+    ("E012-unknown-role", "E012", 56, 13),
+    ("E013-unknown-department", "E013", 38, 17),
+    ("E014-unknown-document", "E014", 57, 22),
+    ("E015-unknown-plugin", "E015", 25, 15),
+    ("E016-unknown-action", "E016", 41, 15),
+    ("E017-not-a-fork", "E017", 49, 11),
+    ("E018-unknown-procedure", "E018", 42, 20),
+    ("E020-guard-syntax", "E020", 58, 28),
+    ("E021-guard-unknown-variable", "E021", 58, 13),
+    ("E022-guard-unknown-field", "E022", 58, 34),
+    ("E023-invalid-form-schema", "E023", 25, 13),
+    ("E024-link-unknown-field", "E024", 44, 24),
+    ("E030-no-start", "E030", 27, 1),
+    ("E031-several-starts", "E031", 38, 12),
+    ("E032-unreachable", "E032", 46, 9),
+    ("E033-no-way-to-terminal", "E033", 46, 9),
+    ("E034-terminal-with-actions", "E034", 59, 11),
+    ("E035-terminal-without-outcome", "E035", 43, 11),
+    ("E036-outcome-on-non-terminal", "E036", 41, 14),
+    ("E037-fork-too-few-branches", "E037", 51, 15),
+    ("E038-fork-without-join", "E038", 46, 9),
+    ("E039-join-cannot-complete", "E039", 61, 11),
+    ("E040-automatic-without-plugin", "E040", 37, 11),
+    ("E041-applicant-no-way-back", "E041", 48, 11),
+    ("E042-status-out-of-range", "E042", 40, 13),
+    ("E043-fork-with-actions", "E043", 88, 11),
+    ("E044-misplaced-field", "E044", 41, 5),
+    ("E050-budget-exceeds-limit", "E050", 11, 13),
+    ("E051-effective-until-before-from", "E051", 10, 18),
+    ("E052-disadvantaged-shorter", "E052", 12, 18),
+    ("E053-extension-too-long", "E053", 57, 14),
+    ("W001-missing-budget", "W001", 35, 9),
+    ("W002-escalation-without-budget", "W002", 51, 5),
+    ("W003-cutoff-on-long-limit", "W003", 12, 20),
+];
+
+#[test]
+fn every_broken_fixture_yields_exactly_its_diagnostic_at_its_position() {
+    let mut failures = Vec::new();
+    for (name, code, line, col) in BROKEN {
+        let path = root().join(format!("tests/fixtures/broken/{name}.yaml"));
+        let loaded = procedure::load_and_check_files(&[path]).unwrap().remove(0);
+        let got: Vec<(String, u32, u32)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.to_string(), d.line, d.col))
+            .collect();
+        let want = vec![(code.to_string(), *line, *col)];
+        if got != want {
+            failures.push(format!("{name}: want {want:?}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_code_has_a_fixture_and_a_documented_section() {
+    let docs = std::fs::read_to_string(root().join("docs/diagnostics.md")).unwrap();
+    for code in Code::ALL {
+        let fixtures = BROKEN
+            .iter()
+            .filter(|(_, c, _, _)| *c == code.as_str())
+            .count();
+        assert!(fixtures >= 1, "no broken fixture for {code}");
+        assert!(
+            docs.contains(&format!("## {code}")),
+            "docs/diagnostics.md has no section for {code}"
+        );
+    }
+}
+
+#[test]
+fn one_bad_state_does_not_hide_the_next_one() {
+    let loaded =
+        procedure::load_and_check_file(&root().join("tests/fixtures/many-type-errors.yaml"))
+            .unwrap();
+    assert!(loaded.procedure.is_none());
+    let got: Vec<(&str, u32, u32)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.as_str(), d.line, d.col))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("E005", 11, 13),
+            ("E004", 40, 13),
+            ("E004", 43, 11),
+            ("E002", 51, 5)
+        ]
+    );
+}
+
+#[test]
+fn a_misspelt_state_suggests_the_right_one() {
+    let loaded = procedure::load_and_check_file(
+        &root().join("tests/fixtures/broken/E011-unknown-state.yaml"),
+    )
+    .unwrap();
+    assert_eq!(
+        loaded.diagnostics[0].hint.as_deref(),
+        Some("did you mean 'da-tra'?")
+    );
+}
+
+fn catalogue() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("procedures"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_catalogue_is_clean_and_self_describing() {
+    let files = catalogue();
+    assert!(
+        files.len() >= 6,
+        "the catalogue holds at least six procedures"
+    );
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.starts_with("# yaml-language-server: $schema=../schemas/procedure.schema.json\n"),
+            "{} must start with the schema comment",
+            path.display()
+        );
+        let loaded = procedure::load_and_check_file(path).unwrap();
+        assert!(
+            loaded.diagnostics.is_empty(),
+            "{}:\n{:#?}",
+            path.display(),
+            loaded.diagnostics
+        );
+        let p = loaded.procedure.unwrap();
+        let stem = path.file_stem().unwrap().to_str().unwrap();
+        assert_eq!(p.id, stem, "file name and id agree");
+    }
+}
+
+#[test]
+fn linked_children_exist_in_the_catalogue() {
+    let ids: Vec<String> = catalogue()
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_string())
+        .collect();
+    let parent = procedure::load_and_check_file(
+        &root().join("procedures/lien-thong-khai-sinh-thuong-tru-bhyt.yaml"),
+    )
+    .unwrap()
+    .procedure
+    .unwrap();
+    let children: Vec<&str> = parent
+        .states
+        .iter()
+        .flat_map(|s| s.starts.iter().map(|c| c.procedure.as_str()))
+        .collect();
+    assert_eq!(
+        children,
+        vec!["dang-ky-thuong-tru-tre-em", "cap-the-bhyt-tre-em"]
+    );
+    for child in children {
+        assert!(ids.iter().any(|i| i == child), "{child} has no file");
+    }
+}
+
+#[test]
+fn construction_permit_branches_run_in_parallel_within_fifteen_days() {
+    let p = procedure::load_and_check_file(&root().join("procedures/cap-phep-xay-dung-nha-o.yaml"))
+        .unwrap()
+        .procedure
+        .unwrap();
+    let fork = p.state("tham-dinh").unwrap();
+    assert_eq!(
+        fork.branches,
+        vec!["kiem-tra-quy-hoach", "kiem-tra-ket-cau"]
+    );
+    assert_eq!(p.limit.duration.to_string(), "15 days");
+    assert_eq!(
+        p.action("gia-han").unwrap().extends.unwrap().to_string(),
+        "10 days"
+    );
+}
+
+#[test]
+fn validate_exits_0_on_the_catalogue_with_warnings_denied() {
+    let o = motcua(&["validate", "--deny-warnings", "procedures"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("checked "));
+    assert!(stdout(&o).ends_with(": 0 errors, 0 warnings\n"));
+}
+
+#[test]
+fn validate_prints_compiler_style_lines_and_exits_1_on_errors() {
+    let o = motcua(&["validate", "tests/fixtures/broken/E011-unknown-state.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stdout(&o),
+        "tests/fixtures/broken/E011-unknown-state.yaml:55:9: error[E011]: unknown state 'da-traa'\n  = hint: did you mean 'da-tra'?\nchecked 1 file: 1 error, 0 warnings\n"
+    );
+}
+
+#[test]
+fn validate_searches_folders_and_reports_every_file() {
+    let o = motcua(&["validate", "tests/fixtures/broken"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    let warnings = BROKEN
+        .iter()
+        .filter(|(_, c, _, _)| c.starts_with('W'))
+        .count();
+    assert!(
+        out.ends_with(&format!(
+            "checked {n} files: {e} errors, {warnings} warnings\n",
+            n = BROKEN.len(),
+            e = BROKEN.len() - warnings
+        )),
+        "{out}"
+    );
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let file = "tests/fixtures/broken/W001-missing-budget.yaml";
+    let o = motcua(&["validate", file]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).contains(": warning[W001]: "));
+    let o = motcua(&["validate", "--deny-warnings", file]);
+    assert_eq!(o.status.code(), Some(1));
+}
+
+#[test]
+fn validate_json_carries_the_same_diagnostics() {
+    let o = motcua(&[
+        "validate",
+        "--format",
+        "json",
+        "tests/fixtures/broken/E050-budget-exceeds-limit.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["files"], 1);
+    assert_eq!(v["errors"], 1);
+    assert_eq!(v["warnings"], 0);
+    let d = &v["diagnostics"][0];
+    assert_eq!(d["code"], "E050");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(
+        d["file"],
+        "tests/fixtures/broken/E050-budget-exceeds-limit.yaml"
+    );
+    assert_eq!(d["line"], 11);
+    assert_eq!(d["col"], 13);
+    let back: procedure::Diagnostic = serde_json::from_value(d.clone()).unwrap();
+    assert_eq!(back.severity, Severity::Error);
+}
+
+#[test]
+fn validate_exits_2_on_a_missing_path_and_names_it() {
+    let o = motcua(&["validate", "procedures/khong-co.yaml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8(o.stderr).unwrap();
+    assert!(err.contains("procedures/khong-co.yaml"), "{err}");
+}
+
+#[test]
+fn validate_without_paths_is_a_usage_error() {
+    assert_eq!(motcua(&["validate"]).status.code(), Some(2));
+}
+
+#[test]
+fn committed_schema_is_what_motcua_schema_prints() {
+    let o = motcua(&["schema"]);
+    assert_eq!(o.status.code(), Some(0));
+    let committed = std::fs::read_to_string(root().join("schemas/procedure.schema.json")).unwrap();
+    assert!(
+        stdout(&o) == committed,
+        "schemas/procedure.schema.json is stale; regenerate it with\n    cargo run -p motcua-cli -- schema > schemas/procedure.schema.json"
+    );
+}
+
+#[test]
+fn graph_draws_forks_joins_budgets_and_departments() {
+    let file = "procedures/cap-phep-xay-dung-nha-o.yaml";
+    let o = motcua(&["graph", file, "--format", "mermaid"]);
+    assert_eq!(o.status.code(), Some(0));
+    let m = stdout(&o);
+    assert!(m.contains("flowchart TD"));
+    assert!(m.contains("-. song song .->"), "fork branches are dashed");
+    assert!(m.contains("⑂ song song"), "the fork is marked");
+    assert!(
+        m.contains("⑃ hợp nhánh · 2 working days"),
+        "the join shows its budget"
+    );
+    assert!(m.contains("Phòng Kinh tế, Hạ tầng và Đô thị<br/>7 working days"));
+
+    let o = motcua(&["graph", file, "--format", "dot"]);
+    assert_eq!(o.status.code(), Some(0));
+    let d = stdout(&o);
+    assert!(d.starts_with("digraph \"cap-phep-xay-dung-nha-o\" {"));
+    assert!(d.contains("shape=trapezium"), "fork");
+    assert!(d.contains("shape=invtrapezium"), "join");
+    assert!(d.contains("[style=dashed, label=\"song song\"]"));
+    assert!(d.contains("Bộ phận tiếp nhận và trả kết quả\\n1 working day"));
+    assert!(d.trim_end().ends_with('}'));
+}
+
+#[test]
+fn graph_of_a_malformed_file_fails_with_its_diagnostics() {
+    let o = motcua(&["graph", "tests/fixtures/broken/E001-yaml-syntax.yaml"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8(o.stderr).unwrap().contains("error[E001]"));
+}
+
+#[test]
+fn a_linked_parent_validated_alone_finds_its_children_beside_it() {
+    let o = motcua(&[
+        "validate",
+        "--deny-warnings",
+        "procedures/lien-thong-khai-sinh-thuong-tru-bhyt.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
