@@ -778,3 +778,86 @@ fn the_engine_refuses_a_procedure_the_validator_rejects_and_keeps_the_current_ve
     let current = h.engine.procedure("cap-phep-xay-dung-thu-nghiem").unwrap();
     assert_eq!(current.source, v1, "the valid version stays current");
 }
+
+#[test]
+fn only_the_applicant_may_withdraw_their_own_dossier() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let d = appraised(&h);
+    let d = act_with(
+        &h,
+        &d,
+        "yeu_cau_bo_sung",
+        structure(),
+        serde_json::json!({"giay_to_can_bo_sung": ["ban_ve"]}),
+        Some("Thiếu bản vẽ"),
+    )
+    .unwrap();
+    let stranger = Actor {
+        id: "001099000001".into(),
+        roles: vec![],
+        departments: vec![],
+    };
+    let err = act(&h, &d, "rut", stranger).unwrap_err();
+    assert_eq!(err.code(), "forbidden");
+    let err = act(&h, &d, "rut", desk()).unwrap_err();
+    assert_eq!(
+        err.code(),
+        "forbidden",
+        "an officer cannot withdraw for the citizen"
+    );
+    let applicant = Actor {
+        id: d.applicant.id.clone(),
+        roles: vec![],
+        departments: vec![],
+    };
+    let d = act(&h, &d, "rut", applicant).unwrap();
+    assert_eq!(d.ending.unwrap().outcome, Outcome::Withdrawn);
+}
+
+#[test]
+fn a_supplement_answered_back_into_the_join_resumes_consolidation() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let d = appraised(&h);
+    let d = act_with(
+        &h,
+        &d,
+        "yeu_cau_bo_sung",
+        structure(),
+        serde_json::json!({"giay_to_can_bo_sung": ["ban_ve"]}),
+        Some("Thiếu bản vẽ"),
+    )
+    .unwrap();
+    h.now("2026-06-02T09:00:00+07:00");
+    let applicant = Actor {
+        id: d.applicant.id.clone(),
+        roles: vec![],
+        departments: vec![],
+    };
+    let d = act(&h, &d, "bo_sung_ve_tong_hop", applicant).unwrap();
+    assert_eq!(states(&d), ["tong_hop"]);
+    assert!(
+        !d.tokens[0].waiting,
+        "no branch to wait for: the join is the consolidation step again"
+    );
+    assert_eq!(d.tokens[0].due_at, Some(at("2026-06-04T09:00:00+07:00")));
+    let d = act(&h, &d, "trinh_ky", structure()).unwrap();
+    assert_eq!(states(&d), ["ky_duyet"]);
+}
+
+#[test]
+fn the_sample_birth_registration_is_returned_the_same_day_or_the_next_after_15_00() {
+    let h = Harness::new("2026-06-03T10:00:00+07:00");
+    h.engine
+        .load_procedures_dir(&fixture("../../procedures"))
+        .unwrap();
+    let submit = |h: &Harness| {
+        let p = h.engine.procedure("dang-ky-khai-sinh").unwrap();
+        let mut s = house_permit(p.procedure.form["examples"][0].clone());
+        s.procedure = "dang-ky-khai-sinh".into();
+        s.documents = vec![];
+        h.engine.submit(s).unwrap().dossier
+    };
+    assert_eq!(submit(&h).clock.due_at, at("2026-06-03T17:00:00+07:00"));
+    h.now("2026-06-03T15:01:00+07:00");
+    assert_eq!(submit(&h).clock.due_at, at("2026-06-04T17:00:00+07:00"));
+}

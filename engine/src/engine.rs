@@ -59,7 +59,7 @@ impl Error {
             Error::Refused(T::UnknownAction { .. }) => "unknown_action",
             Error::Refused(T::NotAvailable { .. }) => "action_not_available",
             Error::Refused(
-                T::RoleRequired { .. } | T::SystemOnly { .. } | T::DepartmentRequired { .. },
+                T::RoleRequired { .. } | T::ApplicantOnly { .. } | T::DepartmentRequired { .. },
             ) => "forbidden",
             Error::Refused(
                 T::MissingInput { .. }

@@ -314,9 +314,30 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
             if d.ending.is_some() {
                 break;
             }
-            clock.advance(jiff::SignedDuration::from_hours(1));
-            let options = engine.available_actions(&d.code, &officer)?;
-            let Some(choice) = choose(&p, &d, &options) else {
+            let next_hour = WorkingCalendar::add(
+                &calendar,
+                engine.clock().now(),
+                motcua::calendar::Duration::working_hours(1),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            clock.set(next_hour);
+            let citizen = Actor {
+                id: d.applicant.id.clone(),
+                roles: vec![],
+                departments: vec![],
+            };
+            let mut options: Vec<(Actor, _)> = engine
+                .available_actions(&d.code, &officer)?
+                .into_iter()
+                .map(|a| (officer.clone(), a))
+                .collect();
+            options.extend(
+                engine
+                    .available_actions(&d.code, &citizen)?
+                    .into_iter()
+                    .map(|a| (citizen.clone(), a)),
+            );
+            let Some((actor, choice)) = choose(&p, &d, &options) else {
                 break;
             };
             let action = proc_.action(&choice).context("chosen action exists")?;
@@ -324,7 +345,7 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
             let req = ActionRequest {
                 dossier: d.code.clone(),
                 action: choice.clone(),
-                actor: officer.clone(),
+                actor,
                 input,
                 comment: Some("Thực hiện theo quy trình (demo)".into()),
                 seen_version: d.version,
@@ -378,19 +399,28 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Local time for people: a period that ends at midnight is written as 24:00 of its last day,
+/// as the Civil Code words it, not 00:00 of the next.
 fn local(cal: &Calendar, t: Timestamp) -> String {
-    t.to_zoned_datetime(cal.time_zone().clone())
-        .strftime("%d/%m/%Y %H:%M")
-        .to_string()
+    let z = t.to_zoned_datetime(cal.time_zone().clone());
+    if z.hour() == 0
+        && z.minute() == 0
+        && let Ok(prev) = z.date().yesterday()
+    {
+        return format!("{} 24:00", prev.strftime("%d/%m/%Y"));
+    }
+    z.strftime("%d/%m/%Y %H:%M").to_string()
 }
 
-/// The demo's officer prefers the road to a result: no refusals, withdrawals, stops,
-/// extensions or supplement requests when another way forward exists.
+/// The demo prefers the road to a result: no refusals, withdrawals, stops or extensions, and
+/// no supplement requests, except that the construction permit takes the supplement road once
+/// to show the clock pausing.
 fn choose(
     p: &motcua::catalog::Compiled,
     d: &Dossier,
-    options: &[motcua::dossier::transition::Availability],
-) -> Option<String> {
+    options: &[(Actor, motcua::dossier::transition::Availability)],
+) -> Option<(Actor, String)> {
+    let show_supplement = p.procedure.id.contains("xay-dung") && d.clock.supplements == 0;
     let score = |a: &motcua::dossier::transition::Availability| {
         let target = p.procedure.state(&a.to);
         let mut s = 0;
@@ -403,22 +433,16 @@ fn choose(
         match target.map(|t| (t.kind, t.outcome)) {
             Some((StateKind::Terminal, Some(Outcome::ResultIssued))) => {}
             Some((StateKind::Terminal, _)) => s += 40,
+            Some((StateKind::Applicant, _)) if show_supplement => s -= 10,
             Some((StateKind::Applicant, _)) => s += 30,
             _ => {}
-        }
-        // Later dossiers take the supplement road once, to show the clock pausing.
-        if d.clock.supplements == 0
-            && matches!(target.map(|t| t.kind), Some(StateKind::Applicant))
-            && d.code.ends_with('1')
-        {
-            s -= 60;
         }
         s
     };
     options
         .iter()
-        .min_by_key(|a| score(a))
-        .map(|a| a.action.clone())
+        .min_by_key(|(_, a)| score(a))
+        .map(|(actor, a)| (actor.clone(), a.action.clone()))
 }
 
 fn demo_input(

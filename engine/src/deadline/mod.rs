@@ -62,9 +62,11 @@ impl WorkingCalendar for crate::calendar::Calendar {
 
 /// The appointment (hẹn trả kết quả) for a dossier received at `received`.
 ///
-/// A limit of zero (a same-day procedure) is due at the close of office on the day of receipt.
-/// With a same-day cut-off, a dossier received after the cut-off counts from the next working
-/// day: same-day procedures are then due at the close of that day.
+/// A procedure with a same-day cut-off is a same-day procedure: it is due at the close of
+/// office on the day counting starts, which is the day of receipt, or the next working day
+/// when the dossier arrives after the cut-off (or outside office hours). Its limit (at most a
+/// working day) is then the envelope the step budgets must fit in, not an offset. A limit of
+/// zero is due at the close of the receipt day as well.
 pub fn appointment(
     cal: &dyn WorkingCalendar,
     limit: &Limit,
@@ -85,7 +87,7 @@ pub fn appointment(
             start = cal.next_working_instant(close)?;
         }
     }
-    if duration.is_zero() {
+    if duration.is_zero() || limit.same_day_cutoff.is_some() {
         return cal.close_of_working_day(start);
     }
     cal.add(start, duration)

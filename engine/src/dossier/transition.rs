@@ -148,8 +148,8 @@ pub enum Error {
         roles: Vec<String>,
         has: Vec<String>,
     },
-    #[error("action '{action}' is taken by the system (a timer or a plugin), not by '{actor}'")]
-    SystemOnly { action: String, actor: String },
+    #[error("action '{action}' is the applicant's own (or the system's); '{actor}' is neither")]
+    ApplicantOnly { action: String, actor: String },
     #[error("action '{action}' belongs to department '{department}'; actor '{actor}' is not in it")]
     DepartmentRequired {
         action: String,
@@ -311,7 +311,7 @@ pub fn act(
             from: action.from.clone(),
             active: d.active_states().map(String::from).collect(),
         })?;
-    authorize(p, action, &req.actor)?;
+    authorize(p, d, action, &req.actor)?;
     check_inputs(p, action, &req.input)?;
     if (action.comment_required || action.extends.is_some())
         && req.comment.as_deref().is_none_or(|c| c.trim().is_empty())
@@ -415,7 +415,7 @@ pub fn available(p: &Compiled, d: &Dossier, actor: &Actor, now: Timestamp) -> Ve
     let mut out = vec![];
     for state in d.active_states() {
         for action in p.procedure.actions_from(state) {
-            if authorize(p, action, actor).is_err() {
+            if authorize(p, d, action, actor).is_err() {
                 continue;
             }
             let refusal = match p.guards.get(&action.id) {
@@ -455,13 +455,21 @@ pub struct Availability {
     pub refused: Option<String>,
 }
 
-fn authorize(p: &Compiled, action: &crate::procedure::Action, actor: &Actor) -> Result<(), Error> {
+/// Who may take `action`: with roles, an officer holding one of them (and, for officers' steps,
+/// belonging to the step's department); without roles, the dossier's own applicant (the portal
+/// authenticates the citizen and acts with their id) or the system.
+fn authorize(
+    p: &Compiled,
+    d: &Dossier,
+    action: &crate::procedure::Action,
+    actor: &Actor,
+) -> Result<(), Error> {
     let is_system = actor.id == Actor::system().id && actor.roles.is_empty();
     if action.roles.is_empty() {
-        if is_system {
+        if is_system || actor.id == d.applicant.id {
             return Ok(());
         }
-        return Err(Error::SystemOnly {
+        return Err(Error::ApplicantOnly {
             action: action.id.clone(),
             actor: actor.id.clone(),
         });
@@ -474,8 +482,7 @@ fn authorize(p: &Compiled, action: &crate::procedure::Action, actor: &Actor) -> 
             has: actor.roles.clone(),
         });
     }
-    let state = p.procedure.state(&action.from);
-    if let Some(state) = state
+    if let Some(state) = p.procedure.state(&action.from)
         && state.kind != StateKind::Applicant
         && let Some(dep) = &state.department
         && !actor.departments.contains(dep)
@@ -881,17 +888,22 @@ impl Builder<'_, '_> {
                     .procedure
                     .state(fork_id)
                     .ok_or_else(|| definition(format!("unknown fork '{fork_id}'")))?;
-                let Some((last_fork, _)) = lineage.last() else {
-                    return Err(definition(format!(
-                        "join '{}' reached outside a parallel branch",
-                        state.id
-                    )));
-                };
-                if last_fork != fork_id {
-                    return Err(definition(format!(
-                        "join '{}' reached from a branch of '{last_fork}', not '{fork_id}'",
-                        state.id
-                    )));
+                if lineage
+                    .last()
+                    .is_none_or(|(last_fork, _)| last_fork != fork_id)
+                {
+                    // Re-entered after the branches met (e.g. back from a supplement request):
+                    // the join is then the consolidation step it became.
+                    let due = step_due(env, state)?;
+                    d.tokens.push(Token {
+                        state: state.id.clone(),
+                        department: state.department.clone(),
+                        entered_at: env.now,
+                        due_at: due,
+                        lineage,
+                        waiting: false,
+                    });
+                    return Ok(());
                 }
                 d.tokens.push(Token {
                     state: state.id.clone(),

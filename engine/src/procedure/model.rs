@@ -98,8 +98,9 @@ pub struct Limit {
     /// When the clock starts.
     #[serde(default)]
     pub counting: Counting,
-    /// Same-day procedures: dossiers received after this local time (HH:MM) count from the
-    /// next working day.
+    /// Marks a same-day procedure: the result is due at the close of office on the day of
+    /// receipt, or of the next working day for dossiers received after this local time (HH:MM).
+    /// `duration` (at most a working day) is then the envelope step budgets must fit in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>", regex(pattern = r"^\d{2}:\d{2}(:\d{2})?$"))]
     pub same_day_cutoff: Option<jiff::civil::Time>,
