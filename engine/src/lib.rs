@@ -5,6 +5,9 @@
 //!
 //! - [`procedure`]: the YAML model, its loader with positioned diagnostics, graph checks, diagrams.
 //! - [`calendar`]: working-day calendars and working-time arithmetic (pure).
+//! - [`plugin`] (feature `plugins`, on by default): the sandboxed WASM plugin host.
 
 pub mod calendar;
+#[cfg(feature = "plugins")]
+pub mod plugin;
 pub mod procedure;
