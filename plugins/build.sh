@@ -11,6 +11,8 @@
 # lock file is used as is (--locked), and every absolute path rustc could embed (this folder,
 # cargo's registry sources, the toolchain) is remapped to a fixed prefix.
 set -euo pipefail
+# Byte-wise sorting, so SHA256SUMS lists files in the same order under any locale.
+export LC_ALL=C
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 cd "$here"
@@ -40,11 +42,9 @@ echo "building plugins with $(rustc --version)" >&2
 cargo build --release --locked --workspace --target wasm32-wasip2
 
 # Every cdylib crate of the workspace is a plugin; dist/ names them by package name.
-crates=$(cargo metadata --format-version 1 --no-deps --locked |
-  python3 -c 'import json,sys
-for p in json.load(sys.stdin)["packages"]:
-    if any("cdylib" in t["crate_types"] for t in p["targets"]):
-        print(p["name"])' | sort)
+crates=$(for toml in */Cargo.toml hostile/*/Cargo.toml; do
+  if grep -q '"cdylib"' "$toml"; then sed -n 's/^name = "\(.*\)"$/\1/p' "$toml" | head -n 1; fi
+done | sort)
 
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT

@@ -135,36 +135,39 @@ impl Plugin for Cccd {
         };
 
         let mut errors = Vec::new();
-        if let Some(birth_field) = config.get("birth_date_field").and_then(Value::as_str) {
-            if let Some(year) = field(data, birth_field).and_then(birth_year) {
-                if year != parsed.birth_year {
-                    errors.push(FieldError::new(
-                        name,
-                        "cccd.birth_year",
-                        format!(
-                            "Số CCCD ghi năm sinh {}, không khớp năm sinh khai báo {year}",
-                            parsed.birth_year
-                        ),
-                    ));
-                }
-            }
+        if let Some(birth_field) = config.get("birth_date_field").and_then(Value::as_str)
+            && let Some(year) = field(data, birth_field).and_then(birth_year)
+            && year != parsed.birth_year
+        {
+            errors.push(FieldError::new(
+                name,
+                "cccd.birth_year",
+                format!(
+                    "Số CCCD ghi năm sinh {}, không khớp năm sinh khai báo {year}",
+                    parsed.birth_year
+                ),
+            ));
         }
         if let Some(gender_field) = config.get("gender_field").and_then(Value::as_str) {
             let male = config_str(config, "male", "nam")?;
             let female = config_str(config, "female", "nu")?;
-            let declared = field(data, gender_field).and_then(Value::as_str).map(str::trim);
+            let declared = field(data, gender_field)
+                .and_then(Value::as_str)
+                .map(str::trim);
             let expected = if parsed.female { female } else { male };
-            if let Some(g) = declared {
-                if (g == male || g == female) && g != expected {
-                    errors.push(FieldError::new(
-                        name,
-                        "cccd.gender",
-                        format!(
-                            "Số CCCD là của công dân {}, không khớp giới tính khai báo",
-                            if parsed.female { "nữ" } else { "nam" }
-                        ),
-                    ));
-                }
+            // A value that is neither configured spelling is left to the form's schema.
+            if let Some(g) = declared
+                && (g == male || g == female)
+                && g != expected
+            {
+                errors.push(FieldError::new(
+                    name,
+                    "cccd.gender",
+                    format!(
+                        "Số CCCD là của công dân {}, không khớp giới tính khai báo",
+                        if parsed.female { "nữ" } else { "nam" }
+                    ),
+                ));
             }
         }
         Ok(errors)
@@ -179,10 +182,7 @@ struct Parsed {
 fn parse(number: &str) -> Result<Parsed, (&'static str, String)> {
     let bytes = number.as_bytes();
     if bytes.len() != 12 || !bytes.iter().all(u8::is_ascii_digit) {
-        return Err((
-            "cccd.format",
-            "Số CCCD phải gồm đúng 12 chữ số".to_owned(),
-        ));
+        return Err(("cccd.format", "Số CCCD phải gồm đúng 12 chữ số".to_owned()));
     }
     let province = &number[0..3];
     if !PROVINCES.iter().any(|(code, _)| *code == province) {

@@ -132,7 +132,9 @@ pub struct Fee {
 impl Fee {
     /// A fee whose total is the sum of its lines (saturating, so it never wraps).
     pub fn from_lines(lines: Vec<(String, u64)>) -> Self {
-        let amount = lines.iter().fold(0u64, |acc, (_, a)| acc.saturating_add(*a));
+        let amount = lines
+            .iter()
+            .fold(0u64, |acc, (_, a)| acc.saturating_add(*a));
         Fee {
             amount,
             breakdown: lines,

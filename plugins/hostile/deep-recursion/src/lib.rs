@@ -16,8 +16,7 @@ fn dive(n: u64) -> u64 {
 
 impl Plugin for DeepRecursion {
     fn describe() -> Info {
-        Info::new("deep-recursion", env!("CARGO_PKG_VERSION"), json!({}))
-            .with(Capability::Decide)
+        Info::new("deep-recursion", env!("CARGO_PKG_VERSION"), json!({})).with(Capability::Decide)
     }
 
     fn decide(_data: &Value, _config: &Value) -> Result<Decision, String> {
