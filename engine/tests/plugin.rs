@@ -232,15 +232,13 @@ fn plugin_hostile_infinite_loop_hits_time_limit() {
     let err = p.decide(&json!({}), &json!({})).unwrap_err();
     let took = start.elapsed();
     assert!(matches!(err, Error::TimeLimit { limit_ms: 10 }), "{err:?}");
-    assert!(took >= Duration::from_millis(10), "stopped early: {took:?}");
-    // Generous: the epoch thread may be descheduled on a loaded CI machine.
+    // The budget is fuel (deterministic), about 10 ms of busy loop on the reference machine;
+    // generous bound for a loaded CI machine and the debug build.
     assert!(took < Duration::from_secs(2), "stopped late: {took:?}");
 
     let p = p.with_limits(Some(50), None);
-    let start = Instant::now();
     let err = p.decide(&json!({}), &json!({})).unwrap_err();
     assert!(matches!(err, Error::TimeLimit { limit_ms: 50 }), "{err:?}");
-    assert!(start.elapsed() >= Duration::from_millis(50));
 
     assert_eq!(p.describe().unwrap().name, "infinite-loop");
     assert_host_serves(host);
@@ -405,6 +403,13 @@ fn plugin_output_cap_applies_to_ordinary_output() {
 }
 
 #[test]
+fn plugin_host_and_handles_are_send_and_sync() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<PluginHost>();
+    check::<Plugin>();
+}
+
+#[test]
 fn plugin_calls_run_concurrently_from_many_threads() {
     let host = host();
     let p = load(host, "cccd");
@@ -489,6 +494,102 @@ fn plugin_inspect_reports_capability_config_hash_and_file_problems() {
     assert_eq!(
         kinds(&inspect(host(), &dir, &r, &[])),
         vec![ProblemKind::NotAPlugin]
+    );
+}
+
+#[test]
+fn plugin_inspect_procedure_checks_every_use() {
+    let sums = sums();
+    let hash = |f: &str| sums[f].clone();
+    // Paths are relative to the procedure file's folder: a procedure in procedures/ names
+    // `../plugins/dist/x.wasm`; here the folder is dist/ itself.
+    let yaml = format!(
+        r#"
+id: cap-phep-xay-dung
+version: "2025.1"
+code: "1.009994"
+name: Cấp giấy phép xây dựng nhà ở riêng lẻ
+agency: {{ id: "000.00.12.H17", name: UBND quận Hải Châu }}
+effective_from: 2025-07-01
+limit: {{ duration: 15 days }}
+plugins:
+  - id: thanh-phan
+    file: kiem-tra-thanh-phan.wasm
+    sha256: {tp}
+    config:
+      required: [don_de_nghi, ban_ve]
+      complete_action: du_ho_so
+      incomplete_action: thieu_ho_so
+  - id: cccd
+    file: cccd.wasm
+    sha256: {cccd}
+    time_limit_ms: 20
+  - id: phi
+    file: phi-xay-dung.wasm
+    sha256: {phi}
+    config:
+      districts: {{ hai_chau: {{ bands: [{{ amount: 75000 }}] }} }}
+validators:
+  - plugin: cccd
+    config: {{ field: /chu_dau_tu/cccd }}
+  - plugin: cccd
+    config: {{ field: 12 }}
+fees:
+  - id: le_phi
+    name: Lệ phí cấp giấy phép xây dựng
+    plugin: {{ plugin: phi }}
+  - id: le_phi_2
+    name: Lệ phí sai
+    plugin: {{ plugin: cccd }}
+states:
+  - {{ id: tiep_nhan, label: Tiếp nhận, kind: automatic, start: true, status: 2,
+       plugin: {{ plugin: thanh-phan }}, on_error: thieu_ho_so }}
+  - {{ id: ghost, label: Ma, kind: automatic, status: 4, plugin: {{ plugin: khong-co }} }}
+  - {{ id: xong, label: Xong, kind: terminal, status: 10 }}
+actions:
+  - {{ id: du_ho_so, label: Đủ, from: tiep_nhan, to: xong }}
+  - {{ id: thieu_ho_so, label: Thiếu, from: tiep_nhan, to: xong }}
+"#,
+        tp = hash("kiem-tra-thanh-phan.wasm"),
+        cccd = hash("cccd.wasm"),
+        phi = hash("phi-xay-dung.wasm"),
+    );
+    let procedure: motcua::procedure::Procedure = serde_yaml::from_str(&yaml).unwrap();
+    let uses = motcua::plugin::uses(&procedure);
+    assert_eq!(uses.len(), 6);
+    let problems = motcua::plugin::inspect_procedure(host(), &dist_dir(), &procedure);
+    let found: Vec<(ProblemKind, &str)> = problems
+        .iter()
+        .map(|p| (p.kind, p.location.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (ProblemKind::UnknownPlugin, "states.ghost.plugin"),
+            (ProblemKind::MissingCapability, "plugins.cccd"),
+            (ProblemKind::ConfigInvalid, "validators[1]"),
+        ],
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn plugin_effective_config_is_a_merge_patch() {
+    let r = PluginRef {
+        id: "x".into(),
+        file: "x.wasm".into(),
+        sha256: "0".repeat(64),
+        config: json!({"a": 1, "b": {"c": 2, "d": 3}, "e": 4}),
+        time_limit_ms: None,
+        memory_limit_mib: None,
+    };
+    let call = motcua::procedure::PluginCall {
+        plugin: "x".into(),
+        config: Some(json!({"b": {"c": 20, "d": null}, "e": null, "f": 5})),
+    };
+    assert_eq!(
+        motcua::plugin::effective_config(&r, &call),
+        json!({"a": 1, "b": {"c": 20}, "f": 5})
     );
 }
 

@@ -2,9 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -27,13 +25,8 @@ mod bindings {
 
 use bindings::motcua::plugin::types as wit;
 
-/// How often the epoch advances; the granularity of time limits.
-const TICK: Duration = Duration::from_millis(1);
-
-/// Runs plugins in a sandbox. Cheap to clone (shared state); `Send + Sync`.
-///
-/// Owns one background thread that advances wasmtime's epoch every millisecond (the clock of
-/// the time limits); it stops when the host and every [`Plugin`] loaded from it are dropped.
+/// Runs plugins in a sandbox. Cheap to clone (shared state); `Send + Sync`. Owns no thread:
+/// calls run on the caller's thread.
 #[derive(Clone)]
 pub struct PluginHost {
     inner: Arc<Inner>,
@@ -45,7 +38,6 @@ struct Inner {
     /// Compiled, pre-linked components by sha256. Unbounded: keys are the plugins that
     /// deployed procedures pin, a small set; entries are immutable.
     cache: Mutex<HashMap<String, Arc<Compiled>>>,
-    _ticker: Ticker,
 }
 
 struct Compiled {
@@ -67,24 +59,32 @@ struct StoreState {
     limiter: MemoryLimiter,
 }
 
-/// Caps linear memory and remembers a refusal, so the trap that follows (Rust aborts when an
+/// Caps the linear memory of all of a call's memories together (a component may hold several
+/// core modules) and remembers a refusal, so the trap that follows (Rust aborts when an
 /// allocation fails) is reported as [`Error::MemoryLimit`] rather than a bare trap.
 struct MemoryLimiter {
     cap_bytes: usize,
+    used_bytes: usize,
     refused: bool,
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.cap_bytes {
+        // Called for every memory's initial size (current = 0) and every growth.
+        let total = self
+            .used_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
+        if total > self.cap_bytes {
             self.refused = true;
             return Ok(false);
         }
+        self.used_bytes = total;
         Ok(true)
     }
 
@@ -99,24 +99,8 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-struct Ticker {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Ticker {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            // The thread only sleeps and increments; it cannot panic, so the result is moot.
-            let _ = thread.join();
-        }
-    }
-}
-
 impl PluginHost {
-    /// Creates the engine (Cranelift, pooling allocator sized by `limits`) and starts the
-    /// epoch thread.
+    /// Creates the engine: Cranelift, fuel metering, pooling allocator sized by `limits`.
     pub fn new(limits: Limits) -> Result<Self, Error> {
         let slots = limits.max_concurrent_calls.max(1);
         let max_memory_bytes = mib_to_bytes(limits.max_memory_mib)?;
@@ -133,34 +117,16 @@ impl PluginHost {
             .max_memory_size(max_memory_bytes);
         let mut config = Config::new();
         config
-            .epoch_interruption(true)
+            .consume_fuel(true)
             .max_wasm_stack(limits.max_wasm_stack)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| Error::Host(format!("{e:#}")))?;
 
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let engine = engine.clone();
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name("motcua-plugin-epoch".into())
-                .spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
-                        std::thread::sleep(TICK);
-                        engine.increment_epoch();
-                    }
-                })
-                .map_err(|e| Error::Host(format!("cannot start the epoch thread: {e}")))?
-        };
         Ok(PluginHost {
             inner: Arc::new(Inner {
                 engine,
                 limits,
                 cache: Mutex::new(HashMap::new()),
-                _ticker: Ticker {
-                    stop,
-                    thread: Some(thread),
-                },
             }),
         })
     }
@@ -277,7 +243,7 @@ impl Plugin {
         &self.sha256
     }
 
-    /// CPU time allowed per call.
+    /// Time allowed per call (see [`Limits::time_limit`]).
     pub fn time_limit(&self) -> Duration {
         self.time_limit
     }
@@ -417,16 +383,20 @@ impl Plugin {
             StoreState {
                 limiter: MemoryLimiter {
                     cap_bytes,
+                    used_bytes: 0,
                     refused: false,
                 },
             },
         );
         store.limiter(|s| &mut s.limiter);
-        // One extra tick because the current one may be about to end: the plugin gets at
-        // least its limit, and is stopped within one more tick.
-        let ticks = (self.time_limit.as_micros() as u64).div_ceil(TICK.as_micros() as u64) + 1;
-        store.set_epoch_deadline(ticks);
-        store.epoch_deadline_trap();
+        // Fuel, not a clock: the same call gets the same budget on any machine under any load,
+        // so whether a dossier's plugin step succeeds never depends on how busy the server is.
+        let fuel = (self.time_limit.as_micros() as u64)
+            .saturating_mul(self.inner.limits.fuel_per_ms)
+            / 1_000;
+        store
+            .set_fuel(fuel)
+            .map_err(|e| Error::Host(format!("{e:#}")))?;
         let result = self
             .compiled
             .pre
@@ -438,7 +408,7 @@ impl Plugin {
     fn classify(&self, error: wasmtime::Error, memory_refused: bool) -> Error {
         let trap = error.downcast_ref::<Trap>().copied();
         match trap {
-            Some(Trap::Interrupt) => {
+            Some(Trap::OutOfFuel) => {
                 return Error::TimeLimit {
                     limit_ms: self.time_limit.as_millis() as u64,
                 };

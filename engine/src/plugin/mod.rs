@@ -9,11 +9,20 @@
 //!   still links WASI imports (stdio, clocks, environment, files); the host satisfies each with
 //!   a stub that fails the call ([`Error::Denied`]), so a plugin gets no files, network,
 //!   environment, clock or randomness, and nothing leaks out through stdio.
-//! - **Bounded per call:** CPU time (epoch deadline, [`Limits::time_limit`], per plugin from
-//!   `time_limit_ms`), linear memory ([`Limits::memory_mib`], per plugin from
-//!   `memory_limit_mib`), wasm call-stack depth ([`Limits::max_wasm_stack`]), and the total size
-//!   of the strings a call returns ([`Limits::output_limit`]). Exceeding any of them ends the
-//!   call with a typed [`Error`]; the instance is discarded.
+//! - **Bounded per call:**
+//!   - time: a fuel budget (wasmtime counts executed wasm operators), [`Limits::time_limit`]
+//!     or the plugin's `time_limit_ms` × [`Limits::fuel_per_ms`] → [`Error::TimeLimit`].
+//!     Deterministic: a call that passes once passes on every machine under any load, and a
+//!     runaway call is stopped after the same work everywhere (about the stated milliseconds
+//!     on the reference machine, see `BENCHMARKS.md`);
+//!   - linear memory, all of the instance's memories together: [`Limits::memory_mib`], per plugin from `memory_limit_mib` →
+//!     [`Error::MemoryLimit`];
+//!   - wasm call-stack depth: [`Limits::max_wasm_stack`] → [`Error::StackOverflow`];
+//!   - output: total bytes of the strings a call returns, [`Limits::output_limit`] →
+//!     [`Error::OutputTooLarge`] (what the host copies out is also bounded by the memory cap);
+//!   - concurrency: [`Limits::max_concurrent_calls`] pool slots → [`Error::Busy`].
+//!
+//!   Exceeding a limit ends the call; the instance is discarded.
 //! - **Fresh instance per call.** Components are compiled once per sha256 (a cache in the
 //!   [`PluginHost`]) and pre-linked (`InstancePre`); each call instantiates from a pooling
 //!   allocator, so no state survives between calls and one dossier cannot influence another.
@@ -33,12 +42,20 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+/// Default [`Limits::fuel_per_ms`].
+pub const FUEL_PER_MS: u64 = 25_000_000;
+
 /// Sandbox limits of a [`PluginHost`]; per-plugin values from the procedure override the
 /// defaults but are clamped to the ceilings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// Default CPU time of one call, instantiation included (issue 5: about 10 ms).
+    /// Default time budget of one call, instantiation included (issue 5: about 10 ms), enforced
+    /// as fuel: `time_limit` × [`Limits::fuel_per_ms`].
     pub time_limit: Duration,
+    /// Fuel (wasm operators, roughly) per millisecond of time limit. The default is calibrated
+    /// so that a busy loop runs out of fuel after about the stated time on the reference
+    /// machine (see `BENCHMARKS.md`); faster machines stop earlier, slower ones later.
+    pub fuel_per_ms: u64,
     /// Ceiling for a plugin's `time_limit_ms`.
     pub max_time_limit: Duration,
     /// Default linear-memory cap of one instance, in MiB.
@@ -58,6 +75,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             time_limit: Duration::from_millis(10),
+            fuel_per_ms: FUEL_PER_MS,
             max_time_limit: Duration::from_secs(10),
             memory_mib: 64,
             max_memory_mib: 512,
