@@ -426,6 +426,36 @@ fn plugin_calls_run_concurrently_from_many_threads() {
     });
 }
 
+#[test]
+fn plugin_pool_exhaustion_is_busy_not_a_hang() {
+    let host = PluginHost::new(Limits {
+        max_concurrent_calls: 1,
+        ..Limits::default()
+    })
+    .unwrap();
+    let spinner = load(&host, "hostile-infinite-loop").with_limits(Some(500), None);
+    let cccd = load(&host, "cccd");
+    let busy_seen = std::thread::scope(|s| {
+        let running = s.spawn(|| spinner.decide(&json!({}), &json!({})));
+        let mut busy = false;
+        while !running.is_finished() {
+            match cccd.validate(&json!({"cccd": "048095001234"}), &json!({})) {
+                Err(Error::Busy(1)) => {
+                    busy = true;
+                    break;
+                }
+                Ok(_) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => panic!("unexpected {e:?}"),
+            }
+        }
+        let spun = running.join().unwrap();
+        assert!(matches!(spun, Err(Error::TimeLimit { .. })), "{spun:?}");
+        busy
+    });
+    assert!(busy_seen, "the only pool slot was never seen taken");
+    assert_host_serves(&host);
+}
+
 // ---- inspection for `motcua validate` ----
 
 fn plugin_ref(name: &str, config: Value) -> PluginRef {
