@@ -24,8 +24,8 @@ case "${1:-}" in
   *) echo "usage: $0 [--check]" >&2; exit 2 ;;
 esac
 
-cargo_home="$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)"
-rustup_home="$(cd "${RUSTUP_HOME:-$HOME/.rustup}" && pwd -P)"
+cargo_home="$(realpath -m "${CARGO_HOME:-$HOME/.cargo}")"
+rustup_home="$(realpath -m "${RUSTUP_HOME:-$HOME/.rustup}")"
 
 # rust-toolchain.toml pins the compiler; make sure its wasm target is there (no-op when it is).
 if command -v rustup >/dev/null 2>&1; then
