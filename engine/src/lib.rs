@@ -11,6 +11,7 @@
 //! - [`store`]: the `Store` trait and its sled implementation with group commit.
 //! - [`audit`]: the hash-chained audit entries.
 //! - [`engine`]: the facade portals call.
+//! - [`plugin`] (feature `plugins`, on by default): the sandboxed WASM plugin host.
 
 pub mod audit;
 pub mod calendar;
@@ -19,6 +20,8 @@ pub mod clock;
 pub mod deadline;
 pub mod dossier;
 pub mod engine;
+#[cfg(feature = "plugins")]
+pub mod plugin;
 pub mod procedure;
 pub mod store;
 
