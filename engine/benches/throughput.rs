@@ -215,7 +215,7 @@ fn dir_size(p: &Path) -> u64 {
 
 fn in_memory_step() -> f64 {
     let source = std::fs::read_to_string(fixture_dir().join("xay-dung.yaml")).unwrap();
-    let p = Compiled::from_source("bench", source).unwrap();
+    let p = Compiled::from_source("bench", source, &|_| Err("no plugins".into()), None).unwrap();
     let cal = calendar::test_calendar();
     let lookup = |_: &str| None;
     let env = Env {

@@ -22,7 +22,19 @@ pub struct Compiled {
     pub form: Form,
     /// Compiled guards by action id.
     pub guards: HashMap<String, Guard>,
+    /// The bytes of every plugin the version pins: (sha256, bytes), verified.
+    pub plugin_blobs: Vec<(String, Arc<Vec<u8>>)>,
+    /// The pinned plugins, compiled, by their id in the procedure.
+    #[cfg(feature = "plugins")]
+    pub plugins: HashMap<String, crate::plugin::Plugin>,
 }
+
+/// What runs plugins: the wasmtime host, or nothing in a build without the `plugins` feature.
+#[cfg(feature = "plugins")]
+pub type Host = crate::plugin::PluginHost;
+/// What runs plugins: the wasmtime host, or nothing in a build without the `plugins` feature.
+#[cfg(not(feature = "plugins"))]
+pub type Host = ();
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -39,7 +51,16 @@ impl Compiled {
     /// Loads, checks and compiles a procedure. `origin` names the source in diagnostics.
     /// A procedure with any error diagnostic is refused: an engine never runs a definition
     /// `motcua validate` would reject. Warnings are allowed.
-    pub fn from_source(origin: &str, source: String) -> Result<Compiled, Error> {
+    /// `fetch` supplies the bytes of each plugin the procedure pins (from the file next to the
+    /// procedure, or from the store for a restored version); they must match the pinned sha256.
+    /// With a `host`, the plugins are compiled once here, so a broken plugin refuses the version
+    /// rather than a dossier later.
+    pub fn from_source(
+        origin: &str,
+        source: String,
+        fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
+        host: Option<&Host>,
+    ) -> Result<Compiled, Error> {
         let loaded = crate::procedure::load_and_check_str(&source, origin);
         let invalid = |diagnostics: String| Error::Invalid {
             origin: origin.to_string(),
@@ -66,12 +87,39 @@ impl Compiled {
                 guards.insert(action.id.clone(), compiled);
             }
         }
+        let mut plugin_blobs = Vec::with_capacity(procedure.plugins.len());
+        #[cfg(feature = "plugins")]
+        let mut plugins = HashMap::new();
+        for r in &procedure.plugins {
+            let bytes = fetch(r).map_err(|e| invalid(format!("plugin '{}': {e}", r.id)))?;
+            let actual = crate::procedure::content_hash(&bytes);
+            if actual != r.sha256 {
+                return Err(invalid(format!(
+                    "plugin '{}' ({}) has sha256 {actual}, the procedure pins {}",
+                    r.id, r.file, r.sha256
+                )));
+            }
+            #[cfg(feature = "plugins")]
+            if let Some(host) = host {
+                let plugin = host
+                    .load_bytes(&bytes, &r.sha256)
+                    .map_err(|e| invalid(format!("plugin '{}': {e}", r.id)))?
+                    .with_limits(r.time_limit_ms, r.memory_limit_mib);
+                plugins.insert(r.id.clone(), plugin);
+            }
+            plugin_blobs.push((r.sha256.clone(), Arc::new(bytes)));
+        }
+        #[cfg(not(feature = "plugins"))]
+        let _ = host;
         Ok(Compiled {
             hash: loaded.content_hash,
             procedure,
             source,
             form,
             guards,
+            plugin_blobs,
+            #[cfg(feature = "plugins")]
+            plugins,
         })
     }
 }

@@ -32,6 +32,17 @@ pub enum Error {
     PinnedVersionMissing { code: String, hash: String },
     #[error("{what} needs plugin '{plugin}', but this build has no plugin support")]
     PluginsNotBuilt { what: String, plugin: String },
+    #[error("plugin '{plugin}' failed ({kind}): {message}")]
+    Plugin {
+        plugin: String,
+        kind: &'static str,
+        message: String,
+    },
+    #[error("plugin '{plugin}' refused the data: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    PluginRefused {
+        plugin: String,
+        errors: Vec<crate::dossier::form::FieldError>,
+    },
     #[error("cannot read procedures from {path}: {source}")]
     Io {
         path: PathBuf,
@@ -76,6 +87,8 @@ impl Error {
             Error::Catalog(_) => "invalid_procedure",
             Error::PinnedVersionMissing { .. } => "pinned_version_missing",
             Error::PluginsNotBuilt { .. } => "plugins_not_built",
+            Error::Plugin { .. } => "plugin_failed",
+            Error::PluginRefused { .. } => "validation_failed",
             Error::Io { .. } => "io",
         }
     }
@@ -94,6 +107,7 @@ pub struct Receipt {
 }
 
 pub struct Engine {
+    host: crate::catalog::Host,
     store: Arc<dyn Store>,
     catalog: RwLock<Catalog>,
     calendar: Arc<dyn WorkingCalendar>,
@@ -109,12 +123,30 @@ impl Engine {
         calendar: Arc<dyn WorkingCalendar>,
         clock: Arc<dyn Clock>,
     ) -> Result<Engine> {
+        #[cfg(feature = "plugins")]
+        let host =
+            crate::plugin::PluginHost::new(crate::plugin::Limits::default()).map_err(|e| {
+                Error::Plugin {
+                    plugin: "(host)".into(),
+                    kind: e.kind(),
+                    message: e.to_string(),
+                }
+            })?;
+        #[cfg(not(feature = "plugins"))]
+        let host = ();
         let mut catalog = Catalog::default();
         for (hash, source) in store.procedures()? {
-            let compiled = Compiled::from_source(&format!("stored version {hash}"), source)?;
+            let fetch = |r: &crate::procedure::PluginRef| match store.plugin(&r.sha256) {
+                Ok(Some(bytes)) => Ok(bytes),
+                Ok(None) => Err(format!("sha256 {} is not in the store", r.sha256)),
+                Err(e) => Err(e.to_string()),
+            };
+            let origin = format!("stored version {hash}");
+            let compiled = Compiled::from_source(&origin, source, &fetch, Some(&host))?;
             catalog.insert(compiled, false);
         }
         Ok(Engine {
+            host,
             store,
             catalog: RwLock::new(catalog),
             calendar,
@@ -122,9 +154,18 @@ impl Engine {
         })
     }
 
-    /// Loads a procedure version and makes it current for new submissions.
+    /// Loads a procedure version and makes it current for new submissions. Plugin files are
+    /// read relative to the folder of `origin` (the procedure's path).
     pub fn load_procedure(&self, origin: &str, source: String) -> Result<Arc<Compiled>> {
-        let compiled = Compiled::from_source(origin, source)?;
+        let dir = Path::new(origin)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let fetch = |r: &crate::procedure::PluginRef| {
+            let path = dir.join(&r.file);
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let compiled = Compiled::from_source(origin, source, &fetch, Some(&self.host))?;
         let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
         Ok(catalog.insert(compiled, true))
     }

@@ -107,6 +107,9 @@ pub struct Transition {
     pub idempotency: Option<(String, String)>,
     /// Procedure versions the dossiers are pinned to: (hash, source), stored once.
     pub procedures: Vec<(String, String)>,
+    /// The WASM plugins those versions pin: (sha256, bytes), stored once, so a dossier stays
+    /// processable whatever later happens to the plugin files.
+    pub plugins: Vec<(String, Arc<Vec<u8>>)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -259,6 +262,7 @@ pub fn submit(p: &Compiled, sub: &Submission, env: &Env<'_>) -> Result<Transitio
         env,
         changes: vec![],
         procedures: vec![],
+        plugins: vec![],
         depth: 0,
     };
     builder.create(p, sub, None, &sub.received_by, "submit")?;
@@ -271,6 +275,7 @@ pub fn submit(p: &Compiled, sub: &Submission, env: &Env<'_>) -> Result<Transitio
         changes: builder.changes,
         idempotency: sub.idempotency_key.clone().map(|k| (k, request_hash)),
         procedures: builder.procedures,
+        plugins: builder.plugins,
     })
 }
 
@@ -357,6 +362,7 @@ pub fn act(
         env,
         changes: vec![],
         procedures: vec![],
+        plugins: vec![],
         depth: 0,
     };
     let mut entered = vec![];
@@ -404,6 +410,7 @@ pub fn act(
         changes: builder.changes,
         idempotency: None,
         procedures: builder.procedures,
+        plugins: builder.plugins,
     })
 }
 
@@ -652,6 +659,7 @@ struct Builder<'e, 'a> {
     env: &'e Env<'a>,
     changes: Vec<Change>,
     procedures: Vec<(String, String)>,
+    plugins: Vec<(String, Arc<Vec<u8>>)>,
     depth: usize,
 }
 
@@ -666,6 +674,11 @@ impl Builder<'_, '_> {
     fn pin(&mut self, p: &Compiled) {
         if !self.procedures.iter().any(|(h, _)| h == &p.hash) {
             self.procedures.push((p.hash.clone(), p.source.clone()));
+        }
+        for (sha, bytes) in &p.plugin_blobs {
+            if !self.plugins.iter().any(|(h, _)| h == sha) {
+                self.plugins.push((sha.clone(), bytes.clone()));
+            }
         }
     }
 

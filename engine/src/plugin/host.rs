@@ -473,3 +473,13 @@ fn check_hash_syntax(hash: &str) -> Result<(), Error> {
         Err(Error::BadHash(hash.to_owned()))
     }
 }
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("sha256", &self.sha256())
+            .field("time_limit", &self.time_limit())
+            .field("memory_limit_mib", &self.memory_limit_mib())
+            .finish()
+    }
+}

@@ -101,6 +101,8 @@ pub trait Store: Send + Sync {
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error>;
     /// Every procedure version any dossier was pinned to: (hash, source).
     fn procedures(&self) -> Result<Vec<(String, String)>, Error>;
+    /// The bytes of a pinned plugin by sha256.
+    fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error>;
     /// Number of stored dossiers.
     fn dossier_count(&self) -> Result<u64, Error>;
 }

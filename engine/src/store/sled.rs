@@ -61,7 +61,8 @@ const TIMERS: usize = 6;
 const OUTBOX: usize = 7;
 const META: usize = 8;
 const PROCS: usize = 9;
-const TREE_NAMES: [&str; 10] = [
+const PLUGINS: usize = 10;
+const TREE_NAMES: [&str; 11] = [
     "dossiers",
     "idx",
     "seq",
@@ -72,6 +73,7 @@ const TREE_NAMES: [&str; 10] = [
     "outbox",
     "meta",
     "procedures",
+    "plugins",
 ];
 
 struct Job {
@@ -422,6 +424,11 @@ fn apply_one(
             t[PROCS].insert(hash.as_bytes(), source.as_bytes())?;
         }
     }
+    for (sha, bytes) in &tr.plugins {
+        if t[PLUGINS].get(sha.as_bytes())?.is_none() {
+            t[PLUGINS].insert(sha.as_bytes(), bytes.as_slice())?;
+        }
+    }
     if let (Some((key, request)), Some(primary)) = (&tr.idempotency, stored.first()) {
         let rec = IdempotencyRecord {
             code: primary.code.clone(),
@@ -617,6 +624,14 @@ impl Store for SledStore {
                 ))
             })
             .collect()
+    }
+
+    fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self
+            .tree(PLUGINS)
+            .get(sha256.as_bytes())
+            .map_err(storage)?
+            .map(|v| v.to_vec()))
     }
 
     fn dossier_count(&self) -> Result<u64, Error> {
