@@ -11,6 +11,7 @@ use crate::clock::Clock;
 use crate::deadline::WorkingCalendar;
 use crate::dossier::transition::{self, ActionRequest, Availability, Env, Submission, Transition};
 use crate::dossier::{Actor, Dossier};
+#[cfg(not(feature = "plugins"))]
 use crate::procedure::StateKind;
 use crate::store::{self, Committed, Query, Store};
 
@@ -32,6 +33,8 @@ pub enum Error {
     PinnedVersionMissing { code: String, hash: String },
     #[error("{what} needs plugin '{plugin}', but this build has no plugin support")]
     PluginsNotBuilt { what: String, plugin: String },
+    #[error("actor id '{0}' is reserved for the engine's own steps")]
+    ReservedActor(String),
     #[error("plugin '{plugin}' failed ({kind}): {message}")]
     Plugin {
         plugin: String,
@@ -88,6 +91,7 @@ impl Error {
             Error::PinnedVersionMissing { .. } => "pinned_version_missing",
             Error::PluginsNotBuilt { .. } => "plugins_not_built",
             Error::Plugin { .. } => "plugin_failed",
+            Error::ReservedActor(_) => "forbidden",
             Error::PluginRefused { .. } => "validation_failed",
             Error::Io { .. } => "io",
         }
@@ -220,20 +224,15 @@ impl Engine {
         let p = self
             .procedure(&sub.procedure)
             .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?;
-        if let Some(v) = p.procedure.validators.first() {
-            return Err(Error::PluginsNotBuilt {
-                what: format!("submission to '{}'", p.procedure.id),
-                plugin: v.plugin.clone(),
-            });
-        }
         let lookup = |id: &str| self.procedure(id);
         let env = Env {
             calendar: self.calendar.as_ref(),
             lookup: &lookup,
             now: self.clock.now(),
         };
-        let t = transition::submit(&p, &sub, &env)?;
-        self.refuse_automatic(&t)?;
+        // The pure step first: a malformed form is refused before any plugin runs on it.
+        let mut t = transition::submit(&p, &sub, &env)?;
+        self.plugin_steps_on_submit(&p, &sub, &mut t, &env)?;
         match self.store.commit(t)? {
             Committed::Replayed(d) => Ok(Receipt {
                 dossier: *d,
@@ -258,15 +257,8 @@ impl Engine {
     pub fn act(&self, req: ActionRequest) -> Result<Dossier> {
         let d = self.dossier(&req.dossier)?;
         let p = self.pinned(&d)?;
-        if let Some(v) = p
-            .procedure
-            .action(&req.action)
-            .and_then(|a| a.validators.first())
-        {
-            return Err(Error::PluginsNotBuilt {
-                what: format!("action '{}'", req.action),
-                plugin: v.plugin.clone(),
-            });
+        if req.actor.id == Actor::system().id {
+            return Err(Error::ReservedActor(req.actor.id.clone()));
         }
         let lookup = |id: &str| self.procedure(id);
         let env = Env {
@@ -274,8 +266,8 @@ impl Engine {
             lookup: &lookup,
             now: self.clock.now(),
         };
-        let t = transition::act(&p, &d, &req, &env)?;
-        self.refuse_automatic(&t)?;
+        let mut t = transition::act(&p, &d, &req, &env)?;
+        self.plugin_steps_on_act(&p, &d, &req, &mut t, &env)?;
         match self.store.commit(t)? {
             Committed::Applied(ds) => ds
                 .into_iter()
@@ -285,17 +277,92 @@ impl Engine {
         }
     }
 
-    /// Automatic states are decided by plugins; without plugin support, entering one would
-    /// leave a dossier stuck, so the step is refused before anything is written.
+    /// Validators and computed fees on submission, then automatic states.
+    #[cfg(feature = "plugins")]
+    fn plugin_steps_on_submit(
+        &self,
+        p: &Compiled,
+        sub: &Submission,
+        t: &mut Transition,
+        env: &Env<'_>,
+    ) -> Result<()> {
+        let data = crate::steps::plugin_data(&sub.data, &sub.documents, None);
+        crate::steps::validate(p, &p.procedure.validators, &data)?;
+        let computed = crate::steps::computed_fees(p, &data)?;
+        if let Some(primary) = t.changes.first_mut() {
+            primary.dossier.fees.extend(computed);
+        }
+        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
+    }
+
+    /// The action's validators (which also see its input), then automatic states.
+    #[cfg(feature = "plugins")]
+    fn plugin_steps_on_act(
+        &self,
+        p: &Compiled,
+        d: &Dossier,
+        req: &ActionRequest,
+        t: &mut Transition,
+        env: &Env<'_>,
+    ) -> Result<()> {
+        if let Some(action) = p.procedure.action(&req.action) {
+            let data = crate::steps::plugin_data(&d.data, &d.documents, Some(&req.input));
+            crate::steps::validate(p, &action.validators, &data)?;
+        }
+        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
+    }
+
+    #[cfg(not(feature = "plugins"))]
+    fn plugin_steps_on_submit(
+        &self,
+        p: &Compiled,
+        _: &Submission,
+        t: &mut Transition,
+        _: &Env<'_>,
+    ) -> Result<()> {
+        let needs = p
+            .procedure
+            .validators
+            .first()
+            .or_else(|| p.procedure.fees.iter().find_map(|f| f.plugin.as_ref()));
+        if let Some(call) = needs {
+            return Err(Error::PluginsNotBuilt {
+                what: format!("submission to '{}'", p.procedure.id),
+                plugin: call.plugin.clone(),
+            });
+        }
+        self.refuse_automatic(t)
+    }
+
+    #[cfg(not(feature = "plugins"))]
+    fn plugin_steps_on_act(
+        &self,
+        p: &Compiled,
+        _: &Dossier,
+        req: &ActionRequest,
+        t: &mut Transition,
+        _: &Env<'_>,
+    ) -> Result<()> {
+        if let Some(call) = p
+            .procedure
+            .action(&req.action)
+            .and_then(|a| a.validators.first())
+        {
+            return Err(Error::PluginsNotBuilt {
+                what: format!("action '{}'", req.action),
+                plugin: call.plugin.clone(),
+            });
+        }
+        self.refuse_automatic(t)
+    }
+
+    /// Without plugin support, entering an automatic state would leave a dossier stuck, so the
+    /// step is refused before anything is written.
+    #[cfg(not(feature = "plugins"))]
     fn refuse_automatic(&self, t: &Transition) -> Result<()> {
         for change in &t.changes {
             let d = &change.dossier;
-            let Ok(p) = self.pinned(d).or_else(|_| {
-                self.procedure(&d.procedure)
-                    .ok_or(Error::UnknownProcedure(d.procedure.clone()))
-            }) else {
-                continue;
-            };
+            let p = self.pinned(d)?;
             for state in d.active_states() {
                 if let Some(s) = p
                     .procedure

@@ -10,7 +10,7 @@
 //! - [`catalog`]: procedure versions ready to run, pinned by content hash.
 //! - [`store`]: the `Store` trait and its sled implementation with group commit.
 //! - [`audit`]: the hash-chained audit entries.
-//! - [`engine`]: the facade portals call.
+//! - [`engine`]: the facade portals call; [`steps`] runs plugin steps around the pure core.
 //! - [`plugin`] (feature `plugins`, on by default): the sandboxed WASM plugin host.
 
 pub mod audit;
@@ -23,6 +23,8 @@ pub mod engine;
 #[cfg(feature = "plugins")]
 pub mod plugin;
 pub mod procedure;
+#[cfg(feature = "plugins")]
+pub mod steps;
 pub mod store;
 
 pub use engine::{Engine, Error, Receipt, Result};

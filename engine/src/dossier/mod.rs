@@ -124,6 +124,19 @@ pub struct Ending {
     pub on_time: bool,
 }
 
+/// A fee or charge the applicant owes, fixed by the procedure or computed by a plugin at
+/// receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeeCharge {
+    pub id: String,
+    pub name: String,
+    /// Whole đồng.
+    pub amount: u64,
+    /// (label, amount) lines when a plugin itemised it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<(String, u64)>,
+}
+
 /// One application, as stored. Every change bumps `version`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dossier {
@@ -139,6 +152,9 @@ pub struct Dossier {
     pub data: serde_json::Value,
     /// Ids of documents received, from the procedure's checklist.
     pub documents: Vec<String>,
+    /// Fees and charges computed at receipt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fees: Vec<FeeCharge>,
     pub tokens: Vec<Token>,
     pub clock: Clock,
     /// National status code (1–10) of the dossier as a whole.

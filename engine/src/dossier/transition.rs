@@ -472,6 +472,14 @@ fn authorize(
     actor: &Actor,
 ) -> Result<(), Error> {
     let is_system = actor.id == Actor::system().id && actor.roles.is_empty();
+    let from_automatic = p
+        .procedure
+        .state(&action.from)
+        .is_some_and(|s| s.kind == StateKind::Automatic);
+    if is_system && from_automatic {
+        // A plugin's decision (or its on_error route) is carried out by the engine itself.
+        return Ok(());
+    }
     if action.roles.is_empty() {
         if is_system || actor.id == d.applicant.id {
             return Ok(());
@@ -714,6 +722,7 @@ impl Builder<'_, '_> {
             channel: sub.channel,
             data: sub.data.clone(),
             documents: sub.documents.clone(),
+            fees: fixed_fees(proc_),
             tokens: vec![],
             clock: Clock {
                 received_at: env.now,
@@ -1033,6 +1042,21 @@ impl Builder<'_, '_> {
         }
         Ok(())
     }
+}
+
+/// The procedure's fixed fees; plugin-computed ones are added by the engine before commit.
+fn fixed_fees(p: &crate::procedure::Procedure) -> Vec<super::FeeCharge> {
+    p.fees
+        .iter()
+        .filter_map(|f| {
+            f.amount.map(|amount| super::FeeCharge {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                amount,
+                breakdown: vec![],
+            })
+        })
+        .collect()
 }
 
 fn step_due(env: &Env<'_>, state: &crate::procedure::State) -> Result<Option<Timestamp>, Error> {

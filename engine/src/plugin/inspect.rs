@@ -99,7 +99,7 @@ pub fn effective_config(plugin: &PluginRef, call: &PluginCall) -> Value {
     config
 }
 
-fn merge_patch(target: &mut Value, patch: &Value) {
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(patch) = patch else {
         *target = patch.clone();
         return;

@@ -35,6 +35,7 @@ mod host;
 mod inspect;
 
 pub use host::{Plugin, PluginHost};
+pub(crate) use inspect::merge_patch;
 pub use inspect::{Problem, ProblemKind, Use, effective_config, inspect, inspect_procedure, uses};
 
 use std::path::PathBuf;

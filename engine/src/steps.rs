@@ -1,0 +1,245 @@
+//! Plugin steps around the pure core: validators, computed fees and automatic states.
+//!
+//! The pure step never calls a plugin. The engine calls plugins *before* committing and folds
+//! what they decide into the same [`Transition`], so a plugin decision is recorded and made
+//! durable exactly like an officer's click: one commit, one audit entry per step.
+//!
+//! What a plugin sees: the dossier's form data object, plus the reserved key `$documents` (the
+//! ids of documents received) and, for action validators, `$input` (the action's input).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::catalog::Compiled;
+use crate::dossier::form::FieldError;
+use crate::dossier::transition::{self, ActionRequest, Env, Transition};
+use crate::dossier::{Actor, Dossier, FeeCharge};
+use crate::engine::Error;
+use crate::plugin;
+use crate::procedure::{PluginCall, StateKind};
+
+/// An automatic state whose decisions keep landing on automatic states is a loop; a dossier
+/// never legitimately needs this many decisions in one step.
+const MAX_AUTOMATIC_STEPS: usize = 16;
+
+/// The JSON a plugin receives for a dossier.
+pub fn plugin_data(data: &Value, documents: &[String], input: Option<&Value>) -> Value {
+    let mut view = match data {
+        Value::Object(m) => m.clone(),
+        _ => serde_json::Map::new(),
+    };
+    view.insert("$documents".into(), Value::from(documents.to_vec()));
+    if let Some(input) = input {
+        view.insert("$input".into(), input.clone());
+    }
+    Value::Object(view)
+}
+
+fn resolve<'a>(p: &'a Compiled, call: &PluginCall) -> Result<(&'a plugin::Plugin, Value), Error> {
+    let fail = |message: String| Error::Plugin {
+        plugin: call.plugin.clone(),
+        kind: "unknown_plugin",
+        message,
+    };
+    let r = p
+        .procedure
+        .plugin(&call.plugin)
+        .ok_or_else(|| fail("not declared by the procedure".into()))?;
+    let handle = p
+        .plugins
+        .get(&call.plugin)
+        .ok_or_else(|| fail("not loaded".into()))?;
+    Ok((handle, plugin::effective_config(r, call)))
+}
+
+fn failed(call: &PluginCall, e: &plugin::Error) -> Error {
+    Error::Plugin {
+        plugin: call.plugin.clone(),
+        kind: e.kind(),
+        message: e.to_string(),
+    }
+}
+
+/// Runs validators; the first that finds problems refuses the request with all of its field
+/// errors. A validator that fails (trap, limit, bad output) refuses the request too: nothing
+/// is received on a check that did not run.
+pub fn validate(p: &Compiled, calls: &[PluginCall], data: &Value) -> Result<(), Error> {
+    for call in calls {
+        let (handle, config) = resolve(p, call)?;
+        let errors = handle
+            .validate(data, &config)
+            .map_err(|e| failed(call, &e))?;
+        if !errors.is_empty() {
+            let errors = errors
+                .into_iter()
+                .map(|e| FieldError {
+                    field: e.field,
+                    message: format!("{} [{}]", e.message, e.code),
+                })
+                .collect();
+            return Err(Error::PluginRefused {
+                plugin: call.plugin.clone(),
+                errors,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Fees computed by plugins at receipt (fixed fees come from the pure step).
+pub fn computed_fees(p: &Compiled, data: &Value) -> Result<Vec<FeeCharge>, Error> {
+    let mut out = vec![];
+    for fee in &p.procedure.fees {
+        let Some(call) = &fee.plugin else { continue };
+        let (handle, config) = resolve(p, call)?;
+        let computed = handle
+            .compute_fee(data, &config)
+            .map_err(|e| failed(call, &e))?;
+        out.push(FeeCharge {
+            id: fee.id.clone(),
+            name: fee.name.clone(),
+            amount: computed.amount,
+            breakdown: computed
+                .breakdown
+                .into_iter()
+                .map(|l| (l.label, l.amount))
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// Lets plugins decide every automatic state the transition's dossiers stand in, folding each
+/// decision into the transition as a system step. A failed plugin takes its state's `on_error`
+/// action (the failure is written in that step's audit entry); without `on_error` the whole
+/// request is refused and nothing is written.
+pub fn run_automatic(
+    t: &mut Transition,
+    pinned: &dyn Fn(&Dossier) -> Result<Arc<Compiled>, Error>,
+    env: &Env<'_>,
+) -> Result<(), Error> {
+    let mut i = 0;
+    while i < t.changes.len() {
+        for _ in 0..MAX_AUTOMATIC_STEPS {
+            let d = &t.changes[i].dossier;
+            let p = pinned(d)?;
+            let Some(state) = d
+                .active_states()
+                .filter_map(|s| p.procedure.state(s))
+                .find(|s| s.kind == StateKind::Automatic)
+                .cloned()
+            else {
+                break;
+            };
+            let call = state.plugin.clone().ok_or_else(|| Error::Plugin {
+                plugin: String::new(),
+                kind: "unknown_plugin",
+                message: format!("automatic state '{}' names no plugin", state.id),
+            })?;
+            let mut next = d.clone();
+            let (action, comment, record) = match decide(&p, &call, &state.id, &mut next) {
+                Ok((action, note, patch)) => {
+                    let record = serde_json::json!({"plugin": call.plugin, "decision": action, "patch": patch});
+                    (action, note, record)
+                }
+                Err(e) => {
+                    let Some(fallback) = state.on_error.clone() else {
+                        return Err(e);
+                    };
+                    let (kind, message) = match &e {
+                        Error::Plugin { kind, message, .. } => (*kind, message.clone()),
+                        other => (other.code(), other.to_string()),
+                    };
+                    let record = serde_json::json!({"plugin": call.plugin, "error": kind, "message": message});
+                    next = d.clone();
+                    (
+                        fallback,
+                        format!("plugin {} failed ({kind}): {message}", call.plugin),
+                        record,
+                    )
+                }
+            };
+            let req = ActionRequest {
+                dossier: next.code.clone(),
+                action,
+                actor: Actor::system(),
+                input: Value::Null,
+                comment: Some(comment),
+                seen_version: next.version,
+            };
+            let mut step = transition::act(&p, &next, &req, env)?;
+            let mut first = step.changes.remove(0);
+            for entry in first.audit.iter_mut() {
+                entry.input = record.clone();
+            }
+            let change = &mut t.changes[i];
+            change.dossier = first.dossier;
+            change.timers = first.timers;
+            change.audit.append(&mut first.audit);
+            change.events.append(&mut first.events);
+            t.changes.append(&mut step.changes);
+            for pin in step.procedures {
+                if !t.procedures.contains(&pin) {
+                    t.procedures.push(pin);
+                }
+            }
+            for blob in step.plugins {
+                if !t.plugins.iter().any(|(h, _)| h == &blob.0) {
+                    t.plugins.push(blob);
+                }
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Asks the plugin, checks its decision names an action leaving the state, and applies its
+/// data patch (which must keep the form valid).
+fn decide(
+    p: &Compiled,
+    call: &PluginCall,
+    state: &str,
+    d: &mut Dossier,
+) -> Result<(String, String, Option<Value>), Error> {
+    let (handle, config) = resolve(p, call)?;
+    let data = plugin_data(&d.data, &d.documents, None);
+    let decision = handle
+        .decide(&data, &config)
+        .map_err(|e| failed(call, &e))?;
+    let bad = |message: String| Error::Plugin {
+        plugin: call.plugin.clone(),
+        kind: "malformed_output",
+        message,
+    };
+    if !p
+        .procedure
+        .actions_from(state)
+        .any(|a| a.id == decision.action)
+    {
+        return Err(bad(format!(
+            "decided '{}', which is not an action from '{state}'",
+            decision.action
+        )));
+    }
+    if let Some(patch) = &decision.patch {
+        let mut data = d.data.clone();
+        plugin::merge_patch(&mut data, patch);
+        let errors = p.form.check(&data);
+        if !errors.is_empty() {
+            let listed: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            return Err(bad(format!(
+                "its patch makes the form invalid: {}",
+                listed.join("; ")
+            )));
+        }
+        d.data = data;
+    }
+    let note = if decision.note.is_empty() {
+        format!("decided by plugin {}", call.plugin)
+    } else {
+        decision.note
+    };
+    Ok((decision.action, note, decision.patch))
+}
