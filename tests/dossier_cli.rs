@@ -1,0 +1,195 @@
+//! The `motcua dossier` and `motcua demo` commands, run as the real binary on a data folder.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn motcua(data: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motcua"));
+    cmd.current_dir(root());
+    cmd.args(args.iter().take(1));
+    cmd.args([
+        "--data",
+        data.to_str().unwrap(),
+        "--procedures",
+        "tests/fixtures/engine",
+        "--now",
+        "2026-06-01T09:00:00+07:00",
+    ]);
+    cmd.args(args.iter().skip(1));
+    cmd.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn write(dir: &Path, name: &str, json: serde_json::Value) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, serde_json::to_string(&json).unwrap()).unwrap();
+    p.display().to_string()
+}
+
+fn submission() -> serde_json::Value {
+    serde_json::json!({
+        "procedure": "cap-phep-xay-dung-thu-nghiem",
+        "applicant": {"id": "079090001234", "name": "Nguyễn Văn An"},
+        "channel": "desk",
+        "data": {"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3},
+        "documents": ["don", "ban_ve"],
+        "idempotency_key": "quay-1-0001",
+        "received_by": {"id": "mc01", "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]}
+    })
+}
+
+#[test]
+fn a_dossier_is_received_moved_listed_and_audited_through_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let sub = write(dir.path(), "submit.json", submission());
+    let out = motcua(&data, &["dossier", "submit", &sub]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let receipt: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let code = receipt["dossier"]["code"].as_str().unwrap().to_string();
+    assert_eq!(code, "000.17.22.H56-260601-0001");
+    assert_eq!(
+        receipt["dossier"]["clock"]["due_at"],
+        "2026-06-22T02:00:00Z"
+    );
+
+    // A retry with the same idempotency key returns the same dossier and writes nothing.
+    let again = motcua(&data, &["dossier", "submit", &sub]);
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["replayed"], true);
+    assert_eq!(again["dossier"]["code"], code.as_str());
+
+    let act = write(
+        dir.path(),
+        "act.json",
+        serde_json::json!({
+            "dossier": code, "action": "chuyen_tham_dinh", "seen_version": 1,
+            "actor": {"id": "mc01", "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]}
+        }),
+    );
+    let out = motcua(&data, &["dossier", "act", &act]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let moved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(moved["version"], 2);
+
+    // The same request again is stale now: refused with its stable code, exit 1.
+    let out = motcua(&data, &["dossier", "act", &act]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("error[conflict]:"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = motcua(&data, &["dossier", "list", "--department", "phong_tnmt"]);
+    assert!(
+        text(&out.stdout).starts_with(&format!("{code}\tcap-phep-xay-dung-thu-nghiem\tquy_hoach")),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = motcua(
+        &data,
+        &[
+            "dossier",
+            "actions",
+            &code,
+            "--actor",
+            "qlxd01:chuyen_vien:phong_qlxd",
+        ],
+    );
+    let offered: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["dat_ket_cau", "khong_dat_ket_cau"]);
+
+    let out = motcua(&data, &["dossier", "history", &code]);
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["action"], "chuyen_tham_dinh");
+
+    let out = motcua(&data, &["dossier", "audit-verify"]);
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout).trim(), "audit chain verified: 2 entries");
+}
+
+#[test]
+fn bad_requests_get_a_clear_error_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut bad = submission();
+    bad["data"]["so_tang"] = serde_json::json!("ba");
+    let sub = write(dir.path(), "bad.json", bad);
+    let out = motcua(&data, &["dossier", "submit", &sub]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error[invalid_form]"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stderr).contains("/so_tang"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let garbage = dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{not json").unwrap();
+    let out = motcua(&data, &["dossier", "submit", garbage.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unreadable request is a usage error"
+    );
+    assert!(
+        text(&out.stderr).contains("not a valid request"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = motcua(&data, &["dossier", "show", "000.17.22.H56-260601-0001"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[not_found]"));
+}
+
+#[test]
+fn the_demo_walks_every_sample_procedure_to_its_result_on_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .current_dir(root())
+        .args([
+            "demo",
+            "--data",
+            dir.path().join("data").to_str().unwrap(),
+            "--now",
+            "2026-12-01T08:00:00+07:00",
+        ])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{}", stdout, text(&out.stderr));
+    let samples = std::fs::read_dir(root().join("procedures"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        stdout.matches("kết quả: ResultIssued, đúng hạn").count(),
+        samples,
+        "{stdout}"
+    );
+    assert!(stdout.contains("Giấy tiếp nhận và hẹn trả kết quả"));
+    assert!(stdout.contains("audit chain verified"), "{stdout}");
+}
