@@ -62,6 +62,28 @@ fn appraised(h: &Harness) -> Dossier {
     act(h, &d, "dat_ket_cau", structure()).unwrap()
 }
 
+/// Appraised, then sent back to the applicant for a missing drawing.
+fn awaiting_supplement(h: &Harness) -> Dossier {
+    let d = appraised(h);
+    act_with(
+        h,
+        &d,
+        "yeu_cau_bo_sung",
+        structure(),
+        serde_json::json!({"giay_to_can_bo_sung": ["ban_ve"]}),
+        Some("Thiếu bản vẽ"),
+    )
+    .unwrap()
+}
+
+fn applicant_of(d: &Dossier) -> Actor {
+    Actor {
+        id: d.applicant.id.clone(),
+        roles: vec![],
+        departments: vec![],
+    }
+}
+
 #[test]
 fn submission_issues_a_national_code_and_an_appointment_15_working_days_later() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
@@ -782,16 +804,7 @@ fn the_engine_refuses_a_procedure_the_validator_rejects_and_keeps_the_current_ve
 #[test]
 fn only_the_applicant_may_withdraw_their_own_dossier() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
-    let d = appraised(&h);
-    let d = act_with(
-        &h,
-        &d,
-        "yeu_cau_bo_sung",
-        structure(),
-        serde_json::json!({"giay_to_can_bo_sung": ["ban_ve"]}),
-        Some("Thiếu bản vẽ"),
-    )
-    .unwrap();
+    let d = awaiting_supplement(&h);
     let stranger = Actor {
         id: "001099000001".into(),
         roles: vec![],
@@ -805,11 +818,7 @@ fn only_the_applicant_may_withdraw_their_own_dossier() {
         "forbidden",
         "an officer cannot withdraw for the citizen"
     );
-    let applicant = Actor {
-        id: d.applicant.id.clone(),
-        roles: vec![],
-        departments: vec![],
-    };
+    let applicant = applicant_of(&d);
     let d = act(&h, &d, "rut", applicant).unwrap();
     assert_eq!(d.ending.unwrap().outcome, Outcome::Withdrawn);
 }
@@ -817,22 +826,9 @@ fn only_the_applicant_may_withdraw_their_own_dossier() {
 #[test]
 fn a_supplement_answered_back_into_the_join_resumes_consolidation() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
-    let d = appraised(&h);
-    let d = act_with(
-        &h,
-        &d,
-        "yeu_cau_bo_sung",
-        structure(),
-        serde_json::json!({"giay_to_can_bo_sung": ["ban_ve"]}),
-        Some("Thiếu bản vẽ"),
-    )
-    .unwrap();
+    let d = awaiting_supplement(&h);
     h.now("2026-06-02T09:00:00+07:00");
-    let applicant = Actor {
-        id: d.applicant.id.clone(),
-        roles: vec![],
-        departments: vec![],
-    };
+    let applicant = applicant_of(&d);
     let d = act(&h, &d, "bo_sung_ve_tong_hop", applicant).unwrap();
     assert_eq!(states(&d), ["tong_hop"]);
     assert!(

@@ -917,24 +917,11 @@ impl Builder<'_, '_> {
                     // Re-entered after the branches met (e.g. back from a supplement request):
                     // the join is then the consolidation step it became.
                     let due = step_due(env, state)?;
-                    d.tokens.push(Token {
-                        state: state.id.clone(),
-                        department: state.department.clone(),
-                        entered_at: env.now,
-                        due_at: due,
-                        lineage,
-                        waiting: false,
-                    });
+                    d.tokens.push(token_at(state, env.now, due, lineage, false));
                     return Ok(());
                 }
-                d.tokens.push(Token {
-                    state: state.id.clone(),
-                    department: state.department.clone(),
-                    entered_at: env.now,
-                    due_at: None,
-                    lineage: lineage.clone(),
-                    waiting: true,
-                });
+                d.tokens
+                    .push(token_at(state, env.now, None, lineage.clone(), true));
                 let parent_lineage = &lineage[..lineage.len() - 1];
                 let arrived: Vec<usize> = d
                     .tokens
@@ -956,14 +943,13 @@ impl Builder<'_, '_> {
                             && &t.lineage[..parent_lineage.len()] == parent_lineage)
                     });
                     let due = step_due(env, state)?;
-                    d.tokens.push(Token {
-                        state: state.id.clone(),
-                        department: state.department.clone(),
-                        entered_at: env.now,
-                        due_at: due,
-                        lineage: parent_lineage.to_vec(),
-                        waiting: false,
-                    });
+                    d.tokens.push(token_at(
+                        state,
+                        env.now,
+                        due,
+                        parent_lineage.to_vec(),
+                        false,
+                    ));
                 } else {
                     // Still waiting for sibling branches: the status stays that of the work
                     // in progress.
@@ -1002,14 +988,7 @@ impl Builder<'_, '_> {
                 } else {
                     step_due(env, state)?
                 };
-                d.tokens.push(Token {
-                    state: state.id.clone(),
-                    department: state.department.clone(),
-                    entered_at: env.now,
-                    due_at: due,
-                    lineage,
-                    waiting: false,
-                });
+                d.tokens.push(token_at(state, env.now, due, lineage, false));
             }
         }
         Ok(())
@@ -1041,6 +1020,24 @@ impl Builder<'_, '_> {
             _ => {}
         }
         Ok(())
+    }
+}
+
+/// A token entering `state` now.
+fn token_at(
+    state: &crate::procedure::State,
+    now: Timestamp,
+    due_at: Option<Timestamp>,
+    lineage: Vec<(String, usize)>,
+    waiting: bool,
+) -> Token {
+    Token {
+        state: state.id.clone(),
+        department: state.department.clone(),
+        entered_at: now,
+        due_at,
+        lineage,
+        waiting,
     }
 }
 
