@@ -857,3 +857,40 @@ fn the_sample_birth_registration_is_returned_the_same_day_or_the_next_after_15_0
     h.now("2026-06-03T15:01:00+07:00");
     assert_eq!(submit(&h).clock.due_at, at("2026-06-04T17:00:00+07:00"));
 }
+
+#[test]
+fn an_engine_opens_when_a_stored_version_fails_checks_that_grew_stricter_since() {
+    use motcua::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
+    // An unreachable state: today's checker rejects it (E032), an older one may not have.
+    let older = v1.replace(
+        "  - { id: da_tra,",
+        "  - { id: mo_coi, label: Không ai tới, kind: task, department: phong_qlxd, budget: 1 working days, status: 4 }\n  - { id: da_tra,",
+    );
+    assert!(motcua::procedure::load_and_check_str(&older, "older.yaml").has_errors());
+    {
+        let store = motcua::store::sled::SledStore::open(dir.path(), Default::default()).unwrap();
+        let pin = motcua::dossier::transition::Transition {
+            changes: vec![],
+            idempotency: None,
+            procedures: vec![(
+                motcua::procedure::content_hash(older.as_bytes()),
+                older.clone(),
+            )],
+            plugins: vec![],
+        };
+        store.commit(pin).unwrap();
+    }
+    let clock = std::sync::Arc::new(motcua::clock::ManualClock::new(at(
+        "2026-06-01T09:00:00+07:00",
+    )));
+    let engine = open(dir.path(), clock);
+    assert_eq!(
+        engine
+            .procedure("cap-phep-xay-dung-thu-nghiem")
+            .unwrap()
+            .source,
+        older
+    );
+}

@@ -146,7 +146,7 @@ impl Engine {
                 Err(e) => Err(e.to_string()),
             };
             let origin = format!("stored version {hash}");
-            let compiled = Compiled::from_source(&origin, source, &fetch, Some(&host))?;
+            let compiled = Compiled::restore(&origin, source, &fetch, Some(&host))?;
             catalog.insert(compiled, false);
         }
         Ok(Engine {
