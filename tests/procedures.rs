@@ -445,7 +445,8 @@ fn birth_registration_checks_the_requesters_cccd() {
     use motcua::plugin::{Limits, PluginHost, effective_config};
     let p = sample("dang-ky-khai-sinh");
     let host = PluginHost::new(Limits::default()).unwrap();
-    let call = &p.validators[0];
+    // Checked as the desk officer accepts the dossier.
+    let call = &p.action("chuyen-ho-tich").unwrap().validators[0];
     let plugin = p.plugin(&call.plugin).unwrap();
     let cccd = host.load_ref(&root().join("procedures"), plugin).unwrap();
     let config = effective_config(plugin, call);
