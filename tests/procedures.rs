@@ -65,6 +65,12 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("E051-effective-until-before-from", "E051", 10, 18),
     ("E052-disadvantaged-shorter", "E052", 12, 18),
     ("E053-extension-too-long", "E053", 57, 14),
+    ("E060-plugin-unreadable", "E060", 23, 11),
+    ("E061-plugin-hash-mismatch", "E061", 25, 13),
+    ("E062-not-a-plugin", "E062", 23, 11),
+    ("E063-plugin-missing-capability", "E063", 53, 15),
+    ("E064-plugin-config-invalid", "E064", 26, 19),
+    ("E065-plugin-bad-config-schema", "E065", 23, 11),
     ("W001-missing-budget", "W001", 35, 9),
     ("W002-escalation-without-budget", "W002", 51, 5),
     ("W003-cutoff-on-long-limit", "W003", 12, 20),
@@ -358,4 +364,207 @@ fn a_linked_parent_validated_alone_finds_its_children_beside_it() {
         "procedures/lien-thong-khai-sinh-thuong-tru-bhyt.yaml",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
+/// The example dossier of a sample, with the ids of the required documents under the one
+/// reserved key `$documents`, as the engine hands data to a plugin (and the demo submits it).
+fn plugin_data(p: &procedure::Procedure, documents: &[&str]) -> serde_json::Value {
+    let mut data = p.form["examples"][0].clone();
+    data["$documents"] = serde_json::json!(documents);
+    data
+}
+
+fn sample(name: &str) -> procedure::Procedure {
+    procedure::load_and_check_files(&[root().join(format!("procedures/{name}.yaml"))])
+        .unwrap()
+        .remove(0)
+        .procedure
+        .unwrap()
+}
+
+#[test]
+fn construction_permit_plugins_accept_the_example_and_judge_its_checklist() {
+    use motcua::plugin::{Limits, PluginHost, effective_config};
+    let p = sample("cap-phep-xay-dung-nha-o");
+    let host = PluginHost::new(Limits::default()).unwrap();
+    let dir = root().join("procedures");
+    let load = |id: &str| host.load_ref(&dir, p.plugin(id).unwrap()).unwrap();
+    let required: Vec<&str> = p
+        .documents
+        .iter()
+        .filter(|d| d.required)
+        .map(|d| d.id.as_str())
+        .collect();
+    let data = plugin_data(&p, &required);
+
+    // The applicant's CCCD passes the submission validator.
+    let cccd = &p.validators[0];
+    let errors = load(&cccd.plugin)
+        .validate(
+            &data,
+            &effective_config(p.plugin(&cccd.plugin).unwrap(), cccd),
+        )
+        .unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+
+    // The fee comes from the (illustrative) table for the example's district and floor area.
+    let fee = p.fees[0].plugin.as_ref().unwrap();
+    let computed = load(&fee.plugin)
+        .compute_fee(
+            &data,
+            &effective_config(p.plugin(&fee.plugin).unwrap(), fee),
+        )
+        .unwrap();
+    assert_eq!(computed.amount, 75_000);
+
+    // Handing in every required document leads on to appraisal; one missing asks for it.
+    let state = p.state("kiem-tra-thanh-phan").unwrap();
+    let call = state.plugin.as_ref().unwrap();
+    let config = effective_config(p.plugin(&call.plugin).unwrap(), call);
+    let decider = load(&call.plugin);
+    let complete = decider.decide(&data, &config).unwrap();
+    assert_eq!(complete.action, "du");
+    assert_eq!(p.action("du").unwrap().to, "tham-dinh");
+    let short = plugin_data(&p, &required[..required.len() - 1]);
+    let incomplete = decider.decide(&short, &config).unwrap();
+    assert_eq!(incomplete.action, "thieu");
+    assert_eq!(
+        incomplete.patch.unwrap()["giay_to_thieu"],
+        serde_json::json!([required[required.len() - 1]])
+    );
+    // The plugin's decisions and its failure route all leave the automatic state.
+    for a in ["du", "thieu", state.on_error.as_deref().unwrap()] {
+        let action = p.action(a).unwrap();
+        assert_eq!(action.from, state.id);
+        assert!(action.roles.is_empty(), "{a} is taken by the system");
+    }
+}
+
+#[test]
+fn birth_registration_checks_the_requesters_cccd() {
+    use motcua::plugin::{Limits, PluginHost, effective_config};
+    let p = sample("dang-ky-khai-sinh");
+    let host = PluginHost::new(Limits::default()).unwrap();
+    // Checked as the desk officer accepts the dossier.
+    let call = &p.action("chuyen-ho-tich").unwrap().validators[0];
+    let plugin = p.plugin(&call.plugin).unwrap();
+    let cccd = host.load_ref(&root().join("procedures"), plugin).unwrap();
+    let config = effective_config(plugin, call);
+    let mut data = plugin_data(&p, &[]);
+    assert_eq!(cccd.validate(&data, &config).unwrap(), vec![]);
+    // Province 099 does not exist.
+    data["so_cccd_nguoi_yeu_cau"] = serde_json::json!("099196003517");
+    let errors = cccd.validate(&data, &config).unwrap();
+    assert_eq!(errors[0].code, "cccd.province");
+}
+
+/// A small procedure whose automatic state asks the completeness plugin to decide; the entry's
+/// config holds what every use shares, `state_config` is the state's own line of config.
+fn automatic_fixture(sha: &str, state_config: &str) -> String {
+    format!(
+        r#"id: fixture
+version: "1"
+code: "0.000000"
+name: Thủ tục mẫu
+agency:
+  id: 000.00.00.H00
+  name: Cơ quan mẫu
+effective_from: 2025-07-01
+limit:
+  duration: 3 working days
+roles:
+  - id: can-bo
+    name: Cán bộ
+departments:
+  - id: mot-cua
+    name: Bộ phận một cửa
+documents:
+  - id: don
+    name: Đơn đề nghị
+plugins:
+  - id: ktp
+    file: ../../plugins/dist/kiem-tra-thanh-phan.wasm
+    sha256: {sha}
+    config:
+      received_field: "$documents"
+      required: [don]
+      incomplete_action: thieu
+form:
+  type: object
+states:
+  - id: kiem-tra
+    label: Kiểm tra thành phần
+    kind: automatic
+    start: true
+    department: mot-cua
+    budget: 1 working hour
+    status: 2
+    plugin:
+      plugin: ktp
+      config:
+        {state_config}
+  - id: xu-ly
+    label: Xử lý
+    kind: task
+    department: mot-cua
+    budget: 1 working day
+    status: 4
+  - id: da-tra
+    label: Đã trả kết quả
+    kind: terminal
+    outcome: result_issued
+    status: 10
+  - id: tra-lai
+    label: Trả lại hồ sơ thiếu
+    kind: terminal
+    outcome: refused
+    status: 3
+actions:
+  - id: du
+    label: Đủ thành phần
+    from: kiem-tra
+    to: xu-ly
+    roles: []
+  - id: thieu
+    label: Thiếu thành phần
+    from: kiem-tra
+    to: tra-lai
+    roles: []
+  - id: tra
+    label: Trả kết quả
+    from: xu-ly
+    to: da-tra
+    roles: [can-bo]
+"#
+    )
+}
+
+#[test]
+fn a_use_may_supply_config_the_plugin_entry_leaves_out() {
+    let sums = std::fs::read_to_string(root().join("plugins/dist/SHA256SUMS")).unwrap();
+    let sha = sums
+        .lines()
+        .find(|l| l.ends_with(" kiem-tra-thanh-phan.wasm"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    let inspector = procedure::WasmInspector::new().unwrap();
+    let file = root().join("tests/fixtures/inline.yaml");
+    let check = |state_config: &str| {
+        let text = automatic_fixture(sha, state_config);
+        let mut loaded = procedure::load_str(&text, &file);
+        procedure::run_checks(&mut loaded, &inspector);
+        let line = text.lines().position(|l| l.contains(state_config)).unwrap() as u32 + 1;
+        let got: Vec<(String, u32)> = loaded
+            .diagnostics
+            .iter()
+            .map(|d| (d.code.to_string(), d.line))
+            .collect();
+        (got, line)
+    };
+    // The entry lacks the required `complete_action`; the state supplies it.
+    let (got, _) = check("complete_action: du");
+    assert_eq!(got, vec![], "the merged config is what runs");
+    // A wrong value is reported where the author wrote it: in the state's config.
+    let (got, line) = check("complete_action: 1");
+    assert_eq!(got, vec![("E064".to_string(), line)]);
 }

@@ -104,6 +104,12 @@ codes! {
     EffectiveUntilBeforeFrom = "E051", Error, "effective_until before effective_from";
     DisadvantagedShorter = "E052", Error, "disadvantaged-area limit shorter than the limit";
     ExtensionTooLong = "E053", Error, "extension longer than the procedure allows";
+    PluginUnreadable = "E060", Error, "plugin file missing or unreadable";
+    PluginHashMismatch = "E061", Error, "plugin file does not match its pinned sha256";
+    NotAPlugin = "E062", Error, "not a motcua plugin";
+    PluginMissingCapability = "E063", Error, "plugin does not implement a function the procedure uses";
+    PluginConfigInvalid = "E064", Error, "plugin config does not match the plugin's config schema";
+    PluginBadConfigSchema = "E065", Error, "plugin describes an invalid config schema";
     MissingBudget = "W001", Warning, "state without a budget";
     EscalationWithoutBudget = "W002", Warning, "escalation on a state without a budget";
     CutoffOnLongLimit = "W003", Warning, "same-day cut-off on a limit longer than a day";

@@ -7,6 +7,8 @@ pub mod check;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+#[cfg(feature = "plugins")]
+pub mod plugin_check;
 pub mod render;
 pub mod source_map;
 
@@ -18,6 +20,8 @@ pub use check::{NoPlugins, PluginInspector, check, check_links, check_with};
 pub use diagnostic::{Code, Diagnostic, Pos, Severity};
 pub use load::{Loaded, content_hash, load_bytes, load_file, load_str};
 pub use model::*;
+#[cfg(feature = "plugins")]
+pub use plugin_check::WasmInspector;
 pub use source_map::SourceMap;
 
 /// Loads `path` and, when it deserialized, runs every check on it. Only I/O failures are
@@ -31,10 +35,35 @@ pub fn load_and_check_file(path: &Path) -> io::Result<Loaded> {
 /// Loads and checks several files as one catalogue, in the given order. Besides each file's
 /// own checks, every linked child procedure (`starts:`) must be one of the files or sit next
 /// to its parent as `<id>.yaml` / `<id>.yml` (E018).
+///
+/// With the `plugins` feature (the default) every pinned plugin is loaded in the sandbox and
+/// inspected (E060–E065), one [`WasmInspector`] for all the files; without it, plugins are
+/// only checked to be declared.
 pub fn load_and_check_files(paths: &[PathBuf]) -> io::Result<Vec<Loaded>> {
+    #[cfg(feature = "plugins")]
+    {
+        // Creating the host reserves the sandbox's memory pool; failing that is an environment
+        // problem (like an unreadable file), not a problem in the procedures.
+        let inspector = WasmInspector::new()
+            .map_err(|e| io::Error::other(format!("cannot start the plugin sandbox: {e}")))?;
+        load_and_check_files_with(paths, &inspector)
+    }
+    #[cfg(not(feature = "plugins"))]
+    {
+        load_and_check_files_with(paths, &NoPlugins)
+    }
+}
+
+/// [`load_and_check_files`] with the given plugin inspector.
+pub fn load_and_check_files_with(
+    paths: &[PathBuf],
+    plugins: &dyn PluginInspector,
+) -> io::Result<Vec<Loaded>> {
     let mut all = Vec::with_capacity(paths.len());
     for path in paths {
-        all.push(load_and_check_file(path)?);
+        let mut loaded = load_file(path)?;
+        run_checks(&mut loaded, plugins);
+        all.push(loaded);
     }
     let mut known: HashSet<String> = all
         .iter()
