@@ -436,7 +436,16 @@ fn plugin_pool_exhaustion_is_busy_not_a_hang() {
     let spinner = load(&host, "hostile-infinite-loop").with_limits(Some(500), None);
     let cccd = load(&host, "cccd");
     let busy_seen = std::thread::scope(|s| {
-        let running = s.spawn(|| spinner.decide(&json!({}), &json!({})));
+        // The poller below may hold the only slot at the moment the spinner starts; the spinner
+        // retries until it holds the slot itself (regression: this raced on a loaded machine).
+        let running = s.spawn(|| {
+            loop {
+                match spinner.decide(&json!({}), &json!({})) {
+                    Err(Error::Busy(_)) => std::thread::sleep(Duration::from_micros(200)),
+                    other => return other,
+                }
+            }
+        });
         let mut busy = false;
         while !running.is_finished() {
             match cccd.validate(&json!({"cccd": "048095001234"}), &json!({})) {
