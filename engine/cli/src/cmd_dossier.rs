@@ -310,6 +310,9 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
             local(&calendar, d.clock.received_at),
             local(&calendar, d.clock.due_at)
         );
+        for fee in &d.fees {
+            println!("   {}: {} đồng", fee.name, fee.amount);
+        }
         for _ in 0..40 {
             if d.ending.is_some() {
                 break;
@@ -352,17 +355,26 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
             };
             match engine.act(req) {
                 Ok(next) => {
-                    let to: Vec<&str> = next.active_states().collect();
-                    println!(
-                        "   {}  {:<28} → {}",
-                        local(&calendar, engine.clock().now()),
-                        action.label,
-                        if to.is_empty() {
+                    // One line per audited step: plugin decisions show as their own steps.
+                    let history = engine.history(&next.code)?;
+                    for entry in history.iter().filter(|e| e.version > d.version) {
+                        let label = proc_
+                            .action(&entry.action)
+                            .map_or(entry.action.as_str(), |a| a.label.as_str());
+                        let to = if entry.to.is_empty()
+                            || next.ending.is_some() && entry.version == next.version
+                        {
                             "kết thúc".to_string()
                         } else {
-                            to.join(" + ")
-                        }
-                    );
+                            entry.to.join(" + ")
+                        };
+                        let by = if entry.actor == Actor::system().id {
+                            " (tự động)"
+                        } else {
+                            ""
+                        };
+                        println!("   {}  {label}{by} → {to}", local(&calendar, entry.at));
+                    }
                     d = next;
                 }
                 Err(e) => {
