@@ -55,26 +55,30 @@ const DOSSIERS: usize = 0;
 const IDX: usize = 1;
 const SEQ: usize = 2;
 const IDEM: usize = 3;
-const AUDIT: usize = 4;
-const AUDIT_BY: usize = 5;
+const AUDIT_ORDER: usize = 4;
+const AUDIT_ENTRIES: usize = 5;
 const TIMERS: usize = 6;
 const OUTBOX: usize = 7;
 const META: usize = 8;
 const PROCS: usize = 9;
 const PLUGINS: usize = 10;
+// New names for the batch-chunked layout of the audit log and outbox (see `keys`), so that a
+// store written with the older one-key-per-entry layout is recognised instead of misread.
 const TREE_NAMES: [&str; 11] = [
     "dossiers",
     "idx",
     "seq",
     "idempotency",
-    "audit",
-    "audit_by_dossier",
+    "audit_order",
+    "audit_entries",
     "timers",
-    "outbox",
+    "outbox_batches",
     "meta",
     "procedures",
     "plugins",
 ];
+/// Trees of the older layout; a store holding them was written by an incompatible version.
+const OLD_TREE_NAMES: [&str; 3] = ["audit", "audit_by_dossier", "outbox"];
 
 struct Job {
     transition: Transition,
@@ -108,8 +112,20 @@ impl SledStore {
             .path(&path)
             .cache_capacity(options.cache_bytes)
             .mode(sled::Mode::HighThroughput)
+            // We flush (and sync) after every batch ourselves; sled's background flusher would
+            // only contend with the writer for the log.
+            .flush_every_ms(None)
             .open()
             .map_err(storage)?;
+        for old in OLD_TREE_NAMES {
+            if db.tree_names().iter().any(|n| n.as_ref() == old.as_bytes()) {
+                return Err(Error::Corrupt(format!(
+                    "{} was written by an older motcua with tree '{old}'; this version \
+                     reads only the batch-chunked audit and outbox layout",
+                    path.display()
+                )));
+            }
+        }
         let trees: Vec<Tree> = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
@@ -229,11 +245,17 @@ fn write_loop(
     }
 }
 
-/// Counters the batch advances, loaded once and written back once.
+/// Counters the batch advances, loaded once and written back once, and the batch's chunks of
+/// the global audit order and of the outbox: one key each per batch instead of one per entry,
+/// because every key written costs a copy of a sled leaf.
 struct Heads {
     audit_seq: u64,
     audit_head: String,
     outbox_seq: u64,
+    /// Codes of the batch's audit entries in seq order, separated by `SEP`.
+    audit_order: Vec<u8>,
+    /// The batch's outbox events as one JSON array (without the closing bracket).
+    outbox_events: Vec<u8>,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
@@ -251,10 +273,21 @@ fn apply_batch(
                 None => audit::GENESIS.to_string(),
             },
             outbox_seq: read_u64(&t[META], b"outbox_seq")?,
+            audit_order: Vec::new(),
+            outbox_events: Vec::new(),
         };
+        let first_audit = heads.audit_seq + 1;
+        let first_event = heads.outbox_seq + 1;
         let mut results = Vec::with_capacity(transitions.len());
         for tr in transitions {
             results.push(apply_one(t, tr, &mut heads)?);
+        }
+        if !heads.audit_order.is_empty() {
+            t[AUDIT_ORDER].insert(&first_audit.to_be_bytes(), heads.audit_order.as_slice())?;
+        }
+        if !heads.outbox_events.is_empty() {
+            heads.outbox_events.push(b']');
+            t[OUTBOX].insert(&first_event.to_be_bytes(), heads.outbox_events.as_slice())?;
         }
         t[META].insert(b"audit_seq".as_slice(), &heads.audit_seq.to_be_bytes())?;
         t[META].insert(b"audit_head".as_slice(), heads.audit_head.as_bytes())?;
@@ -406,16 +439,24 @@ fn apply_one(
             entry.seal(heads.audit_seq, &heads.audit_head);
             heads.audit_head = entry.hash.clone();
             let v = serde_json::to_vec(&entry).map_err(|e| abort(corrupt(e)))?;
-            t[AUDIT].insert(&heads.audit_seq.to_be_bytes(), v)?;
-            t[AUDIT_BY].insert(
+            t[AUDIT_ENTRIES].insert(
                 keys::join(&[d.code.as_bytes(), &heads.audit_seq.to_be_bytes()]),
-                &[],
+                v,
             )?;
+            if !heads.audit_order.is_empty() {
+                heads.audit_order.push(SEP);
+            }
+            heads.audit_order.extend_from_slice(d.code.as_bytes());
         }
         for event in &change.events {
             heads.outbox_seq += 1;
-            let v = serde_json::to_vec(event).map_err(|e| abort(corrupt(e)))?;
-            t[OUTBOX].insert(&heads.outbox_seq.to_be_bytes(), v)?;
+            heads.outbox_events.push(if heads.outbox_events.is_empty() {
+                b'['
+            } else {
+                b','
+            });
+            serde_json::to_writer(&mut heads.outbox_events, event)
+                .map_err(|e| abort(corrupt(e)))?;
         }
         stored.push(change.dossier);
     }
@@ -511,28 +552,42 @@ impl Store for SledStore {
 
     fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
         let prefix = keys::prefix(&[code.as_bytes()]);
-        let mut out = vec![];
-        for item in self.tree(AUDIT_BY).scan_prefix(&prefix) {
-            let (k, _) = item.map_err(storage)?;
-            let seq = &k[prefix.len()..];
-            let v =
-                self.tree(AUDIT).get(seq).map_err(storage)?.ok_or_else(|| {
-                    corrupt(format!("audit index of {code} names a missing entry"))
-                })?;
-            out.push(serde_json::from_slice(&v).map_err(corrupt)?);
-        }
-        Ok(out)
-    }
-
-    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
-        self.tree(AUDIT)
-            .range(from.to_be_bytes()..)
-            .take(limit)
+        self.tree(AUDIT_ENTRIES)
+            .scan_prefix(&prefix)
             .map(|item| {
                 let (_, v) = item.map_err(storage)?;
                 serde_json::from_slice(&v).map_err(corrupt)
             })
             .collect()
+    }
+
+    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
+        let mut out = vec![];
+        if limit == 0 {
+            return Ok(out);
+        }
+        let order = self.tree(AUDIT_ORDER);
+        for item in order.range(chunk_start(order, from)?..) {
+            let (k, v) = item.map_err(storage)?;
+            let first = be_u64(&k).ok_or_else(|| corrupt("audit order key is not 8 bytes"))?;
+            for (i, code) in v.split(|b| *b == SEP).enumerate() {
+                let seq = first + i as u64;
+                if seq < from {
+                    continue;
+                }
+                let key = keys::join(&[code, &seq.to_be_bytes()]);
+                let entry = self
+                    .tree(AUDIT_ENTRIES)
+                    .get(&key)
+                    .map_err(storage)?
+                    .ok_or_else(|| corrupt(format!("audit entry {seq} is missing")))?;
+                out.push(serde_json::from_slice(&entry).map_err(corrupt)?);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
@@ -598,19 +653,28 @@ impl Store for SledStore {
     }
 
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
-        self.tree(OUTBOX)
-            .range((after + 1).to_be_bytes()..)
-            .take(limit)
-            .map(|item| {
-                let (k, v) = item.map_err(storage)?;
-                let seq = u64::from_be_bytes(
-                    k.as_ref()
-                        .try_into()
-                        .map_err(|_| corrupt("outbox key is not 8 bytes"))?,
-                );
-                Ok((seq, serde_json::from_slice(&v).map_err(corrupt)?))
-            })
-            .collect()
+        let mut out = vec![];
+        if limit == 0 {
+            return Ok(out);
+        }
+        let from = after.saturating_add(1);
+        let batches = self.tree(OUTBOX);
+        for item in batches.range(chunk_start(batches, from)?..) {
+            let (k, v) = item.map_err(storage)?;
+            let first = be_u64(&k).ok_or_else(|| corrupt("outbox key is not 8 bytes"))?;
+            let events: Vec<Event> = serde_json::from_slice(&v).map_err(corrupt)?;
+            for (i, event) in events.into_iter().enumerate() {
+                let seq = first + i as u64;
+                if seq < from {
+                    continue;
+                }
+                out.push((seq, event));
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
@@ -636,6 +700,23 @@ impl Store for SledStore {
 
     fn dossier_count(&self) -> Result<u64, Error> {
         Ok(self.tree(DOSSIERS).len() as u64)
+    }
+}
+
+fn be_u64(k: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(k.try_into().ok()?))
+}
+
+/// The key of the chunk that holds sequence number `seq`: the last chunk starting at or before
+/// it (chunks are keyed by their first sequence number), or `seq` itself if none does.
+fn chunk_start(tree: &Tree, seq: u64) -> Result<[u8; 8], Error> {
+    match tree.range(..=seq.to_be_bytes()).next_back() {
+        Some(item) => {
+            let (k, _) = item.map_err(storage)?;
+            let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
+            Ok(first.to_be_bytes())
+        }
+        None => Ok(seq.to_be_bytes()),
     }
 }
 
