@@ -202,6 +202,7 @@ fn write_loop(
     receiver: mpsc::Receiver<Job>,
     poisoned: Arc<AtomicBool>,
 ) {
+    let mut recent: Recent = HashMap::new();
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -219,7 +220,7 @@ fn write_loop(
             continue;
         }
         let transitions: Vec<&Transition> = batch.iter().map(|j| &j.transition).collect();
-        let outcome = apply_batch(&trees, &transitions).and_then(|results| {
+        let outcome = apply_batch(&trees, &transitions, &recent).and_then(|(results, written)| {
             db.flush().map_err(storage)?;
             if let Some(f) = &data_file
                 && let Err(e) = f.sync_data()
@@ -227,15 +228,22 @@ fn write_loop(
                 poisoned.store(true, Ordering::SeqCst);
                 return Err(storage(format!("fdatasync failed: {e}")));
             }
-            Ok(results)
+            Ok((results, written))
         });
         match outcome {
-            Ok(results) => {
+            Ok((results, written)) => {
+                if recent.len() + written.len() > RECENT_MAX {
+                    recent.clear();
+                }
+                recent.extend(written);
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(result);
                 }
             }
             Err(e) => {
+                // The transaction may have committed before the flush or sync failed; the
+                // cache no longer knows what is stored.
+                recent.clear();
                 let message = e.to_string();
                 for job in batch {
                     let _ = job.reply.send(Err(Error::Storage(message.clone())));
@@ -244,6 +252,30 @@ fn write_loop(
         }
     }
 }
+
+/// What the store last wrote for a dossier: its version and the `idx` and `timers` entries
+/// that version owns. The writer is the only writer, so this is exact, and a hit spares
+/// reading and parsing the old dossier JSON inside the transaction.
+#[derive(Clone)]
+struct Prev {
+    version: u64,
+    index: Vec<Vec<u8>>,
+    timers: Vec<(Vec<u8>, Timer)>,
+}
+
+impl Prev {
+    fn of(d: &Dossier) -> Prev {
+        Prev {
+            version: d.version,
+            index: keys::index_keys(d),
+            timers: keys::timer_entries(d),
+        }
+    }
+}
+
+/// Recently written dossiers by code. Bounded by clearing: an emptied cache only costs reads.
+type Recent = HashMap<String, Prev>;
+const RECENT_MAX: usize = 65_536;
 
 /// Counters the batch advances, loaded once and written back once, and the batch's chunks of
 /// the global audit order and of the outbox: one key each per batch instead of one per entry,
@@ -260,12 +292,19 @@ struct Heads {
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
 
+/// The batch's results, and what it wrote per dossier (for the writer's cache).
+type BatchOutcome = (Vec<Result<Committed, Error>>, Recent);
+
 fn apply_batch(
     trees: &[Tree],
     transitions: &[&Transition],
-) -> Result<Vec<Result<Committed, Error>>, Error> {
+    recent: &Recent,
+) -> Result<BatchOutcome, Error> {
     let refs: Vec<&Tree> = trees.iter().collect();
     let result = refs.as_slice().transaction(|t: &Vec<TransactionalTree>| {
+        // Written by this batch so far; consulted before `recent`, which holds only what
+        // earlier batches committed.
+        let mut written: Recent = HashMap::new();
         let mut heads = Heads {
             audit_seq: read_u64(&t[META], b"audit_seq")?,
             audit_head: match t[META].get(b"audit_head")? {
@@ -280,7 +319,7 @@ fn apply_batch(
         let first_event = heads.outbox_seq + 1;
         let mut results = Vec::with_capacity(transitions.len());
         for tr in transitions {
-            results.push(apply_one(t, tr, &mut heads)?);
+            results.push(apply_one(t, tr, &mut heads, recent, &mut written)?);
         }
         if !heads.audit_order.is_empty() {
             t[AUDIT_ORDER].insert(&first_audit.to_be_bytes(), heads.audit_order.as_slice())?;
@@ -292,7 +331,7 @@ fn apply_batch(
         t[META].insert(b"audit_seq".as_slice(), &heads.audit_seq.to_be_bytes())?;
         t[META].insert(b"audit_head".as_slice(), heads.audit_head.as_bytes())?;
         t[META].insert(b"outbox_seq".as_slice(), &heads.outbox_seq.to_be_bytes())?;
-        Ok(results)
+        Ok((results, written))
     });
     match result {
         Ok(r) => Ok(r),
@@ -340,6 +379,8 @@ fn apply_one(
     t: &[TransactionalTree],
     tr: &Transition,
     heads: &mut Heads,
+    recent: &Recent,
+    written: &mut Recent,
 ) -> TxResult<Result<Committed, Error>> {
     // 1. Checks, reads only.
     if let Some((key, request)) = &tr.idempotency
@@ -360,14 +401,19 @@ fn apply_one(
             )))),
         };
     }
-    let mut olds: Vec<Option<Dossier>> = Vec::with_capacity(tr.changes.len());
+    let mut olds: Vec<Option<Prev>> = Vec::with_capacity(tr.changes.len());
     for change in &tr.changes {
         match change.expected_version {
             None => olds.push(None),
             Some(expected) => {
                 let code = &change.dossier.code;
-                let Some(old) = read_dossier(t, code)? else {
-                    return Ok(Err(Error::NotFound(code.clone())));
+                let cached = written.get(code).or_else(|| recent.get(code)).cloned();
+                let old = match cached {
+                    Some(p) => p,
+                    None => match read_dossier(t, code)? {
+                        Some(d) => Prev::of(&d),
+                        None => return Ok(Err(Error::NotFound(code.clone()))),
+                    },
                 };
                 if old.version != expected {
                     return Ok(Err(Error::Conflict {
@@ -411,7 +457,10 @@ fn apply_one(
         let d = &change.dossier;
         // Only keys that changed are written: every write copies a sled leaf, so unchanged
         // index entries (applicant, receipt day, a steady appointment) cost nothing.
-        let old_index = old.as_ref().map(keys::index_keys).unwrap_or_default();
+        let (old_index, old_timers) = match old {
+            Some(p) => (p.index, p.timers),
+            None => (vec![], vec![]),
+        };
         let new_index = keys::index_keys(d);
         for k in old_index.iter().filter(|k| !new_index.contains(k)) {
             t[IDX].remove(k.as_slice())?;
@@ -419,7 +468,6 @@ fn apply_one(
         for k in new_index.iter().filter(|k| !old_index.contains(k)) {
             t[IDX].insert(k.as_slice(), &[])?;
         }
-        let old_timers = old.as_ref().map(keys::timer_entries).unwrap_or_default();
         let new_timers = keys::timer_entries(d);
         for (k, timer) in &old_timers {
             if !new_timers.iter().any(|(nk, nt)| nk == k && nt == timer) {
@@ -434,6 +482,14 @@ fn apply_one(
         }
         let body = serde_json::to_vec(d).map_err(|e| abort(corrupt(e)))?;
         t[DOSSIERS].insert(d.code.as_bytes(), body)?;
+        written.insert(
+            d.code.clone(),
+            Prev {
+                version: d.version,
+                index: new_index,
+                timers: new_timers,
+            },
+        );
         for mut entry in change.audit {
             heads.audit_seq += 1;
             entry.seal(heads.audit_seq, &heads.audit_head);
