@@ -274,8 +274,10 @@ impl Prev {
 }
 
 /// Recently written dossiers by code. Bounded by clearing: an emptied cache only costs reads.
+/// An entry is well under 1 KiB, so the cache stays under ~16 MiB; dossiers in active work at
+/// one time are far fewer than this.
 type Recent = HashMap<String, Prev>;
-const RECENT_MAX: usize = 65_536;
+const RECENT_MAX: usize = 16_384;
 
 /// Counters the batch advances, loaded once and written back once, and the batch's chunks of
 /// the global audit order and of the outbox: one key each per batch instead of one per entry,
