@@ -894,3 +894,44 @@ fn an_engine_opens_when_a_stored_version_fails_checks_that_grew_stricter_since()
         older
     );
 }
+
+#[test]
+fn audit_and_outbox_pages_start_at_any_sequence_number_inside_a_commit_batch() {
+    // Concurrent submissions share commit batches, so the log and the outbox hold chunks of
+    // several entries; a page may start in the middle of one.
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    std::thread::scope(|s| {
+        for _ in 0..8 {
+            s.spawn(|| {
+                for _ in 0..5 {
+                    h.engine.submit(house_permit(house())).unwrap();
+                }
+            });
+        }
+    });
+    let store = h.engine.store();
+    let all = store.audit(0, 1000).unwrap();
+    assert_eq!(all.len(), 40);
+    assert_eq!(audit::verify(audit::GENESIS, &all), Ok(40));
+    for from in 1..=40u64 {
+        let page = store.audit(from, 3).unwrap();
+        let seqs: Vec<u64> = page.iter().map(|e| e.seq).collect();
+        let want: Vec<u64> = (from..(from + 3).min(41)).collect();
+        assert_eq!(seqs, want, "audit page from {from}");
+        assert_eq!(
+            store.history(&page[0].dossier).unwrap(),
+            vec![page[0].clone()]
+        );
+    }
+    let events = store.outbox(0, 1000).unwrap();
+    assert_eq!(events.len(), 40);
+    for after in 0..40u64 {
+        let page = store.outbox(after, 2).unwrap();
+        let seqs: Vec<u64> = page.iter().map(|(s, _)| *s).collect();
+        let want: Vec<u64> = ((after + 1)..(after + 3).min(41)).collect();
+        assert_eq!(seqs, want, "outbox page after {after}");
+        assert_eq!(page[0].1, events[after as usize].1);
+    }
+    assert!(store.audit(41, 10).unwrap().is_empty());
+    assert!(store.outbox(40, 10).unwrap().is_empty());
+}

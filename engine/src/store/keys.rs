@@ -10,7 +10,14 @@
 //! - `rc \0 agency \0 yymmdd \0 code`         dossiers received per agency and day
 //!
 //! Tree `timers`: `at(be i64 ms) \0 code \0 (step:<state> | appointment)` → timer JSON.
-//! Trees `audit`, `outbox`: `seq(be u64)` → JSON. Tree `audit_by_dossier`: `code \0 seq(be)`.
+//!
+//! The audit log and the outbox are written once per commit batch, not once per entry (every
+//! key written copies a sled leaf):
+//! - `audit_entries`: `code \0 seq(be u64)` → entry JSON (a dossier's history is one prefix scan);
+//! - `audit_order`: `first seq(be u64)` → the codes of the batch's entries in seq order,
+//!   separated by 0x00 (entry `first + i` belongs to the i-th code);
+//! - `outbox_batches`: `first seq(be u64)` → the batch's events as one JSON array (event
+//!   `first + i` is the i-th).
 
 use jiff::Timestamp;
 

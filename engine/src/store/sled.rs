@@ -55,26 +55,30 @@ const DOSSIERS: usize = 0;
 const IDX: usize = 1;
 const SEQ: usize = 2;
 const IDEM: usize = 3;
-const AUDIT: usize = 4;
-const AUDIT_BY: usize = 5;
+const AUDIT_ORDER: usize = 4;
+const AUDIT_ENTRIES: usize = 5;
 const TIMERS: usize = 6;
 const OUTBOX: usize = 7;
 const META: usize = 8;
 const PROCS: usize = 9;
 const PLUGINS: usize = 10;
+// New names for the batch-chunked layout of the audit log and outbox (see `keys`), so that a
+// store written with the older one-key-per-entry layout is recognised instead of misread.
 const TREE_NAMES: [&str; 11] = [
     "dossiers",
     "idx",
     "seq",
     "idempotency",
-    "audit",
-    "audit_by_dossier",
+    "audit_order",
+    "audit_entries",
     "timers",
-    "outbox",
+    "outbox_batches",
     "meta",
     "procedures",
     "plugins",
 ];
+/// Trees of the older layout; a store holding them was written by an incompatible version.
+const OLD_TREE_NAMES: [&str; 3] = ["audit", "audit_by_dossier", "outbox"];
 
 struct Job {
     transition: Transition,
@@ -108,8 +112,20 @@ impl SledStore {
             .path(&path)
             .cache_capacity(options.cache_bytes)
             .mode(sled::Mode::HighThroughput)
+            // We flush (and sync) after every batch ourselves; sled's background flusher would
+            // only contend with the writer for the log.
+            .flush_every_ms(None)
             .open()
             .map_err(storage)?;
+        for old in OLD_TREE_NAMES {
+            if db.tree_names().iter().any(|n| n.as_ref() == old.as_bytes()) {
+                return Err(Error::Corrupt(format!(
+                    "{} was written by an older motcua with tree '{old}'; this version \
+                     reads only the batch-chunked audit and outbox layout",
+                    path.display()
+                )));
+            }
+        }
         let trees: Vec<Tree> = TREE_NAMES
             .iter()
             .map(|n| db.open_tree(n))
@@ -186,6 +202,7 @@ fn write_loop(
     receiver: mpsc::Receiver<Job>,
     poisoned: Arc<AtomicBool>,
 ) {
+    let mut recent: Recent = HashMap::new();
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -203,7 +220,7 @@ fn write_loop(
             continue;
         }
         let transitions: Vec<&Transition> = batch.iter().map(|j| &j.transition).collect();
-        let outcome = apply_batch(&trees, &transitions).and_then(|results| {
+        let outcome = apply_batch(&trees, &transitions, &recent).and_then(|(results, written)| {
             db.flush().map_err(storage)?;
             if let Some(f) = &data_file
                 && let Err(e) = f.sync_data()
@@ -211,15 +228,22 @@ fn write_loop(
                 poisoned.store(true, Ordering::SeqCst);
                 return Err(storage(format!("fdatasync failed: {e}")));
             }
-            Ok(results)
+            Ok((results, written))
         });
         match outcome {
-            Ok(results) => {
+            Ok((results, written)) => {
+                if recent.len() + written.len() > RECENT_MAX {
+                    recent.clear();
+                }
+                recent.extend(written);
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(result);
                 }
             }
             Err(e) => {
+                // The transaction may have committed before the flush or sync failed; the
+                // cache no longer knows what is stored.
+                recent.clear();
                 let message = e.to_string();
                 for job in batch {
                     let _ = job.reply.send(Err(Error::Storage(message.clone())));
@@ -229,21 +253,63 @@ fn write_loop(
     }
 }
 
-/// Counters the batch advances, loaded once and written back once.
+/// What the store last wrote for a dossier: its version and the `idx` and `timers` entries
+/// that version owns. The writer is the only writer, so this is exact, and a hit spares
+/// reading and parsing the old dossier JSON inside the transaction.
+#[derive(Clone)]
+struct Prev {
+    version: u64,
+    index: Vec<Vec<u8>>,
+    timers: Vec<(Vec<u8>, Timer)>,
+}
+
+impl Prev {
+    fn of(d: &Dossier) -> Prev {
+        Prev {
+            version: d.version,
+            index: keys::index_keys(d),
+            timers: keys::timer_entries(d),
+        }
+    }
+}
+
+/// Recently written dossiers by code. Bounded by clearing: an emptied cache only costs reads.
+/// An entry is well under 1 KiB, so the cache stays under ~16 MiB; dossiers in active work at
+/// one time are far fewer than this.
+type Recent = HashMap<String, Prev>;
+const RECENT_MAX: usize = 16_384;
+
+/// Counters the batch advances, loaded once and written back once, and the batch's chunks of
+/// the global audit order and of the outbox: one key each per batch instead of one per entry,
+/// because every key written costs a copy of a sled leaf.
 struct Heads {
     audit_seq: u64,
     audit_head: String,
     outbox_seq: u64,
+    /// Stored dossiers, kept as a counter because counting sled's tree walks every key
+    /// (seconds for a million).
+    dossiers: u64,
+    /// Codes of the batch's audit entries in seq order, separated by `SEP`.
+    audit_order: Vec<u8>,
+    /// The batch's outbox events as one JSON array (without the closing bracket).
+    outbox_events: Vec<u8>,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
 
+/// The batch's results, and what it wrote per dossier (for the writer's cache).
+type BatchOutcome = (Vec<Result<Committed, Error>>, Recent);
+
 fn apply_batch(
     trees: &[Tree],
     transitions: &[&Transition],
-) -> Result<Vec<Result<Committed, Error>>, Error> {
+    recent: &Recent,
+) -> Result<BatchOutcome, Error> {
     let refs: Vec<&Tree> = trees.iter().collect();
     let result = refs.as_slice().transaction(|t: &Vec<TransactionalTree>| {
+        // Written by this batch so far; consulted before `recent`, which holds only what
+        // earlier batches committed.
+        let mut written: Recent = HashMap::new();
         let mut heads = Heads {
             audit_seq: read_u64(&t[META], b"audit_seq")?,
             audit_head: match t[META].get(b"audit_head")? {
@@ -251,15 +317,31 @@ fn apply_batch(
                 None => audit::GENESIS.to_string(),
             },
             outbox_seq: read_u64(&t[META], b"outbox_seq")?,
+            dossiers: read_u64(&t[META], b"dossier_count")?,
+            audit_order: Vec::new(),
+            outbox_events: Vec::new(),
         };
+        let first_audit = heads.audit_seq + 1;
+        let first_event = heads.outbox_seq + 1;
+        let dossiers_before = heads.dossiers;
         let mut results = Vec::with_capacity(transitions.len());
         for tr in transitions {
-            results.push(apply_one(t, tr, &mut heads)?);
+            results.push(apply_one(t, tr, &mut heads, recent, &mut written)?);
+        }
+        if !heads.audit_order.is_empty() {
+            t[AUDIT_ORDER].insert(&first_audit.to_be_bytes(), heads.audit_order.as_slice())?;
+        }
+        if !heads.outbox_events.is_empty() {
+            heads.outbox_events.push(b']');
+            t[OUTBOX].insert(&first_event.to_be_bytes(), heads.outbox_events.as_slice())?;
         }
         t[META].insert(b"audit_seq".as_slice(), &heads.audit_seq.to_be_bytes())?;
         t[META].insert(b"audit_head".as_slice(), heads.audit_head.as_bytes())?;
         t[META].insert(b"outbox_seq".as_slice(), &heads.outbox_seq.to_be_bytes())?;
-        Ok(results)
+        if heads.dossiers != dossiers_before {
+            t[META].insert(b"dossier_count".as_slice(), &heads.dossiers.to_be_bytes())?;
+        }
+        Ok((results, written))
     });
     match result {
         Ok(r) => Ok(r),
@@ -307,6 +389,8 @@ fn apply_one(
     t: &[TransactionalTree],
     tr: &Transition,
     heads: &mut Heads,
+    recent: &Recent,
+    written: &mut Recent,
 ) -> TxResult<Result<Committed, Error>> {
     // 1. Checks, reads only.
     if let Some((key, request)) = &tr.idempotency
@@ -327,14 +411,19 @@ fn apply_one(
             )))),
         };
     }
-    let mut olds: Vec<Option<Dossier>> = Vec::with_capacity(tr.changes.len());
+    let mut olds: Vec<Option<Prev>> = Vec::with_capacity(tr.changes.len());
     for change in &tr.changes {
         match change.expected_version {
             None => olds.push(None),
             Some(expected) => {
                 let code = &change.dossier.code;
-                let Some(old) = read_dossier(t, code)? else {
-                    return Ok(Err(Error::NotFound(code.clone())));
+                let cached = written.get(code).or_else(|| recent.get(code)).cloned();
+                let old = match cached {
+                    Some(p) => p,
+                    None => match read_dossier(t, code)? {
+                        Some(d) => Prev::of(&d),
+                        None => return Ok(Err(Error::NotFound(code.clone()))),
+                    },
                 };
                 if old.version != expected {
                     return Ok(Err(Error::Conflict {
@@ -372,13 +461,21 @@ fn apply_one(
     for (prefix, n) in &counters {
         t[SEQ].insert(prefix.as_bytes(), &n.to_be_bytes())?;
     }
+    heads.dossiers += tr
+        .changes
+        .iter()
+        .filter(|c| c.expected_version.is_none())
+        .count() as u64;
     let mut stored = Vec::with_capacity(tr.changes.len());
     for (change, old) in tr.changes.iter().zip(olds) {
         let change = resolve(change, &codes);
         let d = &change.dossier;
         // Only keys that changed are written: every write copies a sled leaf, so unchanged
         // index entries (applicant, receipt day, a steady appointment) cost nothing.
-        let old_index = old.as_ref().map(keys::index_keys).unwrap_or_default();
+        let (old_index, old_timers) = match old {
+            Some(p) => (p.index, p.timers),
+            None => (vec![], vec![]),
+        };
         let new_index = keys::index_keys(d);
         for k in old_index.iter().filter(|k| !new_index.contains(k)) {
             t[IDX].remove(k.as_slice())?;
@@ -386,7 +483,6 @@ fn apply_one(
         for k in new_index.iter().filter(|k| !old_index.contains(k)) {
             t[IDX].insert(k.as_slice(), &[])?;
         }
-        let old_timers = old.as_ref().map(keys::timer_entries).unwrap_or_default();
         let new_timers = keys::timer_entries(d);
         for (k, timer) in &old_timers {
             if !new_timers.iter().any(|(nk, nt)| nk == k && nt == timer) {
@@ -401,21 +497,37 @@ fn apply_one(
         }
         let body = serde_json::to_vec(d).map_err(|e| abort(corrupt(e)))?;
         t[DOSSIERS].insert(d.code.as_bytes(), body)?;
+        written.insert(
+            d.code.clone(),
+            Prev {
+                version: d.version,
+                index: new_index,
+                timers: new_timers,
+            },
+        );
         for mut entry in change.audit {
             heads.audit_seq += 1;
             entry.seal(heads.audit_seq, &heads.audit_head);
             heads.audit_head = entry.hash.clone();
             let v = serde_json::to_vec(&entry).map_err(|e| abort(corrupt(e)))?;
-            t[AUDIT].insert(&heads.audit_seq.to_be_bytes(), v)?;
-            t[AUDIT_BY].insert(
+            t[AUDIT_ENTRIES].insert(
                 keys::join(&[d.code.as_bytes(), &heads.audit_seq.to_be_bytes()]),
-                &[],
+                v,
             )?;
+            if !heads.audit_order.is_empty() {
+                heads.audit_order.push(SEP);
+            }
+            heads.audit_order.extend_from_slice(d.code.as_bytes());
         }
         for event in &change.events {
             heads.outbox_seq += 1;
-            let v = serde_json::to_vec(event).map_err(|e| abort(corrupt(e)))?;
-            t[OUTBOX].insert(&heads.outbox_seq.to_be_bytes(), v)?;
+            heads.outbox_events.push(if heads.outbox_events.is_empty() {
+                b'['
+            } else {
+                b','
+            });
+            serde_json::to_writer(&mut heads.outbox_events, event)
+                .map_err(|e| abort(corrupt(e)))?;
         }
         stored.push(change.dossier);
     }
@@ -511,28 +623,42 @@ impl Store for SledStore {
 
     fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
         let prefix = keys::prefix(&[code.as_bytes()]);
-        let mut out = vec![];
-        for item in self.tree(AUDIT_BY).scan_prefix(&prefix) {
-            let (k, _) = item.map_err(storage)?;
-            let seq = &k[prefix.len()..];
-            let v =
-                self.tree(AUDIT).get(seq).map_err(storage)?.ok_or_else(|| {
-                    corrupt(format!("audit index of {code} names a missing entry"))
-                })?;
-            out.push(serde_json::from_slice(&v).map_err(corrupt)?);
-        }
-        Ok(out)
-    }
-
-    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
-        self.tree(AUDIT)
-            .range(from.to_be_bytes()..)
-            .take(limit)
+        self.tree(AUDIT_ENTRIES)
+            .scan_prefix(&prefix)
             .map(|item| {
                 let (_, v) = item.map_err(storage)?;
                 serde_json::from_slice(&v).map_err(corrupt)
             })
             .collect()
+    }
+
+    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
+        let mut out = vec![];
+        if limit == 0 {
+            return Ok(out);
+        }
+        let order = self.tree(AUDIT_ORDER);
+        for item in order.range(chunk_start(order, from)?..) {
+            let (k, v) = item.map_err(storage)?;
+            let first = be_u64(&k).ok_or_else(|| corrupt("audit order key is not 8 bytes"))?;
+            for (i, code) in v.split(|b| *b == SEP).enumerate() {
+                let seq = first + i as u64;
+                if seq < from {
+                    continue;
+                }
+                let key = keys::join(&[code, &seq.to_be_bytes()]);
+                let entry = self
+                    .tree(AUDIT_ENTRIES)
+                    .get(&key)
+                    .map_err(storage)?
+                    .ok_or_else(|| corrupt(format!("audit entry {seq} is missing")))?;
+                out.push(serde_json::from_slice(&entry).map_err(corrupt)?);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
@@ -598,19 +724,28 @@ impl Store for SledStore {
     }
 
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
-        self.tree(OUTBOX)
-            .range((after + 1).to_be_bytes()..)
-            .take(limit)
-            .map(|item| {
-                let (k, v) = item.map_err(storage)?;
-                let seq = u64::from_be_bytes(
-                    k.as_ref()
-                        .try_into()
-                        .map_err(|_| corrupt("outbox key is not 8 bytes"))?,
-                );
-                Ok((seq, serde_json::from_slice(&v).map_err(corrupt)?))
-            })
-            .collect()
+        let mut out = vec![];
+        if limit == 0 {
+            return Ok(out);
+        }
+        let from = after.saturating_add(1);
+        let batches = self.tree(OUTBOX);
+        for item in batches.range(chunk_start(batches, from)?..) {
+            let (k, v) = item.map_err(storage)?;
+            let first = be_u64(&k).ok_or_else(|| corrupt("outbox key is not 8 bytes"))?;
+            let events: Vec<Event> = serde_json::from_slice(&v).map_err(corrupt)?;
+            for (i, event) in events.into_iter().enumerate() {
+                let seq = first + i as u64;
+                if seq < from {
+                    continue;
+                }
+                out.push((seq, event));
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
@@ -635,7 +770,27 @@ impl Store for SledStore {
     }
 
     fn dossier_count(&self) -> Result<u64, Error> {
-        Ok(self.tree(DOSSIERS).len() as u64)
+        match self.tree(META).get(b"dossier_count").map_err(storage)? {
+            None => Ok(0),
+            Some(v) => be_u64(&v).ok_or_else(|| corrupt("the dossier count is not 8 bytes")),
+        }
+    }
+}
+
+fn be_u64(k: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(k.try_into().ok()?))
+}
+
+/// The key of the chunk that holds sequence number `seq`: the last chunk starting at or before
+/// it (chunks are keyed by their first sequence number), or `seq` itself if none does.
+fn chunk_start(tree: &Tree, seq: u64) -> Result<[u8; 8], Error> {
+    match tree.range(..=seq.to_be_bytes()).next_back() {
+        Some(item) => {
+            let (k, _) = item.map_err(storage)?;
+            let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
+            Ok(first.to_be_bytes())
+        }
+        None => Ok(seq.to_be_bytes()),
     }
 }
 
