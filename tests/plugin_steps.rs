@@ -29,6 +29,14 @@ fn permit(procedure: &str, documents: &[&str]) -> motcua::dossier::transition::S
     s
 }
 
+/// A construction permit handed in with every required document.
+fn complete_permit(h: &Harness) -> Dossier {
+    h.engine
+        .submit(permit("xay-dung-tu-dong", &["don", "ban_ve", "gcn_qsdd"]))
+        .unwrap()
+        .dossier
+}
+
 fn states(d: &Dossier) -> Vec<&str> {
     d.active_states().collect()
 }
@@ -36,11 +44,7 @@ fn states(d: &Dossier) -> Vec<&str> {
 #[test]
 fn a_complete_dossier_is_checked_by_the_plugin_and_sent_to_appraisal_in_one_commit() {
     let h = harness();
-    let d = h
-        .engine
-        .submit(permit("xay-dung-tu-dong", &["don", "ban_ve", "gcn_qsdd"]))
-        .unwrap()
-        .dossier;
+    let d = complete_permit(&h);
     assert_eq!(states(&d), ["tham_dinh"]);
     assert_eq!(
         d.version, 2,
@@ -96,11 +100,7 @@ fn a_missing_document_sends_the_dossier_to_supplement_with_the_list_patched_in()
 #[test]
 fn the_fee_is_computed_by_the_plugin_beside_the_fixed_fee() {
     let h = harness();
-    let d = h
-        .engine
-        .submit(permit("xay-dung-tu-dong", &["don", "ban_ve", "gcn_qsdd"]))
-        .unwrap()
-        .dossier;
+    let d = complete_permit(&h);
     let fees: Vec<(&str, u64)> = d.fees.iter().map(|f| (f.id.as_str(), f.amount)).collect();
     assert_eq!(
         fees,
@@ -154,11 +154,7 @@ fn a_plugin_that_never_stops_is_cut_off_and_the_dossier_goes_to_the_manual_check
             .contains("time_limit")
     );
     // The engine keeps serving: the next dossier of a well-behaved procedure goes through.
-    let next = h
-        .engine
-        .submit(permit("xay-dung-tu-dong", &["don", "ban_ve", "gcn_qsdd"]))
-        .unwrap()
-        .dossier;
+    let next = complete_permit(&h);
     assert_eq!(states(&next), ["tham_dinh"]);
 }
 

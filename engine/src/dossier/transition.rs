@@ -258,13 +258,7 @@ pub fn submit(p: &Compiled, sub: &Submission, env: &Env<'_>) -> Result<Transitio
     if !errors.is_empty() {
         return Err(Error::InvalidForm(errors));
     }
-    let mut builder = Builder {
-        env,
-        changes: vec![],
-        procedures: vec![],
-        plugins: vec![],
-        depth: 0,
-    };
+    let mut builder = Builder::new(env);
     builder.create(p, sub, None, &sub.received_by, "submit")?;
     let request_hash = {
         use sha2::Digest;
@@ -358,13 +352,7 @@ pub fn act(
     }
 
     let token = next.tokens.remove(token_index);
-    let mut builder = Builder {
-        env,
-        changes: vec![],
-        procedures: vec![],
-        plugins: vec![],
-        depth: 0,
-    };
+    let mut builder = Builder::new(env);
     let mut entered = vec![];
     let mut spawned = vec![];
     builder.enter(
@@ -674,7 +662,16 @@ struct Builder<'e, 'a> {
 /// Linked groups nest (birth → residence → insurance), but never this deep.
 const MAX_LINK_DEPTH: usize = 4;
 
-impl Builder<'_, '_> {
+impl<'e, 'a> Builder<'e, 'a> {
+    fn new(env: &'e Env<'a>) -> Self {
+        Builder {
+            env,
+            changes: vec![],
+            procedures: vec![],
+            plugins: vec![],
+            depth: 0,
+        }
+    }
     fn placeholder(&self) -> String {
         format!("{NEW_CODE_PREFIX}{}", self.changes.len())
     }
