@@ -166,7 +166,8 @@ fn check_store(path: &std::path::Path, acked: &BTreeMap<String, u64>) {
                 None,
                 usize::MAX,
             )
-            .unwrap();
+            .unwrap()
+            .codes;
         assert!(
             listed.contains(&code),
             "{code} missing from its state index"
@@ -184,7 +185,8 @@ fn check_store(path: &std::path::Path, acked: &BTreeMap<String, u64>) {
             None,
             usize::MAX,
         )
-        .unwrap();
+        .unwrap()
+        .codes;
     assert_eq!(
         mine.len() as u64,
         count,

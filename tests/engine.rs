@@ -344,7 +344,8 @@ fn a_supplement_request_pauses_the_clock_and_moves_the_appointment_when_answered
             None,
             10,
         )
-        .unwrap();
+        .unwrap()
+        .dossiers;
     assert!(
         overdue_while_paused.is_empty(),
         "a paused dossier is never overdue"
@@ -423,7 +424,8 @@ fn a_dossier_returned_after_its_appointment_is_late() {
             None,
             10,
         )
-        .unwrap();
+        .unwrap()
+        .dossiers;
     assert_eq!(
         overdue.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
         [d.code.as_str()]
@@ -443,6 +445,7 @@ fn a_dossier_returned_after_its_appointment_is_late() {
                 10
             )
             .unwrap()
+            .dossiers
             .is_empty()
     );
 }
@@ -586,6 +589,67 @@ fn a_linked_birth_registration_starts_the_residence_dossier_under_the_parent_cod
     assert_eq!(h2[0].action, "system:start-linked");
 }
 
+fn codes(ds: &[Dossier]) -> Vec<&String> {
+    ds.iter().map(|d| &d.code).collect()
+}
+
+/// Regression: paging with "the last code seen" skipped dossiers in listings not ordered by
+/// code (a department's work across states). The cursor is now the listing's own key.
+#[test]
+fn a_departments_work_pages_across_states_without_skipping_anyone() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    // a, the oldest code, goes on to signature (ky_duyet); b waits at the desk; c, the newest
+    // code, is in structure review (ket_cau). Phòng QLĐT's work sorts by state: c before a.
+    let a = appraised(&h);
+    act(&h, &a, "trinh_ky", structure()).unwrap();
+    let b = h.engine.submit(house_permit(house())).unwrap().dossier;
+    let c = h.engine.submit(house_permit(house())).unwrap().dossier;
+    act(&h, &c, "chuyen_tham_dinh", desk()).unwrap();
+    let mut seen = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let page = h
+            .engine
+            .list(
+                &Query::Department {
+                    department: "phong_qlxd".into(),
+                    state: None,
+                },
+                after.as_deref(),
+                1,
+            )
+            .unwrap();
+        seen.extend(page.dossiers.iter().map(|d| d.code.clone()));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(seen, [c.code.clone(), a.code.clone()]);
+    // Overdue dossiers, earliest appointment first, one per page: all three, in turn.
+    let mut overdue = vec![];
+    let mut after: Option<String> = None;
+    loop {
+        let page = h
+            .engine
+            .list(
+                &Query::Overdue {
+                    now: at("2026-12-31T00:00:00+07:00"),
+                },
+                after.as_deref(),
+                1,
+            )
+            .unwrap();
+        overdue.extend(page.dossiers.iter().map(|d| d.code.clone()));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(overdue.len(), 3);
+    assert!(overdue.contains(&b.code));
+}
+
 #[test]
 fn lists_by_state_department_and_applicant_are_range_scans_kept_in_step() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
@@ -602,7 +666,8 @@ fn lists_by_state_department_and_applicant_are_range_scans_kept_in_step() {
             None,
             10,
         )
-        .unwrap();
+        .unwrap()
+        .dossiers;
     assert_eq!(
         at_desk.iter().map(|d| &d.code).collect::<Vec<_>>(),
         [&a.code]
@@ -617,7 +682,8 @@ fn lists_by_state_department_and_applicant_are_range_scans_kept_in_step() {
             None,
             10,
         )
-        .unwrap();
+        .unwrap()
+        .dossiers;
     assert_eq!(tnmt.iter().map(|d| &d.code).collect::<Vec<_>>(), [&b.code]);
     let mine = h
         .engine
@@ -628,19 +694,43 @@ fn lists_by_state_department_and_applicant_are_range_scans_kept_in_step() {
             None,
             10,
         )
-        .unwrap();
+        .unwrap()
+        .dossiers;
     assert_eq!(mine.len(), 2);
+    let page1 = h
+        .engine
+        .list(
+            &Query::Applicant {
+                applicant: "079090001234".into(),
+            },
+            None,
+            1,
+        )
+        .unwrap();
+    assert_eq!(codes(&page1.dossiers), [&a.code]);
     let page2 = h
         .engine
         .list(
             &Query::Applicant {
                 applicant: "079090001234".into(),
             },
-            Some(&a.code),
-            10,
+            page1.next.as_deref(),
+            1,
         )
         .unwrap();
-    assert_eq!(page2.iter().map(|d| &d.code).collect::<Vec<_>>(), [&b.code]);
+    assert_eq!(codes(&page2.dossiers), [&b.code]);
+    let bad = h.engine.list(
+        &Query::Applicant {
+            applicant: "079090001234".into(),
+        },
+        Some(&a.code),
+        1,
+    );
+    assert_eq!(
+        bad.unwrap_err().code(),
+        "bad_cursor",
+        "a code is not a cursor"
+    );
     let received = h
         .engine
         .list(
@@ -652,7 +742,8 @@ fn lists_by_state_department_and_applicant_are_range_scans_kept_in_step() {
             None,
             10,
         )
-        .unwrap();
+        .unwrap()
+        .dossiers;
     assert_eq!(received.len(), 2);
 }
 

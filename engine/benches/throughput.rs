@@ -115,10 +115,14 @@ fn open_engine(path: &Path) -> Engine {
 }
 
 fn open_engine_at(path: &Path, clock: Arc<ManualClock>) -> Engine {
-    let store = SledStore::open(path, Options::default()).unwrap();
-    let engine = Engine::new(Arc::new(store), Arc::new(calendar::test_calendar()), clock).unwrap();
+    open_engine_with_store(path, clock).0
+}
+
+fn open_engine_with_store(path: &Path, clock: Arc<ManualClock>) -> (Engine, Arc<SledStore>) {
+    let store = Arc::new(SledStore::open(path, Options::default()).unwrap());
+    let engine = Engine::new(store.clone(), Arc::new(calendar::test_calendar()), clock).unwrap();
     engine.load_procedures_dir(&fixture_dir()).unwrap();
-    engine
+    (engine, store)
 }
 
 fn actor(id: &str, role: &str, department: &str) -> Actor {
@@ -136,7 +140,8 @@ fn engine_throughput() -> (f64, u64) {
     let clock = Arc::new(ManualClock::new(
         "2026-06-01T09:00:00+07:00".parse().unwrap(),
     ));
-    let engine = Arc::new(open_engine_at(dir.path(), clock.clone()));
+    let (engine, store) = open_engine_with_store(dir.path(), clock.clone());
+    let engine = Arc::new(engine);
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let steps = [
@@ -196,6 +201,20 @@ fn engine_throughput() -> (f64, u64) {
     }
     let n = done.load(Ordering::Relaxed);
     let rate = n as f64 / start.elapsed().as_secs_f64();
+    let stats = store.stats();
+    let written = stats.transitions.load(Ordering::Relaxed).max(1);
+    let per = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64 / 1e3 / written as f64;
+    println!(
+        "  writer: {} batches ({:.1} transitions each), {} syncs; per transition: apply {:.1} µs, \
+         flush {:.1} µs, fdatasync {:.1} µs, answering {:.1} µs",
+        stats.batches.load(Ordering::Relaxed),
+        written as f64 / stats.batches.load(Ordering::Relaxed).max(1) as f64,
+        stats.syncs.load(Ordering::Relaxed),
+        per(&stats.apply_nanos),
+        per(&stats.flush_nanos),
+        per(&stats.fsync_nanos),
+        per(&stats.answer_nanos),
+    );
     let disk = dir_size(dir.path());
     (rate, disk * 1_000_000 / n.max(1))
 }
@@ -341,6 +360,22 @@ fn main() {
     if std::env::var("MOTCUA_BENCH_MILLION").is_ok() {
         million();
         return;
+    }
+    // For profiling one side alone: `MOTCUA_BENCH_ONLY=engine` or `=raw`.
+    match std::env::var("MOTCUA_BENCH_ONLY").as_deref() {
+        Ok("engine") => {
+            let (rate, disk) = engine_throughput();
+            println!(
+                "engine alone: {rate:.0}/s, {:.0} MiB per million",
+                disk as f64 / 1048576.0
+            );
+            return;
+        }
+        Ok("raw") => {
+            println!("raw alone: {:.0}/s", raw_baseline());
+            return;
+        }
+        _ => {}
     }
     let step = in_memory_step();
     println!("in-memory step (act, fork into 2 branches): {step:.2} µs");

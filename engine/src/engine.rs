@@ -15,6 +15,14 @@ use crate::dossier::{Actor, Dossier};
 use crate::procedure::StateKind;
 use crate::store::{self, Committed, Query, Store};
 
+/// One page of [`Engine::list`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub dossiers: Vec<Dossier>,
+    /// Pass as `after` for the next page; `None` when this page is the last.
+    pub next: Option<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("no procedure '{0}' in the catalogue")]
@@ -65,6 +73,7 @@ impl Error {
             }
             Error::Store(store::Error::IdempotencyMismatch { .. }) => "idempotency_mismatch",
             Error::Store(store::Error::SequenceExhausted { .. }) => "sequence_exhausted",
+            Error::Store(store::Error::BadCursor(_)) => "bad_cursor",
             Error::Store(_) => "storage",
             Error::Refused(T::InvalidForm(_)) => "invalid_form",
             Error::Refused(T::UnknownDocument { .. }) => "unknown_document",
@@ -403,16 +412,20 @@ impl Engine {
         Ok(transition::available(&p, &d, actor, self.clock.now()))
     }
 
-    /// Dossiers matching `query`, at most `limit`, after the code `after`.
-    pub fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Vec<Dossier>> {
-        let codes = self.store.list(query, after, limit)?;
-        let mut out = Vec::with_capacity(codes.len());
-        for code in codes {
+    /// Dossiers matching `query`, at most `limit`, continuing after the cursor `after` that
+    /// the previous page returned.
+    pub fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Listing> {
+        let page = self.store.list(query, after, limit)?;
+        let mut dossiers = Vec::with_capacity(page.codes.len());
+        for code in page.codes {
             if let Some(d) = self.store.dossier(&code)? {
-                out.push(d);
+                dossiers.push(d);
             }
         }
-        Ok(out)
+        Ok(Listing {
+            dossiers,
+            next: page.next,
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

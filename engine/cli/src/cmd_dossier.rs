@@ -70,6 +70,9 @@ pub enum Command {
         overdue: bool,
         #[arg(long, default_value_t = 100)]
         limit: usize,
+        /// Continue a listing from the cursor a previous page printed.
+        #[arg(long)]
+        after: Option<String>,
     },
     /// Verify the audit log's hash chain from the first entry to the last.
     AuditVerify,
@@ -121,6 +124,7 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
             applicant,
             overdue,
             limit,
+            after,
         } => {
             let query = match (state, procedure, department, applicant, overdue) {
                 (Some(state), Some(procedure), None, None, false) => {
@@ -138,12 +142,12 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
                     "choose one of --state (with --procedure), --department, --applicant, --overdue"
                 ),
             };
-            let dossiers = engine.list(&query, None, limit)?;
-            dossiers
-                .iter()
-                .map(summary_line)
-                .collect::<Vec<_>>()
-                .join("\n")
+            let listing = engine.list(&query, after.as_deref(), limit)?;
+            let mut lines: Vec<String> = listing.dossiers.iter().map(summary_line).collect();
+            if let Some(next) = listing.next {
+                lines.push(format!("more: --after {next}"));
+            }
+            lines.join("\n")
         }
         Command::AuditVerify => {
             let entries = engine.store().audit(0, usize::MAX)?;

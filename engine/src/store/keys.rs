@@ -1,21 +1,29 @@
 //! Key layout. Every list the engine serves is a range scan over one of these prefixes, and
 //! every key is derived from the dossier alone, so the store can remove a dossier's old keys
-//! exactly when it writes the new version.
+//! exactly when it writes the new version. Every key written costs a copy of a sled leaf, so
+//! the layout keeps the keys one step changes few.
 //!
 //! Tree `idx` (values empty), parts separated by 0x00:
-//! - `st \0 procedure \0 state \0 code`      open dossiers by active state
-//! - `dp \0 department \0 state \0 code`     open dossiers by owning department
-//! - `ap \0 applicant \0 code`                every dossier of an applicant
-//! - `du \0 appointment(be i64 ms) \0 code`   open dossiers with a running clock, by appointment
-//! - `rc \0 agency \0 yymmdd \0 code`         dossiers received per agency and day
+//! - `wk \0 department \0 state \0 procedure \0 code`   open dossiers by active step: one key
+//!   serves both a department's work (by state) and a procedure's state (the department is ""
+//!   for a step no department owns, such as waiting for the applicant);
+//! - `ap \0 applicant \0 code`                           every dossier of an applicant;
+//! - `rc \0 agency \0 yymmdd \0 code`                    dossiers received per agency and day.
 //!
-//! Tree `timers`: `at(be i64 ms) \0 code \0 (step:<state> | appointment)` → timer JSON.
+//! Tree `state_departments`: `procedure \0 state \0 department` → empty, every department a
+//! `wk` key was ever written with, so a list by procedure and state knows which `wk` prefixes
+//! to scan. It changes only when a procedure version moves a state to another department.
 //!
-//! The audit log and the outbox are written once per commit batch, not once per entry (every
-//! key written copies a sled leaf):
-//! - `audit_entries`: `code \0 seq(be u64)` → entry JSON (a dossier's history is one prefix scan);
-//! - `audit_order`: `first seq(be u64)` → the codes of the batch's entries in seq order,
-//!   separated by 0x00 (entry `first + i` belongs to the i-th code);
+//! Tree `timers`: `at(be i64 ms) \0 code \0 (step:<state> | appointment)` → empty; the key
+//! says everything about the timer, and an empty value keeps the tree's leaves small. Overdue
+//! dossiers are the appointment timers before now.
+//!
+//! Tree `dossiers`: `code` → the dossier's audit sequence numbers (a big-endian u32 count,
+//! then one big-endian u64 each) followed by the dossier's JSON.
+//!
+//! The audit log and the outbox are written once per commit batch, not once per entry:
+//! - `audit_log`: `first seq(be u64)` → the batch's entries as JSON, one per line (entry
+//!   `first + i` is line i); a dossier's history is found through its record's seq list;
 //! - `outbox_batches`: `first seq(be u64)` → the batch's events as one JSON array (event
 //!   `first + i` is the i-th).
 
@@ -68,39 +76,104 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
     ];
     if d.is_open() {
         for t in d.tokens.iter() {
-            let k = join(&[b"st", d.procedure.as_bytes(), t.state.as_bytes(), code]);
+            let k = work_key(
+                t.department.as_deref().unwrap_or(""),
+                &t.state,
+                &d.procedure,
+                &d.code,
+            );
             if !keys.contains(&k) {
                 keys.push(k);
             }
-            if let Some(dep) = &t.department {
-                let k = join(&[b"dp", dep.as_bytes(), t.state.as_bytes(), code]);
-                if !keys.contains(&k) {
-                    keys.push(k);
-                }
-            }
-        }
-        if d.clock.paused_since.is_none() {
-            keys.push(join(&[b"du", &time_key(d.clock.due_at), code]));
         }
     }
     keys
 }
 
-/// The `timers` keys and values of a dossier in its current state.
-pub fn timer_entries(d: &Dossier) -> Vec<(Vec<u8>, Timer)> {
-    timers_of(d)
-        .into_iter()
-        .map(|t| {
-            let what = match &t.kind {
-                TimerKind::StepDue { state } => format!("step:{state}"),
-                TimerKind::Appointment => "appointment".to_string(),
-            };
-            (
-                join(&[&time_key(t.at), d.code.as_bytes(), what.as_bytes()]),
-                t,
-            )
-        })
-        .collect()
+pub fn work_key(department: &str, state: &str, procedure: &str, code: &str) -> Vec<u8> {
+    join(&[
+        b"wk",
+        department.as_bytes(),
+        state.as_bytes(),
+        procedure.as_bytes(),
+        code.as_bytes(),
+    ])
+}
+
+/// The `state_departments` key a `wk` key implies, if it is one.
+pub fn state_department_of(work_key: &[u8]) -> Option<Vec<u8>> {
+    let mut parts = work_key.split(|b| *b == SEP);
+    if parts.next()? != b"wk" {
+        return None;
+    }
+    let (department, state, procedure) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(join(&[procedure, state, department]))
+}
+
+/// The `timers` keys of a dossier in its current state.
+pub fn timer_keys(d: &Dossier) -> Vec<Vec<u8>> {
+    timers_of(d).iter().map(timer_key).collect()
+}
+
+pub fn timer_key(t: &Timer) -> Vec<u8> {
+    let what = match &t.kind {
+        TimerKind::StepDue { state } => format!("step:{state}"),
+        TimerKind::Appointment => "appointment".to_string(),
+    };
+    join(&[&time_key(t.at), t.dossier.as_bytes(), what.as_bytes()])
+}
+
+/// The timer a `timers` key stands for.
+pub fn timer_of_key(key: &[u8]) -> Option<Timer> {
+    let at: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    let at = Timestamp::from_millisecond((u64::from_be_bytes(at) ^ (1 << 63)) as i64).ok()?;
+    let rest = std::str::from_utf8(key.get(9..)?).ok()?;
+    let (code, what) = rest.split_once(SEP as char)?;
+    let kind = match what.strip_prefix("step:") {
+        Some(state) => TimerKind::StepDue {
+            state: state.to_string(),
+        },
+        None if what == "appointment" => TimerKind::Appointment,
+        None => return None,
+    };
+    Some(Timer {
+        at,
+        dossier: code.to_string(),
+        kind,
+    })
+}
+
+/// The code in a `timers` key if it is an appointment timer.
+pub fn appointment_code_of(key: &[u8]) -> Option<&str> {
+    let rest = key.get(9..)?;
+    let sep = rest.iter().position(|b| *b == SEP)?;
+    if &rest[sep + 1..] != b"appointment" {
+        return None;
+    }
+    std::str::from_utf8(&rest[..sep]).ok()
+}
+
+/// A `dossiers` value: the dossier's audit sequence numbers, then its JSON.
+pub fn dossier_record(seqs: &[u64], json: &[u8]) -> Vec<u8> {
+    let mut v = Vec::with_capacity(4 + 8 * seqs.len() + json.len());
+    v.extend_from_slice(&(seqs.len() as u32).to_be_bytes());
+    for s in seqs {
+        v.extend_from_slice(&s.to_be_bytes());
+    }
+    v.extend_from_slice(json);
+    v
+}
+
+/// The audit sequence numbers and the JSON of a `dossiers` value.
+pub fn parse_dossier_record(v: &[u8]) -> Option<(Vec<u64>, &[u8])> {
+    let n = u32::from_be_bytes(v.get(..4)?.try_into().ok()?) as usize;
+    let end = 4usize.checked_add(n.checked_mul(8)?)?;
+    let seqs = v
+        .get(4..end)?
+        .chunks_exact(8)
+        .map(|c| u64::from_be_bytes(c.try_into().unwrap_or_default()))
+        .collect();
+    Some((seqs, v.get(end..)?))
 }
 
 /// The code at the end of an index key.
@@ -123,14 +196,51 @@ mod tests {
     }
 
     #[test]
+    fn a_dossier_record_reads_back_and_a_truncated_one_is_refused() {
+        let v = dossier_record(&[3, 17, 1 << 40], b"{\"code\":\"x\"}");
+        let (seqs, json) = parse_dossier_record(&v).unwrap();
+        assert_eq!(seqs, [3, 17, 1 << 40]);
+        assert_eq!(json, b"{\"code\":\"x\"}");
+        assert_eq!(parse_dossier_record(&v[..10]), None);
+        assert_eq!(parse_dossier_record(&[0, 0]), None);
+    }
+
+    #[test]
+    fn a_timer_key_reads_back_as_its_timer() {
+        for kind in [
+            TimerKind::Appointment,
+            TimerKind::StepDue {
+                state: "ky_duyet".into(),
+            },
+        ] {
+            let t = Timer {
+                // 2026-11-24 16:30 +07, Culture Day: a millisecond value with zero bytes in it.
+                at: "2026-11-24T09:30:00Z".parse().unwrap(),
+                dossier: "000.17.22.H56-261124-0001".into(),
+                kind,
+            };
+            assert_eq!(timer_of_key(&timer_key(&t)), Some(t));
+        }
+        assert_eq!(timer_of_key(b"short"), None);
+    }
+
+    #[test]
     fn the_code_is_the_last_part_of_an_index_key() {
-        let k = join(&[
-            b"st",
-            b"dang-ky-khai-sinh",
-            b"tiep_nhan",
-            b"000.17.22.H56-261127-0001",
-        ]);
+        let k = work_key(
+            "bo_phan_mot_cua",
+            "tiep_nhan",
+            "dang-ky-khai-sinh",
+            "000.17.22.H56-261127-0001",
+        );
         assert_eq!(code_of(&k), Some("000.17.22.H56-261127-0001"));
+        assert_eq!(
+            state_department_of(&k),
+            Some(join(&[
+                b"dang-ky-khai-sinh",
+                b"tiep_nhan",
+                b"bo_phan_mot_cua"
+            ]))
+        );
         assert_eq!(day_of_code("000.17.22.H56-261127-0001"), "261127");
     }
 }

@@ -58,29 +58,43 @@ pub enum Error {
     Corrupt(String),
     #[error("the store is shut down")]
     Closed,
+    #[error("'{0}' is not a cursor this listing returned")]
+    BadCursor(String),
 }
 
 /// Ways to list dossiers, each served by a range scan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "by", rename_all = "snake_case")]
 pub enum Query {
-    /// Open dossiers with an active step in `state` of `procedure`.
+    /// Open dossiers with an active step in `state` of `procedure`, by code.
     State { procedure: String, state: String },
-    /// Open dossiers with an active step owned by `department` (optionally in one state).
+    /// Open dossiers with an active step owned by `department` (optionally in one state), by
+    /// state, procedure and code.
     Department {
         department: String,
         state: Option<String>,
     },
-    /// All dossiers of an applicant.
+    /// All dossiers of an applicant, by code.
     Applicant { applicant: String },
-    /// Open dossiers whose appointment is before `now` while their clock runs.
+    /// Open dossiers whose appointment is before `now` while their clock runs, earliest
+    /// appointment first.
     Overdue { now: Timestamp },
-    /// Dossiers received by an agency on local days `from..=to` (YYMMDD).
+    /// Dossiers received by an agency on local days `from..=to` (YYMMDD), by code.
     Received {
         agency: String,
         from: String,
         to: String,
     },
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Page {
+    pub codes: Vec<String>,
+    /// An opaque cursor to pass as `after` for the next page; `None` when there is no more.
+    /// Unlike a code, it keeps its place in listings not ordered by code (a department's
+    /// work by state, overdue dossiers by appointment).
+    pub next: Option<String>,
 }
 
 /// What the engine needs from storage.
@@ -93,8 +107,9 @@ pub trait Store: Send + Sync {
     fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error>;
     /// Audit entries with `seq >= from`, at most `limit`.
     fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error>;
-    /// Codes matching the query, in key order, after `after` (for paging), at most `limit`.
-    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error>;
+    /// Codes matching the query, at most `limit`, continuing after the cursor `after` that a
+    /// previous page returned as its `next`.
+    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error>;
     /// Timers due at or before `until`, earliest first.
     fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error>;
     /// Outbox events with `seq > after`, in commit order.

@@ -1,19 +1,35 @@
 //! The embedded default store: sled 0.34 in a local folder, written by one group-commit writer.
 //!
-//! Durability: callers hand their transitions to a single writer thread. The writer drains
-//! every transition waiting (up to [`MAX_BATCH`]), applies the whole batch in ONE cross-tree
-//! sled transaction, calls `Db::flush` and then `fdatasync` on sled's data file, and only then
-//! answers every caller in the batch. sled's own flush ends in `sync_file_range`, which
-//! survives a killed process but not a power cut or a kernel crash; the extra `fdatasync`
-//! makes an acknowledged transition survive those too. A transition refused inside a batch
-//! (a stale version, a reused idempotency key) writes nothing and does not fail its batch
-//! mates. If the sync itself fails the store refuses every later write: after a failed fsync
-//! the kernel may have dropped dirty pages, so nothing it says afterwards can be trusted.
+//! Durability: callers hand their transitions to a single writer, a pipeline of two threads.
+//! The *apply* thread drains every transition waiting (up to [`MAX_BATCH`]) and applies the
+//! whole batch in ONE cross-tree sled transaction. The *sync* thread takes every applied batch
+//! waiting, calls `Db::flush` and then `fdatasync` on sled's data file once for all of them,
+//! and only then answers every caller in those batches. While one group is being synced the
+//! next batch is already being applied, so the disk wait and the waking of callers are off the
+//! path that bounds throughput.
+//!
+//! sled's own flush ends in `sync_file_range`, which survives a killed process but not a power
+//! cut or a kernel crash; the extra `fdatasync` makes an acknowledged transition survive those
+//! too. A transition refused inside a batch (a stale version, a reused idempotency key) writes
+//! nothing and does not fail its batch mates; its refusal is answered after the sync like
+//! everything else, because it was decided on state that is durable only then.
+//!
+//! A batch is applied on top of batches not yet synced. That is safe because sled's log is
+//! replayed in order, so no batch survives a crash without every batch before it, and because
+//! a failed flush or sync stops the store: every batch still in the pipeline and every later
+//! write is refused (after a failed fsync the kernel may have dropped dirty pages, so nothing
+//! it says afterwards can be trusted). Readers may see a transition a moment before its
+//! caller is answered; if the process dies in that moment the transition is lost, and it was
+//! never acknowledged.
+//!
+//! Callers do the CPU work that does not need the store's order on their own threads (the
+//! dossier's JSON, its index and timer keys, the audit entries without their place in the
+//! chain: [`Prepared`]), so the apply thread mostly just writes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 
@@ -22,7 +38,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError, Transact
 use sled::{Transactional, Tree};
 
 use super::keys::{self, SEP};
-use super::{Committed, Error, Query, Store};
+use super::{Committed, Error, Page, Query, Store};
 use crate::audit;
 use crate::dossier::Dossier;
 use crate::dossier::transition::{Change, Event, NEW_CODE_PREFIX, Timer, Transition, timers_of};
@@ -55,34 +71,119 @@ const DOSSIERS: usize = 0;
 const IDX: usize = 1;
 const SEQ: usize = 2;
 const IDEM: usize = 3;
-const AUDIT_ORDER: usize = 4;
-const AUDIT_ENTRIES: usize = 5;
+const AUDIT_LOG: usize = 4;
+const STATE_DEPARTMENTS: usize = 5;
 const TIMERS: usize = 6;
 const OUTBOX: usize = 7;
 const META: usize = 8;
 const PROCS: usize = 9;
 const PLUGINS: usize = 10;
-// New names for the batch-chunked layout of the audit log and outbox (see `keys`), so that a
-// store written with the older one-key-per-entry layout is recognised instead of misread.
+// The layout is described in `keys`. A store written with an older layout is recognised by
+// its tree names instead of misread.
 const TREE_NAMES: [&str; 11] = [
     "dossiers",
     "idx",
     "seq",
     "idempotency",
-    "audit_order",
-    "audit_entries",
+    "audit_log",
+    "state_departments",
     "timers",
     "outbox_batches",
     "meta",
     "procedures",
     "plugins",
 ];
-/// Trees of the older layout; a store holding them was written by an incompatible version.
-const OLD_TREE_NAMES: [&str; 3] = ["audit", "audit_by_dossier", "outbox"];
+/// Trees of older layouts; a store holding them was written by an incompatible version.
+const OLD_TREE_NAMES: [&str; 5] = [
+    "audit",
+    "audit_by_dossier",
+    "outbox",
+    "audit_order",
+    "audit_entries",
+];
+
+type Reply = mpsc::SyncSender<Result<Committed, Error>>;
 
 struct Job {
     transition: Transition,
-    reply: mpsc::SyncSender<Result<Committed, Error>>,
+    /// Computed on the caller's thread when the transition names no code still to assign.
+    prepared: Option<Vec<Prepared>>,
+    reply: Reply,
+}
+
+/// What one change writes, computed from its dossier alone (see the module docs).
+struct Prepared {
+    body: Vec<u8>,
+    index: Vec<Vec<u8>>,
+    timers: Vec<Vec<u8>>,
+    audit: Vec<audit::Unsealed>,
+    events: Vec<Vec<u8>>,
+}
+
+impl Prepared {
+    fn of(change: &Change) -> Result<Prepared, Error> {
+        let d = &change.dossier;
+        Ok(Prepared {
+            body: serde_json::to_vec(d).map_err(corrupt)?,
+            index: keys::index_keys(d),
+            timers: keys::timer_keys(d),
+            audit: change
+                .audit
+                .iter()
+                .map(|e| e.unsealed().map_err(corrupt))
+                .collect::<Result<_, _>>()?,
+            events: change
+                .events
+                .iter()
+                .map(|e| serde_json::to_vec(e).map_err(corrupt))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// For a transition whose codes are all known; `None` when the writer must assign some
+    /// first (a submission, or a step that starts linked child dossiers).
+    fn of_transition(tr: &Transition) -> Option<Result<Vec<Prepared>, Error>> {
+        if tr.changes.iter().any(|c| c.code_prefix.is_some()) {
+            return None;
+        }
+        Some(tr.changes.iter().map(Prepared::of).collect())
+    }
+}
+
+/// How a transition in an applied batch came out.
+enum Outcome {
+    /// Applied exactly as the caller sent it: the stored dossiers are the transition's own.
+    AsSent,
+    /// Applied with codes assigned by the store: the dossiers as stored.
+    Assigned(Vec<Dossier>),
+    Replayed(Box<Dossier>),
+    Refused(Error),
+}
+
+/// An applied batch on its way to the sync thread.
+struct Applied {
+    jobs: Vec<Job>,
+    outcomes: Vec<Outcome>,
+}
+
+/// Counters of the writer's work, for benchmarks and operators.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// sled transactions committed (each carries one batch).
+    pub batches: AtomicU64,
+    /// Transitions those batches carried, refused ones included.
+    pub transitions: AtomicU64,
+    /// flush + fdatasync rounds (each covers one or more batches).
+    pub syncs: AtomicU64,
+    /// Time spent applying batches, flushing, syncing and answering callers, in nanoseconds.
+    pub apply_nanos: AtomicU64,
+    pub flush_nanos: AtomicU64,
+    pub fsync_nanos: AtomicU64,
+    pub answer_nanos: AtomicU64,
+}
+
+fn add_elapsed(counter: &AtomicU64, since: std::time::Instant) {
+    counter.fetch_add(since.elapsed().as_nanos() as u64, Ordering::Relaxed);
 }
 
 /// A sled-backed [`Store`]. Cheap to share behind an `Arc`; dropping it stops the writer after
@@ -91,8 +192,9 @@ pub struct SledStore {
     db: sled::Db,
     trees: Arc<Vec<Tree>>,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
-    writer: Mutex<Option<JoinHandle<()>>>,
+    writer: Mutex<Vec<JoinHandle<()>>>,
     poisoned: Arc<AtomicBool>,
+    stats: Arc<Stats>,
     path: PathBuf,
 }
 
@@ -102,6 +204,8 @@ fn storage(e: impl std::fmt::Display) -> Error {
 fn corrupt(e: impl std::fmt::Display) -> Error {
     Error::Corrupt(e.to_string())
 }
+
+const POISONED: &str = "the store stopped accepting writes after a failed flush or sync; reopen it";
 
 impl SledStore {
     /// Opens (creating if needed) the store in `path`. Recovery of a store left by a killed
@@ -121,7 +225,7 @@ impl SledStore {
             if db.tree_names().iter().any(|n| n.as_ref() == old.as_bytes()) {
                 return Err(Error::Corrupt(format!(
                     "{} was written by an older motcua with tree '{old}'; this version \
-                     reads only the batch-chunked audit and outbox layout",
+                     reads only the layout with one audit log chunk per commit batch",
                     path.display()
                 )));
             }
@@ -143,22 +247,40 @@ impl SledStore {
             None
         };
         let (sender, receiver) = mpsc::channel::<Job>();
+        let (to_sync, applied) = mpsc::channel::<Applied>();
         let poisoned = Arc::new(AtomicBool::new(false));
-        let writer = {
+        let stats = Arc::new(Stats::default());
+        let known: HashSet<Vec<u8>> = trees[STATE_DEPARTMENTS]
+            .iter()
+            .keys()
+            .map(|k| k.map(|k| k.to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(storage)?;
+        let apply = {
             let db = db.clone();
             let trees = trees.clone();
             let poisoned = poisoned.clone();
+            let stats = stats.clone();
             std::thread::Builder::new()
-                .name("motcua-writer".into())
-                .spawn(move || write_loop(db, trees, data_file, receiver, poisoned))
+                .name("motcua-apply".into())
+                .spawn(move || apply_loop(&db, &trees, known, receiver, to_sync, &poisoned, &stats))
+                .map_err(storage)?
+        };
+        let sync = {
+            let poisoned = poisoned.clone();
+            let stats = stats.clone();
+            std::thread::Builder::new()
+                .name("motcua-sync".into())
+                .spawn(move || sync_loop(data_file, applied, &poisoned, &stats))
                 .map_err(storage)?
         };
         Ok(SledStore {
             db,
             trees,
             sender: Mutex::new(Some(sender)),
-            writer: Mutex::new(Some(writer)),
+            writer: Mutex::new(vec![apply, sync]),
             poisoned,
+            stats,
             path,
         })
     }
@@ -172,6 +294,11 @@ impl SledStore {
         self.db.size_on_disk().map_err(storage)
     }
 
+    /// The writer's counters since the store was opened.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
     fn tree(&self, i: usize) -> &Tree {
         &self.trees[i]
     }
@@ -181,10 +308,12 @@ impl SledStore {
         if let Ok(mut s) = self.sender.lock() {
             s.take();
         }
-        if let Ok(mut w) = self.writer.lock()
-            && let Some(handle) = w.take()
-        {
-            let _ = handle.join();
+        if let Ok(mut w) = self.writer.lock() {
+            // The apply thread ends when the callers' channel closes, which closes the sync
+            // thread's channel in turn.
+            for handle in w.drain(..) {
+                let _ = handle.join();
+            }
         }
     }
 }
@@ -195,80 +324,145 @@ impl Drop for SledStore {
     }
 }
 
-fn write_loop(
-    db: sled::Db,
-    trees: Arc<Vec<Tree>>,
-    data_file: Option<File>,
+fn apply_loop(
+    db: &sled::Db,
+    trees: &[Tree],
+    mut known: HashSet<Vec<u8>>,
     receiver: mpsc::Receiver<Job>,
-    poisoned: Arc<AtomicBool>,
+    to_sync: mpsc::Sender<Applied>,
+    poisoned: &AtomicBool,
+    stats: &Stats,
 ) {
     let mut recent: Recent = HashMap::new();
     while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
             match receiver.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => jobs.push(job),
                 Err(_) => break,
             }
         }
         if poisoned.load(Ordering::SeqCst) {
-            for job in batch {
-                let _ = job.reply.send(Err(Error::Storage(
-                    "the store stopped accepting writes after a failed sync; reopen it".into(),
-                )));
-            }
+            answer_all(jobs, POISONED);
             continue;
         }
-        let transitions: Vec<&Transition> = batch.iter().map(|j| &j.transition).collect();
-        let outcome = apply_batch(&trees, &transitions, &recent).and_then(|(results, written)| {
-            db.flush().map_err(storage)?;
-            if let Some(f) = &data_file
-                && let Err(e) = f.sync_data()
-            {
-                poisoned.store(true, Ordering::SeqCst);
-                return Err(storage(format!("fdatasync failed: {e}")));
-            }
-            Ok((results, written))
-        });
-        match outcome {
-            Ok((results, written)) => {
+        let started = std::time::Instant::now();
+        let applied = apply_batch(trees, &jobs, &recent, &known);
+        add_elapsed(&stats.apply_nanos, started);
+        match applied {
+            Ok((outcomes, written, novel)) => {
+                stats.batches.fetch_add(1, Ordering::Relaxed);
+                stats
+                    .transitions
+                    .fetch_add(jobs.len() as u64, Ordering::Relaxed);
+                // sled now holds these versions, synced or not; the next batch builds on them.
                 if recent.len() + written.len() > RECENT_MAX {
                     recent.clear();
                 }
                 recent.extend(written);
-                for (job, result) in batch.into_iter().zip(results) {
-                    let _ = job.reply.send(result);
+                known.extend(novel);
+                // sled's flush writes the log from this thread; running it here rather than
+                // beside the next batch's writes keeps the two from contending for the log.
+                let started = std::time::Instant::now();
+                let flushed = db.flush();
+                add_elapsed(&stats.flush_nanos, started);
+                if let Err(e) = flushed {
+                    poisoned.store(true, Ordering::SeqCst);
+                    answer_all(jobs, &format!("flush failed: {e}"));
+                    continue;
+                }
+                if let Err(mpsc::SendError(a)) = to_sync.send(Applied { jobs, outcomes }) {
+                    answer_all(a.jobs, "the store's sync thread has stopped");
                 }
             }
             Err(e) => {
-                // The transaction may have committed before the flush or sync failed; the
-                // cache no longer knows what is stored.
-                recent.clear();
-                let message = e.to_string();
-                for job in batch {
-                    let _ = job.reply.send(Err(Error::Storage(message.clone())));
-                }
+                // The transaction was rolled back: nothing of the batch is in sled.
+                answer_all(jobs, &e.to_string());
             }
         }
     }
 }
 
-/// What the store last wrote for a dossier: its version and the `idx` and `timers` entries
-/// that version owns. The writer is the only writer, so this is exact, and a hit spares
+fn answer_all(jobs: Vec<Job>, message: &str) {
+    for job in jobs {
+        let _ = job.reply.send(Err(Error::Storage(message.to_string())));
+    }
+}
+
+fn sync_loop(
+    data_file: Option<File>,
+    receiver: mpsc::Receiver<Applied>,
+    poisoned: &AtomicBool,
+    stats: &Stats,
+) {
+    while let Ok(first) = receiver.recv() {
+        let mut group = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            group.push(next);
+        }
+        let synced = if poisoned.load(Ordering::SeqCst) {
+            Err(POISONED.to_string())
+        } else {
+            // Every batch in the group was flushed before it was handed over, so one
+            // fdatasync makes them all durable.
+            let started = std::time::Instant::now();
+            let r = match &data_file {
+                Some(f) => f.sync_data().map_err(|e| format!("fdatasync failed: {e}")),
+                None => Ok(()),
+            };
+            add_elapsed(&stats.fsync_nanos, started);
+            if r.is_err() {
+                poisoned.store(true, Ordering::SeqCst);
+            }
+            stats.syncs.fetch_add(1, Ordering::Relaxed);
+            r
+        };
+        let started = std::time::Instant::now();
+        for applied in group {
+            match &synced {
+                Ok(()) => {
+                    for (job, outcome) in applied.jobs.into_iter().zip(applied.outcomes) {
+                        let result = match outcome {
+                            Outcome::AsSent => Ok(Committed::Applied(
+                                job.transition
+                                    .changes
+                                    .into_iter()
+                                    .map(|c| c.dossier)
+                                    .collect(),
+                            )),
+                            Outcome::Assigned(ds) => Ok(Committed::Applied(ds)),
+                            Outcome::Replayed(d) => Ok(Committed::Replayed(d)),
+                            Outcome::Refused(e) => Err(e),
+                        };
+                        let _ = job.reply.send(result);
+                    }
+                }
+                Err(message) => answer_all(applied.jobs, message),
+            }
+        }
+        add_elapsed(&stats.answer_nanos, started);
+    }
+}
+
+/// What the store last wrote for a dossier: its version, the `idx` and `timers` keys that
+/// version owns and its audit sequence numbers. The apply thread is the only writer, so this is exact, and a hit spares
 /// reading and parsing the old dossier JSON inside the transaction.
 #[derive(Clone)]
 struct Prev {
     version: u64,
     index: Vec<Vec<u8>>,
-    timers: Vec<(Vec<u8>, Timer)>,
+    timers: Vec<Vec<u8>>,
+    /// The dossier's audit sequence numbers, kept in its record.
+    audit: Vec<u64>,
 }
 
 impl Prev {
-    fn of(d: &Dossier) -> Prev {
+    fn of(d: &Dossier, audit: Vec<u64>) -> Prev {
         Prev {
             version: d.version,
             index: keys::index_keys(d),
-            timers: keys::timer_entries(d),
+            timers: keys::timer_keys(d),
+            audit,
         }
     }
 }
@@ -289,27 +483,30 @@ struct Heads {
     /// Stored dossiers, kept as a counter because counting sled's tree walks every key
     /// (seconds for a million).
     dossiers: u64,
-    /// Codes of the batch's audit entries in seq order, separated by `SEP`.
-    audit_order: Vec<u8>,
+    /// The batch's audit entries, one JSON per line, in seq order.
+    audit_lines: Vec<u8>,
     /// The batch's outbox events as one JSON array (without the closing bracket).
     outbox_events: Vec<u8>,
 }
 
 type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
 
-/// The batch's results, and what it wrote per dossier (for the writer's cache).
-type BatchOutcome = (Vec<Result<Committed, Error>>, Recent);
+/// The batch's outcomes, what it wrote per dossier (for the apply thread's cache) and the
+/// `state_departments` keys it added.
+type BatchOutcome = (Vec<Outcome>, Recent, HashSet<Vec<u8>>);
 
 fn apply_batch(
     trees: &[Tree],
-    transitions: &[&Transition],
+    jobs: &[Job],
     recent: &Recent,
+    known: &HashSet<Vec<u8>>,
 ) -> Result<BatchOutcome, Error> {
     let refs: Vec<&Tree> = trees.iter().collect();
     let result = refs.as_slice().transaction(|t: &Vec<TransactionalTree>| {
         // Written by this batch so far; consulted before `recent`, which holds only what
         // earlier batches committed.
         let mut written: Recent = HashMap::new();
+        let mut novel: HashSet<Vec<u8>> = HashSet::new();
         let mut heads = Heads {
             audit_seq: read_u64(&t[META], b"audit_seq")?,
             audit_head: match t[META].get(b"audit_head")? {
@@ -318,18 +515,30 @@ fn apply_batch(
             },
             outbox_seq: read_u64(&t[META], b"outbox_seq")?,
             dossiers: read_u64(&t[META], b"dossier_count")?,
-            audit_order: Vec::new(),
+            audit_lines: Vec::new(),
             outbox_events: Vec::new(),
         };
         let first_audit = heads.audit_seq + 1;
         let first_event = heads.outbox_seq + 1;
         let dossiers_before = heads.dossiers;
-        let mut results = Vec::with_capacity(transitions.len());
-        for tr in transitions {
-            results.push(apply_one(t, tr, &mut heads, recent, &mut written)?);
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            outcomes.push(apply_one(t, job, &mut heads, recent, &mut written)?);
         }
-        if !heads.audit_order.is_empty() {
-            t[AUDIT_ORDER].insert(&first_audit.to_be_bytes(), heads.audit_order.as_slice())?;
+        // A `wk` key with a department never seen for its procedure and state: remember it,
+        // so that lists by state scan that department's prefix too.
+        for prev in written.values() {
+            for k in &prev.index {
+                if let Some(sd) = keys::state_department_of(k)
+                    && !known.contains(&sd)
+                    && novel.insert(sd.clone())
+                {
+                    t[STATE_DEPARTMENTS].insert(sd, &[])?;
+                }
+            }
+        }
+        if !heads.audit_lines.is_empty() {
+            t[AUDIT_LOG].insert(&first_audit.to_be_bytes(), heads.audit_lines.as_slice())?;
         }
         if !heads.outbox_events.is_empty() {
             heads.outbox_events.push(b']');
@@ -341,7 +550,7 @@ fn apply_batch(
         if heads.dossiers != dossiers_before {
             t[META].insert(b"dossier_count".as_slice(), &heads.dossiers.to_be_bytes())?;
         }
-        Ok((results, written))
+        Ok((outcomes, written, novel))
     });
     match result {
         Ok(r) => Ok(r),
@@ -367,13 +576,18 @@ fn abort(e: Error) -> ConflictableTransactionError<Error> {
     ConflictableTransactionError::Abort(e)
 }
 
-fn read_dossier(t: &[TransactionalTree], code: &str) -> TxResult<Option<Dossier>> {
+fn read_dossier(t: &[TransactionalTree], code: &str) -> TxResult<Option<(Dossier, Vec<u64>)>> {
     match t[DOSSIERS].get(code.as_bytes())? {
         None => Ok(None),
-        Some(v) => serde_json::from_slice(&v)
-            .map(Some)
-            .map_err(|e| abort(corrupt(format!("dossier {code}: {e}")))),
+        Some(v) => parse_record(code, &v).map(Some).map_err(abort),
     }
+}
+
+fn parse_record(code: &str, v: &[u8]) -> Result<(Dossier, Vec<u64>), Error> {
+    let (seqs, json) = keys::parse_dossier_record(v)
+        .ok_or_else(|| corrupt(format!("dossier {code}: the record is truncated")))?;
+    let d = serde_json::from_slice(json).map_err(|e| corrupt(format!("dossier {code}: {e}")))?;
+    Ok((d, seqs))
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -383,28 +597,29 @@ struct IdempotencyRecord {
 }
 
 /// Applies one transition inside the batch's transaction. The outer `Err` aborts the whole
-/// batch (storage trouble); the inner `Err` refuses just this transition, before it wrote
-/// anything.
+/// batch (storage trouble); a refusal is an [`Outcome::Refused`], decided before the
+/// transition wrote anything.
 fn apply_one(
     t: &[TransactionalTree],
-    tr: &Transition,
+    job: &Job,
     heads: &mut Heads,
     recent: &Recent,
     written: &mut Recent,
-) -> TxResult<Result<Committed, Error>> {
+) -> TxResult<Outcome> {
+    let tr = &job.transition;
     // 1. Checks, reads only.
     if let Some((key, request)) = &tr.idempotency
         && let Some(v) = t[IDEM].get(key.as_bytes())?
     {
         let rec: IdempotencyRecord = serde_json::from_slice(&v).map_err(|e| abort(corrupt(e)))?;
         if &rec.request != request {
-            return Ok(Err(Error::IdempotencyMismatch {
+            return Ok(Outcome::Refused(Error::IdempotencyMismatch {
                 key: key.clone(),
                 code: rec.code,
             }));
         }
         return match read_dossier(t, &rec.code)? {
-            Some(d) => Ok(Ok(Committed::Replayed(Box::new(d)))),
+            Some((d, _)) => Ok(Outcome::Replayed(Box::new(d))),
             None => Err(abort(corrupt(format!(
                 "idempotency key {key} names missing dossier {}",
                 rec.code
@@ -421,12 +636,12 @@ fn apply_one(
                 let old = match cached {
                     Some(p) => p,
                     None => match read_dossier(t, code)? {
-                        Some(d) => Prev::of(&d),
-                        None => return Ok(Err(Error::NotFound(code.clone()))),
+                        Some((d, seqs)) => Prev::of(&d, seqs),
+                        None => return Ok(Outcome::Refused(Error::NotFound(code.clone()))),
                     },
                 };
                 if old.version != expected {
-                    return Ok(Err(Error::Conflict {
+                    return Ok(Outcome::Refused(Error::Conflict {
                         code: code.clone(),
                         expected,
                         current: old.version,
@@ -448,7 +663,7 @@ fn apply_one(
             };
             if next > 9999 {
                 let (agency, day) = prefix.rsplit_once('-').unwrap_or((prefix.as_str(), ""));
-                return Ok(Err(Error::SequenceExhausted {
+                return Ok(Outcome::Refused(Error::SequenceExhausted {
                     agency: agency.into(),
                     day: day.into(),
                 }));
@@ -457,79 +672,87 @@ fn apply_one(
             codes.insert(change.dossier.code.clone(), format!("{prefix}-{next:04}"));
         }
     }
-    // 3. Writes.
+    // 3. What to write: prepared by the caller, or here once the codes are known.
+    let resolved: Option<(Vec<Change>, Vec<Prepared>)> = match &job.prepared {
+        Some(_) => None,
+        None => {
+            let changes: Vec<Change> = tr.changes.iter().map(|c| resolve(c, &codes)).collect();
+            let prepared = changes
+                .iter()
+                .map(Prepared::of)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(abort)?;
+            Some((changes, prepared))
+        }
+    };
+    let (changes, prepared): (&[Change], &[Prepared]) = match (&resolved, &job.prepared) {
+        (Some((c, p)), _) => (c, p),
+        (None, Some(p)) => (&tr.changes, p),
+        (None, None) => {
+            return Err(abort(corrupt(
+                "a transition was neither prepared nor resolved",
+            )));
+        }
+    };
+    // 4. Writes.
     for (prefix, n) in &counters {
         t[SEQ].insert(prefix.as_bytes(), &n.to_be_bytes())?;
     }
-    heads.dossiers += tr
-        .changes
+    heads.dossiers += changes
         .iter()
         .filter(|c| c.expected_version.is_none())
         .count() as u64;
-    let mut stored = Vec::with_capacity(tr.changes.len());
-    for (change, old) in tr.changes.iter().zip(olds) {
-        let change = resolve(change, &codes);
-        let d = &change.dossier;
+    for ((change, p), old) in changes.iter().zip(prepared).zip(olds) {
+        let code = change.dossier.code.as_bytes();
         // Only keys that changed are written: every write copies a sled leaf, so unchanged
         // index entries (applicant, receipt day, a steady appointment) cost nothing.
-        let (old_index, old_timers) = match old {
-            Some(p) => (p.index, p.timers),
-            None => (vec![], vec![]),
+        let (old_index, old_timers, mut seqs) = match old {
+            Some(p) => (p.index, p.timers, p.audit),
+            None => (vec![], vec![], vec![]),
         };
-        let new_index = keys::index_keys(d);
-        for k in old_index.iter().filter(|k| !new_index.contains(k)) {
+        for k in old_index.iter().filter(|k| !p.index.contains(k)) {
             t[IDX].remove(k.as_slice())?;
         }
-        for k in new_index.iter().filter(|k| !old_index.contains(k)) {
+        for k in p.index.iter().filter(|k| !old_index.contains(k)) {
             t[IDX].insert(k.as_slice(), &[])?;
         }
-        let new_timers = keys::timer_entries(d);
-        for (k, timer) in &old_timers {
-            if !new_timers.iter().any(|(nk, nt)| nk == k && nt == timer) {
-                t[TIMERS].remove(k.as_slice())?;
-            }
+        for k in old_timers.iter().filter(|k| !p.timers.contains(k)) {
+            t[TIMERS].remove(k.as_slice())?;
         }
-        for (k, timer) in &new_timers {
-            if !old_timers.iter().any(|(ok, ot)| ok == k && ot == timer) {
-                let v = serde_json::to_vec(timer).map_err(|e| abort(corrupt(e)))?;
-                t[TIMERS].insert(k.as_slice(), v)?;
-            }
+        for k in p.timers.iter().filter(|k| !old_timers.contains(k)) {
+            t[TIMERS].insert(k.as_slice(), &[])?;
         }
-        let body = serde_json::to_vec(d).map_err(|e| abort(corrupt(e)))?;
-        t[DOSSIERS].insert(d.code.as_bytes(), body)?;
+        for entry in &p.audit {
+            heads.audit_seq += 1;
+            let (bytes, hash) = entry
+                .seal(heads.audit_seq, &heads.audit_head)
+                .ok_or_else(|| abort(corrupt("an audit entry did not serialise as expected")))?;
+            heads.audit_head = hash;
+            if !heads.audit_lines.is_empty() {
+                heads.audit_lines.push(b'\n');
+            }
+            heads.audit_lines.extend_from_slice(&bytes);
+            seqs.push(heads.audit_seq);
+        }
+        t[DOSSIERS].insert(code, keys::dossier_record(&seqs, &p.body))?;
         written.insert(
-            d.code.clone(),
+            change.dossier.code.clone(),
             Prev {
-                version: d.version,
-                index: new_index,
-                timers: new_timers,
+                version: change.dossier.version,
+                index: p.index.clone(),
+                timers: p.timers.clone(),
+                audit: seqs,
             },
         );
-        for mut entry in change.audit {
-            heads.audit_seq += 1;
-            entry.seal(heads.audit_seq, &heads.audit_head);
-            heads.audit_head = entry.hash.clone();
-            let v = serde_json::to_vec(&entry).map_err(|e| abort(corrupt(e)))?;
-            t[AUDIT_ENTRIES].insert(
-                keys::join(&[d.code.as_bytes(), &heads.audit_seq.to_be_bytes()]),
-                v,
-            )?;
-            if !heads.audit_order.is_empty() {
-                heads.audit_order.push(SEP);
-            }
-            heads.audit_order.extend_from_slice(d.code.as_bytes());
-        }
-        for event in &change.events {
+        for event in &p.events {
             heads.outbox_seq += 1;
             heads.outbox_events.push(if heads.outbox_events.is_empty() {
                 b'['
             } else {
                 b','
             });
-            serde_json::to_writer(&mut heads.outbox_events, event)
-                .map_err(|e| abort(corrupt(e)))?;
+            heads.outbox_events.extend_from_slice(event);
         }
-        stored.push(change.dossier);
     }
     for (hash, source) in &tr.procedures {
         if t[PROCS].get(hash.as_bytes())?.is_none() {
@@ -541,17 +764,19 @@ fn apply_one(
             t[PLUGINS].insert(sha.as_bytes(), bytes.as_slice())?;
         }
     }
-    if let (Some((key, request)), Some(primary)) = (&tr.idempotency, stored.first()) {
+    if let (Some((key, request)), Some(primary)) = (&tr.idempotency, changes.first()) {
         let rec = IdempotencyRecord {
-            code: primary.code.clone(),
+            code: primary.dossier.code.clone(),
             request: request.clone(),
         };
         let v = serde_json::to_vec(&rec).map_err(|e| abort(corrupt(e)))?;
         t[IDEM].insert(key.as_bytes(), v)?;
     }
-    Ok(Ok(Committed::Applied(stored)))
+    Ok(match resolved {
+        Some((changes, _)) => Outcome::Assigned(changes.into_iter().map(|c| c.dossier).collect()),
+        None => Outcome::AsSent,
+    })
 }
-
 /// Replaces placeholder codes with the codes just assigned, everywhere they appear.
 fn resolve(change: &Change, codes: &HashMap<String, String>) -> Change {
     let mut c = change.clone();
@@ -597,16 +822,19 @@ fn fix_json(v: &mut serde_json::Value, codes: &HashMap<String, String>) {
 impl Store for SledStore {
     fn commit(&self, transition: Transition) -> Result<Committed, Error> {
         if self.poisoned.load(Ordering::SeqCst) {
-            return Err(Error::Storage(
-                "the store stopped accepting writes after a failed sync; reopen it".into(),
-            ));
+            return Err(Error::Storage(POISONED.into()));
         }
+        let prepared = Prepared::of_transition(&transition).transpose()?;
         let (reply, answer) = mpsc::sync_channel(1);
         {
             let guard = self.sender.lock().map_err(|_| Error::Closed)?;
             let sender = guard.as_ref().ok_or(Error::Closed)?;
             sender
-                .send(Job { transition, reply })
+                .send(Job {
+                    transition,
+                    prepared,
+                    reply,
+                })
                 .map_err(|_| Error::Closed)?;
         }
         answer.recv().map_err(|_| Error::Closed)?
@@ -615,19 +843,26 @@ impl Store for SledStore {
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
         match self.tree(DOSSIERS).get(code.as_bytes()).map_err(storage)? {
             None => Ok(None),
-            Some(v) => serde_json::from_slice(&v)
-                .map(Some)
-                .map_err(|e| corrupt(format!("dossier {code}: {e}"))),
+            Some(v) => parse_record(code, &v).map(|(d, _)| Some(d)),
         }
     }
 
     fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
-        let prefix = keys::prefix(&[code.as_bytes()]);
-        self.tree(AUDIT_ENTRIES)
-            .scan_prefix(&prefix)
-            .map(|item| {
-                let (_, v) = item.map_err(storage)?;
-                serde_json::from_slice(&v).map_err(corrupt)
+        let Some(v) = self.tree(DOSSIERS).get(code.as_bytes()).map_err(storage)? else {
+            return Ok(vec![]);
+        };
+        let (seqs, _) = keys::parse_dossier_record(&v)
+            .ok_or_else(|| corrupt(format!("dossier {code}: the record is truncated")))?;
+        let log = self.tree(AUDIT_LOG);
+        seqs.into_iter()
+            .map(|seq| {
+                let (first, chunk) = chunk_holding(log, seq)?
+                    .ok_or_else(|| corrupt(format!("audit entry {seq} is missing")))?;
+                let line = chunk
+                    .split(|b| *b == b'\n')
+                    .nth((seq - first) as usize)
+                    .ok_or_else(|| corrupt(format!("audit entry {seq} is missing")))?;
+                serde_json::from_slice(line).map_err(corrupt)
             })
             .collect()
     }
@@ -637,22 +872,15 @@ impl Store for SledStore {
         if limit == 0 {
             return Ok(out);
         }
-        let order = self.tree(AUDIT_ORDER);
-        for item in order.range(chunk_start(order, from)?..) {
+        let log = self.tree(AUDIT_LOG);
+        for item in log.range(chunk_start(log, from)?..) {
             let (k, v) = item.map_err(storage)?;
-            let first = be_u64(&k).ok_or_else(|| corrupt("audit order key is not 8 bytes"))?;
-            for (i, code) in v.split(|b| *b == SEP).enumerate() {
-                let seq = first + i as u64;
-                if seq < from {
+            let first = be_u64(&k).ok_or_else(|| corrupt("audit log key is not 8 bytes"))?;
+            for (i, line) in v.split(|b| *b == b'\n').enumerate() {
+                if first + (i as u64) < from {
                     continue;
                 }
-                let key = keys::join(&[code, &seq.to_be_bytes()]);
-                let entry = self
-                    .tree(AUDIT_ENTRIES)
-                    .get(&key)
-                    .map_err(storage)?
-                    .ok_or_else(|| corrupt(format!("audit entry {seq} is missing")))?;
-                out.push(serde_json::from_slice(&entry).map_err(corrupt)?);
+                out.push(serde_json::from_slice(line).map_err(corrupt)?);
                 if out.len() >= limit {
                     return Ok(out);
                 }
@@ -661,53 +889,95 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Vec<String>, Error> {
-        let (prefix, upper): (Vec<u8>, Option<Vec<u8>>) = match query {
-            Query::State { procedure, state } => (
-                keys::prefix(&[b"st", procedure.as_bytes(), state.as_bytes()]),
-                None,
-            ),
-            Query::Department {
-                department,
-                state: Some(state),
-            } => (
-                keys::prefix(&[b"dp", department.as_bytes(), state.as_bytes()]),
-                None,
-            ),
-            Query::Department {
-                department,
-                state: None,
-            } => (keys::prefix(&[b"dp", department.as_bytes()]), None),
-            Query::Applicant { applicant } => (keys::prefix(&[b"ap", applicant.as_bytes()]), None),
-            Query::Overdue { now } => {
-                let p = keys::prefix(&[b"du"]);
-                let mut upper = p.clone();
-                upper.extend_from_slice(&keys::time_key(*now));
-                (p, Some(upper))
+    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
+        let after = match after {
+            None => None,
+            Some(c) => Some(hex::decode(c).map_err(|_| Error::BadCursor(c.to_string()))?),
+        };
+        let idx = self.tree(IDX);
+        match query {
+            Query::State { procedure, state } => {
+                // One `wk` prefix per department the state was ever owned by (usually one),
+                // each in code order; merged by code.
+                let mut scans = vec![];
+                let sd = keys::prefix(&[procedure.as_bytes(), state.as_bytes()]);
+                for item in self.tree(STATE_DEPARTMENTS).scan_prefix(&sd) {
+                    let (k, _) = item.map_err(storage)?;
+                    let department = &k[sd.len()..];
+                    scans.push(keys::prefix(&[
+                        b"wk",
+                        department,
+                        state.as_bytes(),
+                        procedure.as_bytes(),
+                    ]));
+                }
+                let after_code = match &after {
+                    Some(k) => Some(keys::code_of(k).ok_or_else(|| bad_cursor(k))?.to_string()),
+                    None => None,
+                };
+                let mut found: Vec<(String, Vec<u8>)> = vec![];
+                for prefix in scans {
+                    let mut start = prefix.clone();
+                    if let Some(code) = &after_code {
+                        start.extend_from_slice(code.as_bytes());
+                        start.push(0);
+                    }
+                    for item in idx.range(start..).take(limit) {
+                        let (k, _) = item.map_err(storage)?;
+                        if !k.starts_with(&prefix) {
+                            break;
+                        }
+                        if let Some(code) = keys::code_of(&k) {
+                            found.push((code.to_string(), k.to_vec()));
+                        }
+                    }
+                }
+                found.sort();
+                found.truncate(limit);
+                Ok(page(found, limit))
+            }
+            Query::Department { department, state } => {
+                let prefix = match state {
+                    Some(state) => keys::prefix(&[b"wk", department.as_bytes(), state.as_bytes()]),
+                    None => keys::prefix(&[b"wk", department.as_bytes()]),
+                };
+                scan(idx, &prefix, &prefix, after, None, limit, keys::code_of)
+            }
+            Query::Applicant { applicant } => {
+                let prefix = keys::prefix(&[b"ap", applicant.as_bytes()]);
+                scan(idx, &prefix, &prefix, after, None, limit, keys::code_of)
             }
             Query::Received { agency, from, to } => {
-                let p = keys::prefix(&[b"rc", agency.as_bytes()]);
-                let mut start = p.clone();
+                let prefix = keys::prefix(&[b"rc", agency.as_bytes()]);
+                let mut start = prefix.clone();
                 start.extend_from_slice(from.as_bytes());
-                let mut upper = p.clone();
+                let mut upper = prefix.clone();
                 upper.extend_from_slice(to.as_bytes());
                 upper.push(SEP + 1);
-                return self.collect_codes(
-                    self.tree(IDX).range(start..upper),
-                    &p,
-                    None,
+                scan(
+                    idx,
+                    &prefix,
+                    &start,
                     after,
+                    Some(upper),
                     limit,
-                );
+                    keys::code_of,
+                )
             }
-        };
-        self.collect_codes(
-            self.tree(IDX).scan_prefix(&prefix),
-            &prefix,
-            upper.as_deref(),
-            after,
-            limit,
-        )
+            Query::Overdue { now } => {
+                // Appointment timers before `now`: exactly the open dossiers whose clock runs.
+                let upper = keys::time_key(*now).to_vec();
+                scan(
+                    self.tree(TIMERS),
+                    b"",
+                    b"",
+                    after,
+                    Some(upper),
+                    limit,
+                    keys::appointment_code_of,
+                )
+            }
+        }
     }
 
     fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
@@ -717,8 +987,8 @@ impl Store for SledStore {
             .range(..upper)
             .take(limit)
             .map(|item| {
-                let (_, v) = item.map_err(storage)?;
-                serde_json::from_slice(&v).map_err(corrupt)
+                let (k, _) = item.map_err(storage)?;
+                keys::timer_of_key(&k).ok_or_else(|| corrupt("a timer key does not parse"))
             })
             .collect()
     }
@@ -781,6 +1051,18 @@ fn be_u64(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.try_into().ok()?))
 }
 
+/// The chunk that holds sequence number `seq`, with its first sequence number.
+fn chunk_holding(tree: &Tree, seq: u64) -> Result<Option<(u64, sled::IVec)>, Error> {
+    match tree.range(..=seq.to_be_bytes()).next_back() {
+        Some(item) => {
+            let (k, v) = item.map_err(storage)?;
+            let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
+            Ok(Some((first, v)))
+        }
+        None => Ok(None),
+    }
+}
+
 /// The key of the chunk that holds sequence number `seq`: the last chunk starting at or before
 /// it (chunks are keyed by their first sequence number), or `seq` itself if none does.
 fn chunk_start(tree: &Tree, seq: u64) -> Result<[u8; 8], Error> {
@@ -794,37 +1076,57 @@ fn chunk_start(tree: &Tree, seq: u64) -> Result<[u8; 8], Error> {
     }
 }
 
-impl SledStore {
-    fn collect_codes(
-        &self,
-        iter: sled::Iter,
-        prefix: &[u8],
-        upper: Option<&[u8]>,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<String>, Error> {
-        let mut out = vec![];
-        for item in iter {
-            let (k, _) = item.map_err(storage)?;
-            if !k.starts_with(prefix) {
-                break;
-            }
-            if let Some(u) = upper
-                && k.as_ref() > u
-            {
-                break;
-            }
-            let Some(code) = keys::code_of(&k) else {
-                continue;
-            };
-            if after.is_some_and(|a| code <= a) {
-                continue;
-            }
-            out.push(code.to_string());
-            if out.len() >= limit {
+fn bad_cursor(key: &[u8]) -> Error {
+    Error::BadCursor(hex::encode(key))
+}
+
+/// A page of the codes `code` finds in the keys of `tree` that start with `prefix`, from
+/// `start` on, after the key `after` and before `upper`.
+fn scan(
+    tree: &Tree,
+    prefix: &[u8],
+    start: &[u8],
+    after: Option<Vec<u8>>,
+    upper: Option<Vec<u8>>,
+    limit: usize,
+    code: impl Fn(&[u8]) -> Option<&str>,
+) -> Result<Page, Error> {
+    let mut lower = start.to_vec();
+    if let Some(mut a) = after {
+        if !a.starts_with(prefix) {
+            return Err(bad_cursor(&a));
+        }
+        // The smallest key after `a`.
+        a.push(0);
+        lower = lower.max(a);
+    }
+    let mut found = vec![];
+    if limit == 0 {
+        return Ok(Page::default());
+    }
+    for item in tree.range(lower..) {
+        let (k, _) = item.map_err(storage)?;
+        if !k.starts_with(prefix) || upper.as_ref().is_some_and(|u| k.as_ref() >= u.as_slice()) {
+            break;
+        }
+        if let Some(c) = code(&k) {
+            found.push((c.to_string(), k.to_vec()));
+            if found.len() >= limit {
                 break;
             }
         }
-        Ok(out)
+    }
+    Ok(page(found, limit))
+}
+
+fn page(found: Vec<(String, Vec<u8>)>, limit: usize) -> Page {
+    let next = if found.len() >= limit {
+        found.last().map(|(_, k)| hex::encode(k))
+    } else {
+        None
+    };
+    Page {
+        codes: found.into_iter().map(|(c, _)| c).collect(),
+        next,
     }
 }
