@@ -3,29 +3,34 @@
 //! exactly when it writes the new version. Every key written costs a copy of a sled leaf, so
 //! the layout keeps the keys one step changes few.
 //!
-//! Tree `idx` (values empty), parts separated by 0x00:
+//! Everything lives in one sled tree; each kind of record has its own first byte (a "space",
+//! named in `sled.rs`), and the layouts below are what follows that byte. The small spaces:
+//! `s` the day's sequence per code prefix, `k` idempotency keys, `m` counters and the audit
+//! chain's head, `p` pinned procedure sources by hash, `g` pinned plugins by sha256.
+//!
+//! Space `i`, the indexes (values empty), parts separated by 0x00:
 //! - `wk \0 department \0 state \0 procedure \0 code`   open dossiers by active step: one key
 //!   serves both a department's work (by state) and a procedure's state (the department is ""
 //!   for a step no department owns, such as waiting for the applicant);
 //! - `ap \0 applicant \0 code`                           every dossier of an applicant;
 //! - `rc \0 agency \0 yymmdd \0 code`                    dossiers received per agency and day.
 //!
-//! Tree `state_departments`: `procedure \0 state \0 department` → empty, every department a
+//! Space `x`: `procedure \0 state \0 department` → empty, every department a
 //! `wk` key was ever written with, so a list by procedure and state knows which `wk` prefixes
 //! to scan. It changes only when a procedure version moves a state to another department.
 //!
-//! Tree `timers`: `at(be i64 ms) \0 code \0 (step:<state> | appointment)` → empty; the key
+//! Space `t`, timers: `at(be i64 ms) \0 code \0 (step:<state> | appointment)` → empty; the key
 //! says everything about the timer, and an empty value keeps the tree's leaves small. Overdue
 //! dossiers are the appointment timers before now.
 //!
-//! Tree `dossiers`: `code` → the dossier's audit sequence numbers (a big-endian u32 count,
+//! Space `d`, dossiers: `code` → the dossier's audit sequence numbers (a big-endian u32 count,
 //! then one big-endian u64 each) followed by the dossier's JSON.
 //!
-//! The audit log and the outbox are written once per commit batch, not once per entry:
-//! - `audit_log`: `first seq(be u64)` → the batch's entries as JSON, one per line (entry
+//! The audit log and the outbox are written in chunks of a few KiB per commit batch, not one
+//! key per entry:
+//! - space `a`, the audit log: `first seq(be u64)` → consecutive entries as JSON, one per line (entry
 //!   `first + i` is line i); a dossier's history is found through its record's seq list;
-//! - `outbox_batches`: `first seq(be u64)` → the batch's events as one JSON array (event
-//!   `first + i` is the i-th).
+//! - space `o`, the outbox: `first seq(be u64)` → consecutive events as JSON, one per line.
 
 use jiff::Timestamp;
 

@@ -34,8 +34,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
 
 use jiff::Timestamp;
-use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
-use sled::{Transactional, Tree};
+use sled::{IVec, Tree};
 
 use super::keys::{self, SEP};
 use super::{Committed, Error, Page, Query, Store};
@@ -67,40 +66,24 @@ impl Default for Options {
     }
 }
 
-const DOSSIERS: usize = 0;
-const IDX: usize = 1;
-const SEQ: usize = 2;
-const IDEM: usize = 3;
-const AUDIT_LOG: usize = 4;
-const STATE_DEPARTMENTS: usize = 5;
-const TIMERS: usize = 6;
-const OUTBOX: usize = 7;
-const META: usize = 8;
-const PROCS: usize = 9;
-const PLUGINS: usize = 10;
-// The layout is described in `keys`. A store written with an older layout is recognised by
-// its tree names instead of misread.
-const TREE_NAMES: [&str; 11] = [
-    "dossiers",
-    "idx",
-    "seq",
-    "idempotency",
-    "audit_log",
-    "state_departments",
-    "timers",
-    "outbox_batches",
-    "meta",
-    "procedures",
-    "plugins",
-];
-/// Trees of older layouts; a store holding them was written by an incompatible version.
-const OLD_TREE_NAMES: [&str; 5] = [
-    "audit",
-    "audit_by_dossier",
-    "outbox",
-    "audit_order",
-    "audit_entries",
-];
+// Everything lives in ONE sled tree, each kind of record under its own first byte (the
+// "spaces" below; their layouts are described in `keys`). One tree lets a commit batch be a
+// `sled::Batch`, which sled applies atomically (recovery replays all of it or none) without
+// the per-write read that sled's multi-tree transactions make to return old values.
+const TREE: &str = "motcua";
+const DOSSIERS: u8 = b'd';
+const IDX: u8 = b'i';
+const SEQ: u8 = b's';
+const IDEM: u8 = b'k';
+const AUDIT_LOG: u8 = b'a';
+const STATE_DEPARTMENTS: u8 = b'x';
+const TIMERS: u8 = b't';
+const OUTBOX: u8 = b'o';
+const META: u8 = b'm';
+const PROCS: u8 = b'p';
+const PLUGINS: u8 = b'g';
+/// Spaces the writer reads back within a batch, so their pending writes are kept at hand.
+const READ_BACK: [u8; 6] = [DOSSIERS, SEQ, IDEM, META, PROCS, PLUGINS];
 
 type Reply = mpsc::SyncSender<Result<Committed, Error>>;
 
@@ -190,12 +173,61 @@ fn add_elapsed(counter: &AtomicU64, since: std::time::Instant) {
 /// it has answered every queued transition.
 pub struct SledStore {
     db: sled::Db,
-    trees: Arc<Vec<Tree>>,
+    tree: Tree,
+    cache: DossierCache,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Vec<JoinHandle<()>>>,
     poisoned: Arc<AtomicBool>,
     stats: Arc<Stats>,
     path: PathBuf,
+}
+
+/// Parsed dossiers recently committed or read, so that the officer who acts next does not
+/// wait for sled (whose readers queue behind the writer's batch) nor parse the JSON again.
+/// It only ever holds what sled holds: a commit puts the acknowledged version, and an older
+/// version never replaces a newer one. Bounded by clearing a full shard.
+struct DossierCache {
+    shards: Vec<Mutex<HashMap<String, Arc<Dossier>>>>,
+}
+
+const CACHE_SHARDS: usize = 16;
+/// Dossiers per shard: 16 × 512 = 8,192 dossiers, a few tens of MiB.
+const CACHE_PER_SHARD: usize = 512;
+
+impl Default for DossierCache {
+    fn default() -> Self {
+        DossierCache {
+            shards: (0..CACHE_SHARDS).map(|_| Mutex::default()).collect(),
+        }
+    }
+}
+
+impl DossierCache {
+    fn shard(&self, code: &str) -> &Mutex<HashMap<String, Arc<Dossier>>> {
+        // FNV-1a: cheap, and codes differ in their last digits.
+        let h = code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+        });
+        &self.shards[(h % CACHE_SHARDS as u64) as usize]
+    }
+
+    fn get(&self, code: &str) -> Option<Dossier> {
+        let cached = self.shard(code).lock().ok()?.get(code).cloned();
+        cached.map(|d| Dossier::clone(&d))
+    }
+
+    fn put(&self, d: &Dossier) {
+        let Ok(mut shard) = self.shard(&d.code).lock() else {
+            return;
+        };
+        if shard.get(&d.code).is_some_and(|c| c.version >= d.version) {
+            return;
+        }
+        if shard.len() >= CACHE_PER_SHARD {
+            shard.clear();
+        }
+        shard.insert(d.code.clone(), Arc::new(d.clone()));
+    }
 }
 
 fn storage(e: impl std::fmt::Display) -> Error {
@@ -221,21 +253,21 @@ impl SledStore {
             .flush_every_ms(None)
             .open()
             .map_err(storage)?;
-        for old in OLD_TREE_NAMES {
-            if db.tree_names().iter().any(|n| n.as_ref() == old.as_bytes()) {
-                return Err(Error::Corrupt(format!(
-                    "{} was written by an older motcua with tree '{old}'; this version \
-                     reads only the layout with one audit log chunk per commit batch",
-                    path.display()
-                )));
-            }
-        }
-        let trees: Vec<Tree> = TREE_NAMES
+        // Older layouts kept one sled tree per kind of record; such a store is recognised
+        // instead of misread.
+        if let Some(old) = db
+            .tree_names()
             .iter()
-            .map(|n| db.open_tree(n))
-            .collect::<Result<_, _>>()
-            .map_err(storage)?;
-        let trees = Arc::new(trees);
+            .find(|n| n.as_ref() != TREE.as_bytes() && n.as_ref() != b"__sled__default")
+        {
+            return Err(Error::Corrupt(format!(
+                "{} was written by an older motcua (it has the tree '{}'); this version \
+                 reads only the single-tree layout",
+                path.display(),
+                String::from_utf8_lossy(old)
+            )));
+        }
+        let tree = db.open_tree(TREE).map_err(storage)?;
         // sled keeps everything in one data file; a handle on it lets us fdatasync it.
         let data_file = if options.fsync {
             let f = File::open(path.join("db")).map_err(storage)?;
@@ -250,33 +282,33 @@ impl SledStore {
         let (to_sync, applied) = mpsc::channel::<Applied>();
         let poisoned = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
-        let known: HashSet<Vec<u8>> = trees[STATE_DEPARTMENTS]
-            .iter()
-            .keys()
-            .map(|k| k.map(|k| k.to_vec()))
-            .collect::<Result<_, _>>()
-            .map_err(storage)?;
+        let known: HashSet<Vec<u8>> = Space::of(&tree, STATE_DEPARTMENTS)
+            .range(b"", None)
+            .map(|item| item.map(|(k, _)| k.to_vec()))
+            .collect::<Result<_, _>>()?;
         let apply = {
             let db = db.clone();
-            let trees = trees.clone();
+            let tree = tree.clone();
             let poisoned = poisoned.clone();
             let stats = stats.clone();
             std::thread::Builder::new()
                 .name("motcua-apply".into())
-                .spawn(move || apply_loop(&db, &trees, known, receiver, to_sync, &poisoned, &stats))
+                .spawn(move || apply_loop(&db, &tree, known, receiver, to_sync, &poisoned, &stats))
                 .map_err(storage)?
         };
         let sync = {
+            let blobs = path.join("blobs");
             let poisoned = poisoned.clone();
             let stats = stats.clone();
             std::thread::Builder::new()
                 .name("motcua-sync".into())
-                .spawn(move || sync_loop(data_file, applied, &poisoned, &stats))
+                .spawn(move || sync_loop(data_file, blobs, applied, &poisoned, &stats))
                 .map_err(storage)?
         };
         Ok(SledStore {
             db,
-            trees,
+            tree,
+            cache: DossierCache::default(),
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(vec![apply, sync]),
             poisoned,
@@ -299,8 +331,8 @@ impl SledStore {
         &self.stats
     }
 
-    fn tree(&self, i: usize) -> &Tree {
-        &self.trees[i]
+    fn space(&self, id: u8) -> Space<'_> {
+        Space::of(&self.tree, id)
     }
 
     /// Stops the writer after the queued transitions are answered.
@@ -326,7 +358,7 @@ impl Drop for SledStore {
 
 fn apply_loop(
     db: &sled::Db,
-    trees: &[Tree],
+    tree: &Tree,
     mut known: HashSet<Vec<u8>>,
     receiver: mpsc::Receiver<Job>,
     to_sync: mpsc::Sender<Applied>,
@@ -347,7 +379,7 @@ fn apply_loop(
             continue;
         }
         let started = std::time::Instant::now();
-        let applied = apply_batch(trees, &jobs, &recent, &known);
+        let applied = apply_batch(tree, &jobs, &recent, &known);
         add_elapsed(&stats.apply_nanos, started);
         match applied {
             Ok((outcomes, written, novel)) => {
@@ -376,11 +408,44 @@ fn apply_loop(
                 }
             }
             Err(e) => {
-                // The transaction was rolled back: nothing of the batch is in sled.
+                // The batch was not applied: nothing of it is in sled.
                 answer_all(jobs, &e.to_string());
             }
         }
     }
+}
+
+/// sled 0.34 writes a record bigger than a quarter of a segment (128 KiB: a leaf of large
+/// values, a WASM plugin) to its own file under `blobs/`, and never syncs it; the data file
+/// then holds only a pointer. Every blob file not yet synced is synced here, with its folder,
+/// before the data file, so an acknowledged transition never points at a lost blob.
+fn sync_new_blobs(dir: &Path, synced: &mut HashSet<std::ffi::OsString>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let mut present = HashSet::new();
+    let mut new = false;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        if !synced.contains(&name) {
+            match File::open(entry.path()) {
+                Ok(f) => f.sync_all()?,
+                // sled removed it (its segment was cleaned) since the listing.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            }
+            new = true;
+        }
+        present.insert(name);
+    }
+    if new {
+        File::open(dir)?.sync_all()?;
+    }
+    *synced = present;
+    Ok(())
 }
 
 fn answer_all(jobs: Vec<Job>, message: &str) {
@@ -391,10 +456,12 @@ fn answer_all(jobs: Vec<Job>, message: &str) {
 
 fn sync_loop(
     data_file: Option<File>,
+    blobs: PathBuf,
     receiver: mpsc::Receiver<Applied>,
     poisoned: &AtomicBool,
     stats: &Stats,
 ) {
+    let mut synced_blobs = HashSet::new();
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while let Ok(next) = receiver.try_recv() {
@@ -407,7 +474,9 @@ fn sync_loop(
             // fdatasync makes them all durable.
             let started = std::time::Instant::now();
             let r = match &data_file {
-                Some(f) => f.sync_data().map_err(|e| format!("fdatasync failed: {e}")),
+                Some(f) => sync_new_blobs(&blobs, &mut synced_blobs)
+                    .map_err(|e| format!("syncing sled's blob files failed: {e}"))
+                    .and_then(|_| f.sync_data().map_err(|e| format!("fdatasync failed: {e}"))),
                 None => Ok(()),
             };
             add_elapsed(&stats.fsync_nanos, started);
@@ -474,8 +543,8 @@ type Recent = HashMap<String, Prev>;
 const RECENT_MAX: usize = 16_384;
 
 /// Counters the batch advances, loaded once and written back once, and the batch's chunks of
-/// the global audit order and of the outbox: one key each per batch instead of one per entry,
-/// because every key written costs a copy of a sled leaf.
+/// the audit log and of the outbox: a few keys per batch instead of one per entry, because
+/// every key written costs a copy of a sled leaf.
 struct Heads {
     audit_seq: u64,
     audit_head: String,
@@ -483,103 +552,219 @@ struct Heads {
     /// Stored dossiers, kept as a counter because counting sled's tree walks every key
     /// (seconds for a million).
     dossiers: u64,
-    /// The batch's audit entries, one JSON per line, in seq order.
-    audit_lines: Vec<u8>,
-    /// The batch's outbox events as one JSON array (without the closing bracket).
-    outbox_events: Vec<u8>,
+    audit: Chunker,
+    outbox: Chunker,
 }
 
-type TxResult<T> = Result<T, ConflictableTransactionError<Error>>;
+/// Bytes of JSON lines one chunk key holds before the next begins. sled 0.34 writes a page
+/// bigger than a quarter of its 512 KiB segment to a separate blob file, which costs a file
+/// creation; a leaf holds up to 17 entries, so chunks of this size keep log leaves inline.
+const CHUNK_BYTES: usize = 6 * 1024;
+
+/// Lines of JSON (audit entries, outbox events) numbered by sequence, grouped into keys of
+/// about [`CHUNK_BYTES`], each keyed by its first line's number.
+struct Chunker {
+    space: u8,
+    first: u64,
+    lines: Vec<u8>,
+}
+
+impl Chunker {
+    fn new(space: u8) -> Chunker {
+        Chunker {
+            space,
+            first: 0,
+            lines: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, t: &mut Tx, seq: u64, line: &[u8]) {
+        if !self.lines.is_empty() && self.lines.len() + line.len() >= CHUNK_BYTES {
+            self.finish(t);
+        }
+        if self.lines.is_empty() {
+            self.first = seq;
+        } else {
+            self.lines.push(b'\n');
+        }
+        self.lines.extend_from_slice(line);
+    }
+
+    fn finish(&mut self, t: &mut Tx) {
+        if !self.lines.is_empty() {
+            t.insert(self.space, &self.first.to_be_bytes(), &self.lines);
+            self.lines.clear();
+        }
+    }
+}
 
 /// The batch's outcomes, what it wrote per dossier (for the apply thread's cache) and the
 /// `state_departments` keys it added.
 type BatchOutcome = (Vec<Outcome>, Recent, HashSet<Vec<u8>>);
 
 fn apply_batch(
-    trees: &[Tree],
+    tree: &Tree,
     jobs: &[Job],
     recent: &Recent,
     known: &HashSet<Vec<u8>>,
 ) -> Result<BatchOutcome, Error> {
-    let refs: Vec<&Tree> = trees.iter().collect();
-    let result = refs.as_slice().transaction(|t: &Vec<TransactionalTree>| {
-        // Written by this batch so far; consulted before `recent`, which holds only what
-        // earlier batches committed.
-        let mut written: Recent = HashMap::new();
-        let mut novel: HashSet<Vec<u8>> = HashSet::new();
-        let mut heads = Heads {
-            audit_seq: read_u64(&t[META], b"audit_seq")?,
-            audit_head: match t[META].get(b"audit_head")? {
-                Some(v) => String::from_utf8_lossy(&v).into_owned(),
-                None => audit::GENESIS.to_string(),
-            },
-            outbox_seq: read_u64(&t[META], b"outbox_seq")?,
-            dossiers: read_u64(&t[META], b"dossier_count")?,
-            audit_lines: Vec::new(),
-            outbox_events: Vec::new(),
-        };
-        let first_audit = heads.audit_seq + 1;
-        let first_event = heads.outbox_seq + 1;
-        let dossiers_before = heads.dossiers;
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            outcomes.push(apply_one(t, job, &mut heads, recent, &mut written)?);
-        }
-        // A `wk` key with a department never seen for its procedure and state: remember it,
-        // so that lists by state scan that department's prefix too.
-        for prev in written.values() {
-            for k in &prev.index {
-                if let Some(sd) = keys::state_department_of(k)
-                    && !known.contains(&sd)
-                    && novel.insert(sd.clone())
-                {
-                    t[STATE_DEPARTMENTS].insert(sd, &[])?;
-                }
+    let mut t = Tx::new(tree);
+    // Written by this batch so far; consulted before `recent`, which holds only what earlier
+    // batches committed.
+    let mut written: Recent = HashMap::new();
+    let mut novel: HashSet<Vec<u8>> = HashSet::new();
+    let mut heads = Heads {
+        audit_seq: read_u64(&t, META, b"audit_seq")?,
+        audit_head: match t.get(META, b"audit_head")? {
+            Some(v) => String::from_utf8_lossy(&v).into_owned(),
+            None => audit::GENESIS.to_string(),
+        },
+        outbox_seq: read_u64(&t, META, b"outbox_seq")?,
+        dossiers: read_u64(&t, META, b"dossier_count")?,
+        audit: Chunker::new(AUDIT_LOG),
+        outbox: Chunker::new(OUTBOX),
+    };
+    let before = (heads.audit_seq, heads.outbox_seq, heads.dossiers);
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        outcomes.push(apply_one(&mut t, job, &mut heads, recent, &mut written)?);
+    }
+    // A `wk` key with a department never seen for its procedure and state: remember it, so
+    // that lists by state scan that department's prefix too.
+    for prev in written.values() {
+        for k in &prev.index {
+            if let Some(sd) = keys::state_department_of(k)
+                && !known.contains(&sd)
+                && novel.insert(sd.clone())
+            {
+                t.insert(STATE_DEPARTMENTS, &sd, &[]);
             }
         }
-        if !heads.audit_lines.is_empty() {
-            t[AUDIT_LOG].insert(&first_audit.to_be_bytes(), heads.audit_lines.as_slice())?;
+    }
+    heads.audit.finish(&mut t);
+    heads.outbox.finish(&mut t);
+    if heads.audit_seq != before.0 {
+        t.insert(META, b"audit_seq", &heads.audit_seq.to_be_bytes());
+        t.insert(META, b"audit_head", heads.audit_head.as_bytes());
+    }
+    if heads.outbox_seq != before.1 {
+        t.insert(META, b"outbox_seq", &heads.outbox_seq.to_be_bytes());
+    }
+    if heads.dossiers != before.2 {
+        t.insert(META, b"dossier_count", &heads.dossiers.to_be_bytes());
+    }
+    tree.apply_batch(t.batch).map_err(storage)?;
+    Ok((outcomes, written, novel))
+}
+
+/// One commit batch being built: a `sled::Batch`, and the batch's own writes to the spaces it
+/// reads back, because reads go to the tree, which does not hold them yet. The apply thread is
+/// the only writer, so nothing else changes the tree under it.
+struct Tx<'a> {
+    tree: &'a Tree,
+    batch: sled::Batch,
+    pending: HashMap<Vec<u8>, Option<IVec>>,
+}
+
+impl<'a> Tx<'a> {
+    fn new(tree: &'a Tree) -> Tx<'a> {
+        Tx {
+            tree,
+            batch: sled::Batch::default(),
+            pending: HashMap::new(),
         }
-        if !heads.outbox_events.is_empty() {
-            heads.outbox_events.push(b']');
-            t[OUTBOX].insert(&first_event.to_be_bytes(), heads.outbox_events.as_slice())?;
+    }
+
+    fn get(&self, space: u8, key: &[u8]) -> Result<Option<IVec>, Error> {
+        let k = Space::of(self.tree, space).key(key);
+        match self.pending.get(&k) {
+            Some(v) => Ok(v.clone()),
+            None => self.tree.get(&k).map_err(storage),
         }
-        t[META].insert(b"audit_seq".as_slice(), &heads.audit_seq.to_be_bytes())?;
-        t[META].insert(b"audit_head".as_slice(), heads.audit_head.as_bytes())?;
-        t[META].insert(b"outbox_seq".as_slice(), &heads.outbox_seq.to_be_bytes())?;
-        if heads.dossiers != dossiers_before {
-            t[META].insert(b"dossier_count".as_slice(), &heads.dossiers.to_be_bytes())?;
+    }
+
+    fn insert(&mut self, space: u8, key: &[u8], value: &[u8]) {
+        let k = Space::of(self.tree, space).key(key);
+        let v = IVec::from(value);
+        if READ_BACK.contains(&space) {
+            self.pending.insert(k.clone(), Some(v.clone()));
         }
-        Ok((outcomes, written, novel))
-    });
-    match result {
-        Ok(r) => Ok(r),
-        Err(TransactionError::Abort(e)) => Err(e),
-        Err(TransactionError::Storage(e)) => Err(storage(e)),
+        self.batch.insert(k, v);
+    }
+
+    fn remove(&mut self, space: u8, key: &[u8]) {
+        let k = Space::of(self.tree, space).key(key);
+        if READ_BACK.contains(&space) {
+            self.pending.insert(k.clone(), None);
+        }
+        self.batch.remove(k);
     }
 }
 
-fn read_u64(tree: &TransactionalTree, key: &[u8]) -> TxResult<u64> {
-    match tree.get(key)? {
+/// The records of one kind: the keys in the tree that start with the space's byte, seen
+/// without it.
+#[derive(Clone, Copy)]
+struct Space<'a> {
+    tree: &'a Tree,
+    id: u8,
+}
+
+type Entry = (IVec, IVec);
+
+impl<'a> Space<'a> {
+    fn of(tree: &'a Tree, id: u8) -> Space<'a> {
+        Space { tree, id }
+    }
+
+    fn key(&self, k: &[u8]) -> Vec<u8> {
+        let mut v = Vec::with_capacity(k.len() + 1);
+        v.push(self.id);
+        v.extend_from_slice(k);
+        v
+    }
+
+    fn get(&self, k: &[u8]) -> Result<Option<IVec>, Error> {
+        self.tree.get(self.key(k)).map_err(storage)
+    }
+
+    /// Entries with keys in `lower..upper` (`None`: to the end of the space), in key order.
+    fn range(
+        &self,
+        lower: &[u8],
+        upper: Option<&[u8]>,
+    ) -> impl DoubleEndedIterator<Item = Result<Entry, Error>> + 'a {
+        let lower = self.key(lower);
+        let upper = match upper {
+            Some(u) => self.key(u),
+            None => vec![self.id + 1],
+        };
+        // An empty range rather than an inverted one (a cursor past the end).
+        let upper = upper.max(lower.clone());
+        self.tree.range(lower..upper).map(|item| {
+            let (k, v) = item.map_err(storage)?;
+            Ok((k.subslice(1, k.len() - 1), v))
+        })
+    }
+
+    /// The last entry with a key at or before `k`.
+    fn last_at_or_before(&self, k: &[u8]) -> Result<Option<Entry>, Error> {
+        let mut upper = k.to_vec();
+        upper.push(0);
+        self.range(b"", Some(&upper)).next_back().transpose()
+    }
+}
+
+fn read_u64(t: &Tx, space: u8, key: &[u8]) -> Result<u64, Error> {
+    match t.get(space, key)? {
         None => Ok(0),
-        Some(v) => {
-            let bytes: [u8; 8] = v
-                .as_ref()
-                .try_into()
-                .map_err(|_| abort(corrupt("a counter is not 8 bytes")))?;
-            Ok(u64::from_be_bytes(bytes))
-        }
+        Some(v) => be_u64(&v).ok_or_else(|| corrupt("a counter is not 8 bytes")),
     }
 }
 
-fn abort(e: Error) -> ConflictableTransactionError<Error> {
-    ConflictableTransactionError::Abort(e)
-}
-
-fn read_dossier(t: &[TransactionalTree], code: &str) -> TxResult<Option<(Dossier, Vec<u64>)>> {
-    match t[DOSSIERS].get(code.as_bytes())? {
+fn read_dossier(t: &Tx, code: &str) -> Result<Option<(Dossier, Vec<u64>)>, Error> {
+    match t.get(DOSSIERS, code.as_bytes())? {
         None => Ok(None),
-        Some(v) => parse_record(code, &v).map(Some).map_err(abort),
+        Some(v) => parse_record(code, &v).map(Some),
     }
 }
 
@@ -596,22 +781,21 @@ struct IdempotencyRecord {
     request: String,
 }
 
-/// Applies one transition inside the batch's transaction. The outer `Err` aborts the whole
-/// batch (storage trouble); a refusal is an [`Outcome::Refused`], decided before the
-/// transition wrote anything.
+/// Adds one transition to the batch. An `Err` abandons the whole batch (storage trouble); a
+/// refusal is an [`Outcome::Refused`], decided before the transition wrote anything.
 fn apply_one(
-    t: &[TransactionalTree],
+    t: &mut Tx,
     job: &Job,
     heads: &mut Heads,
     recent: &Recent,
     written: &mut Recent,
-) -> TxResult<Outcome> {
+) -> Result<Outcome, Error> {
     let tr = &job.transition;
     // 1. Checks, reads only.
     if let Some((key, request)) = &tr.idempotency
-        && let Some(v) = t[IDEM].get(key.as_bytes())?
+        && let Some(v) = t.get(IDEM, key.as_bytes())?
     {
-        let rec: IdempotencyRecord = serde_json::from_slice(&v).map_err(|e| abort(corrupt(e)))?;
+        let rec: IdempotencyRecord = serde_json::from_slice(&v).map_err(corrupt)?;
         if &rec.request != request {
             return Ok(Outcome::Refused(Error::IdempotencyMismatch {
                 key: key.clone(),
@@ -620,10 +804,10 @@ fn apply_one(
         }
         return match read_dossier(t, &rec.code)? {
             Some((d, _)) => Ok(Outcome::Replayed(Box::new(d))),
-            None => Err(abort(corrupt(format!(
+            None => Err(corrupt(format!(
                 "idempotency key {key} names missing dossier {}",
                 rec.code
-            )))),
+            ))),
         };
     }
     let mut olds: Vec<Option<Prev>> = Vec::with_capacity(tr.changes.len());
@@ -659,7 +843,7 @@ fn apply_one(
         if let (None, Some(prefix)) = (change.expected_version, &change.code_prefix) {
             let next = match counters.get(prefix) {
                 Some(n) => n + 1,
-                None => read_u64(&t[SEQ], prefix.as_bytes())? + 1,
+                None => read_u64(t, SEQ, prefix.as_bytes())? + 1,
             };
             if next > 9999 {
                 let (agency, day) = prefix.rsplit_once('-').unwrap_or((prefix.as_str(), ""));
@@ -680,23 +864,18 @@ fn apply_one(
             let prepared = changes
                 .iter()
                 .map(Prepared::of)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(abort)?;
+                .collect::<Result<Vec<_>, _>>()?;
             Some((changes, prepared))
         }
     };
     let (changes, prepared): (&[Change], &[Prepared]) = match (&resolved, &job.prepared) {
         (Some((c, p)), _) => (c, p),
         (None, Some(p)) => (&tr.changes, p),
-        (None, None) => {
-            return Err(abort(corrupt(
-                "a transition was neither prepared nor resolved",
-            )));
-        }
+        (None, None) => return Err(corrupt("a transition was neither prepared nor resolved")),
     };
     // 4. Writes.
     for (prefix, n) in &counters {
-        t[SEQ].insert(prefix.as_bytes(), &n.to_be_bytes())?;
+        t.insert(SEQ, prefix.as_bytes(), &n.to_be_bytes());
     }
     heads.dossiers += changes
         .iter()
@@ -711,30 +890,27 @@ fn apply_one(
             None => (vec![], vec![], vec![]),
         };
         for k in old_index.iter().filter(|k| !p.index.contains(k)) {
-            t[IDX].remove(k.as_slice())?;
+            t.remove(IDX, k);
         }
         for k in p.index.iter().filter(|k| !old_index.contains(k)) {
-            t[IDX].insert(k.as_slice(), &[])?;
+            t.insert(IDX, k, &[]);
         }
         for k in old_timers.iter().filter(|k| !p.timers.contains(k)) {
-            t[TIMERS].remove(k.as_slice())?;
+            t.remove(TIMERS, k);
         }
         for k in p.timers.iter().filter(|k| !old_timers.contains(k)) {
-            t[TIMERS].insert(k.as_slice(), &[])?;
+            t.insert(TIMERS, k, &[]);
         }
         for entry in &p.audit {
             heads.audit_seq += 1;
             let (bytes, hash) = entry
                 .seal(heads.audit_seq, &heads.audit_head)
-                .ok_or_else(|| abort(corrupt("an audit entry did not serialise as expected")))?;
+                .ok_or_else(|| corrupt("an audit entry did not serialise as expected"))?;
             heads.audit_head = hash;
-            if !heads.audit_lines.is_empty() {
-                heads.audit_lines.push(b'\n');
-            }
-            heads.audit_lines.extend_from_slice(&bytes);
+            heads.audit.push(t, heads.audit_seq, &bytes);
             seqs.push(heads.audit_seq);
         }
-        t[DOSSIERS].insert(code, keys::dossier_record(&seqs, &p.body))?;
+        t.insert(DOSSIERS, code, &keys::dossier_record(&seqs, &p.body));
         written.insert(
             change.dossier.code.clone(),
             Prev {
@@ -746,22 +922,17 @@ fn apply_one(
         );
         for event in &p.events {
             heads.outbox_seq += 1;
-            heads.outbox_events.push(if heads.outbox_events.is_empty() {
-                b'['
-            } else {
-                b','
-            });
-            heads.outbox_events.extend_from_slice(event);
+            heads.outbox.push(t, heads.outbox_seq, event);
         }
     }
     for (hash, source) in &tr.procedures {
-        if t[PROCS].get(hash.as_bytes())?.is_none() {
-            t[PROCS].insert(hash.as_bytes(), source.as_bytes())?;
+        if t.get(PROCS, hash.as_bytes())?.is_none() {
+            t.insert(PROCS, hash.as_bytes(), source.as_bytes());
         }
     }
     for (sha, bytes) in &tr.plugins {
-        if t[PLUGINS].get(sha.as_bytes())?.is_none() {
-            t[PLUGINS].insert(sha.as_bytes(), bytes.as_slice())?;
+        if t.get(PLUGINS, sha.as_bytes())?.is_none() {
+            t.insert(PLUGINS, sha.as_bytes(), bytes);
         }
     }
     if let (Some((key, request)), Some(primary)) = (&tr.idempotency, changes.first()) {
@@ -769,8 +940,8 @@ fn apply_one(
             code: primary.dossier.code.clone(),
             request: request.clone(),
         };
-        let v = serde_json::to_vec(&rec).map_err(|e| abort(corrupt(e)))?;
-        t[IDEM].insert(key.as_bytes(), v)?;
+        let v = serde_json::to_vec(&rec).map_err(corrupt)?;
+        t.insert(IDEM, key.as_bytes(), &v);
     }
     Ok(match resolved {
         Some((changes, _)) => Outcome::Assigned(changes.into_iter().map(|c| c.dossier).collect()),
@@ -837,23 +1008,35 @@ impl Store for SledStore {
                 })
                 .map_err(|_| Error::Closed)?;
         }
-        answer.recv().map_err(|_| Error::Closed)?
+        let committed = answer.recv().map_err(|_| Error::Closed)??;
+        match &committed {
+            Committed::Applied(ds) => ds.iter().for_each(|d| self.cache.put(d)),
+            Committed::Replayed(d) => self.cache.put(d),
+        }
+        Ok(committed)
     }
 
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
-        match self.tree(DOSSIERS).get(code.as_bytes()).map_err(storage)? {
+        if let Some(d) = self.cache.get(code) {
+            return Ok(Some(d));
+        }
+        match self.space(DOSSIERS).get(code.as_bytes())? {
             None => Ok(None),
-            Some(v) => parse_record(code, &v).map(|(d, _)| Some(d)),
+            Some(v) => {
+                let (d, _) = parse_record(code, &v)?;
+                self.cache.put(&d);
+                Ok(Some(d))
+            }
         }
     }
 
     fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
-        let Some(v) = self.tree(DOSSIERS).get(code.as_bytes()).map_err(storage)? else {
+        let Some(v) = self.space(DOSSIERS).get(code.as_bytes())? else {
             return Ok(vec![]);
         };
         let (seqs, _) = keys::parse_dossier_record(&v)
             .ok_or_else(|| corrupt(format!("dossier {code}: the record is truncated")))?;
-        let log = self.tree(AUDIT_LOG);
+        let log = self.space(AUDIT_LOG);
         seqs.into_iter()
             .map(|seq| {
                 let (first, chunk) = chunk_holding(log, seq)?
@@ -872,9 +1055,9 @@ impl Store for SledStore {
         if limit == 0 {
             return Ok(out);
         }
-        let log = self.tree(AUDIT_LOG);
-        for item in log.range(chunk_start(log, from)?..) {
-            let (k, v) = item.map_err(storage)?;
+        let log = self.space(AUDIT_LOG);
+        for item in log.range(&chunk_start(log, from)?, None) {
+            let (k, v) = item?;
             let first = be_u64(&k).ok_or_else(|| corrupt("audit log key is not 8 bytes"))?;
             for (i, line) in v.split(|b| *b == b'\n').enumerate() {
                 if first + (i as u64) < from {
@@ -894,16 +1077,18 @@ impl Store for SledStore {
             None => None,
             Some(c) => Some(hex::decode(c).map_err(|_| Error::BadCursor(c.to_string()))?),
         };
-        let idx = self.tree(IDX);
+        let idx = self.space(IDX);
         match query {
             Query::State { procedure, state } => {
                 // One `wk` prefix per department the state was ever owned by (usually one),
                 // each in code order; merged by code.
-                let mut scans = vec![];
                 let sd = keys::prefix(&[procedure.as_bytes(), state.as_bytes()]);
-                for item in self.tree(STATE_DEPARTMENTS).scan_prefix(&sd) {
-                    let (k, _) = item.map_err(storage)?;
-                    let department = &k[sd.len()..];
+                let mut scans = vec![];
+                for item in self.space(STATE_DEPARTMENTS).range(&sd, None) {
+                    let (k, _) = item?;
+                    let Some(department) = k.strip_prefix(sd.as_slice()) else {
+                        break;
+                    };
                     scans.push(keys::prefix(&[
                         b"wk",
                         department,
@@ -922,8 +1107,8 @@ impl Store for SledStore {
                         start.extend_from_slice(code.as_bytes());
                         start.push(0);
                     }
-                    for item in idx.range(start..).take(limit) {
-                        let (k, _) = item.map_err(storage)?;
+                    for item in idx.range(&start, None).take(limit) {
+                        let (k, _) = item?;
                         if !k.starts_with(&prefix) {
                             break;
                         }
@@ -968,7 +1153,7 @@ impl Store for SledStore {
                 // Appointment timers before `now`: exactly the open dossiers whose clock runs.
                 let upper = keys::time_key(*now).to_vec();
                 scan(
-                    self.tree(TIMERS),
+                    self.space(TIMERS),
                     b"",
                     b"",
                     after,
@@ -983,11 +1168,11 @@ impl Store for SledStore {
     fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
         let mut upper = keys::time_key(until).to_vec();
         upper.push(SEP + 1);
-        self.tree(TIMERS)
-            .range(..upper)
+        self.space(TIMERS)
+            .range(b"", Some(&upper))
             .take(limit)
             .map(|item| {
-                let (k, _) = item.map_err(storage)?;
+                let (k, _) = item?;
                 keys::timer_of_key(&k).ok_or_else(|| corrupt("a timer key does not parse"))
             })
             .collect()
@@ -999,17 +1184,16 @@ impl Store for SledStore {
             return Ok(out);
         }
         let from = after.saturating_add(1);
-        let batches = self.tree(OUTBOX);
-        for item in batches.range(chunk_start(batches, from)?..) {
-            let (k, v) = item.map_err(storage)?;
+        let batches = self.space(OUTBOX);
+        for item in batches.range(&chunk_start(batches, from)?, None) {
+            let (k, v) = item?;
             let first = be_u64(&k).ok_or_else(|| corrupt("outbox key is not 8 bytes"))?;
-            let events: Vec<Event> = serde_json::from_slice(&v).map_err(corrupt)?;
-            for (i, event) in events.into_iter().enumerate() {
+            for (i, line) in v.split(|b| *b == b'\n').enumerate() {
                 let seq = first + i as u64;
                 if seq < from {
                     continue;
                 }
-                out.push((seq, event));
+                out.push((seq, serde_json::from_slice(line).map_err(corrupt)?));
                 if out.len() >= limit {
                     return Ok(out);
                 }
@@ -1019,10 +1203,10 @@ impl Store for SledStore {
     }
 
     fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
-        self.tree(PROCS)
-            .iter()
+        self.space(PROCS)
+            .range(b"", None)
             .map(|item| {
-                let (k, v) = item.map_err(storage)?;
+                let (k, v) = item?;
                 Ok((
                     String::from_utf8_lossy(&k).into_owned(),
                     String::from_utf8(v.to_vec()).map_err(corrupt)?,
@@ -1033,14 +1217,13 @@ impl Store for SledStore {
 
     fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
         Ok(self
-            .tree(PLUGINS)
-            .get(sha256.as_bytes())
-            .map_err(storage)?
+            .space(PLUGINS)
+            .get(sha256.as_bytes())?
             .map(|v| v.to_vec()))
     }
 
     fn dossier_count(&self) -> Result<u64, Error> {
-        match self.tree(META).get(b"dossier_count").map_err(storage)? {
+        match self.space(META).get(b"dossier_count")? {
             None => Ok(0),
             Some(v) => be_u64(&v).ok_or_else(|| corrupt("the dossier count is not 8 bytes")),
         }
@@ -1052,10 +1235,9 @@ fn be_u64(k: &[u8]) -> Option<u64> {
 }
 
 /// The chunk that holds sequence number `seq`, with its first sequence number.
-fn chunk_holding(tree: &Tree, seq: u64) -> Result<Option<(u64, sled::IVec)>, Error> {
-    match tree.range(..=seq.to_be_bytes()).next_back() {
-        Some(item) => {
-            let (k, v) = item.map_err(storage)?;
+fn chunk_holding(space: Space, seq: u64) -> Result<Option<(u64, IVec)>, Error> {
+    match space.last_at_or_before(&seq.to_be_bytes())? {
+        Some((k, v)) => {
             let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
             Ok(Some((first, v)))
         }
@@ -1065,25 +1247,21 @@ fn chunk_holding(tree: &Tree, seq: u64) -> Result<Option<(u64, sled::IVec)>, Err
 
 /// The key of the chunk that holds sequence number `seq`: the last chunk starting at or before
 /// it (chunks are keyed by their first sequence number), or `seq` itself if none does.
-fn chunk_start(tree: &Tree, seq: u64) -> Result<[u8; 8], Error> {
-    match tree.range(..=seq.to_be_bytes()).next_back() {
-        Some(item) => {
-            let (k, _) = item.map_err(storage)?;
-            let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
-            Ok(first.to_be_bytes())
-        }
-        None => Ok(seq.to_be_bytes()),
-    }
+fn chunk_start(space: Space, seq: u64) -> Result<[u8; 8], Error> {
+    Ok(match chunk_holding(space, seq)? {
+        Some((first, _)) => first.to_be_bytes(),
+        None => seq.to_be_bytes(),
+    })
 }
 
 fn bad_cursor(key: &[u8]) -> Error {
     Error::BadCursor(hex::encode(key))
 }
 
-/// A page of the codes `code` finds in the keys of `tree` that start with `prefix`, from
+/// A page of the codes `code` finds in the keys of `space` that start with `prefix`, from
 /// `start` on, after the key `after` and before `upper`.
 fn scan(
-    tree: &Tree,
+    space: Space,
     prefix: &[u8],
     start: &[u8],
     after: Option<Vec<u8>>,
@@ -1104,9 +1282,9 @@ fn scan(
     if limit == 0 {
         return Ok(Page::default());
     }
-    for item in tree.range(lower..) {
-        let (k, _) = item.map_err(storage)?;
-        if !k.starts_with(prefix) || upper.as_ref().is_some_and(|u| k.as_ref() >= u.as_slice()) {
+    for item in space.range(&lower, upper.as_deref()) {
+        let (k, _) = item?;
+        if !k.starts_with(prefix) {
             break;
         }
         if let Some(c) = code(&k) {
