@@ -546,14 +546,55 @@ const RECENT_MAX: usize = 16_384;
 /// the audit log and of the outbox: a few keys per batch instead of one per entry, because
 /// every key written costs a copy of a sled leaf.
 struct Heads {
-    audit_seq: u64,
-    audit_head: String,
-    outbox_seq: u64,
-    /// Stored dossiers, kept as a counter because counting sled's tree walks every key
-    /// (seconds for a million).
-    dossiers: u64,
+    counters: Counters,
     audit: Chunker,
     outbox: Chunker,
+}
+
+/// The key in space `m` of the store's counters, one key so a batch writes them once.
+const COUNTERS: &[u8] = b"counters";
+
+/// The last audit and outbox sequence numbers, the hash at the head of the audit chain and the
+/// number of stored dossiers (a counter because counting sled's tree walks every key).
+#[derive(Clone, PartialEq)]
+struct Counters {
+    audit_seq: u64,
+    outbox_seq: u64,
+    dossiers: u64,
+    audit_head: String,
+}
+
+impl Counters {
+    /// Three big-endian u64s, then the head hash.
+    fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(24 + self.audit_head.len());
+        v.extend_from_slice(&self.audit_seq.to_be_bytes());
+        v.extend_from_slice(&self.outbox_seq.to_be_bytes());
+        v.extend_from_slice(&self.dossiers.to_be_bytes());
+        v.extend_from_slice(self.audit_head.as_bytes());
+        v
+    }
+
+    fn decode(v: &[u8]) -> Option<Counters> {
+        Some(Counters {
+            audit_seq: be_u64(v.get(0..8)?)?,
+            outbox_seq: be_u64(v.get(8..16)?)?,
+            dossiers: be_u64(v.get(16..24)?)?,
+            audit_head: String::from_utf8(v.get(24..)?.to_vec()).ok()?,
+        })
+    }
+}
+
+fn read_counters(meta: Space) -> Result<Counters, Error> {
+    match meta.get(COUNTERS)? {
+        None => Ok(Counters {
+            audit_seq: 0,
+            outbox_seq: 0,
+            dossiers: 0,
+            audit_head: audit::GENESIS.to_string(),
+        }),
+        Some(v) => Counters::decode(&v).ok_or_else(|| corrupt("the store's counters are corrupt")),
+    }
 }
 
 /// Bytes of JSON lines one chunk key holds before the next begins. sled 0.34 writes a page
@@ -614,17 +655,11 @@ fn apply_batch(
     let mut written: Recent = HashMap::new();
     let mut novel: HashSet<Vec<u8>> = HashSet::new();
     let mut heads = Heads {
-        audit_seq: read_u64(&t, META, b"audit_seq")?,
-        audit_head: match t.get(META, b"audit_head")? {
-            Some(v) => String::from_utf8_lossy(&v).into_owned(),
-            None => audit::GENESIS.to_string(),
-        },
-        outbox_seq: read_u64(&t, META, b"outbox_seq")?,
-        dossiers: read_u64(&t, META, b"dossier_count")?,
+        counters: read_counters(Space::of(tree, META))?,
         audit: Chunker::new(AUDIT_LOG),
         outbox: Chunker::new(OUTBOX),
     };
-    let before = (heads.audit_seq, heads.outbox_seq, heads.dossiers);
+    let before = heads.counters.clone();
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
         outcomes.push(apply_one(&mut t, job, &mut heads, recent, &mut written)?);
@@ -643,15 +678,8 @@ fn apply_batch(
     }
     heads.audit.finish(&mut t);
     heads.outbox.finish(&mut t);
-    if heads.audit_seq != before.0 {
-        t.insert(META, b"audit_seq", &heads.audit_seq.to_be_bytes());
-        t.insert(META, b"audit_head", heads.audit_head.as_bytes());
-    }
-    if heads.outbox_seq != before.1 {
-        t.insert(META, b"outbox_seq", &heads.outbox_seq.to_be_bytes());
-    }
-    if heads.dossiers != before.2 {
-        t.insert(META, b"dossier_count", &heads.dossiers.to_be_bytes());
+    if heads.counters != before {
+        t.insert(META, COUNTERS, &heads.counters.encode());
     }
     tree.apply_batch(t.batch).map_err(storage)?;
     Ok((outcomes, written, novel))
@@ -877,7 +905,7 @@ fn apply_one(
     for (prefix, n) in &counters {
         t.insert(SEQ, prefix.as_bytes(), &n.to_be_bytes());
     }
-    heads.dossiers += changes
+    heads.counters.dossiers += changes
         .iter()
         .filter(|c| c.expected_version.is_none())
         .count() as u64;
@@ -902,13 +930,13 @@ fn apply_one(
             t.insert(TIMERS, k, &[]);
         }
         for entry in &p.audit {
-            heads.audit_seq += 1;
+            heads.counters.audit_seq += 1;
             let (bytes, hash) = entry
-                .seal(heads.audit_seq, &heads.audit_head)
+                .seal(heads.counters.audit_seq, &heads.counters.audit_head)
                 .ok_or_else(|| corrupt("an audit entry did not serialise as expected"))?;
-            heads.audit_head = hash;
-            heads.audit.push(t, heads.audit_seq, &bytes);
-            seqs.push(heads.audit_seq);
+            heads.counters.audit_head = hash;
+            heads.audit.push(t, heads.counters.audit_seq, &bytes);
+            seqs.push(heads.counters.audit_seq);
         }
         t.insert(DOSSIERS, code, &keys::dossier_record(&seqs, &p.body));
         written.insert(
@@ -921,8 +949,8 @@ fn apply_one(
             },
         );
         for event in &p.events {
-            heads.outbox_seq += 1;
-            heads.outbox.push(t, heads.outbox_seq, event);
+            heads.counters.outbox_seq += 1;
+            heads.outbox.push(t, heads.counters.outbox_seq, event);
         }
     }
     for (hash, source) in &tr.procedures {
@@ -1223,10 +1251,7 @@ impl Store for SledStore {
     }
 
     fn dossier_count(&self) -> Result<u64, Error> {
-        match self.space(META).get(b"dossier_count")? {
-            None => Ok(0),
-            Some(v) => be_u64(&v).ok_or_else(|| corrupt("the dossier count is not 8 bytes")),
-        }
+        Ok(read_counters(self.space(META))?.dossiers)
     }
 }
 
