@@ -1026,3 +1026,40 @@ fn audit_and_outbox_pages_start_at_any_sequence_number_inside_a_commit_batch() {
     assert!(store.audit(41, 10).unwrap().is_empty());
     assert!(store.outbox(40, 10).unwrap().is_empty());
 }
+
+/// A store written by the earlier layout (one sled tree per kind of record) is refused with a
+/// message naming it, and opening it changes nothing in it.
+#[test]
+fn a_store_in_the_older_many_tree_layout_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let dossiers = db.open_tree("dossiers").unwrap();
+        dossiers
+            .insert("000.17.22.H56-260601-0001", &b"{}"[..])
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let err = match motcua::store::sled::SledStore::open(dir.path(), Default::default()) {
+        Ok(_) => panic!("an older store must be refused"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("older motcua") && err.contains("dossiers"),
+        "{err}"
+    );
+    let db = sled::open(dir.path()).unwrap();
+    let names: Vec<_> = db.tree_names().into_iter().collect();
+    assert!(
+        !names.iter().any(|n| n.as_ref() == b"motcua"),
+        "no new tree was created in it"
+    );
+    assert_eq!(
+        db.open_tree("dossiers")
+            .unwrap()
+            .get("000.17.22.H56-260601-0001")
+            .unwrap()
+            .as_deref(),
+        Some(&b"{}"[..])
+    );
+}
