@@ -193,3 +193,64 @@ fn the_demo_walks_every_sample_procedure_to_its_result_on_time() {
     assert!(stdout.contains("Giấy tiếp nhận và hẹn trả kết quả"));
     assert!(stdout.contains("audit chain verified"), "{stdout}");
 }
+
+#[test]
+fn a_long_list_prints_a_cursor_and_the_next_page_continues_from_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    for key in ["quay-1-0001", "quay-1-0002"] {
+        let mut s = submission();
+        s["idempotency_key"] = key.into();
+        let sub = write(dir.path(), &format!("{key}.json"), s);
+        let out = motcua(&data, &["dossier", "submit", &sub]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let list = |extra: &[&str]| {
+        let mut args = vec![
+            "dossier",
+            "list",
+            "--applicant",
+            "079090001234",
+            "--limit",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        let out = motcua(&data, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let first = list(&[]);
+    let mut lines = first.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("000.17.22.H56-260601-0001\t")
+    );
+    let cursor = lines
+        .next()
+        .and_then(|l| l.strip_prefix("more: --after "))
+        .unwrap_or_else(|| panic!("no cursor in {first}"))
+        .to_string();
+    let second = list(&["--after", &cursor]);
+    assert!(
+        second.starts_with("000.17.22.H56-260601-0002\t"),
+        "{second}"
+    );
+    let out = motcua(
+        &data,
+        &[
+            "dossier",
+            "list",
+            "--applicant",
+            "079090001234",
+            "--after",
+            "xyz",
+        ],
+    );
+    assert!(
+        text(&out.stderr).starts_with("error[bad_cursor]:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -142,7 +142,10 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
                     "choose one of --state (with --procedure), --department, --applicant, --overdue"
                 ),
             };
-            let listing = engine.list(&query, after.as_deref(), limit)?;
+            let listing = match engine.list(&query, after.as_deref(), limit) {
+                Ok(l) => l,
+                Err(e) => return Ok(refused(&e)),
+            };
             let mut lines: Vec<String> = listing.dossiers.iter().map(summary_line).collect();
             if let Some(next) = listing.next {
                 lines.push(format!("more: --after {next}"));
