@@ -1,12 +1,13 @@
 //! The embedded default store: sled 0.34 in a local folder, written by one group-commit writer.
 //!
 //! Durability: callers hand their transitions to a single writer, a pipeline of two threads.
-//! The *apply* thread drains every transition waiting (up to [`MAX_BATCH`]) and applies the
-//! whole batch in ONE cross-tree sled transaction. The *sync* thread takes every applied batch
-//! waiting, calls `Db::flush` and then `fdatasync` on sled's data file once for all of them,
-//! and only then answers every caller in those batches. While one group is being synced the
-//! next batch is already being applied, so the disk wait and the waking of callers are off the
-//! path that bounds throughput.
+//! The *apply* thread drains every transition waiting (up to [`MAX_BATCH`]), applies the whole
+//! batch as ONE `sled::Batch` on the store's single tree, and calls `Db::flush`. The *sync*
+//! thread takes every flushed batch waiting, syncs any new sled blob file and then calls
+//! `fdatasync` on sled's data file once for all of them, and only then answers every caller in
+//! those batches. While one group is being synced and answered the next batch is already being
+//! applied, so the disk's cache flush and the waking of callers are off the path that bounds
+//! throughput.
 //!
 //! sled's own flush ends in `sync_file_range`, which survives a killed process but not a power
 //! cut or a kernel crash; the extra `fdatasync` makes an acknowledged transition survive those
@@ -16,8 +17,8 @@
 //!
 //! A batch is applied on top of batches not yet synced. That is safe because sled's log is
 //! replayed in order, so no batch survives a crash without every batch before it, and because
-//! a failed flush or sync stops the store: every batch still in the pipeline and every later
-//! write is refused (after a failed fsync the kernel may have dropped dirty pages, so nothing
+//! a failed apply, flush or sync stops the store: every batch still in the pipeline and every
+//! later write is refused (after a failed fsync the kernel may have dropped dirty pages, so nothing
 //! it says afterwards can be trusted). Readers may see a transition a moment before its
 //! caller is answered; if the process dies in that moment the transition is lost, and it was
 //! never acknowledged.
@@ -407,8 +408,12 @@ fn apply_loop(
                     answer_all(a.jobs, "the store's sync thread has stopped");
                 }
             }
-            Err(e) => {
+            Err(BatchError::Building(e)) => {
                 // The batch was not applied: nothing of it is in sled.
+                answer_all(jobs, &e.to_string());
+            }
+            Err(BatchError::Applying(e)) => {
+                poisoned.store(true, Ordering::SeqCst);
                 answer_all(jobs, &e.to_string());
             }
         }
@@ -648,7 +653,7 @@ fn apply_batch(
     jobs: &[Job],
     recent: &Recent,
     known: &HashSet<Vec<u8>>,
-) -> Result<BatchOutcome, Error> {
+) -> Result<BatchOutcome, BatchError> {
     let mut t = Tx::new(tree);
     // Written by this batch so far; consulted before `recent`, which holds only what earlier
     // batches committed.
@@ -681,8 +686,25 @@ fn apply_batch(
     if heads.counters != before {
         t.insert(META, COUNTERS, &heads.counters.encode());
     }
-    tree.apply_batch(t.batch).map_err(storage)?;
+    if let Err(e) = tree.apply_batch(t.batch) {
+        // sled may have applied part of the batch in memory: nothing it holds can be trusted
+        // to match what the callers are told.
+        return Err(BatchError::Applying(storage(e)));
+    }
     Ok((outcomes, written, novel))
+}
+
+enum BatchError {
+    /// Found while building the batch: nothing was written.
+    Building(Error),
+    /// sled failed while applying it.
+    Applying(Error),
+}
+
+impl From<Error> for BatchError {
+    fn from(e: Error) -> Self {
+        BatchError::Building(e)
+    }
 }
 
 /// One commit batch being built: a `sled::Batch`, and the batch's own writes to the spaces it
