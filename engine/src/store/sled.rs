@@ -2,10 +2,10 @@
 //!
 //! Durability: callers hand their transitions to a single writer, a pipeline of two threads.
 //! The *apply* thread drains every transition waiting (up to [`MAX_BATCH`]), applies the whole
-//! batch as ONE `sled::Batch` on the store's single tree, and calls `Db::flush`. The *sync*
-//! thread takes every flushed batch waiting, syncs any new sled blob file and then calls
-//! `fdatasync` on sled's data file once for all of them, and only then answers every caller in
-//! those batches. While one group is being synced and answered the next batch is already being
+//! batch as ONE `sled::Batch` on the store's single tree, syncs any blob file sled made for it
+//! (see [`BlobSync`]) and calls `Db::flush`. The *sync* thread takes every flushed batch
+//! waiting, calls `fdatasync` on sled's data file once for all of them, and only then answers
+//! every caller in those batches. While one group is being synced and answered the next batch is already being
 //! applied, so the disk's cache flush and the waking of callers are off the path that bounds
 //! throughput.
 //!
@@ -153,11 +153,11 @@ struct Applied {
 /// Counters of the writer's work, for benchmarks and operators.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// sled transactions committed (each carries one batch).
+    /// Batches applied (one `sled::Batch` and one flush each).
     pub batches: AtomicU64,
     /// Transitions those batches carried, refused ones included.
     pub transitions: AtomicU64,
-    /// flush + fdatasync rounds (each covers one or more batches).
+    /// fdatasync rounds (each covers every flushed batch waiting).
     pub syncs: AtomicU64,
     /// Time spent applying batches, flushing, syncing and answering callers, in nanoseconds.
     pub apply_nanos: AtomicU64,
@@ -288,22 +288,26 @@ impl SledStore {
             .map(|item| item.map(|(k, _)| k.to_vec()))
             .collect::<Result<_, _>>()?;
         let apply = {
-            let db = db.clone();
-            let tree = tree.clone();
+            let target = Target {
+                db: db.clone(),
+                tree: tree.clone(),
+                blobs: data_file
+                    .is_some()
+                    .then(|| BlobSync::new(path.join("blobs"))),
+            };
             let poisoned = poisoned.clone();
             let stats = stats.clone();
             std::thread::Builder::new()
                 .name("motcua-apply".into())
-                .spawn(move || apply_loop(&db, &tree, known, receiver, to_sync, &poisoned, &stats))
+                .spawn(move || apply_loop(target, known, receiver, to_sync, &poisoned, &stats))
                 .map_err(storage)?
         };
         let sync = {
-            let blobs = path.join("blobs");
             let poisoned = poisoned.clone();
             let stats = stats.clone();
             std::thread::Builder::new()
                 .name("motcua-sync".into())
-                .spawn(move || sync_loop(data_file, blobs, applied, &poisoned, &stats))
+                .spawn(move || sync_loop(data_file, applied, &poisoned, &stats))
                 .map_err(storage)?
         };
         Ok(SledStore {
@@ -357,9 +361,16 @@ impl Drop for SledStore {
     }
 }
 
+/// What the apply thread writes to.
+struct Target {
+    db: sled::Db,
+    tree: Tree,
+    /// `None` when the store does not sync (benchmarks of the difference).
+    blobs: Option<BlobSync>,
+}
+
 fn apply_loop(
-    db: &sled::Db,
-    tree: &Tree,
+    mut target: Target,
     mut known: HashSet<Vec<u8>>,
     receiver: mpsc::Receiver<Job>,
     to_sync: mpsc::Sender<Applied>,
@@ -380,7 +391,7 @@ fn apply_loop(
             continue;
         }
         let started = std::time::Instant::now();
-        let applied = apply_batch(tree, &jobs, &recent, &known);
+        let applied = apply_batch(&target.tree, &jobs, &recent, &known);
         add_elapsed(&stats.apply_nanos, started);
         match applied {
             Ok((outcomes, written, novel)) => {
@@ -394,14 +405,18 @@ fn apply_loop(
                 }
                 recent.extend(written);
                 known.extend(novel);
-                // sled's flush writes the log from this thread; running it here rather than
-                // beside the next batch's writes keeps the two from contending for the log.
+                // Blob files the batch made are synced before sled's flush writes the log that
+                // points at them. sled's flush writes the log from this thread; running it here
+                // rather than beside the next batch's writes keeps the two from contending.
                 let started = std::time::Instant::now();
-                let flushed = db.flush();
+                let flushed = match target.blobs.as_mut().map(BlobSync::sync_new) {
+                    Some(Err(e)) => Err(format!("syncing sled's blob files failed: {e}")),
+                    _ => target.db.flush().map_err(|e| format!("flush failed: {e}")),
+                };
                 add_elapsed(&stats.flush_nanos, started);
                 if let Err(e) = flushed {
                     poisoned.store(true, Ordering::SeqCst);
-                    answer_all(jobs, &format!("flush failed: {e}"));
+                    answer_all(jobs, &e);
                     continue;
                 }
                 if let Err(mpsc::SendError(a)) = to_sync.send(Applied { jobs, outcomes }) {
@@ -421,36 +436,51 @@ fn apply_loop(
 }
 
 /// sled 0.34 writes a record bigger than a quarter of a segment (128 KiB: a leaf of large
-/// values, a WASM plugin) to its own file under `blobs/`, and never syncs it; the data file
-/// then holds only a pointer. Every blob file not yet synced is synced here, with its folder,
-/// before the data file, so an acknowledged transition never points at a lost blob.
-fn sync_new_blobs(dir: &Path, synced: &mut HashSet<std::ffi::OsString>) -> std::io::Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
-    };
-    let mut present = HashSet::new();
-    let mut new = false;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name();
-        if !synced.contains(&name) {
-            match File::open(entry.path()) {
-                Ok(f) => f.sync_all()?,
-                // sled removed it (its segment was cleaned) since the listing.
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(e),
-            }
-            new = true;
+/// values, a WASM plugin) to its own file under `blobs/`, while it builds the log, and never
+/// syncs it; the log then holds only a pointer. The apply thread syncs every blob file not yet
+/// synced, and the folder, right after the batch that made it and before the flush that
+/// writes the pointer, so a stored pointer never outlives its blob.
+struct BlobSync {
+    dir: PathBuf,
+    synced: HashSet<std::ffi::OsString>,
+}
+
+impl BlobSync {
+    fn new(dir: PathBuf) -> BlobSync {
+        BlobSync {
+            dir,
+            synced: HashSet::new(),
         }
-        present.insert(name);
     }
-    if new {
-        File::open(dir)?.sync_all()?;
+
+    fn sync_new(&mut self) -> std::io::Result<()> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let mut present = HashSet::new();
+        let mut new = false;
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name();
+            if !self.synced.contains(&name) {
+                match File::open(entry.path()) {
+                    Ok(f) => f.sync_all()?,
+                    // sled removed it (its segment was cleaned) since the listing.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(e),
+                }
+                new = true;
+            }
+            present.insert(name);
+        }
+        if new {
+            File::open(&self.dir)?.sync_all()?;
+        }
+        self.synced = present;
+        Ok(())
     }
-    *synced = present;
-    Ok(())
 }
 
 fn answer_all(jobs: Vec<Job>, message: &str) {
@@ -461,12 +491,10 @@ fn answer_all(jobs: Vec<Job>, message: &str) {
 
 fn sync_loop(
     data_file: Option<File>,
-    blobs: PathBuf,
     receiver: mpsc::Receiver<Applied>,
     poisoned: &AtomicBool,
     stats: &Stats,
 ) {
-    let mut synced_blobs = HashSet::new();
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while let Ok(next) = receiver.try_recv() {
@@ -479,9 +507,7 @@ fn sync_loop(
             // fdatasync makes them all durable.
             let started = std::time::Instant::now();
             let r = match &data_file {
-                Some(f) => sync_new_blobs(&blobs, &mut synced_blobs)
-                    .map_err(|e| format!("syncing sled's blob files failed: {e}"))
-                    .and_then(|_| f.sync_data().map_err(|e| format!("fdatasync failed: {e}"))),
+                Some(f) => f.sync_data().map_err(|e| format!("fdatasync failed: {e}")),
                 None => Ok(()),
             };
             add_elapsed(&stats.fsync_nanos, started);
@@ -1386,5 +1412,27 @@ mod tests {
         }
         assert_eq!(chunk_holding(log, 6).unwrap(), None);
         assert_eq!(chunk_start(log, 6).unwrap(), 6u64.to_be_bytes());
+    }
+
+    /// Every blob file present is synced once, a file sled removed is forgotten, and a store
+    /// that never made a blob has no folder to sync.
+    #[test]
+    fn blob_files_are_synced_once_each_and_a_missing_folder_is_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = dir.path().join("blobs");
+        let mut sync = BlobSync::new(blobs.clone());
+        sync.sync_new().unwrap();
+        assert!(sync.synced.is_empty());
+        std::fs::create_dir(&blobs).unwrap();
+        std::fs::write(blobs.join("1048576"), b"leaf").unwrap();
+        std::fs::write(blobs.join("2097152"), b"plugin").unwrap();
+        sync.sync_new().unwrap();
+        assert_eq!(sync.synced.len(), 2);
+        std::fs::remove_file(blobs.join("1048576")).unwrap();
+        std::fs::write(blobs.join("3145728"), b"leaf").unwrap();
+        sync.sync_new().unwrap();
+        let mut names: Vec<_> = sync.synced.iter().cloned().collect();
+        names.sort();
+        assert_eq!(names, ["2097152", "3145728"]);
     }
 }
