@@ -623,15 +623,81 @@ fn a_departments_work_pages_across_states_without_skipping_anyone() {
 
 /// The codes of every page of a listing, one dossier per page.
 fn every_page(h: &Harness, query: &Query) -> Vec<String> {
+    pages_of(h, query, 1)
+}
+
+/// The codes of every page of a listing, `per_page` at a time.
+fn pages_of(h: &Harness, query: &Query, per_page: usize) -> Vec<String> {
     let mut seen = vec![];
     let mut after: Option<String> = None;
     loop {
-        let page = h.engine.list(query, after.as_deref(), 1).unwrap();
+        let page = h.engine.list(query, after.as_deref(), per_page).unwrap();
+        assert!(page.dossiers.len() <= per_page);
         seen.extend(page.dossiers.iter().map(|d| d.code.clone()));
         after = page.next;
         if after.is_none() {
             return seen;
         }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// Whatever mix of steps the dossiers are in and whatever the page size, paging through a
+    /// listing gives exactly the one-page listing: nothing skipped, nothing twice.
+    #[test]
+    fn paging_through_any_listing_gives_the_whole_listing(
+        walks in proptest::collection::vec(0usize..7, 1..10),
+        per_page in 1usize..5,
+    ) {
+        let h = Harness::new("2026-06-01T09:00:00+07:00");
+        // How far each dossier goes along receipt → fork → zoning done → consolidation →
+        // signature → return → returned.
+        let path = [
+            ("chuyen_tham_dinh", desk()),
+            ("dat_quy_hoach", zoning()),
+            ("dat_ket_cau", structure()),
+            ("trinh_ky", structure()),
+            ("ky", head_of_office()),
+            ("tra", desk()),
+        ];
+        let mut open = 0;
+        for steps in &walks {
+            let mut d = h.engine.submit(house_permit(house())).unwrap().dossier;
+            for (action, actor) in path.iter().take(*steps) {
+                d = act(&h, &d, action, actor.clone()).unwrap();
+            }
+            if d.ending.is_none() {
+                open += 1;
+            }
+        }
+        let queries = [
+            Query::Department { department: "phong_qlxd".into(), state: None },
+            Query::Department { department: "bo_phan_mot_cua".into(), state: None },
+            Query::Department { department: "phong_tnmt".into(), state: None },
+            Query::State {
+                procedure: "cap-phep-xay-dung-thu-nghiem".into(),
+                state: "tong_hop".into(),
+            },
+            Query::Applicant { applicant: "079090001234".into() },
+            Query::Overdue { now: at("2027-01-01T00:00:00+07:00") },
+            Query::Received {
+                agency: "000.17.22.H56".into(),
+                from: "260601".into(),
+                to: "260601".into(),
+            },
+        ];
+        for q in &queries {
+            let whole = h.engine.list(q, None, 1000).unwrap();
+            proptest::prop_assert_eq!(&whole.next, &None);
+            let whole: Vec<String> = whole.dossiers.into_iter().map(|d| d.code).collect();
+            proptest::prop_assert_eq!(&pages_of(&h, q, per_page), &whole, "{:?}", q);
+        }
+        let count = |q: &Query| h.engine.list(q, None, 1000).unwrap().dossiers.len();
+        proptest::prop_assert_eq!(count(&queries[4]), walks.len());
+        proptest::prop_assert_eq!(count(&queries[6]), walks.len());
+        proptest::prop_assert_eq!(count(&queries[5]), open);
     }
 }
 
@@ -1047,4 +1113,49 @@ fn a_store_in_the_older_many_tree_layout_is_refused_untouched() {
             .as_deref(),
         Some(&b"{}"[..])
     );
+}
+
+/// Version 2 moves the desk step to a new reception department. A list by state finds the
+/// dossiers of both versions, in code order, page by page, across the two departments'
+/// prefixes; each department's own list has only its dossiers.
+#[test]
+fn a_state_owned_by_two_departments_across_versions_lists_both_in_code_order() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let a = h.engine.submit(house_permit(house())).unwrap().dossier;
+    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
+    let v2 = v1
+        .replace("version: \"1\"", "version: \"2\"")
+        .replace(
+            "  - { id: bo_phan_mot_cua, name: Bộ phận một cửa }\n",
+            "  - { id: bo_phan_mot_cua, name: Bộ phận một cửa }\n  - { id: trung_tam_hcc, name: Trung tâm hành chính công }\n",
+        )
+        .replace(
+            "start: true, department: bo_phan_mot_cua",
+            "start: true, department: trung_tam_hcc",
+        );
+    assert!(v2.contains("department: trung_tam_hcc"));
+    h.engine.load_procedure("v2", v2).unwrap();
+    let b = h.engine.submit(house_permit(house())).unwrap().dossier;
+    let c = h.engine.submit(house_permit(house())).unwrap().dossier;
+    assert_eq!(b.tokens[0].department.as_deref(), Some("trung_tam_hcc"));
+    let at_desk = Query::State {
+        procedure: "cap-phep-xay-dung-thu-nghiem".into(),
+        state: "tiep_nhan".into(),
+    };
+    let all = [a.code.clone(), b.code.clone(), c.code.clone()];
+    assert_eq!(every_page(&h, &at_desk), all);
+    assert_eq!(pages_of(&h, &at_desk, 2), all);
+    let old_desk = Query::Department {
+        department: "bo_phan_mot_cua".into(),
+        state: None,
+    };
+    assert_eq!(every_page(&h, &old_desk), [a.code.clone()]);
+    let new_desk = Query::Department {
+        department: "trung_tam_hcc".into(),
+        state: Some("tiep_nhan".into()),
+    };
+    assert_eq!(every_page(&h, &new_desk), [b.code.clone(), c.code.clone()]);
+    // The state's departments are stored: after a restart the list still finds both.
+    let h = h.reopen(false);
+    assert_eq!(every_page(&h, &at_desk), all);
 }
