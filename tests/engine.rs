@@ -1149,7 +1149,7 @@ fn a_state_owned_by_two_departments_across_versions_lists_both_in_code_order() {
         department: "bo_phan_mot_cua".into(),
         state: None,
     };
-    assert_eq!(every_page(&h, &old_desk), [a.code.clone()]);
+    assert_eq!(every_page(&h, &old_desk), [a.code]);
     let new_desk = Query::Department {
         department: "trung_tam_hcc".into(),
         state: Some("tiep_nhan".into()),
