@@ -69,7 +69,8 @@ pub enum Query {
     /// Open dossiers with an active step in `state` of `procedure`, by code.
     State { procedure: String, state: String },
     /// Open dossiers with an active step owned by `department` (optionally in one state), by
-    /// state, procedure and code.
+    /// state, procedure and code. A dossier with two steps there (a branch waiting at a join
+    /// and the other still in review) is listed once per step.
     Department {
         department: String,
         state: Option<String>,
