@@ -633,6 +633,8 @@ fn pages_of(h: &Harness, query: &Query, per_page: usize) -> Vec<String> {
     loop {
         let page = h.engine.list(query, after.as_deref(), per_page).unwrap();
         assert!(page.dossiers.len() <= per_page);
+        // A cursor is given only when more follows: no page reached by one is empty.
+        assert!(after.is_none() || !page.dossiers.is_empty(), "{query:?}");
         seen.extend(page.dossiers.iter().map(|d| d.code.clone()));
         after = page.next;
         if after.is_none() {
@@ -782,6 +784,24 @@ fn lists_by_state_department_and_applicant_are_range_scans_kept_in_step() {
         "bad_cursor",
         "a code is not a cursor"
     );
+    // A cursor of one listing is refused by another.
+    let cursor = page1.next.clone();
+    for other in [
+        Query::Overdue {
+            now: at("2027-01-01T00:00:00+07:00"),
+        },
+        Query::State {
+            procedure: "cap-phep-xay-dung-thu-nghiem".into(),
+            state: "tiep_nhan".into(),
+        },
+        Query::Department {
+            department: "bo_phan_mot_cua".into(),
+            state: None,
+        },
+    ] {
+        let refused = h.engine.list(&other, cursor.as_deref(), 1);
+        assert_eq!(refused.unwrap_err().code(), "bad_cursor", "{other:?}");
+    }
     let received = h
         .engine
         .list(

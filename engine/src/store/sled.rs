@@ -148,6 +148,18 @@ enum Outcome {
 struct Applied {
     jobs: Vec<Job>,
     outcomes: Vec<Outcome>,
+    /// The last audit and outbox sequence numbers once this batch is in.
+    audit_seq: u64,
+    outbox_seq: u64,
+}
+
+/// The last audit and outbox sequence numbers known durable. Readers of the audit log and the
+/// outbox stop there: a consumer that acted on an event and kept its number as a cursor must
+/// never see that number reused for another event after a crash.
+#[derive(Default)]
+struct Durable {
+    audit_seq: AtomicU64,
+    outbox_seq: AtomicU64,
 }
 
 /// Counters of the writer's work, for benchmarks and operators.
@@ -180,31 +192,41 @@ pub struct SledStore {
     writer: Mutex<Vec<JoinHandle<()>>>,
     poisoned: Arc<AtomicBool>,
     stats: Arc<Stats>,
+    durable: Arc<Durable>,
     path: PathBuf,
 }
 
 /// Parsed dossiers recently committed or read, so that the officer who acts next does not
 /// wait for sled (whose readers queue behind the writer's batch) nor parse the JSON again.
-/// It only ever holds what sled holds: a commit puts the acknowledged version, and an older
-/// version never replaces a newer one. Bounded by clearing a full shard.
+///
+/// It never serves a version older than one acknowledged: a commit puts the acknowledged
+/// version (never an older over a newer) and bumps its shard's generation; a reader that
+/// missed puts what it read from sled only if the generation has not moved since it looked,
+/// so a slow reader cannot put back a version that a commit (or the clearing of a full shard)
+/// has since superseded. Bounded by clearing a full shard.
+#[derive(Default)]
 struct DossierCache {
-    shards: Vec<Mutex<HashMap<String, Arc<Dossier>>>>,
+    shards: [Mutex<Shard>; CACHE_SHARDS],
+}
+
+#[derive(Default)]
+struct Shard {
+    dossiers: HashMap<String, Arc<Dossier>>,
+    generation: u64,
 }
 
 const CACHE_SHARDS: usize = 16;
 /// Dossiers per shard: 16 × 512 = 8,192 dossiers, a few tens of MiB.
 const CACHE_PER_SHARD: usize = 512;
 
-impl Default for DossierCache {
-    fn default() -> Self {
-        DossierCache {
-            shards: (0..CACHE_SHARDS).map(|_| Mutex::default()).collect(),
-        }
-    }
+enum Lookup {
+    Hit(Arc<Dossier>),
+    /// Not cached; the shard's generation when it was looked at.
+    Miss(u64),
 }
 
 impl DossierCache {
-    fn shard(&self, code: &str) -> &Mutex<HashMap<String, Arc<Dossier>>> {
+    fn shard(&self, code: &str) -> &Mutex<Shard> {
         // FNV-1a: cheap, and codes differ in their last digits.
         let h = code.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
@@ -212,22 +234,55 @@ impl DossierCache {
         &self.shards[(h % CACHE_SHARDS as u64) as usize]
     }
 
-    fn get(&self, code: &str) -> Option<Dossier> {
-        let cached = self.shard(code).lock().ok()?.get(code).cloned();
-        cached.map(|d| Dossier::clone(&d))
+    fn get(&self, code: &str) -> Lookup {
+        let Ok(shard) = self.shard(code).lock() else {
+            return Lookup::Miss(u64::MAX);
+        };
+        match shard.dossiers.get(code) {
+            Some(d) => Lookup::Hit(d.clone()),
+            None => Lookup::Miss(shard.generation),
+        }
     }
 
-    fn put(&self, d: &Dossier) {
+    /// An acknowledged version.
+    fn put_committed(&self, d: &Dossier) {
         let Ok(mut shard) = self.shard(&d.code).lock() else {
             return;
         };
-        if shard.get(&d.code).is_some_and(|c| c.version >= d.version) {
+        shard.generation += 1;
+        if shard
+            .dossiers
+            .get(&d.code)
+            .is_some_and(|c| c.version >= d.version)
+        {
             return;
         }
-        if shard.len() >= CACHE_PER_SHARD {
-            shard.clear();
+        if shard.dossiers.len() >= CACHE_PER_SHARD {
+            shard.dossiers.clear();
         }
-        shard.insert(d.code.clone(), Arc::new(d.clone()));
+        shard.dossiers.insert(d.code.clone(), Arc::new(d.clone()));
+    }
+
+    /// A version read from sled after a miss at `generation`.
+    fn put_read(&self, d: &Dossier, generation: u64) {
+        let Ok(mut shard) = self.shard(&d.code).lock() else {
+            return;
+        };
+        if shard.generation != generation || shard.dossiers.contains_key(&d.code) {
+            return;
+        }
+        if shard.dossiers.len() >= CACHE_PER_SHARD {
+            shard.generation += 1;
+            shard.dossiers.clear();
+        }
+        shard.dossiers.insert(d.code.clone(), Arc::new(d.clone()));
+    }
+
+    fn evict(&self, code: &str) {
+        if let Ok(mut shard) = self.shard(code).lock() {
+            shard.generation += 1;
+            shard.dossiers.remove(code);
+        }
     }
 }
 
@@ -283,6 +338,15 @@ impl SledStore {
         let (to_sync, applied) = mpsc::channel::<Applied>();
         let poisoned = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(Stats::default());
+        // Whatever sled recovered at open is on disk.
+        let counters = read_counters(Space::of(&tree, META))?;
+        let durable = Arc::new(Durable {
+            audit_seq: AtomicU64::new(counters.audit_seq),
+            outbox_seq: AtomicU64::new(counters.outbox_seq),
+        });
+        let blobs = data_file
+            .is_some()
+            .then(|| Arc::new(Mutex::new(BlobSync::new(path.join("blobs")))));
         let known: HashSet<Vec<u8>> = Space::of(&tree, STATE_DEPARTMENTS)
             .range(b"", None)
             .map(|item| item.map(|(k, _)| k.to_vec()))
@@ -291,9 +355,7 @@ impl SledStore {
             let target = Target {
                 db: db.clone(),
                 tree: tree.clone(),
-                blobs: data_file
-                    .is_some()
-                    .then(|| BlobSync::new(path.join("blobs"))),
+                blobs: blobs.clone(),
             };
             let poisoned = poisoned.clone();
             let stats = stats.clone();
@@ -305,9 +367,11 @@ impl SledStore {
         let sync = {
             let poisoned = poisoned.clone();
             let stats = stats.clone();
+            let durable = durable.clone();
+            let disk = Disk { data_file, blobs };
             std::thread::Builder::new()
                 .name("motcua-sync".into())
-                .spawn(move || sync_loop(data_file, applied, &poisoned, &stats))
+                .spawn(move || sync_loop(disk, applied, &poisoned, &stats, &durable))
                 .map_err(storage)?
         };
         Ok(SledStore {
@@ -318,6 +382,7 @@ impl SledStore {
             writer: Mutex::new(vec![apply, sync]),
             poisoned,
             stats,
+            durable,
             path,
         })
     }
@@ -366,11 +431,11 @@ struct Target {
     db: sled::Db,
     tree: Tree,
     /// `None` when the store does not sync (benchmarks of the difference).
-    blobs: Option<BlobSync>,
+    blobs: Option<Arc<Mutex<BlobSync>>>,
 }
 
 fn apply_loop(
-    mut target: Target,
+    target: Target,
     mut known: HashSet<Vec<u8>>,
     receiver: mpsc::Receiver<Job>,
     to_sync: mpsc::Sender<Applied>,
@@ -394,7 +459,12 @@ fn apply_loop(
         let applied = apply_batch(&target.tree, &jobs, &recent, &known);
         add_elapsed(&stats.apply_nanos, started);
         match applied {
-            Ok((outcomes, written, novel)) => {
+            Ok(BatchOutcome {
+                outcomes,
+                written,
+                novel,
+                counters,
+            }) => {
                 stats.batches.fetch_add(1, Ordering::Relaxed);
                 stats
                     .transitions
@@ -409,8 +479,8 @@ fn apply_loop(
                 // points at them. sled's flush writes the log from this thread; running it here
                 // rather than beside the next batch's writes keeps the two from contending.
                 let started = std::time::Instant::now();
-                let flushed = match target.blobs.as_mut().map(BlobSync::sync_new) {
-                    Some(Err(e)) => Err(format!("syncing sled's blob files failed: {e}")),
+                let flushed = match target.blobs.as_deref().map(sync_blobs) {
+                    Some(Err(e)) => Err(e),
                     _ => target.db.flush().map_err(|e| format!("flush failed: {e}")),
                 };
                 add_elapsed(&stats.flush_nanos, started);
@@ -419,7 +489,16 @@ fn apply_loop(
                     answer_all(jobs, &e);
                     continue;
                 }
-                if let Err(mpsc::SendError(a)) = to_sync.send(Applied { jobs, outcomes }) {
+                let applied = Applied {
+                    jobs,
+                    outcomes,
+                    audit_seq: counters.audit_seq,
+                    outbox_seq: counters.outbox_seq,
+                };
+                if let Err(mpsc::SendError(a)) = to_sync.send(applied) {
+                    // Applied and flushed but never to be answered: nothing later can be told
+                    // truthfully whether it is stored.
+                    poisoned.store(true, Ordering::SeqCst);
                     answer_all(a.jobs, "the store's sync thread has stopped");
                 }
             }
@@ -489,11 +568,28 @@ fn answer_all(jobs: Vec<Job>, message: &str) {
     }
 }
 
-fn sync_loop(
+/// What the sync thread makes durable: sled's data file, and the blob files (again: a reader
+/// can make sled write one when its lookup splits a leaf).
+struct Disk {
     data_file: Option<File>,
+    blobs: Option<Arc<Mutex<BlobSync>>>,
+}
+
+fn sync_blobs(blobs: &Mutex<BlobSync>) -> Result<(), String> {
+    let mut blobs = blobs
+        .lock()
+        .map_err(|_| "the blob sync state is poisoned".to_string())?;
+    blobs
+        .sync_new()
+        .map_err(|e| format!("syncing sled's blob files failed: {e}"))
+}
+
+fn sync_loop(
+    disk: Disk,
     receiver: mpsc::Receiver<Applied>,
     poisoned: &AtomicBool,
     stats: &Stats,
+    durable: &Durable,
 ) {
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
@@ -506,9 +602,10 @@ fn sync_loop(
             // Every batch in the group was flushed before it was handed over, so one
             // fdatasync makes them all durable.
             let started = std::time::Instant::now();
-            let r = match &data_file {
-                Some(f) => f.sync_data().map_err(|e| format!("fdatasync failed: {e}")),
-                None => Ok(()),
+            let r = match (&disk.data_file, &disk.blobs) {
+                (Some(f), Some(blobs)) => sync_blobs(blobs)
+                    .and_then(|_| f.sync_data().map_err(|e| format!("fdatasync failed: {e}"))),
+                _ => Ok(()),
             };
             add_elapsed(&stats.fsync_nanos, started);
             if r.is_err() {
@@ -517,6 +614,12 @@ fn sync_loop(
             stats.syncs.fetch_add(1, Ordering::Relaxed);
             r
         };
+        if synced.is_ok()
+            && let Some(last) = group.last()
+        {
+            durable.audit_seq.store(last.audit_seq, Ordering::SeqCst);
+            durable.outbox_seq.store(last.outbox_seq, Ordering::SeqCst);
+        }
         let started = std::time::Instant::now();
         for applied in group {
             match &synced {
@@ -672,7 +775,12 @@ impl Chunker {
 
 /// The batch's outcomes, what it wrote per dossier (for the apply thread's cache) and the
 /// `state_departments` keys it added.
-type BatchOutcome = (Vec<Outcome>, Recent, HashSet<Vec<u8>>);
+struct BatchOutcome {
+    outcomes: Vec<Outcome>,
+    written: Recent,
+    novel: HashSet<Vec<u8>>,
+    counters: Counters,
+}
 
 fn apply_batch(
     tree: &Tree,
@@ -717,7 +825,12 @@ fn apply_batch(
         // to match what the callers are told.
         return Err(BatchError::Applying(storage(e)));
     }
-    Ok((outcomes, written, novel))
+    Ok(BatchOutcome {
+        outcomes,
+        written,
+        novel,
+        counters: heads.counters,
+    })
 }
 
 enum BatchError {
@@ -857,29 +970,37 @@ struct IdempotencyRecord {
     request: String,
 }
 
-/// Adds one transition to the batch. An `Err` abandons the whole batch (storage trouble); a
-/// refusal is an [`Outcome::Refused`], decided before the transition wrote anything.
-fn apply_one(
-    t: &mut Tx,
-    job: &Job,
-    heads: &mut Heads,
-    recent: &Recent,
-    written: &mut Recent,
-) -> Result<Outcome, Error> {
-    let tr = &job.transition;
+/// What the read-only checks of a transition decided.
+enum Checked {
+    /// Go on and write: the old state of each changed dossier, the codes assigned and the
+    /// day counters they advance.
+    Proceed {
+        olds: Vec<Option<Prev>>,
+        codes: HashMap<String, String>,
+        counters: HashMap<String, u64>,
+    },
+    /// Answered without writing: a replay or a refusal.
+    Done(Outcome),
+}
+
+/// Steps 1 and 2 of [`apply_one`]: reads only, so an error here (a corrupt record) concerns
+/// this transition alone.
+fn check(t: &Tx, tr: &Transition, recent: &Recent, written: &Recent) -> Result<Checked, Error> {
     // 1. Checks, reads only.
     if let Some((key, request)) = &tr.idempotency
         && let Some(v) = t.get(IDEM, key.as_bytes())?
     {
         let rec: IdempotencyRecord = serde_json::from_slice(&v).map_err(corrupt)?;
         if &rec.request != request {
-            return Ok(Outcome::Refused(Error::IdempotencyMismatch {
-                key: key.clone(),
-                code: rec.code,
-            }));
+            return Ok(Checked::Done(Outcome::Refused(
+                Error::IdempotencyMismatch {
+                    key: key.clone(),
+                    code: rec.code,
+                },
+            )));
         }
         return match read_dossier(t, &rec.code)? {
-            Some((d, _)) => Ok(Outcome::Replayed(Box::new(d))),
+            Some((d, _)) => Ok(Checked::Done(Outcome::Replayed(Box::new(d)))),
             None => Err(corrupt(format!(
                 "idempotency key {key} names missing dossier {}",
                 rec.code
@@ -897,41 +1018,73 @@ fn apply_one(
                     Some(p) => p,
                     None => match read_dossier(t, code)? {
                         Some((d, seqs)) => Prev::of(&d, seqs),
-                        None => return Ok(Outcome::Refused(Error::NotFound(code.clone()))),
+                        None => {
+                            return Ok(Checked::Done(Outcome::Refused(Error::NotFound(
+                                code.clone(),
+                            ))));
+                        }
                     },
                 };
                 if old.version != expected {
-                    return Ok(Outcome::Refused(Error::Conflict {
+                    return Ok(Checked::Done(Outcome::Refused(Error::Conflict {
                         code: code.clone(),
                         expected,
                         current: old.version,
-                    }));
+                    })));
                 }
                 olds.push(Some(old));
             }
         }
     }
     // 2. Codes for new dossiers: the day's next numbers, gap-free because a refused
-    //    transition never reaches this point and the counter moves in the same transaction.
+    //    transition never reaches this point and the counter moves in the same batch.
     let mut codes: HashMap<String, String> = HashMap::new();
     let mut counters: HashMap<String, u64> = HashMap::new();
     for change in &tr.changes {
         if let (None, Some(prefix)) = (change.expected_version, &change.code_prefix) {
             let next = match counters.get(prefix) {
                 Some(n) => n + 1,
-                None => read_u64(t, SEQ, prefix.as_bytes())? + 1,
+                None => read_u64(t, SEQ, prefix.as_bytes())?.saturating_add(1),
             };
             if next > 9999 {
                 let (agency, day) = prefix.rsplit_once('-').unwrap_or((prefix.as_str(), ""));
-                return Ok(Outcome::Refused(Error::SequenceExhausted {
+                return Ok(Checked::Done(Outcome::Refused(Error::SequenceExhausted {
                     agency: agency.into(),
                     day: day.into(),
-                }));
+                })));
             }
             counters.insert(prefix.clone(), next);
             codes.insert(change.dossier.code.clone(), format!("{prefix}-{next:04}"));
         }
     }
+    Ok(Checked::Proceed {
+        olds,
+        codes,
+        counters,
+    })
+}
+
+/// Adds one transition to the batch. An `Err` abandons the whole batch (storage trouble); a
+/// refusal is an [`Outcome::Refused`], decided before the transition wrote anything.
+fn apply_one(
+    t: &mut Tx,
+    job: &Job,
+    heads: &mut Heads,
+    recent: &Recent,
+    written: &mut Recent,
+) -> Result<Outcome, Error> {
+    let tr = &job.transition;
+    let (olds, codes, counters) = match check(t, tr, recent, written) {
+        Ok(Checked::Proceed {
+            olds,
+            codes,
+            counters,
+        }) => (olds, codes, counters),
+        Ok(Checked::Done(outcome)) => return Ok(outcome),
+        // A corrupt record refuses the transition that reads it, not its batch mates.
+        Err(e @ Error::Corrupt(_)) => return Ok(Outcome::Refused(e)),
+        Err(e) => return Err(e),
+    };
     // 3. What to write: prepared by the caller, or here once the codes are known.
     let resolved: Option<(Vec<Change>, Vec<Prepared>)> = match &job.prepared {
         Some(_) => None,
@@ -1084,23 +1237,34 @@ impl Store for SledStore {
                 })
                 .map_err(|_| Error::Closed)?;
         }
-        let committed = answer.recv().map_err(|_| Error::Closed)??;
+        let committed = match answer.recv().map_err(|_| Error::Closed)? {
+            Ok(c) => c,
+            Err(e) => {
+                // The caller decided on a version the store no longer has: whatever the cache
+                // holds for it is not to be trusted either.
+                if let Error::Conflict { code, .. } = &e {
+                    self.cache.evict(code);
+                }
+                return Err(e);
+            }
+        };
         match &committed {
-            Committed::Applied(ds) => ds.iter().for_each(|d| self.cache.put(d)),
-            Committed::Replayed(d) => self.cache.put(d),
+            Committed::Applied(ds) => ds.iter().for_each(|d| self.cache.put_committed(d)),
+            Committed::Replayed(d) => self.cache.put_committed(d),
         }
         Ok(committed)
     }
 
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
-        if let Some(d) = self.cache.get(code) {
-            return Ok(Some(d));
-        }
+        let generation = match self.cache.get(code) {
+            Lookup::Hit(d) => return Ok(Some(Dossier::clone(&d))),
+            Lookup::Miss(generation) => generation,
+        };
         match self.space(DOSSIERS).get(code.as_bytes())? {
             None => Ok(None),
             Some(v) => {
                 let (d, _) = parse_record(code, &v)?;
-                self.cache.put(&d);
+                self.cache.put_read(&d, generation);
                 Ok(Some(d))
             }
         }
@@ -1127,25 +1291,9 @@ impl Store for SledStore {
     }
 
     fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
-        let mut out = vec![];
-        if limit == 0 {
-            return Ok(out);
-        }
-        let log = self.space(AUDIT_LOG);
-        for item in log.range(&chunk_start(log, from)?, None) {
-            let (k, v) = item?;
-            let first = be_u64(&k).ok_or_else(|| corrupt("audit log key is not 8 bytes"))?;
-            for (i, line) in v.split(|b| *b == b'\n').enumerate() {
-                if first + (i as u64) < from {
-                    continue;
-                }
-                out.push(serde_json::from_slice(line).map_err(corrupt)?);
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-            }
-        }
-        Ok(out)
+        let through = self.durable.audit_seq.load(Ordering::SeqCst);
+        let lines = chunk_lines(self.space(AUDIT_LOG), from, through, limit)?;
+        Ok(lines.into_iter().map(|(_, entry)| entry).collect())
     }
 
     fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
@@ -1172,8 +1320,15 @@ impl Store for SledStore {
                         procedure.as_bytes(),
                     ]));
                 }
+                // A cursor of this listing is a `wk` key of this procedure and state.
                 let after_code = match &after {
-                    Some(k) => Some(keys::code_of(k).ok_or_else(|| bad_cursor(k))?.to_string()),
+                    Some(k) => {
+                        let own = keys::state_department_of(k).is_some_and(|x| x.starts_with(&sd));
+                        if !own {
+                            return Err(bad_cursor(k));
+                        }
+                        Some(keys::code_of(k).ok_or_else(|| bad_cursor(k))?.to_string())
+                    }
                     None => None,
                 };
                 let mut found: Vec<(String, Vec<u8>)> = vec![];
@@ -1183,7 +1338,7 @@ impl Store for SledStore {
                         start.extend_from_slice(code.as_bytes());
                         start.push(0);
                     }
-                    for item in idx.range(&start, None).take(limit) {
+                    for item in idx.range(&start, None).take(limit.saturating_add(1)) {
                         let (k, _) = item?;
                         if !k.starts_with(&prefix) {
                             break;
@@ -1194,7 +1349,6 @@ impl Store for SledStore {
                     }
                 }
                 found.sort();
-                found.truncate(limit);
                 Ok(page(found, limit))
             }
             Query::Department { department, state } => {
@@ -1227,6 +1381,11 @@ impl Store for SledStore {
             }
             Query::Overdue { now } => {
                 // Appointment timers before `now`: exactly the open dossiers whose clock runs.
+                if let Some(k) = &after
+                    && keys::appointment_code_of(k).is_none()
+                {
+                    return Err(bad_cursor(k));
+                }
                 let upper = keys::time_key(*now).to_vec();
                 scan(
                     self.space(TIMERS),
@@ -1255,27 +1414,8 @@ impl Store for SledStore {
     }
 
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
-        let mut out = vec![];
-        if limit == 0 {
-            return Ok(out);
-        }
-        let from = after.saturating_add(1);
-        let batches = self.space(OUTBOX);
-        for item in batches.range(&chunk_start(batches, from)?, None) {
-            let (k, v) = item?;
-            let first = be_u64(&k).ok_or_else(|| corrupt("outbox key is not 8 bytes"))?;
-            for (i, line) in v.split(|b| *b == b'\n').enumerate() {
-                let seq = first + i as u64;
-                if seq < from {
-                    continue;
-                }
-                out.push((seq, serde_json::from_slice(line).map_err(corrupt)?));
-                if out.len() >= limit {
-                    return Ok(out);
-                }
-            }
-        }
-        Ok(out)
+        let through = self.durable.outbox_seq.load(Ordering::SeqCst);
+        chunk_lines(self.space(OUTBOX), after.saturating_add(1), through, limit)
     }
 
     fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
@@ -1305,6 +1445,40 @@ impl Store for SledStore {
 
 fn be_u64(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.try_into().ok()?))
+}
+
+/// The lines numbered `from..=through` of a chunked space (the audit log, the outbox), at most
+/// `limit`, parsed.
+fn chunk_lines<T: serde::de::DeserializeOwned>(
+    space: Space,
+    from: u64,
+    through: u64,
+    limit: usize,
+) -> Result<Vec<(u64, T)>, Error> {
+    let mut out = vec![];
+    if limit == 0 || from > through {
+        return Ok(out);
+    }
+    for item in space.range(&chunk_start(space, from)?, None) {
+        let (k, v) = item?;
+        let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
+        for (i, line) in v.split(|b| *b == b'\n').enumerate() {
+            let seq = first
+                .checked_add(i as u64)
+                .ok_or_else(|| corrupt("a chunk's sequence numbers overflow"))?;
+            if seq < from {
+                continue;
+            }
+            if seq > through {
+                return Ok(out);
+            }
+            out.push((seq, serde_json::from_slice(line).map_err(corrupt)?));
+            if out.len() >= limit {
+                return Ok(out);
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The chunk that holds sequence number `seq`, with its first sequence number.
@@ -1362,7 +1536,8 @@ fn scan(
         }
         if let Some(c) = code(&k) {
             found.push((c.to_string(), k.to_vec()));
-            if found.len() >= limit {
+            // One more than the page, to know whether another page follows.
+            if found.len() > limit {
                 break;
             }
         }
@@ -1370,8 +1545,10 @@ fn scan(
     Ok(page(found, limit))
 }
 
-fn page(found: Vec<(String, Vec<u8>)>, limit: usize) -> Page {
-    let next = if found.len() >= limit {
+/// The first `limit` of `found` (in key order), with a cursor only if more were found.
+fn page(mut found: Vec<(String, Vec<u8>)>, limit: usize) -> Page {
+    let next = if found.len() > limit {
+        found.truncate(limit);
         found.last().map(|(_, k)| hex::encode(k))
     } else {
         None
@@ -1434,5 +1611,66 @@ mod tests {
         let mut names: Vec<_> = sync.synced.iter().cloned().collect();
         names.sort();
         assert_eq!(names, ["2097152", "3145728"]);
+    }
+
+    fn dossier(version: u64) -> Dossier {
+        serde_json::from_value(serde_json::json!({
+            "code": "000.17.22.H56-260601-0001",
+            "procedure": "cap-phep-xay-dung-thu-nghiem",
+            "procedure_version": "1",
+            "procedure_hash": "ab",
+            "agency": "000.17.22.H56",
+            "applicant": {"id": "079090001234", "name": "Nguyễn Văn An", "disadvantaged_area": false},
+            "channel": "desk",
+            "data": {},
+            "documents": [],
+            "tokens": [],
+            "clock": {"received_at": "2026-06-01T02:00:00Z", "due_at": "2026-06-22T02:00:00Z",
+                      "supplements": 0, "extensions": 0},
+            "status": 2,
+            "version": version,
+            "created_at": "2026-06-01T02:00:00Z",
+            "updated_at": "2026-06-01T02:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    fn cached_version(cache: &DossierCache) -> Option<u64> {
+        match cache.get("000.17.22.H56-260601-0001") {
+            Lookup::Hit(d) => Some(d.version),
+            Lookup::Miss(_) => None,
+        }
+    }
+
+    /// Regression (review): a reader that read version 1 from sled, then was descheduled while
+    /// version 2 was committed and its shard cleared, put version 1 back, and every officer
+    /// acting on it got a conflict until the shard was cleared again.
+    #[test]
+    fn a_slow_reader_never_puts_back_a_version_a_commit_superseded() {
+        let cache = DossierCache::default();
+        let Lookup::Miss(seen) = cache.get("000.17.22.H56-260601-0001") else {
+            panic!("empty cache");
+        };
+        // Version 2 is acknowledged while the reader parses version 1.
+        cache.put_committed(&dossier(2));
+        cache.put_read(&dossier(1), seen);
+        assert_eq!(cached_version(&cache), Some(2));
+        // The same, with the shard cleared in between.
+        cache.evict("000.17.22.H56-260601-0001");
+        let Lookup::Miss(seen) = cache.get("000.17.22.H56-260601-0001") else {
+            panic!("evicted");
+        };
+        cache.put_committed(&dossier(3));
+        cache.evict("000.17.22.H56-260601-0001");
+        cache.put_read(&dossier(2), seen);
+        assert_eq!(cached_version(&cache), None);
+        // An undisturbed reader fills the cache; an older commit never replaces a newer one.
+        let Lookup::Miss(seen) = cache.get("000.17.22.H56-260601-0001") else {
+            panic!("evicted");
+        };
+        cache.put_read(&dossier(3), seen);
+        assert_eq!(cached_version(&cache), Some(3));
+        cache.put_committed(&dossier(2));
+        assert_eq!(cached_version(&cache), Some(3));
     }
 }
