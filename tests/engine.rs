@@ -510,17 +510,29 @@ fn each_day_starts_its_own_sequence() {
     );
 }
 
+/// The house-permit fixture as version 2, with each `(from, to)` edit made (each must apply).
+fn house_permit_version_2(edits: &[(&str, &str)]) -> String {
+    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
+    let mut v2 = v1.replace("version: \"1\"", "version: \"2\"");
+    for (from, to) in edits {
+        assert!(v2.contains(from), "the fixture has no {from:?}");
+        v2 = v2.replace(from, to);
+    }
+    v2
+}
+
 #[test]
 fn dossiers_in_flight_keep_their_procedure_version() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
     let old = h.engine.submit(house_permit(house())).unwrap().dossier;
     // Version 2 drops the desk's refusal action and shortens the limit.
-    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
-    let v2 = v1
-        .replace("version: \"1\"", "version: \"2\"")
-        .replace("duration: 15 working days", "duration: 12 working days")
-        .replace("  - { id: tu_choi_tiep_nhan, label: Từ chối tiếp nhận, from: tiep_nhan, to: tu_choi, roles: [mot_cua], comment_required: true }\n", "");
-    assert_ne!(v1, v2);
+    let v2 = house_permit_version_2(&[
+        ("duration: 15 working days", "duration: 12 working days"),
+        (
+            "  - { id: tu_choi_tiep_nhan, label: Từ chối tiếp nhận, from: tiep_nhan, to: tu_choi, roles: [mot_cua], comment_required: true }\n",
+            "",
+        ),
+    ]);
     h.engine.load_procedure("v2", v2).unwrap();
     let new = h.engine.submit(house_permit(house())).unwrap().dossier;
     assert_eq!(new.procedure_version, "2");
@@ -1142,18 +1154,16 @@ fn a_store_in_the_older_many_tree_layout_is_refused_untouched() {
 fn a_state_owned_by_two_departments_across_versions_lists_both_in_code_order() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
     let a = h.engine.submit(house_permit(house())).unwrap().dossier;
-    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
-    let v2 = v1
-        .replace("version: \"1\"", "version: \"2\"")
-        .replace(
+    let v2 = house_permit_version_2(&[
+        (
             "  - { id: bo_phan_mot_cua, name: Bộ phận một cửa }\n",
             "  - { id: bo_phan_mot_cua, name: Bộ phận một cửa }\n  - { id: trung_tam_hcc, name: Trung tâm hành chính công }\n",
-        )
-        .replace(
+        ),
+        (
             "start: true, department: bo_phan_mot_cua",
             "start: true, department: trung_tam_hcc",
-        );
-    assert!(v2.contains("department: trung_tam_hcc"));
+        ),
+    ]);
     h.engine.load_procedure("v2", v2).unwrap();
     let b = h.engine.submit(house_permit(house())).unwrap().dossier;
     let c = h.engine.submit(house_permit(house())).unwrap().dossier;
