@@ -568,3 +568,44 @@ fn a_use_may_supply_config_the_plugin_entry_leaves_out() {
     let (got, line) = check("complete_action: 1");
     assert_eq!(got, vec![("E064".to_string(), line)]);
 }
+
+/// Regression: a misspelt config key was reported at the whole `config` mapping; it is now
+/// reported at the key itself, with the key in the message.
+#[test]
+fn an_unknown_config_key_is_reported_at_the_key() {
+    let sums = std::fs::read_to_string(root().join("plugins/dist/SHA256SUMS")).unwrap();
+    let sha = sums
+        .lines()
+        .find(|l| l.ends_with(" kiem-tra-thanh-phan.wasm"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap();
+    let inspector = procedure::WasmInspector::new().unwrap();
+    let file = root().join("tests/fixtures/inline.yaml");
+    let text = automatic_fixture(sha, "{complete_action: du, complete_actoin: du}");
+    let mut loaded = procedure::load_str(&text, &file);
+    procedure::run_checks(&mut loaded, &inspector);
+    let line = text
+        .lines()
+        .position(|l| l.contains("complete_actoin"))
+        .unwrap() as u32
+        + 1;
+    let col = text
+        .lines()
+        .nth(line as usize - 1)
+        .unwrap()
+        .find("complete_actoin")
+        .unwrap() as u32
+        + 1;
+    let got: Vec<(String, u32, u32)> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| (d.code.to_string(), d.line, d.col))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("E064".to_string(), line, col)],
+        "{:?}",
+        loaded.diagnostics
+    );
+    assert!(loaded.diagnostics[0].message.contains("complete_actoin"));
+}

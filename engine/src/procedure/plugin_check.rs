@@ -98,17 +98,19 @@ impl PluginInspector for WasmInspector {
             };
             if mine.is_empty() {
                 for e in validator.iter_errors(&plugin.config) {
-                    let path = e.instance_path().to_string();
-                    let pos = out.config_pos(&base, None, &path);
-                    out.push(config_invalid(file, pos, &plugin.id, &path, &e.to_string()));
+                    for (path, key) in offending(&e) {
+                        let pos = out.config_pos(&base, None, &path, key);
+                        out.push(config_invalid(file, pos, &plugin.id, &path, &e.to_string()));
+                    }
                 }
             }
             for u in &mine {
                 let config = effective_config(plugin, u.call);
                 for e in validator.iter_errors(&config) {
-                    let path = e.instance_path().to_string();
-                    let pos = out.config_pos(&base, Some(u), &path);
-                    out.push(config_invalid(file, pos, &plugin.id, &path, &e.to_string()));
+                    for (path, key) in offending(&e) {
+                        let pos = out.config_pos(&base, Some(u), &path, key);
+                        out.push(config_invalid(file, pos, &plugin.id, &path, &e.to_string()));
+                    }
                 }
             }
         }
@@ -200,19 +202,40 @@ impl Out<'_> {
 
     /// Where an error at `path` (a JSON pointer into the merged config) was written: in the
     /// use's `config` if it wrote that key, else in the plugin's, else at the nearest config.
-    fn config_pos(&self, base: &str, u: Option<&&Use<'_>>, path: &str) -> Pos {
+    /// With `key`, the position of the key itself (an unknown key), else of its value.
+    fn config_pos(&self, base: &str, u: Option<&&Use<'_>>, path: &str, key: bool) -> Pos {
+        let at = |pointer: &str| {
+            if key {
+                self.sm.key(pointer)
+            } else {
+                self.sm.value(pointer)
+            }
+        };
         let own = format!("{base}/config{path}");
         if let Some(u) = u {
             let theirs = format!("{}/config{path}", u.pointer);
             if u.call.config.is_some() && self.sm.get(&theirs).is_some() {
-                return self.sm.value(&theirs);
+                return at(&theirs);
             }
             if self.sm.get(&own).is_none() && u.call.config.is_some() {
                 return self.sm.value(&format!("{}/config", u.pointer));
             }
         }
-        // `value` falls back to the nearest written ancestor: `config`, then the entry.
-        self.sm.value(&own)
+        // Both fall back to the nearest written ancestor: `config`, then the entry.
+        at(&own)
+    }
+}
+
+/// Where a config schema error points: the instance it is about, or for keys the schema does
+/// not allow, each such key (so the author sees the misspelt key, not the whole mapping).
+fn offending(e: &jsonschema::ValidationError<'_>) -> Vec<(String, bool)> {
+    let path = e.instance_path().to_string();
+    match e.kind() {
+        jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
+            .iter()
+            .map(|k| (format!("{path}/{}", super::source_map::escape(k)), true))
+            .collect(),
+        _ => vec![(path, false)],
     }
 }
 
