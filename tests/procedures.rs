@@ -71,6 +71,8 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("E063-plugin-missing-capability", "E063", 53, 15),
     ("E064-plugin-config-invalid", "E064", 26, 19),
     ("E065-plugin-bad-config-schema", "E065", 23, 11),
+    ("E066-plugin-config-unknown-action", "E066", 43, 26),
+    ("E067-plugin-config-unknown-document", "E067", 27, 23),
     ("W001-missing-budget", "W001", 35, 9),
     ("W002-escalation-without-budget", "W002", 51, 5),
     ("W003-cutoff-on-long-limit", "W003", 12, 20),

@@ -110,6 +110,8 @@ codes! {
     PluginMissingCapability = "E063", Error, "plugin does not implement a function the procedure uses";
     PluginConfigInvalid = "E064", Error, "plugin config does not match the plugin's config schema";
     PluginBadConfigSchema = "E065", Error, "plugin describes an invalid config schema";
+    PluginConfigUnknownAction = "E066", Error, "plugin config names an action the call cannot take";
+    PluginConfigUnknownDocument = "E067", Error, "plugin config names a document not in the checklist";
     MissingBudget = "W001", Warning, "state without a budget";
     EscalationWithoutBudget = "W002", Warning, "escalation on a state without a budget";
     CutoffOnLongLimit = "W003", Warning, "same-day cut-off on a limit longer than a day";

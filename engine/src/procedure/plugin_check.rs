@@ -1,5 +1,5 @@
 //! The real [`PluginInspector`]: loads each pinned `.wasm` in the sandbox and turns what is
-//! wrong with it into positioned diagnostics (E060–E065).
+//! wrong with it into positioned diagnostics (E060–E067).
 //!
 //! The plugin subsystem's [`crate::plugin::inspect_procedure`] reports problems by dotted
 //! location (`plugins.cccd`); diagnostics need the exact node an author must edit (the `file`,
@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::check::PluginInspector;
-use super::diagnostic::{Code, Diagnostic, Pos};
+use super::diagnostic::{Code, Diagnostic, Pos, did_you_mean};
 use super::model::{PluginCall, PluginRef, Procedure};
 use super::source_map::SourceMap;
 use crate::plugin::{Capability, Error, Info, Limits, PluginHost, effective_config};
@@ -103,6 +103,7 @@ impl PluginInspector for WasmInspector {
                         out.push(config_invalid(file, pos, &plugin.id, &path, &e.to_string()));
                     }
                 }
+                out.check_references(procedure, &base, None, &plugin.id, &info, &plugin.config);
             }
             for u in &mine {
                 let config = effective_config(plugin, u.call);
@@ -112,6 +113,7 @@ impl PluginInspector for WasmInspector {
                         out.push(config_invalid(file, pos, &plugin.id, &path, &e.to_string()));
                     }
                 }
+                out.check_references(procedure, &base, Some(u), &plugin.id, &info, &config);
             }
         }
         out.found
@@ -200,6 +202,75 @@ impl Out<'_> {
         }
     }
 
+    /// Config values the plugin's schema marks as naming part of the procedure must name one:
+    /// `"format": "motcua-action"` an action (for an automatic state's decision, one leaving
+    /// that state), `"format": "motcua-document"` a document of the checklist.
+    fn check_references(
+        &mut self,
+        procedure: &Procedure,
+        base: &str,
+        u: Option<&&Use<'_>>,
+        plugin: &str,
+        info: &Info,
+        config: &serde_json::Value,
+    ) {
+        let mut found = Vec::new();
+        references(&info.config_schema, config, String::new(), &mut found);
+        for (path, kind, name) in found {
+            let pos = self.config_pos(base, u, &path, false);
+            let d = match kind {
+                Reference::Action => {
+                    let state = u.and_then(|u| u.state);
+                    let allowed: Vec<&str> = procedure
+                        .actions
+                        .iter()
+                        .filter(|a| state.is_none_or(|s| a.from == s))
+                        .map(|a| a.id.as_str())
+                        .collect();
+                    if allowed.contains(&name.as_str()) {
+                        continue;
+                    }
+                    let whose = match state {
+                        Some(s) => format!("an action leaving state '{s}'"),
+                        None => "an action of this procedure".to_string(),
+                    };
+                    let d = Diagnostic::new(
+                        Code::PluginConfigUnknownAction,
+                        self.file,
+                        pos,
+                        format!(
+                            "plugin '{plugin}' config{path} names '{name}', which is not {whose}"
+                        ),
+                    );
+                    match did_you_mean(&name, allowed.iter().copied()) {
+                        Some(near) => d.with_hint(format!("did you mean '{near}'?")),
+                        None => d.with_hint(format!("the choices: {}", allowed.join(", "))),
+                    }
+                }
+                Reference::Document => {
+                    let ids: Vec<&str> =
+                        procedure.documents.iter().map(|d| d.id.as_str()).collect();
+                    if ids.contains(&name.as_str()) {
+                        continue;
+                    }
+                    let d = Diagnostic::new(
+                        Code::PluginConfigUnknownDocument,
+                        self.file,
+                        pos,
+                        format!(
+                            "plugin '{plugin}' config{path} names document '{name}', which is not in the checklist"
+                        ),
+                    );
+                    match did_you_mean(&name, ids.iter().copied()) {
+                        Some(near) => d.with_hint(format!("did you mean '{near}'?")),
+                        None => d.with_hint(format!("the checklist: {}", ids.join(", "))),
+                    }
+                }
+            };
+            self.push(d);
+        }
+    }
+
     /// Where an error at `path` (a JSON pointer into the merged config) was written: in the
     /// use's `config` if it wrote that key, else in the plugin's, else at the nearest config.
     /// With `key`, the position of the key itself (an unknown key), else of its value.
@@ -223,6 +294,47 @@ impl Out<'_> {
         }
         // Both fall back to the nearest written ancestor: `config`, then the entry.
         at(&own)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Reference {
+    Action,
+    Document,
+}
+
+/// The strings in `config` whose schema node has `"format": "motcua-action"` or
+/// `"motcua-document"`, with their JSON pointers. Follows `properties` and `items`, which is
+/// how plugin config schemas nest.
+fn references(
+    schema: &serde_json::Value,
+    config: &serde_json::Value,
+    path: String,
+    out: &mut Vec<(String, Reference, String)>,
+) {
+    let kind = match schema.get("format").and_then(|f| f.as_str()) {
+        Some("motcua-action") => Some(Reference::Action),
+        Some("motcua-document") => Some(Reference::Document),
+        _ => None,
+    };
+    if let (Some(kind), Some(name)) = (kind, config.as_str()) {
+        out.push((path.clone(), kind, name.to_string()));
+    }
+    if let (Some(properties), Some(values)) = (
+        schema.get("properties").and_then(|p| p.as_object()),
+        config.as_object(),
+    ) {
+        for (key, sub) in properties {
+            if let Some(value) = values.get(key) {
+                let p = format!("{path}/{}", super::source_map::escape(key));
+                references(sub, value, p, out);
+            }
+        }
+    }
+    if let (Some(items), Some(values)) = (schema.get("items"), config.as_array()) {
+        for (i, value) in values.iter().enumerate() {
+            references(items, value, format!("{path}/{i}"), out);
+        }
     }
 }
 
@@ -286,6 +398,8 @@ struct Use<'a> {
     what: String,
     capability: Capability,
     call: &'a PluginCall,
+    /// For an automatic state, its id: the actions its decision may name leave it.
+    state: Option<&'a str>,
 }
 
 fn uses(p: &Procedure) -> Vec<Use<'_>> {
@@ -296,6 +410,7 @@ fn uses(p: &Procedure) -> Vec<Use<'_>> {
             what: "the submission validator".into(),
             capability: Capability::Validate,
             call,
+            state: None,
         });
     }
     for (i, s) in p.states.iter().enumerate() {
@@ -305,6 +420,7 @@ fn uses(p: &Procedure) -> Vec<Use<'_>> {
                 what: format!("automatic state '{}'", s.id),
                 capability: Capability::Decide,
                 call,
+                state: Some(&s.id),
             });
         }
     }
@@ -315,6 +431,7 @@ fn uses(p: &Procedure) -> Vec<Use<'_>> {
                 what: format!("a validator of action '{}'", a.id),
                 capability: Capability::Validate,
                 call,
+                state: None,
             });
         }
     }
@@ -325,6 +442,7 @@ fn uses(p: &Procedure) -> Vec<Use<'_>> {
                 what: format!("fee '{}'", f.id),
                 capability: Capability::ComputeFee,
                 call,
+                state: None,
             });
         }
     }

@@ -22,12 +22,12 @@ impl Plugin for KiemTraThanhPhan {
                 "additionalProperties": false,
                 "required": ["required", "complete_action", "incomplete_action"],
                 "properties": {
-                    "required": {"type": "array", "items": {"type": "string"}, "description": "Document ids that must all be received."},
-                    "any_of": {"type": "array", "items": {"type": "array", "items": {"type": "string"}, "minItems": 1}, "description": "Groups of alternatives: one of each group must be received."},
+                    "required": {"type": "array", "items": {"type": "string", "format": "motcua-document"}, "description": "Document ids that must all be received."},
+                    "any_of": {"type": "array", "items": {"type": "array", "items": {"type": "string", "format": "motcua-document"}, "minItems": 1}, "description": "Groups of alternatives: one of each group must be received."},
                     "received_field": {"type": "string", "description": "Data field listing received documents (default `giay_to_da_nop`): an array of ids, or an object id → true/false."},
                     "missing_field": {"type": "string", "description": "Data field the patch writes the missing ids to (default `giay_to_thieu`)."},
-                    "complete_action": {"type": "string"},
-                    "incomplete_action": {"type": "string"}
+                    "complete_action": {"type": "string", "format": "motcua-action", "description": "Action taken when everything required was received."},
+                    "incomplete_action": {"type": "string", "format": "motcua-action", "description": "Action taken when something is missing."}
                 }
             }),
         )
