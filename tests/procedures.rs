@@ -541,8 +541,9 @@ actions:
     )
 }
 
-#[test]
-fn a_use_may_supply_config_the_plugin_entry_leaves_out() {
+/// The automatic-state fixture with `state_config` in the state's plugin config, checked
+/// against the real completeness plugin: its text and diagnostics.
+fn check_automatic(state_config: &str) -> (String, Vec<procedure::Diagnostic>) {
     let sums = std::fs::read_to_string(root().join("plugins/dist/SHA256SUMS")).unwrap();
     let sha = sums
         .lines()
@@ -550,18 +551,29 @@ fn a_use_may_supply_config_the_plugin_entry_leaves_out() {
         .and_then(|l| l.split_whitespace().next())
         .unwrap();
     let inspector = procedure::WasmInspector::new().unwrap();
-    let file = root().join("tests/fixtures/inline.yaml");
+    let text = automatic_fixture(sha, state_config);
+    let mut loaded = procedure::load_str(&text, root().join("tests/fixtures/inline.yaml"));
+    procedure::run_checks(&mut loaded, &inspector);
+    (text, loaded.diagnostics)
+}
+
+/// The 1-based line and column where `needle` first appears in `text`.
+fn line_col(text: &str, needle: &str) -> (u32, u32) {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(needle).map(|c| (i as u32 + 1, c as u32 + 1)))
+        .unwrap()
+}
+
+#[test]
+fn a_use_may_supply_config_the_plugin_entry_leaves_out() {
     let check = |state_config: &str| {
-        let text = automatic_fixture(sha, state_config);
-        let mut loaded = procedure::load_str(&text, &file);
-        procedure::run_checks(&mut loaded, &inspector);
-        let line = text.lines().position(|l| l.contains(state_config)).unwrap() as u32 + 1;
-        let got: Vec<(String, u32)> = loaded
-            .diagnostics
+        let (text, diagnostics) = check_automatic(state_config);
+        let got: Vec<(String, u32)> = diagnostics
             .iter()
             .map(|d| (d.code.to_string(), d.line))
             .collect();
-        (got, line)
+        (got, line_col(&text, state_config).0)
     };
     // The entry lacks the required `complete_action`; the state supplies it.
     let (got, _) = check("complete_action: du");
@@ -575,39 +587,16 @@ fn a_use_may_supply_config_the_plugin_entry_leaves_out() {
 /// reported at the key itself, with the key in the message.
 #[test]
 fn an_unknown_config_key_is_reported_at_the_key() {
-    let sums = std::fs::read_to_string(root().join("plugins/dist/SHA256SUMS")).unwrap();
-    let sha = sums
-        .lines()
-        .find(|l| l.ends_with(" kiem-tra-thanh-phan.wasm"))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap();
-    let inspector = procedure::WasmInspector::new().unwrap();
-    let file = root().join("tests/fixtures/inline.yaml");
-    let text = automatic_fixture(sha, "{complete_action: du, complete_actoin: du}");
-    let mut loaded = procedure::load_str(&text, &file);
-    procedure::run_checks(&mut loaded, &inspector);
-    let line = text
-        .lines()
-        .position(|l| l.contains("complete_actoin"))
-        .unwrap() as u32
-        + 1;
-    let col = text
-        .lines()
-        .nth(line as usize - 1)
-        .unwrap()
-        .find("complete_actoin")
-        .unwrap() as u32
-        + 1;
-    let got: Vec<(String, u32, u32)> = loaded
-        .diagnostics
+    let (text, diagnostics) = check_automatic("{complete_action: du, complete_actoin: du}");
+    let (line, col) = line_col(&text, "complete_actoin");
+    let got: Vec<(String, u32, u32)> = diagnostics
         .iter()
         .map(|d| (d.code.to_string(), d.line, d.col))
         .collect();
     assert_eq!(
         got,
         vec![("E064".to_string(), line, col)],
-        "{:?}",
-        loaded.diagnostics
+        "{diagnostics:?}"
     );
-    assert!(loaded.diagnostics[0].message.contains("complete_actoin"));
+    assert!(diagnostics[0].message.contains("complete_actoin"));
 }

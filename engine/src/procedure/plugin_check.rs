@@ -218,7 +218,7 @@ impl Out<'_> {
         references(&info.config_schema, config, String::new(), &mut found);
         for (path, kind, name) in found {
             let pos = self.config_pos(base, u, &path, false);
-            let d = match kind {
+            let (code, what, candidates, choices) = match kind {
                 Reference::Action => {
                     let state = u.and_then(|u| u.state);
                     let allowed: Vec<&str> = procedure
@@ -227,45 +227,36 @@ impl Out<'_> {
                         .filter(|a| state.is_none_or(|s| a.from == s))
                         .map(|a| a.id.as_str())
                         .collect();
-                    if allowed.contains(&name.as_str()) {
-                        continue;
-                    }
                     let whose = match state {
                         Some(s) => format!("an action leaving state '{s}'"),
                         None => "an action of this procedure".to_string(),
                     };
-                    let d = Diagnostic::new(
+                    (
                         Code::PluginConfigUnknownAction,
-                        self.file,
-                        pos,
-                        format!(
-                            "plugin '{plugin}' config{path} names '{name}', which is not {whose}"
-                        ),
-                    );
-                    match did_you_mean(&name, allowed.iter().copied()) {
-                        Some(near) => d.with_hint(format!("did you mean '{near}'?")),
-                        None => d.with_hint(format!("the choices: {}", allowed.join(", "))),
-                    }
+                        whose,
+                        allowed,
+                        "the choices",
+                    )
                 }
-                Reference::Document => {
-                    let ids: Vec<&str> =
-                        procedure.documents.iter().map(|d| d.id.as_str()).collect();
-                    if ids.contains(&name.as_str()) {
-                        continue;
-                    }
-                    let d = Diagnostic::new(
-                        Code::PluginConfigUnknownDocument,
-                        self.file,
-                        pos,
-                        format!(
-                            "plugin '{plugin}' config{path} names document '{name}', which is not in the checklist"
-                        ),
-                    );
-                    match did_you_mean(&name, ids.iter().copied()) {
-                        Some(near) => d.with_hint(format!("did you mean '{near}'?")),
-                        None => d.with_hint(format!("the checklist: {}", ids.join(", "))),
-                    }
-                }
+                Reference::Document => (
+                    Code::PluginConfigUnknownDocument,
+                    "a document of the checklist".to_string(),
+                    procedure.documents.iter().map(|d| d.id.as_str()).collect(),
+                    "the checklist",
+                ),
+            };
+            if candidates.contains(&name.as_str()) {
+                continue;
+            }
+            let d = Diagnostic::new(
+                code,
+                self.file,
+                pos,
+                format!("plugin '{plugin}' config{path} names '{name}', which is not {what}"),
+            );
+            let d = match did_you_mean(&name, candidates.iter().copied()) {
+                Some(near) => d.with_hint(format!("did you mean '{near}'?")),
+                None => d.with_hint(format!("{choices}: {}", candidates.join(", "))),
             };
             self.push(d);
         }
