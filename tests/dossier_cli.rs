@@ -112,7 +112,14 @@ fn a_dossier_is_received_moved_listed_and_audited_through_the_cli() {
         .iter()
         .map(|a| a["action"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["dat_ket_cau", "khong_dat_ket_cau"]);
+    assert_eq!(
+        ids,
+        [
+            "dat_ket_cau",
+            "yeu_cau_bo_sung_ket_cau",
+            "khong_dat_ket_cau"
+        ]
+    );
 
     let out = motcua(&data, &["dossier", "history", &code]);
     let lines: Vec<serde_json::Value> = text(&out.stdout)
@@ -252,5 +259,123 @@ fn a_long_list_prints_a_cursor_and_the_next_page_continues_from_it() {
         text(&out.stderr).starts_with("error[bad_cursor]:"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+/// Regression (hardening review): `motcua dossier --data typo audit-verify` created an empty
+/// store and printed "audit chain verified: 0 entries" with exit 0; `show` and `list` did the
+/// same. Commands that only read refuse a folder without a store, naming it, and create
+/// nothing; `motcua init` creates one.
+#[test]
+fn a_read_on_a_folder_without_a_store_exits_2_naming_it_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("dta");
+    for args in [
+        vec!["dossier", "audit-verify"],
+        vec!["dossier", "show", "000.17.22.H56-260601-0001"],
+        vec!["dossier", "list", "--overdue"],
+        vec!["dossier", "history", "000.17.22.H56-260601-0001"],
+    ] {
+        let out = motcua(&typo, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stdout)
+        );
+        let err = text(&out.stderr);
+        assert!(err.contains(&typo.display().to_string()), "{args:?}: {err}");
+        assert!(err.contains("holds no motcua store"), "{err}");
+        assert!(!typo.exists(), "{args:?} created the folder");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(["init", "--data", typo.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = motcua(&typo, &["dossier", "audit-verify"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "audit chain verified: 0 entries\n");
+}
+
+/// Regression (hardening review): a misspelt `idempotency_key` was silently dropped.
+#[test]
+fn a_request_with_a_misspelt_field_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut sub = submission();
+    let key = sub
+        .as_object_mut()
+        .unwrap()
+        .remove("idempotency_key")
+        .unwrap();
+    sub["idempotencyKey"] = key;
+    let path = write(dir.path(), "submit.json", sub);
+    let out = motcua(&data, &["dossier", "submit", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("unknown field `idempotencyKey`"), "{err}");
+}
+
+/// Regression (hardening review): every CLI call compiled the pinned plugins again with
+/// Cranelift. The compiled plugins are kept in the data folder, keyed by sha256 and wasmtime's
+/// compatibility hash, and a damaged cache file is compiled again and replaced.
+#[test]
+fn compiled_plugins_are_cached_beside_the_store_and_a_damaged_file_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .current_dir(root())
+            .args(["dossier", "--data", data.to_str().unwrap()])
+            .args(["--procedures", "tests/fixtures/plugin-engine"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["list", "--overdue"]);
+    assert_eq!(out.status.code(), Some(2), "no store yet");
+    let out = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args(["init", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = run(&["list", "--overdue"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let cache = data.join("plugin-cache");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    // One artifact per plugin the fixtures pin, named by its sha256.
+    let mut pinned: Vec<String> = std::fs::read_dir(root().join("tests/fixtures/plugin-engine"))
+        .unwrap()
+        .flat_map(|e| {
+            let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+            text.lines()
+                .filter_map(|l| l.trim().strip_prefix("sha256: ").map(String::from))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    pinned.sort();
+    pinned.dedup();
+    let named: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy()[..64].to_string())
+        .collect();
+    assert_eq!(named, pinned, "{files:?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| f.extension().is_some_and(|e| e == "cwasm"))
+    );
+    std::fs::write(&files[0], b"not a compiled component").unwrap();
+    let out = run(&["list", "--overdue"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let repaired = std::fs::read(&files[0]).unwrap();
+    assert!(
+        repaired.len() > 1000,
+        "the damaged artifact was compiled again"
     );
 }

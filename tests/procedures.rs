@@ -61,6 +61,11 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("E042-status-out-of-range", "E042", 40, 13),
     ("E043-fork-with-actions", "E043", 88, 11),
     ("E044-misplaced-field", "E044", 41, 5),
+    ("E045-no-taker", "E045", 47, 9),
+    ("E046-taker-with-roles", "E046", 56, 5),
+    ("E047-automatic-not-system", "E047", 68, 11),
+    ("E048-automatic-cycle", "E048", 31, 9),
+    ("E049-branch-leaves-region", "E049", 89, 9),
     ("E050-budget-exceeds-limit", "E050", 11, 13),
     ("E051-effective-until-before-from", "E051", 10, 18),
     ("E052-disadvantaged-shorter", "E052", 12, 18),
@@ -76,6 +81,7 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("W001-missing-budget", "W001", 35, 9),
     ("W002-escalation-without-budget", "W002", 51, 5),
     ("W003-cutoff-on-long-limit", "W003", 12, 20),
+    ("W004-guard-reads-optional-field", "W004", 58, 13),
 ];
 
 #[test]
@@ -526,12 +532,12 @@ actions:
     label: Đủ thành phần
     from: kiem-tra
     to: xu-ly
-    roles: []
+    by: system
   - id: thieu
     label: Thiếu thành phần
     from: kiem-tra
     to: tra-lai
-    roles: []
+    by: system
   - id: tra
     label: Trả kết quả
     from: xu-ly

@@ -238,14 +238,17 @@ fn dir_size(p: &Path) -> u64 {
 
 fn in_memory_step() -> f64 {
     let source = std::fs::read_to_string(fixture_dir().join("xay-dung.yaml")).unwrap();
-    let p = Compiled::from_source("bench", source, &|_| Err("no plugins".into()), None).unwrap();
+    let mut batch = vec![motcua::procedure::load_str(&source, "bench")];
+    motcua::procedure::check_catalogue(
+        &mut batch,
+        &motcua::procedure::NoPlugins,
+        &Default::default(),
+    );
+    let p = Compiled::from_checked(batch.remove(0), source, &|_| Err("no plugins".into()), None)
+        .unwrap();
     let cal = calendar::test_calendar();
     let lookup = |_: &str| None;
-    let env = Env {
-        calendar: &cal,
-        lookup: &lookup,
-        now: "2026-06-01T09:00:00+07:00".parse().unwrap(),
-    };
+    let env = Env::new(&cal, &lookup, "2026-06-01T09:00:00+07:00".parse().unwrap());
     let t = transition::submit(&p, &submission(1), &env).unwrap();
     let mut d = t.changes[0].dossier.clone();
     d.code = "000.17.22.H56-260601-0001".into();

@@ -1,32 +1,38 @@
 //! The catalogue of procedure versions the engine can run.
 //!
 //! Every version is kept, keyed by the sha256 of its file, so dossiers pinned to an old version
-//! stay processable after a new one loads. The *current* version of a procedure (the one new
-//! submissions use) is the most recently loaded one.
+//! stay processable after a new one loads.
+//!
+//! **Which version receives a dossier.** The version *in force* at the receipt instant's local
+//! day: among the versions of the procedure whose `effective_from ..= effective_until` holds
+//! that day, the one with the latest `effective_from`; among equals, one loaded from the
+//! procedures folder beats one only restored from the store, and a later load beats an earlier
+//! one; among restored equals, the higher `version` text, then the hash, so the choice never
+//! depends on the order a store lists its versions. A version that becomes effective on a
+//! future date is loaded now and takes over on that date by itself.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::dossier::definition::Definition;
 use crate::dossier::form::Form;
 use crate::dossier::guard::Guard;
-use crate::procedure::Procedure;
 
-/// A procedure version ready to run: parsed, checked, its form schema and guards compiled.
+/// A procedure version ready to run: its pure [`Definition`] and, with the `plugins` feature,
+/// its pinned plugins compiled in the sandbox. The pure step sees only the definition.
 #[derive(Debug)]
 pub struct Compiled {
-    pub procedure: Procedure,
-    /// Hex sha256 of the source text.
-    pub hash: String,
-    /// The YAML text, kept so a stored dossier can always be replayed against its version.
-    pub source: String,
-    pub form: Form,
-    /// Compiled guards by action id.
-    pub guards: HashMap<String, Guard>,
-    /// The bytes of every plugin the version pins: (sha256, bytes), verified.
-    pub plugin_blobs: Vec<(String, Arc<Vec<u8>>)>,
+    pub definition: Arc<Definition>,
     /// The pinned plugins, compiled, by their id in the procedure.
     #[cfg(feature = "plugins")]
     pub plugins: HashMap<String, crate::plugin::Plugin>,
+}
+
+impl std::ops::Deref for Compiled {
+    type Target = Definition;
+    fn deref(&self) -> &Definition {
+        &self.definition
+    }
 }
 
 /// What runs plugins: the wasmtime host, or nothing in a build without the `plugins` feature.
@@ -37,9 +43,17 @@ pub type Host = crate::plugin::PluginHost;
 pub type Host = ();
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
-    #[error("{origin}: the procedure has errors:\n{diagnostics}")]
-    Invalid { origin: String, diagnostics: String },
+    /// The validation pipeline found errors: every error diagnostic of every refused file.
+    #[error("{origin}: the procedure has errors:\n{}", list(.diagnostics))]
+    Invalid {
+        origin: String,
+        diagnostics: Vec<crate::procedure::Diagnostic>,
+    },
+    /// It checked, but could not be compiled (form schema, guard, a plugin's bytes).
+    #[error("{origin}: {message}")]
+    Compile { origin: String, message: String },
     #[error("{origin}: cannot read: {source}")]
     Io {
         origin: String,
@@ -47,21 +61,26 @@ pub enum Error {
     },
 }
 
+fn list(diagnostics: &[crate::procedure::Diagnostic]) -> String {
+    let lines: Vec<String> = diagnostics.iter().map(|d| d.to_string()).collect();
+    lines.join("\n")
+}
+
 impl Compiled {
-    /// Loads, checks and compiles a procedure. `origin` names the source in diagnostics.
-    /// A procedure with any error diagnostic is refused: an engine never runs a definition
-    /// `motcua validate` would reject. Warnings are allowed.
+    /// Compiles a version that passed the validation pipeline
+    /// ([`crate::procedure::check_catalogue`]): `loaded` must have no error diagnostic.
     /// `fetch` supplies the bytes of each plugin the procedure pins (from the file next to the
     /// procedure, or from the store for a restored version); they must match the pinned sha256.
     /// With a `host`, the plugins are compiled once here, so a broken plugin refuses the version
     /// rather than a dossier later.
-    pub fn from_source(
-        origin: &str,
+    pub fn from_checked(
+        loaded: crate::procedure::Loaded,
         source: String,
         fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
         host: Option<&Host>,
     ) -> Result<Compiled, Error> {
-        Compiled::compile(origin, source, fetch, host, true)
+        let origin = loaded.file.display().to_string();
+        Compiled::compile(&origin, loaded, source, fetch, host)
     }
 
     /// Recompiles a version the store pinned dossiers to. It passed every check when it was
@@ -73,33 +92,30 @@ impl Compiled {
         fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
         host: Option<&Host>,
     ) -> Result<Compiled, Error> {
-        Compiled::compile(origin, source, fetch, host, false)
+        let loaded = crate::procedure::load_str(&source, origin);
+        Compiled::compile(origin, loaded, source, fetch, host)
     }
 
     fn compile(
         origin: &str,
+        loaded: crate::procedure::Loaded,
         source: String,
         fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
         host: Option<&Host>,
-        checked: bool,
     ) -> Result<Compiled, Error> {
-        let loaded = if checked {
-            crate::procedure::load_and_check_str(&source, origin)
-        } else {
-            crate::procedure::load_str(&source, origin)
-        };
-        let invalid = |diagnostics: String| Error::Invalid {
+        let invalid = |message: String| Error::Compile {
             origin: origin.to_string(),
-            diagnostics,
+            message,
         };
         if loaded.has_errors() {
-            let listed: Vec<String> = loaded
-                .diagnostics
-                .iter()
-                .filter(|d| d.is_error())
-                .map(|d| d.to_string())
-                .collect();
-            return Err(invalid(listed.join("\n")));
+            return Err(Error::Invalid {
+                origin: origin.to_string(),
+                diagnostics: loaded
+                    .diagnostics
+                    .into_iter()
+                    .filter(|d| d.is_error())
+                    .collect(),
+            });
         }
         let procedure = loaded
             .procedure
@@ -138,55 +154,135 @@ impl Compiled {
         #[cfg(not(feature = "plugins"))]
         let _ = host;
         Ok(Compiled {
-            hash: loaded.content_hash,
-            procedure,
-            source,
-            form,
-            guards,
-            plugin_blobs,
+            definition: Arc::new(Definition {
+                hash: loaded.content_hash,
+                procedure,
+                source,
+                form,
+                guards,
+                plugin_blobs,
+            }),
             #[cfg(feature = "plugins")]
             plugins,
         })
     }
 }
 
-/// All loaded versions, and which one is current per procedure id.
+/// How a version came into the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Origin {
+    /// Restored from the store (a dossier is pinned to it); ranks below a loaded equal.
+    Restored,
+    /// Loaded from the procedures folder (or uploaded).
+    Loaded,
+}
+
+#[derive(Debug)]
+struct Version {
+    compiled: Arc<Compiled>,
+    origin: Origin,
+    /// Load order among the versions of one id.
+    order: u64,
+}
+
+/// All loaded versions, by hash and by procedure id.
 #[derive(Debug, Default)]
 pub struct Catalog {
     by_hash: HashMap<String, Arc<Compiled>>,
-    current: BTreeMap<String, Arc<Compiled>>,
+    by_id: BTreeMap<String, Vec<Version>>,
+    loads: u64,
 }
 
 impl Catalog {
-    /// Adds a version. It becomes current for its id when `make_current` is set (files from
-    /// the procedures folder) but not for versions restored from the store.
-    pub fn insert(&mut self, compiled: Compiled, make_current: bool) -> Arc<Compiled> {
-        if let Some(existing) = self.by_hash.get(&compiled.hash) {
-            let existing = existing.clone();
-            if make_current {
-                self.current
-                    .insert(existing.procedure.id.clone(), existing.clone());
+    /// Adds a version (or, for one already present, records that it was loaded again: a
+    /// reload makes it win ties again).
+    pub fn insert(&mut self, compiled: Compiled, origin: Origin) -> Arc<Compiled> {
+        self.loads += 1;
+        let order = self.loads;
+        let c = match self.by_hash.get(&compiled.hash) {
+            Some(existing) => existing.clone(),
+            None => {
+                let c = Arc::new(compiled);
+                self.by_hash.insert(c.hash.clone(), c.clone());
+                c
             }
-            return existing;
-        }
-        let c = Arc::new(compiled);
-        self.by_hash.insert(c.hash.clone(), c.clone());
-        if make_current || !self.current.contains_key(&c.procedure.id) {
-            self.current.insert(c.procedure.id.clone(), c.clone());
+        };
+        let versions = self.by_id.entry(c.procedure.id.clone()).or_default();
+        match versions.iter_mut().find(|v| v.compiled.hash == c.hash) {
+            Some(v) => {
+                v.origin = v.origin.max(origin);
+                if origin == Origin::Loaded {
+                    v.order = order;
+                }
+            }
+            None => versions.push(Version {
+                compiled: c.clone(),
+                origin,
+                order,
+            }),
         }
         c
     }
-    pub fn current(&self, id: &str) -> Option<Arc<Compiled>> {
-        self.current.get(id).cloned()
+
+    /// The version of `id` in force on local day `day` (see the module docs).
+    pub fn in_force(&self, id: &str, day: jiff::civil::Date) -> Option<Arc<Compiled>> {
+        self.by_id
+            .get(id)?
+            .iter()
+            .filter(|v| {
+                let p = &v.compiled.procedure;
+                p.effective_from <= day && p.effective_until.is_none_or(|u| day <= u)
+            })
+            .max_by(|a, b| rank(a).cmp(&rank(b)))
+            .map(|v| v.compiled.clone())
     }
+
+    /// The version of `id` that was loaded last (or restored, if none was loaded): what to
+    /// name in a refusal when no version of `id` is in force.
+    pub fn latest(&self, id: &str) -> Option<Arc<Compiled>> {
+        self.by_id
+            .get(id)?
+            .iter()
+            .max_by_key(|v| (v.origin, v.order))
+            .map(|v| v.compiled.clone())
+    }
+
     pub fn by_hash(&self, hash: &str) -> Option<Arc<Compiled>> {
         self.by_hash.get(hash).cloned()
     }
-    /// Current versions, by procedure id.
-    pub fn procedures(&self) -> impl Iterator<Item = &Arc<Compiled>> {
-        self.current.values()
+
+    /// The procedure ids with at least one version.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.by_id.keys().map(String::as_str)
     }
+
+    /// For each procedure, the version in force on `day` (or its latest, if none is).
+    pub fn in_force_all(&self, day: jiff::civil::Date) -> Vec<Arc<Compiled>> {
+        self.by_id
+            .keys()
+            .filter_map(|id| self.in_force(id, day).or_else(|| self.latest(id)))
+            .collect()
+    }
+
     pub fn versions(&self) -> impl Iterator<Item = &Arc<Compiled>> {
         self.by_hash.values()
     }
+}
+
+/// Orders versions in force on the same day: latest `effective_from`, then loaded over
+/// restored, then later load; restored equals by version text, then hash.
+fn rank(v: &Version) -> (jiff::civil::Date, Origin, u64, &str, &str) {
+    let p = &v.compiled.procedure;
+    let order = if v.origin == Origin::Loaded {
+        v.order
+    } else {
+        0
+    };
+    (
+        p.effective_from,
+        v.origin,
+        order,
+        &p.version,
+        &v.compiled.hash,
+    )
 }

@@ -1,11 +1,12 @@
-//! Where "now" comes from. The core never reads a clock; the engine asks its [`Clock`], so
+//! Where "now" comes from. The core never reads a clock; the engine asks its [`TimeSource`], so
 //! tests drive time exactly with [`ManualClock`].
 
 use std::sync::Mutex;
 
 use jiff::{SignedDuration, Timestamp};
 
-pub trait Clock: Send + Sync {
+/// A source of the current instant: the system clock, or a manual one in tests.
+pub trait TimeSource: Send + Sync {
     fn now(&self) -> Timestamp;
 }
 
@@ -13,7 +14,7 @@ pub trait Clock: Send + Sync {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
-impl Clock for SystemClock {
+impl TimeSource for SystemClock {
     fn now(&self) -> Timestamp {
         Timestamp::now()
     }
@@ -41,7 +42,7 @@ impl ManualClock {
     }
 }
 
-impl Clock for ManualClock {
+impl TimeSource for ManualClock {
     fn now(&self) -> Timestamp {
         self.0
             .lock()

@@ -2,18 +2,21 @@
 //! clock. Every method is synchronous and thread-safe; a submission or action returns only
 //! after its transition is durable. (An async server calls these from blocking tasks.)
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use crate::audit;
-use crate::catalog::{self, Catalog, Compiled};
-use crate::clock::Clock;
+use crate::catalog::{self, Catalog, Compiled, Origin};
+use crate::clock::TimeSource;
 use crate::deadline::WorkingCalendar;
+use crate::dossier::definition::Definition;
 use crate::dossier::transition::{self, ActionRequest, Availability, Env, Submission, Transition};
 use crate::dossier::{Actor, Dossier};
 #[cfg(not(feature = "plugins"))]
 use crate::procedure::StateKind;
-use crate::store::{self, Committed, Query, Store};
+use crate::procedure::{self, Loaded};
+use crate::store::{self, Committed, Query, Reader, Store};
 
 /// One page of [`Engine::list`].
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +27,7 @@ pub struct Listing {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("no procedure '{0}' in the catalogue")]
     UnknownProcedure(String),
@@ -54,6 +58,14 @@ pub enum Error {
         plugin: String,
         errors: Vec<crate::dossier::form::FieldError>,
     },
+    #[error(
+        "dossier {code}: automatic state '{state}' still stands after {decisions} plugin decisions in one step; nothing was written"
+    )]
+    AutomaticLoop {
+        code: String,
+        state: String,
+        decisions: usize,
+    },
     #[error("cannot read procedures from {path}: {source}")]
     Io {
         path: PathBuf,
@@ -68,13 +80,19 @@ impl Error {
         match self {
             Error::UnknownProcedure(_) => "unknown_procedure",
             Error::NotFound(_) | Error::Store(store::Error::NotFound(_)) => "not_found",
-            Error::Store(store::Error::Conflict { .. }) | Error::Refused(T::Conflict { .. }) => {
-                "conflict"
-            }
+            Error::Store(store::Error::VersionMoved { .. })
+            | Error::Refused(T::Conflict { .. }) => "conflict",
             Error::Store(store::Error::IdempotencyMismatch { .. }) => "idempotency_mismatch",
             Error::Store(store::Error::SequenceExhausted { .. }) => "sequence_exhausted",
             Error::Store(store::Error::BadCursor(_)) => "bad_cursor",
+            Error::Store(store::Error::NotWritten(_) | store::Error::Closed) => "not_written",
+            Error::Store(store::Error::OutcomeUnknown(_)) => "outcome_unknown",
+            Error::Store(store::Error::Corrupt(_) | store::Error::CorruptStore { .. }) => {
+                "store_corrupt"
+            }
+            Error::Store(store::Error::Unusable { .. }) => "store_unusable",
             Error::Store(_) => "storage",
+            Error::Refused(T::BadRequest(_)) => "invalid_request",
             Error::Refused(T::InvalidForm(_)) => "invalid_form",
             Error::Refused(T::UnknownDocument { .. }) => "unknown_document",
             Error::Refused(T::NotEffective { .. }) => "not_effective",
@@ -82,7 +100,10 @@ impl Error {
             Error::Refused(T::UnknownAction { .. }) => "unknown_action",
             Error::Refused(T::NotAvailable { .. }) => "action_not_available",
             Error::Refused(
-                T::RoleRequired { .. } | T::ApplicantOnly { .. } | T::DepartmentRequired { .. },
+                T::RoleRequired { .. }
+                | T::ApplicantOnly { .. }
+                | T::SystemOnly { .. }
+                | T::DepartmentRequired { .. },
             ) => "forbidden",
             Error::Refused(
                 T::MissingInput { .. }
@@ -102,6 +123,7 @@ impl Error {
             Error::Plugin { .. } => "plugin_failed",
             Error::ReservedActor(_) => "forbidden",
             Error::PluginRefused { .. } => "validation_failed",
+            Error::AutomaticLoop { .. } => "automatic_loop",
             Error::Io { .. } => "io",
         }
     }
@@ -124,27 +146,62 @@ pub struct Engine {
     store: Arc<dyn Store>,
     catalog: RwLock<Catalog>,
     calendar: Arc<dyn WorkingCalendar>,
-    clock: Arc<dyn Clock>,
+    clock: Arc<dyn TimeSource>,
+}
+
+/// How to open an [`Engine`].
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// A folder for compiled plugins, kept across processes (see
+    /// `plugin::PluginHost::with_disk_cache`); `None` compiles them in memory each time.
+    pub plugin_cache: Option<PathBuf>,
+}
+
+impl Options {
+    /// Options with compiled plugins cached in `dir`.
+    pub fn with_plugin_cache(dir: impl Into<PathBuf>) -> Options {
+        Options {
+            plugin_cache: Some(dir.into()),
+        }
+    }
 }
 
 impl Engine {
-    /// An engine over `store`. Every procedure version the store has pinned a dossier to is
-    /// restored into the catalogue, so dossiers in flight stay processable whatever the
-    /// procedures folder now holds.
+    /// An engine over `store` with default [`Options`]. Every procedure version the store has
+    /// pinned a dossier to is restored into the catalogue, so dossiers in flight stay
+    /// processable whatever the procedures folder now holds.
     pub fn new(
         store: Arc<dyn Store>,
         calendar: Arc<dyn WorkingCalendar>,
-        clock: Arc<dyn Clock>,
+        clock: Arc<dyn TimeSource>,
+    ) -> Result<Engine> {
+        Engine::open(store, calendar, clock, Options::default())
+    }
+
+    /// [`Engine::new`] with options.
+    pub fn open(
+        store: Arc<dyn Store>,
+        calendar: Arc<dyn WorkingCalendar>,
+        clock: Arc<dyn TimeSource>,
+        options: Options,
     ) -> Result<Engine> {
         #[cfg(feature = "plugins")]
-        let host =
-            crate::plugin::PluginHost::new(crate::plugin::Limits::default()).map_err(|e| {
-                Error::Plugin {
-                    plugin: "(host)".into(),
-                    kind: e.kind(),
-                    message: e.to_string(),
-                }
-            })?;
+        let host = {
+            let limits = crate::plugin::Limits::default();
+            match &options.plugin_cache {
+                Some(dir) => crate::plugin::PluginHost::with_disk_cache(limits, dir),
+                None => crate::plugin::PluginHost::new(limits),
+            }
+            .map_err(|e| Error::Plugin {
+                plugin: "(host)".into(),
+                kind: e.kind(),
+                message: e.to_string(),
+            })?
+        };
+        // Without plugins there is nothing to cache.
+        #[cfg(not(feature = "plugins"))]
+        drop(options);
         #[cfg(not(feature = "plugins"))]
         let host = ();
         let mut catalog = Catalog::default();
@@ -156,7 +213,7 @@ impl Engine {
             };
             let origin = format!("stored version {hash}");
             let compiled = Compiled::restore(&origin, source, &fetch, Some(&host))?;
-            catalog.insert(compiled, false);
+            catalog.insert(compiled, Origin::Restored);
         }
         Ok(Engine {
             host,
@@ -167,54 +224,111 @@ impl Engine {
         })
     }
 
-    /// Loads a procedure version and makes it current for new submissions. Plugin files are
-    /// read relative to the folder of `origin` (the procedure's path).
+    /// Loads a procedure version through the validation pipeline
+    /// ([`procedure::check_catalogue`]: every check `motcua validate` runs, plugins and linked
+    /// procedures included, links resolved against the catalogue). A version with any error
+    /// diagnostic is refused with all of them ([`catalog::Error::Invalid`]). Plugin files are
+    /// read relative to the folder of `origin` (the procedure's path). It receives dossiers
+    /// from its `effective_from` on (see [`crate::catalog`] for which version is in force).
     pub fn load_procedure(&self, origin: &str, source: String) -> Result<Arc<Compiled>> {
-        let dir = Path::new(origin)
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let fetch = |r: &crate::procedure::PluginRef| {
-            let path = dir.join(&r.file);
-            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
-        };
-        let compiled = Compiled::from_source(origin, source, &fetch, Some(&self.host))?;
-        let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
-        Ok(catalog.insert(compiled, true))
+        let mut loaded = self.load_batch(vec![(PathBuf::from(origin), source)])?;
+        loaded.pop().ok_or_else(|| {
+            Error::Catalog(catalog::Error::Compile {
+                origin: origin.to_string(),
+                message: "nothing was loaded".into(),
+            })
+        })
     }
 
-    /// Loads every `.yaml`/`.yml` file under `dir` (recursively, in path order). Stops at the
-    /// first invalid file: an engine must not run half a catalogue.
+    /// Loads every `.yaml`/`.yml` file under `dir` (recursively, in path order) as one batch
+    /// through the validation pipeline, so procedures may link to each other in any order.
+    /// All or nothing: if any file has an error, none is loaded (an engine must not run half
+    /// a catalogue).
     pub fn load_procedures_dir(&self, dir: &Path) -> Result<Vec<Arc<Compiled>>> {
         let mut files = vec![];
         collect_yaml(dir, &mut files)?;
         files.sort();
-        let mut loaded = vec![];
+        let mut batch = Vec::with_capacity(files.len());
         for f in files {
             let source = std::fs::read_to_string(&f).map_err(|source| Error::Io {
                 path: f.clone(),
                 source,
             })?;
-            loaded.push(self.load_procedure(&f.display().to_string(), source)?);
+            batch.push((f, source));
         }
-        Ok(loaded)
+        self.load_batch(batch)
     }
 
+    fn load_batch(&self, files: Vec<(PathBuf, String)>) -> Result<Vec<Arc<Compiled>>> {
+        let mut batch: Vec<Loaded> = files
+            .iter()
+            .map(|(path, text)| procedure::load_str(text, path.clone()))
+            .collect();
+        let known: HashSet<String> = self
+            .catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .ids()
+            .map(String::from)
+            .collect();
+        #[cfg(feature = "plugins")]
+        let inspector = procedure::WasmInspector::with_host(self.host.clone());
+        #[cfg(not(feature = "plugins"))]
+        let inspector = procedure::NoPlugins;
+        procedure::check_catalogue(&mut batch, &inspector, &known);
+        let bad: Vec<&Loaded> = batch.iter().filter(|l| l.has_errors()).collect();
+        if let Some(first) = bad.first() {
+            return Err(Error::Catalog(catalog::Error::Invalid {
+                origin: first.file.display().to_string(),
+                diagnostics: bad
+                    .iter()
+                    .flat_map(|l| l.diagnostics.iter().filter(|d| d.is_error()).cloned())
+                    .collect(),
+            }));
+        }
+        let mut compiled = Vec::with_capacity(batch.len());
+        for (loaded, (path, source)) in batch.into_iter().zip(files) {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            let fetch = |r: &crate::procedure::PluginRef| {
+                let path = dir.join(&r.file);
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+            };
+            compiled.push(Compiled::from_checked(
+                loaded,
+                source,
+                &fetch,
+                Some(&self.host),
+            )?);
+        }
+        let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
+        Ok(compiled
+            .into_iter()
+            .map(|c| catalog.insert(c, Origin::Loaded))
+            .collect())
+    }
+
+    /// The version of procedure `id` in force now (or, if none is, the one loaded last).
     pub fn procedure(&self, id: &str) -> Option<Arc<Compiled>> {
-        self.catalog
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .current(id)
+        let day = self.calendar.local_date(self.clock.now());
+        let catalog = self.catalog.read().unwrap_or_else(|p| p.into_inner());
+        catalog.in_force(id, day).or_else(|| catalog.latest(id))
     }
 
-    /// Current versions of all procedures.
-    pub fn procedures(&self) -> Vec<Arc<Compiled>> {
+    /// The version of procedure `id` in force on local day `day`.
+    pub fn procedure_in_force(&self, id: &str, day: jiff::civil::Date) -> Option<Arc<Compiled>> {
         self.catalog
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .procedures()
-            .cloned()
-            .collect()
+            .in_force(id, day)
+    }
+
+    /// For each procedure, the version in force now (or the one loaded last).
+    pub fn procedures(&self) -> Vec<Arc<Compiled>> {
+        let day = self.calendar.local_date(self.clock.now());
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .in_force_all(day)
     }
 
     fn pinned(&self, d: &Dossier) -> Result<Arc<Compiled>> {
@@ -228,17 +342,26 @@ impl Engine {
             })
     }
 
-    /// Receives a dossier. Returns after it is durable, with its code and appointment.
+    /// Receives a dossier under the version in force at this instant. Returns after it is
+    /// durable, with its code and appointment.
     pub fn submit(&self, sub: Submission) -> Result<Receipt> {
-        let p = self
-            .procedure(&sub.procedure)
-            .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?;
-        let lookup = |id: &str| self.procedure(id);
-        let env = Env {
-            calendar: self.calendar.as_ref(),
-            lookup: &lookup,
-            now: self.clock.now(),
+        if sub.received_by.id == Actor::system().id {
+            return Err(Error::ReservedActor(sub.received_by.id.clone()));
+        }
+        let now = self.clock.now();
+        let day = self.calendar.local_date(now);
+        let p = match self.procedure_in_force(&sub.procedure, day) {
+            Some(p) => p,
+            // Known, but no version receives today: the pure step explains which and when.
+            None => self
+                .procedure(&sub.procedure)
+                .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?,
         };
+        let lookup = |id: &str| {
+            self.procedure_in_force(id, day)
+                .map(|c| c.definition.clone())
+        };
+        let env = Env::new(self.calendar.as_ref(), &lookup, now);
         // The pure step first: a malformed form is refused before any plugin runs on it.
         let mut t = transition::submit(&p, &sub, &env)?;
         self.plugin_steps_on_submit(&p, &sub, &mut t, &env)?;
@@ -269,12 +392,13 @@ impl Engine {
         if req.actor.id == Actor::system().id {
             return Err(Error::ReservedActor(req.actor.id.clone()));
         }
-        let lookup = |id: &str| self.procedure(id);
-        let env = Env {
-            calendar: self.calendar.as_ref(),
-            lookup: &lookup,
-            now: self.clock.now(),
+        let now = self.clock.now();
+        let day = self.calendar.local_date(now);
+        let lookup = |id: &str| -> Option<Arc<Definition>> {
+            self.procedure_in_force(id, day)
+                .map(|c| c.definition.clone())
         };
+        let env = Env::new(self.calendar.as_ref(), &lookup, now);
         let mut t = transition::act(&p, &d, &req, &env)?;
         self.plugin_steps_on_act(&p, &d, &req, &mut t, &env)?;
         match self.store.commit(t)? {
@@ -428,10 +552,20 @@ impl Engine {
         })
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    /// The store, to read: dossiers, history, the audit log, lists, timers, the outbox.
+    /// Writing goes through [`Engine::submit`] and [`Engine::act`] only, so every stored change
+    /// is a checked transition with its audit entry.
+    ///
+    /// ```compile_fail
+    /// # fn forge(engine: &motcua::Engine, t: motcua::dossier::transition::Transition) {
+    /// // A `Reader` has no `commit`: nothing but a checked step reaches the audit log.
+    /// engine.store().commit(t);
+    /// # }
+    /// ```
+    pub fn store(&self) -> &dyn Reader {
+        &*self.store
     }
-    pub fn clock(&self) -> &Arc<dyn Clock> {
+    pub fn clock(&self) -> &Arc<dyn TimeSource> {
         &self.clock
     }
 }

@@ -27,4 +27,4 @@ pub mod procedure;
 pub mod steps;
 pub mod store;
 
-pub use engine::{Engine, Error, Listing, Receipt, Result};
+pub use engine::{Engine, Error, Listing, Options, Receipt, Result};

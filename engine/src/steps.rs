@@ -13,14 +13,15 @@ use serde_json::Value;
 
 use crate::catalog::Compiled;
 use crate::dossier::form::FieldError;
-use crate::dossier::transition::{self, ActionRequest, Env, Transition};
-use crate::dossier::{Actor, Dossier, FeeCharge};
+use crate::dossier::transition::{self, Env, Transition};
+use crate::dossier::{Dossier, FeeCharge};
 use crate::engine::Error;
 use crate::plugin;
 use crate::procedure::{PluginCall, StateKind};
 
-/// An automatic state whose decisions keep landing on automatic states is a loop; a dossier
-/// never legitimately needs this many decisions in one step.
+/// The most plugin decisions one request may fold in. The validator refuses cycles made only
+/// of automatic states (E046), so only a very long chain could reach it; reaching it refuses
+/// the request (`automatic_loop`) rather than commit a dossier parked in an automatic state.
 const MAX_AUTOMATIC_STEPS: usize = 16;
 
 /// The JSON a plugin receives for a dossier.
@@ -121,7 +122,8 @@ pub fn run_automatic(
 ) -> Result<(), Error> {
     let mut i = 0;
     while i < t.changes.len() {
-        for _ in 0..MAX_AUTOMATIC_STEPS {
+        let mut decisions = 0;
+        loop {
             let d = &t.changes[i].dossier;
             let p = pinned(d)?;
             let Some(state) = d
@@ -132,6 +134,17 @@ pub fn run_automatic(
             else {
                 break;
             };
+            if decisions == MAX_AUTOMATIC_STEPS {
+                // The validator refuses cycles of automatic states; a chain this long is a
+                // defect all the same, and committing the dossier parked in an automatic state
+                // would strand it. Nothing is written.
+                return Err(Error::AutomaticLoop {
+                    code: d.code.clone(),
+                    state: state.id.clone(),
+                    decisions,
+                });
+            }
+            decisions += 1;
             let call = state.plugin.clone().ok_or_else(|| Error::Plugin {
                 plugin: String::new(),
                 kind: "unknown_plugin",
@@ -160,15 +173,7 @@ pub fn run_automatic(
                     )
                 }
             };
-            let req = ActionRequest {
-                dossier: next.code.clone(),
-                action,
-                actor: Actor::system(),
-                input: Value::Null,
-                comment: Some(comment),
-                seen_version: next.version,
-            };
-            let mut step = transition::act(&p, &next, &req, env)?;
+            let mut step = transition::act_as_engine(&p, &next, &action, Some(comment), env)?;
             let mut first = step.changes.remove(0);
             for entry in first.audit.iter_mut() {
                 entry.input = record.clone();

@@ -14,7 +14,7 @@ use anyhow::Context;
 use jiff::Timestamp;
 use motcua::Engine;
 use motcua::calendar::Calendar;
-use motcua::clock::{Clock, ManualClock, SystemClock};
+use motcua::clock::{ManualClock, SystemClock, TimeSource};
 use motcua::deadline::WorkingCalendar;
 use motcua::dossier::transition::{ActionRequest, Submission};
 use motcua::dossier::{Actor, Applicant, Channel, Dossier};
@@ -24,7 +24,8 @@ use motcua::store::sled::{Options, SledStore};
 
 #[derive(clap::Args, Clone)]
 pub struct EngineArgs {
-    /// The data folder (a sled store; created if missing).
+    /// The data folder (a sled store). Commands that write create it if missing; commands that
+    /// only read refuse a folder without a store.
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
     /// Folder of procedure files loaded as the current versions.
@@ -79,7 +80,13 @@ pub enum Command {
 }
 
 pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
-    let (engine, _clock) = open(&args)?;
+    // Only the commands that write may create a store; a read on a mistyped folder is an
+    // error naming it, not an empty answer.
+    let mode = match command {
+        Command::Submit { .. } | Command::Act { .. } => Mode::Create,
+        _ => Mode::Existing,
+    };
+    let (engine, _clock) = open(&args, mode)?;
     let out = match command {
         Command::Submit { request } => {
             let sub: Submission = read_json(&request)?;
@@ -218,10 +225,39 @@ fn parse_actor(s: &str) -> anyhow::Result<Actor> {
     })
 }
 
+/// Whether opening may create the store.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Create the data folder and an empty store if there is none (commands that write).
+    Create,
+    /// Refuse a folder that holds no store (commands that only read).
+    Existing,
+}
+
+/// `motcua init`: creates an empty store in the data folder (or checks the one there).
+pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating {}", args.data.display()))?;
+    let store = SledStore::open(&args.data, Options::default())?;
+    println!(
+        "store ready in {}: {} dossiers",
+        args.data.display(),
+        motcua::store::Reader::dossier_count(&store)?
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(clap::Args, Clone)]
+pub struct InitArgs {
+    /// The data folder to create the store in.
+    #[arg(long, default_value = "data")]
+    pub data: PathBuf,
+}
+
 /// Opens the engine on the data folder with the procedures folder loaded.
-pub fn open(args: &EngineArgs) -> anyhow::Result<(Engine, Option<Arc<ManualClock>>)> {
+pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc<ManualClock>>)> {
     let calendar = crate::cmd_calendar::load(args.calendar.as_deref())?;
-    let (clock, manual): (Arc<dyn Clock>, Option<Arc<ManualClock>>) = match &args.now {
+    let (clock, manual): (Arc<dyn TimeSource>, Option<Arc<ManualClock>>) = match &args.now {
         Some(now) => {
             let t: Timestamp = now
                 .parse()
@@ -231,11 +267,17 @@ pub fn open(args: &EngineArgs) -> anyhow::Result<(Engine, Option<Arc<ManualClock
         }
         None => (Arc::new(SystemClock), None),
     };
-    std::fs::create_dir_all(&args.data)
-        .with_context(|| format!("creating {}", args.data.display()))?;
-    let store = SledStore::open(&args.data, Options::default())
-        .with_context(|| format!("opening {}", args.data.display()))?;
-    let engine = Engine::new(Arc::new(store), Arc::new(calendar), clock)?;
+    let store = match mode {
+        Mode::Create => {
+            std::fs::create_dir_all(&args.data)
+                .with_context(|| format!("creating {}", args.data.display()))?;
+            SledStore::open(&args.data, Options::default())?
+        }
+        Mode::Existing => SledStore::open_existing(&args.data, Options::default())?,
+    };
+    // Compiled plugins are kept beside the store, so a command does not run Cranelift again.
+    let options = motcua::Options::with_plugin_cache(args.data.join("plugin-cache"));
+    let engine = Engine::open(Arc::new(store), Arc::new(calendar), clock, options)?;
     if args.procedures.exists() {
         engine.load_procedures_dir(&args.procedures)?;
     } else {
@@ -263,7 +305,7 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
         }
     };
     args.now = Some(start.to_string());
-    let (engine, clock) = open(&args)?;
+    let (engine, clock) = open(&args, Mode::Create)?;
     let clock = clock.context("the demo runs on its own clock")?;
     let mut walked = 0;
     for p in engine.procedures() {

@@ -40,6 +40,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd_dossier::Command,
     },
+    /// Create an empty store in a data folder.
+    Init(cmd_dossier::InitArgs),
     /// Receive every sample procedure's example dossier and walk it to its result.
     Demo(cmd_dossier::EngineArgs),
 }
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
         Command::Graph(a) => cmd_procedure::graph(a),
         Command::Calendar(c) => cmd_calendar::run(c),
         Command::Dossier { engine, command } => cmd_dossier::run(engine, command),
+        Command::Init(a) => cmd_dossier::init(a),
         Command::Demo(engine) => cmd_dossier::demo(engine),
     };
     match result {

@@ -53,6 +53,8 @@ pub enum Error {
     Unit(String),
     #[error("calendar days must be whole days, got '{0}'")]
     FractionalCalendarDays(String),
+    #[error("'{0}' is longer than {1}: no statutory limit, budget or extension is this long")]
+    TooLong(String, Duration),
 }
 
 impl Duration {
@@ -72,6 +74,16 @@ impl Duration {
     pub const fn calendar_days(n: u64) -> Self {
         Duration::new(n * 1000, Unit::CalendarDays)
     }
+    /// The longest duration accepted in each unit: ten years of days, or the working hours
+    /// of ten years of working days. Longer amounts are typing mistakes; bounding them keeps
+    /// every sum of budgets far from overflow and every deadline inside the calendar's range.
+    pub const fn max(unit: Unit) -> Duration {
+        match unit {
+            Unit::WorkingDays | Unit::CalendarDays => Duration::new(MAX_DAYS * 1000, unit),
+            Unit::WorkingHours => Duration::new(MAX_DAYS * 8 * 1000, unit),
+        }
+    }
+
     /// True for a zero amount, which adds nothing in any unit.
     pub fn is_zero(&self) -> bool {
         self.milli == 0
@@ -87,6 +99,9 @@ impl Duration {
         }
     }
 }
+
+/// Ten years, in days: the bound [`Duration::max`] puts on every duration.
+pub const MAX_DAYS: u64 = 3660;
 
 /// The JSON Schema pattern that [`Duration::from_str`] accepts.
 pub const PATTERN: &str =
@@ -109,6 +124,10 @@ impl FromStr for Duration {
         let milli = parse_milli(amount).ok_or_else(|| Error::Amount(amount.to_string()))?;
         if unit == Unit::CalendarDays && milli % 1000 != 0 {
             return Err(Error::FractionalCalendarDays(s.to_string()));
+        }
+        let max = Duration::max(unit);
+        if milli > max.milli {
+            return Err(Error::TooLong(trimmed.to_string(), max));
         }
         Ok(Duration { milli, unit })
     }
@@ -219,6 +238,28 @@ mod tests {
         assert!(matches!(
             "-1 days".parse::<Duration>(),
             Err(Error::Amount(_))
+        ));
+    }
+
+    /// Regression (hardening review): amounts up to ~1.8e16 parsed, and the budget check
+    /// summed them unchecked.
+    #[test]
+    fn a_duration_past_ten_years_is_refused_by_name() {
+        assert_eq!("3660 days".parse(), Ok(Duration::calendar_days(3660)));
+        assert_eq!(
+            "29280 working hours".parse(),
+            Ok(Duration::working_hours(29280))
+        );
+        let e = "18446744073709551 working days"
+            .parse::<Duration>()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "'18446744073709551 working days' is longer than 3660 working days: no statutory limit, budget or extension is this long"
+        );
+        assert!(matches!(
+            "3660.001 working days".parse::<Duration>(),
+            Err(Error::TooLong(..))
         ));
     }
 

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 /// A compiled form schema.
 pub struct Form {
     validator: jsonschema::Validator,
+    /// Top-level fields with a `default` in the schema, applied at receipt when absent.
+    defaults: Vec<(String, serde_json::Value)>,
 }
 
 impl std::fmt::Debug for Form {
@@ -44,7 +46,44 @@ impl Form {
             .should_validate_formats(true)
             .build(schema)
             .map_err(|e| SchemaError(e.to_string()))?;
-        Ok(Form { validator })
+        let defaults = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object)
+            .map(|props| {
+                props
+                    .iter()
+                    .filter_map(|(name, p)| Some((name.clone(), p.get("default")?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Form {
+            validator,
+            defaults,
+        })
+    }
+
+    /// Fields the schema gives a `default`: a guard or a plugin may rely on them being present.
+    pub fn defaulted_fields(&self) -> impl Iterator<Item = &str> {
+        self.defaults.iter().map(|(name, _)| name.as_str())
+    }
+
+    /// Fills in every top-level field the data leaves out and the schema gives a `default`
+    /// (JSON Schema itself never applies them). Returns the fields filled, with their values,
+    /// for the audit entry of the receipt.
+    pub fn apply_defaults(
+        &self,
+        data: &mut serde_json::Value,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut applied = serde_json::Map::new();
+        if let serde_json::Value::Object(fields) = data {
+            for (name, value) in &self.defaults {
+                if !fields.contains_key(name) {
+                    fields.insert(name.clone(), value.clone());
+                    applied.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        applied
     }
 
     /// Every problem with `data`, in the validator's order; empty when valid.

@@ -18,6 +18,8 @@ pub struct Guard {
     pub program: Program,
     pub expr: String,
     pub label: String,
+    /// The guard reads the action's `input`, so it cannot be judged before the input exists.
+    pub reads_input: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +38,12 @@ impl Guard {
             expr: expr.to_string(),
             message: e.to_string(),
         })?;
+        let reads_input = program.references().has_variable("input");
         Ok(Guard {
             program,
             expr: expr.to_string(),
             label: label.to_string(),
+            reads_input,
         })
     }
 

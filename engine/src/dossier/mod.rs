@@ -5,8 +5,10 @@
 //! the pure step `(procedure, dossier, action, actor, now, calendar) -> Transition`; it reads no
 //! clock, touches no disk and is the only code that decides how a dossier changes.
 
+pub mod definition;
 pub mod form;
 pub mod guard;
+pub mod request;
 pub mod transition;
 
 use std::collections::BTreeMap;
@@ -41,6 +43,7 @@ impl Channel {
 
 /// The citizen or organisation that applies.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Applicant {
     /// A stable identifier: citizen id (CCCD), tax code, or the portal's account id.
     pub id: String,
@@ -53,6 +56,7 @@ pub struct Applicant {
 /// Who performs an action: an officer (cán bộ) with roles in departments, the applicant, or
 /// the system (timers, plugins).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Actor {
     pub id: String,
     #[serde(default)]

@@ -1,7 +1,7 @@
 //! The wasmtime host: compile cache, sandboxed stores, error classification.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +38,8 @@ struct Inner {
     /// Compiled, pre-linked components by sha256. Unbounded: keys are the plugins that
     /// deployed procedures pin, a small set; entries are immutable.
     cache: Mutex<HashMap<String, Arc<Compiled>>>,
+    /// A folder of compiled components (see [`PluginHost::with_disk_cache`]).
+    disk_cache: Option<PathBuf>,
 }
 
 struct Compiled {
@@ -127,6 +129,35 @@ impl PluginHost {
                 engine,
                 limits,
                 cache: Mutex::new(HashMap::new()),
+                disk_cache: None,
+            }),
+        })
+    }
+
+    /// A host that keeps compiled components in `dir` across processes, so a command that
+    /// opens an engine does not run Cranelift again (compiling the sample plugins is most of
+    /// a second). A file is named by the plugin's sha256 and wasmtime's compatibility hash
+    /// (its version, this configuration and the target), so an artifact is never loaded by
+    /// another wasmtime or another configuration; one that fails to load is compiled again
+    /// and replaced. Files are written whole under a temporary name and renamed.
+    ///
+    /// The folder must be as trusted as the data folder beside it: wasmtime maps an artifact
+    /// as native code.
+    pub fn with_disk_cache(limits: Limits, dir: impl Into<PathBuf>) -> Result<Self, Error> {
+        let host = PluginHost::new(limits)?;
+        let Inner {
+            engine,
+            limits,
+            cache,
+            ..
+        } = Arc::try_unwrap(host.inner)
+            .map_err(|_| Error::Host("a new host is shared already".into()))?;
+        Ok(PluginHost {
+            inner: Arc::new(Inner {
+                engine,
+                limits,
+                cache,
+                disk_cache: Some(dir.into()),
             }),
         })
     }
@@ -220,8 +251,7 @@ impl PluginHost {
             ));
         }
         let engine = &self.inner.engine;
-        let component =
-            Component::new(engine, bytes).map_err(|e| Error::Compile(format!("{e:#}")))?;
+        let component = self.component(bytes)?;
         let mut linker = Linker::<StoreState>::new(engine);
         // The sandbox: every import (in practice the WASI interfaces Rust's std links) gets a
         // stub that fails the call. Nothing is granted.
@@ -234,6 +264,46 @@ impl PluginHost {
         let pre =
             bindings::PluginPre::new(pre).map_err(|e| Error::MissingExport(format!("{e:#}")))?;
         Ok(Compiled { pre })
+    }
+}
+
+impl PluginHost {
+    /// The component for `bytes`: from the disk cache when it holds a loadable artifact,
+    /// else compiled (and written to the cache, best effort: a cache that cannot be written
+    /// only costs the next process a compile).
+    fn component(&self, bytes: &[u8]) -> Result<Component, Error> {
+        let engine = &self.inner.engine;
+        let Some(dir) = &self.inner.disk_cache else {
+            return Component::new(engine, bytes).map_err(|e| Error::Compile(format!("{e:#}")));
+        };
+        let compat = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            engine.precompile_compatibility_hash().hash(&mut h);
+            h.finish()
+        };
+        let path = dir.join(format!("{}-{compat:016x}.cwasm", sha256_hex(bytes)));
+        if path.is_file() {
+            // SAFETY: the file was written by `Component::serialize` of an engine with this
+            // compatibility hash (its name says so), whole (temporary name, then rename), in
+            // a folder as trusted as the store; wasmtime checks the header and the
+            // compatibility again and refuses a mismatch.
+            if let Ok(c) = unsafe { Component::deserialize_file(engine, &path) } {
+                return Ok(c);
+            }
+        }
+        let component =
+            Component::new(engine, bytes).map_err(|e| Error::Compile(format!("{e:#}")))?;
+        if let Ok(artifact) = component.serialize() {
+            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(&tmp, &artifact))
+                .and_then(|_| std::fs::rename(&tmp, &path));
+            if written.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+        Ok(component)
     }
 }
 

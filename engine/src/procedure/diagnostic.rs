@@ -100,6 +100,11 @@ codes! {
     StatusOutOfRange = "E042", Error, "national status code out of range";
     ForkWithActions = "E043", Error, "fork state with actions";
     MisplacedField = "E044", Error, "field not allowed for this kind of state";
+    NoTaker = "E045", Error, "action nobody may take";
+    TakerWithRoles = "E046", Error, "roles on an action the applicant or the system takes";
+    AutomaticNotSystem = "E047", Error, "action out of an automatic state not taken by the system";
+    AutomaticCycle = "E048", Error, "cycle made only of automatic states";
+    BranchLeavesRegion = "E049", Error, "fork branch leaves its region";
     BudgetExceedsLimit = "E050", Error, "step budgets exceed the statutory limit";
     EffectiveUntilBeforeFrom = "E051", Error, "effective_until before effective_from";
     DisadvantagedShorter = "E052", Error, "disadvantaged-area limit shorter than the limit";
@@ -115,6 +120,7 @@ codes! {
     MissingBudget = "W001", Warning, "state without a budget";
     EscalationWithoutBudget = "W002", Warning, "escalation on a state without a budget";
     CutoffOnLongLimit = "W003", Warning, "same-day cut-off on a limit longer than a day";
+    GuardReadsOptionalField = "W004", Warning, "guard reads a field that may be absent";
 }
 
 impl fmt::Display for Code {

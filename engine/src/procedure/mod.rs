@@ -61,14 +61,8 @@ pub fn load_and_check_files_with(
 ) -> io::Result<Vec<Loaded>> {
     let mut all = Vec::with_capacity(paths.len());
     for path in paths {
-        let mut loaded = load_file(path)?;
-        run_checks(&mut loaded, plugins);
-        all.push(loaded);
+        all.push(load_file(path)?);
     }
-    let mut known: HashSet<String> = all
-        .iter()
-        .filter_map(|l| l.procedure.as_ref().map(|p| p.id.clone()))
-        .collect();
     let linking = all.iter().filter(|l| {
         l.procedure
             .as_ref()
@@ -79,10 +73,36 @@ pub fn load_and_check_files_with(
         let dir = l.file.parent().map_or_else(PathBuf::new, Path::to_path_buf);
         folders.insert(dir);
     }
+    let mut known = HashSet::new();
     for dir in &folders {
         known.extend(load::procedure_files_in(dir)?);
     }
-    for l in &mut all {
+    check_catalogue(&mut all, plugins, &known);
+    Ok(all)
+}
+
+/// **The validation pipeline**: every check `motcua validate` runs, on a batch of loaded files.
+/// `motcua validate`, `Engine::load_procedure*` (and so the server's upload) all go through
+/// it, so the engine never runs a definition the validator refuses.
+///
+/// Runs the semantic checks and `plugins`' own on each file, then checks that every linked
+/// child procedure (`starts:`) is one of the batch or among `known` (E018), and sorts each
+/// file's diagnostics. Pure except for what `plugins` reads.
+pub fn check_catalogue(
+    batch: &mut [Loaded],
+    plugins: &dyn PluginInspector,
+    known: &HashSet<String>,
+) {
+    for loaded in batch.iter_mut() {
+        run_checks(loaded, plugins);
+    }
+    let mut known = known.clone();
+    known.extend(
+        batch
+            .iter()
+            .filter_map(|l| l.procedure.as_ref().map(|p| p.id.clone())),
+    );
+    for l in batch.iter_mut() {
         if let Some(p) = &l.procedure {
             let found = check_links(p, &l.source_map, &l.file, &known);
             if !found.is_empty() {
@@ -91,10 +111,11 @@ pub fn load_and_check_files_with(
             }
         }
     }
-    Ok(all)
 }
 
-/// [`load_and_check_file`] for text already in memory; `file` names it in diagnostics.
+/// [`load_and_check_file`] for text already in memory; `file` names it in diagnostics. Like
+/// [`load_and_check_file`] it checks one file alone, without plugins or linked procedures; a
+/// catalogue goes through [`check_catalogue`].
 pub fn load_and_check_str(text: &str, file: impl Into<PathBuf>) -> Loaded {
     let mut loaded = load_str(text, file);
     run_checks(&mut loaded, &NoPlugins);

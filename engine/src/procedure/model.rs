@@ -316,9 +316,14 @@ pub struct Action {
     pub from: String,
     /// The state it moves to.
     pub to: String,
-    /// Roles allowed to take the action; empty means the applicant or the system.
+    /// Roles allowed to take the action (an officer holding one of them).
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Who takes the action: `officer` (implied when `roles` are given), `applicant` (the
+    /// dossier's own applicant, through a portal) or `system` (the engine itself: a plugin's
+    /// decision out of an automatic state, a timer). Exactly one kind of taker per action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<By>,
     /// An optional CEL guard over `data`, `input`, `actor` and `dossier`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub guard: Option<Guard>,
@@ -338,6 +343,18 @@ pub struct Action {
     /// request, or issued as the result. Each is the id of an entry in `documents`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<String>,
+}
+
+/// Who takes an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    /// An officer holding one of the action's roles (in the step's department).
+    Officer,
+    /// The dossier's own applicant, authenticated by the portal.
+    Applicant,
+    /// The engine: plugin decisions in automatic states, timers. No request from outside.
+    System,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -371,6 +388,18 @@ pub enum InputKind {
     Date,
     /// A list of document ids from the checklist.
     Documents,
+}
+
+impl Action {
+    /// Who takes the action: the declared `by`, else an officer when roles are given. `None`
+    /// for an action nobody may take (the validator refuses it, E045).
+    pub fn taker(&self) -> Option<By> {
+        match self.by {
+            Some(by) => Some(by),
+            None if !self.roles.is_empty() => Some(By::Officer),
+            None => None,
+        }
+    }
 }
 
 impl Procedure {

@@ -83,8 +83,30 @@ pub struct Parsed {
     pub duplicate_keys: Vec<(String, Pos)>,
 }
 
+/// Bounds on what one procedure file may make the loader build. A real procedure is a few
+/// hundred nodes a dozen levels deep; these leave two orders of magnitude of room, and stop a
+/// 600-byte file of nested aliases (a "billion laughs") from taking all memory.
+pub mod limits {
+    /// Largest file accepted, in bytes.
+    pub const FILE_BYTES: usize = 1024 * 1024;
+    /// Deepest nesting of lists and mappings.
+    pub const DEPTH: usize = 64;
+    /// Most nodes (scalars, lists, mappings) the document may expand to, aliases included.
+    pub const NODES: usize = 100_000;
+}
+
 /// Parses the first YAML document of `text`.
 pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
+    if text.len() > limits::FILE_BYTES {
+        return Err(SyntaxError {
+            pos: Pos::START,
+            message: format!(
+                "the file is {} bytes; a procedure file may be at most {} bytes",
+                text.len(),
+                limits::FILE_BYTES
+            ),
+        });
+    }
     let mut builder = Builder {
         lines: text.lines().collect(),
         ..Builder::default()
@@ -117,6 +139,8 @@ enum Frame {
         pointer: String,
         items: Vec<Value>,
         anchor: usize,
+        /// Nodes in this list, itself included (for what an alias of it would expand to).
+        nodes: usize,
     },
     Map {
         pointer: String,
@@ -124,6 +148,7 @@ enum Frame {
         anchor: usize,
         /// The key read and waiting for its value.
         pending: Option<(String, Pos)>,
+        nodes: usize,
     },
 }
 
@@ -133,7 +158,10 @@ struct Builder<'t> {
     stack: Vec<Frame>,
     root: Option<Value>,
     map: SourceMap,
-    anchors: HashMap<usize, Value>,
+    /// Anchored values with their node counts.
+    anchors: HashMap<usize, (Value, usize)>,
+    /// Nodes built so far, aliases expanded ([`limits::NODES`]).
+    nodes: usize,
     duplicates: Vec<(String, Pos)>,
     error: Option<SyntaxError>,
     done: bool,
@@ -158,7 +186,29 @@ impl Builder<'_> {
         matches!(self.stack.last(), Some(Frame::Map { pending: None, .. }))
     }
 
-    fn push_value(&mut self, value: Value) {
+    /// Counts `n` more nodes into the document, failing past [`limits::NODES`].
+    fn grow(&mut self, n: usize, pos: Pos, what: &str) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > limits::NODES {
+            self.fail(
+                pos,
+                &format!(
+                    "{what} makes the document more than {} nodes; a procedure is far smaller (nested aliases?)",
+                    limits::NODES
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    fn push_value(&mut self, value: Value, nodes: usize) {
+        match self.stack.last_mut() {
+            Some(Frame::Seq { nodes: n, .. }) | Some(Frame::Map { nodes: n, .. }) => {
+                *n = n.saturating_add(nodes);
+            }
+            None => {}
+        }
         match self.stack.last_mut() {
             None => {
                 if self.root.is_none() {
@@ -263,14 +313,30 @@ impl MarkedEventReceiver for Builder<'_> {
                 } else {
                     resolve_plain(&text)
                 };
-                if anchor > 0 {
-                    self.anchors.insert(anchor, value.clone());
+                if !self.grow(1, pos, "this value") {
+                    return;
                 }
-                self.push_value(value);
+                if anchor > 0 {
+                    self.anchors.insert(anchor, (value.clone(), 1));
+                }
+                self.push_value(value, 1);
             }
             Event::SequenceStart(anchor, _) => {
                 if self.expecting_key() {
                     self.fail(pos, "a mapping key must be a plain value, not a list");
+                    return;
+                }
+                if self.stack.len() >= limits::DEPTH {
+                    self.fail(
+                        pos,
+                        &format!(
+                            "lists and mappings nest more than {} levels deep here",
+                            limits::DEPTH
+                        ),
+                    );
+                    return;
+                }
+                if !self.grow(1, pos, "this list") {
                     return;
                 }
                 let pointer = self.record(pos, None);
@@ -278,11 +344,25 @@ impl MarkedEventReceiver for Builder<'_> {
                     pointer,
                     items: Vec::new(),
                     anchor,
+                    nodes: 1,
                 });
             }
             Event::MappingStart(anchor, _) => {
                 if self.expecting_key() {
                     self.fail(pos, "a mapping key must be a plain value, not a mapping");
+                    return;
+                }
+                if self.stack.len() >= limits::DEPTH {
+                    self.fail(
+                        pos,
+                        &format!(
+                            "lists and mappings nest more than {} levels deep here",
+                            limits::DEPTH
+                        ),
+                    );
+                    return;
+                }
+                if !self.grow(1, pos, "this mapping") {
                     return;
                 }
                 let pointer = self.record(pos, None);
@@ -291,21 +371,37 @@ impl MarkedEventReceiver for Builder<'_> {
                     map: Map::new(),
                     anchor,
                     pending: None,
+                    nodes: 1,
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (value, anchor) = match self.stack.pop() {
-                    Some(Frame::Seq { items, anchor, .. }) => (Value::Array(items), anchor),
-                    Some(Frame::Map { map, anchor, .. }) => (Value::Object(map), anchor),
+                let (value, anchor, nodes) = match self.stack.pop() {
+                    Some(Frame::Seq {
+                        items,
+                        anchor,
+                        nodes,
+                        ..
+                    }) => (Value::Array(items), anchor, nodes),
+                    Some(Frame::Map {
+                        map, anchor, nodes, ..
+                    }) => (Value::Object(map), anchor, nodes),
                     None => return,
                 };
                 if anchor > 0 {
-                    self.anchors.insert(anchor, value.clone());
+                    self.anchors.insert(anchor, (value.clone(), nodes));
                 }
-                self.push_value(value);
+                self.push_value(value, nodes);
             }
             Event::Alias(anchor) => {
-                let value = self.anchors.get(&anchor).cloned().unwrap_or(Value::Null);
+                let nodes = self.anchors.get(&anchor).map_or(1, |(_, n)| *n);
+                // Counted before the value is copied: the copy is what a bomb would blow up.
+                if !self.grow(nodes, pos, "this alias") {
+                    return;
+                }
+                let value = self
+                    .anchors
+                    .get(&anchor)
+                    .map_or(Value::Null, |(v, _)| v.clone());
                 if self.expecting_key() {
                     match value {
                         Value::String(s) => self.set_key(s, pos),
@@ -314,7 +410,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     return;
                 }
                 self.record(pos, None);
-                self.push_value(value);
+                self.push_value(value, nodes);
             }
             Event::DocumentEnd => self.done = !self.stack.is_empty() || self.root.is_some(),
             Event::Nothing | Event::StreamStart | Event::StreamEnd | Event::DocumentStart => {}
@@ -408,6 +504,42 @@ mod tests {
         assert!(v["e"].is_null());
         assert_eq!(v["f"], "2025-07-01");
         assert_eq!(v["g"], "15:00");
+    }
+
+    /// Regression (hardening review): a 600-byte file of aliases nested eight levels deep
+    /// made `motcua validate` run 30 s and grow past 3.5 GB.
+    #[test]
+    fn nested_aliases_are_refused_at_the_node_limit_with_their_line() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for name in ['b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'] {
+            let refs = vec![format!("*{prev}"); 10].join(", ");
+            text.push_str(&format!("{name}: &{name} [{refs}]\n"));
+            prev = name;
+        }
+        assert!(text.len() < 700);
+        let started = std::time::Instant::now();
+        let e = parse(&text).unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert!(
+            e.message.contains("more than 100000 nodes"),
+            "{}",
+            e.message
+        );
+        // a, b, c and d expand to 12,345 nodes; each alias on e's line adds 11,111, and the
+        // ninth passes the limit.
+        assert_eq!(e.pos.line, 5, "{e:?}");
+    }
+
+    #[test]
+    fn nesting_and_size_are_bounded() {
+        let deep = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
+        let e = parse(&deep).unwrap_err();
+        assert!(e.message.contains("more than 64 levels"), "{}", e.message);
+        assert_eq!(e.pos.line, 1);
+        let big = format!("a: \"{}\"\n", "x".repeat(limits::FILE_BYTES));
+        let e = parse(&big).unwrap_err();
+        assert!(e.message.contains("at most 1048576 bytes"), "{}", e.message);
     }
 
     #[test]

@@ -44,7 +44,39 @@ pub fn time_key(t: Timestamp) -> [u8; 8] {
     ((t.as_millisecond() as u64) ^ (1 << 63)).to_be_bytes()
 }
 
+/// The escape byte: inside a part, 0x00 is written 0x01 0x01 and 0x01 is written 0x01 0x02,
+/// so no part, whatever a portal sent, contains the separator (an applicant id with U+0000 in it
+/// cannot reach into another applicant's listing), and byte order is kept.
+const ESC: u8 = 1;
+
+fn push_escaped(k: &mut Vec<u8>, part: &[u8]) {
+    if !part.iter().any(|b| *b <= ESC) {
+        k.extend_from_slice(part);
+        return;
+    }
+    for b in part {
+        match *b {
+            SEP => k.extend_from_slice(&[ESC, 1]),
+            ESC => k.extend_from_slice(&[ESC, 2]),
+            b => k.push(b),
+        }
+    }
+}
+
+/// Parts joined by the separator, each escaped.
 pub fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(SEP);
+        }
+        push_escaped(&mut k, p);
+    }
+    k
+}
+
+/// Parts already escaped (cut out of a stored key) joined by the separator.
+pub fn join_escaped(parts: &[&[u8]]) -> Vec<u8> {
     let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -112,7 +144,7 @@ pub fn state_department_of(work_key: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (department, state, procedure) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(join(&[procedure, state, department]))
+    Some(join_escaped(&[procedure, state, department]))
 }
 
 /// The `timers` keys of a dossier in its current state.
@@ -125,7 +157,12 @@ pub fn timer_key(t: &Timer) -> Vec<u8> {
         TimerKind::StepDue { state } => format!("step:{state}"),
         TimerKind::Appointment => "appointment".to_string(),
     };
-    join(&[&time_key(t.at), t.dossier.as_bytes(), what.as_bytes()])
+    // The instant is fixed-width binary, written as is so that keys sort by time; the code
+    // and the timer's kind after it are escaped like any other part.
+    let mut k = time_key(t.at).to_vec();
+    k.push(SEP);
+    k.extend_from_slice(&join(&[t.dossier.as_bytes(), what.as_bytes()]));
+    k
 }
 
 /// The timer a `timers` key stands for.
@@ -227,6 +264,24 @@ mod tests {
             assert_eq!(timer_of_key(&timer_key(&t)), Some(t));
         }
         assert_eq!(timer_of_key(b"short"), None);
+    }
+
+    /// Regression (hardening review): an applicant id ending in U+0000 and another id's
+    /// first bytes made a key inside another applicant's listing.
+    #[test]
+    fn a_separator_inside_a_part_cannot_reach_another_prefix() {
+        let victim = prefix(&[b"ap", b"0790"]);
+        let forged = join(&[b"ap", b"0790\0x", b"000.17.22.H56-261201-0001"]);
+        assert!(!forged.starts_with(&victim));
+        assert_eq!(
+            join(&[b"a\x01b\0c"]),
+            [b'a', ESC, 2, b'b', ESC, 1, b'c'].to_vec()
+        );
+        // Ordinary ids are written as they are, so keys of older stores stay valid.
+        assert_eq!(
+            join(&[b"ap", b"0790"]),
+            [&b"ap"[..], &[SEP], b"0790"].concat()
+        );
     }
 
     #[test]

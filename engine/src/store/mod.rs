@@ -39,9 +39,13 @@ impl Committed {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
+    /// The dossier moved on between the step's computation and its commit (another officer's
+    /// action won the race). Portals see it as `conflict`, like a stale version refused before
+    /// the commit.
     #[error("dossier {code} is at version {current}, not {expected}: reload it and decide again")]
-    Conflict {
+    VersionMoved {
         code: String,
         expected: u64,
         current: u64,
@@ -52,10 +56,35 @@ pub enum Error {
     IdempotencyMismatch { key: String, code: String },
     #[error("agency {agency} has used all 9999 dossier numbers for {day}")]
     SequenceExhausted { agency: String, day: String },
-    #[error("storage failure: {0}")]
-    Storage(String),
-    #[error("stored data is corrupt: {0}")]
+    /// Nothing of the transition was applied: retrying it is safe.
+    #[error("not written: {0}")]
+    NotWritten(String),
+    /// The transition was applied but whether it is durable is unknown (a flush or sync
+    /// failed): read the dossier back after reopening before deciding to retry.
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// Reading failed (an I/O error of the moment); nothing was changed.
+    #[error("storage read failed: {0}")]
+    Read(String),
+    /// A stored record does not read back as written.
+    #[error(
+        "stored data is corrupt: {0}; restore the data folder from a backup (keep this copy for inspection) and run `motcua dossier audit-verify` on it"
+    )]
     Corrupt(String),
+    /// sled found the store's files corrupt when opening it.
+    #[error(
+        "{path}: the store is corrupt ({detail}); restore the folder from a backup, keep this copy for inspection, and run `motcua dossier audit-verify` on what you restore"
+    )]
+    CorruptStore {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+    /// The folder holds a store this version cannot read, or none at all.
+    #[error("{path}: {problem}")]
+    Unusable {
+        path: std::path::PathBuf,
+        problem: String,
+    },
     #[error("the store is shut down")]
     Closed,
     #[error("'{0}' is not a cursor this listing returned")]
@@ -98,13 +127,21 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// What the engine needs from storage.
-pub trait Store: Send + Sync {
+/// What the engine needs from storage: reads ([`Reader`]) and the one way to write.
+pub trait Store: Reader {
     /// Commits a transition durably (see the module guarantee). Refusals (a stale version, a
-    /// reused idempotency key) write nothing and do not affect other callers.
+    /// reused idempotency key) write nothing and do not affect other callers. A failure says
+    /// whether anything was applied: [`Error::NotWritten`] (retry freely) or
+    /// [`Error::OutcomeUnknown`] (read back after reopening before retrying).
     fn commit(&self, transition: Transition) -> Result<Committed, Error>;
+}
+
+/// What may be read from storage. [`crate::Engine::store`] hands out only this, so an embedder
+/// can read everything but write only through the engine's checked steps.
+pub trait Reader: Send + Sync {
+    /// The dossier as last committed (possibly a moment before its commit is acknowledged).
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error>;
-    /// The audit entries of one dossier, in order.
+    /// The audit entries of one dossier, in order, up to the last one made durable.
     fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error>;
     /// Audit entries with `seq >= from`, at most `limit`.
     fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error>;

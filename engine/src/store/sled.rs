@@ -38,7 +38,7 @@ use jiff::Timestamp;
 use sled::{IVec, Tree};
 
 use super::keys::{self, SEP};
-use super::{Committed, Error, Page, Query, Store};
+use super::{Committed, Error, Page, Query, Reader, Store};
 use crate::audit;
 use crate::dossier::Dossier;
 use crate::dossier::transition::{Change, Event, NEW_CODE_PREFIX, Timer, Transition, timers_of};
@@ -135,7 +135,7 @@ impl Prepared {
 }
 
 /// How a transition in an applied batch came out.
-enum Outcome {
+enum Answer {
     /// Applied exactly as the caller sent it: the stored dossiers are the transition's own.
     AsSent,
     /// Applied with codes assigned by the store: the dossiers as stored.
@@ -147,7 +147,7 @@ enum Outcome {
 /// An applied batch on its way to the sync thread.
 struct Applied {
     jobs: Vec<Job>,
-    outcomes: Vec<Outcome>,
+    outcomes: Vec<Answer>,
     /// The last audit and outbox sequence numbers once this batch is in.
     audit_seq: u64,
     outbox_seq: u64,
@@ -286,8 +286,19 @@ impl DossierCache {
     }
 }
 
-fn storage(e: impl std::fmt::Display) -> Error {
-    Error::Storage(e.to_string())
+/// A failed read or open. sled's corruption report becomes [`Error::Corrupt`], which names
+/// what to do; anything else is an I/O problem of the moment.
+fn storage(e: sled::Error) -> Error {
+    match e {
+        sled::Error::Corruption { .. } => {
+            Error::Corrupt(format!("sled found corrupted data ({e})"))
+        }
+        other => Error::Read(other.to_string()),
+    }
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::Read(e.to_string())
 }
 fn corrupt(e: impl std::fmt::Display) -> Error {
     Error::Corrupt(e.to_string())
@@ -296,10 +307,37 @@ fn corrupt(e: impl std::fmt::Display) -> Error {
 const POISONED: &str = "the store stopped accepting writes after a failed flush or sync; reopen it";
 
 impl SledStore {
+    /// Opens an existing store in `path`, refusing a folder that holds none
+    /// ([`Error::Unusable`]) instead of creating an empty store there: what a command that only
+    /// reads wants, so a mistyped `--data` is an error, not an empty answer.
+    pub fn open_existing(path: impl AsRef<Path>, options: Options) -> Result<SledStore, Error> {
+        let path = path.as_ref();
+        if !path.join("db").is_file() || !path.join("conf").is_file() {
+            return Err(Error::Unusable {
+                path: path.to_path_buf(),
+                problem: "holds no motcua store (no sled database in it); check the path, \
+                          or create a store with `motcua init`"
+                    .into(),
+            });
+        }
+        SledStore::open(path, options)
+    }
+
     /// Opens (creating if needed) the store in `path`. Recovery of a store left by a killed
-    /// process happens here: sled replays its log up to the last complete flush.
+    /// process happens here: sled replays its log up to the last complete flush. A store sled
+    /// finds corrupt, or one in an older layout, is refused untouched ([`Error::Unusable`]).
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<SledStore, Error> {
         let path = path.as_ref().to_path_buf();
+        let unusable = |e: sled::Error| match e {
+            sled::Error::Corruption { .. } => Error::CorruptStore {
+                path: path.clone(),
+                detail: e.to_string(),
+            },
+            other => Error::Unusable {
+                path: path.clone(),
+                problem: format!("cannot open the store: {other}"),
+            },
+        };
         let db = sled::Config::new()
             .path(&path)
             .cache_capacity(options.cache_bytes)
@@ -308,7 +346,7 @@ impl SledStore {
             // only contend with the writer for the log.
             .flush_every_ms(None)
             .open()
-            .map_err(storage)?;
+            .map_err(unusable)?;
         // Older layouts kept one sled tree per kind of record; such a store is recognised
         // instead of misread.
         if let Some(old) = db
@@ -316,20 +354,22 @@ impl SledStore {
             .iter()
             .find(|n| n.as_ref() != TREE.as_bytes() && n.as_ref() != b"__sled__default")
         {
-            return Err(Error::Corrupt(format!(
-                "{} was written by an older motcua (it has the tree '{}'); this version \
-                 reads only the single-tree layout",
-                path.display(),
-                String::from_utf8_lossy(old)
-            )));
+            return Err(Error::Unusable {
+                problem: format!(
+                    "was written by an older motcua (it has the tree '{}'); this version \
+                     reads only the single-tree layout",
+                    String::from_utf8_lossy(old)
+                ),
+                path,
+            });
         }
-        let tree = db.open_tree(TREE).map_err(storage)?;
+        let tree = db.open_tree(TREE).map_err(unusable)?;
         // sled keeps everything in one data file; a handle on it lets us fdatasync it.
         let data_file = if options.fsync {
-            let f = File::open(path.join("db")).map_err(storage)?;
+            let f = File::open(path.join("db")).map_err(io)?;
             File::open(&path)
                 .and_then(|dir| dir.sync_all())
-                .map_err(storage)?;
+                .map_err(io)?;
             Some(f)
         } else {
             None
@@ -362,7 +402,7 @@ impl SledStore {
             std::thread::Builder::new()
                 .name("motcua-apply".into())
                 .spawn(move || apply_loop(target, known, receiver, to_sync, &poisoned, &stats))
-                .map_err(storage)?
+                .map_err(io)?
         };
         let sync = {
             let poisoned = poisoned.clone();
@@ -372,7 +412,7 @@ impl SledStore {
             std::thread::Builder::new()
                 .name("motcua-sync".into())
                 .spawn(move || sync_loop(disk, applied, &poisoned, &stats, &durable))
-                .map_err(storage)?
+                .map_err(io)?
         };
         Ok(SledStore {
             db,
@@ -452,7 +492,7 @@ fn apply_loop(
             }
         }
         if poisoned.load(Ordering::SeqCst) {
-            answer_all(jobs, POISONED);
+            answer_all(jobs, Error::NotWritten, POISONED);
             continue;
         }
         let started = std::time::Instant::now();
@@ -486,7 +526,7 @@ fn apply_loop(
                 add_elapsed(&stats.flush_nanos, started);
                 if let Err(e) = flushed {
                     poisoned.store(true, Ordering::SeqCst);
-                    answer_all(jobs, &e);
+                    answer_all(jobs, Error::OutcomeUnknown, &e);
                     continue;
                 }
                 let applied = Applied {
@@ -499,16 +539,20 @@ fn apply_loop(
                     // Applied and flushed but never to be answered: nothing later can be told
                     // truthfully whether it is stored.
                     poisoned.store(true, Ordering::SeqCst);
-                    answer_all(a.jobs, "the store's sync thread has stopped");
+                    answer_all(
+                        a.jobs,
+                        Error::OutcomeUnknown,
+                        "the store's sync thread has stopped",
+                    );
                 }
             }
             Err(BatchError::Building(e)) => {
                 // The batch was not applied: nothing of it is in sled.
-                answer_all(jobs, &e.to_string());
+                answer_all(jobs, Error::NotWritten, &e.to_string());
             }
             Err(BatchError::Applying(e)) => {
                 poisoned.store(true, Ordering::SeqCst);
-                answer_all(jobs, &e.to_string());
+                answer_all(jobs, Error::OutcomeUnknown, &e.to_string());
             }
         }
     }
@@ -562,9 +606,11 @@ impl BlobSync {
     }
 }
 
-fn answer_all(jobs: Vec<Job>, message: &str) {
+/// Answers every job with the same failure: [`Error::NotWritten`] when nothing of theirs was
+/// applied, [`Error::OutcomeUnknown`] when it was applied but may not be durable.
+fn answer_all(jobs: Vec<Job>, kind: fn(String) -> Error, message: &str) {
     for job in jobs {
-        let _ = job.reply.send(Err(Error::Storage(message.to_string())));
+        let _ = job.reply.send(Err(kind(message.to_string())));
     }
 }
 
@@ -626,21 +672,23 @@ fn sync_loop(
                 Ok(()) => {
                     for (job, outcome) in applied.jobs.into_iter().zip(applied.outcomes) {
                         let result = match outcome {
-                            Outcome::AsSent => Ok(Committed::Applied(
+                            Answer::AsSent => Ok(Committed::Applied(
                                 job.transition
                                     .changes
                                     .into_iter()
                                     .map(|c| c.dossier)
                                     .collect(),
                             )),
-                            Outcome::Assigned(ds) => Ok(Committed::Applied(ds)),
-                            Outcome::Replayed(d) => Ok(Committed::Replayed(d)),
-                            Outcome::Refused(e) => Err(e),
+                            Answer::Assigned(ds) => Ok(Committed::Applied(ds)),
+                            Answer::Replayed(d) => Ok(Committed::Replayed(d)),
+                            Answer::Refused(e) => Err(e),
                         };
                         let _ = job.reply.send(result);
                     }
                 }
-                Err(message) => answer_all(applied.jobs, message),
+                // Applied and flushed, but the sync that would make it durable failed (or an
+                // earlier one did): it may or may not survive a crash.
+                Err(message) => answer_all(applied.jobs, Error::OutcomeUnknown, message),
             }
         }
         add_elapsed(&stats.answer_nanos, started);
@@ -776,7 +824,7 @@ impl Chunker {
 /// The batch's outcomes, what it wrote per dossier (for the apply thread's cache) and the
 /// `state_departments` keys it added.
 struct BatchOutcome {
-    outcomes: Vec<Outcome>,
+    outcomes: Vec<Answer>,
     written: Recent,
     novel: HashSet<Vec<u8>>,
     counters: Counters,
@@ -980,7 +1028,7 @@ enum Checked {
         counters: HashMap<String, u64>,
     },
     /// Answered without writing: a replay or a refusal.
-    Done(Outcome),
+    Done(Answer),
 }
 
 /// Steps 1 and 2 of [`apply_one`]: reads only, so an error here (a corrupt record) concerns
@@ -992,15 +1040,13 @@ fn check(t: &Tx, tr: &Transition, recent: &Recent, written: &Recent) -> Result<C
     {
         let rec: IdempotencyRecord = serde_json::from_slice(&v).map_err(corrupt)?;
         if &rec.request != request {
-            return Ok(Checked::Done(Outcome::Refused(
-                Error::IdempotencyMismatch {
-                    key: key.clone(),
-                    code: rec.code,
-                },
-            )));
+            return Ok(Checked::Done(Answer::Refused(Error::IdempotencyMismatch {
+                key: key.clone(),
+                code: rec.code,
+            })));
         }
         return match read_dossier(t, &rec.code)? {
-            Some((d, _)) => Ok(Checked::Done(Outcome::Replayed(Box::new(d)))),
+            Some((d, _)) => Ok(Checked::Done(Answer::Replayed(Box::new(d)))),
             None => Err(corrupt(format!(
                 "idempotency key {key} names missing dossier {}",
                 rec.code
@@ -1019,14 +1065,14 @@ fn check(t: &Tx, tr: &Transition, recent: &Recent, written: &Recent) -> Result<C
                     None => match read_dossier(t, code)? {
                         Some((d, seqs)) => Prev::of(&d, seqs),
                         None => {
-                            return Ok(Checked::Done(Outcome::Refused(Error::NotFound(
+                            return Ok(Checked::Done(Answer::Refused(Error::NotFound(
                                 code.clone(),
                             ))));
                         }
                     },
                 };
                 if old.version != expected {
-                    return Ok(Checked::Done(Outcome::Refused(Error::Conflict {
+                    return Ok(Checked::Done(Answer::Refused(Error::VersionMoved {
                         code: code.clone(),
                         expected,
                         current: old.version,
@@ -1048,7 +1094,7 @@ fn check(t: &Tx, tr: &Transition, recent: &Recent, written: &Recent) -> Result<C
             };
             if next > 9999 {
                 let (agency, day) = prefix.rsplit_once('-').unwrap_or((prefix.as_str(), ""));
-                return Ok(Checked::Done(Outcome::Refused(Error::SequenceExhausted {
+                return Ok(Checked::Done(Answer::Refused(Error::SequenceExhausted {
                     agency: agency.into(),
                     day: day.into(),
                 })));
@@ -1065,14 +1111,14 @@ fn check(t: &Tx, tr: &Transition, recent: &Recent, written: &Recent) -> Result<C
 }
 
 /// Adds one transition to the batch. An `Err` abandons the whole batch (storage trouble); a
-/// refusal is an [`Outcome::Refused`], decided before the transition wrote anything.
+/// refusal is an [`Answer::Refused`], decided before the transition wrote anything.
 fn apply_one(
     t: &mut Tx,
     job: &Job,
     heads: &mut Heads,
     recent: &Recent,
     written: &mut Recent,
-) -> Result<Outcome, Error> {
+) -> Result<Answer, Error> {
     let tr = &job.transition;
     let (olds, codes, counters) = match check(t, tr, recent, written) {
         Ok(Checked::Proceed {
@@ -1082,7 +1128,7 @@ fn apply_one(
         }) => (olds, codes, counters),
         Ok(Checked::Done(outcome)) => return Ok(outcome),
         // A corrupt record refuses the transition that reads it, not its batch mates.
-        Err(e @ Error::Corrupt(_)) => return Ok(Outcome::Refused(e)),
+        Err(e @ Error::Corrupt(_)) => return Ok(Answer::Refused(e)),
         Err(e) => return Err(e),
     };
     // 3. What to write: prepared by the caller, or here once the codes are known.
@@ -1173,8 +1219,8 @@ fn apply_one(
         t.insert(IDEM, key.as_bytes(), &v);
     }
     Ok(match resolved {
-        Some((changes, _)) => Outcome::Assigned(changes.into_iter().map(|c| c.dossier).collect()),
-        None => Outcome::AsSent,
+        Some((changes, _)) => Answer::Assigned(changes.into_iter().map(|c| c.dossier).collect()),
+        None => Answer::AsSent,
     })
 }
 /// Replaces placeholder codes with the codes just assigned, everywhere they appear.
@@ -1222,12 +1268,13 @@ fn fix_json(v: &mut serde_json::Value, codes: &HashMap<String, String>) {
 impl Store for SledStore {
     fn commit(&self, transition: Transition) -> Result<Committed, Error> {
         if self.poisoned.load(Ordering::SeqCst) {
-            return Err(Error::Storage(POISONED.into()));
+            return Err(Error::NotWritten(POISONED.into()));
         }
         let prepared = Prepared::of_transition(&transition).transpose()?;
         let (reply, answer) = mpsc::sync_channel(1);
         {
             let guard = self.sender.lock().map_err(|_| Error::Closed)?;
+            // Not yet handed over: a closed store wrote nothing of it.
             let sender = guard.as_ref().ok_or(Error::Closed)?;
             sender
                 .send(Job {
@@ -1237,12 +1284,16 @@ impl Store for SledStore {
                 })
                 .map_err(|_| Error::Closed)?;
         }
-        let committed = match answer.recv().map_err(|_| Error::Closed)? {
+        // Handed over but never answered: the writer died with it, applied or not.
+        let answered = answer.recv().map_err(|_| {
+            Error::OutcomeUnknown("the store's writer stopped before answering".into())
+        })?;
+        let committed = match answered {
             Ok(c) => c,
             Err(e) => {
                 // The caller decided on a version the store no longer has: whatever the cache
                 // holds for it is not to be trusted either.
-                if let Error::Conflict { code, .. } = &e {
+                if let Error::VersionMoved { code, .. } = &e {
                     self.cache.evict(code);
                 }
                 return Err(e);
@@ -1254,7 +1305,9 @@ impl Store for SledStore {
         }
         Ok(committed)
     }
+}
 
+impl Reader for SledStore {
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
         let generation = match self.cache.get(code) {
             Lookup::Hit(d) => return Ok(Some(Dossier::clone(&d))),
@@ -1276,8 +1329,12 @@ impl Store for SledStore {
         };
         let (seqs, _) = keys::parse_dossier_record(&v)
             .ok_or_else(|| corrupt(format!("dossier {code}: the record is truncated")))?;
+        // Like `audit`, only what is durable: an entry a crash could still take back must not
+        // be shown (or exported) as history.
+        let through = self.durable.audit_seq.load(Ordering::SeqCst);
         let log = self.space(AUDIT_LOG);
         seqs.into_iter()
+            .filter(|seq| *seq <= through)
             .map(|seq| {
                 let (first, chunk) = chunk_holding(log, seq)?
                     .ok_or_else(|| corrupt(format!("audit entry {seq} is missing")))?;
@@ -1313,12 +1370,15 @@ impl Store for SledStore {
                     let Some(department) = k.strip_prefix(sd.as_slice()) else {
                         break;
                     };
-                    scans.push(keys::prefix(&[
-                        b"wk",
+                    // `department` is cut from a stored key, already escaped.
+                    let mut scan = keys::join_escaped(&[
+                        &keys::join(&[b"wk"]),
                         department,
-                        state.as_bytes(),
-                        procedure.as_bytes(),
-                    ]));
+                        &keys::join(&[state.as_bytes()]),
+                        &keys::join(&[procedure.as_bytes()]),
+                    ]);
+                    scan.push(SEP);
+                    scans.push(scan);
                 }
                 // A cursor of this listing is a `wk` key of this procedure and state.
                 let after_code = match &after {

@@ -248,7 +248,11 @@ impl<'a> StateGraph<'a> {
         let start_scc = cond.node_indices().find(|n| cond[*n].contains(&start))?;
         let scc_weight: Vec<u64> = cond
             .node_indices()
-            .map(|n| cond[n].iter().map(|i| weight(&self.p.states[*i])).sum())
+            .map(|n| {
+                cond[n].iter().fold(0u64, |sum, i| {
+                    sum.saturating_add(weight(&self.p.states[*i]))
+                })
+            })
             .collect();
         let mut best: Vec<Option<(u64, Option<NodeIndex>)>> = vec![None; cond.node_count()];
         best[start_scc.index()] = Some((scc_weight[start_scc.index()], None));
@@ -259,7 +263,9 @@ impl<'a> StateGraph<'a> {
             };
             for e in cond.edges(n) {
                 let t = e.target();
-                let via = here + scc_weight[t.index()];
+                // Durations are bounded at parse time; saturating all the same, so no sum of
+                // budgets can wrap below the limit and hide an E050.
+                let via = here.saturating_add(scc_weight[t.index()]);
                 if best[t.index()].is_none_or(|(w, _)| via > w) {
                     best[t.index()] = Some((via, Some(n)));
                 }

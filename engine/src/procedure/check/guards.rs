@@ -8,8 +8,26 @@ impl Checker<'_> {
     pub(super) fn guards(&mut self) {
         let p = self.p;
         let fields: Vec<&str> = form_fields(&p.form);
+        let required: Vec<&str> = p
+            .form
+            .get("required")
+            .and_then(serde_json::Value::as_array)
+            .map(|r| r.iter().filter_map(serde_json::Value::as_str).collect())
+            .unwrap_or_default();
+        let defaulted: Vec<&str> = p
+            .form
+            .get("properties")
+            .and_then(serde_json::Value::as_object)
+            .map(|o| {
+                o.iter()
+                    .filter(|(_, v)| v.get("default").is_some())
+                    .map(|(k, _)| k.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
         for (i, a) in p.actions.iter().enumerate() {
             let Some(guard) = &a.guard else { continue };
+            let mut warned = std::collections::HashSet::new();
             let pointer = format!("/actions/{i}/guard/expr");
             let span = self.sm.get(&pointer).copied();
             let base = self.at(&pointer);
@@ -70,6 +88,17 @@ impl Checker<'_> {
                     }
                     Ref::DataField(field) => {
                         if fields.contains(&field.as_str()) {
+                            let present = required.contains(&field.as_str())
+                                || defaulted.contains(&field.as_str())
+                                || guard.expr.contains(&format!("has(data.{field})"));
+                            if !present && warned.insert(field.clone()) {
+                                self.emit(
+                                    Code::GuardReadsOptionalField,
+                                    at_offset(offset),
+                                    format!("guard of action '{}' reads data.{field}, which the form neither requires nor defaults: on a dossier received without it the guard cannot be evaluated and the action is stuck", a.id),
+                                    Some(format!("add '{field}' to form.required, give it a 'default:', or test has(data.{field}) first")),
+                                );
+                            }
                             continue;
                         }
                         let hint = match did_you_mean(&field, fields.iter().copied()) {

@@ -13,6 +13,8 @@ use super::source_map::{SourceMap, escape};
 
 mod graph;
 mod guards;
+mod regions;
+mod takers;
 
 /// Inspects a procedure's plugins (file present, sha256, exports, config against the plugin's
 /// schema). Plugin loading is I/O and belongs to the plugin subsystem, which implements this;
@@ -106,6 +108,8 @@ pub fn check_with(
     c.guards();
     c.form();
     c.graph();
+    c.regions();
+    c.takers();
     c.budgets();
     let mut out = c.out;
     out.extend(plugins.inspect(procedure, source_map, file));

@@ -28,18 +28,32 @@ fn the_minimal_procedure_is_clean() {
 fn guard_columns_count_characters_after_vietnamese_text() {
     // `data` of data.tang starts 29 characters (31 bytes: "ữ" takes three) into the guard.
     let text = with_guard("      expr: data.so_tang == 1 && \"Nữ\" == data.tang");
-    assert_eq!(codes(&text), vec![(Code::GuardUnknownField, 58, 13 + 29)]);
+    // so_tang is optional without a default: reading it is a warning (W004) too.
+    assert_eq!(
+        codes(&text),
+        vec![
+            (Code::GuardReadsOptionalField, 58, 13),
+            (Code::GuardUnknownField, 58, 13 + 29)
+        ]
+    );
 }
 
 #[test]
 fn guard_columns_inside_quotes() {
     let text = with_guard("      expr: 'data.so_tang >= 1 && data.tang > 0'");
-    assert_eq!(codes(&text), vec![(Code::GuardUnknownField, 58, 14 + 21)]);
+    assert_eq!(
+        codes(&text),
+        vec![
+            (Code::GuardReadsOptionalField, 58, 14),
+            (Code::GuardUnknownField, 58, 14 + 21)
+        ]
+    );
 }
 
 #[test]
 fn comprehension_variables_are_not_unknown() {
-    let text = with_guard("      expr: '[1, 2].all(x, x > 0) && data.so_tang > 0'");
+    let text =
+        with_guard("      expr: '[1, 2].all(x, x > 0) && has(data.so_tang) && data.so_tang > 0'");
     assert_eq!(codes(&text), vec![]);
 }
 
@@ -62,7 +76,7 @@ fn parallel(a: &str, b: &str, limit: &str) -> String {
         "  - id: hop\n    label: Hợp\n    kind: join\n    fork: xu-ly\n    department: mot-cua\n    budget: 1 working day\n    status: 4\n".to_string(),
     ]
     .concat();
-    let actions = "  - id: xa\n    label: x\n    from: a\n    to: hop\n  - id: xb\n    label: x\n    from: b\n    to: hop\n";
+    let actions = "  - id: xa\n    label: x\n    from: a\n    to: hop\n    roles: [can-bo]\n  - id: xb\n    label: x\n    from: b\n    to: hop\n    roles: [can-bo]\n";
     MINIMAL
         .replace(
             "  - id: xu-ly\n    label: Xử lý\n    kind: task\n    department: mot-cua\n    budget: 1 working day\n    status: 4\n",
@@ -86,7 +100,7 @@ fn supplement_waits_and_excluded_steps_do_not_count() {
     let text = MINIMAL.replace(
         "    outcome: result_issued\n    status: 10\n",
         "    outcome: result_issued\n    status: 10\n  - id: cho\n    label: Chờ\n    kind: applicant\n    status: 5\n  - id: niem-yet\n    label: Niêm yết\n    kind: task\n    department: mot-cua\n    budget: 30 days\n    outside_budget: true\n    status: 4\n",
-    ) + "  - id: bo-sung\n    label: b\n    from: xu-ly\n    to: cho\n  - id: nop\n    label: n\n    from: cho\n    to: niem-yet\n  - id: het\n    label: h\n    from: niem-yet\n    to: xu-ly\n";
+    ) + "  - id: bo-sung\n    label: b\n    from: xu-ly\n    to: cho\n    roles: [can-bo]\n  - id: nop\n    label: n\n    from: cho\n    to: niem-yet\n    by: applicant\n  - id: het\n    label: h\n    from: niem-yet\n    to: xu-ly\n    roles: [can-bo]\n";
     assert_eq!(codes(&text), vec![]);
 }
 

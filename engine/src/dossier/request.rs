@@ -1,0 +1,185 @@
+//! The requests portals send: a [`Submission`] receives a dossier, an [`ActionRequest`] moves
+//! one. Both refuse unknown fields by name, so a misspelt field (an `idempotency_key` written
+//! `idempotencyKey`) is an error, not a silently dropped retry guard.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, Applicant, Channel};
+
+/// A request to receive a new dossier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    pub procedure: String,
+    pub applicant: Applicant,
+    pub channel: Channel,
+    #[serde(default)]
+    pub data: serde_json::Value,
+    /// Ids of the documents handed in, from the procedure's checklist.
+    #[serde(default)]
+    pub documents: Vec<String>,
+    /// Portals retry with the same key; the same key returns the same dossier, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idempotency_key: Option<String>,
+    /// The officer receiving at the desk, or the portal's service account.
+    pub received_by: Actor,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meta: BTreeMap<String, String>,
+}
+
+/// A request to perform an action on a dossier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    pub dossier: String,
+    pub action: String,
+    pub actor: Actor,
+    #[serde(default)]
+    pub input: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The dossier version the actor saw; a stale version is refused.
+    pub seen_version: u64,
+}
+
+/// Bounds on what a request may carry. Ids go into storage keys and audit entries, so they are
+/// checked at the door: a control character (U+0000 above all, the key separator) or an id
+/// of a megabyte is refused before anything is computed.
+pub mod limits {
+    /// Longest applicant, actor, role, department, procedure, action or dossier id, in bytes.
+    pub const ID_BYTES: usize = 128;
+    /// Longest idempotency key, in bytes.
+    pub const IDEMPOTENCY_KEY_BYTES: usize = 256;
+    /// Longest applicant name or comment, in bytes.
+    pub const TEXT_BYTES: usize = 16 * 1024;
+    /// Most roles or departments on an actor, documents on a submission, meta entries.
+    pub const LIST_ITEMS: usize = 256;
+}
+
+/// A field of a request that cannot be accepted, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct BadField {
+    /// Where, as a dotted path (`applicant.id`, `actor.roles[2]`).
+    pub field: String,
+    pub problem: String,
+}
+
+fn id(field: &str, value: &str) -> Result<(), BadField> {
+    let bad = |problem: String| BadField {
+        field: field.to_string(),
+        problem,
+    };
+    if value.is_empty() {
+        return Err(bad("must not be empty".into()));
+    }
+    if value.len() > limits::ID_BYTES {
+        return Err(bad(format!(
+            "is {} bytes long; at most {} are allowed",
+            value.len(),
+            limits::ID_BYTES
+        )));
+    }
+    if let Some(c) = value.chars().find(|c| c.is_control()) {
+        return Err(bad(format!(
+            "contains the control character U+{:04X}",
+            u32::from(c)
+        )));
+    }
+    if value.trim() != value {
+        return Err(bad("must not start or end with white space".into()));
+    }
+    Ok(())
+}
+
+fn text(field: &str, value: &str, max: usize) -> Result<(), BadField> {
+    if value.len() > max {
+        return Err(BadField {
+            field: field.to_string(),
+            problem: format!("is {} bytes long; at most {max} are allowed", value.len()),
+        });
+    }
+    if value.contains('\0') {
+        return Err(BadField {
+            field: field.to_string(),
+            problem: "contains U+0000".into(),
+        });
+    }
+    Ok(())
+}
+
+fn list<T>(field: &str, items: &[T]) -> Result<(), BadField> {
+    if items.len() > limits::LIST_ITEMS {
+        return Err(BadField {
+            field: field.to_string(),
+            problem: format!(
+                "has {} entries; at most {} are allowed",
+                items.len(),
+                limits::LIST_ITEMS
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn actor(field: &str, a: &Actor) -> Result<(), BadField> {
+    id(&format!("{field}.id"), &a.id)?;
+    list(&format!("{field}.roles"), &a.roles)?;
+    list(&format!("{field}.departments"), &a.departments)?;
+    for (i, r) in a.roles.iter().enumerate() {
+        id(&format!("{field}.roles[{i}]"), r)?;
+    }
+    for (i, d) in a.departments.iter().enumerate() {
+        id(&format!("{field}.departments[{i}]"), d)?;
+    }
+    Ok(())
+}
+
+impl Submission {
+    /// Checks every id and bound (see [`limits`]); the first bad field is the error.
+    pub fn check(&self) -> Result<(), BadField> {
+        id("procedure", &self.procedure)?;
+        id("applicant.id", &self.applicant.id)?;
+        text("applicant.name", &self.applicant.name, limits::TEXT_BYTES)?;
+        actor("received_by", &self.received_by)?;
+        list("documents", &self.documents)?;
+        for (i, d) in self.documents.iter().enumerate() {
+            id(&format!("documents[{i}]"), d)?;
+        }
+        if let Some(key) = &self.idempotency_key {
+            if key.is_empty() || key.len() > limits::IDEMPOTENCY_KEY_BYTES {
+                return Err(BadField {
+                    field: "idempotency_key".into(),
+                    problem: format!("must be 1 to {} bytes long", limits::IDEMPOTENCY_KEY_BYTES),
+                });
+            }
+            id("idempotency_key", key)?;
+        }
+        if self.meta.len() > limits::LIST_ITEMS {
+            return Err(BadField {
+                field: "meta".into(),
+                problem: format!("has more than {} entries", limits::LIST_ITEMS),
+            });
+        }
+        for (k, v) in &self.meta {
+            id(&format!("meta key '{}'", k.escape_debug()), k)?;
+            text(&format!("meta.{k}"), v, limits::TEXT_BYTES)?;
+        }
+        Ok(())
+    }
+}
+
+impl ActionRequest {
+    /// Checks every id and bound (see [`limits`]); the first bad field is the error.
+    pub fn check(&self) -> Result<(), BadField> {
+        id("dossier", &self.dossier)?;
+        id("action", &self.action)?;
+        actor("actor", &self.actor)?;
+        if let Some(c) = &self.comment {
+            text("comment", c, limits::TEXT_BYTES)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! Who may take an action, and whether its input and comment are acceptable.
+
+use super::Error;
+use crate::calendar::Duration;
+use crate::dossier::definition::Definition;
+use crate::dossier::{Actor, Dossier};
+use crate::procedure::{By, InputKind, StateKind};
+
+/// Who is asking: a request from outside (an officer, the applicant, a portal's service
+/// account), or the engine itself carrying out a plugin's decision or a timer. Only the
+/// engine's own steps are [`Requester::Engine`]; no request from outside can claim it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requester {
+    Outside,
+    Engine,
+}
+
+/// Who may take `action` (see [`crate::procedure::By`]): an officer holding one of its roles
+/// (and, for officers' steps, belonging to the step's department); the dossier's own applicant;
+/// or the engine alone.
+pub(super) fn authorize(
+    p: &Definition,
+    d: &Dossier,
+    action: &crate::procedure::Action,
+    actor: &Actor,
+    requester: Requester,
+) -> Result<(), Error> {
+    let taker = action.taker().ok_or_else(|| Error::Definition {
+        procedure: p.procedure.id.clone(),
+        message: format!("action '{}' names no one who may take it", action.id),
+    })?;
+    match (taker, requester) {
+        (By::System, Requester::Engine) => return Ok(()),
+        (By::System, Requester::Outside) => {
+            return Err(Error::SystemOnly {
+                action: action.id.clone(),
+                actor: actor.id.clone(),
+            });
+        }
+        (_, Requester::Engine) => {
+            return Err(Error::Definition {
+                procedure: p.procedure.id.clone(),
+                message: format!(
+                    "the engine was asked to take action '{}', which is not a system action",
+                    action.id
+                ),
+            });
+        }
+        (By::Applicant, Requester::Outside) => {
+            if actor.id == d.applicant.id && actor.id != Actor::system().id {
+                return Ok(());
+            }
+            return Err(Error::ApplicantOnly {
+                action: action.id.clone(),
+                actor: actor.id.clone(),
+            });
+        }
+        (By::Officer, Requester::Outside) => {}
+    }
+    if !action.roles.iter().any(|r| actor.roles.contains(r)) {
+        return Err(Error::RoleRequired {
+            action: action.id.clone(),
+            actor: actor.id.clone(),
+            roles: action.roles.clone(),
+            has: actor.roles.clone(),
+        });
+    }
+    if let Some(state) = p.procedure.state(&action.from)
+        && state.kind != StateKind::Applicant
+        && let Some(dep) = &state.department
+        && !actor.departments.contains(dep)
+    {
+        return Err(Error::DepartmentRequired {
+            action: action.id.clone(),
+            actor: actor.id.clone(),
+            department: dep.clone(),
+        });
+    }
+    Ok(())
+}
+
+pub(super) fn check_inputs(
+    p: &Definition,
+    action: &crate::procedure::Action,
+    input: &serde_json::Value,
+) -> Result<(), Error> {
+    let empty = serde_json::Map::new();
+    let given = match input {
+        serde_json::Value::Object(m) => m,
+        serde_json::Value::Null => &empty,
+        _ => {
+            return Err(Error::BadInput {
+                action: action.id.clone(),
+                input: "(input)".into(),
+                expected: "an object".into(),
+            });
+        }
+    };
+    for name in given.keys() {
+        let declared = action.inputs.iter().any(|i| &i.name == name)
+            || (action.extends.is_some() && name == "extension");
+        if !declared {
+            return Err(Error::UnknownInput {
+                action: action.id.clone(),
+                input: name.clone(),
+                known: action.inputs.iter().map(|i| i.name.clone()).collect(),
+            });
+        }
+    }
+    for decl in &action.inputs {
+        let bad = |expected: &str| Error::BadInput {
+            action: action.id.clone(),
+            input: decl.name.clone(),
+            expected: expected.into(),
+        };
+        match given.get(&decl.name) {
+            None | Some(serde_json::Value::Null) => {
+                if decl.required {
+                    return Err(Error::MissingInput {
+                        action: action.id.clone(),
+                        input: decl.name.clone(),
+                    });
+                }
+            }
+            Some(v) => match decl.kind {
+                InputKind::Text if !v.is_string() => return Err(bad("text")),
+                InputKind::Text
+                    if decl.required && v.as_str().is_some_and(|s| s.trim().is_empty()) =>
+                {
+                    return Err(Error::MissingInput {
+                        action: action.id.clone(),
+                        input: decl.name.clone(),
+                    });
+                }
+                InputKind::Number if !v.is_number() => return Err(bad("a number")),
+                InputKind::Boolean if !v.is_boolean() => return Err(bad("true or false")),
+                InputKind::Date => {
+                    let ok = v
+                        .as_str()
+                        .is_some_and(|s| s.parse::<jiff::civil::Date>().is_ok());
+                    if !ok {
+                        return Err(bad("a date YYYY-MM-DD"));
+                    }
+                }
+                InputKind::Documents => {
+                    let Some(items) = v.as_array() else {
+                        return Err(bad("a list of document ids"));
+                    };
+                    for item in items {
+                        let known = item
+                            .as_str()
+                            .is_some_and(|id| p.procedure.documents.iter().any(|d| d.id == id));
+                        if !known {
+                            return Err(bad("a list of document ids from the checklist"));
+                        }
+                    }
+                }
+                _ => {}
+            },
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn extension_of(
+    action: &crate::procedure::Action,
+    max: Duration,
+    input: &serde_json::Value,
+) -> Result<Duration, Error> {
+    let Some(asked) = input.get("extension") else {
+        return Ok(max);
+    };
+    let bad = |expected: String| Error::BadInput {
+        action: action.id.clone(),
+        input: "extension".into(),
+        expected,
+    };
+    let asked: Duration = asked
+        .as_str()
+        .ok_or_else(|| bad(format!("a duration like '{max}'")))?
+        .parse()
+        .map_err(|e: crate::calendar::duration::Error| bad(e.to_string()))?;
+    if asked.unit != max.unit || asked.milli > max.milli {
+        return Err(bad(format!("at most {max}")));
+    }
+    Ok(asked)
+}

@@ -1,0 +1,432 @@
+//! Building a transition: creating dossiers (submissions and linked children), entering
+//! states (forks, joins, terminals) and settling the statutory clock.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::{Change, Env, Error, Event, Submission, audit_entry, ended_event, timers_of};
+use crate::deadline;
+use crate::dossier::definition::Definition;
+use crate::dossier::{Actor, Clock, Dossier, Ending, Token};
+use crate::procedure::StateKind;
+
+pub(super) struct Builder<'e, 'a> {
+    env: &'e Env<'a>,
+    pub(super) changes: Vec<Change>,
+    pub(super) procedures: Vec<(String, String)>,
+    pub(super) plugins: Vec<(String, Arc<Vec<u8>>)>,
+    depth: usize,
+}
+
+/// Linked groups nest (birth → residence → insurance), but never this deep.
+const MAX_LINK_DEPTH: usize = 4;
+
+impl<'e, 'a> Builder<'e, 'a> {
+    pub(super) fn new(env: &'e Env<'a>) -> Self {
+        Builder {
+            env,
+            changes: vec![],
+            procedures: vec![],
+            plugins: vec![],
+            depth: 0,
+        }
+    }
+    fn placeholder(&self) -> String {
+        self.env.placeholder()
+    }
+
+    fn pin(&mut self, p: &Definition) {
+        if !self.procedures.iter().any(|(h, _)| h == &p.hash) {
+            self.procedures.push((p.hash.clone(), p.source.clone()));
+        }
+        for (sha, bytes) in &p.plugin_blobs {
+            if !self.plugins.iter().any(|(h, _)| h == sha) {
+                self.plugins.push((sha.clone(), bytes.clone()));
+            }
+        }
+    }
+
+    /// Creates a dossier (a submission or a linked child) and pushes its change.
+    pub(super) fn create(
+        &mut self,
+        p: &Definition,
+        sub: &Submission,
+        parent: Option<String>,
+        actor: &Actor,
+        action: &str,
+    ) -> Result<usize, Error> {
+        let env = self.env;
+        let proc_ = &p.procedure;
+        let start = proc_.start_state().ok_or_else(|| Error::Definition {
+            procedure: proc_.id.clone(),
+            message: "no start state".into(),
+        })?;
+        let due = deadline::appointment(
+            env.calendar,
+            &proc_.limit,
+            env.now,
+            sub.applicant.disadvantaged_area,
+        )?;
+        let code = self.placeholder();
+        let mut data = sub.data.clone();
+        let defaulted = p.form.apply_defaults(&mut data);
+        let mut d = Dossier {
+            code: code.clone(),
+            procedure: proc_.id.clone(),
+            procedure_version: proc_.version.clone(),
+            procedure_hash: p.hash.clone(),
+            agency: proc_.agency.id.clone(),
+            applicant: sub.applicant.clone(),
+            channel: sub.channel,
+            data,
+            documents: sub.documents.clone(),
+            fees: fixed_fees(proc_),
+            tokens: vec![],
+            clock: Clock {
+                received_at: env.now,
+                due_at: due,
+                paused_since: None,
+                supplements: 0,
+                extensions: 0,
+            },
+            status: start.status,
+            ending: None,
+            parent,
+            children: vec![],
+            version: 1,
+            created_at: env.now,
+            updated_at: env.now,
+            meta: sub.meta.clone(),
+        };
+        self.pin(p);
+        // Reserve the slot so children get later placeholders than their parent.
+        let index = self.changes.len();
+        let day = env.calendar.local_date(env.now);
+        let code_prefix = format!(
+            "{}-{:02}{:02}{:02}",
+            proc_.agency.id,
+            day.year() % 100,
+            day.month(),
+            day.day()
+        );
+        self.changes.push(Change {
+            expected_version: None,
+            code_prefix: Some(code_prefix.clone()),
+            dossier: d.clone(),
+            audit: vec![],
+            timers: vec![],
+            events: vec![],
+        });
+        let mut entered = vec![];
+        let mut spawned = vec![];
+        self.enter(p, &mut d, &start.id, vec![], &mut entered, &mut spawned)?;
+        self.settle_clock(p, &mut d)?;
+        // The receipt's entry records the schema defaults filled in, so the stored data is
+        // explained by the request plus the procedure version.
+        let receipt_input = if defaulted.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::json!({ "defaults": defaulted })
+        };
+        let entry = audit_entry(
+            &d,
+            action,
+            actor,
+            vec![],
+            entered.clone(),
+            None,
+            receipt_input,
+            env.now,
+        );
+        let mut events = vec![Event {
+            kind: "dossier.received".into(),
+            dossier: code,
+            at: env.now,
+            status: d.status,
+            payload: serde_json::json!({
+                "procedure": proc_.id,
+                "channel": d.channel,
+                "channel_code": d.channel.national_code(),
+                "due_at": d.clock.due_at,
+                "to": entered,
+            }),
+        }];
+        if let Some(ending) = &d.ending {
+            events.push(ended_event(&d, ending, env.now));
+        }
+        self.changes[index] = Change {
+            expected_version: None,
+            code_prefix: Some(code_prefix),
+            timers: timers_of(&d),
+            dossier: d,
+            audit: vec![entry],
+            events,
+        };
+        self.spawn_children(p, index, spawned, actor)?;
+        Ok(index)
+    }
+
+    pub(super) fn spawn_children(
+        &mut self,
+        p: &Definition,
+        parent_index: usize,
+        links: Vec<crate::procedure::ChildLink>,
+        actor: &Actor,
+    ) -> Result<(), Error> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        if self.depth >= MAX_LINK_DEPTH {
+            return Err(Error::Definition {
+                procedure: p.procedure.id.clone(),
+                message: "linked procedures nest too deep".into(),
+            });
+        }
+        self.depth += 1;
+        for link in links {
+            let child = (self.env.lookup)(&link.procedure)
+                .ok_or_else(|| Error::UnknownLinkedProcedure(link.procedure.clone()))?;
+            let parent = &self.changes[parent_index].dossier;
+            let mut data = serde_json::Map::new();
+            for (child_field, parent_field) in &link.data {
+                if let Some(v) = parent.data.get(parent_field) {
+                    data.insert(child_field.clone(), v.clone());
+                }
+            }
+            let sub = Submission {
+                procedure: link.procedure.clone(),
+                applicant: parent.applicant.clone(),
+                channel: parent.channel,
+                data: serde_json::Value::Object(data),
+                documents: vec![],
+                idempotency_key: None,
+                received_by: actor.clone(),
+                meta: BTreeMap::new(),
+            };
+            let errors = child.form.check(&sub.data);
+            if !errors.is_empty() {
+                return Err(Error::InvalidForm(errors));
+            }
+            let parent_code = parent.code.clone();
+            let index = self.create(
+                &child,
+                &sub,
+                Some(parent_code),
+                actor,
+                "system:start-linked",
+            )?;
+            let child_code = self.changes[index].dossier.code.clone();
+            let parent = &mut self.changes[parent_index];
+            parent.dossier.children.push(child_code.clone());
+            parent.events.push(Event {
+                kind: "dossier.linked".into(),
+                dossier: parent.dossier.code.clone(),
+                at: self.env.now,
+                status: parent.dossier.status,
+                payload: serde_json::json!({"child": child_code, "procedure": link.procedure}),
+            });
+        }
+        self.depth -= 1;
+        Ok(())
+    }
+
+    /// Puts a token into `state`, expanding forks, completing joins and ending the dossier at
+    /// terminals. `entered` collects the states entered, `spawned` the linked procedures to start.
+    pub(super) fn enter(
+        &mut self,
+        p: &Definition,
+        d: &mut Dossier,
+        state_id: &str,
+        lineage: Vec<(String, usize)>,
+        entered: &mut Vec<String>,
+        spawned: &mut Vec<crate::procedure::ChildLink>,
+    ) -> Result<(), Error> {
+        if d.ending.is_some() {
+            return Ok(());
+        }
+        let env = self.env;
+        let definition = |message: String| Error::Definition {
+            procedure: p.procedure.id.clone(),
+            message,
+        };
+        let state = p
+            .procedure
+            .state(state_id)
+            .ok_or_else(|| definition(format!("unknown state '{state_id}'")))?;
+        entered.push(state.id.clone());
+        spawned.extend(state.starts.iter().cloned());
+        if state.kind != StateKind::Fork {
+            d.status = state.status;
+        }
+        match state.kind {
+            StateKind::Fork => {
+                for (i, branch) in state.branches.iter().enumerate() {
+                    let mut l = lineage.clone();
+                    l.push((state.id.clone(), i));
+                    self.enter(p, d, branch, l, entered, spawned)?;
+                }
+            }
+            StateKind::Join => {
+                let fork_id = state
+                    .fork
+                    .as_deref()
+                    .ok_or_else(|| definition(format!("join '{}' names no fork", state.id)))?;
+                let fork = p
+                    .procedure
+                    .state(fork_id)
+                    .ok_or_else(|| definition(format!("unknown fork '{fork_id}'")))?;
+                if lineage
+                    .last()
+                    .is_none_or(|(last_fork, _)| last_fork != fork_id)
+                {
+                    // Re-entered after the branches met (e.g. back from a supplement request):
+                    // the join is then the consolidation step it became.
+                    let due = step_due(env, state)?;
+                    d.tokens.push(token_at(state, env.now, due, lineage, false));
+                    return Ok(());
+                }
+                d.tokens
+                    .push(token_at(state, env.now, None, lineage.clone(), true));
+                let parent_lineage = &lineage[..lineage.len() - 1];
+                let arrived: Vec<usize> = d
+                    .tokens
+                    .iter()
+                    .filter(|t| {
+                        t.waiting
+                            && t.state == state.id
+                            && t.lineage.len() == lineage.len()
+                            && &t.lineage[..parent_lineage.len()] == parent_lineage
+                    })
+                    .filter_map(|t| t.lineage.last().map(|(_, i)| *i))
+                    .collect();
+                let complete = (0..fork.branches.len()).all(|i| arrived.contains(&i));
+                if complete {
+                    d.tokens.retain(|t| {
+                        !(t.waiting
+                            && t.state == state.id
+                            && t.lineage.len() == lineage.len()
+                            && &t.lineage[..parent_lineage.len()] == parent_lineage)
+                    });
+                    let due = step_due(env, state)?;
+                    d.tokens.push(token_at(
+                        state,
+                        env.now,
+                        due,
+                        parent_lineage.to_vec(),
+                        false,
+                    ));
+                } else {
+                    // Still waiting for sibling branches: the status stays that of the work
+                    // in progress.
+                    d.status = 4;
+                }
+            }
+            StateKind::Terminal => {
+                let outcome = state
+                    .outcome
+                    .ok_or_else(|| definition(format!("terminal '{}' has no outcome", state.id)))?;
+                let effective_due = match d.clock.paused_since {
+                    Some(since) => deadline::resume(
+                        env.calendar,
+                        &p.procedure.limit,
+                        d.clock.due_at,
+                        since,
+                        env.now,
+                    )?,
+                    None => d.clock.due_at,
+                };
+                d.tokens.clear();
+                d.clock.paused_since = None;
+                d.ending = Some(Ending {
+                    outcome,
+                    state: state.id.clone(),
+                    at: env.now,
+                    on_time: env.now <= effective_due,
+                });
+            }
+            StateKind::Applicant | StateKind::Task | StateKind::Automatic => {
+                if state.kind == StateKind::Applicant && state.status == 5 {
+                    d.clock.supplements += 1;
+                }
+                let due = if state.kind == StateKind::Applicant || state.outside_budget {
+                    None
+                } else {
+                    step_due(env, state)?
+                };
+                d.tokens.push(token_at(state, env.now, due, lineage, false));
+            }
+        }
+        Ok(())
+    }
+
+    /// Pauses the statutory clock while any active step waits on the applicant or is outside
+    /// the agency's budget, and moves the appointment when it resumes.
+    pub(super) fn settle_clock(&self, p: &Definition, d: &mut Dossier) -> Result<(), Error> {
+        if d.ending.is_some() {
+            return Ok(());
+        }
+        let paused = d.tokens.iter().filter(|t| !t.waiting).any(|t| {
+            p.procedure
+                .state(&t.state)
+                .is_some_and(|s| s.kind == StateKind::Applicant || s.outside_budget)
+        });
+        match (paused, d.clock.paused_since) {
+            (true, None) => d.clock.paused_since = Some(self.env.now),
+            (false, Some(since)) => {
+                d.clock.due_at = deadline::resume(
+                    self.env.calendar,
+                    &p.procedure.limit,
+                    d.clock.due_at,
+                    since,
+                    self.env.now,
+                )?;
+                d.clock.paused_since = None;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A token entering `state` now.
+fn token_at(
+    state: &crate::procedure::State,
+    now: Timestamp,
+    due_at: Option<Timestamp>,
+    lineage: Vec<(String, usize)>,
+    waiting: bool,
+) -> Token {
+    Token {
+        state: state.id.clone(),
+        department: state.department.clone(),
+        entered_at: now,
+        due_at,
+        lineage,
+        waiting,
+    }
+}
+
+/// The procedure's fixed fees; plugin-computed ones are added by the engine before commit.
+fn fixed_fees(p: &crate::procedure::Procedure) -> Vec<crate::dossier::FeeCharge> {
+    p.fees
+        .iter()
+        .filter_map(|f| {
+            f.amount.map(|amount| crate::dossier::FeeCharge {
+                id: f.id.clone(),
+                name: f.name.clone(),
+                amount,
+                breakdown: vec![],
+            })
+        })
+        .collect()
+}
+
+fn step_due(env: &Env<'_>, state: &crate::procedure::State) -> Result<Option<Timestamp>, Error> {
+    match state.budget {
+        Some(b) if !b.is_zero() => Ok(Some(env.calendar.add(env.now, b)?)),
+        Some(_) => Ok(Some(env.calendar.close_of_working_day(env.now)?)),
+        None => Ok(None),
+    }
+}
