@@ -9,8 +9,12 @@
 //! procedure versions) is on stable storage, and a transition is applied completely or not
 //! at all.
 
-pub mod keys;
+mod batch;
+mod keys;
+mod kv;
+pub mod memory;
 pub mod sled;
+mod view;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,119 @@
+//! An in-memory [`Store`]: the same key layout, commit rules and reads as the sled store
+//! (`batch`, `view`), over a `BTreeMap`, with nothing on disk. Tests drive the state machine
+//! against it (the model-based test) and embedders that need no durability can use it; a
+//! commit is "durable" as soon as it is applied, so readers see everything at once.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::Timestamp;
+
+use super::batch::{Answer, BatchError, BatchOutcome, Pending, RECENT_MAX, Recent, apply_batch};
+use super::kv::MemKv;
+use super::view::View;
+use super::{Committed, Error, Page, Query, Reader, Store};
+use crate::audit;
+use crate::dossier::Dossier;
+use crate::dossier::transition::{Event, Timer, Transition};
+
+/// A [`Store`] in memory. Commits are serialised by one lock; lists page and order exactly as
+/// in the sled store, because they are the same code over the same keys.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    kv: MemKv,
+    writer: Mutex<Writer>,
+    audit_seq: AtomicU64,
+    outbox_seq: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+struct Writer {
+    recent: Recent,
+    known: HashSet<Vec<u8>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            kv: &self.kv,
+            audit_through: self.audit_seq.load(Ordering::SeqCst),
+            outbox_through: self.outbox_seq.load(Ordering::SeqCst),
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    fn commit(&self, transition: Transition) -> Result<Committed, Error> {
+        let pending = Pending::new(transition)?;
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| Error::NotWritten("the in-memory store is poisoned".into()))?;
+        let BatchOutcome {
+            mut outcomes,
+            written,
+            novel,
+            counters,
+        } = match apply_batch(&self.kv, &[&pending], &writer.recent, &writer.known) {
+            Ok(outcome) => outcome,
+            Err(BatchError::Building(e)) => return Err(e),
+            Err(BatchError::Applying(e)) => return Err(Error::OutcomeUnknown(e.to_string())),
+        };
+        if writer.recent.len() + written.len() > RECENT_MAX {
+            writer.recent.clear();
+        }
+        writer.recent.extend(written);
+        writer.known.extend(novel);
+        self.audit_seq.store(counters.audit_seq, Ordering::SeqCst);
+        self.outbox_seq.store(counters.outbox_seq, Ordering::SeqCst);
+        match outcomes.pop() {
+            Some(Answer::AsSent) => Ok(Committed::Applied(
+                pending
+                    .transition
+                    .changes
+                    .into_iter()
+                    .map(|c| c.dossier)
+                    .collect(),
+            )),
+            Some(Answer::Assigned(ds)) => Ok(Committed::Applied(ds)),
+            Some(Answer::Replayed(d)) => Ok(Committed::Replayed(d)),
+            Some(Answer::Refused(e)) => Err(e),
+            None => Err(Error::NotWritten("the batch had no outcome".into())),
+        }
+    }
+}
+
+impl Reader for MemoryStore {
+    fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
+        self.view().dossier(code)
+    }
+    fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
+        self.view().history(code)
+    }
+    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
+        self.view().audit(from, limit)
+    }
+    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
+        self.view().list(query, after, limit)
+    }
+    fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
+        self.view().due_timers(until, limit)
+    }
+    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
+        self.view().outbox(after, limit)
+    }
+    fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
+        self.view().procedures()
+    }
+    fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.view().plugin(sha256)
+    }
+    fn dossier_count(&self) -> Result<u64, Error> {
+        self.view().dossier_count()
+    }
+}
