@@ -707,3 +707,85 @@ fn a_corrupt_store_is_refused_naming_the_folder_and_what_to_do() {
     assert_eq!(motcua::Error::from(err).code(), "store_corrupt");
     assert_eq!(std::fs::read(dir.path().join("db")).unwrap(), before);
 }
+
+// ── The fault-injecting store ──────────────────────────────────────────────────────────────
+
+fn engine_on(
+    path: &std::path::Path,
+    faults: Option<std::sync::Arc<motcua::store::sled::Faults>>,
+) -> motcua::Engine {
+    let options = motcua::store::sled::Options {
+        faults,
+        ..Default::default()
+    };
+    let store = motcua::store::sled::SledStore::open(path, options).unwrap();
+    let clock = std::sync::Arc::new(motcua::clock::ManualClock::new(at(
+        "2026-06-01T09:00:00+07:00",
+    )));
+    let engine = motcua::Engine::new(
+        std::sync::Arc::new(store),
+        std::sync::Arc::new(calendar::test_calendar()),
+        clock,
+    )
+    .unwrap();
+    engine.load_procedures_dir(&fixture("engine")).unwrap();
+    engine
+}
+
+/// A failed apply, flush or fdatasync: the caller whose commit it was is told
+/// `outcome_unknown`, every later write `not_written` until the store is reopened, and after
+/// reopening every acknowledged dossier is there with its audit entries, the chain verifies
+/// and codes have no gaps.
+#[test]
+fn a_failed_apply_flush_or_sync_answers_outcome_unknown_then_not_written_and_loses_nothing_acknowledged()
+ {
+    use motcua::store::sled::{Fault, Faults};
+    for stage in [Fault::Apply, Fault::Flush, Fault::Sync] {
+        for nth in [1, 4] {
+            let dir = tempfile::tempdir().unwrap();
+            let engine = engine_on(dir.path(), Some(Faults::fail_on(stage, nth)));
+            let mut acknowledged: Vec<Dossier> = vec![];
+            let mut failure = None;
+            for _ in 0..nth {
+                match engine.submit(house_permit(house())) {
+                    Ok(r) => acknowledged.push(r.dossier),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            let failure = failure.unwrap_or_else(|| panic!("{stage:?} #{nth} did not fail"));
+            assert_eq!(
+                failure.code(),
+                "outcome_unknown",
+                "{stage:?} #{nth}: {failure}"
+            );
+            assert_eq!(acknowledged.len() as u64, nth - 1);
+            // Acting on an acknowledged dossier is refused too, before anything is applied.
+            let later = engine.submit(house_permit(house())).unwrap_err();
+            assert_eq!(later.code(), "not_written", "{stage:?} #{nth}: {later}");
+            drop(engine);
+
+            let engine = engine_on(dir.path(), None);
+            for d in &acknowledged {
+                assert_eq!(&engine.dossier(&d.code).unwrap(), d, "{stage:?} #{nth}");
+                assert_eq!(engine.history(&d.code).unwrap().len(), 1);
+            }
+            let entries = engine.store().audit(0, 100).unwrap();
+            assert_eq!(
+                motcua::audit::verify(motcua::audit::GENESIS, &entries),
+                Ok(entries.len() as u64)
+            );
+            // The unknown one is there or not, wholly; the next code follows without a gap.
+            let stored = engine.store().dossier_count().unwrap();
+            assert!(
+                stored == nth - 1 || stored == nth,
+                "{stage:?} #{nth}: {stored}"
+            );
+            assert_eq!(entries.len() as u64, stored);
+            let next = engine.submit(house_permit(house())).unwrap().dossier;
+            assert_eq!(next.code, format!("000.17.22.H56-260601-{:04}", stored + 1));
+        }
+    }
+}
