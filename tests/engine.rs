@@ -7,33 +7,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use motcua::audit;
-use motcua::dossier::transition::ActionRequest;
 use motcua::dossier::{Actor, Dossier};
 use motcua::procedure::Outcome;
 use motcua::store::Query;
 use support::*;
-
-fn act(h: &Harness, d: &Dossier, action: &str, actor: Actor) -> motcua::Result<Dossier> {
-    act_with(h, d, action, actor, serde_json::json!({}), None)
-}
-
-fn act_with(
-    h: &Harness,
-    d: &Dossier,
-    action: &str,
-    actor: Actor,
-    input: serde_json::Value,
-    comment: Option<&str>,
-) -> motcua::Result<Dossier> {
-    h.engine.act(ActionRequest {
-        dossier: d.code.clone(),
-        action: action.into(),
-        actor,
-        input,
-        comment: comment.map(String::from),
-        seen_version: d.version,
-    })
-}
 
 fn desk() -> Actor {
     officer("mc01", "mot_cua", "bo_phan_mot_cua")
@@ -46,12 +23,6 @@ fn structure() -> Actor {
 }
 fn head_of_office() -> Actor {
     officer("qlxd00", "lanh_dao", "phong_qlxd")
-}
-
-fn states(d: &Dossier) -> Vec<&str> {
-    let mut s: Vec<&str> = d.active_states().collect();
-    s.sort();
-    s
 }
 
 /// Received Monday 1 June 2026 09:00, appraised in parallel, consolidated, signed, returned.
@@ -74,14 +45,6 @@ fn awaiting_supplement(h: &Harness) -> Dossier {
         Some("Thiếu bản vẽ"),
     )
     .unwrap()
-}
-
-fn applicant_of(d: &Dossier) -> Actor {
-    Actor {
-        id: d.applicant.id.clone(),
-        roles: vec![],
-        departments: vec![],
-    }
 }
 
 #[test]

@@ -13,42 +13,6 @@ fn root() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn act_with(
-    h: &Harness,
-    d: &Dossier,
-    action: &str,
-    actor: Actor,
-    input: serde_json::Value,
-    comment: Option<&str>,
-) -> motcua::Result<Dossier> {
-    h.engine.act(ActionRequest {
-        dossier: d.code.clone(),
-        action: action.into(),
-        actor,
-        input,
-        comment: comment.map(String::from),
-        seen_version: d.version,
-    })
-}
-
-fn act(h: &Harness, d: &Dossier, action: &str, actor: Actor) -> motcua::Result<Dossier> {
-    act_with(h, d, action, actor, serde_json::json!({}), None)
-}
-
-fn applicant_of(d: &Dossier) -> Actor {
-    Actor {
-        id: d.applicant.id.clone(),
-        roles: vec![],
-        departments: vec![],
-    }
-}
-
-fn states(d: &Dossier) -> Vec<&str> {
-    let mut s: Vec<&str> = d.active_states().collect();
-    s.sort();
-    s
-}
-
 fn diagnostic_codes(err: &motcua::Error) -> Vec<Code> {
     match err {
         motcua::Error::Catalog(motcua::catalog::Error::Invalid { diagnostics, .. }) => {
@@ -181,6 +145,17 @@ fn a_huge_budget_is_a_positioned_e005_and_long_budgets_still_exceed_the_limit() 
     assert!(loaded.diagnostics[0].message.contains("7320 days"));
 }
 
+/// A house permit received with `data` and sent by the desk into parallel appraisal.
+fn sent_to_appraisal(h: &Harness, data: serde_json::Value) -> Dossier {
+    let d = h.engine.submit(house_permit(data)).unwrap().dossier;
+    let desk = officer("mc01", "mot_cua", "bo_phan_mot_cua");
+    act(h, &d, "chuyen_tham_dinh", desk).unwrap()
+}
+
+fn structure_officer() -> Actor {
+    officer("qlxd01", "chuyen_vien", "phong_qlxd")
+}
+
 // ── 4. Fork regions ────────────────────────────────────────────────────────────────────────
 
 /// A supplement asked for inside one branch pauses the clock while the other branch goes on;
@@ -188,16 +163,9 @@ fn a_huge_budget_is_a_positioned_e005_and_long_budgets_still_exceed_the_limit() 
 #[test]
 fn a_supplement_requested_inside_a_branch_returns_into_it_and_the_join_completes() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
-    let d = h.engine.submit(house_permit(house())).unwrap().dossier;
+    let d = sent_to_appraisal(&h, house());
     assert_eq!(d.clock.due_at, at("2026-06-22T09:00:00+07:00"));
-    let d = act(
-        &h,
-        &d,
-        "chuyen_tham_dinh",
-        officer("mc01", "mot_cua", "bo_phan_mot_cua"),
-    )
-    .unwrap();
-    let structure = officer("qlxd01", "chuyen_vien", "phong_qlxd");
+    let structure = structure_officer();
     h.now("2026-06-02T09:00:00+07:00");
     let d = act_with(
         &h,
@@ -241,53 +209,44 @@ fn a_supplement_requested_inside_a_branch_returns_into_it_and_the_join_completes
     assert!(d.tokens.iter().all(|t| !t.waiting && t.lineage.is_empty()));
 }
 
+/// The engine fixture with one more action out of the `quy_hoach` branch, checked: the one
+/// diagnostic it gets, and the line the action is written on.
+fn with_branch_action(id: &str, to: &str) -> (procedure::Diagnostic, u32) {
+    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
+    let text = v1.replace(
+        "  - { id: dat_quy_hoach,",
+        &format!("  - {{ id: {id}, label: Thêm, from: quy_hoach, to: {to}, roles: [chuyen_vien] }}\n  - {{ id: dat_quy_hoach,"),
+    );
+    let loaded = procedure::load_and_check_str(&text, "xay-dung.yaml");
+    assert_eq!(loaded.diagnostics.len(), 1, "{:?}", loaded.diagnostics);
+    let line = text
+        .lines()
+        .position(|l| l.contains(&format!("id: {id},")))
+        .unwrap() as u32
+        + 1;
+    (loaded.diagnostics[0].clone(), line)
+}
+
 /// Regression: a loop from inside a branch back to its fork spawned new tokens while the old
 /// sibling token stayed; it is refused at validation, at the edge that leaves the branch.
 #[test]
 fn an_action_from_a_branch_back_to_its_fork_is_refused_at_its_position() {
-    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
-    let looping = v1.replace(
-        "  - { id: dat_quy_hoach,",
-        "  - { id: tham_dinh_lai, label: Thẩm định lại, from: quy_hoach, to: tham_dinh, roles: [chuyen_vien] }\n  - { id: dat_quy_hoach,",
-    );
-    let loaded = procedure::load_and_check_str(&looping, "xay-dung.yaml");
-    let got: Vec<(Code, &str)> = loaded
-        .diagnostics
-        .iter()
-        .map(|d| (d.code, d.message.as_str()))
-        .collect();
-    assert_eq!(got.len(), 1, "{got:?}");
-    assert_eq!(got[0].0, Code::BranchLeavesRegion);
-    assert!(
-        got[0].1.contains("loops back to fork 'tham_dinh'"),
-        "{}",
-        got[0].1
-    );
-    let line = looping
-        .lines()
-        .position(|l| l.contains("id: tham_dinh_lai"))
-        .unwrap() as u32
-        + 1;
-    assert_eq!(loaded.diagnostics[0].line, line);
+    let (d, line) = with_branch_action("tham_dinh_lai", "tham_dinh");
+    assert_eq!(d.code, Code::BranchLeavesRegion);
+    assert!(d.message.contains("loops back to fork 'tham_dinh'"), "{d}");
+    assert_eq!(d.line, line);
 }
 
-/// An edge from one branch into its sibling is refused too.
+/// An edge from one branch into its sibling, or out past the fork, is refused too.
 #[test]
-fn an_action_from_one_branch_into_its_sibling_is_refused() {
-    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
-    let crossing = v1.replace(
-        "  - { id: dat_quy_hoach,",
-        "  - { id: sang_ket_cau, label: Chuyển kết cấu, from: quy_hoach, to: ket_cau, roles: [chuyen_vien] }\n  - { id: dat_quy_hoach,",
-    );
-    let loaded = procedure::load_and_check_str(&crossing, "xay-dung.yaml");
-    assert_eq!(loaded.diagnostics.len(), 1, "{:?}", loaded.diagnostics);
-    assert!(
-        loaded.diagnostics[0]
-            .message
-            .contains("crosses into branch 'ket_cau'"),
-        "{}",
-        loaded.diagnostics[0]
-    );
+fn an_action_from_one_branch_into_its_sibling_or_out_of_the_fork_is_refused() {
+    let (d, line) = with_branch_action("sang_ket_cau", "ket_cau");
+    assert!(d.message.contains("crosses into branch 'ket_cau'"), "{d}");
+    assert_eq!(d.line, line);
+    let (d, _) = with_branch_action("ve_mot_cua", "tiep_nhan");
+    assert!(d.message.contains("leaves the fork for 'tiep_nhan'"), "{d}");
+    let (d, _) = with_branch_action("ky_luon", "ky_duyet");
+    assert!(d.message.contains("leaves the fork for 'ky_duyet'"), "{d}");
 }
 
 // ── 5. Automatic steps ─────────────────────────────────────────────────────────────────────
@@ -610,21 +569,11 @@ fn available_actions_report_a_guard_that_cannot_be_evaluated_as_unavailable() {
     let codes: Vec<Code> = loaded.diagnostics.iter().map(|d| d.code).collect();
     assert_eq!(codes, [Code::GuardReadsOptionalField]);
     h.engine.load_procedure("x.yaml", optional).unwrap();
-    let d = h
-        .engine
-        .submit(house_permit(
-            serde_json::json!({"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 90.0}),
-        ))
-        .unwrap()
-        .dossier;
-    let d = act(
+    let d = sent_to_appraisal(
         &h,
-        &d,
-        "chuyen_tham_dinh",
-        officer("mc01", "mot_cua", "bo_phan_mot_cua"),
-    )
-    .unwrap();
-    let structure = officer("qlxd01", "chuyen_vien", "phong_qlxd");
+        serde_json::json!({"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 90.0}),
+    );
+    let structure = structure_officer();
     let available = h.engine.available_actions(&d.code, &structure).unwrap();
     let sign = available
         .iter()

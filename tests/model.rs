@@ -12,7 +12,7 @@ use motcua::Engine;
 use motcua::catalog::Compiled;
 use motcua::clock::ManualClock;
 use motcua::dossier::transition::{ActionRequest, Submission};
-use motcua::dossier::{Actor, Applicant, Channel, Dossier};
+use motcua::dossier::{Actor, Applicant, Channel};
 use motcua::procedure::{InputKind, StateKind};
 use motcua::store::Store;
 use proptest::prelude::*;
@@ -106,14 +106,6 @@ fn officer_of(p: &Compiled) -> Actor {
             .iter()
             .map(|d| d.id.clone())
             .collect(),
-    }
-}
-
-fn applicant_of(d: &Dossier) -> Actor {
-    Actor {
-        id: d.applicant.id.clone(),
-        roles: vec![],
-        departments: vec![],
     }
 }
 

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use motcua::Engine;
 use motcua::clock::ManualClock;
 use motcua::dossier::transition::Submission;
-use motcua::dossier::{Actor, Applicant, Channel};
+use motcua::dossier::{Actor, Applicant, Channel, Dossier};
 use motcua::store::sled::{Options, SledStore};
 
 pub fn fixture(name: &str) -> std::path::PathBuf {
@@ -99,4 +99,44 @@ pub fn house_permit(data: serde_json::Value) -> Submission {
 
 pub fn house() -> serde_json::Value {
     serde_json::json!({"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3})
+}
+
+/// Takes `action` on `d` as `actor`, with no input and no comment.
+pub fn act(h: &Harness, d: &Dossier, action: &str, actor: Actor) -> motcua::Result<Dossier> {
+    act_with(h, d, action, actor, serde_json::json!({}), None)
+}
+
+/// Takes `action` on `d` as `actor`, seen at the dossier's version.
+pub fn act_with(
+    h: &Harness,
+    d: &Dossier,
+    action: &str,
+    actor: Actor,
+    input: serde_json::Value,
+    comment: Option<&str>,
+) -> motcua::Result<Dossier> {
+    h.engine.act(motcua::dossier::transition::ActionRequest {
+        dossier: d.code.clone(),
+        action: action.into(),
+        actor,
+        input,
+        comment: comment.map(String::from),
+        seen_version: d.version,
+    })
+}
+
+/// The dossier's own applicant, as a portal acts for them.
+pub fn applicant_of(d: &Dossier) -> Actor {
+    Actor {
+        id: d.applicant.id.clone(),
+        roles: vec![],
+        departments: vec![],
+    }
+}
+
+/// The active states, sorted.
+pub fn states(d: &Dossier) -> Vec<&str> {
+    let mut s: Vec<&str> = d.active_states().collect();
+    s.sort();
+    s
 }

@@ -283,6 +283,30 @@ impl Builder<'_> {
         pointer
     }
 
+    /// Checks that a list or mapping may start at `pos` (not as a key, within the depth and
+    /// node limits) and records it; its pointer, or `None` after failing.
+    fn open(&mut self, pos: Pos, what: &str) -> Option<String> {
+        if self.expecting_key() {
+            self.fail(
+                pos,
+                &format!("a mapping key must be a plain value, not a {what}"),
+            );
+            return None;
+        }
+        if self.stack.len() >= limits::DEPTH {
+            let message = format!(
+                "lists and mappings nest more than {} levels deep here",
+                limits::DEPTH
+            );
+            self.fail(pos, &message);
+            return None;
+        }
+        if !self.grow(1, pos, &format!("this {what}")) {
+            return None;
+        }
+        Some(self.record(pos, None))
+    }
+
     fn fail(&mut self, pos: Pos, message: &str) {
         if self.error.is_none() {
             self.error = Some(SyntaxError {
@@ -322,24 +346,9 @@ impl MarkedEventReceiver for Builder<'_> {
                 self.push_value(value, 1);
             }
             Event::SequenceStart(anchor, _) => {
-                if self.expecting_key() {
-                    self.fail(pos, "a mapping key must be a plain value, not a list");
+                let Some(pointer) = self.open(pos, "list") else {
                     return;
-                }
-                if self.stack.len() >= limits::DEPTH {
-                    self.fail(
-                        pos,
-                        &format!(
-                            "lists and mappings nest more than {} levels deep here",
-                            limits::DEPTH
-                        ),
-                    );
-                    return;
-                }
-                if !self.grow(1, pos, "this list") {
-                    return;
-                }
-                let pointer = self.record(pos, None);
+                };
                 self.stack.push(Frame::Seq {
                     pointer,
                     items: Vec::new(),
@@ -348,24 +357,9 @@ impl MarkedEventReceiver for Builder<'_> {
                 });
             }
             Event::MappingStart(anchor, _) => {
-                if self.expecting_key() {
-                    self.fail(pos, "a mapping key must be a plain value, not a mapping");
+                let Some(pointer) = self.open(pos, "mapping") else {
                     return;
-                }
-                if self.stack.len() >= limits::DEPTH {
-                    self.fail(
-                        pos,
-                        &format!(
-                            "lists and mappings nest more than {} levels deep here",
-                            limits::DEPTH
-                        ),
-                    );
-                    return;
-                }
-                if !self.grow(1, pos, "this mapping") {
-                    return;
-                }
-                let pointer = self.record(pos, None);
+                };
                 self.stack.push(Frame::Map {
                     pointer,
                     map: Map::new(),

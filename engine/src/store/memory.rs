@@ -11,9 +11,8 @@ use jiff::Timestamp;
 
 use super::batch::{Answer, BatchError, BatchOutcome, Pending, RECENT_MAX, Recent, apply_batch};
 use super::kv::MemKv;
-use super::view::View;
+use super::view::{View, reads_through_view};
 use super::{Committed, Error, Page, Query, Reader, Store};
-use crate::audit;
 use crate::dossier::Dossier;
 use crate::dossier::transition::{Event, Timer, Transition};
 
@@ -92,28 +91,5 @@ impl Reader for MemoryStore {
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
         self.view().dossier(code)
     }
-    fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
-        self.view().history(code)
-    }
-    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
-        self.view().audit(from, limit)
-    }
-    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
-        self.view().list(query, after, limit)
-    }
-    fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
-        self.view().due_timers(until, limit)
-    }
-    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
-        self.view().outbox(after, limit)
-    }
-    fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
-        self.view().procedures()
-    }
-    fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.view().plugin(sha256)
-    }
-    fn dossier_count(&self) -> Result<u64, Error> {
-        self.view().dossier_count()
-    }
+    reads_through_view!();
 }

@@ -273,6 +273,37 @@ impl<'a> View<'a> {
     }
 }
 
+/// Implements every [`super::Reader`] method but `dossier` by delegating to `self.view()`.
+macro_rules! reads_through_view {
+    () => {
+        fn history(&self, code: &str) -> Result<Vec<$crate::audit::Entry>, Error> {
+            self.view().history(code)
+        }
+        fn audit(&self, from: u64, limit: usize) -> Result<Vec<$crate::audit::Entry>, Error> {
+            self.view().audit(from, limit)
+        }
+        fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
+            self.view().list(query, after, limit)
+        }
+        fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
+            self.view().due_timers(until, limit)
+        }
+        fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
+            self.view().outbox(after, limit)
+        }
+        fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
+            self.view().procedures()
+        }
+        fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
+            self.view().plugin(sha256)
+        }
+        fn dossier_count(&self) -> Result<u64, Error> {
+            self.view().dossier_count()
+        }
+    };
+}
+pub(crate) use reads_through_view;
+
 pub(crate) fn be_u64(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.try_into().ok()?))
 }

@@ -48,9 +48,8 @@ pub use self::writer::{Fault, Faults};
 pub use self::writer::{MAX_BATCH, Stats};
 use super::batch::{META, Pending, STATE_DEPARTMENTS, read_counters};
 use super::kv::storage;
-use super::view::{Space, View};
+use super::view::{Space, View, reads_through_view};
 use super::{Committed, Error, Page, Query, Reader, Store};
-use crate::audit;
 use crate::dossier::Dossier;
 use crate::dossier::transition::{Event, Timer, Transition};
 
@@ -322,35 +321,5 @@ impl Reader for SledStore {
         Ok(read)
     }
 
-    fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
-        self.view().history(code)
-    }
-
-    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
-        self.view().audit(from, limit)
-    }
-
-    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
-        self.view().list(query, after, limit)
-    }
-
-    fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
-        self.view().due_timers(until, limit)
-    }
-
-    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
-        self.view().outbox(after, limit)
-    }
-
-    fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
-        self.view().procedures()
-    }
-
-    fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.view().plugin(sha256)
-    }
-
-    fn dossier_count(&self) -> Result<u64, Error> {
-        self.view().dossier_count()
-    }
+    reads_through_view!();
 }
