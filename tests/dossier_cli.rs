@@ -335,12 +335,27 @@ fn compiled_plugins_are_cached_beside_the_store_and_a_damaged_file_is_replaced()
     };
     let out = run(&["list", "--overdue"]);
     assert_eq!(out.status.code(), Some(2), "no store yet");
+    assert!(!data.exists());
     let out = Command::new(env!("CARGO_BIN_EXE_motcua"))
         .args(["init", "--data", data.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(out.status.success());
-    let out = run(&["list", "--overdue"]);
+    // A command that writes loads the procedures folder, so every pinned plugin is compiled.
+    let permit = write(
+        dir.path(),
+        "permit.json",
+        serde_json::json!({
+            "procedure": "xay-dung-tu-dong",
+            "applicant": {"id": "048090001234", "name": "Nguyễn Văn An"},
+            "channel": "desk",
+            "data": {"so_cccd": "048090001234", "nam_sinh": 1990, "gioi_tinh": "nam",
+                     "dien_tich_san": 180.0, "quan": "hai_chau"},
+            "documents": ["don", "ban_ve", "gcn_qsdd"],
+            "received_by": {"id": "mc01", "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]}
+        }),
+    );
+    let out = run(&["submit", &permit]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let cache = data.join("plugin-cache");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&cache)
@@ -371,7 +386,7 @@ fn compiled_plugins_are_cached_beside_the_store_and_a_damaged_file_is_replaced()
             .all(|f| f.extension().is_some_and(|e| e == "cwasm"))
     );
     std::fs::write(&files[0], b"not a compiled component").unwrap();
-    let out = run(&["list", "--overdue"]);
+    let out = run(&["submit", &permit]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let repaired = std::fs::read(&files[0]).unwrap();
     assert!(

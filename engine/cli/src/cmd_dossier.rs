@@ -28,7 +28,8 @@ pub struct EngineArgs {
     /// only read refuse a folder without a store.
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
-    /// Folder of procedure files loaded as the current versions.
+    /// Folder of procedure files loaded as the current versions (by the commands that write;
+    /// reading uses the versions the store pinned).
     #[arg(long, default_value = "procedures")]
     pub procedures: PathBuf,
     /// A calendar file (national → province → agency); the built-in national calendar if absent.
@@ -273,18 +274,28 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
                 .with_context(|| format!("creating {}", args.data.display()))?;
             SledStore::open(&args.data, Options::default())?
         }
-        Mode::Existing => SledStore::open_existing(&args.data, Options::default())?,
+        // A command that only reads writes nothing to sync.
+        Mode::Existing => SledStore::open_existing(
+            &args.data,
+            Options {
+                fsync: false,
+                ..Options::default()
+            },
+        )?,
     };
     // Compiled plugins are kept beside the store, so a command does not run Cranelift again.
     let options = motcua::Options::with_plugin_cache(args.data.join("plugin-cache"));
     let engine = Engine::open(Arc::new(store), Arc::new(calendar), clock, options)?;
-    if args.procedures.exists() {
+    // Reading needs only the versions the store pinned its dossiers to (restored by
+    // `Engine::open`); the procedures folder matters to what is received and moved next.
+    if mode == Mode::Create {
+        if !args.procedures.exists() {
+            anyhow::bail!(
+                "procedures folder {} does not exist",
+                args.procedures.display()
+            );
+        }
         engine.load_procedures_dir(&args.procedures)?;
-    } else {
-        anyhow::bail!(
-            "procedures folder {} does not exist",
-            args.procedures.display()
-        );
     }
     Ok((engine, manual))
 }

@@ -118,6 +118,7 @@ impl Unsealed {
 
 /// Why a chain failed verification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("audit entry {seq}: its hash does not match its content (edited)")]
     Tampered { seq: u64 },

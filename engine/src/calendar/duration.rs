@@ -42,6 +42,7 @@ pub struct Duration {
 /// Why a duration string was refused.
 #[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("duration '{0}' is not of the form '<amount> <unit>', e.g. '3 working days'")]
     Shape(String),

@@ -219,6 +219,7 @@ pub struct CivilDate(pub Date);
 /// Why a calendar file (or one it extends) was refused. Each message names the file.
 #[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("{origin}: {message}")]
     Yaml { origin: String, message: String },

@@ -194,6 +194,7 @@ pub struct Holiday {
 /// Why the holidays of a year could not be computed.
 #[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("cannot compute the lunar holidays of {year}: {source}")]
     Lunar {

@@ -36,6 +36,7 @@ pub struct LunarDate {
 /// Why a lunar conversion was refused.
 #[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("{0} is outside the years 1900–2100 for which the lunar calendar is computed")]
     OutOfRange(String),

@@ -35,6 +35,7 @@ const DAY_MS: i64 = 86_400_000;
 /// Why a calendar could not be built or could not answer.
 #[allow(missing_docs)] // Each variant is described by its message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error(transparent)]
     File(#[from] file::Error),

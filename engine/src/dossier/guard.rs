@@ -23,6 +23,7 @@ pub struct Guard {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("guard '{expr}' does not compile: {message}")]
     Compile { expr: String, message: String },

@@ -158,6 +158,7 @@ pub struct Fee {
 /// Why loading or calling a plugin failed. Every failure of a plugin's code maps to one of
 /// these; none panics the host, and after any of them the host serves the next call normally.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("cannot read plugin {path}: {source}")]
     Io {
