@@ -738,3 +738,28 @@ fn a_failed_apply_flush_or_sync_answers_outcome_unknown_then_not_written_and_los
         }
     }
 }
+
+/// Regression: `history()` served entries not yet durable while `audit()` did not. An action
+/// whose fdatasync failed is applied in sled (a reader may see the new version) but not
+/// durable: neither the dossier's history nor the audit log shows its entry.
+#[test]
+fn history_serves_only_durable_entries_like_the_audit_log() {
+    use motcua::store::sled::{Fault, Faults};
+    let dir = tempfile::tempdir().unwrap();
+    let engine = engine_on(dir.path(), Some(Faults::fail_on(Fault::Sync, 2)));
+    let d = engine.submit(house_permit(house())).unwrap().dossier;
+    let err = engine
+        .act(ActionRequest {
+            dossier: d.code.clone(),
+            action: "chuyen_tham_dinh".into(),
+            actor: officer("mc01", "mot_cua", "bo_phan_mot_cua"),
+            input: serde_json::json!({}),
+            comment: None,
+            seen_version: d.version,
+        })
+        .unwrap_err();
+    assert_eq!(err.code(), "outcome_unknown");
+    let history = engine.history(&d.code).unwrap();
+    assert_eq!(history.len(), 1, "only the durable receipt: {history:?}");
+    assert_eq!(engine.store().audit(0, 10).unwrap().len(), 1);
+}
