@@ -345,7 +345,7 @@ impl Engine {
     /// Receives a dossier under the version in force at this instant. Returns after it is
     /// durable, with its code and appointment.
     pub fn submit(&self, sub: Submission) -> Result<Receipt> {
-        if sub.received_by.id == Actor::system().id {
+        if sub.received_by.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(sub.received_by.id.clone()));
         }
         let now = self.clock.now();
@@ -389,7 +389,7 @@ impl Engine {
     pub fn act(&self, req: ActionRequest) -> Result<Dossier> {
         let d = self.dossier(&req.dossier)?;
         let p = self.pinned(&d)?;
-        if req.actor.id == Actor::system().id {
+        if req.actor.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(req.actor.id.clone()));
         }
         let now = self.clock.now();

@@ -66,10 +66,13 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// The engine itself (automatic states, timers); it may take only actions without roles.
+    /// The id of the engine's own actor, reserved: no request from outside may use it.
+    pub const SYSTEM_ID: &'static str = "system";
+
+    /// The engine itself (automatic states, timers); it takes only actions `by: system`.
     pub fn system() -> Actor {
         Actor {
-            id: "system".into(),
+            id: Actor::SYSTEM_ID.into(),
             roles: vec![],
             departments: vec![],
         }

@@ -67,72 +67,75 @@ pub struct BadField {
     pub problem: String,
 }
 
-fn id(field: &str, value: &str) -> Result<(), BadField> {
-    let bad = |problem: String| BadField {
-        field: field.to_string(),
+// The checks run on every request, so a field's name is only formatted when it is bad.
+
+fn bad(field: impl FnOnce() -> String, problem: String) -> BadField {
+    BadField {
+        field: field(),
         problem,
-    };
-    if value.is_empty() {
-        return Err(bad("must not be empty".into()));
     }
-    if value.len() > limits::ID_BYTES {
-        return Err(bad(format!(
-            "is {} bytes long; at most {} are allowed",
-            value.len(),
-            limits::ID_BYTES
-        )));
+}
+
+fn id(value: &str) -> Result<(), String> {
+    token(value, limits::ID_BYTES)
+}
+
+/// Non-empty, at most `max` bytes, no control character, no white space around it.
+fn token(value: &str, max: usize) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if value.len() > max {
+        return Err(format!(
+            "is {} bytes long; at most {max} are allowed",
+            value.len()
+        ));
     }
     if let Some(c) = value.chars().find(|c| c.is_control()) {
-        return Err(bad(format!(
+        return Err(format!(
             "contains the control character U+{:04X}",
             u32::from(c)
-        )));
+        ));
     }
     if value.trim() != value {
-        return Err(bad("must not start or end with white space".into()));
+        return Err("must not start or end with white space".into());
     }
     Ok(())
 }
 
-fn text(field: &str, value: &str, max: usize) -> Result<(), BadField> {
+fn text(value: &str, max: usize) -> Result<(), String> {
     if value.len() > max {
-        return Err(BadField {
-            field: field.to_string(),
-            problem: format!("is {} bytes long; at most {max} are allowed", value.len()),
-        });
+        return Err(format!(
+            "is {} bytes long; at most {max} are allowed",
+            value.len()
+        ));
     }
     if value.contains('\0') {
-        return Err(BadField {
-            field: field.to_string(),
-            problem: "contains U+0000".into(),
-        });
+        return Err("contains U+0000".into());
     }
     Ok(())
 }
 
-fn list<T>(field: &str, items: &[T]) -> Result<(), BadField> {
+fn list<T>(items: &[T]) -> Result<(), String> {
     if items.len() > limits::LIST_ITEMS {
-        return Err(BadField {
-            field: field.to_string(),
-            problem: format!(
-                "has {} entries; at most {} are allowed",
-                items.len(),
-                limits::LIST_ITEMS
-            ),
-        });
+        return Err(format!(
+            "has {} entries; at most {} are allowed",
+            items.len(),
+            limits::LIST_ITEMS
+        ));
     }
     Ok(())
 }
 
 fn actor(field: &str, a: &Actor) -> Result<(), BadField> {
-    id(&format!("{field}.id"), &a.id)?;
-    list(&format!("{field}.roles"), &a.roles)?;
-    list(&format!("{field}.departments"), &a.departments)?;
+    id(&a.id).map_err(|p| bad(|| format!("{field}.id"), p))?;
+    list(&a.roles).map_err(|p| bad(|| format!("{field}.roles"), p))?;
+    list(&a.departments).map_err(|p| bad(|| format!("{field}.departments"), p))?;
     for (i, r) in a.roles.iter().enumerate() {
-        id(&format!("{field}.roles[{i}]"), r)?;
+        id(r).map_err(|p| bad(|| format!("{field}.roles[{i}]"), p))?;
     }
     for (i, d) in a.departments.iter().enumerate() {
-        id(&format!("{field}.departments[{i}]"), d)?;
+        id(d).map_err(|p| bad(|| format!("{field}.departments[{i}]"), p))?;
     }
     Ok(())
 }
@@ -140,32 +143,28 @@ fn actor(field: &str, a: &Actor) -> Result<(), BadField> {
 impl Submission {
     /// Checks every id and bound (see [`limits`]); the first bad field is the error.
     pub fn check(&self) -> Result<(), BadField> {
-        id("procedure", &self.procedure)?;
-        id("applicant.id", &self.applicant.id)?;
-        text("applicant.name", &self.applicant.name, limits::TEXT_BYTES)?;
+        id(&self.procedure).map_err(|p| bad(|| "procedure".into(), p))?;
+        id(&self.applicant.id).map_err(|p| bad(|| "applicant.id".into(), p))?;
+        text(&self.applicant.name, limits::TEXT_BYTES)
+            .map_err(|p| bad(|| "applicant.name".into(), p))?;
         actor("received_by", &self.received_by)?;
-        list("documents", &self.documents)?;
+        list(&self.documents).map_err(|p| bad(|| "documents".into(), p))?;
         for (i, d) in self.documents.iter().enumerate() {
-            id(&format!("documents[{i}]"), d)?;
+            id(d).map_err(|p| bad(|| format!("documents[{i}]"), p))?;
         }
         if let Some(key) = &self.idempotency_key {
-            if key.is_empty() || key.len() > limits::IDEMPOTENCY_KEY_BYTES {
-                return Err(BadField {
-                    field: "idempotency_key".into(),
-                    problem: format!("must be 1 to {} bytes long", limits::IDEMPOTENCY_KEY_BYTES),
-                });
-            }
-            id("idempotency_key", key)?;
+            token(key, limits::IDEMPOTENCY_KEY_BYTES)
+                .map_err(|p| bad(|| "idempotency_key".into(), p))?;
         }
         if self.meta.len() > limits::LIST_ITEMS {
-            return Err(BadField {
-                field: "meta".into(),
-                problem: format!("has more than {} entries", limits::LIST_ITEMS),
-            });
+            return Err(bad(
+                || "meta".into(),
+                format!("has more than {} entries", limits::LIST_ITEMS),
+            ));
         }
         for (k, v) in &self.meta {
-            id(&format!("meta key '{}'", k.escape_debug()), k)?;
-            text(&format!("meta.{k}"), v, limits::TEXT_BYTES)?;
+            id(k).map_err(|p| bad(|| format!("meta key '{}'", k.escape_debug()), p))?;
+            text(v, limits::TEXT_BYTES).map_err(|p| bad(|| format!("meta.{k}"), p))?;
         }
         Ok(())
     }
@@ -174,11 +173,11 @@ impl Submission {
 impl ActionRequest {
     /// Checks every id and bound (see [`limits`]); the first bad field is the error.
     pub fn check(&self) -> Result<(), BadField> {
-        id("dossier", &self.dossier)?;
-        id("action", &self.action)?;
+        id(&self.dossier).map_err(|p| bad(|| "dossier".into(), p))?;
+        id(&self.action).map_err(|p| bad(|| "action".into(), p))?;
         actor("actor", &self.actor)?;
         if let Some(c) = &self.comment {
-            text("comment", c, limits::TEXT_BYTES)?;
+            text(c, limits::TEXT_BYTES).map_err(|p| bad(|| "comment".into(), p))?;
         }
         Ok(())
     }

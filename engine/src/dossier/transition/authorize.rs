@@ -47,7 +47,7 @@ pub(super) fn authorize(
             });
         }
         (By::Applicant, Requester::Outside) => {
-            if actor.id == d.applicant.id && actor.id != Actor::system().id {
+            if actor.id == d.applicant.id && actor.id != Actor::SYSTEM_ID {
                 return Ok(());
             }
             return Err(Error::ApplicantOnly {
