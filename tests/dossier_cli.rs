@@ -286,6 +286,7 @@ fn a_read_on_a_folder_without_a_store_exits_2_naming_it_and_creates_nothing() {
         let err = text(&out.stderr);
         assert!(err.contains(&typo.display().to_string()), "{args:?}: {err}");
         assert!(err.contains("holds no motcua store"), "{err}");
+        assert!(err.contains("error[store_unusable]"), "{err}");
         assert!(!typo.exists(), "{args:?} created the folder");
     }
     let out = Command::new(env!("CARGO_BIN_EXE_motcua"))

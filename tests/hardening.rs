@@ -763,3 +763,61 @@ fn history_serves_only_durable_entries_like_the_audit_log() {
     assert_eq!(history.len(), 1, "only the durable receipt: {history:?}");
     assert_eq!(engine.store().audit(0, 10).unwrap().len(), 1);
 }
+
+/// Versions stored before `by:` existed wrote applicant actions with no roles. Restored, they
+/// keep that meaning, so a dossier pinned to one can still be withdrawn by its applicant.
+#[test]
+fn a_dossier_pinned_to_a_version_stored_before_by_existed_still_moves() {
+    use motcua::store::Store;
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
+    let older = v1.replace("by: applicant", "roles: []");
+    assert!(
+        procedure::load_and_check_str(&older, "older.yaml")
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::NoTaker),
+        "today's checker refuses the old form"
+    );
+    {
+        let store = motcua::store::sled::SledStore::open(dir.path(), Default::default()).unwrap();
+        let pin = transition::Transition {
+            changes: vec![],
+            idempotency: None,
+            procedures: vec![(procedure::content_hash(older.as_bytes()), older)],
+            plugins: vec![],
+        };
+        store.commit(pin).unwrap();
+    }
+    let clock = std::sync::Arc::new(motcua::clock::ManualClock::new(at(
+        "2026-06-01T09:00:00+07:00",
+    )));
+    let h = Harness {
+        engine: open(dir.path(), clock.clone()),
+        dir,
+        clock,
+    };
+    let d = sent_to_appraisal(&h, house());
+    let d = act(
+        &h,
+        &d,
+        "dat_quy_hoach",
+        officer("tnmt01", "chuyen_vien", "phong_tnmt"),
+    )
+    .unwrap();
+    let d = act(&h, &d, "dat_ket_cau", structure_officer()).unwrap();
+    let d = act_with(
+        &h,
+        &d,
+        "yeu_cau_bo_sung",
+        structure_officer(),
+        serde_json::json!({"giay_to_can_bo_sung": ["ban_ve"]}),
+        Some("Thiếu bản vẽ"),
+    )
+    .unwrap();
+    let d = act(&h, &d, "rut", applicant_of(&d)).unwrap();
+    assert_eq!(
+        d.ending.unwrap().outcome,
+        motcua::procedure::Outcome::Withdrawn
+    );
+}

@@ -92,7 +92,10 @@ impl Compiled {
         fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
         host: Option<&Host>,
     ) -> Result<Compiled, Error> {
-        let loaded = crate::procedure::load_str(&source, origin);
+        let mut loaded = crate::procedure::load_str(&source, origin);
+        if let Some(p) = loaded.procedure.as_mut() {
+            legacy_takers(p);
+        }
         Compiled::compile(origin, loaded, source, fetch, host)
     }
 
@@ -165,6 +168,27 @@ impl Compiled {
             #[cfg(feature = "plugins")]
             plugins,
         })
+    }
+}
+
+/// Versions stored before `by:` existed wrote actions the applicant or the system takes with
+/// no roles. They keep that meaning, so their dossiers in flight can still move: out of an
+/// automatic state the system takes it, anywhere else the dossier's applicant. (A new file
+/// with such an action is refused, E045.)
+fn legacy_takers(p: &mut crate::procedure::Procedure) {
+    use crate::procedure::{By, StateKind};
+    let automatic: Vec<String> = p
+        .states
+        .iter()
+        .filter(|s| s.kind == StateKind::Automatic)
+        .map(|s| s.id.clone())
+        .collect();
+    for a in p.actions.iter_mut().filter(|a| a.taker().is_none()) {
+        a.by = Some(if automatic.contains(&a.from) {
+            By::System
+        } else {
+            By::Applicant
+        });
     }
 }
 

@@ -212,8 +212,15 @@ impl Engine {
                 Err(e) => Err(e.to_string()),
             };
             let origin = format!("stored version {hash}");
-            let compiled = Compiled::restore(&origin, source, &fetch, Some(&host))?;
-            catalog.insert(compiled, Origin::Restored);
+            match Compiled::restore(&origin, source, &fetch, Some(&host)) {
+                Ok(compiled) => {
+                    catalog.insert(compiled, Origin::Restored);
+                }
+                // One stored version this build cannot compile (a bound it exceeds, a plugin
+                // gone from the store) must not keep the engine from serving every other
+                // dossier; the dossiers pinned to it are refused with `pinned_version_missing`.
+                Err(e) => tracing::warn!("{origin} is not restored: {e}"),
+            }
         }
         Ok(Engine {
             host,
@@ -250,10 +257,19 @@ impl Engine {
         files.sort();
         let mut batch = Vec::with_capacity(files.len());
         for f in files {
-            let source = std::fs::read_to_string(&f).map_err(|source| Error::Io {
+            let io = |source| Error::Io {
                 path: f.clone(),
                 source,
-            })?;
+            };
+            // Bounded: a file past the loader's size limit is read no further than the limit.
+            let bytes = procedure::read_source(&f).map_err(io)?;
+            let source = if bytes.len() > crate::procedure::source_map::limits::FILE_BYTES {
+                // Refused for its size anyway; a character cut at the limit must not hide that.
+                String::from_utf8_lossy(&bytes).into_owned()
+            } else {
+                String::from_utf8(bytes)
+                    .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?
+            };
             batch.push((f, source));
         }
         self.load_batch(batch)
@@ -387,6 +403,7 @@ impl Engine {
 
     /// Performs an action. Returns the new version after it is durable.
     pub fn act(&self, req: ActionRequest) -> Result<Dossier> {
+        req.check().map_err(transition::Error::from)?;
         let d = self.dossier(&req.dossier)?;
         let p = self.pinned(&d)?;
         if req.actor.id == Actor::SYSTEM_ID {
@@ -419,7 +436,9 @@ impl Engine {
         t: &mut Transition,
         env: &Env<'_>,
     ) -> Result<()> {
-        let data = crate::steps::plugin_data(&sub.data, &sub.documents, None);
+        // The data as received, schema defaults applied (what the pure step stored).
+        let received = t.changes.first().map_or(&sub.data, |c| &c.dossier.data);
+        let data = crate::steps::plugin_data(received, &sub.documents, None);
         crate::steps::validate(p, &p.procedure.validators, &data)?;
         let computed = crate::steps::computed_fees(p, &data)?;
         if let Some(primary) = t.changes.first_mut() {

@@ -20,7 +20,7 @@ use crate::plugin;
 use crate::procedure::{PluginCall, StateKind};
 
 /// The most plugin decisions one request may fold in. The validator refuses cycles made only
-/// of automatic states (E046), so only a very long chain could reach it; reaching it refuses
+/// of automatic states (E048), so only a very long chain could reach it; reaching it refuses
 /// the request (`automatic_loop`) rather than commit a dossier parked in an automatic state.
 const MAX_AUTOMATIC_STEPS: usize = 16;
 

@@ -268,11 +268,11 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
         }
         None => (Arc::new(SystemClock), None),
     };
-    let store = match mode {
+    let opened = match mode {
         Mode::Create => {
             std::fs::create_dir_all(&args.data)
                 .with_context(|| format!("creating {}", args.data.display()))?;
-            SledStore::open(&args.data, Options::default())?
+            SledStore::open(&args.data, Options::default())
         }
         // A command that only reads writes nothing to sync.
         Mode::Existing => SledStore::open_existing(
@@ -281,8 +281,14 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
                 fsync: false,
                 ..Options::default()
             },
-        )?,
+        ),
     };
+    // A store that cannot be opened is reported with its code (`store_corrupt`,
+    // `store_unusable`), like every other refusal, and exits 2.
+    let store = opened.map_err(|e| {
+        let e = motcua::Error::from(e);
+        anyhow::anyhow!("error[{}]: {e}", e.code())
+    })?;
     // Compiled plugins are kept beside the store, so a command does not run Cranelift again.
     let options = motcua::Options::with_plugin_cache(args.data.join("plugin-cache"));
     let engine = Engine::open(Arc::new(store), Arc::new(calendar), clock, options)?;

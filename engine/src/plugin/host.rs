@@ -295,9 +295,18 @@ impl PluginHost {
         let component =
             Component::new(engine, bytes).map_err(|e| Error::Compile(format!("{e:#}")))?;
         if let Ok(artifact) = component.serialize() {
-            let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+            // A name no other writer uses (threads of this process compiling the same new
+            // plugin at once included), synced before the rename that publishes it.
+            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
             let written = std::fs::create_dir_all(dir)
-                .and_then(|_| std::fs::write(&tmp, &artifact))
+                .and_then(|_| {
+                    use std::io::Write;
+                    let mut f = std::fs::File::create(&tmp)?;
+                    f.write_all(&artifact)?;
+                    f.sync_all()
+                })
                 .and_then(|_| std::fs::rename(&tmp, &path));
             if written.is_err() {
                 let _ = std::fs::remove_file(&tmp);

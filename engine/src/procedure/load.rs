@@ -64,8 +64,21 @@ pub fn content_hash(bytes: &[u8]) -> String {
 /// Reads and loads one file. Only I/O failures are errors; everything wrong with the content
 /// is a diagnostic.
 pub fn load_file(path: &Path) -> io::Result<Loaded> {
-    let bytes = std::fs::read(path)?;
+    let bytes = read_source(path)?;
     Ok(load_bytes(&bytes, path))
+}
+
+/// Reads a procedure file, but never more than one byte past the size limit
+/// ([`source_map::limits::FILE_BYTES`]): a bigger file is then refused by the loader with its
+/// diagnostic, without the rest of it ever being read into memory.
+pub fn read_source(path: &Path) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = source_map::limits::FILE_BYTES as u64 + 1;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// The ids that procedure files in `dir` claim by their names: the stems of its `.yaml` and

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 pub use check::{NoPlugins, PluginInspector, check, check_links, check_with};
 pub use diagnostic::{Code, Diagnostic, Pos, Severity};
-pub use load::{Loaded, content_hash, load_bytes, load_file, load_str};
+pub use load::{Loaded, content_hash, load_bytes, load_file, load_str, read_source};
 pub use model::*;
 #[cfg(feature = "plugins")]
 pub use plugin_check::WasmInspector;

@@ -92,8 +92,12 @@ pub mod limits {
     /// Deepest nesting of lists and mappings.
     pub const DEPTH: usize = 64;
     /// Most nodes (scalars, lists, mappings) the document may expand to, aliases included.
+    /// A scalar counts one node per 32 bytes of its text as well, so aliases of one long
+    /// text cannot blow up either.
     pub const NODES: usize = 100_000;
 }
+
+const SCALAR_BYTES_PER_NODE: usize = 32;
 
 /// Parses the first YAML document of `text`.
 pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
@@ -101,8 +105,7 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
         return Err(SyntaxError {
             pos: Pos::START,
             message: format!(
-                "the file is {} bytes; a procedure file may be at most {} bytes",
-                text.len(),
+                "the file is more than {} bytes, the most a procedure file may be",
                 limits::FILE_BYTES
             ),
         });
@@ -162,6 +165,8 @@ struct Builder<'t> {
     anchors: HashMap<usize, (Value, usize)>,
     /// Nodes built so far, aliases expanded ([`limits::NODES`]).
     nodes: usize,
+    /// Byte offset of each character, per non-ASCII line looked at (`None`: ASCII).
+    char_starts: std::cell::RefCell<HashMap<usize, Option<Vec<usize>>>>,
     duplicates: Vec<(String, Pos)>,
     error: Option<SyntaxError>,
     done: bool,
@@ -261,12 +266,22 @@ impl Builder<'_> {
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => 1,
             TScalarStyle::Literal | TScalarStyle::Folded => return None,
         };
-        let line = self
-            .lines
-            .get(usize::try_from(pos.line).ok()?.checked_sub(1)?)?;
+        let index = usize::try_from(pos.line).ok()?.checked_sub(1)?;
+        let line = *self.lines.get(index)?;
         let start = usize::try_from(pos.col).ok()?.checked_sub(1)? + skip;
-        let mut rest = line.chars().skip(start);
-        let verbatim = !text.contains('\n') && text.chars().all(|c| rest.next() == Some(c));
+        // Columns count characters; the byte where column `start` begins comes from a table
+        // built once per line (none for an ASCII line), so a long line of many scalars costs
+        // linear time, not quadratic.
+        let mut tables = self.char_starts.borrow_mut();
+        let table = tables.entry(index).or_insert_with(|| {
+            (!line.is_ascii()).then(|| line.char_indices().map(|(i, _)| i).collect())
+        });
+        let byte = match table {
+            None => start,
+            Some(starts) => starts.get(start).copied().unwrap_or(line.len()),
+        };
+        let rest = line.get(byte..)?;
+        let verbatim = !text.contains('\n') && rest.starts_with(text);
         verbatim.then(|| u32::try_from(skip).unwrap_or(0))
     }
 
@@ -330,6 +345,7 @@ impl MarkedEventReceiver for Builder<'_> {
                     return;
                 }
                 let inner = self.inner_offset(pos, &text, style);
+                let text_len = text.len();
                 self.record(pos, inner);
                 let explicit_string = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let value = if style != TScalarStyle::Plain || explicit_string {
@@ -337,13 +353,15 @@ impl MarkedEventReceiver for Builder<'_> {
                 } else {
                     resolve_plain(&text)
                 };
-                if !self.grow(1, pos, "this value") {
+                // A long text weighs more than a number: an alias repeats its bytes too.
+                let weight = 1 + text_len / SCALAR_BYTES_PER_NODE;
+                if !self.grow(weight, pos, "this value") {
                     return;
                 }
                 if anchor > 0 {
-                    self.anchors.insert(anchor, (value.clone(), 1));
+                    self.anchors.insert(anchor, (value.clone(), weight));
                 }
-                self.push_value(value, 1);
+                self.push_value(value, weight);
             }
             Event::SequenceStart(anchor, _) => {
                 let Some(pointer) = self.open(pos, "list") else {
@@ -525,6 +543,35 @@ mod tests {
         assert_eq!(e.pos.line, 5, "{e:?}");
     }
 
+    /// Review: an anchored text of most of a megabyte aliased thousands of times fitted the
+    /// node limit while expanding to gigabytes.
+    #[test]
+    fn aliases_of_a_long_text_count_its_bytes() {
+        let mut text = format!("a: &a \"{}\"\nb: [", "x".repeat(900_000));
+        text.push_str(&vec!["*a"; 30_000].join(", "));
+        text.push_str("]\n");
+        let e = parse(&text).unwrap_err();
+        assert!(
+            e.message.contains("more than 100000 nodes"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pos.line, 2);
+    }
+
+    /// Review: finding a scalar's column walked its line from the start, so one line of many
+    /// scalars took quadratic time.
+    #[test]
+    fn a_long_line_of_scalars_is_mapped_in_linear_time() {
+        let line = format!("a: [{}]\n", vec!["ô"; 90_000].join(", "));
+        let started = std::time::Instant::now();
+        let p = parse(&line).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let last = p.source_map.get("/a/89999").unwrap();
+        assert_eq!(last.value.col, 5 + 89_999 * 3);
+        assert_eq!(last.inner, Some(0));
+    }
+
     #[test]
     fn nesting_and_size_are_bounded() {
         let deep = format!("a: {}1{}\n", "[".repeat(100), "]".repeat(100));
@@ -533,7 +580,11 @@ mod tests {
         assert_eq!(e.pos.line, 1);
         let big = format!("a: \"{}\"\n", "x".repeat(limits::FILE_BYTES));
         let e = parse(&big).unwrap_err();
-        assert!(e.message.contains("at most 1048576 bytes"), "{}", e.message);
+        assert!(
+            e.message.contains("more than 1048576 bytes"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

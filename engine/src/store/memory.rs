@@ -61,7 +61,8 @@ impl Store for MemoryStore {
         } = match apply_batch(&self.kv, &[&pending], &writer.recent, &writer.known) {
             Ok(outcome) => outcome,
             Err(BatchError::Building(e)) => return Err(e),
-            Err(BatchError::Applying(e)) => return Err(Error::OutcomeUnknown(e.to_string())),
+            // The map is written only after every check: a failure there wrote nothing.
+            Err(BatchError::Applying(e)) => return Err(Error::NotWritten(e.to_string())),
         };
         if writer.recent.len() + written.len() > RECENT_MAX {
             writer.recent.clear();

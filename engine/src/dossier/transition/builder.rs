@@ -205,7 +205,10 @@ impl<'e, 'a> Builder<'e, 'a> {
                 received_by: actor.clone(),
                 meta: BTreeMap::new(),
             };
-            let errors = child.form.check(&sub.data);
+            // Checked as it will be stored, with the child form's defaults.
+            let mut data = sub.data.clone();
+            child.form.apply_defaults(&mut data);
+            let errors = child.form.check(&data);
             if !errors.is_empty() {
                 return Err(Error::InvalidForm(errors));
             }

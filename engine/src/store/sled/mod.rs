@@ -120,7 +120,8 @@ impl SledStore {
 
     /// Opens (creating if needed) the store in `path`. Recovery of a store left by a killed
     /// process happens here: sled replays its log up to the last complete flush. A store sled
-    /// finds corrupt, or one in an older layout, is refused untouched ([`Error::Unusable`]).
+    /// finds corrupt ([`Error::CorruptStore`]) or one in an older layout ([`Error::Unusable`])
+    /// is refused untouched.
     pub fn open(path: impl AsRef<Path>, options: Options) -> Result<SledStore, Error> {
         let path = path.as_ref().to_path_buf();
         let unusable = |e: sled::Error| match e {

@@ -168,7 +168,7 @@ pub(super) fn apply_loop(
                 add_elapsed(&stats.flush_nanos, started);
                 if let Err(e) = flushed {
                     poisoned.store(true, Ordering::SeqCst);
-                    answer_all(jobs, Error::OutcomeUnknown, &e);
+                    answer_unsynced(jobs, &outcomes, &e);
                     continue;
                 }
                 let applied = Applied {
@@ -181,11 +181,7 @@ pub(super) fn apply_loop(
                     // Applied and flushed but never to be answered: nothing later can be told
                     // truthfully whether it is stored.
                     poisoned.store(true, Ordering::SeqCst);
-                    answer_all(
-                        a.jobs,
-                        Error::OutcomeUnknown,
-                        "the store's sync thread has stopped",
-                    );
+                    answer_unsynced(a.jobs, &a.outcomes, "the store's sync thread has stopped");
                 }
             }
             Err(BatchError::Building(e)) => {
@@ -204,6 +200,19 @@ pub(super) fn apply_loop(
 /// applied, [`Error::OutcomeUnknown`] when it was applied but may not be durable.
 fn answer_all(jobs: Vec<Job>, kind: fn(String) -> Error, message: &str) {
     for job in jobs {
+        let _ = job.reply.send(Err(kind(message.to_string())));
+    }
+}
+
+/// Answers the jobs of a batch that was applied but not made durable: a transition that wrote
+/// something may or may not survive ([`Error::OutcomeUnknown`]); one that was refused or
+/// replayed wrote nothing ([`Error::NotWritten`]), though its answer could not be confirmed.
+fn answer_unsynced(jobs: Vec<Job>, outcomes: &[Answer], message: &str) {
+    for (job, outcome) in jobs.into_iter().zip(outcomes) {
+        let kind = match outcome {
+            Answer::AsSent | Answer::Assigned(_) => Error::OutcomeUnknown,
+            Answer::Replayed(_) | Answer::Refused(_) => Error::NotWritten,
+        };
         let _ = job.reply.send(Err(kind(message.to_string())));
     }
 }
@@ -278,7 +287,7 @@ pub(super) fn sync_loop(
                 }
                 // Applied and flushed, but the sync that would make it durable failed (or an
                 // earlier one did): it may or may not survive a crash.
-                Err(message) => answer_all(applied.jobs, Error::OutcomeUnknown, message),
+                Err(message) => answer_unsynced(applied.jobs, &applied.outcomes, message),
             }
         }
         add_elapsed(&stats.answer_nanos, started);
