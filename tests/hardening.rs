@@ -156,6 +156,10 @@ fn structure_officer() -> Actor {
     officer("qlxd01", "chuyen_vien", "phong_qlxd")
 }
 
+fn zoning_officer() -> Actor {
+    officer("tnmt01", "chuyen_vien", "phong_tnmt")
+}
+
 // ── 4. Fork regions ────────────────────────────────────────────────────────────────────────
 
 /// A supplement asked for inside one branch pauses the clock while the other branch goes on;
@@ -181,13 +185,7 @@ fn a_supplement_requested_inside_a_branch_returns_into_it_and_the_join_completes
     assert_eq!(d.clock.paused_since, Some(at("2026-06-02T09:00:00+07:00")));
     assert_eq!(d.clock.supplements, 1);
     // The other branch goes on meanwhile and waits at the join.
-    let d = act(
-        &h,
-        &d,
-        "dat_quy_hoach",
-        officer("tnmt01", "chuyen_vien", "phong_tnmt"),
-    )
-    .unwrap();
+    let d = act(&h, &d, "dat_quy_hoach", zoning_officer()).unwrap();
     assert_eq!(states(&d), ["cho_bo_sung_ket_cau"]);
     assert!(d.tokens.iter().any(|t| t.waiting && t.state == "tong_hop"));
     // Handed in on Thursday: two working days paused move the appointment by two.
@@ -798,13 +796,7 @@ fn a_dossier_pinned_to_a_version_stored_before_by_existed_still_moves() {
         clock,
     };
     let d = sent_to_appraisal(&h, house());
-    let d = act(
-        &h,
-        &d,
-        "dat_quy_hoach",
-        officer("tnmt01", "chuyen_vien", "phong_tnmt"),
-    )
-    .unwrap();
+    let d = act(&h, &d, "dat_quy_hoach", zoning_officer()).unwrap();
     let d = act(&h, &d, "dat_ket_cau", structure_officer()).unwrap();
     let d = act_with(
         &h,
