@@ -10,13 +10,18 @@ use crate::audit;
 use crate::catalog::{self, Catalog, Compiled, Origin};
 use crate::clock::TimeSource;
 use crate::deadline::WorkingCalendar;
+use crate::deadline::{self, Clocks, Rules};
 use crate::dossier::definition::Definition;
-use crate::dossier::transition::{self, ActionRequest, Availability, Env, Submission, Transition};
+use crate::dossier::transition::{
+    self, ActionRequest, Availability, Env, Firing, Submission, Timer, Transition,
+};
 use crate::dossier::{Actor, Dossier};
 #[cfg(not(feature = "plugins"))]
 use crate::procedure::StateKind;
 use crate::procedure::{self, Loaded};
+use crate::scheduler::Bell;
 use crate::store::{self, Committed, Query, Reader, Store};
+use jiff::Timestamp;
 
 /// One page of [`Engine::list`].
 #[derive(Debug, Clone, PartialEq)]
@@ -103,8 +108,11 @@ impl Error {
                 T::RoleRequired { .. }
                 | T::ApplicantOnly { .. }
                 | T::SystemOnly { .. }
+                | T::NotApprover { .. }
                 | T::DepartmentRequired { .. },
             ) => "forbidden",
+            Error::Refused(T::ExtensionTooLate { .. }) => "extension_too_late",
+            Error::Refused(T::ExtensionCapped { .. }) => "extension_capped",
             Error::Refused(
                 T::MissingInput { .. }
                 | T::BadInput { .. }
@@ -147,7 +155,12 @@ pub struct Engine {
     catalog: RwLock<Catalog>,
     calendar: Arc<dyn WorkingCalendar>,
     clock: Arc<dyn TimeSource>,
+    rules: Rules,
+    bell: Arc<Bell>,
 }
+
+/// How many due timers [`Engine::fire_due`] reads, fires and commits together.
+const FIRING_BATCH: usize = 1024;
 
 /// How to open an [`Engine`].
 #[derive(Debug, Clone, Default)]
@@ -156,6 +169,8 @@ pub struct Options {
     /// A folder for compiled plugins, kept across processes (see
     /// `plugin::PluginHost::with_disk_cache`); `None` compiles them in memory each time.
     pub plugin_cache: Option<PathBuf>,
+    /// How dossiers and steps are classified when they end (default: the national rules).
+    pub rules: Rules,
 }
 
 impl Options {
@@ -163,7 +178,14 @@ impl Options {
     pub fn with_plugin_cache(dir: impl Into<PathBuf>) -> Options {
         Options {
             plugin_cache: Some(dir.into()),
+            ..Options::default()
         }
+    }
+
+    /// These options classifying by `rules`.
+    pub fn with_rules(mut self, rules: Rules) -> Options {
+        self.rules = rules;
+        self
     }
 }
 
@@ -199,6 +221,7 @@ impl Engine {
                 message: e.to_string(),
             })?
         };
+        let rules = options.rules;
         // Without plugins there is nothing to cache.
         #[cfg(not(feature = "plugins"))]
         drop(options);
@@ -228,6 +251,8 @@ impl Engine {
             catalog: RwLock::new(catalog),
             calendar,
             clock,
+            rules,
+            bell: Arc::new(Bell::default()),
         })
     }
 
@@ -377,11 +402,11 @@ impl Engine {
             self.procedure_in_force(id, day)
                 .map(|c| c.definition.clone())
         };
-        let env = Env::new(self.calendar.as_ref(), &lookup, now);
+        let env = Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
         // The pure step first: a malformed form is refused before any plugin runs on it.
         let mut t = transition::submit(&p, &sub, &env)?;
         self.plugin_steps_on_submit(&p, &sub, &mut t, &env)?;
-        match self.store.commit(t)? {
+        match self.commit(t)? {
             Committed::Replayed(d) => Ok(Receipt {
                 dossier: *d,
                 children: vec![],
@@ -415,16 +440,192 @@ impl Engine {
             self.procedure_in_force(id, day)
                 .map(|c| c.definition.clone())
         };
-        let env = Env::new(self.calendar.as_ref(), &lookup, now);
+        let env = Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
         let mut t = transition::act(&p, &d, &req, &env)?;
         self.plugin_steps_on_act(&p, &d, &req, &mut t, &env)?;
-        match self.store.commit(t)? {
+        match self.commit(t)? {
             Committed::Applied(ds) => ds
                 .into_iter()
                 .next()
                 .ok_or_else(|| store::Error::Corrupt("a commit returned no dossier".into()).into()),
             Committed::Replayed(d) => Ok(*d),
         }
+    }
+
+    /// Commits, then rings the scheduler's bell with the earliest timer the commit left.
+    fn commit(&self, t: Transition) -> Result<Committed> {
+        let committed = self.store.commit(t)?;
+        if let Committed::Applied(ds) = &committed {
+            self.offer_timers(ds);
+        }
+        Ok(committed)
+    }
+
+    fn offer_timers(&self, ds: &[Dossier]) {
+        let earliest = ds
+            .iter()
+            .flat_map(transition::timers_of)
+            .map(|t| t.at)
+            .min();
+        if let Some(at) = earliest {
+            self.bell.offer(at);
+        }
+    }
+
+    /// Fires, in due order, every timer due at or before `now`: each as a system transition
+    /// through the same commit path as an officer's action, the timer removed in the same
+    /// atomic commit as its effect. Timers of one dossier due together fire in one commit;
+    /// timers of different dossiers are committed together in groups (one sync per group).
+    /// A timer whose step was already left does nothing. Timers that come due because of a
+    /// firing (an escalation's action entering a zero-budget step) fire in a later round of
+    /// the same call. Returns what fired, in order.
+    pub fn fire_due(&self, now: Timestamp) -> Result<Vec<Firing>> {
+        let day = self.calendar.local_date(now);
+        let lookup = |id: &str| -> Option<Arc<Definition>> {
+            self.procedure_in_force(id, day)
+                .map(|c| c.definition.clone())
+        };
+        let mut fired = vec![];
+        // Timers that could not fire in this call (a dossier whose version is missing, a
+        // procedure defect): reported once and passed over, never retried in a loop.
+        let mut failed: HashSet<String> = HashSet::new();
+        for _round in 0..16 {
+            let mut after: Option<Timer> = None;
+            let mut fired_this_round = 0;
+            loop {
+                let due = self
+                    .store
+                    .due_timers_after(after.as_ref(), now, FIRING_BATCH)?;
+                let Some(last) = due.last().cloned() else {
+                    break;
+                };
+                // One group per dossier, in the order its first timer came due.
+                let mut groups: Vec<(String, Vec<Timer>)> = vec![];
+                let mut index: std::collections::HashMap<String, usize> = Default::default();
+                for timer in due {
+                    let slot = *index.entry(timer.dossier.clone()).or_insert_with(|| {
+                        groups.push((timer.dossier.clone(), vec![]));
+                        groups.len() - 1
+                    });
+                    groups[slot].1.push(timer);
+                }
+                let mut jobs: Vec<(Transition, Vec<Firing>)> = vec![];
+                for (code, group) in groups {
+                    if failed.contains(&code) {
+                        continue;
+                    }
+                    let env =
+                        Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
+                    match self.fire_group(&code, &group, &env) {
+                        Ok(Some(job)) => jobs.push(job),
+                        Ok(None) => {}
+                        Err(e) => {
+                            tracing::warn!("timers of dossier {code} cannot fire: {e}");
+                            failed.insert(code);
+                        }
+                    }
+                }
+                let (transitions, reports): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
+                let results = self.store.commit_all(transitions);
+                for (result, reports) in results.into_iter().zip(reports) {
+                    match result {
+                        Ok(committed) => {
+                            if let Committed::Applied(ds) = &committed {
+                                self.offer_timers(ds);
+                            }
+                            fired_this_round += reports.len();
+                            fired.extend(reports);
+                        }
+                        // An officer's action won the race: the next round reads the dossier
+                        // again and fires what is still due on it.
+                        Err(store::Error::VersionMoved { .. }) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                after = Some(last);
+            }
+            if fired_this_round == 0 {
+                break;
+            }
+        }
+        Ok(fired)
+    }
+
+    /// Fires the due timers of one dossier, in order, folded into one transition.
+    fn fire_group(
+        &self,
+        code: &str,
+        timers: &[Timer],
+        env: &Env<'_>,
+    ) -> Result<Option<(Transition, Vec<Firing>)>> {
+        let Some(d) = self.store.dossier(code)? else {
+            return Ok(None);
+        };
+        let p = self.pinned(&d)?;
+        let mut current = d;
+        let mut folded: Option<Transition> = None;
+        let mut reports = vec![];
+        for timer in timers {
+            let Some(f) = transition::fire(&p, &current, timer, env)? else {
+                continue;
+            };
+            if let Some(c) = f.transition.changes.first() {
+                current = c.dossier.clone();
+            }
+            reports.push(f.firing);
+            match &mut folded {
+                Some(t) => transition::merge(t, f.transition),
+                None => folded = Some(f.transition),
+            }
+        }
+        let Some(mut t) = folded else {
+            return Ok(None);
+        };
+        self.automatic_steps(&mut t, env)?;
+        Ok(Some((t, reports)))
+    }
+
+    /// The instant of the earliest timer, due or not.
+    pub fn next_timer(&self) -> Result<Option<Timestamp>> {
+        Ok(self
+            .store
+            .due_timers(Timestamp::MAX, 1)?
+            .first()
+            .map(|t| t.at))
+    }
+
+    /// The bell a [`crate::scheduler::Scheduler`] sleeps on.
+    pub(crate) fn bell(&self) -> Arc<Bell> {
+        self.bell.clone()
+    }
+
+    /// The dossier's clocks now: the appointment and each active step's budget, with their
+    /// state (`not_due`, `due_soon`, `overdue`, `paused`), and the classification once ended.
+    pub fn clocks(&self, d: &Dossier) -> Result<Clocks> {
+        let p = self.pinned(d)?;
+        Ok(deadline::status::clocks(
+            &p.procedure,
+            d,
+            self.calendar.as_ref(),
+            &self.rules,
+            self.clock.now(),
+        ))
+    }
+
+    /// The classification rules in force.
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
+    /// Plugin decisions for automatic states a transition entered.
+    #[cfg(feature = "plugins")]
+    fn automatic_steps(&self, t: &mut Transition, env: &Env<'_>) -> Result<()> {
+        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
+    }
+
+    #[cfg(not(feature = "plugins"))]
+    fn automatic_steps(&self, t: &mut Transition, _: &Env<'_>) -> Result<()> {
+        self.refuse_automatic(t)
     }
 
     /// Validators and computed fees on submission, then automatic states.

@@ -5,12 +5,14 @@
 //!
 //! - [`procedure`]: the YAML model, its loader with positioned diagnostics, graph checks, diagrams.
 //! - [`calendar`]: working-day calendars and working-time arithmetic (pure).
-//! - [`deadline`]: appointments, step due instants, pauses and extensions (pure).
+//! - [`deadline`]: appointments, step due instants, pauses, extensions, warnings and
+//!   classification (pure).
 //! - [`dossier`]: dossiers and the pure transition step.
 //! - [`catalog`]: procedure versions ready to run, pinned by content hash.
 //! - [`store`]: the `Store` trait and its sled implementation with group commit.
 //! - [`audit`]: the hash-chained audit entries.
-//! - [`engine`]: the facade portals call; [`steps`] runs plugin steps around the pure core.
+//! - [`engine`]: the facade portals call; [`steps`] runs plugin steps around the pure core;
+//!   [`scheduler`] fires due timers on a thread of its own.
 //! - [`plugin`] (feature `plugins`, on by default): the sandboxed WASM plugin host.
 
 pub mod audit;
@@ -23,6 +25,7 @@ pub mod engine;
 #[cfg(feature = "plugins")]
 pub mod plugin;
 pub mod procedure;
+pub mod scheduler;
 #[cfg(feature = "plugins")]
 pub mod steps;
 pub mod store;

@@ -38,6 +38,10 @@ pub struct EngineArgs {
     /// Act as if it were this instant (RFC 3339), e.g. to replay or test; the system clock otherwise.
     #[arg(long)]
     pub now: Option<String>,
+    /// Classification rules (YAML: early, supplements_allowed, apology_is_late, due_soon);
+    /// the national rules if absent.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
 }
 
 #[derive(clap::Subcommand)]
@@ -46,8 +50,14 @@ pub enum Command {
     Submit { request: PathBuf },
     /// Perform an action: an ActionRequest as JSON (file or -); prints the new version.
     Act { request: PathBuf },
-    /// Print a dossier as JSON.
+    /// Print a dossier as JSON, with its clocks (due instants, share used, not_due, due_soon,
+    /// overdue or paused) and, once ended, its classification.
     Show { code: String },
+    /// Fire every timer due at `--now` (or now): breaches, warnings, escalations. Prints one
+    /// JSON line per fired timer.
+    Tick,
+    /// Run the deadline scheduler until interrupted, printing each fired timer as a JSON line.
+    Schedule,
     /// Print a dossier's audit entries as JSON lines.
     History { code: String },
     /// Print the actions an actor may take now, as JSON.
@@ -85,6 +95,7 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
     // error naming it, not an empty answer.
     let mode = match command {
         Command::Submit { .. } | Command::Act { .. } => Mode::Create,
+        Command::Tick | Command::Schedule => Mode::Fire,
         _ => Mode::Existing,
     };
     let (engine, _clock) = open(&args, mode)?;
@@ -107,10 +118,43 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
                 Err(e) => return Ok(refused(&e)),
             }
         }
-        Command::Show { code } => match engine.dossier(&code) {
-            Ok(d) => serde_json::to_string_pretty(&d)?,
+        Command::Show { code } => match engine.dossier(&code).and_then(|d| {
+            let clocks = engine.clocks(&d)?;
+            Ok((d, clocks))
+        }) {
+            Ok((d, clocks)) => {
+                let mut v = serde_json::to_value(&d)?;
+                if let Some(m) = v.as_object_mut() {
+                    m.insert("clocks".into(), serde_json::to_value(&clocks)?);
+                }
+                serde_json::to_string_pretty(&v)?
+            }
             Err(e) => return Ok(refused(&e)),
         },
+        Command::Tick => {
+            let now = engine.clock().now();
+            match engine.fire_due(now) {
+                Ok(fired) => fired
+                    .iter()
+                    .map(serde_json::to_string)
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join("\n"),
+                Err(e) => return Ok(refused(&e)),
+            }
+        }
+        Command::Schedule => {
+            let engine = Arc::new(engine);
+            let scheduler = motcua::scheduler::Scheduler::start(engine, |f| {
+                if let Ok(line) = serde_json::to_string(f) {
+                    println!("{line}");
+                }
+            })?;
+            // Runs until the process is stopped; the scheduler thread does the work.
+            loop {
+                std::thread::park();
+                let _ = &scheduler;
+            }
+        }
         Command::History { code } => match engine.history(&code) {
             Ok(entries) => entries
                 .iter()
@@ -233,6 +277,9 @@ pub enum Mode {
     Create,
     /// Refuse a folder that holds no store (commands that only read).
     Existing,
+    /// Refuse a folder without a store, and write durably with the versions it pinned (firing
+    /// timers: no procedures folder needed).
+    Fire,
 }
 
 /// `motcua init`: creates an empty store in the data folder (or checks the one there).
@@ -274,6 +321,7 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
                 .with_context(|| format!("creating {}", args.data.display()))?;
             SledStore::open(&args.data, Options::default())
         }
+        Mode::Fire => SledStore::open_existing(&args.data, Options::default()),
         // A command that only reads writes nothing to sync.
         Mode::Existing => SledStore::open_existing(
             &args.data,
@@ -290,7 +338,12 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
         anyhow::anyhow!("error[{}]: {e}", e.code())
     })?;
     // Compiled plugins are kept beside the store, so a command does not run Cranelift again.
-    let options = motcua::Options::with_plugin_cache(args.data.join("plugin-cache"));
+    let mut options = motcua::Options::with_plugin_cache(args.data.join("plugin-cache"));
+    if let Some(path) = &args.rules {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        options = options.with_rules(motcua::deadline::classify::rules_from_yaml(&text)?);
+    }
     let engine = Engine::open(Arc::new(store), Arc::new(calendar), clock, options)?;
     // Reading needs only the versions the store pinned its dossiers to (restored by
     // `Engine::open`); the procedures folder matters to what is received and moved next.

@@ -29,6 +29,10 @@ pub struct Entry {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub input: serde_json::Value,
+    /// The steps this entry ended, each early, on time or late against its budget (the
+    /// process-control slip prints them per handover).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<crate::deadline::StepTiming>,
     /// The dossier version this step produced.
     pub version: u64,
     /// Hash of the previous entry (hex; 64 zeros for the first).
@@ -170,6 +174,7 @@ mod tests {
             to: vec!["cho_bo_sung".into()],
             comment: comment.map(String::from),
             input,
+            steps: vec![],
             version: 4,
             prev_hash: String::new(),
             hash: String::new(),

@@ -1,10 +1,19 @@
 //! Deadline arithmetic for dossiers: the appointment, step due instants, pauses and
-//! extensions. Pure: every function takes the calendar and the instant it needs.
+//! extensions ([`appointment`], [`resume`]), when warnings and escalations fire
+//! ([`alarm_at`]), how a dossier and each of its steps are classified when they end
+//! ([`classify`]), and the state of each clock as portals read it ([`status`]). Pure: every
+//! function takes the calendar and the instant it needs.
+
+pub mod classify;
+pub mod status;
+
+pub use classify::{Class, Early, LateReason, Rules, StepTiming};
+pub use status::{ClockState, ClockView, Clocks, StepClock};
 
 use jiff::Timestamp;
 
 use crate::calendar::{Duration, Unit};
-use crate::procedure::Limit;
+use crate::procedure::{Limit, Threshold};
 
 /// What the deadline rules need from a working-day calendar.
 ///
@@ -24,6 +33,10 @@ pub trait WorkingCalendar: Send + Sync {
     fn local_time(&self, t: Timestamp) -> jiff::civil::Time;
     /// The local date of `t` in the calendar's zone.
     fn local_date(&self, t: Timestamp) -> jiff::civil::Date;
+    /// A working-time duration in thousandths of a working hour; `None` for calendar days.
+    fn working_hours_milli(&self, d: Duration) -> Option<u64>;
+    /// The instant local midnight starts `date` in the calendar's zone.
+    fn start_of_day(&self, date: jiff::civil::Date) -> Result<Timestamp, Error>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +71,24 @@ impl WorkingCalendar for crate::calendar::Calendar {
     fn local_date(&self, t: Timestamp) -> jiff::civil::Date {
         t.to_zoned_datetime(self.time_zone().clone()).date()
     }
+    fn working_hours_milli(&self, d: Duration) -> Option<u64> {
+        let ms = self.working_time(d)?.as_millis();
+        u64::try_from(ms / 3_600).ok()
+    }
+    fn start_of_day(&self, date: jiff::civil::Date) -> Result<Timestamp, Error> {
+        self.time_zone()
+            .to_ambiguous_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .compatible()
+            .map_err(|e| Error(e.to_string()))
+    }
+}
+
+/// The limit that applies: the longer one for disadvantaged areas when the procedure has one.
+pub fn limit_for(limit: &Limit, disadvantaged_area: bool) -> Duration {
+    match (disadvantaged_area, limit.disadvantaged) {
+        (true, Some(d)) => d,
+        _ => limit.duration,
+    }
 }
 
 /// The appointment (hẹn trả kết quả) for a dossier received at `received`.
@@ -73,10 +104,7 @@ pub fn appointment(
     received: Timestamp,
     disadvantaged_area: bool,
 ) -> Result<Timestamp, Error> {
-    let duration = match (disadvantaged_area, limit.disadvantaged) {
-        (true, Some(d)) => d,
-        _ => limit.duration,
-    };
+    let duration = limit_for(limit, disadvantaged_area);
     let mut start = received;
     if let Some(cutoff) = limit.same_day_cutoff {
         let opening = cal.next_working_instant(received)?;
@@ -126,5 +154,56 @@ pub fn resume(
             }
             cal.add(due, Duration::new(paused, Unit::WorkingHours))
         }
+    }
+}
+
+/// When a warning or escalation rule fires on a clock that started at `start`, has `budget`
+/// and is due at `due`.
+///
+/// A share of the budget (`75%`) is that share of the budget counted from the start, in
+/// working time (calendar-day budgets count whole days, rounded down); `before` is the budget
+/// less that much, counted from the start; `after` is counted from the due instant. A warning
+/// never fires after the due instant.
+pub fn alarm_at(
+    cal: &dyn WorkingCalendar,
+    threshold: Threshold,
+    start: Timestamp,
+    budget: Duration,
+    due: Timestamp,
+) -> Result<Timestamp, Error> {
+    let part = |permille: u64| -> Result<Timestamp, Error> {
+        let at = match cal.working_hours_milli(budget) {
+            Some(h) => cal.add(
+                start,
+                Duration::new(h * permille / 1000, Unit::WorkingHours),
+            )?,
+            None => {
+                let days = budget.milli * permille / 1000 / 1000;
+                cal.add(start, Duration::new(days * 1000, Unit::CalendarDays))?
+            }
+        };
+        Ok(at.min(due))
+    };
+    match threshold {
+        Threshold::Used(p) => part(u64::from(p)),
+        Threshold::Before(b) => {
+            let at = match (cal.working_hours_milli(budget), cal.working_hours_milli(b)) {
+                (Some(whole), Some(less)) => cal.add(
+                    start,
+                    Duration::new(whole.saturating_sub(less), Unit::WorkingHours),
+                )?,
+                (None, None) => cal.add(
+                    start,
+                    Duration::new(budget.milli.saturating_sub(b.milli), Unit::CalendarDays),
+                )?,
+                _ => {
+                    return Err(Error(format!(
+                        "'{b} before' does not count in the unit of the budget {budget}"
+                    )));
+                }
+            };
+            Ok(at.min(due))
+        }
+        Threshold::After(a) => cal.add(due, a),
     }
 }

@@ -99,6 +99,52 @@ pub struct Token {
     /// The token has reached a join and waits for its sibling branches.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub waiting: bool,
+    /// The step's warnings and escalations still to fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<Alarm>,
+    /// The step's budget ran out at this instant and the breach was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_since: Option<Timestamp>,
+}
+
+/// A warning or escalation rule waiting to fire: the rule's index in its `escalation` list
+/// (the state's for a step, the procedure's for the statutory clock) and when.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alarm {
+    pub at: Timestamp,
+    pub rule: usize,
+}
+
+/// The data of a legal extension notice (thông báo gia hạn).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtensionNotice {
+    pub at: Timestamp,
+    pub action: String,
+    pub reason: String,
+    /// The extension granted, e.g. `10 days`.
+    pub extension: crate::calendar::Duration,
+    pub old_appointment: Timestamp,
+    pub new_appointment: Timestamp,
+    /// The officer who approved it, and the approver roles they hold.
+    pub approver: String,
+    pub approver_roles: Vec<String>,
+}
+
+/// The data of an apology letter (phiếu xin lỗi và hẹn lại ngày trả kết quả, form 04).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Apology {
+    pub at: Timestamp,
+    pub action: String,
+    pub reason: String,
+    /// The appointment the dossier has missed or will miss (unchanged by the apology).
+    pub appointment: Timestamp,
+    /// The promise made before this one, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_promise: Option<Timestamp>,
+    /// The new promised date and time of return.
+    pub promised: Timestamp,
+    pub officer: String,
+    pub departments: Vec<String>,
 }
 
 /// The dossier's statutory clock.
@@ -119,6 +165,32 @@ pub struct Clock {
     /// Extensions granted (with their reasons in the audit log).
     #[serde(default)]
     pub extensions: u32,
+    /// Total working time the clock was paused, in thousandths of a working hour.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub paused_hours_milli: u64,
+    /// Warnings and escalations on the statutory clock still to fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<Alarm>,
+    /// The appointment passed at this instant and the breach was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_since: Option<Timestamp>,
+    /// The legal extensions granted, as their notices state them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension_notices: Vec<ExtensionNotice>,
+    /// Apologies for lateness; the last one's `promised` is the date the applicant now expects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apologies: Vec<Apology>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+impl Clock {
+    /// The date the applicant was last promised: the newest apology's, else the appointment.
+    pub fn promised(&self) -> Timestamp {
+        self.apologies.last().map_or(self.due_at, |a| a.promised)
+    }
 }
 
 /// How a dossier's life ended.
@@ -127,8 +199,17 @@ pub struct Ending {
     pub outcome: Outcome,
     pub state: String,
     pub at: Timestamp,
-    /// Ended no later than the appointment (the national on-time rule).
+    /// Counted as resolved on time (early or on time) by the national rule.
     pub on_time: bool,
+    /// Early, on time or late (absent on dossiers that ended before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<crate::deadline::Class>,
+    /// Why a late dossier counts as late.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_because: Vec<crate::deadline::LateReason>,
+    /// The appointment it was judged against (moved by pauses and legal extensions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment: Option<Timestamp>,
 }
 
 /// A fee or charge the applicant owes, fixed by the procedure or computed by a plugin at

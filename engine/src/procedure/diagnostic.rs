@@ -109,6 +109,10 @@ codes! {
     EffectiveUntilBeforeFrom = "E051", Error, "effective_until before effective_from";
     DisadvantagedShorter = "E052", Error, "disadvantaged-area limit shorter than the limit";
     ExtensionTooLong = "E053", Error, "extension longer than the procedure allows";
+    ExtensionApprover = "E054", Error, "extension without an approver who may take it";
+    EscalationThreshold = "E055", Error, "escalation threshold missing, doubled or beyond the budget";
+    EscalationAction = "E056", Error, "escalation takes an action the system cannot take from its state";
+    ApologyAction = "E057", Error, "apology action that moves the dossier or also extends";
     PluginUnreadable = "E060", Error, "plugin file missing or unreadable";
     PluginHashMismatch = "E061", Error, "plugin file does not match its pinned sha256";
     NotAPlugin = "E062", Error, "not a motcua plugin";

@@ -71,6 +71,10 @@ pub struct Procedure {
     /// The moves between states.
     #[serde(default)]
     pub actions: Vec<Action>,
+    /// Warnings and escalations on the statutory clock (the appointment), e.g. a warning to
+    /// the desk's leader when 80% of the limit is used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalation: Vec<Escalation>,
 }
 
 fn empty_object_schema() -> serde_json::Value {
@@ -104,9 +108,13 @@ pub struct Limit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>", regex(pattern = r"^\d{2}:\d{2}(:\d{2})?$"))]
     pub same_day_cutoff: Option<jiff::civil::Time>,
-    /// The longest extension the agency may grant on written notice, e.g. `10 days`.
+    /// The longest extension the agency may grant on written notice, e.g. `10 days`: the cap
+    /// on all of a dossier's extensions together.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension: Option<Duration>,
+    /// Roles that may approve an extension (an action with `extends:`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extension_approvers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -277,7 +285,7 @@ pub struct State {
     /// Linked procedures (liên thông) whose child dossiers start when this state is entered.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub starts: Vec<ChildLink>,
-    /// What happens when the step's budget runs out.
+    /// Warnings before the step's budget runs out and escalations after.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Escalation>,
 }
@@ -293,18 +301,131 @@ pub struct ChildLink {
     pub data: BTreeMap<String, String>,
 }
 
-/// An escalation rule: who is told, or what is done, when a step is (nearly) late.
+/// A warning or escalation rule on a clock: a step's budget (under a state) or the statutory
+/// limit (under the procedure). Exactly one threshold says when it fires: `used` (a share of
+/// the budget, a warning), `before` (working time before the due instant, a warning) or
+/// `after` (time after the due instant, an escalation; `0 working hours` = at the breach).
+/// When it fires, the engine records it in the audit log as the system, sends an outbox event
+/// naming who is to be told, and, for a state's rule with `take`, takes that action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Escalation {
-    /// Fire this long after the step's budget ran out (`0 working hours` = at the due instant).
-    pub after: Duration,
+    /// Warn when this share of the budget is used, e.g. `75%`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", regex(pattern = r"^\d{1,3}(\.\d)?%$"))]
+    pub used: Option<Share>,
+    /// Warn this long before the due instant, e.g. `1 working day`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Duration>,
+    /// Escalate this long after the due instant (`0 working hours` = at the due instant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Duration>,
     /// Roles to notify.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<String>,
     /// Department to notify (defaults to the state's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub department: Option<String>,
+    /// For a state's rule: an action `by: system` out of that state, taken when the rule fires
+    /// (tacit approval where the law provides it, a transfer to the supervisor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub take: Option<String>,
+}
+
+/// When an [`Escalation`] fires, relative to its clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threshold {
+    /// A share of the budget used, in thousandths (750 = 75%).
+    Used(u16),
+    Before(Duration),
+    After(Duration),
+}
+
+impl Escalation {
+    /// The rule's threshold; `None` unless exactly one is given (the validator refuses that,
+    /// E055).
+    pub fn threshold(&self) -> Option<Threshold> {
+        match (self.used, self.before, self.after) {
+            (Some(s), None, None) => Some(Threshold::Used(s.permille())),
+            (None, Some(b), None) => Some(Threshold::Before(b)),
+            (None, None, Some(a)) => Some(Threshold::After(a)),
+            _ => None,
+        }
+    }
+    /// A warning comes before the due instant; an escalation at or after it.
+    pub fn is_warning(&self) -> bool {
+        !matches!(self.threshold(), Some(Threshold::After(_)) | None)
+    }
+}
+
+impl std::fmt::Display for Threshold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Threshold::Used(p) if p.is_multiple_of(10) => write!(f, "{}% used", p / 10),
+            Threshold::Used(p) => write!(f, "{}.{}% used", p / 10, p % 10),
+            Threshold::Before(d) => write!(f, "{d} before due"),
+            Threshold::After(d) => write!(f, "{d} after due"),
+        }
+    }
+}
+
+/// A share of a budget written as a percentage, e.g. `75%` or `87.5%`, kept in thousandths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share(u16);
+
+impl Share {
+    pub const SEVENTY_FIVE: Share = Share(750);
+
+    /// The share in thousandths of the budget (750 = 75%).
+    pub fn permille(self) -> u16 {
+        self.0
+    }
+}
+
+impl std::str::FromStr for Share {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Share, String> {
+        let bad =
+            || format!("'{s}' is not a share of the budget like '75%' (above 0%, below 100%)");
+        let n = s.trim().strip_suffix('%').ok_or_else(bad)?.trim();
+        let (whole, tenth) = match n.split_once('.') {
+            Some((w, t)) if t.len() == 1 => (w, t),
+            Some(_) => return Err(bad()),
+            None => (n, "0"),
+        };
+        if whole.is_empty() || whole.len() > 3 || !whole.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let tenth: u16 = tenth.parse().map_err(|_| bad())?;
+        let permille = whole.parse::<u16>().map_err(|_| bad())? * 10 + tenth;
+        if permille == 0 || permille >= 1000 {
+            return Err(bad());
+        }
+        Ok(Share(permille))
+    }
+}
+
+impl std::fmt::Display for Share {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_multiple_of(10) {
+            write!(f, "{}%", self.0 / 10)
+        } else {
+            write!(f, "{}.{}%", self.0 / 10, self.0 % 10)
+        }
+    }
+}
+
+impl Serialize for Share {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Share {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Share, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -336,9 +457,17 @@ pub struct Action {
     /// A comment (reason) is required, e.g. for refusals and supplement requests.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub comment_required: bool,
-    /// Extends the dossier's deadline by at most this much (apology and extension letter).
+    /// A legal extension (gia hạn): moves the appointment by at most this much (the input
+    /// `extension` may ask for less). Needs a reason, an approver role from
+    /// `limit.extension_approvers`, and must come before the appointment; all extensions of a
+    /// dossier together stay within `limit.extension`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extends: Option<Duration>,
+    /// An apology for lateness (phiếu xin lỗi và hẹn lại ngày trả kết quả, form 04): a reason
+    /// and a new promised date (the input `promised`, YYYY-MM-DD). The promise does not move
+    /// the appointment: the dossier counts as late. The action stays in its state.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub apology: bool,
     /// Checklist documents this action concerns: checked at receipt, requested in a supplement
     /// request, or issued as the result. Each is the id of an entry in `documents`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

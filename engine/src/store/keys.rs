@@ -19,7 +19,7 @@
 //! `wk` key was ever written with, so a list by procedure and state knows which `wk` prefixes
 //! to scan. It changes only when a procedure version moves a state to another department.
 //!
-//! Space `t`, timers: `at(be i64 ms) \0 code \0 (step:<state> | appointment)` → empty; the key
+//! Space `t`, timers: `at(be i64 ms) \0 code \0 (step:<state> | appointment | alarm:[<state>]:<rule>)` → empty; the key
 //! says everything about the timer, and an empty value keeps the tree's leaves small. Overdue
 //! dossiers are the appointment timers before now.
 //!
@@ -156,6 +156,9 @@ pub fn timer_key(t: &Timer) -> Vec<u8> {
     let what = match &t.kind {
         TimerKind::StepDue { state } => format!("step:{state}"),
         TimerKind::Appointment => "appointment".to_string(),
+        TimerKind::Alarm { state, rule } => {
+            format!("alarm:{}:{rule}", state.as_deref().unwrap_or_default())
+        }
     };
     // The instant is fixed-width binary, written as is so that keys sort by time; the code
     // and the timer's kind after it are escaped like any other part.
@@ -176,7 +179,13 @@ pub fn timer_of_key(key: &[u8]) -> Option<Timer> {
             state: state.to_string(),
         },
         None if what == "appointment" => TimerKind::Appointment,
-        None => return None,
+        None => {
+            let (state, rule) = what.strip_prefix("alarm:")?.rsplit_once(':')?;
+            TimerKind::Alarm {
+                state: (!state.is_empty()).then(|| state.to_string()),
+                rule: rule.parse().ok()?,
+            }
+        }
     };
     Some(Timer {
         at,
@@ -251,6 +260,14 @@ mod tests {
     fn a_timer_key_reads_back_as_its_timer() {
         for kind in [
             TimerKind::Appointment,
+            TimerKind::Alarm {
+                state: None,
+                rule: 2,
+            },
+            TimerKind::Alarm {
+                state: Some("tham-dinh".into()),
+                rule: 0,
+            },
             TimerKind::StepDue {
                 state: "ky_duyet".into(),
             },

@@ -14,7 +14,7 @@ use super::kv::MemKv;
 use super::view::{View, reads_through_view};
 use super::{Committed, Error, Page, Query, Reader, Store};
 use crate::dossier::Dossier;
-use crate::dossier::transition::{Event, Timer, Transition};
+use crate::dossier::transition::{Event, Transition};
 
 /// A [`Store`] in memory. Commits are serialised by one lock; lists page and order exactly as
 /// in the sled store, because they are the same code over the same keys.

@@ -138,6 +138,13 @@ pub trait Store: Reader {
     /// whether anything was applied: [`Error::NotWritten`] (retry freely) or
     /// [`Error::OutcomeUnknown`] (read back after reopening before retrying).
     fn commit(&self, transition: Transition) -> Result<Committed, Error>;
+
+    /// Commits several independent transitions, each atomically and each refused or applied
+    /// on its own, answering in order. A store that groups commits makes them durable together
+    /// (one sync for all): how the scheduler fires a thousand timers due at once.
+    fn commit_all(&self, transitions: Vec<Transition>) -> Vec<Result<Committed, Error>> {
+        transitions.into_iter().map(|t| self.commit(t)).collect()
+    }
 }
 
 /// What may be read from storage. [`crate::Engine::store`] hands out only this, so an embedder
@@ -152,8 +159,18 @@ pub trait Reader: Send + Sync {
     /// Codes matching the query, at most `limit`, continuing after the cursor `after` that a
     /// previous page returned as its `next`.
     fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error>;
-    /// Timers due at or before `until`, earliest first.
-    fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error>;
+    /// Timers due at or before `until`, earliest first (then by dossier code).
+    fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
+        self.due_timers_after(None, until, limit)
+    }
+    /// [`Reader::due_timers`] continuing strictly after the timer `after` (a cursor: the last
+    /// timer of the previous page).
+    fn due_timers_after(
+        &self,
+        after: Option<&Timer>,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Timer>, Error>;
     /// Outbox events with `seq > after`, in commit order.
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error>;
     /// Every procedure version any dossier was pinned to: (hash, source).

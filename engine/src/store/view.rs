@@ -230,11 +230,21 @@ impl<'a> View<'a> {
         }
     }
 
-    pub(crate) fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
+    pub(crate) fn due_timers(
+        &self,
+        after: Option<&Timer>,
+        until: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Timer>, Error> {
         let mut upper = keys::time_key(until).to_vec();
         upper.push(SEP + 1);
+        let mut lower = after.map(keys::timer_key).unwrap_or_default();
+        if !lower.is_empty() {
+            // Strictly after the cursor's key.
+            lower.push(0);
+        }
         self.space(TIMERS)
-            .range(b"", Some(&upper))
+            .range(&lower, Some(&upper))
             .take(limit)
             .map(|item| {
                 let (k, _) = item?;
@@ -285,8 +295,13 @@ macro_rules! reads_through_view {
         fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
             self.view().list(query, after, limit)
         }
-        fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
-            self.view().due_timers(until, limit)
+        fn due_timers_after(
+            &self,
+            after: Option<&$crate::dossier::transition::Timer>,
+            until: Timestamp,
+            limit: usize,
+        ) -> Result<Vec<$crate::dossier::transition::Timer>, Error> {
+            self.view().due_timers(after, until, limit)
         }
         fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
             self.view().outbox(after, limit)

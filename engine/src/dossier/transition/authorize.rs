@@ -98,7 +98,8 @@ pub(super) fn check_inputs(
     };
     for name in given.keys() {
         let declared = action.inputs.iter().any(|i| &i.name == name)
-            || (action.extends.is_some() && name == "extension");
+            || (action.extends.is_some() && name == "extension")
+            || (action.apology && name == "promised");
         if !declared {
             return Err(Error::UnknownInput {
                 action: action.id.clone(),
@@ -106,6 +107,12 @@ pub(super) fn check_inputs(
                 known: action.inputs.iter().map(|i| i.name.clone()).collect(),
             });
         }
+    }
+    if action.apology && given.get("promised").is_none_or(|v| v.is_null()) {
+        return Err(Error::MissingInput {
+            action: action.id.clone(),
+            input: "promised".into(),
+        });
     }
     for decl in &action.inputs {
         let bad = |expected: &str| Error::BadInput {

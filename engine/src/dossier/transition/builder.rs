@@ -7,17 +7,34 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::{Change, Env, Error, Event, Submission, audit_entry, ended_event, timers_of};
-use crate::deadline;
+use crate::deadline::{self, StepTiming};
 use crate::dossier::definition::Definition;
-use crate::dossier::{Actor, Clock, Dossier, Ending, Token};
-use crate::procedure::StateKind;
+use crate::dossier::{Actor, Alarm, Clock, Dossier, Ending, Token};
+use crate::procedure::{Escalation, StateKind};
 
 pub(super) struct Builder<'e, 'a> {
     env: &'e Env<'a>,
     pub(super) changes: Vec<Change>,
     pub(super) procedures: Vec<(String, String)>,
     pub(super) plugins: Vec<(String, Arc<Vec<u8>>)>,
+    /// Steps cut short by a terminal state reached from a sibling branch.
+    pub(super) ended_steps: Vec<StepTiming>,
     depth: usize,
+}
+
+/// How settling the statutory clock changed it.
+pub(super) enum ClockMove {
+    Paused {
+        /// The state whose step stops the clock.
+        state: String,
+        label: String,
+        outside_budget: bool,
+    },
+    Resumed {
+        since: Timestamp,
+        paused_hours_milli: u64,
+        due_before: Timestamp,
+    },
 }
 
 /// Linked groups nest (birth → residence → insurance), but never this deep.
@@ -30,6 +47,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             changes: vec![],
             procedures: vec![],
             plugins: vec![],
+            ended_steps: vec![],
             depth: 0,
         }
     }
@@ -69,6 +87,8 @@ impl<'e, 'a> Builder<'e, 'a> {
             env.now,
             sub.applicant.disadvantaged_area,
         )?;
+        let limit = deadline::limit_for(&proc_.limit, sub.applicant.disadvantaged_area);
+        let alarms = alarms_for(env, &proc_.escalation, env.now, Some(limit), Some(due))?;
         let code = self.placeholder();
         let mut data = sub.data.clone();
         let defaulted = p.form.apply_defaults(&mut data);
@@ -90,6 +110,11 @@ impl<'e, 'a> Builder<'e, 'a> {
                 paused_since: None,
                 supplements: 0,
                 extensions: 0,
+                paused_hours_milli: 0,
+                alarms,
+                overdue_since: None,
+                extension_notices: vec![],
+                apologies: vec![],
             },
             status: start.status,
             ending: None,
@@ -122,7 +147,7 @@ impl<'e, 'a> Builder<'e, 'a> {
         let mut entered = vec![];
         let mut spawned = vec![];
         self.enter(p, &mut d, &start.id, vec![], &mut entered, &mut spawned)?;
-        self.settle_clock(p, &mut d)?;
+        let moved = self.settle_clock(p, &mut d)?;
         // The receipt's entry records the schema defaults filled in, so the stored data is
         // explained by the request plus the procedure version.
         let receipt_input = if defaulted.is_empty() {
@@ -140,6 +165,10 @@ impl<'e, 'a> Builder<'e, 'a> {
             receipt_input,
             env.now,
         );
+        let mut audit = vec![entry];
+        if let Some(m) = moved {
+            audit.push(self.clock_entry(&mut d, &m, actor));
+        }
         let mut events = vec![Event {
             kind: "dossier.received".into(),
             dossier: code,
@@ -161,7 +190,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             code_prefix: Some(code_prefix),
             timers: timers_of(&d),
             dossier: d,
-            audit: vec![entry],
+            audit,
             events,
         };
         self.spawn_children(p, index, spawned, actor)?;
@@ -286,8 +315,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                 {
                     // Re-entered after the branches met (e.g. back from a supplement request):
                     // the join is then the consolidation step it became.
-                    let due = step_due(env, state)?;
-                    d.tokens.push(token_at(state, env.now, due, lineage, false));
+                    d.tokens.push(working_token(env, state, lineage)?);
                     return Ok(());
                 }
                 d.tokens
@@ -312,14 +340,8 @@ impl<'e, 'a> Builder<'e, 'a> {
                             && t.lineage.len() == lineage.len()
                             && &t.lineage[..parent_lineage.len()] == parent_lineage)
                     });
-                    let due = step_due(env, state)?;
-                    d.tokens.push(token_at(
-                        state,
-                        env.now,
-                        due,
-                        parent_lineage.to_vec(),
-                        false,
-                    ));
+                    d.tokens
+                        .push(working_token(env, state, parent_lineage.to_vec())?);
                 } else {
                     // Still waiting for sibling branches: the status stays that of the work
                     // in progress.
@@ -340,56 +362,209 @@ impl<'e, 'a> Builder<'e, 'a> {
                     )?,
                     None => d.clock.due_at,
                 };
-                d.tokens.clear();
-                d.clock.paused_since = None;
+                for t in std::mem::take(&mut d.tokens) {
+                    if !t.waiting {
+                        self.ended_steps.push(timing_of(env, p, &t));
+                    }
+                }
+                if let Some(since) = d.clock.paused_since.take() {
+                    d.clock.paused_hours_milli += env
+                        .calendar
+                        .elapsed_hours_milli(since, env.now.max(since))?;
+                    d.clock.due_at = effective_due;
+                }
+                let (class, late_because) = deadline::classify::dossier(
+                    env.calendar,
+                    env.rules,
+                    env.now,
+                    effective_due,
+                    d.clock.supplements,
+                    d.clock.apologies.len(),
+                );
                 d.ending = Some(Ending {
                     outcome,
                     state: state.id.clone(),
                     at: env.now,
-                    on_time: env.now <= effective_due,
+                    on_time: class.is_on_time(),
+                    class: Some(class),
+                    late_because,
+                    appointment: Some(effective_due),
                 });
             }
             StateKind::Applicant | StateKind::Task | StateKind::Automatic => {
                 if state.kind == StateKind::Applicant && state.status == 5 {
                     d.clock.supplements += 1;
                 }
-                let due = if state.kind == StateKind::Applicant || state.outside_budget {
-                    None
+                let token = if state.kind == StateKind::Applicant || state.outside_budget {
+                    token_at(state, env.now, None, lineage, false)
                 } else {
-                    step_due(env, state)?
+                    working_token(env, state, lineage)?
                 };
-                d.tokens.push(token_at(state, env.now, due, lineage, false));
+                d.tokens.push(token);
             }
         }
         Ok(())
     }
 
     /// Pauses the statutory clock while any active step waits on the applicant or is outside
-    /// the agency's budget, and moves the appointment when it resumes.
-    pub(super) fn settle_clock(&self, p: &Definition, d: &mut Dossier) -> Result<(), Error> {
+    /// the agency's budget, and moves the appointment (and the warnings still to fire on it)
+    /// by the working time paused when it resumes.
+    pub(super) fn settle_clock(
+        &self,
+        p: &Definition,
+        d: &mut Dossier,
+    ) -> Result<Option<ClockMove>, Error> {
         if d.ending.is_some() {
-            return Ok(());
+            return Ok(None);
         }
-        let paused = d.tokens.iter().filter(|t| !t.waiting).any(|t| {
-            p.procedure
-                .state(&t.state)
-                .is_some_and(|s| s.kind == StateKind::Applicant || s.outside_budget)
-        });
-        match (paused, d.clock.paused_since) {
-            (true, None) => d.clock.paused_since = Some(self.env.now),
-            (false, Some(since)) => {
-                d.clock.due_at = deadline::resume(
-                    self.env.calendar,
-                    &p.procedure.limit,
-                    d.clock.due_at,
-                    since,
-                    self.env.now,
-                )?;
-                d.clock.paused_since = None;
+        let env = self.env;
+        let stopper = d
+            .tokens
+            .iter()
+            .filter(|t| !t.waiting)
+            .filter_map(|t| p.procedure.state(&t.state))
+            .find(|s| s.kind == StateKind::Applicant || s.outside_budget);
+        match (stopper, d.clock.paused_since) {
+            (Some(s), None) => {
+                d.clock.paused_since = Some(env.now);
+                Ok(Some(ClockMove::Paused {
+                    state: s.id.clone(),
+                    label: s.label.clone(),
+                    outside_budget: s.outside_budget,
+                }))
             }
-            _ => {}
+            (None, Some(since)) => {
+                let limit = &p.procedure.limit;
+                let due_before = d.clock.due_at;
+                d.clock.due_at =
+                    deadline::resume(env.calendar, limit, d.clock.due_at, since, env.now)?;
+                for alarm in &mut d.clock.alarms {
+                    alarm.at = deadline::resume(env.calendar, limit, alarm.at, since, env.now)?;
+                }
+                let paused = env
+                    .calendar
+                    .elapsed_hours_milli(since, env.now.max(since))?;
+                d.clock.paused_hours_milli += paused;
+                d.clock.paused_since = None;
+                Ok(Some(ClockMove::Resumed {
+                    since,
+                    paused_hours_milli: paused,
+                    due_before,
+                }))
+            }
+            _ => Ok(None),
         }
-        Ok(())
+    }
+
+    /// The audit entry of a pause or resume, by the system, as its own version of `d`.
+    pub(super) fn clock_entry(
+        &self,
+        d: &mut Dossier,
+        m: &ClockMove,
+        _cause: &Actor,
+    ) -> crate::audit::Entry {
+        let env = self.env;
+        d.version += 1;
+        let (action, comment, input) = match m {
+            ClockMove::Paused {
+                state,
+                label,
+                outside_budget,
+            } => (
+                "system:pause",
+                if *outside_budget {
+                    format!("clock paused: step '{label}' is outside the agency's budget")
+                } else {
+                    format!("clock paused: waiting on the applicant ({label})")
+                },
+                serde_json::json!({
+                    "state": state,
+                    "reason": if *outside_budget { "outside_budget" } else { "waiting_on_applicant" },
+                    "appointment": d.clock.due_at,
+                }),
+            ),
+            ClockMove::Resumed {
+                since,
+                paused_hours_milli,
+                due_before,
+            } => (
+                "system:resume",
+                format!(
+                    "clock resumed after {} paused; appointment moved",
+                    crate::calendar::Duration::new(
+                        *paused_hours_milli,
+                        crate::calendar::Unit::WorkingHours
+                    )
+                ),
+                serde_json::json!({
+                    "paused_since": since,
+                    "paused_working_hours_milli": paused_hours_milli,
+                    "appointment_before": due_before,
+                    "appointment": d.clock.due_at,
+                }),
+            ),
+        };
+        let states: Vec<String> = d.active_states().map(String::from).collect();
+        audit_entry(
+            d,
+            action,
+            &Actor::system(),
+            states.clone(),
+            states,
+            Some(comment),
+            input,
+            env.now,
+        )
+    }
+}
+
+/// A budgeted (or unbudgeted) working step entered now, with its warnings scheduled.
+fn working_token(
+    env: &Env<'_>,
+    state: &crate::procedure::State,
+    lineage: Vec<(String, usize)>,
+) -> Result<Token, Error> {
+    let due = step_due(env, state)?;
+    let mut token = token_at(state, env.now, due, lineage, false);
+    token.alarms = alarms_for(env, &state.escalation, env.now, state.budget, due)?;
+    Ok(token)
+}
+
+/// When each rule of `rules` fires on a clock started at `start` with `budget`, due at `due`.
+pub(super) fn alarms_for(
+    env: &Env<'_>,
+    rules: &[Escalation],
+    start: Timestamp,
+    budget: Option<crate::calendar::Duration>,
+    due: Option<Timestamp>,
+) -> Result<Vec<Alarm>, Error> {
+    let (Some(budget), Some(due)) = (budget, due) else {
+        return Ok(vec![]);
+    };
+    let mut alarms = vec![];
+    for (rule, e) in rules.iter().enumerate() {
+        if let Some(threshold) = e.threshold() {
+            let at = deadline::alarm_at(env.calendar, threshold, start, budget, due)?;
+            alarms.push(Alarm { at, rule });
+        }
+    }
+    Ok(alarms)
+}
+
+/// How the step a token stands for ended now.
+pub(super) fn timing_of(env: &Env<'_>, p: &Definition, t: &Token) -> StepTiming {
+    StepTiming {
+        state: t.state.clone(),
+        department: t.department.clone(),
+        entered_at: t.entered_at,
+        ended_at: env.now,
+        budget: p
+            .procedure
+            .state(&t.state)
+            .and_then(|s| s.budget)
+            .map(|b| b.to_string()),
+        due_at: t.due_at,
+        class: deadline::classify::step(env.calendar, env.rules, env.now, t.due_at),
     }
 }
 
@@ -408,6 +583,8 @@ fn token_at(
         due_at,
         lineage,
         waiting,
+        alarms: vec![],
+        overdue_since: None,
     }
 }
 

@@ -81,6 +81,32 @@ pub enum Error {
     Definition { procedure: String, message: String },
     #[error("linked procedure '{0}' is not in the catalogue")]
     UnknownLinkedProcedure(String),
+    #[error(
+        "action '{action}' grants an extension, which needs an approver role {approvers:?}; actor '{actor}' has {has:?}"
+    )]
+    NotApprover {
+        action: String,
+        actor: String,
+        approvers: Vec<String>,
+        has: Vec<String>,
+    },
+    #[error(
+        "action '{action}': an extension must be granted before the appointment ({appointment}); it has passed, so issue an apology instead"
+    )]
+    ExtensionTooLate {
+        action: String,
+        appointment: jiff::Timestamp,
+    },
+    #[error(
+        "action '{action}': {asked} more would extend dossier {code} beyond limit.extension {cap} ({granted} granted already)"
+    )]
+    ExtensionCapped {
+        action: String,
+        code: String,
+        asked: crate::calendar::Duration,
+        granted: String,
+        cap: crate::calendar::Duration,
+    },
 }
 
 fn active_list(active: &[String]) -> String {

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::audit;
-use crate::deadline::WorkingCalendar;
+use crate::deadline::{Rules, WorkingCalendar};
 use crate::dossier::definition::Definition;
 use crate::dossier::{Actor, Dossier, Ending};
 use crate::procedure::InputKind;
@@ -17,12 +17,15 @@ use crate::procedure::InputKind;
 mod authorize;
 mod builder;
 mod error;
+mod fire;
+mod notice;
 
 pub use crate::dossier::request::{ActionRequest, Submission};
 pub use authorize::Requester;
 use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;
 pub use error::Error;
+pub use fire::{Fired, Firing, fire, merge};
 
 /// Placeholder codes for dossiers a transition creates; the store replaces them with real
 /// national codes when it commits, so codes stay gap-free even when a submission is refused.
@@ -36,6 +39,13 @@ pub enum TimerKind {
     StepDue { state: String },
     /// The appointment with the citizen is reached.
     Appointment,
+    /// A warning or escalation rule: the step's in `state`, or the statutory clock's when
+    /// `state` is absent; `rule` is its index in that `escalation` list.
+    Alarm {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<String>,
+        rule: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,6 +106,8 @@ pub struct Env<'a> {
     /// The version in force of a procedure by id (for child dossiers of linked groups).
     pub lookup: &'a dyn Fn(&str) -> Option<Arc<Definition>>,
     pub now: Timestamp,
+    /// How dossiers and steps are classified when they end.
+    pub rules: &'a Rules,
     placeholders: std::cell::Cell<u32>,
 }
 
@@ -109,8 +121,15 @@ impl<'a> Env<'a> {
             calendar,
             lookup,
             now,
+            rules: &Rules::NATIONAL,
             placeholders: std::cell::Cell::new(0),
         }
+    }
+
+    /// The same environment classifying by `rules` instead of the national defaults.
+    pub fn with_rules(mut self, rules: &'a Rules) -> Env<'a> {
+        self.rules = rules;
+        self
     }
 
     /// The next placeholder code of the transition being built.
@@ -121,32 +140,48 @@ impl<'a> Env<'a> {
     }
 }
 
-/// The timers a dossier has in this state: one per budgeted active step and the appointment
-/// while the clock runs. Derived from the dossier so the store can clear the old set exactly.
+/// The timers a dossier has in this state: for each active budgeted step its breach (until
+/// recorded) and its warnings still to fire; while the clock runs, the appointment (until its
+/// breach is recorded) and the statutory warnings still to fire. Derived from the dossier
+/// alone, so the store clears the old set exactly and a fired timer is gone with the commit
+/// that recorded its effect.
 pub fn timers_of(d: &Dossier) -> Vec<Timer> {
     if !d.is_open() {
         return vec![];
     }
-    let mut timers: Vec<Timer> = d
-        .tokens
-        .iter()
-        .filter(|t| !t.waiting)
-        .filter_map(|t| {
-            t.due_at.map(|at| Timer {
-                at,
-                dossier: d.code.clone(),
-                kind: TimerKind::StepDue {
-                    state: t.state.clone(),
+    let timer = |at, kind| Timer {
+        at,
+        dossier: d.code.clone(),
+        kind,
+    };
+    let mut timers = vec![];
+    for t in d.tokens.iter().filter(|t| !t.waiting) {
+        if let (Some(at), None) = (t.due_at, t.overdue_since) {
+            let state = t.state.clone();
+            timers.push(timer(at, TimerKind::StepDue { state }));
+        }
+        for a in &t.alarms {
+            let state = Some(t.state.clone());
+            timers.push(timer(
+                a.at,
+                TimerKind::Alarm {
+                    state,
+                    rule: a.rule,
                 },
-            })
-        })
-        .collect();
+            ));
+        }
+    }
     if d.clock.paused_since.is_none() {
-        timers.push(Timer {
-            at: d.clock.due_at,
-            dossier: d.code.clone(),
-            kind: TimerKind::Appointment,
-        });
+        if d.clock.overdue_since.is_none() {
+            timers.push(timer(d.clock.due_at, TimerKind::Appointment));
+        }
+        for a in &d.clock.alarms {
+            let kind = TimerKind::Alarm {
+                state: None,
+                rule: a.rule,
+            };
+            timers.push(timer(a.at, kind));
+        }
     }
     timers
 }
@@ -228,7 +263,7 @@ pub fn act_as_engine(
     step(p, d, &req, Requester::Engine, env)
 }
 
-fn step(
+pub(super) fn step(
     p: &Definition,
     d: &Dossier,
     req: &ActionRequest,
@@ -266,9 +301,7 @@ fn step(
         })?;
     authorize(p, d, action, &req.actor, requester)?;
     check_inputs(p, action, &req.input)?;
-    if (action.comment_required || action.extends.is_some())
-        && req.comment.as_deref().is_none_or(|c| c.trim().is_empty())
-    {
+    if needs_reason(action) && req.comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
         return Err(Error::CommentRequired {
             action: action.id.clone(),
         });
@@ -299,14 +332,47 @@ fn step(
             }
         }
     }
+    let mut notices = serde_json::Map::new();
+    let mut events = vec![];
     if let Some(max) = action.extends {
         let extension = extension_of(action, max, &req.input)?;
-        next.clock.due_at = env.calendar.add(next.clock.due_at, extension)?;
-        next.clock.extensions += 1;
+        let n = notice::extend(
+            p,
+            &mut next,
+            action,
+            &req.actor,
+            req.comment.as_deref(),
+            extension,
+            env,
+        )?;
+        events.push(notice_event(&next, "dossier.extended", &n, env.now));
+        notices.insert(
+            "extension_notice".into(),
+            serde_json::to_value(&n).unwrap_or_default(),
+        );
+        next.clock.extension_notices.push(n);
+    }
+    if action.apology {
+        let a = notice::apologise(
+            p,
+            &mut next,
+            action,
+            &req.actor,
+            req.comment.as_deref(),
+            &req.input,
+            env,
+        )?;
+        events.push(notice_event(&next, "dossier.apologised", &a, env.now));
+        notices.insert(
+            "apology".into(),
+            serde_json::to_value(&a).unwrap_or_default(),
+        );
+        next.clock.apologies.push(a);
     }
 
     let token = next.tokens.remove(token_index);
     let mut builder = Builder::new(env);
+    let mut steps = vec![builder::timing_of(env, p, &token)];
     let mut entered = vec![];
     let mut spawned = vec![];
     builder.enter(
@@ -317,25 +383,40 @@ fn step(
         &mut entered,
         &mut spawned,
     )?;
-    builder.settle_clock(p, &mut next)?;
+    let moved = builder.settle_clock(p, &mut next)?;
+    steps.append(&mut builder.ended_steps);
 
-    let entry = audit_entry(
+    let mut input = req.input.clone();
+    if !notices.is_empty() {
+        let mut with = input.as_object().cloned().unwrap_or_default();
+        with.extend(notices);
+        input = serde_json::Value::Object(with);
+    }
+    let mut entry = audit_entry(
         &next,
         &action.id,
         &req.actor,
         vec![action.from.clone()],
         entered.clone(),
         req.comment.clone(),
-        req.input.clone(),
+        input,
         env.now,
     );
-    let mut events = vec![Event {
-        kind: "dossier.moved".into(),
-        dossier: next.code.clone(),
-        at: env.now,
-        status: next.status,
-        payload: serde_json::json!({"action": action.id, "from": action.from, "to": entered}),
-    }];
+    entry.steps = steps;
+    let mut audit = vec![entry];
+    if let Some(m) = moved {
+        audit.push(builder.clock_entry(&mut next, &m, &req.actor));
+    }
+    events.insert(
+        0,
+        Event {
+            kind: "dossier.moved".into(),
+            dossier: next.code.clone(),
+            at: env.now,
+            status: next.status,
+            payload: serde_json::json!({"action": action.id, "from": action.from, "to": entered}),
+        },
+    );
     if let Some(ending) = &next.ending {
         events.push(ended_event(&next, ending, env.now));
     }
@@ -344,7 +425,7 @@ fn step(
         code_prefix: None,
         timers: timers_of(&next),
         dossier: next,
-        audit: vec![entry],
+        audit,
         events,
     });
     builder.spawn_children(p, 0, spawned, &req.actor)?;
@@ -354,6 +435,16 @@ fn step(
         procedures: builder.procedures,
         plugins: builder.plugins,
     })
+}
+
+fn notice_event(d: &Dossier, kind: &str, notice: &impl Serialize, now: Timestamp) -> Event {
+    Event {
+        kind: kind.into(),
+        dossier: d.code.clone(),
+        at: now,
+        status: d.status,
+        payload: serde_json::to_value(notice).unwrap_or_default(),
+    }
 }
 
 /// The actions `actor` may take now, with the reason each refused one would be refused.
@@ -383,13 +474,24 @@ pub fn available(p: &Definition, d: &Dossier, actor: &Actor, now: Timestamp) -> 
                 label: action.label.clone(),
                 from: action.from.clone(),
                 to: action.to.clone(),
-                inputs: action.inputs.iter().map(|i| i.name.clone()).collect(),
-                comment_required: action.comment_required || action.extends.is_some(),
+                inputs: action
+                    .inputs
+                    .iter()
+                    .map(|i| i.name.clone())
+                    .chain(action.extends.map(|_| "extension".to_string()))
+                    .chain(action.apology.then(|| "promised".to_string()))
+                    .collect(),
+                comment_required: needs_reason(action),
                 refused: refusal,
             });
         }
     }
     out
+}
+
+/// Refusals, supplement requests, extensions and apologies state their reason.
+fn needs_reason(action: &crate::procedure::Action) -> bool {
+    action.comment_required || action.extends.is_some() || action.apology
 }
 
 /// One action an actor could take.
@@ -436,6 +538,7 @@ fn audit_entry(
         } else {
             input
         },
+        steps: vec![],
         version: d.version,
         prev_hash: String::new(),
         hash: String::new(),
@@ -448,6 +551,13 @@ fn ended_event(d: &Dossier, ending: &Ending, now: Timestamp) -> Event {
         dossier: d.code.clone(),
         at: now,
         status: d.status,
-        payload: serde_json::json!({"outcome": ending.outcome, "state": ending.state, "on_time": ending.on_time}),
+        payload: serde_json::json!({
+            "outcome": ending.outcome,
+            "state": ending.state,
+            "on_time": ending.on_time,
+            "class": ending.class,
+            "late_because": ending.late_because,
+            "appointment": ending.appointment,
+        }),
     }
 }

@@ -11,6 +11,7 @@ use super::diagnostic::{Code, Diagnostic, Pos, did_you_mean};
 use super::model::{PluginCall, Procedure, StateKind};
 use super::source_map::{SourceMap, escape};
 
+mod deadlines;
 mod graph;
 mod guards;
 mod regions;
@@ -111,6 +112,7 @@ pub fn check_with(
     c.regions();
     c.takers();
     c.budgets();
+    c.deadlines();
     let mut out = c.out;
     out.extend(plugins.inspect(procedure, source_map, file));
     out

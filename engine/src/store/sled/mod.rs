@@ -51,7 +51,7 @@ use super::kv::storage;
 use super::view::{Space, View, reads_through_view};
 use super::{Committed, Error, Page, Query, Reader, Store};
 use crate::dossier::Dossier;
-use crate::dossier::transition::{Event, Timer, Transition};
+use crate::dossier::transition::{Event, Transition};
 
 /// Options for opening a sled store.
 #[derive(Debug, Clone)]
@@ -271,21 +271,31 @@ impl Drop for SledStore {
     }
 }
 
-impl Store for SledStore {
-    fn commit(&self, transition: Transition) -> Result<Committed, Error> {
+impl SledStore {
+    /// Hands a transition to the writer; the receiver gets its answer.
+    fn send(
+        &self,
+        transition: Transition,
+    ) -> Result<mpsc::Receiver<Result<Committed, Error>>, Error> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(Error::NotWritten(POISONED.into()));
         }
         let pending = Pending::new(transition)?;
         let (reply, answer) = mpsc::sync_channel(1);
-        {
-            let guard = self.sender.lock().map_err(|_| Error::Closed)?;
-            // Not yet handed over: a closed store wrote nothing of it.
-            let sender = guard.as_ref().ok_or(Error::Closed)?;
-            sender
-                .send(Job { pending, reply })
-                .map_err(|_| Error::Closed)?;
-        }
+        let guard = self.sender.lock().map_err(|_| Error::Closed)?;
+        // Not yet handed over: a closed store wrote nothing of it.
+        let sender = guard.as_ref().ok_or(Error::Closed)?;
+        sender
+            .send(Job { pending, reply })
+            .map_err(|_| Error::Closed)?;
+        Ok(answer)
+    }
+
+    /// Waits for the writer's answer and keeps the cache in step with it.
+    fn answered(
+        &self,
+        answer: mpsc::Receiver<Result<Committed, Error>>,
+    ) -> Result<Committed, Error> {
         // Handed over but never answered: the writer died with it, applied or not.
         let answered = answer.recv().map_err(|_| {
             Error::OutcomeUnknown("the store's writer stopped before answering".into())
@@ -306,6 +316,22 @@ impl Store for SledStore {
             Committed::Replayed(d) => self.cache.put_committed(d),
         }
         Ok(committed)
+    }
+}
+
+impl Store for SledStore {
+    fn commit(&self, transition: Transition) -> Result<Committed, Error> {
+        let answer = self.send(transition)?;
+        self.answered(answer)
+    }
+
+    /// Every transition is handed to the writer before waiting for the first answer, so the
+    /// group commit applies them in as few batches, and syncs them in as few rounds, as it can.
+    fn commit_all(&self, transitions: Vec<Transition>) -> Vec<Result<Committed, Error>> {
+        let sent: Vec<_> = transitions.into_iter().map(|t| self.send(t)).collect();
+        sent.into_iter()
+            .map(|s| s.and_then(|answer| self.answered(answer)))
+            .collect()
     }
 }
 

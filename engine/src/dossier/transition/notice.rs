@@ -1,0 +1,174 @@
+//! The two ways an agency answers a deadline it cannot keep, which reports must never mix up:
+//! a legal extension (gia hạn) moves the appointment within the law's cap, before it passes;
+//! an apology (xin lỗi, hẹn lại, form 04) promises a new date and leaves the dossier late.
+
+use super::{Env, Error};
+use crate::calendar::Duration;
+use crate::deadline;
+use crate::dossier::definition::Definition;
+use crate::dossier::{Actor, Apology, Dossier, ExtensionNotice};
+use crate::procedure::Action;
+
+/// The appointment as it stands now: while the clock is paused, it would move by the working
+/// time paused so far.
+fn current_appointment(
+    p: &Definition,
+    d: &Dossier,
+    env: &Env<'_>,
+) -> Result<jiff::Timestamp, Error> {
+    Ok(match d.clock.paused_since {
+        Some(since) => deadline::resume(
+            env.calendar,
+            &p.procedure.limit,
+            d.clock.due_at,
+            since,
+            env.now,
+        )?,
+        None => d.clock.due_at,
+    })
+}
+
+/// Grants `extension`: the actor must hold an approver role, the appointment must not have
+/// passed, and all extensions together stay within `limit.extension`. Moves the appointment
+/// and the statutory warnings still to fire.
+pub(super) fn extend(
+    p: &Definition,
+    d: &mut Dossier,
+    action: &Action,
+    actor: &Actor,
+    reason: Option<&str>,
+    extension: Duration,
+    env: &Env<'_>,
+) -> Result<ExtensionNotice, Error> {
+    let limit = &p.procedure.limit;
+    let held: Vec<String> = actor
+        .roles
+        .iter()
+        .filter(|r| limit.extension_approvers.contains(r))
+        .cloned()
+        .collect();
+    if held.is_empty() {
+        return Err(Error::NotApprover {
+            action: action.id.clone(),
+            actor: actor.id.clone(),
+            approvers: limit.extension_approvers.clone(),
+            has: actor.roles.clone(),
+        });
+    }
+    let old = current_appointment(p, d, env)?;
+    if env.now >= old {
+        return Err(Error::ExtensionTooLate {
+            action: action.id.clone(),
+            appointment: old,
+        });
+    }
+    let cap = limit.extension.ok_or_else(|| Error::Definition {
+        procedure: p.procedure.id.clone(),
+        message: format!(
+            "action '{}' extends, but limit.extension is not declared",
+            action.id
+        ),
+    })?;
+    let granted: u64 = d
+        .clock
+        .extension_notices
+        .iter()
+        .map(|n| n.extension.nominal_day_milli())
+        .sum();
+    if granted + extension.nominal_day_milli() > cap.nominal_day_milli() {
+        let listed: Vec<String> = d
+            .clock
+            .extension_notices
+            .iter()
+            .map(|n| n.extension.to_string())
+            .collect();
+        return Err(Error::ExtensionCapped {
+            action: action.id.clone(),
+            code: d.code.clone(),
+            asked: extension,
+            granted: if listed.is_empty() {
+                "none".into()
+            } else {
+                listed.join(" + ")
+            },
+            cap,
+        });
+    }
+    d.clock.due_at = env.calendar.add(d.clock.due_at, extension)?;
+    for alarm in &mut d.clock.alarms {
+        alarm.at = env.calendar.add(alarm.at, extension)?;
+    }
+    d.clock.extensions += 1;
+    Ok(ExtensionNotice {
+        at: env.now,
+        action: action.id.clone(),
+        reason: reason.unwrap_or_default().trim().to_string(),
+        extension,
+        old_appointment: old,
+        new_appointment: current_appointment(p, d, env)?,
+        approver: actor.id.clone(),
+        approver_roles: held,
+    })
+}
+
+/// Records an apology with the new promised date (input `promised`, YYYY-MM-DD: returned by
+/// the close of office that day). The date must be a working day after today, after the
+/// appointment and after any date promised before. The appointment does not move.
+pub(super) fn apologise(
+    p: &Definition,
+    d: &mut Dossier,
+    action: &Action,
+    actor: &Actor,
+    reason: Option<&str>,
+    input: &serde_json::Value,
+    env: &Env<'_>,
+) -> Result<Apology, Error> {
+    let bad = |expected: String| Error::BadInput {
+        action: action.id.clone(),
+        input: "promised".into(),
+        expected,
+    };
+    let date: jiff::civil::Date = input
+        .get("promised")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| bad("a date YYYY-MM-DD".into()))?;
+    let cal = env.calendar;
+    let opening = cal.next_working_instant(cal.start_of_day(date)?)?;
+    let promised = cal.close_of_working_day(opening)?;
+    if cal.local_date(promised) != date {
+        return Err(bad(format!(
+            "a working day ({date} is not one; the next is {})",
+            cal.local_date(promised)
+        )));
+    }
+    let appointment = current_appointment(p, d, env)?;
+    if promised <= appointment {
+        return Err(bad(format!(
+            "a date after the appointment {}: an apology promises a later date than the one missed",
+            cal.local_date(appointment)
+        )));
+    }
+    if promised <= env.now {
+        return Err(bad("a date after today".into()));
+    }
+    let previous = d.clock.apologies.last().map(|a| a.promised);
+    if let Some(before) = previous
+        && promised <= before
+    {
+        return Err(bad(format!(
+            "a date after the one promised before ({})",
+            cal.local_date(before)
+        )));
+    }
+    Ok(Apology {
+        at: env.now,
+        action: action.id.clone(),
+        reason: reason.unwrap_or_default().trim().to_string(),
+        appointment,
+        previous_promise: previous,
+        promised,
+        officer: actor.id.clone(),
+        departments: actor.departments.clone(),
+    })
+}

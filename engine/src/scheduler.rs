@@ -1,0 +1,178 @@
+//! The deadline scheduler: a thread that sleeps until the earliest due timer, fires what is
+//! due through [`Engine::fire_due`], and sleeps again. Commits that add an earlier timer ring
+//! its [`Bell`]; with nothing due it waits without waking (no CPU while idle), apart from a
+//! long safety timeout against wall-clock jumps.
+//!
+//! It reads "now" from the engine's [`crate::clock::TimeSource`] and sleeps in real time, so a
+//! test that moves a manual clock calls [`Scheduler::wake`] to have it look again.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::dossier::transition::Firing;
+use crate::engine::Engine;
+
+/// The longest the scheduler sleeps without looking at the clock again.
+const MAX_SLEEP: Duration = Duration::from_secs(3600);
+/// How long it waits before retrying after the store refused to fire.
+const RETRY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+struct Plan {
+    /// The instant the scheduler sleeps until (`None`: until rung).
+    until: Option<Timestamp>,
+    rung: bool,
+    stop: bool,
+    sleeping: bool,
+}
+
+/// Wakes a sleeping scheduler when a commit adds a timer earlier than the one it waits for.
+#[derive(Debug, Default)]
+pub struct Bell {
+    plan: Mutex<Plan>,
+    cv: Condvar,
+}
+
+impl Bell {
+    /// A timer at `at` was committed: wake the scheduler if it sleeps past it.
+    pub fn offer(&self, at: Timestamp) {
+        let Ok(mut plan) = self.plan.lock() else {
+            return;
+        };
+        if plan.sleeping && plan.until.is_none_or(|u| at < u) {
+            plan.rung = true;
+            self.cv.notify_all();
+        }
+    }
+    fn ring(&self) {
+        if let Ok(mut plan) = self.plan.lock() {
+            plan.rung = true;
+            self.cv.notify_all();
+        }
+    }
+    fn stop(&self) {
+        if let Ok(mut plan) = self.plan.lock() {
+            plan.stop = true;
+            self.cv.notify_all();
+        }
+    }
+    /// Sleeps up to `wait` (or until rung) planning to look again at `until`; false once
+    /// stopped.
+    fn sleep(&self, until: Option<Timestamp>, wait: Duration) -> bool {
+        let Ok(mut plan) = self.plan.lock() else {
+            return false;
+        };
+        if plan.stop {
+            return false;
+        }
+        if !plan.rung {
+            plan.until = until;
+            plan.sleeping = true;
+            let (woken, _) = match self
+                .cv
+                .wait_timeout_while(plan, wait, |p| !p.rung && !p.stop)
+            {
+                Ok(r) => r,
+                Err(_) => return false,
+            };
+            plan = woken;
+            plan.sleeping = false;
+        }
+        plan.rung = false;
+        !plan.stop
+    }
+}
+
+/// A running scheduler; stops (and joins its thread) on [`Scheduler::stop`] or drop.
+pub struct Scheduler {
+    bell: Arc<Bell>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Scheduler {
+    /// Starts the scheduler on a thread of its own. It first catches up: timers that came due
+    /// while nothing ran fire at once, in due order. `on_fired` sees every firing (the CLI
+    /// prints them; a server counts them).
+    pub fn start(
+        engine: Arc<Engine>,
+        on_fired: impl Fn(&Firing) + Send + 'static,
+    ) -> std::io::Result<Scheduler> {
+        let bell = engine.bell();
+        let thread = {
+            let bell = bell.clone();
+            std::thread::Builder::new()
+                .name("motcua-scheduler".into())
+                .spawn(move || run(&engine, &bell, &on_fired))?
+        };
+        Ok(Scheduler {
+            bell,
+            thread: Some(thread),
+        })
+    }
+
+    /// Makes the scheduler look at the clock and the timers now (after a manual clock moved).
+    pub fn wake(&self) {
+        self.bell.ring();
+    }
+
+    /// Stops the scheduler after the firing in progress, if any, and waits for its thread.
+    pub fn stop(mut self) {
+        self.halt();
+    }
+
+    fn halt(&mut self) {
+        self.bell.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Scheduler {
+    fn drop(&mut self) {
+        self.halt();
+    }
+}
+
+fn run(engine: &Engine, bell: &Bell, on_fired: &dyn Fn(&Firing)) {
+    loop {
+        let now = engine.clock().now();
+        let (until, wait) = match engine.fire_due(now) {
+            Ok(fired) => {
+                fired.iter().for_each(on_fired);
+                match engine.next_timer() {
+                    Ok(Some(at)) => {
+                        let now = engine.clock().now();
+                        let wait = if at <= now {
+                            // Came due while firing (or failed to fire): look again soon, but
+                            // never spin on a timer that keeps failing.
+                            if fired.is_empty() {
+                                RETRY
+                            } else {
+                                Duration::ZERO
+                            }
+                        } else {
+                            Duration::try_from(now.duration_until(at)).unwrap_or(MAX_SLEEP)
+                        };
+                        (Some(at), wait.min(MAX_SLEEP))
+                    }
+                    Ok(None) => (None, MAX_SLEEP),
+                    Err(e) => {
+                        tracing::warn!("scheduler cannot read its timers: {e}");
+                        (None, RETRY)
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!("scheduler could not fire due timers: {e}");
+                (None, RETRY)
+            }
+        };
+        if !bell.sleep(until, wait) {
+            return;
+        }
+    }
+}
