@@ -499,29 +499,29 @@ impl Engine {
                 let Some(last) = due.last().cloned() else {
                     break;
                 };
-                // One group per dossier, in the order its first timer came due.
-                let mut groups: Vec<(String, Vec<Timer>)> = vec![];
-                let mut index: std::collections::HashMap<String, usize> = Default::default();
-                for timer in due {
-                    let slot = *index.entry(timer.dossier.clone()).or_insert_with(|| {
-                        groups.push((timer.dossier.clone(), vec![]));
-                        groups.len() - 1
-                    });
-                    groups[slot].1.push(timer);
-                }
+                // Runs of one dossier's timers due at the same instant fire as one commit; a
+                // dossier met again later in the page continues from the version its earlier
+                // commit in the same group will leave, so commits stay in due order.
+                let mut latest: std::collections::HashMap<String, Dossier> = Default::default();
                 let mut jobs: Vec<(Transition, Vec<Firing>)> = vec![];
-                for (code, group) in groups {
-                    if failed.contains(&code) {
+                for run in due.chunk_by(|a, b| a.at == b.at && a.dossier == b.dossier) {
+                    let code = &run[0].dossier;
+                    if failed.contains(code) {
                         continue;
                     }
                     let env =
                         Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
-                    match self.fire_group(&code, &group, &env) {
-                        Ok(Some(job)) => jobs.push(job),
+                    match self.fire_run(latest.get(code).cloned(), run, &env) {
+                        Ok(Some((t, reports))) => {
+                            if let Some(c) = t.changes.first() {
+                                latest.insert(code.clone(), c.dossier.clone());
+                            }
+                            jobs.push((t, reports));
+                        }
                         Ok(None) => {}
                         Err(e) => {
                             tracing::warn!("timers of dossier {code} cannot fire: {e}");
-                            failed.insert(code);
+                            failed.insert(code.clone());
                         }
                     }
                 }
@@ -551,21 +551,32 @@ impl Engine {
         Ok(fired)
     }
 
-    /// Fires the due timers of one dossier, in order, folded into one transition.
-    fn fire_group(
+    /// Fires timers of one dossier due at one instant, folded into one transition: warnings
+    /// first, then the breach, then escalations. `known` is the dossier as an earlier firing
+    /// of the same group leaves it; otherwise it is read from the store.
+    fn fire_run(
         &self,
-        code: &str,
+        known: Option<Dossier>,
         timers: &[Timer],
         env: &Env<'_>,
     ) -> Result<Option<(Transition, Vec<Firing>)>> {
-        let Some(d) = self.store.dossier(code)? else {
+        let Some(code) = timers.first().map(|t| t.dossier.clone()) else {
             return Ok(None);
         };
+        let d = match known {
+            Some(d) => d,
+            None => match self.store.dossier(&code)? {
+                Some(d) => d,
+                None => return Ok(None),
+            },
+        };
         let p = self.pinned(&d)?;
+        let mut ordered = timers.to_vec();
+        ordered.sort_by_key(|t| transition::firing_rank(&p.procedure, &t.kind));
         let mut current = d;
         let mut folded: Option<Transition> = None;
         let mut reports = vec![];
-        for timer in timers {
+        for timer in &ordered {
             let Some(f) = transition::fire(&p, &current, timer, env)? else {
                 continue;
             };

@@ -113,6 +113,13 @@ impl Scheduler {
         })
     }
 
+    /// While the scheduler sleeps: the instant it plans to look again at (the earliest timer;
+    /// `None` when it sleeps until rung). `None` too while it is firing.
+    pub fn planned(&self) -> Option<Timestamp> {
+        let plan = self.bell.plan.lock().ok()?;
+        if plan.sleeping { plan.until } else { None }
+    }
+
     /// Makes the scheduler look at the clock and the timers now (after a manual clock moved).
     pub fn wake(&self) {
         self.bell.ring();

@@ -288,6 +288,25 @@ fn single(
     }
 }
 
+/// The order timers of one dossier due at the same instant fire in: warnings, then breaches,
+/// then escalations (an escalation "0 working hours after" follows the breach it escalates).
+pub fn firing_rank(p: &crate::procedure::Procedure, kind: &TimerKind) -> u8 {
+    match kind {
+        TimerKind::Alarm { state, rule } => {
+            let rules = match state {
+                Some(s) => p.state(s).map(|s| s.escalation.as_slice()).unwrap_or(&[]),
+                None => p.escalation.as_slice(),
+            };
+            if rules.get(*rule).is_some_and(|e| e.is_warning()) {
+                0
+            } else {
+                2
+            }
+        }
+        TimerKind::StepDue { .. } | TimerKind::Appointment => 1,
+    }
+}
+
 /// Folds `later`, computed on the dossier `into` produces, into `into`: one commit for
 /// several timers of one dossier due together.
 pub fn merge(into: &mut Transition, mut later: Transition) {

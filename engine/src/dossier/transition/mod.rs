@@ -25,7 +25,7 @@ pub use authorize::Requester;
 use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;
 pub use error::Error;
-pub use fire::{Fired, Firing, fire, merge};
+pub use fire::{Fired, Firing, fire, firing_rank, merge};
 
 /// Placeholder codes for dossiers a transition creates; the store replaces them with real
 /// national codes when it commits, so codes stay gap-free even when a submission is refused.

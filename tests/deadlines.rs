@@ -1,0 +1,722 @@
+//! Deadline enforcement on a real sled store with a clock moved by hand: warnings, breaches and
+//! escalations fire at their exact minutes on the Vietnamese calendar (Tết 2027, a make-up
+//! Saturday), pauses move the appointment by exactly the working time paused, legal extensions
+//! and apologies record their notices, and dossiers and steps are classified as the national
+//! index counts them.
+
+mod support;
+
+use std::sync::Arc;
+
+use motcua::Engine;
+use motcua::clock::ManualClock;
+use motcua::deadline::{Class, ClockState, LateReason};
+use motcua::dossier::transition::{Firing, Submission};
+use motcua::dossier::{Actor, Applicant, Channel, Dossier};
+use support::*;
+
+struct Desk {
+    dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+    engine: Engine,
+}
+
+impl Desk {
+    fn new(now: &str) -> Desk {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(at(now)));
+        let engine = open(dir.path(), clock.clone());
+        engine.load_procedures_dir(&fixture("deadline")).unwrap();
+        Desk { dir, clock, engine }
+    }
+    fn reopen(self) -> Desk {
+        let Desk { dir, clock, engine } = self;
+        drop(engine);
+        let engine = open(dir.path(), clock.clone());
+        Desk { dir, clock, engine }
+    }
+    fn now(&self, t: &str) {
+        self.clock.set(at(t));
+    }
+    fn receive(&self) -> Dossier {
+        self.engine.submit(application()).unwrap().dossier
+    }
+    fn take(&self, d: &Dossier, action: &str, who: Actor) -> motcua::Result<Dossier> {
+        self.take_with(d, action, who, serde_json::json!({}), None)
+    }
+    fn take_with(
+        &self,
+        d: &Dossier,
+        action: &str,
+        who: Actor,
+        input: serde_json::Value,
+        comment: Option<&str>,
+    ) -> motcua::Result<Dossier> {
+        let d = self.engine.dossier(&d.code)?;
+        self.engine.act(motcua::dossier::transition::ActionRequest {
+            dossier: d.code.clone(),
+            action: action.into(),
+            actor: who,
+            input,
+            comment: comment.map(String::from),
+            seen_version: d.version,
+        })
+    }
+    /// Fires what is due at `t`.
+    fn tick(&self, t: &str) -> Vec<Firing> {
+        self.now(t);
+        self.engine.fire_due(at(t)).unwrap()
+    }
+    fn get(&self, d: &Dossier) -> Dossier {
+        self.engine.dossier(&d.code).unwrap()
+    }
+    fn actions(&self, d: &Dossier) -> Vec<String> {
+        self.engine
+            .history(&d.code)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .collect()
+    }
+}
+
+fn application() -> Submission {
+    Submission {
+        procedure: "tham-dinh-co-han".into(),
+        applicant: Applicant {
+            id: "048090001234".into(),
+            name: "Trần Thị Bình".into(),
+            disadvantaged_area: false,
+        },
+        channel: Channel::Online,
+        data: serde_json::json!({"ten": "Trần Thị Bình"}),
+        documents: vec!["don".into()],
+        idempotency_key: None,
+        received_by: desk_officer(),
+        meta: Default::default(),
+    }
+}
+
+fn desk_officer() -> Actor {
+    officer("mc01", "mot_cua", "mot_cua")
+}
+fn appraiser() -> Actor {
+    officer("cv01", "chuyen_vien", "phong_kt")
+}
+fn leader() -> Actor {
+    officer("ld01", "lanh_dao", "phong_kt")
+}
+
+fn kinds(fired: &[Firing]) -> Vec<(String, Option<String>, String)> {
+    fired
+        .iter()
+        .map(|f| (f.kind.clone(), f.state.clone(), f.due.to_string()))
+        .collect()
+}
+
+fn fired_at(kind: &str, state: Option<&str>, due: &str) -> (String, Option<String>, String) {
+    fired(kind, state, due)
+}
+
+fn fired(kind: &str, state: Option<&str>, due: &str) -> (String, Option<String>, String) {
+    (kind.into(), state.map(String::from), at(due).to_string())
+}
+
+#[test]
+fn warnings_breach_and_escalation_fire_at_their_exact_minutes_across_tet_2027() {
+    // Received Wednesday 3 Feb 2027, the day before the Tết break (Thu 4 – Wed 10 Feb off).
+    let desk = Desk::new("2027-02-03T09:00:00+07:00");
+    let d = desk.receive();
+    assert_eq!(
+        d.clock.due_at,
+        at("2027-02-17T09:00:00+07:00"),
+        "5 working days"
+    );
+    desk.now("2027-02-03T10:00:00+07:00");
+    let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
+    // Two working days from Wed 10:00: 6 h on Wednesday, 8 h on Thu 11, 2 h on Fri 12.
+    assert_eq!(d.tokens[0].due_at, Some(at("2027-02-12T10:00:00+07:00")));
+
+    assert!(
+        desk.tick("2027-02-11T14:59:00+07:00").is_empty(),
+        "nothing over Tết"
+    );
+    assert_eq!(
+        kinds(&desk.tick("2027-02-11T15:00:00+07:00")),
+        vec![fired("warning", Some("xu_ly"), "2027-02-11T15:00:00+07:00")],
+        "75% of 16 working hours is 12: 15:00 on the first day back"
+    );
+    assert!(desk.tick("2027-02-11T16:59:00+07:00").is_empty());
+    assert_eq!(
+        kinds(&desk.tick("2027-02-11T17:00:00+07:00")),
+        vec![fired("warning", Some("xu_ly"), "2027-02-11T17:00:00+07:00")],
+        "2 working hours before Fri 10:00 is the close of Thursday"
+    );
+    let breach = desk.tick("2027-02-12T10:00:00+07:00");
+    assert_eq!(
+        kinds(&breach),
+        vec![
+            fired("step_due", Some("xu_ly"), "2027-02-12T10:00:00+07:00"),
+            fired("escalation", Some("xu_ly"), "2027-02-12T10:00:00+07:00"),
+        ]
+    );
+    let d = desk.get(&d);
+    assert_eq!(
+        d.tokens[0].overdue_since,
+        Some(at("2027-02-12T10:00:00+07:00"))
+    );
+    let clocks = desk.engine.clocks(&d).unwrap();
+    assert_eq!(clocks.steps[0].clock, ClockState::Overdue);
+    assert_eq!(clocks.statutory.state, Some(ClockState::NotDue));
+
+    // Four working hours after the breach the supervisor takes the dossier over.
+    assert!(desk.tick("2027-02-12T14:59:00+07:00").is_empty());
+    let taken = desk.tick("2027-02-12T15:00:00+07:00");
+    assert_eq!(taken.len(), 1);
+    assert_eq!(
+        taken[0].did,
+        vec![
+            "notified department phong_kt",
+            "took action 'chuyen_giam_sat'"
+        ]
+    );
+    let d = desk.get(&d);
+    assert_eq!(states(&d), vec!["giam_sat"]);
+    assert_eq!(
+        desk.actions(&d),
+        vec![
+            "submit",
+            "chuyen",
+            "system:warning",
+            "system:warning",
+            "system:overdue",
+            "system:escalation",
+            "system:escalation",
+            "chuyen_giam_sat",
+        ]
+    );
+    let history = desk.engine.history(&d.code).unwrap();
+    let versions: Vec<u64> = history.iter().map(|e| e.version).collect();
+    assert_eq!(versions, (1..=d.version).collect::<Vec<_>>());
+    assert!(history[2..].iter().all(|e| e.actor == Actor::SYSTEM_ID));
+    // The appraisal step ended late against its budget: the slip prints it.
+    let left = &history.last().unwrap().steps[0];
+    assert_eq!(
+        (left.state.as_str(), left.class),
+        ("xu_ly", Some(Class::Late))
+    );
+
+    // The statutory warning at 80% of 40 working hours: 32 h, Tue 16 Feb 09:00.
+    assert_eq!(
+        kinds(&desk.tick("2027-02-16T09:00:00+07:00")),
+        vec![
+            fired("step_due", Some("giam_sat"), "2027-02-15T15:00:00+07:00"),
+            fired("warning", None, "2027-02-16T09:00:00+07:00"),
+        ]
+    );
+    assert_eq!(
+        kinds(&desk.tick("2027-02-17T09:00:00+07:00")),
+        vec![
+            fired("appointment", None, "2027-02-17T09:00:00+07:00"),
+            fired("escalation", None, "2027-02-17T09:00:00+07:00"),
+        ]
+    );
+    let overdue = desk
+        .engine
+        .list(
+            &motcua::store::Query::Overdue {
+                now: at("2027-02-17T09:01:00+07:00"),
+            },
+            None,
+            10,
+        )
+        .unwrap();
+    assert!(overdue.dossiers.is_empty() || overdue.dossiers[0].code == d.code);
+    let events: Vec<String> = desk
+        .engine
+        .store()
+        .outbox(0, 100)
+        .unwrap()
+        .into_iter()
+        .map(|(_, e)| e.kind)
+        .collect();
+    for kind in ["deadline.warning", "deadline.overdue", "deadline.escalated"] {
+        assert!(events.iter().any(|e| e == kind), "no {kind} in {events:?}");
+    }
+}
+
+#[test]
+fn a_make_up_saturday_counts_as_a_working_day_for_the_breach() {
+    // Sat 22 Aug 2026 is worked (for Mon 31 Aug off).
+    let desk = Desk::new("2026-08-21T08:00:00+07:00");
+    let d = desk.receive();
+    desk.now("2026-08-21T13:00:00+07:00");
+    let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
+    // 4 h on Friday afternoon, 8 h on the make-up Saturday, 4 h on Monday morning.
+    assert_eq!(d.tokens[0].due_at, Some(at("2026-08-24T12:00:00+07:00")));
+    let before: Vec<_> = desk
+        .tick("2026-08-24T11:59:00+07:00")
+        .into_iter()
+        .filter(|f| f.kind == "step_due")
+        .collect();
+    assert!(before.is_empty());
+    let at_due = desk.tick("2026-08-24T12:00:00+07:00");
+    assert_eq!(at_due[0].kind, "step_due");
+    assert_eq!(at_due[0].due, at("2026-08-24T12:00:00+07:00"));
+}
+
+#[test]
+fn a_pause_across_a_weekend_and_the_may_holidays_moves_the_appointment_by_the_working_time_paused()
+{
+    let desk = Desk::new("2027-04-26T09:00:00+07:00");
+    let d = desk.receive();
+    assert_eq!(d.clock.due_at, at("2027-05-05T09:00:00+07:00"));
+    let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
+    // Supplement asked on Thursday 29 Apr at 15:00: Fri 30 Apr, Sat 1 May, Sun and Mon 3 May
+    // (in lieu) are off; the applicant answers on Tuesday 4 May at 10:00.
+    desk.now("2027-04-29T15:00:00+07:00");
+    let d = desk
+        .take_with(
+            &d,
+            "yeu_cau_bo_sung",
+            appraiser(),
+            serde_json::json!({}),
+            Some("Thiếu bản vẽ"),
+        )
+        .unwrap();
+    assert_eq!(d.clock.paused_since, Some(at("2027-04-29T15:00:00+07:00")));
+    let clocks = desk.engine.clocks(&d).unwrap();
+    assert_eq!(clocks.statutory.state, Some(ClockState::Paused));
+    assert!(
+        desk.engine
+            .store()
+            .due_timers(at("2030-01-01T00:00:00Z"), 10)
+            .unwrap()
+            .iter()
+            .all(|t| t.dossier != d.code),
+        "a paused dossier has no running timer"
+    );
+    desk.now("2027-05-04T10:00:00+07:00");
+    let d = desk.take(&d, "nop_bo_sung", applicant_of(&d)).unwrap();
+    assert_eq!(d.clock.paused_since, None);
+    assert_eq!(
+        d.clock.paused_hours_milli, 4_000,
+        "2 h on Thursday, 2 h on Tuesday"
+    );
+    assert_eq!(d.clock.due_at, at("2027-05-05T14:00:00+07:00"));
+    let history = desk.engine.history(&d.code).unwrap();
+    let pause = history.iter().find(|e| e.action == "system:pause").unwrap();
+    assert_eq!(pause.input["reason"], "waiting_on_applicant");
+    assert!(pause.comment.as_deref().unwrap().contains("Chờ bổ sung"));
+    let resume = history
+        .iter()
+        .find(|e| e.action == "system:resume")
+        .unwrap();
+    assert_eq!(
+        resume.input["appointment_before"],
+        serde_json::json!(at("2027-05-05T09:00:00+07:00"))
+    );
+    assert_eq!(
+        resume.input["appointment"],
+        serde_json::json!(at("2027-05-05T14:00:00+07:00"))
+    );
+    // The statutory warning moved with it: 80% of the limit is now 4 h later too.
+    // 80% of the limit was Tue 4 May 09:00; it moves 4 h later with the appointment.
+    assert_eq!(d.clock.alarms[0].at, at("2027-05-04T14:00:00+07:00"));
+    assert!(
+        desk.tick("2027-05-05T13:59:00+07:00")
+            .iter()
+            .all(|f| f.kind != "appointment")
+    );
+    assert!(
+        desk.tick("2027-05-05T14:00:00+07:00")
+            .iter()
+            .any(|f| f.kind == "appointment")
+    );
+}
+
+fn to_sign_off(desk: &Desk) -> Dossier {
+    let d = desk.receive();
+    let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
+    desk.take(&d, "trinh", appraiser()).unwrap()
+}
+
+#[test]
+fn a_legal_extension_moves_the_appointment_within_its_cap_and_records_the_notice() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let d = to_sign_off(&desk);
+    let appointment = d.clock.due_at;
+    assert_eq!(appointment, at("2026-12-08T09:00:00+07:00"));
+    desk.now("2026-12-04T10:00:00+07:00");
+    // Only an approver may grant it.
+    let refused = desk
+        .take_with(
+            &d,
+            "gia_han",
+            officer("cv9", "chuyen_vien", "phong_kt"),
+            serde_json::json!({}),
+            Some("x"),
+        )
+        .unwrap_err();
+    assert_eq!(refused.code(), "forbidden");
+    let d = desk
+        .take_with(
+            &d,
+            "gia_han",
+            leader(),
+            serde_json::json!({"extension": "2 working days"}),
+            Some("Cần lấy ý kiến Sở Xây dựng"),
+        )
+        .unwrap();
+    assert_eq!(d.clock.due_at, at("2026-12-10T09:00:00+07:00"));
+    let notice = &d.clock.extension_notices[0];
+    assert_eq!(notice.reason, "Cần lấy ý kiến Sở Xây dựng");
+    assert_eq!(notice.old_appointment, appointment);
+    assert_eq!(notice.new_appointment, at("2026-12-10T09:00:00+07:00"));
+    assert_eq!(
+        (notice.approver.as_str(), notice.approver_roles.clone()),
+        ("ld01", vec!["lanh_dao".to_string()])
+    );
+    // 2 + 2 working days is past the cap of 3.
+    let capped = desk
+        .take_with(
+            &d,
+            "gia_han",
+            leader(),
+            serde_json::json!({"extension": "2 working days"}),
+            Some("thêm"),
+        )
+        .unwrap_err();
+    assert_eq!(capped.code(), "extension_capped");
+    let d = desk
+        .take_with(
+            &d,
+            "gia_han",
+            leader(),
+            serde_json::json!({"extension": "1 working day"}),
+            Some("thêm"),
+        )
+        .unwrap();
+    assert_eq!(d.clock.due_at, at("2026-12-11T09:00:00+07:00"));
+    // Finished by the extended date: on time.
+    desk.now("2026-12-11T08:30:00+07:00");
+    let d = desk.take(&d, "ky", leader()).unwrap();
+    let d = desk.take(&d, "tra", desk_officer()).unwrap();
+    let ending = d.ending.unwrap();
+    assert_eq!(ending.class, Some(Class::OnTime));
+    assert!(ending.on_time);
+    assert_eq!(ending.appointment, Some(at("2026-12-11T09:00:00+07:00")));
+}
+
+#[test]
+fn an_extension_after_the_appointment_is_refused_and_writes_nothing() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let d = to_sign_off(&desk);
+    desk.now("2026-12-08T09:00:00+07:00");
+    let refused = desk
+        .take_with(&d, "gia_han", leader(), serde_json::json!({}), Some("muộn"))
+        .unwrap_err();
+    assert_eq!(refused.code(), "extension_too_late");
+    assert_eq!(desk.get(&d).version, d.version);
+}
+
+#[test]
+fn an_apology_records_form_04_and_the_dossier_still_counts_as_late() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let d = to_sign_off(&desk);
+    desk.now("2026-12-08T10:00:00+07:00");
+    desk.tick("2026-12-08T10:00:00+07:00");
+    // Not a working day; before the appointment; fine.
+    let sunday = desk
+        .take_with(
+            &d,
+            "xin_loi_ky",
+            leader(),
+            serde_json::json!({"promised": "2026-12-13"}),
+            Some("Chờ ý kiến"),
+        )
+        .unwrap_err();
+    assert_eq!(sunday.code(), "invalid_input");
+    let d = desk
+        .take_with(
+            &d,
+            "xin_loi_ky",
+            leader(),
+            serde_json::json!({"promised": "2026-12-10"}),
+            Some("Chờ ý kiến Sở Xây dựng"),
+        )
+        .unwrap();
+    let apology = d.clock.apologies.last().unwrap();
+    assert_eq!(apology.promised, at("2026-12-10T17:00:00+07:00"));
+    assert_eq!(apology.appointment, at("2026-12-08T09:00:00+07:00"));
+    assert_eq!(apology.reason, "Chờ ý kiến Sở Xây dựng");
+    assert_eq!(
+        d.clock.due_at,
+        at("2026-12-08T09:00:00+07:00"),
+        "the appointment stays"
+    );
+    let clocks = desk.engine.clocks(&d).unwrap();
+    assert_eq!(
+        clocks.statutory.promised,
+        Some(at("2026-12-10T17:00:00+07:00"))
+    );
+    desk.now("2026-12-09T09:00:00+07:00");
+    let d = desk.take(&d, "ky", leader()).unwrap();
+    let d = desk.take(&d, "tra", desk_officer()).unwrap();
+    let ending = d.ending.unwrap();
+    assert_eq!(ending.class, Some(Class::Late));
+    assert_eq!(
+        ending.late_because,
+        vec![LateReason::PastAppointment, LateReason::Apology]
+    );
+}
+
+#[test]
+fn dossiers_are_classified_early_on_time_or_late_and_two_supplements_make_a_dossier_late() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let finish = |d: Dossier, when: &str| -> motcua::dossier::Ending {
+        desk.now(when);
+        let d = desk.take(&d, "ky", leader()).unwrap();
+        desk.take(&d, "tra", desk_officer())
+            .unwrap()
+            .ending
+            .unwrap()
+    };
+    // Appointment Tue 8 Dec 09:00.
+    desk.now("2026-12-01T09:00:00+07:00");
+    let early = finish(to_sign_off(&desk), "2026-12-07T16:00:00+07:00");
+    assert_eq!(early.class, Some(Class::Early));
+    desk.now("2026-12-01T09:00:00+07:00");
+    let on_time = finish(to_sign_off(&desk), "2026-12-08T08:30:00+07:00");
+    assert_eq!(on_time.class, Some(Class::OnTime));
+    desk.now("2026-12-01T09:00:00+07:00");
+    let late = finish(to_sign_off(&desk), "2026-12-08T09:01:00+07:00");
+    assert_eq!(
+        (late.class, late.late_because),
+        (Some(Class::Late), vec![LateReason::PastAppointment])
+    );
+
+    // Two supplement requests: late, though it ends days early.
+    desk.now("2026-12-01T09:00:00+07:00");
+    let mut d = desk
+        .take(&desk.receive(), "chuyen", desk_officer())
+        .unwrap();
+    for _ in 0..2 {
+        d = desk
+            .take_with(
+                &d,
+                "yeu_cau_bo_sung",
+                appraiser(),
+                serde_json::json!({}),
+                Some("Thiếu"),
+            )
+            .unwrap();
+        d = desk.take(&d, "nop_bo_sung", applicant_of(&d)).unwrap();
+    }
+    let d = desk.take(&d, "trinh", appraiser()).unwrap();
+    let ending = finish(d, "2026-12-02T09:00:00+07:00");
+    assert_eq!(ending.class, Some(Class::Late));
+    assert_eq!(ending.late_because, vec![LateReason::Supplements]);
+}
+
+#[test]
+fn a_timer_for_a_step_already_left_does_nothing_and_leaves_no_audit_entry() {
+    let desk = Desk::new("2027-02-03T10:00:00+07:00");
+    let d = desk
+        .take(&desk.receive(), "chuyen", desk_officer())
+        .unwrap();
+    let timers = desk
+        .engine
+        .store()
+        .due_timers(at("2027-02-12T10:00:00+07:00"), 100)
+        .unwrap();
+    assert!(timers.iter().any(|t| matches!(&t.kind, motcua::dossier::transition::TimerKind::Alarm { state: Some(s), .. } if s == "xu_ly")));
+    let d = desk.take(&d, "trinh", appraiser()).unwrap();
+    let entries = desk.engine.history(&d.code).unwrap().len();
+    // The timers read before the move are stale now: firing one on the dossier does nothing.
+    let p = desk.engine.procedure("tham-dinh-co-han").unwrap();
+    let lookup = |_: &str| None;
+    let cal = support::calendar::test_calendar();
+    let env = motcua::dossier::transition::Env::new(&cal, &lookup, at("2027-02-12T10:00:00+07:00"));
+    for t in timers
+        .iter()
+        .filter(|t| !matches!(t.kind, motcua::dossier::transition::TimerKind::Appointment))
+    {
+        if matches!(
+            &t.kind,
+            motcua::dossier::transition::TimerKind::Alarm { state: None, .. }
+        ) {
+            continue;
+        }
+        assert!(
+            motcua::dossier::transition::fire(&p, &d, t, &env)
+                .unwrap()
+                .is_none()
+        );
+    }
+    let fired = desk.tick("2027-02-12T10:00:00+07:00");
+    assert!(
+        fired.iter().all(|f| f.state.as_deref() != Some("xu_ly")),
+        "{fired:?}"
+    );
+    let history = desk.engine.history(&d.code).unwrap();
+    let noise = history[entries..]
+        .iter()
+        .filter(|e| e.input["state"] == "xu_ly")
+        .count();
+    assert_eq!(noise, 0, "no audit noise for the step left");
+    // What did fire was the sign-off step's own breach (due Thu 11 Feb 10:00).
+    assert_eq!(
+        kinds(&fired),
+        vec![fired_at(
+            "step_due",
+            Some("ky"),
+            "2027-02-11T10:00:00+07:00"
+        )]
+    );
+}
+
+#[test]
+fn after_a_restart_timers_that_came_due_fire_in_order_and_none_twice() {
+    let desk = Desk::new("2027-03-01T08:00:00+07:00");
+    let mut codes = vec![];
+    for hour in 8..12 {
+        desk.now(&format!("2027-03-01T{hour:02}:00:00+07:00"));
+        codes.push(desk.receive().code);
+    }
+    // The engine stops; a week goes by.
+    let desk = desk.reopen();
+    desk.now("2027-03-10T12:00:00+07:00");
+    let engine = Arc::new(desk.engine);
+    let seen = Arc::new(std::sync::Mutex::new(vec![]));
+    let scheduler = {
+        let seen = seen.clone();
+        motcua::scheduler::Scheduler::start(engine.clone(), move |f: &Firing| {
+            seen.lock().unwrap().push(f.clone());
+        })
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // Each dossier: the desk step's breach, the 80% warning, the appointment and its escalation.
+    while seen.lock().unwrap().len() < 16 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    scheduler.stop();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 16, "{seen:?}");
+    let dues: Vec<_> = seen.iter().map(|f| f.due).collect();
+    let mut sorted = dues.clone();
+    sorted.sort();
+    assert_eq!(dues, sorted, "fired in due order");
+    assert!(
+        engine
+            .fire_due(at("2027-03-10T12:00:00+07:00"))
+            .unwrap()
+            .is_empty()
+    );
+    for code in &codes {
+        let system: Vec<String> = engine
+            .history(code)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.actor == Actor::SYSTEM_ID)
+            .map(|e| e.action)
+            .collect();
+        assert_eq!(
+            system,
+            vec![
+                "system:overdue",
+                "system:warning",
+                "system:overdue",
+                "system:escalation"
+            ],
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn a_commit_that_adds_an_earlier_timer_wakes_the_sleeping_scheduler() {
+    let desk = Desk::new("2027-03-01T08:00:00+07:00");
+    // In appraisal from Monday 08:00: its first warning (75% of 16 h) is Tuesday 12:00.
+    let a = desk
+        .take(&desk.receive(), "chuyen", desk_officer())
+        .unwrap();
+    let engine = Arc::new(desk.engine);
+    let scheduler = motcua::scheduler::Scheduler::start(engine.clone(), |_: &Firing| {}).unwrap();
+    let wait_for = |want: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while scheduler.planned() != Some(at(want)) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        scheduler.planned()
+    };
+    assert_eq!(
+        wait_for("2027-03-02T12:00:00+07:00"),
+        Some(at("2027-03-02T12:00:00+07:00"))
+    );
+    // A dossier received now has its desk step due at 12:00 today: earlier than the plan.
+    let b = engine.submit(application()).unwrap().dossier;
+    assert_eq!(b.tokens[0].due_at, Some(at("2027-03-01T12:00:00+07:00")));
+    assert_eq!(
+        wait_for("2027-03-01T12:00:00+07:00"),
+        Some(at("2027-03-01T12:00:00+07:00"))
+    );
+    // A later timer does not disturb it.
+    engine
+        .act(motcua::dossier::transition::ActionRequest {
+            dossier: a.code.clone(),
+            action: "trinh".into(),
+            actor: appraiser(),
+            input: serde_json::json!({}),
+            comment: None,
+            seen_version: a.version,
+        })
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(scheduler.planned(), Some(at("2027-03-01T12:00:00+07:00")));
+    scheduler.stop();
+}
+
+#[test]
+fn ten_thousand_timers_due_at_the_same_instant_each_fire_once() {
+    // Codes run to 9999 per agency and day, so the ten thousand come on two days: Friday
+    // after hours and Saturday. Both count from Monday 08:00; every desk step is due at 12:00.
+    let desk = Desk::new("2027-03-05T17:30:00+07:00");
+    let engine = Arc::new(desk.engine);
+    let mut codes: Vec<String> = vec![];
+    for day in ["2027-03-05T17:30:00+07:00", "2027-03-06T10:00:00+07:00"] {
+        desk.clock.set(at(day));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let engine = engine.clone();
+                std::thread::spawn(move || {
+                    (0..625)
+                        .map(|_| engine.submit(application()).unwrap().dossier.code)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        codes.extend(threads.into_iter().flat_map(|t| t.join().unwrap()));
+    }
+    assert_eq!(codes.len(), 10_000);
+    let due = at("2027-03-08T12:00:00+07:00");
+    let fired = engine.fire_due(due).unwrap();
+    assert_eq!(fired.len(), 10_000);
+    assert!(fired.iter().all(|f| f.kind == "step_due" && f.due == due));
+    let mut fired_codes: Vec<&str> = fired.iter().map(|f| f.dossier.as_str()).collect();
+    fired_codes.sort();
+    fired_codes.dedup();
+    assert_eq!(fired_codes.len(), 10_000);
+    assert!(engine.fire_due(due).unwrap().is_empty());
+    for code in codes.iter().step_by(97) {
+        let overdue = engine
+            .history(code)
+            .unwrap()
+            .iter()
+            .filter(|e| e.action == "system:overdue")
+            .count();
+        assert_eq!(overdue, 1, "{code}");
+    }
+    let _ = desk.dir;
+}
