@@ -506,10 +506,12 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
             Some(e) => println!(
                 "   kết quả: {:?}, {}\n",
                 e.outcome,
-                if e.on_time {
-                    "đúng hạn"
-                } else {
-                    "trễ hạn"
+                match e.class {
+                    Some(motcua::deadline::Class::Early) => "sớm hạn",
+                    Some(motcua::deadline::Class::OnTime) => "đúng hạn",
+                    Some(motcua::deadline::Class::Late) => "trễ hạn",
+                    None if e.on_time => "đúng hạn",
+                    None => "trễ hạn",
                 }
             ),
             None => println!(
