@@ -720,3 +720,76 @@ fn ten_thousand_timers_due_at_the_same_instant_each_fire_once() {
     }
     let _ = desk.dir;
 }
+
+#[test]
+fn the_overdue_listing_keeps_a_dossier_after_its_breach_fired_also_while_paused() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let a = desk.receive();
+    desk.now("2026-12-01T10:00:00+07:00");
+    let b = desk.receive();
+    desk.now("2026-12-01T11:00:00+07:00");
+    let c = desk.receive();
+    let overdue = |now: &str, page: usize| -> Vec<String> {
+        let mut codes = vec![];
+        let mut after = None;
+        loop {
+            let l = desk
+                .engine
+                .list(
+                    &motcua::store::Query::Overdue { now: at(now) },
+                    after.as_deref(),
+                    page,
+                )
+                .unwrap();
+            codes.extend(l.dossiers.into_iter().map(|d| d.code));
+            match l.next {
+                Some(n) => after = Some(n),
+                None => return codes,
+            }
+        }
+    };
+    // Appointments: Tue 8 Dec 09:00, 10:00 and 11:00.
+    assert!(overdue("2026-12-08T09:00:00+07:00", 10).is_empty());
+    // A reaches appraisal late, then its appointment's breach fires.
+    desk.now("2026-12-08T09:10:00+07:00");
+    desk.take(&a, "chuyen", desk_officer()).unwrap();
+    // A's breach fires; B's and C's clocks still run past their appointments, unfired.
+    desk.tick("2026-12-08T09:30:00+07:00");
+    assert!(desk.get(&a).clock.overdue_since.is_some());
+    assert_eq!(
+        overdue("2026-12-08T11:30:00+07:00", 10),
+        vec![a.code.clone(), b.code.clone(), c.code.clone()]
+    );
+    // A is paused for a supplement after its breach: still overdue, still first.
+    desk.now("2026-12-08T11:30:00+07:00");
+    desk.take_with(
+        &a,
+        "yeu_cau_bo_sung",
+        appraiser(),
+        serde_json::json!({}),
+        Some("Thiếu"),
+    )
+    .unwrap();
+    for page in [1, 2, 3] {
+        assert_eq!(
+            overdue("2026-12-08T11:30:00+07:00", page),
+            vec![a.code.clone(), b.code.clone(), c.code.clone()],
+            "page size {page}"
+        );
+    }
+    // Once it ends it leaves the listing.
+    let b_now = desk.get(&b);
+    let b_now = desk.take(&b_now, "chuyen", desk_officer()).unwrap();
+    desk.take_with(
+        &b_now,
+        "tu_choi",
+        appraiser(),
+        serde_json::json!({}),
+        Some("Không đủ điều kiện"),
+    )
+    .unwrap();
+    assert_eq!(
+        overdue("2026-12-08T11:30:00+07:00", 2),
+        vec![a.code.clone(), c.code.clone()]
+    );
+}

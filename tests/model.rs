@@ -37,6 +37,8 @@ enum Op {
     Forge { dossier: usize, as_system: bool },
     /// The clock moves on.
     Wait { hours: u8 },
+    /// The scheduler fires what is due now.
+    Tick,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -45,6 +47,7 @@ fn op() -> impl Strategy<Value = Op> {
         8 => (0usize..64, 0usize..8, prop::bool::weighted(0.1)).prop_map(|(dossier, choice, stale)| Op::Act { dossier, choice, stale }),
         1 => (0usize..64, any::<bool>()).prop_map(|(dossier, as_system)| Op::Forge { dossier, as_system }),
         2 => (1u8..30).prop_map(|hours| Op::Wait { hours }),
+        1 => Just(Op::Tick),
     ]
 }
 
@@ -186,6 +189,28 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
         Op::Wait { hours } => {
             w.clock
                 .advance(jiff::SignedDuration::from_hours(i64::from(*hours)));
+            return check(w, model);
+        }
+        Op::Tick => {
+            let now = w.engine.clock().now();
+            let fired = w.engine.fire_due(now).unwrap();
+            for f in &fired {
+                let d = w.engine.dossier(&f.dossier).unwrap();
+                prop_assert!(f.due <= now, "{:?} fired before it was due", f);
+                model.versions.insert(d.code.clone(), d.version);
+                for child in d.children {
+                    let c = w.engine.dossier(&child).unwrap();
+                    model.versions.entry(child).or_insert(c.version);
+                }
+            }
+            prop_assert!(
+                w.engine.store().due_timers(now, 1).unwrap().is_empty(),
+                "a due timer is left after firing"
+            );
+            prop_assert!(
+                w.engine.fire_due(now).unwrap().is_empty(),
+                "a timer fired twice"
+            );
             return check(w, model);
         }
         Op::Submit {
@@ -424,6 +449,22 @@ fn check(w: &World, model: &mut Model) -> Result<(), TestCaseError> {
             prefix
         );
     }
+    // The timer index is exactly the timers the stored dossiers imply.
+    let mut implied: Vec<_> = model
+        .versions
+        .keys()
+        .flat_map(|code| motcua::dossier::transition::timers_of(&w.engine.dossier(code).unwrap()))
+        .map(|t| (t.at, t.dossier, format!("{:?}", t.kind)))
+        .collect();
+    implied.sort();
+    let mut indexed: Vec<_> = store
+        .due_timers(jiff::Timestamp::MAX, usize::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.at, t.dossier, format!("{:?}", t.kind)))
+        .collect();
+    indexed.sort();
+    prop_assert_eq!(indexed, implied, "timer index vs dossiers");
     let entries = store.audit(0, usize::MAX).unwrap();
     prop_assert_eq!(entries.len() as u64, versions);
     prop_assert_eq!(
@@ -468,6 +509,7 @@ fn a_fixed_walk_receives_every_procedure_and_moves_most_dossiers_to_an_end() {
             });
         }
         ops.push(Op::Wait { hours: 5 });
+        ops.push(Op::Tick);
     }
     let model = run(false, &ops).unwrap();
     assert!(

@@ -13,7 +13,9 @@
 //!   serves both a department's work (by state) and a procedure's state (the department is ""
 //!   for a step no department owns, such as waiting for the applicant);
 //! - `ap \0 applicant \0 code`                           every dossier of an applicant;
-//! - `rc \0 agency \0 yymmdd \0 code`                    dossiers received per agency and day.
+//! - `rc \0 agency \0 yymmdd \0 code`                    dossiers received per agency and day;
+//! - `od \0 appointment(16 hex) \0 code`                 open dossiers whose appointment breach
+//!   was recorded (with the appointment timers before now, the overdue listing).
 //!
 //! Space `x`: `procedure \0 state \0 department` → empty, every department a
 //! `wk` key was ever written with, so a list by procedure and state knows which `wk` prefixes
@@ -21,7 +23,7 @@
 //!
 //! Space `t`, timers: `at(be i64 ms) \0 code \0 (step:<state> | appointment | alarm:[<state>]:<rule>)` → empty; the key
 //! says everything about the timer, and an empty value keeps the tree's leaves small. Overdue
-//! dossiers are the appointment timers before now.
+//! dossiers are the appointment timers before now and the `od` keys.
 //!
 //! Space `d`, dossiers: `code` → the dossier's audit sequence numbers (a big-endian u32 count,
 //! then one big-endian u64 each) followed by the dossier's JSON.
@@ -111,6 +113,9 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
             code,
         ]),
     ];
+    if d.is_open() && d.clock.overdue_since.is_some() {
+        keys.push(overdue_key_at(d.clock.due_at, &d.code));
+    }
     if d.is_open() {
         for t in d.tokens.iter() {
             let k = work_key(
@@ -125,6 +130,23 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
         }
     }
     keys
+}
+
+/// `od \0 <appointment as 16 hex digits> \0 code`: an open dossier whose appointment breach
+/// was recorded. Hex keeps the instant's byte order without escaping.
+pub fn overdue_key_at(due: Timestamp, code: &str) -> Vec<u8> {
+    let at = hex::encode(time_key(due));
+    join(&[b"od", at.as_bytes(), code.as_bytes()])
+}
+
+/// The appointment and code of an `od` key.
+pub fn overdue_of(key: &[u8]) -> Option<(Timestamp, String)> {
+    let rest = key.strip_prefix(b"od")?.strip_prefix(&[SEP])?;
+    let (at, code) = rest.split_at_checked(16)?;
+    let code = std::str::from_utf8(code.strip_prefix(&[SEP])?).ok()?;
+    let raw: [u8; 8] = hex::decode(at).ok()?.try_into().ok()?;
+    let ms = (u64::from_be_bytes(raw) ^ (1 << 63)) as i64;
+    Some((Timestamp::from_millisecond(ms).ok()?, code.to_string()))
 }
 
 pub fn work_key(department: &str, state: &str, procedure: &str, code: &str) -> Vec<u8> {
@@ -192,16 +214,6 @@ pub fn timer_of_key(key: &[u8]) -> Option<Timer> {
         dossier: code.to_string(),
         kind,
     })
-}
-
-/// The code in a `timers` key if it is an appointment timer.
-pub fn appointment_code_of(key: &[u8]) -> Option<&str> {
-    let rest = key.get(9..)?;
-    let sep = rest.iter().position(|b| *b == SEP)?;
-    if &rest[sep + 1..] != b"appointment" {
-        return None;
-    }
-    std::str::from_utf8(&rest[..sep]).ok()
 }
 
 /// A `dossiers` value: the dossier's audit sequence numbers, then its JSON.

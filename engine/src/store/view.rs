@@ -13,7 +13,7 @@ use super::kv::Kv;
 use super::{Error, Page, Query};
 use crate::audit;
 use crate::dossier::Dossier;
-use crate::dossier::transition::{Event, Timer};
+use crate::dossier::transition::{Event, Timer, TimerKind};
 
 /// The records of one kind: the keys that start with the space's byte, seen without it.
 #[derive(Clone, Copy)]
@@ -210,22 +210,69 @@ impl<'a> View<'a> {
                 )
             }
             Query::Overdue { now } => {
-                // Appointment timers before `now`: exactly the open dossiers whose clock runs.
-                if let Some(k) = &after
-                    && keys::appointment_code_of(k).is_none()
-                {
-                    return Err(bad_cursor(k));
-                }
+                // Two disjoint sources in one order (appointment, then code): clocks still
+                // running past their appointment (its timer has not fired yet), and dossiers
+                // whose breach was recorded (the `od` index; paused ones included).
+                let cursor = match &after {
+                    Some(k) => match keys::timer_of_key(k) {
+                        Some(t) if t.kind == TimerKind::Appointment => Some(t),
+                        _ => return Err(bad_cursor(k)),
+                    },
+                    None => None,
+                };
                 let upper = keys::time_key(*now).to_vec();
-                scan(
-                    self.space(TIMERS),
-                    b"",
-                    b"",
-                    after,
-                    Some(upper),
-                    limit,
-                    keys::appointment_code_of,
-                )
+                let mut found: Vec<(Timestamp, String)> = vec![];
+                let mut lower = after.clone().unwrap_or_default();
+                if !lower.is_empty() {
+                    lower.push(0);
+                }
+                for item in self.space(TIMERS).range(&lower, Some(&upper)) {
+                    let (k, _) = item?;
+                    if let Some(t) = keys::timer_of_key(&k)
+                        && t.kind == TimerKind::Appointment
+                    {
+                        found.push((t.at, t.dossier));
+                        if found.len() > limit {
+                            break;
+                        }
+                    }
+                }
+                let prefix = keys::prefix(&[b"od"]);
+                let mut lower = match &cursor {
+                    Some(t) => keys::overdue_key_at(t.at, &t.dossier),
+                    None => prefix.clone(),
+                };
+                lower.push(0);
+                let mut breached = 0;
+                for item in idx.range(&lower, None) {
+                    let (k, _) = item?;
+                    if !k.starts_with(&prefix) {
+                        break;
+                    }
+                    let (at, code) = keys::overdue_of(&k)
+                        .ok_or_else(|| corrupt("an overdue key does not parse"))?;
+                    if at >= *now {
+                        break;
+                    }
+                    found.push((at, code));
+                    breached += 1;
+                    if breached > limit {
+                        break;
+                    }
+                }
+                found.sort();
+                let found = found
+                    .into_iter()
+                    .map(|(at, dossier)| {
+                        let key = keys::timer_key(&Timer {
+                            at,
+                            dossier: dossier.clone(),
+                            kind: TimerKind::Appointment,
+                        });
+                        (dossier, key)
+                    })
+                    .collect();
+                Ok(page(found, limit))
             }
         }
     }
