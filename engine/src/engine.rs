@@ -501,32 +501,51 @@ impl Engine {
                 };
                 // Runs of one dossier's timers due at the same instant fire as one commit; a
                 // dossier met again later in the page continues from the version its earlier
-                // commit in the same group will leave, so commits stay in due order.
+                // commit in the same group will leave, so commits stay in due order. Each
+                // transition is handed to the store as soon as it is computed, so the writer
+                // applies while the next ones are computed.
+                let runs: Vec<&[Timer]> = due
+                    .chunk_by(|a, b| a.at == b.at && a.dossier == b.dossier)
+                    .collect();
+                // How many runs of each dossier are still ahead: only a dossier met again
+                // needs its new version kept at hand.
+                let mut ahead: std::collections::HashMap<&str, usize> = Default::default();
+                for run in &runs {
+                    *ahead.entry(run[0].dossier.as_str()).or_default() += 1;
+                }
                 let mut latest: std::collections::HashMap<String, Dossier> = Default::default();
-                let mut jobs: Vec<(Transition, Vec<Firing>)> = vec![];
-                for run in due.chunk_by(|a, b| a.at == b.at && a.dossier == b.dossier) {
+                let mut reports: Vec<Vec<Firing>> = vec![];
+                let mut jobs = runs.iter().filter_map(|run| {
                     let code = &run[0].dossier;
+                    let left = ahead.get_mut(code.as_str()).map_or(0, |n| {
+                        *n -= 1;
+                        *n
+                    });
                     if failed.contains(code) {
-                        continue;
+                        return None;
                     }
                     let env =
                         Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
-                    match self.fire_run(latest.get(code).cloned(), run, &env) {
-                        Ok(Some((t, reports))) => {
-                            if let Some(c) = t.changes.first() {
+                    match self.fire_run(latest.remove(code), run, &env) {
+                        Ok(Some((t, fired))) => {
+                            if left > 0
+                                && let Some(c) = t.changes.first()
+                            {
                                 latest.insert(code.clone(), c.dossier.clone());
                             }
-                            jobs.push((t, reports));
+                            reports.push(fired);
+                            Some(t)
                         }
-                        Ok(None) => {}
+                        Ok(None) => None,
                         Err(e) => {
                             tracing::warn!("timers of dossier {code} cannot fire: {e}");
                             failed.insert(code.clone());
+                            None
                         }
                     }
-                }
-                let (transitions, reports): (Vec<_>, Vec<_>) = jobs.into_iter().unzip();
-                let results = self.store.commit_all(transitions);
+                });
+                let results = self.store.commit_all(&mut jobs);
+                drop(jobs);
                 for (result, reports) in results.into_iter().zip(reports) {
                     match result {
                         Ok(committed) => {
@@ -576,11 +595,13 @@ impl Engine {
         let mut current = d;
         let mut folded: Option<Transition> = None;
         let mut reports = vec![];
-        for timer in &ordered {
+        for (i, timer) in ordered.iter().enumerate() {
             let Some(f) = transition::fire(&p, &current, timer, env)? else {
                 continue;
             };
-            if let Some(c) = f.transition.changes.first() {
+            if i + 1 < ordered.len()
+                && let Some(c) = f.transition.changes.first()
+            {
                 current = c.dossier.clone();
             }
             reports.push(f.firing);

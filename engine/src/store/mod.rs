@@ -140,10 +140,15 @@ pub trait Store: Reader {
     fn commit(&self, transition: Transition) -> Result<Committed, Error>;
 
     /// Commits several independent transitions, each atomically and each refused or applied
-    /// on its own, answering in order. A store that groups commits makes them durable together
-    /// (one sync for all): how the scheduler fires a thousand timers due at once.
-    fn commit_all(&self, transitions: Vec<Transition>) -> Vec<Result<Committed, Error>> {
-        transitions.into_iter().map(|t| self.commit(t)).collect()
+    /// on its own, answering in order. A store that groups commits takes each transition as
+    /// the iterator yields it and makes them durable together (few syncs for all), so the
+    /// caller computes the next while the store applies the last: how the scheduler fires a
+    /// thousand timers due at once. A transition may build on one yielded before it.
+    fn commit_all(
+        &self,
+        transitions: &mut dyn Iterator<Item = Transition>,
+    ) -> Vec<Result<Committed, Error>> {
+        transitions.map(|t| self.commit(t)).collect()
     }
 }
 

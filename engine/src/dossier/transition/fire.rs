@@ -44,7 +44,7 @@ pub fn fire(
     timer: &Timer,
     env: &Env<'_>,
 ) -> Result<Option<Fired>, Error> {
-    if timer.dossier != d.code || !timers_of(d).contains(timer) {
+    if timer.dossier != d.code || !has_timer(d, timer) {
         return Ok(None);
     }
     let defect = |message: String| Error::Definition {
@@ -285,6 +285,34 @@ fn single(
             due: timer.at,
             did,
         },
+    }
+}
+
+/// Whether `timers_of(d)` holds `timer`, without building the list.
+fn has_timer(d: &Dossier, timer: &Timer) -> bool {
+    if !d.is_open() {
+        return false;
+    }
+    let running = d.clock.paused_since.is_none();
+    let active = || d.tokens.iter().filter(|t| !t.waiting);
+    match &timer.kind {
+        TimerKind::StepDue { state } => active()
+            .any(|t| &t.state == state && t.due_at == Some(timer.at) && t.overdue_since.is_none()),
+        TimerKind::Appointment => {
+            running && d.clock.overdue_since.is_none() && d.clock.due_at == timer.at
+        }
+        TimerKind::Alarm {
+            state: Some(s),
+            rule,
+        } => active()
+            .any(|t| &t.state == s && t.alarms.iter().any(|a| a.rule == *rule && a.at == timer.at)),
+        TimerKind::Alarm { state: None, rule } => {
+            running
+                && d.clock
+                    .alarms
+                    .iter()
+                    .any(|a| a.rule == *rule && a.at == timer.at)
+        }
     }
 }
 

@@ -327,8 +327,11 @@ impl Store for SledStore {
 
     /// Every transition is handed to the writer before waiting for the first answer, so the
     /// group commit applies them in as few batches, and syncs them in as few rounds, as it can.
-    fn commit_all(&self, transitions: Vec<Transition>) -> Vec<Result<Committed, Error>> {
-        let sent: Vec<_> = transitions.into_iter().map(|t| self.send(t)).collect();
+    fn commit_all(
+        &self,
+        transitions: &mut dyn Iterator<Item = Transition>,
+    ) -> Vec<Result<Committed, Error>> {
+        let sent: Vec<_> = transitions.map(|t| self.send(t)).collect();
         sent.into_iter()
             .map(|s| s.and_then(|answer| self.answered(answer)))
             .collect()
