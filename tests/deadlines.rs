@@ -793,3 +793,28 @@ fn the_overdue_listing_keeps_a_dossier_after_its_breach_fired_also_while_paused(
         vec![a.code.clone(), c.code.clone()]
     );
 }
+
+#[test]
+fn a_dossier_counts_as_resolved_when_its_result_is_issued_not_when_the_applicant_collects_it() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let d = to_sign_off(&desk);
+    // Signed the day before the appointment (Tue 8 Dec 09:00): the result is issued.
+    desk.now("2026-12-07T10:00:00+07:00");
+    let d = desk.take(&d, "ky", leader()).unwrap();
+    let resolved = d.clock.resolved.clone().unwrap();
+    assert_eq!(
+        (resolved.state.as_str(), resolved.class),
+        ("tra_ket_qua", Class::Early)
+    );
+    // The statutory clock stopped: no appointment breach fires while the result waits.
+    let fired = desk.tick("2026-12-09T09:00:00+07:00");
+    assert!(fired.iter().all(|f| f.kind == "step_due"), "{fired:?}");
+    let clocks = desk.engine.clocks(&desk.get(&d)).unwrap();
+    assert_eq!(clocks.statutory.state, None);
+    assert_eq!(clocks.statutory.class, Some(Class::Early));
+    // Collected two days after the appointment, it still counts as early.
+    let d = desk.take(&d, "tra", desk_officer()).unwrap();
+    let ending = d.ending.unwrap();
+    assert_eq!(ending.class, Some(Class::Early));
+    assert_eq!(ending.at, at("2026-12-09T09:00:00+07:00"));
+}

@@ -371,46 +371,55 @@ fn an_extension_needs_a_reason_and_moves_the_appointment() {
 }
 
 #[test]
-fn a_dossier_returned_after_its_appointment_is_late() {
+fn a_dossier_signed_after_its_appointment_is_late_and_listed_overdue_until_then() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let d = appraised(&h);
+    let d = act(&h, &d, "trinh_ky", structure()).unwrap();
+    h.now("2026-06-22T10:00:00+07:00");
+    let overdue = |h: &Harness| -> Vec<String> {
+        h.engine
+            .list(
+                &Query::Overdue {
+                    now: at("2026-06-22T10:00:00+07:00"),
+                },
+                None,
+                10,
+            )
+            .unwrap()
+            .dossiers
+            .into_iter()
+            .map(|d| d.code)
+            .collect()
+    };
+    assert_eq!(overdue(&h), [d.code.clone()]);
+    // Signed an hour after the appointment: the result is issued late.
+    let d = act(&h, &d, "ky", head_of_office()).unwrap();
+    assert_eq!(d.status, 9);
+    let resolved = d.clock.resolved.clone().unwrap();
+    assert_eq!(resolved.class, motcua::deadline::Class::Late);
+    assert!(
+        overdue(&h).is_empty(),
+        "resolved: the agency's clock has stopped"
+    );
+    let d = act(&h, &d, "tra", desk()).unwrap();
+    let ending = d.ending.unwrap();
+    assert_eq!(ending.outcome, Outcome::ResultIssued);
+    assert!(!ending.on_time, "issued an hour after the appointment");
+    assert_eq!(d.status, 10);
+}
+
+#[test]
+fn a_result_issued_before_the_appointment_counts_as_on_time_however_late_it_is_collected() {
     let h = Harness::new("2026-06-01T09:00:00+07:00");
     let d = appraised(&h);
     let d = act(&h, &d, "trinh_ky", structure()).unwrap();
     let d = act(&h, &d, "ky", head_of_office()).unwrap();
     assert_eq!(d.status, 9);
-    h.now("2026-06-22T10:00:00+07:00");
-    let overdue = h
-        .engine
-        .list(
-            &Query::Overdue {
-                now: at("2026-06-22T10:00:00+07:00"),
-            },
-            None,
-            10,
-        )
-        .unwrap()
-        .dossiers;
-    assert_eq!(
-        overdue.iter().map(|d| d.code.as_str()).collect::<Vec<_>>(),
-        [d.code.as_str()]
-    );
+    h.now("2026-06-25T10:00:00+07:00");
     let d = act(&h, &d, "tra", desk()).unwrap();
     let ending = d.ending.unwrap();
-    assert_eq!(ending.outcome, Outcome::ResultIssued);
-    assert!(!ending.on_time, "returned an hour after the appointment");
-    assert_eq!(d.status, 10);
-    assert!(
-        h.engine
-            .list(
-                &Query::Overdue {
-                    now: at("2026-06-22T10:00:00+07:00")
-                },
-                None,
-                10
-            )
-            .unwrap()
-            .dossiers
-            .is_empty()
-    );
+    assert!(ending.on_time, "signed on the day of receipt");
+    assert_eq!(ending.class, Some(motcua::deadline::Class::Early));
 }
 
 #[test]
@@ -645,7 +654,8 @@ proptest::proptest! {
             for (action, actor) in path.iter().take(*steps) {
                 d = act(&h, &d, action, actor.clone()).unwrap();
             }
-            if d.ending.is_none() {
+            // Overdue are the open dossiers whose result is not yet issued.
+            if d.ending.is_none() && d.clock.resolved.is_none() {
                 open += 1;
             }
         }

@@ -434,7 +434,7 @@ fn check(w: &World, model: &mut Model) -> Result<(), TestCaseError> {
         });
         prop_assert_eq!(
             d.clock.paused_since.is_some(),
-            waiting_step,
+            waiting_step && d.clock.resolved.is_none(),
             "{}: the clock is paused exactly while a waiting step is active",
             code
         );

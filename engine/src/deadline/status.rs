@@ -26,7 +26,7 @@ pub struct ClockView {
     /// The appointment (moved by pauses and legal extensions; while paused, it moves on by
     /// the working time paused so far when the clock resumes).
     pub due_at: Timestamp,
-    /// `None` once the dossier has ended.
+    /// `None` once the dossier is resolved (its result issued) or has ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<ClockState>,
     /// Share of the limit used, in thousandths (above 1000 when overdue); working time only.
@@ -41,7 +41,7 @@ pub struct ClockView {
     pub promised: Option<Timestamp>,
     pub supplements: u32,
     pub extensions: u32,
-    /// For an ended dossier: early, on time or late, and why late.
+    /// For a resolved or ended dossier: early, on time or late, and why late.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<Class>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -123,19 +123,31 @@ pub fn clocks(
             steps: vec![],
         };
     }
-    let reference = c.paused_since.unwrap_or(now);
+    if let Some(r) = &c.resolved {
+        // Resolved, the result waits to be returned: the statutory clock has stopped.
+        statutory.class = Some(r.class);
+        statutory.late_because = r.late_because.clone();
+    }
+    let reference = c
+        .resolved
+        .as_ref()
+        .map(|r| r.at)
+        .or(c.paused_since)
+        .unwrap_or(now);
     let total = hours(c.received_at, c.due_at).saturating_sub(c.paused_hours_milli);
     let used = hours(c.received_at, reference).saturating_sub(c.paused_hours_milli);
     statutory.used_permille = (used * 1000).checked_div(total);
-    statutory.state = Some(if c.paused_since.is_some() {
-        ClockState::Paused
+    statutory.state = if c.resolved.is_some() {
+        None
+    } else if c.paused_since.is_some() {
+        Some(ClockState::Paused)
     } else {
-        state_of(
+        Some(state_of(
             rules,
             c.overdue_since.is_some() || now > c.due_at,
             statutory.used_permille,
-        )
-    });
+        ))
+    };
     let steps = d
         .tokens
         .iter()

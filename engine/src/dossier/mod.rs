@@ -180,6 +180,24 @@ pub struct Clock {
     /// Apologies for lateness; the last one's `promised` is the date the applicant now expects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apologies: Vec<Apology>,
+    /// When the dossier was resolved and how it counts: the first of the result issued
+    /// (entering a state with national status 9, done) and its end. The statutory clock stops
+    /// there; returning the result to the applicant is the desk's own step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Resolution>,
+}
+
+/// The moment a dossier counts as resolved in the national index, and its class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolution {
+    pub at: Timestamp,
+    /// The state whose entry resolved it.
+    pub state: String,
+    pub class: crate::deadline::Class,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late_because: Vec<crate::deadline::LateReason>,
+    /// The appointment it was judged against (moved by pauses and legal extensions).
+    pub appointment: Timestamp,
 }
 
 fn is_zero(n: &u64) -> bool {

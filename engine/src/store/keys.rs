@@ -113,7 +113,7 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
             code,
         ]),
     ];
-    if d.is_open() && d.clock.overdue_since.is_some() {
+    if d.is_open() && d.clock.overdue_since.is_some() && d.clock.resolved.is_none() {
         keys.push(overdue_key_at(d.clock.due_at, &d.code));
     }
     if d.is_open() {

@@ -115,6 +115,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                 overdue_since: None,
                 extension_notices: vec![],
                 apologies: vec![],
+                resolved: None,
             },
             status: start.status,
             ending: None,
@@ -352,46 +353,26 @@ impl<'e, 'a> Builder<'e, 'a> {
                 let outcome = state
                     .outcome
                     .ok_or_else(|| definition(format!("terminal '{}' has no outcome", state.id)))?;
-                let effective_due = match d.clock.paused_since {
-                    Some(since) => deadline::resume(
-                        env.calendar,
-                        &p.procedure.limit,
-                        d.clock.due_at,
-                        since,
-                        env.now,
-                    )?,
-                    None => d.clock.due_at,
-                };
                 for t in std::mem::take(&mut d.tokens) {
                     if !t.waiting {
                         self.ended_steps.push(timing_of(env, p, &t));
                     }
                 }
-                if let Some(since) = d.clock.paused_since.take() {
-                    d.clock.paused_hours_milli += env
-                        .calendar
-                        .elapsed_hours_milli(since, env.now.max(since))?;
-                    d.clock.due_at = effective_due;
-                }
-                let (class, late_because) = deadline::classify::dossier(
-                    env.calendar,
-                    env.rules,
-                    env.now,
-                    effective_due,
-                    d.clock.supplements,
-                    d.clock.apologies.len(),
-                );
+                let r = resolve(env, p, d, &state.id)?;
                 d.ending = Some(Ending {
                     outcome,
                     state: state.id.clone(),
                     at: env.now,
-                    on_time: class.is_on_time(),
-                    class: Some(class),
-                    late_because,
-                    appointment: Some(effective_due),
+                    on_time: r.class.is_on_time(),
+                    class: Some(r.class),
+                    late_because: r.late_because,
+                    appointment: Some(r.appointment),
                 });
             }
             StateKind::Applicant | StateKind::Task | StateKind::Automatic => {
+                if state.status == DONE {
+                    resolve(env, p, d, &state.id)?;
+                }
                 if state.kind == StateKind::Applicant && state.status == 5 {
                     d.clock.supplements += 1;
                 }
@@ -414,7 +395,8 @@ impl<'e, 'a> Builder<'e, 'a> {
         p: &Definition,
         d: &mut Dossier,
     ) -> Result<Option<ClockMove>, Error> {
-        if d.ending.is_some() {
+        // Once resolved, the statutory clock has stopped for good.
+        if d.ending.is_some() || d.clock.resolved.is_some() {
             return Ok(None);
         }
         let env = self.env;
@@ -516,6 +498,52 @@ impl<'e, 'a> Builder<'e, 'a> {
             env.now,
         )
     }
+}
+
+/// National status 9, Đã xử lý xong: the result is issued.
+const DONE: u8 = 9;
+
+/// Resolves the dossier now, on entering `state`, unless it was resolved before: the first of
+/// the result issued and the end counts. Stops the statutory clock (a pause ends there) and
+/// classifies the dossier.
+fn resolve(
+    env: &Env<'_>,
+    p: &Definition,
+    d: &mut Dossier,
+    state: &str,
+) -> Result<crate::dossier::Resolution, Error> {
+    if let Some(r) = &d.clock.resolved {
+        return Ok(r.clone());
+    }
+    if let Some(since) = d.clock.paused_since.take() {
+        d.clock.due_at = deadline::resume(
+            env.calendar,
+            &p.procedure.limit,
+            d.clock.due_at,
+            since,
+            env.now,
+        )?;
+        d.clock.paused_hours_milli += env
+            .calendar
+            .elapsed_hours_milli(since, env.now.max(since))?;
+    }
+    let (class, late_because) = deadline::classify::dossier(
+        env.calendar,
+        env.rules,
+        env.now,
+        d.clock.due_at,
+        d.clock.supplements,
+        d.clock.apologies.len(),
+    );
+    let r = crate::dossier::Resolution {
+        at: env.now,
+        state: state.to_string(),
+        class,
+        late_because,
+        appointment: d.clock.due_at,
+    };
+    d.clock.resolved = Some(r.clone());
+    Ok(r)
 }
 
 /// A budgeted (or unbudgeted) working step entered now, with its warnings scheduled.

@@ -293,7 +293,7 @@ fn has_timer(d: &Dossier, timer: &Timer) -> bool {
     if !d.is_open() {
         return false;
     }
-    let running = d.clock.paused_since.is_none();
+    let running = d.clock.paused_since.is_none() && d.clock.resolved.is_none();
     let active = || d.tokens.iter().filter(|t| !t.waiting);
     match &timer.kind {
         TimerKind::StepDue { state } => active()

@@ -171,7 +171,7 @@ pub fn timers_of(d: &Dossier) -> Vec<Timer> {
             ));
         }
     }
-    if d.clock.paused_since.is_none() {
+    if d.clock.paused_since.is_none() && d.clock.resolved.is_none() {
         if d.clock.overdue_since.is_none() {
             timers.push(timer(d.clock.due_at, TimerKind::Appointment));
         }
