@@ -391,7 +391,7 @@ fn a_dossier_signed_after_its_appointment_is_late_and_listed_overdue_until_then(
             .map(|d| d.code)
             .collect()
     };
-    assert_eq!(overdue(&h), [d.code.clone()]);
+    assert_eq!(overdue(&h), vec![d.code.clone()]);
     // Signed an hour after the appointment: the result is issued late.
     let d = act(&h, &d, "ky", head_of_office()).unwrap();
     assert_eq!(d.status, 9);
