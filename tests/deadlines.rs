@@ -818,3 +818,64 @@ fn a_dossier_counts_as_resolved_when_its_result_is_issued_not_when_the_applicant
     assert_eq!(ending.class, Some(Class::Early));
     assert_eq!(ending.at, at("2026-12-09T09:00:00+07:00"));
 }
+
+#[test]
+fn a_dossier_whose_timers_cannot_fire_is_reported_stuck_and_does_not_hold_up_the_others() {
+    let store = Arc::new(motcua::store::memory::MemoryStore::new());
+    let clock = Arc::new(ManualClock::new(at("2027-03-01T08:00:00+07:00")));
+    let engine = Arc::new(
+        Engine::new(
+            store.clone(),
+            Arc::new(support::calendar::test_calendar()),
+            clock.clone(),
+        )
+        .unwrap(),
+    );
+    engine.load_procedures_dir(&fixture("deadline")).unwrap();
+    let stuck = engine.submit(application()).unwrap().dossier;
+    // Written behind the engine's back: pinned to a version nobody has.
+    let mut orphan = stuck.clone();
+    orphan.version += 1;
+    orphan.procedure_hash = "0".repeat(64);
+    let mut entry = engine.history(&stuck.code).unwrap().remove(0);
+    entry.version = orphan.version;
+    entry.action = "test:orphan".into();
+    use motcua::store::Store;
+    store
+        .commit(motcua::dossier::transition::Transition {
+            changes: vec![motcua::dossier::transition::Change {
+                expected_version: Some(stuck.version),
+                code_prefix: None,
+                timers: motcua::dossier::transition::timers_of(&orphan),
+                dossier: orphan,
+                audit: vec![entry],
+                events: vec![],
+            }],
+            idempotency: None,
+            procedures: vec![],
+            plugins: vec![],
+        })
+        .unwrap();
+    clock.set(at("2027-03-01T10:00:00+07:00"));
+    let healthy = engine.submit(application()).unwrap().dossier;
+
+    // The orphan's desk step was due at 12:00, the healthy one's at 15:00 (lunch excluded).
+    let fired = engine.fire_due(at("2027-03-01T12:30:00+07:00")).unwrap();
+    assert!(fired.is_empty());
+    assert_eq!(engine.stuck(), vec![stuck.code.clone()]);
+    assert_eq!(
+        engine.next_timer().unwrap(),
+        Some(at("2027-03-01T15:00:00+07:00"))
+    );
+    // The scheduler plans for the healthy dossier; it retries the stuck one now and then,
+    // not in a loop.
+    clock.set(at("2027-03-01T12:30:00+07:00"));
+    let scheduler = motcua::scheduler::Scheduler::start(engine.clone(), |_: &Firing| {}).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(scheduler.planned(), Some(at("2027-03-01T15:00:00+07:00")));
+    scheduler.stop();
+    let fired = engine.fire_due(at("2027-03-01T15:00:00+07:00")).unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(fired[0].dossier, healthy.code);
+    assert_eq!(engine.stuck(), vec![stuck.code]);
+}

@@ -486,3 +486,40 @@ fn tick_on_a_folder_without_a_store_exits_2_and_creates_nothing() {
     );
     assert!(!data.exists());
 }
+
+#[test]
+fn classification_rules_from_a_file_change_what_counts_as_early_and_a_bad_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, "early: never\n").unwrap();
+    let demo = |rules: &Path, data: &str| {
+        Command::new(env!("CARGO_BIN_EXE_motcua"))
+            .current_dir(root())
+            .args(["demo", "--data", dir.path().join(data).to_str().unwrap()])
+            .args([
+                "--now",
+                "2026-12-01T08:00:00+07:00",
+                "--rules",
+                rules.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = demo(&rules, "a");
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}\n{}", stdout, text(&out.stderr));
+    assert_eq!(stdout.matches("sớm hạn").count(), 0, "{stdout}");
+    assert!(
+        stdout.contains("kết quả: ResultIssued, đúng hạn"),
+        "{stdout}"
+    );
+
+    std::fs::write(&rules, "early: never\napology_late: false\n").unwrap();
+    let out = demo(&rules, "b");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stderr).contains("apology_late"),
+        "{}",
+        text(&out.stderr)
+    );
+}

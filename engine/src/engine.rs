@@ -6,22 +6,21 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+mod firing;
+
 use crate::audit;
 use crate::catalog::{self, Catalog, Compiled, Origin};
 use crate::clock::TimeSource;
 use crate::deadline::WorkingCalendar;
 use crate::deadline::{self, Clocks, Rules};
 use crate::dossier::definition::Definition;
-use crate::dossier::transition::{
-    self, ActionRequest, Availability, Env, Firing, Submission, Timer, Transition,
-};
+use crate::dossier::transition::{self, ActionRequest, Availability, Env, Submission, Transition};
 use crate::dossier::{Actor, Dossier};
 #[cfg(not(feature = "plugins"))]
 use crate::procedure::StateKind;
 use crate::procedure::{self, Loaded};
 use crate::scheduler::Bell;
 use crate::store::{self, Committed, Query, Reader, Store};
-use jiff::Timestamp;
 
 /// One page of [`Engine::list`].
 #[derive(Debug, Clone, PartialEq)]
@@ -139,6 +138,12 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Instants the engine decides on are whole milliseconds: timer keys store milliseconds, and a
+/// due instant finer than its key would never match the timer read back.
+fn to_millisecond(t: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_millisecond(t.as_millisecond()).unwrap_or(t)
+}
+
 /// What a submission returns: the data of the appointment slip.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Receipt {
@@ -157,10 +162,9 @@ pub struct Engine {
     clock: Arc<dyn TimeSource>,
     rules: Rules,
     bell: Arc<Bell>,
+    /// Dossiers whose due timers could not fire in the last `fire_due` (see [`Engine::stuck`]).
+    stuck: std::sync::Mutex<HashSet<String>>,
 }
-
-/// How many due timers [`Engine::fire_due`] reads, fires and commits together.
-const FIRING_BATCH: usize = 1024;
 
 /// How to open an [`Engine`].
 #[derive(Debug, Clone, Default)]
@@ -253,6 +257,7 @@ impl Engine {
             clock,
             rules,
             bell: Arc::new(Bell::default()),
+            stuck: Default::default(),
         })
     }
 
@@ -350,7 +355,7 @@ impl Engine {
 
     /// The version of procedure `id` in force now (or, if none is, the one loaded last).
     pub fn procedure(&self, id: &str) -> Option<Arc<Compiled>> {
-        let day = self.calendar.local_date(self.clock.now());
+        let day = self.calendar.local_date(self.now());
         let catalog = self.catalog.read().unwrap_or_else(|p| p.into_inner());
         catalog.in_force(id, day).or_else(|| catalog.latest(id))
     }
@@ -365,7 +370,7 @@ impl Engine {
 
     /// For each procedure, the version in force now (or the one loaded last).
     pub fn procedures(&self) -> Vec<Arc<Compiled>> {
-        let day = self.calendar.local_date(self.clock.now());
+        let day = self.calendar.local_date(self.now());
         self.catalog
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -389,7 +394,7 @@ impl Engine {
         if sub.received_by.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(sub.received_by.id.clone()));
         }
-        let now = self.clock.now();
+        let now = self.now();
         let day = self.calendar.local_date(now);
         let p = match self.procedure_in_force(&sub.procedure, day) {
             Some(p) => p,
@@ -434,7 +439,7 @@ impl Engine {
         if req.actor.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(req.actor.id.clone()));
         }
-        let now = self.clock.now();
+        let now = self.now();
         let day = self.calendar.local_date(now);
         let lookup = |id: &str| -> Option<Arc<Definition>> {
             self.procedure_in_force(id, day)
@@ -472,160 +477,6 @@ impl Engine {
         }
     }
 
-    /// Fires, in due order, every timer due at or before `now`: each as a system transition
-    /// through the same commit path as an officer's action, the timer removed in the same
-    /// atomic commit as its effect. Timers of one dossier due together fire in one commit;
-    /// timers of different dossiers are committed together in groups (one sync per group).
-    /// A timer whose step was already left does nothing. Timers that come due because of a
-    /// firing (an escalation's action entering a zero-budget step) fire in a later round of
-    /// the same call. Returns what fired, in order.
-    pub fn fire_due(&self, now: Timestamp) -> Result<Vec<Firing>> {
-        let day = self.calendar.local_date(now);
-        let lookup = |id: &str| -> Option<Arc<Definition>> {
-            self.procedure_in_force(id, day)
-                .map(|c| c.definition.clone())
-        };
-        let mut fired = vec![];
-        // Timers that could not fire in this call (a dossier whose version is missing, a
-        // procedure defect): reported once and passed over, never retried in a loop.
-        let mut failed: HashSet<String> = HashSet::new();
-        for _round in 0..16 {
-            let mut after: Option<Timer> = None;
-            let mut fired_this_round = 0;
-            loop {
-                let due = self
-                    .store
-                    .due_timers_after(after.as_ref(), now, FIRING_BATCH)?;
-                let Some(last) = due.last().cloned() else {
-                    break;
-                };
-                // Runs of one dossier's timers due at the same instant fire as one commit; a
-                // dossier met again later in the page continues from the version its earlier
-                // commit in the same group will leave, so commits stay in due order. Each
-                // transition is handed to the store as soon as it is computed, so the writer
-                // applies while the next ones are computed.
-                let runs: Vec<&[Timer]> = due
-                    .chunk_by(|a, b| a.at == b.at && a.dossier == b.dossier)
-                    .collect();
-                // How many runs of each dossier are still ahead: only a dossier met again
-                // needs its new version kept at hand.
-                let mut ahead: std::collections::HashMap<&str, usize> = Default::default();
-                for run in &runs {
-                    *ahead.entry(run[0].dossier.as_str()).or_default() += 1;
-                }
-                let mut latest: std::collections::HashMap<String, Dossier> = Default::default();
-                let mut reports: Vec<Vec<Firing>> = vec![];
-                let mut jobs = runs.iter().filter_map(|run| {
-                    let code = &run[0].dossier;
-                    let left = ahead.get_mut(code.as_str()).map_or(0, |n| {
-                        *n -= 1;
-                        *n
-                    });
-                    if failed.contains(code) {
-                        return None;
-                    }
-                    let env =
-                        Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
-                    match self.fire_run(latest.remove(code), run, &env) {
-                        Ok(Some((t, fired))) => {
-                            if left > 0
-                                && let Some(c) = t.changes.first()
-                            {
-                                latest.insert(code.clone(), c.dossier.clone());
-                            }
-                            reports.push(fired);
-                            Some(t)
-                        }
-                        Ok(None) => None,
-                        Err(e) => {
-                            tracing::warn!("timers of dossier {code} cannot fire: {e}");
-                            failed.insert(code.clone());
-                            None
-                        }
-                    }
-                });
-                let results = self.store.commit_all(&mut jobs);
-                drop(jobs);
-                for (result, reports) in results.into_iter().zip(reports) {
-                    match result {
-                        Ok(committed) => {
-                            if let Committed::Applied(ds) = &committed {
-                                self.offer_timers(ds);
-                            }
-                            fired_this_round += reports.len();
-                            fired.extend(reports);
-                        }
-                        // An officer's action won the race: the next round reads the dossier
-                        // again and fires what is still due on it.
-                        Err(store::Error::VersionMoved { .. }) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                after = Some(last);
-            }
-            if fired_this_round == 0 {
-                break;
-            }
-        }
-        Ok(fired)
-    }
-
-    /// Fires timers of one dossier due at one instant, folded into one transition: warnings
-    /// first, then the breach, then escalations. `known` is the dossier as an earlier firing
-    /// of the same group leaves it; otherwise it is read from the store.
-    fn fire_run(
-        &self,
-        known: Option<Dossier>,
-        timers: &[Timer],
-        env: &Env<'_>,
-    ) -> Result<Option<(Transition, Vec<Firing>)>> {
-        let Some(code) = timers.first().map(|t| t.dossier.clone()) else {
-            return Ok(None);
-        };
-        let d = match known {
-            Some(d) => d,
-            None => match self.store.dossier(&code)? {
-                Some(d) => d,
-                None => return Ok(None),
-            },
-        };
-        let p = self.pinned(&d)?;
-        let mut ordered = timers.to_vec();
-        ordered.sort_by_key(|t| transition::firing_rank(&p.procedure, &t.kind));
-        let mut current = d;
-        let mut folded: Option<Transition> = None;
-        let mut reports = vec![];
-        for (i, timer) in ordered.iter().enumerate() {
-            let Some(f) = transition::fire(&p, &current, timer, env)? else {
-                continue;
-            };
-            if i + 1 < ordered.len()
-                && let Some(c) = f.transition.changes.first()
-            {
-                current = c.dossier.clone();
-            }
-            reports.push(f.firing);
-            match &mut folded {
-                Some(t) => transition::merge(t, f.transition),
-                None => folded = Some(f.transition),
-            }
-        }
-        let Some(mut t) = folded else {
-            return Ok(None);
-        };
-        self.automatic_steps(&mut t, env)?;
-        Ok(Some((t, reports)))
-    }
-
-    /// The instant of the earliest timer, due or not.
-    pub fn next_timer(&self) -> Result<Option<Timestamp>> {
-        Ok(self
-            .store
-            .due_timers(Timestamp::MAX, 1)?
-            .first()
-            .map(|t| t.at))
-    }
-
     /// The bell a [`crate::scheduler::Scheduler`] sleeps on.
     pub(crate) fn bell(&self) -> Arc<Bell> {
         self.bell.clone()
@@ -640,24 +491,18 @@ impl Engine {
             d,
             self.calendar.as_ref(),
             &self.rules,
-            self.clock.now(),
+            self.now(),
         ))
+    }
+
+    /// The engine's clock, to the millisecond.
+    fn now(&self) -> jiff::Timestamp {
+        to_millisecond(self.clock.now())
     }
 
     /// The classification rules in force.
     pub fn rules(&self) -> &Rules {
         &self.rules
-    }
-
-    /// Plugin decisions for automatic states a transition entered.
-    #[cfg(feature = "plugins")]
-    fn automatic_steps(&self, t: &mut Transition, env: &Env<'_>) -> Result<()> {
-        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
-    }
-
-    #[cfg(not(feature = "plugins"))]
-    fn automatic_steps(&self, t: &mut Transition, _: &Env<'_>) -> Result<()> {
-        self.refuse_automatic(t)
     }
 
     /// Validators and computed fees on submission, then automatic states.
@@ -785,7 +630,7 @@ impl Engine {
     pub fn available_actions(&self, code: &str, actor: &Actor) -> Result<Vec<Availability>> {
         let d = self.dossier(code)?;
         let p = self.pinned(&d)?;
-        Ok(transition::available(&p, &d, actor, self.clock.now()))
+        Ok(transition::available(&p, &d, actor, self.now()))
     }
 
     /// Dossiers matching `query`, at most `limit`, continuing after the cursor `after` that

@@ -17,8 +17,11 @@ use crate::engine::Engine;
 
 /// The longest the scheduler sleeps without looking at the clock again.
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
-/// How long it waits before retrying after the store refused to fire.
+/// How long it first waits before trying again the dossiers whose due timers could not fire
+/// ([`Engine::stuck`]); doubled each time up to [`MAX_RETRY`], so a stuck dossier costs a
+/// wake-up a minute, not a busy loop, and never delays the other dossiers' timers.
 const RETRY: Duration = Duration::from_secs(1);
+const MAX_RETRY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]
 struct Plan {
@@ -27,6 +30,8 @@ struct Plan {
     rung: bool,
     stop: bool,
     sleeping: bool,
+    /// The earliest timer committed while the scheduler was awake, since it began planning.
+    offered: Option<Timestamp>,
 }
 
 /// Wakes a sleeping scheduler when a commit adds a timer earlier than the one it waits for.
@@ -37,14 +42,27 @@ pub struct Bell {
 }
 
 impl Bell {
-    /// A timer at `at` was committed: wake the scheduler if it sleeps past it.
+    /// A timer at `at` was committed: wake the scheduler if it sleeps past it. While it is
+    /// awake (firing, or between reading its next timer and falling asleep) the offer is kept,
+    /// so it looks again before sleeping: a commit in that gap is not missed.
     pub fn offer(&self, at: Timestamp) {
         let Ok(mut plan) = self.plan.lock() else {
             return;
         };
-        if plan.sleeping && plan.until.is_none_or(|u| at < u) {
-            plan.rung = true;
-            self.cv.notify_all();
+        if plan.sleeping {
+            if plan.until.is_none_or(|u| at < u) {
+                plan.rung = true;
+                self.cv.notify_all();
+            }
+        } else {
+            plan.offered = Some(plan.offered.map_or(at, |o| o.min(at)));
+        }
+    }
+    /// The scheduler starts a round: what it reads from the store now includes every commit
+    /// so far.
+    fn begin(&self) {
+        if let Ok(mut plan) = self.plan.lock() {
+            plan.offered = None;
         }
     }
     fn ring(&self) {
@@ -68,7 +86,12 @@ impl Bell {
         if plan.stop {
             return false;
         }
-        if !plan.rung {
+        // A timer committed after the round read the store, earlier than the plan.
+        let missed = plan
+            .offered
+            .take()
+            .is_some_and(|o| until.is_none_or(|u| o < u));
+        if !plan.rung && !missed {
             plan.until = until;
             plan.sleeping = true;
             let (woken, _) = match self
@@ -145,22 +168,19 @@ impl Drop for Scheduler {
 }
 
 fn run(engine: &Engine, bell: &Bell, on_fired: &dyn Fn(&Firing)) {
+    let mut retry = RETRY;
     loop {
+        bell.begin();
         let now = engine.clock().now();
-        let (until, wait) = match engine.fire_due(now) {
+        let (until, mut wait) = match engine.fire_due(now) {
             Ok(fired) => {
                 fired.iter().for_each(on_fired);
                 match engine.next_timer() {
                     Ok(Some(at)) => {
                         let now = engine.clock().now();
+                        // Came due while firing: look again at once.
                         let wait = if at <= now {
-                            // Came due while firing (or failed to fire): look again soon, but
-                            // never spin on a timer that keeps failing.
-                            if fired.is_empty() {
-                                RETRY
-                            } else {
-                                Duration::ZERO
-                            }
+                            Duration::ZERO
                         } else {
                             Duration::try_from(now.duration_until(at)).unwrap_or(MAX_SLEEP)
                         };
@@ -175,9 +195,16 @@ fn run(engine: &Engine, bell: &Bell, on_fired: &dyn Fn(&Firing)) {
             }
             Err(e) => {
                 tracing::warn!("scheduler could not fire due timers: {e}");
-                (None, RETRY)
+                (None, retry)
             }
         };
+        // Dossiers whose timers could not fire are tried again, less and less often.
+        if engine.stuck().is_empty() {
+            retry = RETRY;
+        } else {
+            wait = wait.min(retry);
+            retry = (retry * 2).min(MAX_RETRY);
+        }
         if !bell.sleep(until, wait) {
             return;
         }

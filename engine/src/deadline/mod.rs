@@ -105,20 +105,63 @@ pub fn appointment(
     disadvantaged_area: bool,
 ) -> Result<Timestamp, Error> {
     let duration = limit_for(limit, disadvantaged_area);
-    let mut start = received;
-    if let Some(cutoff) = limit.same_day_cutoff {
-        let opening = cal.next_working_instant(received)?;
-        let same_day = cal.local_date(opening) == cal.local_date(received);
-        if same_day && cal.local_time(received) > cutoff {
-            // After the cut-off the dossier counts from the next working day's opening.
-            let close = cal.close_of_working_day(received)?;
-            start = cal.next_working_instant(close)?;
-        }
-    }
+    let start = counting_start(cal, limit, received)?;
     if duration.is_zero() || limit.same_day_cutoff.is_some() {
         return cal.close_of_working_day(start);
     }
     cal.add(start, duration)
+}
+
+/// When counting starts for a dossier received at `received`: at receipt, except for a
+/// same-day procedure received after its cut-off, which counts from the next working day's
+/// opening.
+pub fn counting_start(
+    cal: &dyn WorkingCalendar,
+    limit: &Limit,
+    received: Timestamp,
+) -> Result<Timestamp, Error> {
+    if let Some(cutoff) = limit.same_day_cutoff {
+        let opening = cal.next_working_instant(received)?;
+        let same_day = cal.local_date(opening) == cal.local_date(received);
+        if same_day && cal.local_time(received) > cutoff {
+            let close = cal.close_of_working_day(received)?;
+            return cal.next_working_instant(close);
+        }
+    }
+    Ok(received)
+}
+
+/// The appointment as it stands at `now`: while the clock is paused, it has moved on by the
+/// working time paused so far.
+pub fn current_appointment(
+    cal: &dyn WorkingCalendar,
+    limit: &Limit,
+    clock: &crate::dossier::Clock,
+    now: Timestamp,
+) -> Result<Timestamp, Error> {
+    match clock.paused_since {
+        Some(since) => resume(cal, limit, clock.due_at, since, now),
+        None => Ok(clock.due_at),
+    }
+}
+
+/// `d` more after a due instant. A period in days ends at 24:00 of its last day, stored as
+/// 00:00 of the next; counting on from it starts the day after that last day, not a day later.
+pub fn after_due(
+    cal: &dyn WorkingCalendar,
+    due: Timestamp,
+    d: Duration,
+) -> Result<Timestamp, Error> {
+    if d.unit == Unit::CalendarDays
+        && !d.is_zero()
+        && cal.local_time(due) == jiff::civil::Time::midnight()
+    {
+        let last_day = due
+            .checked_sub(jiff::SignedDuration::from_millis(1))
+            .map_err(|e| Error(e.to_string()))?;
+        return cal.add(last_day, d);
+    }
+    cal.add(due, d)
 }
 
 /// The new appointment after the clock was paused from `paused_since` to `resumed`: the
@@ -204,6 +247,6 @@ pub fn alarm_at(
             };
             Ok(at.min(due))
         }
-        Threshold::After(a) => cal.add(due, a),
+        Threshold::After(a) => after_due(cal, due, a),
     }
 }

@@ -88,7 +88,8 @@ impl<'e, 'a> Builder<'e, 'a> {
             sub.applicant.disadvantaged_area,
         )?;
         let limit = deadline::limit_for(&proc_.limit, sub.applicant.disadvantaged_area);
-        let alarms = alarms_for(env, &proc_.escalation, env.now, Some(limit), Some(due))?;
+        let counting = deadline::counting_start(env.calendar, &proc_.limit, env.now)?;
+        let alarms = alarms_for(env, &proc_.escalation, counting, Some(limit), Some(due))?;
         let code = self.placeholder();
         let mut data = sub.data.clone();
         let defaulted = p.form.apply_defaults(&mut data);
@@ -395,15 +396,14 @@ impl<'e, 'a> Builder<'e, 'a> {
         p: &Definition,
         d: &mut Dossier,
     ) -> Result<Option<ClockMove>, Error> {
-        // Once resolved, the statutory clock has stopped for good.
-        if d.ending.is_some() || d.clock.resolved.is_some() {
-            return Ok(None);
-        }
         let env = self.env;
+        // Once resolved (or ended) the statutory clock has stopped for good: a pause in
+        // progress ends, and no new one starts.
+        let stopped = d.ending.is_some() || d.clock.resolved.is_some();
         let stopper = d
             .tokens
             .iter()
-            .filter(|t| !t.waiting)
+            .filter(|t| !t.waiting && !stopped)
             .filter_map(|t| p.procedure.state(&t.state))
             .find(|s| s.kind == StateKind::Applicant || s.outside_budget);
         match (stopper, d.clock.paused_since) {
@@ -515,23 +515,14 @@ fn resolve(
     if let Some(r) = &d.clock.resolved {
         return Ok(r.clone());
     }
-    if let Some(since) = d.clock.paused_since.take() {
-        d.clock.due_at = deadline::resume(
-            env.calendar,
-            &p.procedure.limit,
-            d.clock.due_at,
-            since,
-            env.now,
-        )?;
-        d.clock.paused_hours_milli += env
-            .calendar
-            .elapsed_hours_milli(since, env.now.max(since))?;
-    }
+    // A pause in progress ends here; `settle_clock` records its resume.
+    let appointment =
+        deadline::current_appointment(env.calendar, &p.procedure.limit, &d.clock, env.now)?;
     let (class, late_because) = deadline::classify::dossier(
         env.calendar,
         env.rules,
         env.now,
-        d.clock.due_at,
+        appointment,
         d.clock.supplements,
         d.clock.apologies.len(),
     );
@@ -540,7 +531,7 @@ fn resolve(
         state: state.to_string(),
         class,
         late_because,
-        appointment: d.clock.due_at,
+        appointment,
     };
     d.clock.resolved = Some(r.clone());
     Ok(r)

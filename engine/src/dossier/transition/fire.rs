@@ -63,7 +63,9 @@ pub fn fire(
             let token = next
                 .tokens
                 .iter_mut()
-                .find(|t| !t.waiting && &t.state == s && t.due_at == Some(timer.at))
+                .find(|t| {
+                    !t.waiting && &t.state == s && t.due_at.is_some_and(|at| same_ms(at, timer.at))
+                })
                 .ok_or_else(|| defect(format!("no step '{s}' due at {}", timer.at)))?;
             token.overdue_since = Some(timer.at);
             let department = token.department.clone();
@@ -111,7 +113,7 @@ pub fn fire(
                             .ok_or_else(|| defect(format!("no active step '{s}'")))?;
                         token
                             .alarms
-                            .retain(|a| !(a.rule == *rule && a.at == timer.at));
+                            .retain(|a| !(a.rule == *rule && same_ms(a.at, timer.at)));
                         let st = p
                             .procedure
                             .state(s)
@@ -121,7 +123,7 @@ pub fn fire(
                     None => {
                         next.clock
                             .alarms
-                            .retain(|a| !(a.rule == *rule && a.at == timer.at));
+                            .retain(|a| !(a.rule == *rule && same_ms(a.at, timer.at)));
                         (&p.procedure.escalation, None, Some(d.clock.due_at))
                     }
                 };
@@ -227,15 +229,15 @@ pub fn fire(
                         }));
                     }
                     // The rule still fired: the record says why its action was not taken (a
-                    // guard that refuses it now), so an officer can act instead.
-                    Err(refused @ (Error::GuardRefused { .. } | Error::Guard(_))) => {
+                    // guard that refuses it now, a child procedure not in force), so an
+                    // officer can act instead, and the dossier's other timers are not held.
+                    Err(refused) => {
                         did.push(format!("could not take action '{take}': {refused}"));
                         if let Some(m) = entry.input.as_object_mut() {
                             m.insert("not_taken".into(), refused.to_string().into());
                         }
                         return Ok(Some(single(d, next, entry, event, kind, state, timer, did)));
                     }
-                    Err(other) => return Err(other),
                 }
             }
         }
@@ -288,32 +290,16 @@ fn single(
     }
 }
 
-/// Whether `timers_of(d)` holds `timer`, without building the list.
+/// Whether the dossier still has `timer`. Timer keys keep milliseconds, so instants compare to
+/// the millisecond.
 fn has_timer(d: &Dossier, timer: &Timer) -> bool {
-    if !d.is_open() {
-        return false;
-    }
-    let running = d.clock.paused_since.is_none() && d.clock.resolved.is_none();
-    let active = || d.tokens.iter().filter(|t| !t.waiting);
-    match &timer.kind {
-        TimerKind::StepDue { state } => active()
-            .any(|t| &t.state == state && t.due_at == Some(timer.at) && t.overdue_since.is_none()),
-        TimerKind::Appointment => {
-            running && d.clock.overdue_since.is_none() && d.clock.due_at == timer.at
-        }
-        TimerKind::Alarm {
-            state: Some(s),
-            rule,
-        } => active()
-            .any(|t| &t.state == s && t.alarms.iter().any(|a| a.rule == *rule && a.at == timer.at)),
-        TimerKind::Alarm { state: None, rule } => {
-            running
-                && d.clock
-                    .alarms
-                    .iter()
-                    .any(|a| a.rule == *rule && a.at == timer.at)
-        }
-    }
+    timers_of(d)
+        .iter()
+        .any(|t| t.kind == timer.kind && same_ms(t.at, timer.at))
+}
+
+fn same_ms(a: Timestamp, b: Timestamp) -> bool {
+    a.as_millisecond() == b.as_millisecond()
 }
 
 /// The order timers of one dossier due at the same instant fire in: warnings, then breaches,

@@ -370,21 +370,29 @@ pub(super) fn step(
         next.clock.apologies.push(a);
     }
 
-    let token = next.tokens.remove(token_index);
     let mut builder = Builder::new(env);
-    let mut steps = vec![builder::timing_of(env, p, &token)];
+    let mut steps = vec![];
     let mut entered = vec![];
     let mut spawned = vec![];
-    builder.enter(
-        p,
-        &mut next,
-        &action.to,
-        token.lineage.clone(),
-        &mut entered,
-        &mut spawned,
-    )?;
-    let moved = builder.settle_clock(p, &mut next)?;
-    steps.append(&mut builder.ended_steps);
+    let mut moved = None;
+    if action.from == action.to && (action.apology || action.extends.is_some()) {
+        // A notice (an extension, an apology) is about the deadline, not the work: the step
+        // goes on as it was, with its budget, its warnings and any breach already recorded.
+        entered.push(action.to.clone());
+    } else {
+        let token = next.tokens.remove(token_index);
+        steps.push(builder::timing_of(env, p, &token));
+        builder.enter(
+            p,
+            &mut next,
+            &action.to,
+            token.lineage.clone(),
+            &mut entered,
+            &mut spawned,
+        )?;
+        moved = builder.settle_clock(p, &mut next)?;
+        steps.append(&mut builder.ended_steps);
+    }
 
     let mut input = req.input.clone();
     if !notices.is_empty() {

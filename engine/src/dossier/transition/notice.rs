@@ -9,23 +9,18 @@ use crate::dossier::definition::Definition;
 use crate::dossier::{Actor, Apology, Dossier, ExtensionNotice};
 use crate::procedure::Action;
 
-/// The appointment as it stands now: while the clock is paused, it would move by the working
-/// time paused so far.
+/// The appointment as it stands now (moved on by a pause in progress).
 fn current_appointment(
     p: &Definition,
     d: &Dossier,
     env: &Env<'_>,
 ) -> Result<jiff::Timestamp, Error> {
-    Ok(match d.clock.paused_since {
-        Some(since) => deadline::resume(
-            env.calendar,
-            &p.procedure.limit,
-            d.clock.due_at,
-            since,
-            env.now,
-        )?,
-        None => d.clock.due_at,
-    })
+    Ok(deadline::current_appointment(
+        env.calendar,
+        &p.procedure.limit,
+        &d.clock,
+        env.now,
+    )?)
 }
 
 /// Grants `extension`: the actor must hold an approver role, the appointment must not have
@@ -94,9 +89,9 @@ pub(super) fn extend(
             cap,
         });
     }
-    d.clock.due_at = env.calendar.add(d.clock.due_at, extension)?;
+    d.clock.due_at = deadline::after_due(env.calendar, d.clock.due_at, extension)?;
     for alarm in &mut d.clock.alarms {
-        alarm.at = env.calendar.add(alarm.at, extension)?;
+        alarm.at = deadline::after_due(env.calendar, alarm.at, extension)?;
     }
     d.clock.extensions += 1;
     Ok(ExtensionNotice {
@@ -149,7 +144,7 @@ pub(super) fn apologise(
             cal.local_date(appointment)
         )));
     }
-    if promised <= env.now {
+    if date <= cal.local_date(env.now) {
         return Err(bad("a date after today".into()));
     }
     let previous = d.clock.apologies.last().map(|a| a.promised);

@@ -20,7 +20,8 @@ impl Checker<'_> {
                 &format!("/limit/extension_approvers/{i}"),
             );
         }
-        let limit = p.limit.disadvantaged.unwrap_or(p.limit.duration);
+        // Warnings must fit the shorter limit (the longer one is for disadvantaged areas).
+        let limit = p.limit.duration;
         for (j, e) in p.escalation.iter().enumerate() {
             let base = format!("/escalation/{j}");
             self.threshold(e, &base, Some(limit), "the statutory limit");
@@ -74,6 +75,18 @@ impl Checker<'_> {
                         pos,
                         format!("escalation of '{}' takes '{take}', which is not taken 'by: system'", s.id),
                         Some("declare a separate action with 'by: system' for the engine to take on escalation".into()),
+                    ),
+                    Some(a) if a.to == s.id => self.emit(
+                        Code::EscalationAction,
+                        pos,
+                        format!("escalation of '{}' takes '{take}', which stays in the state: it would start the step's budget again", s.id),
+                        Some("take an action that moves the dossier on (to the supervisor, a tacit decision)".into()),
+                    ),
+                    Some(a) if needs_an_officer(a) => self.emit(
+                        Code::EscalationAction,
+                        pos,
+                        format!("escalation of '{}' takes '{take}', which needs what the system cannot give (a reason, inputs, validators, or an officer's notice)", s.id),
+                        Some("the system takes an action with no input: declare one for it".into()),
                     ),
                     Some(_) => {}
                 }
@@ -136,6 +149,17 @@ impl Checker<'_> {
             );
             return;
         }
+        if let (Some(share), Some(budget)) = (e.used, budget)
+            && budget.unit == Unit::CalendarDays
+            && budget.milli * u64::from(share.permille()) / 1000 / 1000 == 0
+        {
+            self.emit(
+                Code::EscalationThreshold,
+                self.at(&format!("{base}/used")),
+                format!("'used: {share}' of {what} ({budget}) is less than a whole day: it would fire as the clock starts"),
+                Some("budgets in days count whole days: warn with 'before:' or a larger share".into()),
+            );
+        }
         let (Some(before), Some(budget)) = (e.before, budget) else {
             return;
         };
@@ -159,4 +183,14 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// An action the engine cannot take on its own: it needs a reason, inputs, a validator's
+/// judgement, or is an officer's notice.
+fn needs_an_officer(a: &crate::procedure::model::Action) -> bool {
+    a.apology
+        || a.extends.is_some()
+        || a.comment_required
+        || !a.validators.is_empty()
+        || a.inputs.iter().any(|i| i.required)
 }

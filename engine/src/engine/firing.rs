@@ -1,0 +1,232 @@
+//! Firing due timers: the engine's side of the scheduler. The pure step (`transition::fire`)
+//! decides what a timer does; here timers are read from the due-time index in pages, fired in
+//! due order, and committed in groups through the one commit path.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::{Engine, Result};
+use crate::dossier::Dossier;
+use crate::dossier::definition::Definition;
+use crate::dossier::transition::{self, Env, Firing, Timer, Transition};
+use crate::store::{self, Committed};
+
+/// How many due timers [`Engine::fire_due`] reads, fires and commits together.
+const FIRING_BATCH: usize = 1024;
+
+impl Engine {
+    /// Fires, in due order, every timer due at or before `now`: each as a system transition
+    /// through the same commit path as an officer's action, the timer removed in the same
+    /// atomic commit as its effect. Timers of one dossier due together fire in one commit;
+    /// timers of different dossiers are committed together in groups (one sync per group).
+    /// A timer whose step was already left does nothing. Timers that come due because of a
+    /// firing (an escalation's action entering a zero-budget step) fire in a later round of
+    /// the same call. Returns what fired, in order.
+    pub fn fire_due(&self, now: Timestamp) -> Result<Vec<Firing>> {
+        let now = super::to_millisecond(now);
+        let day = self.calendar.local_date(now);
+        let lookup = |id: &str| -> Option<Arc<Definition>> {
+            self.procedure_in_force(id, day)
+                .map(|c| c.definition.clone())
+        };
+        let mut fired = vec![];
+        // Dossiers whose timers could not fire in this call (a version missing, a procedure
+        // defect): logged and passed over for the rest of the call; `stuck` lists them, and
+        // the scheduler tries them again with a growing pause.
+        let mut failed: HashSet<String> = HashSet::new();
+        for _round in 0..16 {
+            let mut after: Option<Timer> = None;
+            let mut fired_this_round = 0;
+            loop {
+                let due = self
+                    .store
+                    .due_timers_after(after.as_ref(), now, FIRING_BATCH)?;
+                let Some(last) = due.last().cloned() else {
+                    break;
+                };
+                // Runs of one dossier's timers due at the same instant fire as one commit; a
+                // dossier met again later in the page continues from the version its earlier
+                // commit in the same group will leave, so commits stay in due order. Each
+                // transition is handed to the store as soon as it is computed, so the writer
+                // applies while the next ones are computed.
+                let runs: Vec<&[Timer]> = due
+                    .chunk_by(|a, b| a.at == b.at && a.dossier == b.dossier)
+                    .collect();
+                // How many runs of each dossier are still ahead: only a dossier met again
+                // needs its new version kept at hand.
+                let mut ahead: std::collections::HashMap<&str, usize> = Default::default();
+                for run in &runs {
+                    *ahead.entry(run[0].dossier.as_str()).or_default() += 1;
+                }
+                let mut latest: std::collections::HashMap<String, Dossier> = Default::default();
+                let mut reports: Vec<Vec<Firing>> = vec![];
+                let mut jobs = runs.iter().filter_map(|run| {
+                    let code = &run[0].dossier;
+                    let left = ahead.get_mut(code.as_str()).map_or(0, |n| {
+                        *n -= 1;
+                        *n
+                    });
+                    if failed.contains(code) {
+                        return None;
+                    }
+                    let env =
+                        Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
+                    match self.fire_run(latest.remove(code), run, &env) {
+                        Ok(Some((t, fired))) => {
+                            if left > 0
+                                && let Some(c) = t.changes.first()
+                            {
+                                latest.insert(code.clone(), c.dossier.clone());
+                            }
+                            reports.push(fired);
+                            Some(t)
+                        }
+                        Ok(None) => None,
+                        Err(e) => {
+                            tracing::warn!("timers of dossier {code} cannot fire: {e}");
+                            failed.insert(code.clone());
+                            None
+                        }
+                    }
+                });
+                let results = self.store.commit_all(&mut jobs);
+                drop(jobs);
+                for (result, reports) in results.into_iter().zip(reports) {
+                    match result {
+                        Ok(committed) => {
+                            if let Committed::Applied(ds) = &committed {
+                                self.offer_timers(ds);
+                            }
+                            fired_this_round += reports.len();
+                            fired.extend(reports);
+                        }
+                        // An officer's action won the race: the next round reads the dossier
+                        // again and fires what is still due on it.
+                        Err(store::Error::VersionMoved { .. }) => {}
+                        // The store cannot write: stop here. What already fired is durable
+                        // and reported; the error is returned when nothing did.
+                        Err(
+                            e @ (store::Error::NotWritten(_)
+                            | store::Error::OutcomeUnknown(_)
+                            | store::Error::Closed
+                            | store::Error::Read(_)),
+                        ) => {
+                            *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = failed;
+                            if fired.is_empty() {
+                                return Err(e.into());
+                            }
+                            tracing::warn!("firing stopped: {e}");
+                            return Ok(fired);
+                        }
+                        // Refused for this dossier alone: pass it over like one that could
+                        // not be computed.
+                        Err(e) => {
+                            let code = reports.first().map(|f| f.dossier.clone());
+                            tracing::warn!("timers of dossier {code:?} were refused: {e}");
+                            failed.extend(code);
+                        }
+                    }
+                }
+                after = Some(last);
+            }
+            if fired_this_round == 0 {
+                break;
+            }
+        }
+        *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = failed;
+        Ok(fired)
+    }
+
+    /// Dossiers whose due timers could not fire in the last [`Engine::fire_due`] (pinned to a
+    /// version this engine could not restore, a procedure defect); each was logged. They are
+    /// tried again on every call.
+    pub fn stuck(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .stuck
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Fires timers of one dossier due at one instant, folded into one transition: warnings
+    /// first, then the breach, then escalations. `known` is the dossier as an earlier firing
+    /// of the same group leaves it; otherwise it is read from the store.
+    fn fire_run(
+        &self,
+        known: Option<Dossier>,
+        timers: &[Timer],
+        env: &Env<'_>,
+    ) -> Result<Option<(Transition, Vec<Firing>)>> {
+        let Some(code) = timers.first().map(|t| t.dossier.clone()) else {
+            return Ok(None);
+        };
+        let d = match known {
+            Some(d) => d,
+            None => match self.store.dossier(&code)? {
+                Some(d) => d,
+                None => return Ok(None),
+            },
+        };
+        let p = self.pinned(&d)?;
+        let mut ordered = timers.to_vec();
+        ordered.sort_by_key(|t| transition::firing_rank(&p.procedure, &t.kind));
+        let mut current = d;
+        let mut folded: Option<Transition> = None;
+        let mut reports = vec![];
+        for (i, timer) in ordered.iter().enumerate() {
+            let Some(f) = transition::fire(&p, &current, timer, env)? else {
+                continue;
+            };
+            if i + 1 < ordered.len()
+                && let Some(c) = f.transition.changes.first()
+            {
+                current = c.dossier.clone();
+            }
+            reports.push(f.firing);
+            match &mut folded {
+                Some(t) => transition::merge(t, f.transition),
+                None => folded = Some(f.transition),
+            }
+        }
+        let Some(mut t) = folded else {
+            return Ok(None);
+        };
+        self.automatic_steps(&mut t, env)?;
+        Ok(Some((t, reports)))
+    }
+
+    /// The instant of the earliest timer, due or not, of a dossier not [`Engine::stuck`].
+    pub fn next_timer(&self) -> Result<Option<Timestamp>> {
+        let stuck = self.stuck.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut after: Option<Timer> = None;
+        loop {
+            let page = self
+                .store
+                .due_timers_after(after.as_ref(), Timestamp::MAX, 64)?;
+            if let Some(t) = page.iter().find(|t| !stuck.contains(&t.dossier)) {
+                return Ok(Some(t.at));
+            }
+            match page.last() {
+                Some(last) => after = Some(last.clone()),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// Plugin decisions for automatic states a transition entered.
+    #[cfg(feature = "plugins")]
+    fn automatic_steps(&self, t: &mut Transition, env: &Env<'_>) -> Result<()> {
+        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
+    }
+
+    #[cfg(not(feature = "plugins"))]
+    fn automatic_steps(&self, t: &mut Transition, _: &Env<'_>) -> Result<()> {
+        self.refuse_automatic(t)
+    }
+}
