@@ -1,8 +1,7 @@
 //! Deadline enforcement on a real sled store with a clock moved by hand: warnings, breaches and
 //! escalations fire at their exact minutes on the Vietnamese calendar (Tết 2027, a make-up
-//! Saturday), pauses move the appointment by exactly the working time paused, legal extensions
-//! and apologies record their notices, and dossiers and steps are classified as the national
-//! index counts them.
+//! Saturday), pauses move the appointment by exactly the working time paused, and the
+//! scheduler fires every timer once, in order, after restarts and in bulk.
 
 mod support;
 
@@ -10,117 +9,11 @@ use std::sync::Arc;
 
 use motcua::Engine;
 use motcua::clock::ManualClock;
-use motcua::deadline::{Class, ClockState, LateReason};
-use motcua::dossier::transition::{Firing, Submission};
-use motcua::dossier::{Actor, Applicant, Channel, Dossier};
+use motcua::deadline::{Class, ClockState};
+use motcua::dossier::Actor;
+use motcua::dossier::transition::Firing;
+use support::desk::*;
 use support::*;
-
-struct Desk {
-    dir: tempfile::TempDir,
-    clock: Arc<ManualClock>,
-    engine: Engine,
-}
-
-impl Desk {
-    fn new(now: &str) -> Desk {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(at(now)));
-        let engine = open(dir.path(), clock.clone());
-        engine.load_procedures_dir(&fixture("deadline")).unwrap();
-        Desk { dir, clock, engine }
-    }
-    fn reopen(self) -> Desk {
-        let Desk { dir, clock, engine } = self;
-        drop(engine);
-        let engine = open(dir.path(), clock.clone());
-        Desk { dir, clock, engine }
-    }
-    fn now(&self, t: &str) {
-        self.clock.set(at(t));
-    }
-    fn receive(&self) -> Dossier {
-        self.engine.submit(application()).unwrap().dossier
-    }
-    fn take(&self, d: &Dossier, action: &str, who: Actor) -> motcua::Result<Dossier> {
-        self.take_with(d, action, who, serde_json::json!({}), None)
-    }
-    fn take_with(
-        &self,
-        d: &Dossier,
-        action: &str,
-        who: Actor,
-        input: serde_json::Value,
-        comment: Option<&str>,
-    ) -> motcua::Result<Dossier> {
-        let d = self.engine.dossier(&d.code)?;
-        self.engine.act(motcua::dossier::transition::ActionRequest {
-            dossier: d.code.clone(),
-            action: action.into(),
-            actor: who,
-            input,
-            comment: comment.map(String::from),
-            seen_version: d.version,
-        })
-    }
-    /// Fires what is due at `t`.
-    fn tick(&self, t: &str) -> Vec<Firing> {
-        self.now(t);
-        self.engine.fire_due(at(t)).unwrap()
-    }
-    fn get(&self, d: &Dossier) -> Dossier {
-        self.engine.dossier(&d.code).unwrap()
-    }
-    fn actions(&self, d: &Dossier) -> Vec<String> {
-        self.engine
-            .history(&d.code)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.action)
-            .collect()
-    }
-}
-
-fn application() -> Submission {
-    Submission {
-        procedure: "tham-dinh-co-han".into(),
-        applicant: Applicant {
-            id: "048090001234".into(),
-            name: "Trần Thị Bình".into(),
-            disadvantaged_area: false,
-        },
-        channel: Channel::Online,
-        data: serde_json::json!({"ten": "Trần Thị Bình"}),
-        documents: vec!["don".into()],
-        idempotency_key: None,
-        received_by: desk_officer(),
-        meta: Default::default(),
-    }
-}
-
-fn desk_officer() -> Actor {
-    officer("mc01", "mot_cua", "mot_cua")
-}
-fn appraiser() -> Actor {
-    officer("cv01", "chuyen_vien", "phong_kt")
-}
-fn leader() -> Actor {
-    officer("ld01", "lanh_dao", "phong_kt")
-}
-
-fn kinds(fired: &[Firing]) -> Vec<(String, Option<String>, String)> {
-    fired
-        .iter()
-        .map(|f| (f.kind.clone(), f.state.clone(), f.due.to_string()))
-        .collect()
-}
-
-fn fired_at(kind: &str, state: Option<&str>, due: &str) -> (String, Option<String>, String) {
-    fired(kind, state, due)
-}
-
-fn fired(kind: &str, state: Option<&str>, due: &str) -> (String, Option<String>, String) {
-    (kind.into(), state.map(String::from), at(due).to_string())
-}
 
 #[test]
 fn warnings_breach_and_escalation_fire_at_their_exact_minutes_across_tet_2027() {
@@ -333,190 +226,6 @@ fn a_pause_across_a_weekend_and_the_may_holidays_moves_the_appointment_by_the_wo
             .iter()
             .any(|f| f.kind == "appointment")
     );
-}
-
-fn to_sign_off(desk: &Desk) -> Dossier {
-    let d = desk.receive();
-    let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
-    desk.take(&d, "trinh", appraiser()).unwrap()
-}
-
-#[test]
-fn a_legal_extension_moves_the_appointment_within_its_cap_and_records_the_notice() {
-    let desk = Desk::new("2026-12-01T09:00:00+07:00");
-    let d = to_sign_off(&desk);
-    let appointment = d.clock.due_at;
-    assert_eq!(appointment, at("2026-12-08T09:00:00+07:00"));
-    desk.now("2026-12-04T10:00:00+07:00");
-    // Only an approver may grant it.
-    let refused = desk
-        .take_with(
-            &d,
-            "gia_han",
-            officer("cv9", "chuyen_vien", "phong_kt"),
-            serde_json::json!({}),
-            Some("x"),
-        )
-        .unwrap_err();
-    assert_eq!(refused.code(), "forbidden");
-    let d = desk
-        .take_with(
-            &d,
-            "gia_han",
-            leader(),
-            serde_json::json!({"extension": "2 working days"}),
-            Some("Cần lấy ý kiến Sở Xây dựng"),
-        )
-        .unwrap();
-    assert_eq!(d.clock.due_at, at("2026-12-10T09:00:00+07:00"));
-    let notice = &d.clock.extension_notices[0];
-    assert_eq!(notice.reason, "Cần lấy ý kiến Sở Xây dựng");
-    assert_eq!(notice.old_appointment, appointment);
-    assert_eq!(notice.new_appointment, at("2026-12-10T09:00:00+07:00"));
-    assert_eq!(
-        (notice.approver.as_str(), notice.approver_roles.clone()),
-        ("ld01", vec!["lanh_dao".to_string()])
-    );
-    // 2 + 2 working days is past the cap of 3.
-    let capped = desk
-        .take_with(
-            &d,
-            "gia_han",
-            leader(),
-            serde_json::json!({"extension": "2 working days"}),
-            Some("thêm"),
-        )
-        .unwrap_err();
-    assert_eq!(capped.code(), "extension_capped");
-    let d = desk
-        .take_with(
-            &d,
-            "gia_han",
-            leader(),
-            serde_json::json!({"extension": "1 working day"}),
-            Some("thêm"),
-        )
-        .unwrap();
-    assert_eq!(d.clock.due_at, at("2026-12-11T09:00:00+07:00"));
-    // Finished by the extended date: on time.
-    desk.now("2026-12-11T08:30:00+07:00");
-    let d = desk.take(&d, "ky", leader()).unwrap();
-    let d = desk.take(&d, "tra", desk_officer()).unwrap();
-    let ending = d.ending.unwrap();
-    assert_eq!(ending.class, Some(Class::OnTime));
-    assert!(ending.on_time);
-    assert_eq!(ending.appointment, Some(at("2026-12-11T09:00:00+07:00")));
-}
-
-#[test]
-fn an_extension_after_the_appointment_is_refused_and_writes_nothing() {
-    let desk = Desk::new("2026-12-01T09:00:00+07:00");
-    let d = to_sign_off(&desk);
-    desk.now("2026-12-08T09:00:00+07:00");
-    let refused = desk
-        .take_with(&d, "gia_han", leader(), serde_json::json!({}), Some("muộn"))
-        .unwrap_err();
-    assert_eq!(refused.code(), "extension_too_late");
-    assert_eq!(desk.get(&d).version, d.version);
-}
-
-#[test]
-fn an_apology_records_form_04_and_the_dossier_still_counts_as_late() {
-    let desk = Desk::new("2026-12-01T09:00:00+07:00");
-    let d = to_sign_off(&desk);
-    desk.now("2026-12-08T10:00:00+07:00");
-    desk.tick("2026-12-08T10:00:00+07:00");
-    // Not a working day; before the appointment; fine.
-    let sunday = desk
-        .take_with(
-            &d,
-            "xin_loi_ky",
-            leader(),
-            serde_json::json!({"promised": "2026-12-13"}),
-            Some("Chờ ý kiến"),
-        )
-        .unwrap_err();
-    assert_eq!(sunday.code(), "invalid_input");
-    let d = desk
-        .take_with(
-            &d,
-            "xin_loi_ky",
-            leader(),
-            serde_json::json!({"promised": "2026-12-10"}),
-            Some("Chờ ý kiến Sở Xây dựng"),
-        )
-        .unwrap();
-    let apology = d.clock.apologies.last().unwrap();
-    assert_eq!(apology.promised, at("2026-12-10T17:00:00+07:00"));
-    assert_eq!(apology.appointment, at("2026-12-08T09:00:00+07:00"));
-    assert_eq!(apology.reason, "Chờ ý kiến Sở Xây dựng");
-    assert_eq!(
-        d.clock.due_at,
-        at("2026-12-08T09:00:00+07:00"),
-        "the appointment stays"
-    );
-    let clocks = desk.engine.clocks(&d).unwrap();
-    assert_eq!(
-        clocks.statutory.promised,
-        Some(at("2026-12-10T17:00:00+07:00"))
-    );
-    desk.now("2026-12-09T09:00:00+07:00");
-    let d = desk.take(&d, "ky", leader()).unwrap();
-    let d = desk.take(&d, "tra", desk_officer()).unwrap();
-    let ending = d.ending.unwrap();
-    assert_eq!(ending.class, Some(Class::Late));
-    assert_eq!(
-        ending.late_because,
-        vec![LateReason::PastAppointment, LateReason::Apology]
-    );
-}
-
-#[test]
-fn dossiers_are_classified_early_on_time_or_late_and_two_supplements_make_a_dossier_late() {
-    let desk = Desk::new("2026-12-01T09:00:00+07:00");
-    let finish = |d: Dossier, when: &str| -> motcua::dossier::Ending {
-        desk.now(when);
-        let d = desk.take(&d, "ky", leader()).unwrap();
-        desk.take(&d, "tra", desk_officer())
-            .unwrap()
-            .ending
-            .unwrap()
-    };
-    // Appointment Tue 8 Dec 09:00.
-    desk.now("2026-12-01T09:00:00+07:00");
-    let early = finish(to_sign_off(&desk), "2026-12-07T16:00:00+07:00");
-    assert_eq!(early.class, Some(Class::Early));
-    desk.now("2026-12-01T09:00:00+07:00");
-    let on_time = finish(to_sign_off(&desk), "2026-12-08T08:30:00+07:00");
-    assert_eq!(on_time.class, Some(Class::OnTime));
-    desk.now("2026-12-01T09:00:00+07:00");
-    let late = finish(to_sign_off(&desk), "2026-12-08T09:01:00+07:00");
-    assert_eq!(
-        (late.class, late.late_because),
-        (Some(Class::Late), vec![LateReason::PastAppointment])
-    );
-
-    // Two supplement requests: late, though it ends days early.
-    desk.now("2026-12-01T09:00:00+07:00");
-    let mut d = desk
-        .take(&desk.receive(), "chuyen", desk_officer())
-        .unwrap();
-    for _ in 0..2 {
-        d = desk
-            .take_with(
-                &d,
-                "yeu_cau_bo_sung",
-                appraiser(),
-                serde_json::json!({}),
-                Some("Thiếu"),
-            )
-            .unwrap();
-        d = desk.take(&d, "nop_bo_sung", applicant_of(&d)).unwrap();
-    }
-    let d = desk.take(&d, "trinh", appraiser()).unwrap();
-    let ending = finish(d, "2026-12-02T09:00:00+07:00");
-    assert_eq!(ending.class, Some(Class::Late));
-    assert_eq!(ending.late_because, vec![LateReason::Supplements]);
 }
 
 #[test]
@@ -795,31 +504,6 @@ fn the_overdue_listing_keeps_a_dossier_after_its_breach_fired_also_while_paused(
 }
 
 #[test]
-fn a_dossier_counts_as_resolved_when_its_result_is_issued_not_when_the_applicant_collects_it() {
-    let desk = Desk::new("2026-12-01T09:00:00+07:00");
-    let d = to_sign_off(&desk);
-    // Signed the day before the appointment (Tue 8 Dec 09:00): the result is issued.
-    desk.now("2026-12-07T10:00:00+07:00");
-    let d = desk.take(&d, "ky", leader()).unwrap();
-    let resolved = d.clock.resolved.clone().unwrap();
-    assert_eq!(
-        (resolved.state.as_str(), resolved.class),
-        ("tra_ket_qua", Class::Early)
-    );
-    // The statutory clock stopped: no appointment breach fires while the result waits.
-    let fired = desk.tick("2026-12-09T09:00:00+07:00");
-    assert!(fired.iter().all(|f| f.kind == "step_due"), "{fired:?}");
-    let clocks = desk.engine.clocks(&desk.get(&d)).unwrap();
-    assert_eq!(clocks.statutory.state, None);
-    assert_eq!(clocks.statutory.class, Some(Class::Early));
-    // Collected two days after the appointment, it still counts as early.
-    let d = desk.take(&d, "tra", desk_officer()).unwrap();
-    let ending = d.ending.unwrap();
-    assert_eq!(ending.class, Some(Class::Early));
-    assert_eq!(ending.at, at("2026-12-09T09:00:00+07:00"));
-}
-
-#[test]
 fn a_dossier_whose_timers_cannot_fire_is_reported_stuck_and_does_not_hold_up_the_others() {
     let store = Arc::new(motcua::store::memory::MemoryStore::new());
     let clock = Arc::new(ManualClock::new(at("2027-03-01T08:00:00+07:00")));
@@ -878,4 +562,65 @@ fn a_dossier_whose_timers_cannot_fire_is_reported_stuck_and_does_not_hold_up_the
     assert_eq!(fired.len(), 1);
     assert_eq!(fired[0].dossier, healthy.code);
     assert_eq!(engine.stuck(), vec![stuck.code]);
+}
+
+/// Regression: instants carried nanoseconds from the system clock while timer keys keep
+/// milliseconds, so a due instant never matched its key and stayed due for ever.
+#[test]
+fn a_clock_with_nanoseconds_still_fires_every_timer_once() {
+    let desk = Desk::new("2027-03-01T09:00:00.123456789+07:00");
+    let d = desk.receive();
+    assert_eq!(d.clock.received_at, at("2027-03-01T09:00:00.123+07:00"));
+    // Four working hours, lunch excluded.
+    let due = d.tokens[0].due_at.unwrap();
+    assert_eq!(due, at("2027-03-01T14:00:00.123+07:00"));
+    let later = (due + jiff::SignedDuration::from_nanos(876_543)).to_string();
+    let first = desk.tick(&later);
+    assert_eq!(
+        kinds(&first),
+        vec![fired(
+            "step_due",
+            Some("tiep_nhan"),
+            "2027-03-01T14:00:00.123+07:00"
+        )]
+    );
+    assert!(desk.tick(&later).is_empty());
+    assert!(
+        desk.engine
+            .store()
+            .due_timers(at(&later), 10)
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// An escalation whose action a guard refuses still fires: it is recorded as not taken, and
+/// the dossier's other timers are not held up.
+#[test]
+fn an_escalation_whose_action_is_refused_is_recorded_as_not_taken() {
+    let desk = Desk::new("2027-03-01T08:00:00+07:00");
+    let mut sub = application();
+    sub.data = serde_json::json!({"ten": "Trần Thị Bình", "giu_nguyen": true});
+    let d = desk.engine.submit(sub).unwrap().dossier;
+    let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
+    let fired = desk.tick("2027-03-03T12:00:00+07:00");
+    let take = fired
+        .iter()
+        .find(|f| f.due == at("2027-03-03T12:00:00+07:00"))
+        .unwrap();
+    assert!(
+        take.did[1].starts_with("could not take action 'chuyen_giam_sat'"),
+        "{take:?}"
+    );
+    let d = desk.get(&d);
+    assert_eq!(states(&d), vec!["xu_ly"]);
+    let entry = desk.engine.history(&d.code).unwrap().pop().unwrap();
+    assert_eq!(entry.action, "system:escalation");
+    assert!(
+        entry.input["not_taken"]
+            .as_str()
+            .unwrap()
+            .contains("Hồ sơ không chuyển tự động")
+    );
+    assert!(desk.engine.stuck().is_empty());
 }

@@ -210,3 +210,36 @@ fn run(engine: &Engine, bell: &Bell, on_fired: &dyn Fn(&Firing)) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// Regression: a commit that landed after the scheduler read its next timer but before it
+    /// fell asleep was not offered, and the scheduler slept past the new timer.
+    #[test]
+    fn a_timer_offered_while_the_scheduler_is_awake_keeps_it_from_sleeping_past_it() {
+        let bell = Bell::default();
+        bell.begin();
+        bell.offer(at("2027-03-01T09:00:00+07:00"));
+        let start = std::time::Instant::now();
+        assert!(bell.sleep(
+            Some(at("2027-03-01T10:00:00+07:00")),
+            Duration::from_secs(30)
+        ));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        // A later timer offered while awake does not: the plan already covers it.
+        bell.begin();
+        bell.offer(at("2027-03-01T11:00:00+07:00"));
+        let start = std::time::Instant::now();
+        assert!(bell.sleep(
+            Some(at("2027-03-01T10:00:00+07:00")),
+            Duration::from_millis(200)
+        ));
+        assert!(start.elapsed() >= Duration::from_millis(150));
+    }
+}

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod calendar;
+pub mod desk;
 
 use std::path::Path;
 use std::sync::Arc;

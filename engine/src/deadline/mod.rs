@@ -250,3 +250,64 @@ pub fn alarm_at(
         Threshold::After(a) => after_due(cal, due, a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calendar::Calendar;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// Regression: ten days added to a period in days that ended at 24:00 (stored as 00:00 of
+    /// the next day) counted from the day after that midnight: eleven days.
+    #[test]
+    fn days_added_after_a_period_ending_at_midnight_count_from_the_next_day() {
+        let cal = Calendar::vietnam_default();
+        // 15 days from Mon 1 Dec 2025 end at 24:00 on Tue 16 Dec.
+        let due = at("2025-12-17T00:00:00+07:00");
+        assert_eq!(
+            after_due(&cal, due, Duration::calendar_days(10)).unwrap(),
+            at("2025-12-27T00:00:00+07:00"),
+            "ten more days end at 24:00 on Fri 26 Dec"
+        );
+        assert_eq!(
+            after_due(&cal, due, Duration::calendar_days(0)).unwrap(),
+            due
+        );
+        // Working time after a due instant inside office hours is plain addition.
+        let due = at("2025-12-16T10:00:00+07:00");
+        assert_eq!(
+            after_due(&cal, due, Duration::working_hours(4)).unwrap(),
+            at("2025-12-16T15:00:00+07:00")
+        );
+    }
+
+    #[test]
+    fn a_share_of_the_budget_never_falls_after_the_due_instant() {
+        let cal = Calendar::vietnam_default();
+        let start = at("2025-12-15T08:00:00+07:00");
+        let budget = Duration::working_days(2);
+        let due = cal.add(start, budget).unwrap();
+        let share = |p| alarm_at(&cal, Threshold::Used(p), start, budget, due).unwrap();
+        assert_eq!(share(500), at("2025-12-15T17:00:00+07:00"));
+        assert_eq!(share(750), at("2025-12-16T12:00:00+07:00"));
+        let before = alarm_at(
+            &cal,
+            Threshold::Before(Duration::working_hours(1)),
+            start,
+            budget,
+            due,
+        );
+        assert_eq!(before.unwrap(), at("2025-12-16T16:00:00+07:00"));
+        let after = alarm_at(
+            &cal,
+            Threshold::After(Duration::working_hours(0)),
+            start,
+            budget,
+            due,
+        );
+        assert_eq!(after.unwrap(), due);
+    }
+}
