@@ -283,9 +283,9 @@ fn a_withdrawal_while_paused_records_the_resume_and_judges_against_the_moved_app
     );
     let ending = d.ending.unwrap();
     // Paused Monday 08:00 to Tuesday 08:00, one working day: the appointment moves from
-    // Mon 8 Mar 08:00 to Tue 9 Mar 08:00, and the dossier is judged against that.
+    // Fri 5 Mar 17:00 to Mon 8 Mar 17:00, and the dossier is judged against that.
     assert_eq!(d.clock.paused_hours_milli, 8_000);
-    assert_eq!(d.clock.due_at, at("2027-03-09T08:00:00+07:00"));
+    assert_eq!(d.clock.due_at, at("2027-03-08T17:00:00+07:00"));
     assert_eq!(ending.appointment, Some(d.clock.due_at));
     assert!(d.clock.paused_since.is_none());
 }

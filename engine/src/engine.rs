@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 mod firing;
+mod plugin_steps;
 
 use crate::audit;
 use crate::catalog::{self, Catalog, Compiled, Origin};
@@ -16,8 +17,6 @@ use crate::deadline::{self, Clocks, Rules};
 use crate::dossier::definition::Definition;
 use crate::dossier::transition::{self, ActionRequest, Availability, Env, Submission, Transition};
 use crate::dossier::{Actor, Dossier};
-#[cfg(not(feature = "plugins"))]
-use crate::procedure::StateKind;
 use crate::procedure::{self, Loaded};
 use crate::scheduler::Bell;
 use crate::store::{self, Committed, Query, Reader, Store};
@@ -503,115 +502,6 @@ impl Engine {
     /// The classification rules in force.
     pub fn rules(&self) -> &Rules {
         &self.rules
-    }
-
-    /// Validators and computed fees on submission, then automatic states.
-    #[cfg(feature = "plugins")]
-    fn plugin_steps_on_submit(
-        &self,
-        p: &Compiled,
-        sub: &Submission,
-        t: &mut Transition,
-        env: &Env<'_>,
-    ) -> Result<()> {
-        // The data as received, schema defaults applied (what the pure step stored).
-        let received = t.changes.first().map_or(&sub.data, |c| &c.dossier.data);
-        let data = crate::steps::plugin_data(received, &sub.documents, None);
-        crate::steps::validate(p, &p.procedure.validators, &data)?;
-        let computed = crate::steps::computed_fees(p, &data)?;
-        if let Some(primary) = t.changes.first_mut() {
-            primary.dossier.fees.extend(computed);
-        }
-        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
-    }
-
-    /// The action's validators (which also see its input), then automatic states.
-    #[cfg(feature = "plugins")]
-    fn plugin_steps_on_act(
-        &self,
-        p: &Compiled,
-        d: &Dossier,
-        req: &ActionRequest,
-        t: &mut Transition,
-        env: &Env<'_>,
-    ) -> Result<()> {
-        if let Some(action) = p.procedure.action(&req.action) {
-            let data = crate::steps::plugin_data(&d.data, &d.documents, Some(&req.input));
-            crate::steps::validate(p, &action.validators, &data)?;
-        }
-        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
-    }
-
-    #[cfg(not(feature = "plugins"))]
-    fn plugin_steps_on_submit(
-        &self,
-        p: &Compiled,
-        _: &Submission,
-        t: &mut Transition,
-        _: &Env<'_>,
-    ) -> Result<()> {
-        let needs = p
-            .procedure
-            .validators
-            .first()
-            .or_else(|| p.procedure.fees.iter().find_map(|f| f.plugin.as_ref()));
-        if let Some(call) = needs {
-            return Err(Error::PluginsNotBuilt {
-                what: format!("submission to '{}'", p.procedure.id),
-                plugin: call.plugin.clone(),
-            });
-        }
-        self.refuse_automatic(t)
-    }
-
-    #[cfg(not(feature = "plugins"))]
-    fn plugin_steps_on_act(
-        &self,
-        p: &Compiled,
-        _: &Dossier,
-        req: &ActionRequest,
-        t: &mut Transition,
-        _: &Env<'_>,
-    ) -> Result<()> {
-        if let Some(call) = p
-            .procedure
-            .action(&req.action)
-            .and_then(|a| a.validators.first())
-        {
-            return Err(Error::PluginsNotBuilt {
-                what: format!("action '{}'", req.action),
-                plugin: call.plugin.clone(),
-            });
-        }
-        self.refuse_automatic(t)
-    }
-
-    /// Without plugin support, entering an automatic state would leave a dossier stuck, so the
-    /// step is refused before anything is written.
-    #[cfg(not(feature = "plugins"))]
-    fn refuse_automatic(&self, t: &Transition) -> Result<()> {
-        for change in &t.changes {
-            let d = &change.dossier;
-            let p = self.pinned(d)?;
-            for state in d.active_states() {
-                if let Some(s) = p
-                    .procedure
-                    .state(state)
-                    .filter(|s| s.kind == StateKind::Automatic)
-                {
-                    let plugin = s
-                        .plugin
-                        .as_ref()
-                        .map(|c| c.plugin.clone())
-                        .unwrap_or_default();
-                    return Err(Error::PluginsNotBuilt {
-                        what: format!("automatic state '{}'", s.id),
-                        plugin,
-                    });
-                }
-            }
-        }
-        Ok(())
     }
 
     pub fn dossier(&self, code: &str) -> Result<Dossier> {

@@ -121,11 +121,13 @@ impl Checker<'_> {
     pub(super) fn budgets(&mut self) {
         let p = self.p;
         for (i, s) in p.states.iter().enumerate() {
-            if !s.escalation.is_empty() && s.budget.is_none() {
+            // Waiting on the applicant or outside the budget, a step has no budget clock.
+            let clockless = s.kind == StateKind::Applicant || s.outside_budget;
+            if !s.escalation.is_empty() && (s.budget.is_none() || clockless) {
                 self.emit(
                     Code::EscalationWithoutBudget,
                     self.sm.key(&format!("/states/{i}/escalation")),
-                    format!("state '{}' has escalation rules but no budget: they count from the budget's end, so they never fire", s.id),
+                    format!("state '{}' has escalation rules but no budget clock (no budget, or its time does not count): they never fire", s.id),
                     Some("give the state a budget, or remove the escalation".into()),
                 );
             }
