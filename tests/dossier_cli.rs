@@ -441,7 +441,14 @@ fn tick_fires_what_is_due_once_and_show_reports_each_clock() {
     assert_eq!(lines[0]["due"], "2026-06-01T07:00:00Z");
     assert_eq!(lines[0]["did"][0], "marked the step overdue");
 
-    let again = motcua_at(&data, "2026-06-01T15:00:00+07:00", &["dossier", "tick"]);
+    // The options may also follow the subcommand, as in `dossier tick --now T`.
+    let again = Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .current_dir(root())
+        .args(["dossier", "--data", data.to_str().unwrap(), "tick"])
+        .args(["--now", "2026-06-01T15:00:00+07:00"])
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", text(&again.stderr));
     assert_eq!(text(&again.stdout).trim(), "", "a timer fires once");
 
     let show = motcua_at(

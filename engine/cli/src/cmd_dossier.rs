@@ -26,21 +26,21 @@ use motcua::store::sled::{Options, SledStore};
 pub struct EngineArgs {
     /// The data folder (a sled store). Commands that write create it if missing; commands that
     /// only read refuse a folder without a store.
-    #[arg(long, default_value = "data")]
+    #[arg(long, default_value = "data", global = true)]
     pub data: PathBuf,
     /// Folder of procedure files loaded as the current versions (by the commands that write;
     /// reading uses the versions the store pinned).
-    #[arg(long, default_value = "procedures")]
+    #[arg(long, default_value = "procedures", global = true)]
     pub procedures: PathBuf,
     /// A calendar file (national → province → agency); the built-in national calendar if absent.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub calendar: Option<PathBuf>,
     /// Act as if it were this instant (RFC 3339), e.g. to replay or test; the system clock otherwise.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub now: Option<String>,
     /// Classification rules (YAML: early, supplements_allowed, apology_is_late, due_soon);
     /// the national rules if absent.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub rules: Option<PathBuf>,
 }
 
