@@ -324,14 +324,11 @@ fn kill_9_while_firing_timers_fires_each_exactly_once() {
             .is_empty()
     );
     for code in &codes {
-        let system: Vec<String> = engine
-            .history(code)
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.actor == motcua::dossier::Actor::SYSTEM_ID)
-            .map(|e| e.action)
-            .collect();
-        assert_eq!(system, EACH_FIRES, "{code}");
+        assert_eq!(
+            support::desk::system_actions(&engine, code),
+            EACH_FIRES,
+            "{code}"
+        );
     }
     let all = engine.store().audit(0, usize::MAX).unwrap();
     assert_eq!(audit::verify(audit::GENESIS, &all), Ok(all.len() as u64));

@@ -168,15 +168,7 @@ fn a_pause_across_a_weekend_and_the_may_holidays_moves_the_appointment_by_the_wo
     // Supplement asked on Thursday 29 Apr at 15:00: Fri 30 Apr, Sat 1 May, Sun and Mon 3 May
     // (in lieu) are off; the applicant answers on Tuesday 4 May at 10:00.
     desk.now("2027-04-29T15:00:00+07:00");
-    let d = desk
-        .take_with(
-            &d,
-            "yeu_cau_bo_sung",
-            appraiser(),
-            serde_json::json!({}),
-            Some("Thiếu bản vẽ"),
-        )
-        .unwrap();
+    let d = desk.ask_supplement(&d);
     assert_eq!(d.clock.paused_since, Some(at("2027-04-29T15:00:00+07:00")));
     let clocks = desk.engine.clocks(&d).unwrap();
     assert_eq!(clocks.statutory.state, Some(ClockState::Paused));
@@ -324,13 +316,7 @@ fn after_a_restart_timers_that_came_due_fire_in_order_and_none_twice() {
             .is_empty()
     );
     for code in &codes {
-        let system: Vec<String> = engine
-            .history(code)
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.actor == Actor::SYSTEM_ID)
-            .map(|e| e.action)
-            .collect();
+        let system = system_actions(&engine, code);
         assert_eq!(
             system,
             vec![
@@ -471,14 +457,7 @@ fn the_overdue_listing_keeps_a_dossier_after_its_breach_fired_also_while_paused(
     );
     // A is paused for a supplement after its breach: still overdue, still first.
     desk.now("2026-12-08T11:30:00+07:00");
-    desk.take_with(
-        &a,
-        "yeu_cau_bo_sung",
-        appraiser(),
-        serde_json::json!({}),
-        Some("Thiếu"),
-    )
-    .unwrap();
+    desk.ask_supplement(&a);
     for page in [1, 2, 3] {
         assert_eq!(
             overdue("2026-12-08T11:30:00+07:00", page),

@@ -170,15 +170,7 @@ fn dossiers_are_classified_early_on_time_or_late_and_two_supplements_make_a_doss
         .take(&desk.receive(), "chuyen", desk_officer())
         .unwrap();
     for _ in 0..2 {
-        d = desk
-            .take_with(
-                &d,
-                "yeu_cau_bo_sung",
-                appraiser(),
-                serde_json::json!({}),
-                Some("Thiếu"),
-            )
-            .unwrap();
+        d = desk.ask_supplement(&d);
         d = desk.take(&d, "nop_bo_sung", applicant_of(&d)).unwrap();
     }
     let d = desk.take(&d, "trinh", appraiser()).unwrap();
@@ -252,15 +244,7 @@ fn a_withdrawal_while_paused_records_the_resume_and_judges_against_the_moved_app
     let d = desk
         .take(&desk.receive(), "chuyen", desk_officer())
         .unwrap();
-    let d = desk
-        .take_with(
-            &d,
-            "yeu_cau_bo_sung",
-            appraiser(),
-            serde_json::json!({}),
-            Some("Thiếu bản vẽ"),
-        )
-        .unwrap();
+    let d = desk.ask_supplement(&d);
     desk.now("2027-03-02T08:00:00+07:00");
     let d = desk.take(&d, "rut", applicant_of(&d)).unwrap();
     let actions: Vec<String> = desk

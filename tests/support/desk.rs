@@ -58,6 +58,21 @@ impl Desk {
             seen_version: d.version,
         })
     }
+    /// The appraiser asks the applicant for a supplement (the clock pauses).
+    pub fn ask_supplement(&self, d: &Dossier) -> Dossier {
+        self.take_with(
+            d,
+            "yeu_cau_bo_sung",
+            appraiser(),
+            serde_json::json!({}),
+            Some("Thiếu bản vẽ"),
+        )
+        .unwrap()
+    }
+    /// The system's own entries in the dossier's history, by action.
+    pub fn system_actions(&self, d: &Dossier) -> Vec<String> {
+        system_actions(&self.engine, &d.code)
+    }
     /// Fires what is due at `t`.
     pub fn tick(&self, t: &str) -> Vec<Firing> {
         self.now(t);
@@ -123,4 +138,15 @@ pub fn to_sign_off(desk: &Desk) -> Dossier {
     let d = desk.receive();
     let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
     desk.take(&d, "trinh", appraiser()).unwrap()
+}
+
+/// The system's own entries in a dossier's history, by action.
+pub fn system_actions(engine: &Engine, code: &str) -> Vec<String> {
+    engine
+        .history(code)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.actor == Actor::SYSTEM_ID)
+        .map(|e| e.action)
+        .collect()
 }

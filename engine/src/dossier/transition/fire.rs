@@ -219,13 +219,7 @@ pub fn fire(
                                 procedures: taken.procedures,
                                 plugins: taken.plugins,
                             },
-                            firing: Firing {
-                                dossier: d.code.clone(),
-                                kind: kind.into(),
-                                state,
-                                due: timer.at,
-                                did,
-                            },
+                            firing: report(d, kind, state, timer, did),
                         }));
                     }
                     // The rule still fired: the record says why its action was not taken (a
@@ -280,13 +274,23 @@ fn single(
             procedures: vec![],
             plugins: vec![],
         },
-        firing: Firing {
-            dossier: d.code.clone(),
-            kind: kind.into(),
-            state,
-            due: timer.at,
-            did,
-        },
+        firing: report(d, kind, state, timer, did),
+    }
+}
+
+fn report(
+    d: &Dossier,
+    kind: &str,
+    state: Option<String>,
+    timer: &Timer,
+    did: Vec<String>,
+) -> Firing {
+    Firing {
+        dossier: d.code.clone(),
+        kind: kind.into(),
+        state,
+        due: timer.at,
+        did,
     }
 }
 
