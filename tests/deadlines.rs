@@ -603,3 +603,31 @@ fn an_escalation_whose_action_is_refused_is_recorded_as_not_taken() {
     );
     assert!(desk.engine.stuck().is_empty());
 }
+
+/// Regression: a same-day procedure's statutory warnings counted a zero limit from receipt and
+/// were pulled back to the close of office, where the breach is.
+#[test]
+fn a_same_day_warning_comes_two_hours_before_the_close_also_after_the_cut_off() {
+    let h = Harness::new("2026-06-01T10:00:00+07:00");
+    let birth = |h: &Harness| {
+        let mut s = house_permit(serde_json::json!({"ho_ten_tre": "Nguyễn Văn Bé"}));
+        s.procedure = "khai-sinh-trong-ngay-thu-nghiem".into();
+        s.documents = vec![];
+        s.received_by = officer("hc01", "tu_phap", "tu_phap_ho_tich");
+        h.engine.submit(s).unwrap().dossier
+    };
+    let morning = birth(&h);
+    assert_eq!(morning.clock.due_at, at("2026-06-01T17:00:00+07:00"));
+    assert_eq!(morning.clock.alarms[0].at, at("2026-06-01T15:00:00+07:00"));
+    // After the 15:00 cut-off, counting starts the next morning.
+    h.now("2026-06-01T16:00:00+07:00");
+    let late = birth(&h);
+    assert_eq!(late.clock.due_at, at("2026-06-02T17:00:00+07:00"));
+    assert_eq!(late.clock.alarms[0].at, at("2026-06-02T15:00:00+07:00"));
+    let fired = h.engine.fire_due(at("2026-06-01T15:00:00+07:00")).unwrap();
+    assert_eq!(fired.len(), 1);
+    assert_eq!(
+        (fired[0].dossier.as_str(), fired[0].kind.as_str()),
+        (morning.code.as_str(), "warning")
+    );
+}

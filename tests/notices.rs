@@ -273,3 +273,75 @@ fn a_withdrawal_while_paused_records_the_resume_and_judges_against_the_moved_app
     assert_eq!(ending.appointment, Some(d.clock.due_at));
     assert!(d.clock.paused_since.is_none());
 }
+
+/// Regression: extensions and apologies were still accepted after the result was issued,
+/// changing a deadline the reports had already counted; a zero extension was accepted.
+#[test]
+fn no_extension_or_apology_once_the_result_is_issued_and_none_of_nothing() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let d = to_sign_off(&desk);
+    let zero = desk
+        .take_with(
+            &d,
+            "gia_han",
+            leader(),
+            serde_json::json!({"extension": "0 working days"}),
+            Some("x"),
+        )
+        .unwrap_err();
+    assert_eq!(zero.code(), "invalid_input");
+    // Small grants add up exactly: three of one working day fill the cap of three.
+    let mut d = d;
+    for _ in 0..3 {
+        d = desk
+            .take_with(
+                &d,
+                "gia_han",
+                leader(),
+                serde_json::json!({"extension": "1 working day"}),
+                Some("x"),
+            )
+            .unwrap();
+    }
+    let capped = desk
+        .take_with(
+            &d,
+            "gia_han",
+            leader(),
+            serde_json::json!({"extension": "0.5 working days"}),
+            Some("x"),
+        )
+        .unwrap_err();
+    assert_eq!(capped.code(), "extension_capped");
+    let d = desk.take(&d, "ky", leader()).unwrap();
+    assert!(d.clock.resolved.is_some());
+    // In `tra_ket_qua` no notice action exists; the sign-off's own is no longer reachable, so
+    // the refusal is checked on the pure step directly.
+    let p = desk.engine.procedure("tham-dinh-co-han").unwrap();
+    let lookup = |_: &str| None;
+    let cal = support::calendar::test_calendar();
+    let env = motcua::dossier::transition::Env::new(&cal, &lookup, at("2026-12-02T09:00:00+07:00"));
+    let mut in_sign_off = d.clone();
+    in_sign_off.tokens[0].state = "ky".into();
+    let refused = motcua::dossier::transition::act(
+        &p,
+        &in_sign_off,
+        &motcua::dossier::transition::ActionRequest {
+            dossier: d.code.clone(),
+            action: "xin_loi_ky".into(),
+            actor: leader(),
+            input: serde_json::json!({"promised": "2026-12-15"}),
+            comment: Some("muộn".into()),
+            seen_version: d.version,
+        },
+        &env,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            motcua::dossier::transition::Error::AlreadyResolved { .. }
+        ),
+        "{refused}"
+    );
+}

@@ -111,6 +111,7 @@ impl Error {
             ) => "forbidden",
             Error::Refused(T::ExtensionTooLate { .. }) => "extension_too_late",
             Error::Refused(T::ExtensionCapped { .. }) => "extension_capped",
+            Error::Refused(T::AlreadyResolved { .. }) => "already_resolved",
             Error::Refused(
                 T::MissingInput { .. }
                 | T::BadInput { .. }

@@ -40,9 +40,13 @@ impl Engine {
             let mut after: Option<Timer> = None;
             let mut fired_this_round = 0;
             loop {
-                let due = self
+                let due = match self
                     .store
-                    .due_timers_after(after.as_ref(), now, FIRING_BATCH)?;
+                    .due_timers_after(after.as_ref(), now, FIRING_BATCH)
+                {
+                    Ok(due) => due,
+                    Err(e) => return self.stop_firing(fired, failed, e),
+                };
                 let Some(last) = due.last().cloned() else {
                     break;
                 };
@@ -93,6 +97,9 @@ impl Engine {
                 });
                 let results = self.store.commit_all(&mut jobs);
                 drop(jobs);
+                // The first failure of the store itself; the other answers are still read, so
+                // that what was applied beside it is reported.
+                let mut fatal: Option<store::Error> = None;
                 for (result, reports) in results.into_iter().zip(reports) {
                     match result {
                         Ok(committed) => {
@@ -105,20 +112,14 @@ impl Engine {
                         // An officer's action won the race: the next round reads the dossier
                         // again and fires what is still due on it.
                         Err(store::Error::VersionMoved { .. }) => {}
-                        // The store cannot write: stop here. What already fired is durable
-                        // and reported; the error is returned when nothing did.
+                        // The store itself failed: firing stops after this page.
                         Err(
                             e @ (store::Error::NotWritten(_)
                             | store::Error::OutcomeUnknown(_)
                             | store::Error::Closed
                             | store::Error::Read(_)),
                         ) => {
-                            *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = failed;
-                            if fired.is_empty() {
-                                return Err(e.into());
-                            }
-                            tracing::warn!("firing stopped: {e}");
-                            return Ok(fired);
+                            fatal.get_or_insert(e);
                         }
                         // Refused for this dossier alone: pass it over like one that could
                         // not be computed.
@@ -129,6 +130,9 @@ impl Engine {
                         }
                     }
                 }
+                if let Some(e) = fatal {
+                    return self.stop_firing(fired, failed, e);
+                }
                 after = Some(last);
             }
             if fired_this_round == 0 {
@@ -136,6 +140,22 @@ impl Engine {
             }
         }
         *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = failed;
+        Ok(fired)
+    }
+
+    /// The store failed: what already fired is durable and reported; the error is returned
+    /// when nothing did.
+    fn stop_firing(
+        &self,
+        fired: Vec<Firing>,
+        failed: HashSet<String>,
+        e: store::Error,
+    ) -> Result<Vec<Firing>> {
+        *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = failed;
+        if fired.is_empty() {
+            return Err(e.into());
+        }
+        tracing::warn!("firing stopped after {} firings: {e}", fired.len());
         Ok(fired)
     }
 
@@ -166,11 +186,12 @@ impl Engine {
         let Some(code) = timers.first().map(|t| t.dossier.clone()) else {
             return Ok(None);
         };
+        let fresh = known.is_none();
         let d = match known {
             Some(d) => d,
             None => match self.store.dossier(&code)? {
                 Some(d) => d,
-                None => return Ok(None),
+                None => return self.unless_indexed(timers, &code, "is not stored"),
             },
         };
         let p = self.pinned(&d)?;
@@ -195,10 +216,35 @@ impl Engine {
             }
         }
         let Some(mut t) = folded else {
+            // Read just now yet without these timers: either a commit took them away since
+            // the page was read (gone from the index too), or the index is wrong.
+            if fresh {
+                return self.unless_indexed(timers, &code, "does not have them");
+            }
             return Ok(None);
         };
         self.automatic_steps(&mut t, env)?;
         Ok(Some((t, reports)))
+    }
+
+    /// Nothing to fire, unless the index still holds one of `timers`: then it disagrees with
+    /// the dossier, and the dossier is reported stuck rather than read again and again.
+    fn unless_indexed(
+        &self,
+        timers: &[Timer],
+        code: &str,
+        why: &str,
+    ) -> Result<Option<(Transition, Vec<Firing>)>> {
+        for t in timers {
+            if self.store.has_timer(t)? {
+                return Err(store::Error::Corrupt(format!(
+                    "the timer index holds {:?} due {} for dossier {code}, which {why}",
+                    t.kind, t.at
+                ))
+                .into());
+            }
+        }
+        Ok(None)
     }
 
     /// The instant of the earliest timer, due or not, of a dossier not [`Engine::stuck`].

@@ -176,6 +176,8 @@ pub trait Reader: Send + Sync {
         until: Timestamp,
         limit: usize,
     ) -> Result<Vec<Timer>, Error>;
+    /// Whether the timer index holds `timer`.
+    fn has_timer(&self, timer: &Timer) -> Result<bool, Error>;
     /// Outbox events with `seq > after`, in commit order.
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error>;
     /// Every procedure version any dossier was pinned to: (hash, source).

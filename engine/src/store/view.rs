@@ -277,6 +277,10 @@ impl<'a> View<'a> {
         }
     }
 
+    pub(crate) fn has_timer(&self, timer: &Timer) -> Result<bool, Error> {
+        Ok(self.space(TIMERS).get(&keys::timer_key(timer))?.is_some())
+    }
+
     pub(crate) fn due_timers(
         &self,
         after: Option<&Timer>,
@@ -349,6 +353,9 @@ macro_rules! reads_through_view {
             limit: usize,
         ) -> Result<Vec<$crate::dossier::transition::Timer>, Error> {
             self.view().due_timers(after, until, limit)
+        }
+        fn has_timer(&self, timer: &$crate::dossier::transition::Timer) -> Result<bool, Error> {
+            self.view().has_timer(timer)
         }
         fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
             self.view().outbox(after, limit)

@@ -87,8 +87,15 @@ impl<'e, 'a> Builder<'e, 'a> {
             env.now,
             sub.applicant.disadvantaged_area,
         )?;
-        let limit = deadline::limit_for(&proc_.limit, sub.applicant.disadvantaged_area);
+        let mut limit = deadline::limit_for(&proc_.limit, sub.applicant.disadvantaged_area);
         let counting = deadline::counting_start(env.calendar, &proc_.limit, env.now)?;
+        if proc_.limit.same_day_cutoff.is_some() || limit.is_zero() {
+            // A same-day limit is an envelope: the clock runs to the close of the day.
+            let hours = env
+                .calendar
+                .elapsed_hours_milli(counting, due.max(counting))?;
+            limit = crate::calendar::Duration::new(hours, crate::calendar::Unit::WorkingHours);
+        }
         let alarms = alarms_for(env, &proc_.escalation, counting, Some(limit), Some(due))?;
         let code = self.placeholder();
         let mut data = sub.data.clone();
@@ -318,6 +325,9 @@ impl<'e, 'a> Builder<'e, 'a> {
                     // Re-entered after the branches met (e.g. back from a supplement request):
                     // the join is then the consolidation step it became.
                     d.tokens.push(working_token(env, state, lineage)?);
+                    if state.status == DONE {
+                        resolve(env, p, d, &state.id)?;
+                    }
                     return Ok(());
                 }
                 d.tokens
@@ -344,6 +354,9 @@ impl<'e, 'a> Builder<'e, 'a> {
                     });
                     d.tokens
                         .push(working_token(env, state, parent_lineage.to_vec())?);
+                    if state.status == DONE {
+                        resolve(env, p, d, &state.id)?;
+                    }
                 } else {
                     // Still waiting for sibling branches: the status stays that of the work
                     // in progress.
@@ -408,7 +421,14 @@ impl<'e, 'a> Builder<'e, 'a> {
             .find(|s| s.kind == StateKind::Applicant || s.outside_budget);
         match (stopper, d.clock.paused_since) {
             (Some(s), None) => {
-                d.clock.paused_since = Some(env.now);
+                // Waiting before counting has started (a same-day dossier after its cut-off)
+                // takes nothing from the limit.
+                let counting = deadline::counting_start(
+                    env.calendar,
+                    &p.procedure.limit,
+                    d.clock.received_at,
+                )?;
+                d.clock.paused_since = Some(env.now.max(counting));
                 Ok(Some(ClockMove::Paused {
                     state: s.id.clone(),
                     label: s.label.clone(),

@@ -98,6 +98,14 @@ pub enum Error {
         appointment: jiff::Timestamp,
     },
     #[error(
+        "action '{action}': dossier {code} was resolved at {at} (its result issued); its deadline is counted and can no longer be extended or apologised for"
+    )]
+    AlreadyResolved {
+        action: String,
+        code: String,
+        at: jiff::Timestamp,
+    },
+    #[error(
         "action '{action}': {asked} more would extend dossier {code} beyond limit.extension {cap} ({granted} granted already)"
     )]
     ExtensionCapped {

@@ -64,7 +64,10 @@ pub fn fire(
                 .tokens
                 .iter_mut()
                 .find(|t| {
-                    !t.waiting && &t.state == s && t.due_at.is_some_and(|at| same_ms(at, timer.at))
+                    !t.waiting
+                        && &t.state == s
+                        && t.overdue_since.is_none()
+                        && t.due_at.is_some_and(|at| same_ms(at, timer.at))
                 })
                 .ok_or_else(|| defect(format!("no step '{s}' due at {}", timer.at)))?;
             token.overdue_since = Some(timer.at);
@@ -109,7 +112,13 @@ pub fn fire(
                         let token = next
                             .tokens
                             .iter_mut()
-                            .find(|t| !t.waiting && &t.state == s)
+                            .find(|t| {
+                                !t.waiting
+                                    && &t.state == s
+                                    && t.alarms
+                                        .iter()
+                                        .any(|a| a.rule == *rule && same_ms(a.at, timer.at))
+                            })
                             .ok_or_else(|| defect(format!("no active step '{s}'")))?;
                         token
                             .alarms

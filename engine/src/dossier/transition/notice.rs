@@ -23,6 +23,19 @@ fn current_appointment(
     )?)
 }
 
+/// Once the result is issued the dossier is counted: a notice about its deadline would change
+/// nothing the reports already hold.
+fn resolved_already(d: &Dossier, action: &Action) -> Result<(), Error> {
+    match &d.clock.resolved {
+        Some(r) => Err(Error::AlreadyResolved {
+            action: action.id.clone(),
+            code: d.code.clone(),
+            at: r.at,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Grants `extension`: the actor must hold an approver role, the appointment must not have
 /// passed, and all extensions together stay within `limit.extension`. Moves the appointment
 /// and the statutory warnings still to fire.
@@ -35,6 +48,7 @@ pub(super) fn extend(
     extension: Duration,
     env: &Env<'_>,
 ) -> Result<ExtensionNotice, Error> {
+    resolved_already(d, action)?;
     let limit = &p.procedure.limit;
     let held: Vec<String> = actor
         .roles
@@ -64,13 +78,32 @@ pub(super) fn extend(
             action.id
         ),
     })?;
+    if extension.is_zero() {
+        return Err(Error::BadInput {
+            action: action.id.clone(),
+            input: "extension".into(),
+            expected: "more than nothing".into(),
+        });
+    }
+    // Exact when the units agree (the usual case); otherwise in days, every hour rounded up
+    // so that many small grants cannot slip past the cap.
+    let measure = |x: Duration| {
+        if x.unit == cap.unit {
+            x.milli
+        } else {
+            match x.unit {
+                crate::calendar::Unit::WorkingHours => x.milli.div_ceil(8),
+                _ => x.milli,
+            }
+        }
+    };
     let granted: u64 = d
         .clock
         .extension_notices
         .iter()
-        .map(|n| n.extension.nominal_day_milli())
+        .map(|n| measure(n.extension))
         .sum();
-    if granted + extension.nominal_day_milli() > cap.nominal_day_milli() {
+    if granted + measure(extension) > measure(cap) {
         let listed: Vec<String> = d
             .clock
             .extension_notices
@@ -118,6 +151,7 @@ pub(super) fn apologise(
     input: &serde_json::Value,
     env: &Env<'_>,
 ) -> Result<Apology, Error> {
+    resolved_already(d, action)?;
     let bad = |expected: String| Error::BadInput {
         action: action.id.clone(),
         input: "promised".into(),

@@ -20,8 +20,13 @@ impl Checker<'_> {
                 &format!("/limit/extension_approvers/{i}"),
             );
         }
-        // Warnings must fit the shorter limit (the longer one is for disadvantaged areas).
-        let limit = p.limit.duration;
+        // Warnings must fit the shorter limit (the longer one is for disadvantaged areas); a
+        // same-day limit runs to the close of the day.
+        let limit = if p.limit.same_day_cutoff.is_some() || p.limit.duration.is_zero() {
+            Duration::working_days(1)
+        } else {
+            p.limit.duration
+        };
         for (j, e) in p.escalation.iter().enumerate() {
             let base = format!("/escalation/{j}");
             self.threshold(e, &base, Some(limit), "the statutory limit");
