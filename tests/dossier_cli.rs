@@ -8,19 +8,7 @@ fn root() -> PathBuf {
 }
 
 fn motcua(data: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_motcua"));
-    cmd.current_dir(root());
-    cmd.args(args.iter().take(1));
-    cmd.args([
-        "--data",
-        data.to_str().unwrap(),
-        "--procedures",
-        "tests/fixtures/engine",
-        "--now",
-        "2026-06-01T09:00:00+07:00",
-    ]);
-    cmd.args(args.iter().skip(1));
-    cmd.output().unwrap()
+    motcua_at(data, "2026-06-01T09:00:00+07:00", args)
 }
 
 fn text(b: &[u8]) -> String {
