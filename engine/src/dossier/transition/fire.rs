@@ -57,6 +57,13 @@ pub fn fire(
     let system = Actor::system();
     let states: Vec<String> = d.active_states().map(String::from).collect();
     let mut did = vec![];
+    let event_of = |kind: &str, payload: serde_json::Value| Event {
+        kind: kind.into(),
+        dossier: d.code.clone(),
+        at: env.now,
+        status: d.status,
+        payload,
+    };
     let (kind, state, action, comment, input, event);
     match &timer.kind {
         TimerKind::StepDue { state: s } => {
@@ -78,15 +85,12 @@ pub fn fire(
             action = "system:overdue";
             comment = format!("step '{label}' used up its budget at {}", timer.at);
             input = serde_json::json!({"clock": "step", "state": s, "due_at": timer.at});
-            event = Event {
-                kind: "deadline.overdue".into(),
-                dossier: d.code.clone(),
-                at: env.now,
-                status: d.status,
-                payload: serde_json::json!({
+            event = event_of(
+                "deadline.overdue",
+                serde_json::json!({
                     "clock": "step", "state": s, "department": department, "due_at": timer.at,
                 }),
-            };
+            );
             did.push("marked the step overdue".to_string());
         }
         TimerKind::Appointment => {
@@ -96,13 +100,10 @@ pub fn fire(
             action = "system:overdue";
             comment = format!("the appointment {} has passed", timer.at);
             input = serde_json::json!({"clock": "appointment", "due_at": timer.at});
-            event = Event {
-                kind: "deadline.overdue".into(),
-                dossier: d.code.clone(),
-                at: env.now,
-                status: d.status,
-                payload: serde_json::json!({"clock": "appointment", "due_at": timer.at, "states": states}),
-            };
+            event = event_of(
+                "deadline.overdue",
+                serde_json::json!({"clock": "appointment", "due_at": timer.at, "states": states}),
+            );
             did.push("marked the dossier overdue".to_string());
         }
         TimerKind::Alarm { state: s, rule } => {
@@ -170,18 +171,12 @@ pub fn fire(
                 "state": s, "rule": rule, "threshold": threshold.to_string(),
                 "notify": e.notify, "department": department, "due_at": due, "take": e.take,
             });
-            event = Event {
-                kind: if e.is_warning() {
-                    "deadline.warning"
-                } else {
-                    "deadline.escalated"
-                }
-                .into(),
-                dossier: d.code.clone(),
-                at: env.now,
-                status: d.status,
-                payload: input.clone(),
+            let name = if e.is_warning() {
+                "deadline.warning"
+            } else {
+                "deadline.escalated"
             };
+            event = event_of(name, input.clone());
             if !e.notify.is_empty() || department.is_some() {
                 did.push(format!("notified {}", whom.trim_start_matches("; notify ")));
             }
