@@ -549,7 +549,7 @@ fn schema_defaults_are_applied_at_receipt_and_recorded_so_the_guard_can_be_evalu
     let receipt = &h.engine.history(&d.code).unwrap()[0];
     assert_eq!(
         receipt.input,
-        serde_json::json!({"defaults": {"so_luong_phieu": 1}})
+        serde_json::json!({"channel": "desk", "defaults": {"so_luong_phieu": 1}})
     );
 }
 

@@ -11,6 +11,7 @@
 //! - [`catalog`]: procedure versions ready to run, pinned by content hash.
 //! - [`store`]: the `Store` trait and its sled implementation with group commit.
 //! - [`audit`]: the hash-chained audit entries.
+//! - [`report`]: the on-time service report (Decision 766) from per-day counters (pure).
 //! - [`engine`]: the facade portals call; [`steps`] runs plugin steps around the pure core;
 //!   [`scheduler`] fires due timers on a thread of its own.
 //! - [`plugin`] (feature `plugins`, on by default): the sandboxed WASM plugin host.
@@ -25,6 +26,7 @@ pub mod engine;
 #[cfg(feature = "plugins")]
 pub mod plugin;
 pub mod procedure;
+pub mod report;
 pub mod scheduler;
 #[cfg(feature = "plugins")]
 pub mod steps;

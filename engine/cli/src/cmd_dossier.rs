@@ -86,7 +86,8 @@ pub enum Command {
         #[arg(long)]
         after: Option<String>,
     },
-    /// Verify the audit log's hash chain from the first entry to the last.
+    /// Verify the audit log (as `motcua audit verify`, which also prints the head and takes a
+    /// checkpoint).
     AuditVerify,
 }
 
@@ -205,9 +206,12 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
             lines.join("\n")
         }
         Command::AuditVerify => {
-            let entries = engine.store().audit(0, usize::MAX)?;
-            match motcua::audit::verify(motcua::audit::GENESIS, &entries) {
-                Ok(n) => format!("audit chain verified: {n} entries"),
+            let proof = motcua::audit::VerifyOptions {
+                records: true,
+                checkpoint: None,
+            };
+            match motcua::audit::verify_store(engine.store(), &proof) {
+                Ok(v) => format!("audit chain verified: {} entries", v.count),
                 Err(e) => {
                     eprintln!("error[audit_broken]: {e}");
                     return Ok(ExitCode::from(1));
@@ -521,9 +525,13 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
         }
         walked += 1;
     }
-    let entries = engine.store().audit(0, usize::MAX)?;
-    let n = motcua::audit::verify(motcua::audit::GENESIS, &entries)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let proof = motcua::audit::VerifyOptions {
+        records: true,
+        checkpoint: None,
+    };
+    let n = motcua::audit::verify_store(engine.store(), &proof)
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .count;
     println!(
         "{walked} procedures walked; {} dossiers stored in {}; audit chain verified ({n} entries)",
         engine.store().dossier_count()?,

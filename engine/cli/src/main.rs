@@ -11,9 +11,12 @@ use clap::{Parser, Subcommand};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod cmd_audit;
+mod cmd_audit_read;
 mod cmd_calendar;
 mod cmd_dossier;
 mod cmd_procedure;
+mod cmd_report;
 
 #[derive(Parser)]
 #[command(name = "motcua", version, about = "One-stop-shop procedure engine")]
@@ -44,6 +47,18 @@ enum Command {
     Init(cmd_dossier::InitArgs),
     /// Receive every sample procedure's example dossier and walk it to its result.
     Demo(cmd_dossier::EngineArgs),
+    /// Bring a store written by an older motcua to this version's layout (re-seals the audit
+    /// chain; the old head is recorded in the first new entry).
+    Migrate {
+        #[arg(long, default_value = "data")]
+        data: std::path::PathBuf,
+    },
+    /// The audit log: verify, keygen, checkpoint, list, export, slip.
+    #[command(subcommand)]
+    Audit(cmd_audit::Command),
+    /// Service reports over a data folder: on-time (Decision 766).
+    #[command(subcommand)]
+    Report(cmd_report::Command),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +81,9 @@ fn main() -> ExitCode {
         Command::Dossier { engine, command } => cmd_dossier::run(engine, command),
         Command::Init(a) => cmd_dossier::init(a),
         Command::Demo(engine) => cmd_dossier::demo(engine),
+        Command::Report(c) => cmd_report::run(c),
+        Command::Audit(c) => cmd_audit::run(c),
+        Command::Migrate { data } => cmd_audit::migrate(&data),
     };
     match result {
         Ok(code) => code,

@@ -1,13 +1,37 @@
 //! The audit trail: one entry per transition step (who, role, department, when, from, to,
-//! why), appended in commit order and chained by sha256 so that any edit or deletion breaks
-//! verification.
+//! why), appended in commit order and chained by sha256 over the exact stored bytes, so that
+//! any edit, deletion, insertion or reordering breaks verification.
+//!
+//! An entry is stored as one line of RFC 8785 canonical JSON ([`canonical`]):
+//!
+//! ```text
+//! {"body":{…what happened…},"dossier":"<code>","prev":"<hex>","record":"<hex>","replaces":"<hex>","seq":N}
+//! ```
+//!
+//! `body` is what the pure step decided; the rest is the entry's place, which only the store's
+//! single writer knows: its sequence number, the previous entry's hash, and the digest of the
+//! dossier record its commit stored (`record`) and of the one that record replaced
+//! (`replaces`). An entry's hash is sha256 of its line. [`verify`] streams lines and proves the
+//! chain, its stored head and count, and (with the dossier records) that every stored dossier
+//! is the one its last entry wrote.
+
+pub mod canonical;
+pub mod checkpoint;
+pub mod export;
+pub mod proof;
+pub mod query;
+pub mod slip;
+pub mod verify;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// One recorded step, as the pure core produces it. The store gives it a sequence number and
-/// its place in the hash chain when it commits.
+pub use proof::{Options as VerifyOptions, verify_store};
+pub use verify::Verified;
+
+/// One recorded step, as the pure core produces it. The store gives it a sequence number, its
+/// place in the hash chain and its record digests when it commits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// Position in the global log, assigned at commit (0 until then).
@@ -33,94 +57,242 @@ pub struct Entry {
     /// process-control slip prints them per handover).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub steps: Vec<crate::deadline::StepTiming>,
+    /// Set on the entry whose step resolved the dossier: its class in the national index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution: Option<crate::dossier::Resolution>,
     /// The dossier version this step produced.
     pub version: u64,
-    /// Hash of the previous entry (hex; 64 zeros for the first).
+    /// Digest ([`record_digest`], hex) of the dossier record this entry's commit stored. Only
+    /// the last entry of a dossier's change in a commit carries it: the versions before it in
+    /// the same commit (a pause recorded with the action that caused it) were never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
+    /// Digest of the record that `record` replaced (absent for a new dossier).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    /// On the first entry of a chain re-sealed by `motcua migrate`: the chain it replaced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrated: Option<Migrated>,
+    /// Hash of the previous entry (hex; [`GENESIS`] for the first).
     pub prev_hash: String,
-    /// sha256 over `prev_hash` and this entry's canonical JSON without `hash`.
+    /// sha256 of this entry's stored line (hex).
     pub hash: String,
 }
 
 /// The hash that starts the chain.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// The digest an entry records of a dossier record: sha256 over the code, a zero byte and the
+/// record's stored bytes, so a record moved under another code does not match either.
+pub fn record_digest(code: &str, record: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(code.as_bytes());
+    h.update([0u8]);
+    h.update(record);
+    h.finalize().into()
+}
+
+/// What the body of a stored entry holds (the entry less its place in the chain), borrowed for
+/// writing.
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    action: &'a str,
+    actor: &'a str,
+    at: &'a Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: &'a Option<String>,
+    departments: &'a [String],
+    from: &'a [String],
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    input: &'a serde_json::Value,
+    procedure: &'a str,
+    procedure_hash: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolution: &'a Option<crate::dossier::Resolution>,
+    roles: &'a [String],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    steps: &'a [crate::deadline::StepTiming],
+    to: &'a [String],
+    version: u64,
+}
+
+/// The body, parsed: unknown fields are refused, so nothing can ride along unhashed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    action: String,
+    actor: String,
+    at: Timestamp,
+    #[serde(default)]
+    comment: Option<String>,
+    departments: Vec<String>,
+    from: Vec<String>,
+    #[serde(default)]
+    input: serde_json::Value,
+    procedure: String,
+    procedure_hash: String,
+    #[serde(default)]
+    resolution: Option<crate::dossier::Resolution>,
+    roles: Vec<String>,
+    #[serde(default)]
+    steps: Vec<crate::deadline::StepTiming>,
+    to: Vec<String>,
+    version: u64,
+}
+
+/// A stored line, parsed.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    body: Body,
+    dossier: String,
+    #[serde(default)]
+    migrated: Option<Migrated>,
+    prev: String,
+    #[serde(default)]
+    record: Option<String>,
+    #[serde(default)]
+    replaces: Option<String>,
+    seq: u64,
+}
+
+/// What the first entry of a chain re-sealed by `motcua migrate` records of the chain it
+/// replaced.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Migrated {
+    /// The layout the old chain was written in.
+    pub format: u32,
+    /// How many entries the old chain had, and its head hash.
+    pub count: u64,
+    pub head: String,
+}
+
+/// Where an entry goes in the chain: everything the writer adds to the body.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub seq: u64,
+    pub prev: &'a str,
+    pub record: Option<&'a str>,
+    pub replaces: Option<&'a str>,
+    pub migrated: Option<&'a Migrated>,
+}
+
 impl Entry {
-    /// Computes this entry's hash from its content and `prev_hash`.
-    pub fn compute_hash(&self) -> String {
-        let mut unhashed = self.clone();
-        unhashed.hash = String::new();
-        // serde_json writes struct fields in declaration order: a stable canonical form.
-        let body = serde_json::to_vec(&unhashed).unwrap_or_default();
-        let mut h = Sha256::new();
-        h.update(self.prev_hash.as_bytes());
-        h.update(&body);
-        hex::encode(h.finalize())
+    fn body_ref(&self) -> BodyRef<'_> {
+        BodyRef {
+            action: &self.action,
+            actor: &self.actor,
+            at: &self.at,
+            comment: &self.comment,
+            departments: &self.departments,
+            from: &self.from,
+            input: &self.input,
+            procedure: &self.procedure,
+            procedure_hash: &self.procedure_hash,
+            resolution: &self.resolution,
+            roles: &self.roles,
+            steps: &self.steps,
+            to: &self.to,
+            version: self.version,
+        }
     }
 
-    /// Places the entry after `prev_hash` at `seq` and seals it.
-    pub fn seal(&mut self, seq: u64, prev_hash: &str) {
-        self.seq = seq;
-        self.prev_hash = prev_hash.to_string();
-        self.hash = self.compute_hash();
-    }
-
-    /// The entry serialised before its place in the chain is known (see [`Unsealed`]).
+    /// The entry's body in canonical JSON, ready for the writer to place (see [`Unsealed`]).
     pub fn unsealed(&self) -> Result<Unsealed, serde_json::Error> {
-        let json = if self.seq == 0 && self.prev_hash.is_empty() && self.hash.is_empty() {
-            serde_json::to_vec(self)?
-        } else {
-            let mut blank = self.clone();
-            blank.seq = 0;
-            blank.prev_hash.clear();
-            blank.hash.clear();
-            serde_json::to_vec(&blank)?
+        Ok(Unsealed {
+            dossier: self.dossier.clone(),
+            body: canonical::to_vec(&self.body_ref())?,
+        })
+    }
+
+    /// The stored line this entry has (or would have) at its place, rebuilt from its fields:
+    /// what an outside verifier does with an exported, parsed entry.
+    pub fn line(&self) -> Result<Vec<u8>, serde_json::Error> {
+        let place = Place {
+            seq: self.seq,
+            prev: &self.prev_hash,
+            record: self.record.as_deref(),
+            replaces: self.replaces.as_deref(),
+            migrated: self.migrated.as_ref(),
         };
-        Ok(Unsealed { json })
+        Ok(self.unsealed()?.seal(&place).0)
+    }
+
+    /// Parses a stored line; the entry's hash is the line's.
+    pub fn from_line(line: &[u8]) -> Result<Entry, serde_json::Error> {
+        let s: Stored = serde_json::from_slice(line)?;
+        let b = s.body;
+        Ok(Entry {
+            seq: s.seq,
+            at: b.at,
+            dossier: s.dossier,
+            procedure: b.procedure,
+            procedure_hash: b.procedure_hash,
+            action: b.action,
+            actor: b.actor,
+            roles: b.roles,
+            departments: b.departments,
+            from: b.from,
+            to: b.to,
+            comment: b.comment,
+            input: b.input,
+            steps: b.steps,
+            resolution: b.resolution,
+            version: b.version,
+            record: s.record,
+            replaces: s.replaces,
+            migrated: s.migrated,
+            prev_hash: s.prev,
+            hash: hex::encode(Sha256::digest(line)),
+        })
     }
 }
 
-/// An entry serialised with `seq` 0 and empty hashes, so that the store's single writer, which
-/// alone knows the sequence number and the previous hash, only splices them in and hashes:
-/// the expensive serialisation happens on the caller's thread, in parallel.
+/// An entry's body serialised before its place in the chain is known, so the store's single
+/// writer, which alone knows the sequence number, the previous hash and the record digests,
+/// only concatenates and hashes: the canonical serialisation happens on the caller's thread.
 #[derive(Debug, Clone)]
 pub struct Unsealed {
-    json: Vec<u8>,
+    dossier: String,
+    body: Vec<u8>,
 }
 
-const UNSEALED_HEAD: &[u8] = b"{\"seq\":0,";
-const UNSEALED_TAIL: &[u8] = b"\"prev_hash\":\"\",\"hash\":\"\"}";
-
 impl Unsealed {
-    /// The stored JSON of the entry at `seq` after `prev_hash`, and its hash. The bytes are
-    /// exactly what serialising the sealed [`Entry`] gives (serde writes fields in declaration
-    /// order, `seq` first and the two hashes last), so [`verify`] recomputes the same hash.
-    pub fn seal(&self, seq: u64, prev_hash: &str) -> Option<(Vec<u8>, String)> {
-        let middle = self
-            .json
-            .strip_prefix(UNSEALED_HEAD)?
-            .strip_suffix(UNSEALED_TAIL)?;
-        let mut out = Vec::with_capacity(self.json.len() + 160);
-        out.extend_from_slice(b"{\"seq\":");
-        out.extend_from_slice(seq.to_string().as_bytes());
-        out.push(b',');
-        out.extend_from_slice(middle);
-        out.extend_from_slice(b"\"prev_hash\":");
-        // The previous hash is our own hex (or the genesis zeros); serde escapes nothing in it.
-        out.push(b'"');
-        out.extend_from_slice(prev_hash.as_bytes());
-        out.extend_from_slice(b"\",\"hash\":\"");
-        let mut h = Sha256::new();
-        h.update(prev_hash.as_bytes());
-        h.update(&out);
-        h.update(b"\"}");
-        let hash = hex::encode(h.finalize());
-        out.extend_from_slice(hash.as_bytes());
-        out.extend_from_slice(b"\"}");
-        Some((out, hash))
+    /// The stored line at `place`, and its hash (hex). The envelope's members are written in
+    /// their canonical (sorted) order, so the line is canonical JSON.
+    pub fn seal(&self, place: &Place) -> (Vec<u8>, String) {
+        let mut out = Vec::with_capacity(self.body.len() + 320);
+        out.extend_from_slice(b"{\"body\":");
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(b",\"dossier\":");
+        canonical::write_string(&mut out, &self.dossier);
+        if let Some(m) = place.migrated {
+            out.extend_from_slice(b",\"migrated\":");
+            if let Ok(v) = serde_json::to_value(m) {
+                canonical::write_value(&mut out, &v);
+            }
+        }
+        // Hashes and digests are our own lowercase hex; nothing in them needs escaping.
+        out.extend_from_slice(b",\"prev\":\"");
+        out.extend_from_slice(place.prev.as_bytes());
+        if let Some(r) = place.record {
+            out.extend_from_slice(b"\",\"record\":\"");
+            out.extend_from_slice(r.as_bytes());
+        }
+        if let Some(r) = place.replaces {
+            out.extend_from_slice(b"\",\"replaces\":\"");
+            out.extend_from_slice(r.as_bytes());
+        }
+        out.extend_from_slice(b"\",\"seq\":");
+        out.extend_from_slice(place.seq.to_string().as_bytes());
+        out.push(b'}');
+        let hash = hex::encode(Sha256::digest(&out));
+        (out, hash)
     }
 }
 
-/// Why a chain failed verification.
+/// Why a run of parsed entries failed verification.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -130,7 +302,9 @@ pub enum Error {
     Broken { seq: u64, prev: u64 },
 }
 
-/// Verifies a contiguous run of entries starting after `prev_hash`.
+/// Verifies a contiguous run of parsed entries starting after `prev_hash`, rebuilding each
+/// entry's canonical line from its fields: what an inspector does with an export. The store's
+/// own verification ([`verify::Chain`]) hashes the stored bytes instead.
 pub fn verify<'a>(
     prev_hash: &str,
     entries: impl IntoIterator<Item = &'a Entry>,
@@ -145,7 +319,8 @@ pub fn verify<'a>(
                 prev: prev_seq,
             });
         }
-        if e.compute_hash() != e.hash {
+        let line = e.line().map_err(|_| Error::Tampered { seq: e.seq })?;
+        if hex::encode(Sha256::digest(&line)) != e.hash {
             return Err(Error::Tampered { seq: e.seq });
         }
         prev = e.hash.clone();
@@ -156,66 +331,4 @@ pub fn verify<'a>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn entry(comment: Option<&str>, input: serde_json::Value) -> Entry {
-        Entry {
-            seq: 0,
-            at: "2026-11-24T08:30:00+07:00".parse().unwrap(),
-            dossier: "000.17.22.H56-261124-0007".into(),
-            procedure: "cap-phep-xay-dung".into(),
-            procedure_hash: "ab".repeat(32),
-            action: "yeu_cau_bo_sung".into(),
-            actor: "cv01".into(),
-            roles: vec!["chuyen_vien".into()],
-            departments: vec!["phong_qlxd".into()],
-            from: vec!["tong_hop".into()],
-            to: vec!["cho_bo_sung".into()],
-            comment: comment.map(String::from),
-            input,
-            steps: vec![],
-            version: 4,
-            prev_hash: String::new(),
-            hash: String::new(),
-        }
-    }
-
-    /// The writer's fast seal must give the very bytes and hash of the slow one, or a verified
-    /// chain would fail after a restart.
-    #[test]
-    fn the_spliced_seal_is_byte_identical_to_serialising_the_sealed_entry() {
-        let cases = [
-            entry(None, serde_json::Value::Null),
-            entry(
-                Some("Thiếu bản vẽ \"mặt bằng\"\nvà giấy phép {cũ}"),
-                serde_json::json!({"giay_to_can_bo_sung": ["ban_ve"], "hash": "\"}"}),
-            ),
-        ];
-        let mut prev = GENESIS.to_string();
-        let mut chain = vec![];
-        for (i, e) in cases.iter().enumerate() {
-            let seq = 41 + i as u64;
-            let (bytes, hash) = e.unsealed().unwrap().seal(seq, &prev).unwrap();
-            let mut slow = e.clone();
-            slow.seal(seq, &prev);
-            assert_eq!(hash, slow.hash);
-            assert_eq!(
-                String::from_utf8(bytes.clone()).unwrap(),
-                serde_json::to_string(&slow).unwrap()
-            );
-            let stored: Entry = serde_json::from_slice(&bytes).unwrap();
-            chain.push(stored);
-            prev = hash;
-        }
-        assert_eq!(verify(GENESIS, &chain), Ok(2));
-    }
-
-    #[test]
-    fn an_entry_sealed_before_is_blanked_first() {
-        let mut e = entry(None, serde_json::Value::Null);
-        e.seal(9, GENESIS);
-        let (_, hash) = e.unsealed().unwrap().seal(9, GENESIS).unwrap();
-        assert_eq!(hash, e.hash);
-    }
-}
+mod tests;

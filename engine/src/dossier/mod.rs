@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::procedure::Outcome;
 
 /// How the dossier was handed in (national channel codes 1, 2, 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     /// At the one-stop desk (1).
@@ -198,6 +198,14 @@ pub struct Resolution {
     pub late_because: Vec<crate::deadline::LateReason>,
     /// The appointment it was judged against (moved by pauses and legal extensions).
     pub appointment: Timestamp,
+    /// The department the service report counts it under: the one whose step the resolving
+    /// transition left (it issued the result, or refused), else the resolving state's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    /// The agency's working time on the dossier: from the statutory counting start to the
+    /// resolution, less the time the clock was paused, in thousandths of a working hour.
+    #[serde(default)]
+    pub working_milli: u64,
 }
 
 fn is_zero(n: &u64) -> bool {

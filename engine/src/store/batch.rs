@@ -30,8 +30,10 @@ pub(crate) const OUTBOX: u8 = b'o';
 pub(crate) const META: u8 = b'm';
 pub(crate) const PROCS: u8 = b'p';
 pub(crate) const PLUGINS: u8 = b'g';
+pub(crate) const AUDIT_INDEX: u8 = b'q';
+pub(crate) const REPORT: u8 = b'r';
 /// Spaces the writer reads back within a batch, so their pending writes are kept at hand.
-pub(crate) const READ_BACK: [u8; 6] = [DOSSIERS, SEQ, IDEM, META, PROCS, PLUGINS];
+pub(crate) const READ_BACK: [u8; 7] = [DOSSIERS, SEQ, IDEM, META, PROCS, PLUGINS, REPORT];
 
 /// What one change writes, computed from its dossier alone (see the module docs).
 pub(crate) struct Prepared {
@@ -40,6 +42,8 @@ pub(crate) struct Prepared {
     timers: Vec<Vec<u8>>,
     audit: Vec<audit::Unsealed>,
     events: Vec<Vec<u8>>,
+    /// What the service report counts of the dossier (None for a linked child).
+    facts: Option<crate::report::Facts>,
 }
 
 impl Prepared {
@@ -59,6 +63,7 @@ impl Prepared {
                 .iter()
                 .map(|e| serde_json::to_vec(e).map_err(corrupt))
                 .collect::<Result<_, _>>()?,
+            facts: crate::report::Facts::of(d),
         })
     }
 
@@ -96,15 +101,21 @@ pub(crate) struct Prev {
     timers: Vec<Vec<u8>>,
     /// The dossier's audit sequence numbers, kept in its record.
     audit: Vec<u64>,
+    /// [`audit::record_digest`] of its stored record, which the next entry `replaces`.
+    digest: [u8; 32],
+    /// What the report counters hold of it, so a change moves exactly its own counts.
+    facts: Option<crate::report::Facts>,
 }
 
 impl Prev {
-    fn of(d: &Dossier, audit: Vec<u64>) -> Prev {
+    fn of(d: &Dossier, audit: Vec<u64>, digest: [u8; 32]) -> Prev {
         Prev {
             version: d.version,
             index: keys::index_keys(d),
             timers: keys::timer_keys(d),
             audit,
+            digest,
+            facts: crate::report::Facts::of(d),
         }
     }
 }
@@ -122,10 +133,14 @@ struct Heads {
     counters: Counters,
     audit: Chunker,
     outbox: Chunker,
+    postings: super::audit_index::Postings,
+    report: crate::report::Deltas,
+    /// Whether the report counters are kept (off only in the benchmark of their cost).
+    counting: bool,
 }
 
 /// The key in space `m` of the store's counters, one key so a batch writes them once.
-const COUNTERS: &[u8] = b"counters";
+pub(crate) const COUNTERS: &[u8] = b"counters";
 
 /// The last audit and outbox sequence numbers, the hash at the head of the audit chain and the
 /// number of stored dossiers (a counter because counting sled's tree walks every key).
@@ -139,7 +154,7 @@ pub(crate) struct Counters {
 
 impl Counters {
     /// Three big-endian u64s, then the head hash.
-    fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut v = Vec::with_capacity(24 + self.audit_head.len());
         v.extend_from_slice(&self.audit_seq.to_be_bytes());
         v.extend_from_slice(&self.outbox_seq.to_be_bytes());
@@ -246,6 +261,7 @@ pub(crate) fn apply_batch(
     jobs: &[&Pending],
     recent: &Recent,
     known: &HashSet<Vec<u8>>,
+    report_counters: bool,
 ) -> Result<BatchOutcome, BatchError> {
     let mut t = Tx::new(kv);
     // Written by this batch so far; consulted before `recent`, which holds only what earlier
@@ -256,6 +272,9 @@ pub(crate) fn apply_batch(
         counters: read_counters(Space::of(kv, META))?,
         audit: Chunker::new(AUDIT_LOG),
         outbox: Chunker::new(OUTBOX),
+        postings: Default::default(),
+        report: Default::default(),
+        counting: report_counters,
     };
     let before = heads.counters.clone();
     let mut outcomes = Vec::with_capacity(jobs.len());
@@ -276,6 +295,26 @@ pub(crate) fn apply_batch(
     }
     heads.audit.finish(&mut t);
     heads.outbox.finish(&mut t);
+    for (k, v) in std::mem::take(&mut heads.postings).into_writes() {
+        t.insert(AUDIT_INDEX, &k, &v);
+    }
+    // Each counter key the batch moved is read, added to and written once.
+    for (k, delta) in std::mem::take(&mut heads.report) {
+        let mut v = match t.get(REPORT, &k)? {
+            Some(old) => crate::report::decode_value(&old)
+                .ok_or_else(|| corrupt("a report counter is corrupt"))?,
+            None => [0; crate::report::SLOTS],
+        };
+        for (slot, d) in v.iter_mut().zip(delta) {
+            *slot = slot.saturating_add(d);
+        }
+        // A row back to zero (a dossier moved on from a department) is not kept.
+        if v == [0; crate::report::SLOTS] {
+            t.remove(REPORT, &k);
+        } else {
+            t.insert(REPORT, &k, &crate::report::encode_value(&v));
+        }
+    }
     if heads.counters != before {
         t.insert(META, COUNTERS, &heads.counters.encode());
     }
@@ -362,10 +401,16 @@ fn read_u64(t: &Tx, space: u8, key: &[u8]) -> Result<u64, Error> {
     }
 }
 
-fn read_dossier(t: &Tx, code: &str) -> Result<Option<(Dossier, Vec<u64>)>, Error> {
+/// A stored dossier, its audit numbers and its record's digest.
+type Stored = (Dossier, Vec<u64>, [u8; 32]);
+
+fn read_dossier(t: &Tx, code: &str) -> Result<Option<Stored>, Error> {
     match t.get(DOSSIERS, code.as_bytes())? {
         None => Ok(None),
-        Some(v) => parse_record(code, &v).map(Some),
+        Some(v) => {
+            let (d, seqs) = parse_record(code, &v)?;
+            Ok(Some((d, seqs, audit::record_digest(code, &v))))
+        }
     }
 }
 
@@ -410,12 +455,20 @@ fn check(t: &Tx, tr: &Transition, recent: &Recent, written: &Recent) -> Result<C
             })));
         }
         return match read_dossier(t, &rec.code)? {
-            Some((d, _)) => Ok(Checked::Done(Answer::Replayed(Box::new(d)))),
+            Some((d, _, _)) => Ok(Checked::Done(Answer::Replayed(Box::new(d)))),
             None => Err(corrupt(format!(
                 "idempotency key {key} names missing dossier {}",
                 rec.code
             ))),
         };
+    }
+    // Every stored record is vouched for by the entry that wrote it (its digest is in the
+    // chain), so a change without an entry cannot be stored.
+    if let Some(c) = tr.changes.iter().find(|c| c.audit.is_empty()) {
+        return Err(corrupt(format!(
+            "dossier {}: a change without an audit entry",
+            c.dossier.code
+        )));
     }
     let mut olds: Vec<Option<Prev>> = Vec::with_capacity(tr.changes.len());
     for change in &tr.changes {
@@ -427,7 +480,7 @@ fn check(t: &Tx, tr: &Transition, recent: &Recent, written: &Recent) -> Result<C
                 let old = match cached {
                     Some(p) => p,
                     None => match read_dossier(t, code)? {
-                        Some((d, seqs)) => Prev::of(&d, seqs),
+                        Some((d, seqs, digest)) => Prev::of(&d, seqs, digest),
                         None => {
                             return Ok(Checked::Done(Answer::Refused(Error::NotFound(
                                 code.clone(),
@@ -524,10 +577,19 @@ fn apply_one(
         let code = change.dossier.code.as_bytes();
         // Only keys that changed are written: every write copies a sled leaf, so unchanged
         // index entries (applicant, receipt day, a steady appointment) cost nothing.
-        let (old_index, old_timers, mut seqs) = match old {
-            Some(p) => (p.index, p.timers, p.audit),
-            None => (vec![], vec![], vec![]),
+        let (old_index, old_timers, mut seqs, replaces, old_facts) = match old {
+            Some(p) => (
+                p.index,
+                p.timers,
+                p.audit,
+                Some(hex::encode(p.digest)),
+                p.facts,
+            ),
+            None => (vec![], vec![], vec![], None, None),
         };
+        if heads.counting && old_facts != p.facts {
+            crate::report::deltas(old_facts.as_ref(), p.facts.as_ref(), &mut heads.report);
+        }
         for k in old_index.iter().filter(|k| !p.index.contains(k)) {
             t.remove(IDX, k);
         }
@@ -540,16 +602,31 @@ fn apply_one(
         for k in p.timers.iter().filter(|k| !old_timers.contains(k)) {
             t.insert(TIMERS, k, &[]);
         }
-        for entry in &p.audit {
-            heads.counters.audit_seq += 1;
-            let (bytes, hash) = entry
-                .seal(heads.counters.audit_seq, &heads.counters.audit_head)
-                .ok_or_else(|| corrupt("an audit entry did not serialise as expected"))?;
+        // The record names its entries' numbers and its last entry names the record's digest:
+        // numbers first, then the record, then the seals.
+        let first = heads.counters.audit_seq + 1;
+        heads.counters.audit_seq += p.audit.len() as u64;
+        seqs.extend(first..=heads.counters.audit_seq);
+        let record = keys::dossier_record(&seqs, &p.body);
+        let digest = audit::record_digest(&change.dossier.code, &record);
+        let digest_hex = hex::encode(digest);
+        for (i, entry) in p.audit.iter().enumerate() {
+            let last = i + 1 == p.audit.len();
+            let seq = first + i as u64;
+            let (bytes, hash) = entry.seal(&audit::Place {
+                seq,
+                prev: &heads.counters.audit_head,
+                record: last.then_some(digest_hex.as_str()),
+                replaces: if last { replaces.as_deref() } else { None },
+                migrated: None,
+            });
             heads.counters.audit_head = hash;
-            heads.audit.push(t, heads.counters.audit_seq, &bytes);
-            seqs.push(heads.counters.audit_seq);
+            heads.audit.push(t, seq, &bytes);
+            if let Some(e) = change.audit.get(i) {
+                heads.postings.add(seq, e);
+            }
         }
-        t.insert(DOSSIERS, code, &keys::dossier_record(&seqs, &p.body));
+        t.insert(DOSSIERS, code, &record);
         written.insert(
             change.dossier.code.clone(),
             Prev {
@@ -557,6 +634,8 @@ fn apply_one(
                 index: p.index.clone(),
                 timers: p.timers.clone(),
                 audit: seqs,
+                digest,
+                facts: p.facts.clone(),
             },
         );
         for event in &p.events {

@@ -22,7 +22,8 @@ use crate::dossier::transition::{Event, Transition};
 pub struct MemoryStore {
     kv: MemKv,
     writer: Mutex<Writer>,
-    audit_seq: AtomicU64,
+    /// The last audit number applied and the chain's head there.
+    audit: Mutex<(u64, String)>,
     outbox_seq: AtomicU64,
 }
 
@@ -38,9 +39,11 @@ impl MemoryStore {
     }
 
     fn view(&self) -> View<'_> {
+        let (audit_through, audit_head) = self.audit.lock().map(|a| a.clone()).unwrap_or_default();
         View {
             kv: &self.kv,
-            audit_through: self.audit_seq.load(Ordering::SeqCst),
+            audit_through,
+            audit_head,
             outbox_through: self.outbox_seq.load(Ordering::SeqCst),
         }
     }
@@ -58,7 +61,7 @@ impl Store for MemoryStore {
             written,
             novel,
             counters,
-        } = match apply_batch(&self.kv, &[&pending], &writer.recent, &writer.known) {
+        } = match apply_batch(&self.kv, &[&pending], &writer.recent, &writer.known, true) {
             Ok(outcome) => outcome,
             Err(BatchError::Building(e)) => return Err(e),
             // The map is written only after every check: a failure there wrote nothing.
@@ -69,7 +72,9 @@ impl Store for MemoryStore {
         }
         writer.recent.extend(written);
         writer.known.extend(novel);
-        self.audit_seq.store(counters.audit_seq, Ordering::SeqCst);
+        if let Ok(mut a) = self.audit.lock() {
+            *a = (counters.audit_seq, counters.audit_head.clone());
+        }
         self.outbox_seq.store(counters.outbox_seq, Ordering::SeqCst);
         match outcomes.pop() {
             Some(Answer::AsSent) => Ok(Committed::Applied(

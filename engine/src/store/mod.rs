@@ -9,6 +9,8 @@
 //! procedure versions) is on stable storage, and a transition is applied completely or not
 //! at all.
 
+mod audit_index;
+pub use audit_index::{AuditKey, local_day};
 mod batch;
 mod keys;
 mod kv;
@@ -72,12 +74,12 @@ pub enum Error {
     Read(String),
     /// A stored record does not read back as written.
     #[error(
-        "stored data is corrupt: {0}; restore the data folder from a backup (keep this copy for inspection) and run `motcua dossier audit-verify` on it"
+        "stored data is corrupt: {0}; restore the data folder from a backup (keep this copy for inspection) and run `motcua audit verify` on it"
     )]
     Corrupt(String),
     /// sled found the store's files corrupt when opening it.
     #[error(
-        "{path}: the store is corrupt ({detail}); restore the folder from a backup, keep this copy for inspection, and run `motcua dossier audit-verify` on what you restore"
+        "{path}: the store is corrupt ({detail}); restore the folder from a backup, keep this copy for inspection, and run `motcua audit verify` on what you restore"
     )]
     CorruptStore {
         path: std::path::PathBuf,
@@ -152,6 +154,9 @@ pub trait Store: Reader {
     }
 }
 
+/// One report counter: its key (without the space byte) and its slots.
+pub type CounterRow = (Vec<u8>, [i64; crate::report::SLOTS]);
+
 /// What may be read from storage. [`crate::Engine::store`] hands out only this, so an embedder
 /// can read everything but write only through the engine's checked steps.
 pub trait Reader: Send + Sync {
@@ -186,4 +191,30 @@ pub trait Reader: Send + Sync {
     fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error>;
     /// Number of stored dossiers.
     fn dossier_count(&self) -> Result<u64, Error>;
+    /// How many audit entries are served (through the last made durable) and the chain's head
+    /// after them, as the store's counters record it.
+    fn audit_head(&self) -> Result<(u64, String), Error>;
+    /// The stored lines of the audit log from position `from`, exactly as stored, to `f`
+    /// until it returns false (what verification and exports stream over).
+    fn audit_lines(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), Error>;
+    /// Every stored dossier record (code, stored bytes), in code order, to `f` until it
+    /// returns false.
+    fn dossier_records(&self, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error>;
+    /// The sequence numbers of the audit entries indexed under `key`, ascending, after
+    /// `after` and through the last made durable, to `f` until it returns false.
+    fn audit_index(
+        &self,
+        key: &AuditKey,
+        after: u64,
+        f: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<(), Error>;
+    /// The audit entry numbered `seq`, if it is stored and durable.
+    fn audit_entry(&self, seq: u64) -> Result<Option<audit::Entry>, Error>;
+    /// The service report's per-day counters (keys without their space byte, see
+    /// [`crate::report::counters`]) for local days `from..=to`.
+    fn report_counters(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<CounterRow>, Error>;
 }

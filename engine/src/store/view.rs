@@ -73,6 +73,8 @@ impl<'a> Space<'a> {
 pub(crate) struct View<'a> {
     pub(crate) kv: &'a dyn Kv,
     pub(crate) audit_through: u64,
+    /// The chain's head at `audit_through` (empty or genesis for an empty log).
+    pub(crate) audit_head: String,
     pub(crate) outbox_through: u64,
 }
 
@@ -107,15 +109,135 @@ impl<'a> View<'a> {
                     .split(|b| *b == b'\n')
                     .nth((seq - first) as usize)
                     .ok_or_else(|| corrupt(format!("audit entry {seq} is missing")))?;
-                serde_json::from_slice(line).map_err(corrupt)
+                parse_entry(seq, line)
             })
             .collect()
     }
 
     pub(crate) fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
-        let through = self.audit_through;
-        let lines = chunk_lines(self.space(AUDIT_LOG), from, through, limit)?;
-        Ok(lines.into_iter().map(|(_, entry)| entry).collect())
+        let mut out = vec![];
+        let mut failed = None;
+        chunk_raw(
+            self.space(AUDIT_LOG),
+            from,
+            self.audit_through,
+            &mut |seq, line| {
+                match parse_entry(seq, line) {
+                    Ok(e) => out.push(e),
+                    Err(e) => failed = Some(e),
+                }
+                failed.is_none() && out.len() < limit
+            },
+        )?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// Every stored line of the log through the durable head, in order, as stored: `f` gets
+    /// each line's position (its chunk's first number plus its index) and bytes, and returns
+    /// whether to go on.
+    pub(crate) fn audit_lines(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        chunk_raw(self.space(AUDIT_LOG), from, self.audit_through, f)
+    }
+
+    /// The number of entries served and the chain's head after the last.
+    pub(crate) fn audit_head(&self) -> (u64, String) {
+        if self.audit_through == 0 || self.audit_head.is_empty() {
+            (self.audit_through, audit::GENESIS.to_string())
+        } else {
+            (self.audit_through, self.audit_head.clone())
+        }
+    }
+
+    pub(crate) fn audit_index(
+        &self,
+        key: &super::AuditKey,
+        after: u64,
+        f: &mut dyn FnMut(u64) -> bool,
+    ) -> Result<(), Error> {
+        let prefix = key.prefix();
+        let space = self.space(super::batch::AUDIT_INDEX);
+        // Start at the posting that holds `after + 1`: the last one keyed at or before it.
+        let mut probe = prefix.clone();
+        probe.extend_from_slice(&after.saturating_add(1).to_be_bytes());
+        let start = match space.last_at_or_before(&probe)? {
+            Some((k, _)) if k.starts_with(&prefix) => k.to_vec(),
+            _ => prefix.clone(),
+        };
+        let mut upper = prefix.clone();
+        upper.extend_from_slice(&[0xff; 9]);
+        for item in space.range(&start, Some(&upper)) {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            for seq in super::audit_index::posting_seqs(&v) {
+                if seq <= after {
+                    continue;
+                }
+                if seq > self.audit_through || !f(seq) {
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn audit_entry(&self, seq: u64) -> Result<Option<audit::Entry>, Error> {
+        if seq == 0 || seq > self.audit_through {
+            return Ok(None);
+        }
+        let Some((first, chunk)) = chunk_holding(self.space(AUDIT_LOG), seq)? else {
+            return Ok(None);
+        };
+        match chunk.split(|b| *b == b'\n').nth((seq - first) as usize) {
+            Some(line) => parse_entry(seq, line).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(crate) fn report_counters(
+        &self,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<super::CounterRow>, Error> {
+        let space = self.space(super::batch::REPORT);
+        let lower = crate::report::day_key(from);
+        let upper = match to.tomorrow() {
+            Ok(d) => crate::report::day_key(d).to_vec(),
+            Err(_) => vec![0xff; 5],
+        };
+        space
+            .range(&lower, Some(&upper))
+            .map(|item| {
+                let (k, v) = item?;
+                let v = crate::report::decode_value(&v)
+                    .ok_or_else(|| corrupt("a report counter is corrupt"))?;
+                Ok((k.to_vec(), v))
+            })
+            .collect()
+    }
+
+    /// Every stored dossier record, by code, as stored.
+    pub(crate) fn dossier_records(
+        &self,
+        f: &mut dyn FnMut(&str, &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        for item in self.space(DOSSIERS).range(b"", None) {
+            let (k, v) = item?;
+            let code =
+                std::str::from_utf8(&k).map_err(|_| corrupt("a dossier key is not UTF-8"))?;
+            if !f(code, &v) {
+                break;
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn list(
@@ -369,12 +491,48 @@ macro_rules! reads_through_view {
         fn dossier_count(&self) -> Result<u64, Error> {
             self.view().dossier_count()
         }
+        fn audit_head(&self) -> Result<(u64, String), Error> {
+            Ok(self.view().audit_head())
+        }
+        fn audit_lines(
+            &self,
+            from: u64,
+            f: &mut dyn FnMut(u64, &[u8]) -> bool,
+        ) -> Result<(), Error> {
+            self.view().audit_lines(from, f)
+        }
+        fn dossier_records(&self, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error> {
+            self.view().dossier_records(f)
+        }
+        fn audit_index(
+            &self,
+            key: &$crate::store::AuditKey,
+            after: u64,
+            f: &mut dyn FnMut(u64) -> bool,
+        ) -> Result<(), Error> {
+            self.view().audit_index(key, after, f)
+        }
+        fn audit_entry(&self, seq: u64) -> Result<Option<$crate::audit::Entry>, Error> {
+            self.view().audit_entry(seq)
+        }
+        fn report_counters(
+            &self,
+            from: jiff::civil::Date,
+            to: jiff::civil::Date,
+        ) -> Result<Vec<$crate::store::CounterRow>, Error> {
+            self.view().report_counters(from, to)
+        }
     };
 }
 pub(crate) use reads_through_view;
 
 pub(crate) fn be_u64(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.try_into().ok()?))
+}
+
+/// An audit line parsed, or why it cannot be.
+fn parse_entry(seq: u64, line: &[u8]) -> Result<audit::Entry, Error> {
+    audit::Entry::from_line(line).map_err(|e| corrupt(format!("audit entry {seq}: {e}")))
 }
 
 /// The lines numbered `from..=through` of a chunked space (the audit log, the outbox), at most
@@ -386,8 +544,32 @@ pub(crate) fn chunk_lines<T: serde::de::DeserializeOwned>(
     limit: usize,
 ) -> Result<Vec<(u64, T)>, Error> {
     let mut out = vec![];
-    if limit == 0 || from > through {
+    let mut failed = None;
+    if limit == 0 {
         return Ok(out);
+    }
+    chunk_raw(space, from, through, &mut |seq, line| {
+        match serde_json::from_slice(line) {
+            Ok(v) => out.push((seq, v)),
+            Err(e) => failed = Some(corrupt(e)),
+        }
+        failed.is_none() && out.len() < limit
+    })?;
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+/// The raw lines numbered `from..=through` of a chunked space, to `f` until it returns false.
+pub(crate) fn chunk_raw(
+    space: Space,
+    from: u64,
+    through: u64,
+    f: &mut dyn FnMut(u64, &[u8]) -> bool,
+) -> Result<(), Error> {
+    if from > through {
+        return Ok(());
     }
     for item in space.range(&chunk_start(space, from)?, None) {
         let (k, v) = item?;
@@ -399,16 +581,12 @@ pub(crate) fn chunk_lines<T: serde::de::DeserializeOwned>(
             if seq < from {
                 continue;
             }
-            if seq > through {
-                return Ok(out);
-            }
-            out.push((seq, serde_json::from_slice(line).map_err(corrupt)?));
-            if out.len() >= limit {
-                return Ok(out);
+            if seq > through || !f(seq, line) {
+                return Ok(());
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The chunk that holds sequence number `seq`, with its first sequence number.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use super::resolution::{DONE, resolve};
 use super::{Change, Env, Error, Event, Submission, audit_entry, ended_event, timers_of};
 use crate::deadline::{self, StepTiming};
 use crate::dossier::definition::Definition;
@@ -19,6 +20,9 @@ pub(super) struct Builder<'e, 'a> {
     pub(super) plugins: Vec<(String, Arc<Vec<u8>>)>,
     /// Steps cut short by a terminal state reached from a sibling branch.
     pub(super) ended_steps: Vec<StepTiming>,
+    /// The department of the step the action being built leaves: the report counts a
+    /// dossier it resolves under that department.
+    pub(super) left: Option<String>,
     depth: usize,
 }
 
@@ -48,6 +52,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             procedures: vec![],
             plugins: vec![],
             ended_steps: vec![],
+            left: None,
             depth: 0,
         }
     }
@@ -76,6 +81,9 @@ impl<'e, 'a> Builder<'e, 'a> {
         action: &str,
     ) -> Result<usize, Error> {
         let env = self.env;
+        // A new dossier leaves no step of its own (a linked child is created after its
+        // parent's step is built).
+        self.left = None;
         let proc_ = &p.procedure;
         let start = proc_.start_state().ok_or_else(|| Error::Definition {
             procedure: proc_.id.clone(),
@@ -157,14 +165,14 @@ impl<'e, 'a> Builder<'e, 'a> {
         let mut spawned = vec![];
         self.enter(p, &mut d, &start.id, vec![], &mut entered, &mut spawned)?;
         let moved = self.settle_clock(p, &mut d)?;
-        // The receipt's entry records the schema defaults filled in, so the stored data is
-        // explained by the request plus the procedure version.
-        let receipt_input = if defaulted.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::json!({ "defaults": defaulted })
-        };
-        let entry = audit_entry(
+        // The receipt's entry records the channel (the service report counts dossiers by it)
+        // and the schema defaults filled in, so the stored data is explained by the request
+        // plus the procedure version.
+        let mut receipt_input = serde_json::json!({ "channel": d.channel });
+        if !defaulted.is_empty() {
+            receipt_input["defaults"] = serde_json::json!(defaulted);
+        }
+        let mut entry = audit_entry(
             &d,
             action,
             actor,
@@ -174,6 +182,8 @@ impl<'e, 'a> Builder<'e, 'a> {
             receipt_input,
             env.now,
         );
+        // A dossier resolved at receipt (its start state issues the result) says so there.
+        entry.resolution = d.clock.resolved.clone();
         let mut audit = vec![entry];
         if let Some(m) = moved {
             audit.push(self.clock_entry(&mut d, &m, actor));
@@ -326,7 +336,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                     // the join is then the consolidation step it became.
                     d.tokens.push(working_token(env, state, lineage)?);
                     if state.status == DONE {
-                        resolve(env, p, d, &state.id)?;
+                        resolve(env, p, d, state, self.left.as_deref())?;
                     }
                     return Ok(());
                 }
@@ -355,7 +365,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                     d.tokens
                         .push(working_token(env, state, parent_lineage.to_vec())?);
                     if state.status == DONE {
-                        resolve(env, p, d, &state.id)?;
+                        resolve(env, p, d, state, self.left.as_deref())?;
                     }
                 } else {
                     // Still waiting for sibling branches: the status stays that of the work
@@ -372,7 +382,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                         self.ended_steps.push(timing_of(env, p, &t));
                     }
                 }
-                let r = resolve(env, p, d, &state.id)?;
+                let r = resolve(env, p, d, state, self.left.as_deref())?;
                 d.ending = Some(Ending {
                     outcome,
                     state: state.id.clone(),
@@ -385,7 +395,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             }
             StateKind::Applicant | StateKind::Task | StateKind::Automatic => {
                 if state.status == DONE {
-                    resolve(env, p, d, &state.id)?;
+                    resolve(env, p, d, state, self.left.as_deref())?;
                 }
                 if state.kind == StateKind::Applicant && state.status == 5 {
                     d.clock.supplements += 1;
@@ -518,43 +528,6 @@ impl<'e, 'a> Builder<'e, 'a> {
             env.now,
         )
     }
-}
-
-/// National status 9, Đã xử lý xong: the result is issued.
-const DONE: u8 = 9;
-
-/// Resolves the dossier now, on entering `state`, unless it was resolved before: the first of
-/// the result issued and the end counts. Stops the statutory clock (a pause ends there) and
-/// classifies the dossier.
-fn resolve(
-    env: &Env<'_>,
-    p: &Definition,
-    d: &mut Dossier,
-    state: &str,
-) -> Result<crate::dossier::Resolution, Error> {
-    if let Some(r) = &d.clock.resolved {
-        return Ok(r.clone());
-    }
-    // A pause in progress ends here; `settle_clock` records its resume.
-    let appointment =
-        deadline::current_appointment(env.calendar, &p.procedure.limit, &d.clock, env.now)?;
-    let (class, late_because) = deadline::classify::dossier(
-        env.calendar,
-        env.rules,
-        env.now,
-        appointment,
-        d.clock.supplements,
-        d.clock.apologies.len(),
-    );
-    let r = crate::dossier::Resolution {
-        at: env.now,
-        state: state.to_string(),
-        class,
-        late_because,
-        appointment,
-    };
-    d.clock.resolved = Some(r.clone());
-    Ok(r)
 }
 
 /// A budgeted (or unbudgeted) working step entered now, with its warnings scheduled.

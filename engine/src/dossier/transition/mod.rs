@@ -19,6 +19,7 @@ mod builder;
 mod error;
 mod fire;
 mod notice;
+mod resolution;
 
 pub use crate::dossier::request::{ActionRequest, Submission};
 pub use authorize::Requester;
@@ -381,6 +382,7 @@ pub(super) fn step(
         entered.push(action.to.clone());
     } else {
         let token = next.tokens.remove(token_index);
+        builder.left = token.department.clone();
         steps.push(builder::timing_of(env, p, &token));
         builder.enter(
             p,
@@ -411,6 +413,7 @@ pub(super) fn step(
         env.now,
     );
     entry.steps = steps;
+    entry.resolution = resolution::gained(d.clock.resolved.as_ref(), &next);
     let mut audit = vec![entry];
     if let Some(m) = moved {
         audit.push(builder.clock_entry(&mut next, &m, &req.actor));
@@ -547,7 +550,11 @@ fn audit_entry(
             input
         },
         steps: vec![],
+        resolution: None,
         version: d.version,
+        record: None,
+        replaces: None,
+        migrated: None,
         prev_hash: String::new(),
         hash: String::new(),
     }

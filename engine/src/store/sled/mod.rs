@@ -29,6 +29,8 @@
 
 mod blobs;
 mod cache;
+mod migrate;
+pub use migrate::{Migration, migrate};
 mod writer;
 
 use std::collections::HashSet;
@@ -65,6 +67,10 @@ pub struct Options {
     pub fsync: bool,
     /// Failures to inject, for tests (see [`Faults`]); `None` in production.
     pub faults: Option<Arc<Faults>>,
+    /// Keep the report counters in each commit (default true). Only the benchmark that
+    /// measures what they cost turns this off: a store without them reports nothing.
+    #[doc(hidden)]
+    pub report_counters: bool,
 }
 
 impl Default for Options {
@@ -73,6 +79,7 @@ impl Default for Options {
             cache_bytes: 64 * 1024 * 1024,
             fsync: true,
             faults: None,
+            report_counters: true,
         }
     }
 }
@@ -160,6 +167,7 @@ impl SledStore {
             });
         }
         let tree = db.open_tree(TREE).map_err(unusable)?;
+        migrate::check_layout(&db, &tree, &path)?;
         // sled keeps everything in one data file; a handle on it lets us fdatasync it.
         let data_file = if options.fsync {
             let f = File::open(path.join("db")).map_err(io)?;
@@ -179,6 +187,7 @@ impl SledStore {
         let durable = Arc::new(Durable {
             audit_seq: AtomicU64::new(counters.audit_seq),
             outbox_seq: AtomicU64::new(counters.outbox_seq),
+            audit_head: Mutex::new((counters.audit_seq, counters.audit_head.clone())),
         });
         let blobs = data_file
             .is_some()
@@ -193,6 +202,7 @@ impl SledStore {
                 tree: tree.clone(),
                 blobs: blobs.clone(),
                 faults: options.faults.clone(),
+                report_counters: options.report_counters,
             };
             let poisoned = poisoned.clone();
             let stats = stats.clone();
@@ -243,9 +253,17 @@ impl SledStore {
     }
 
     fn view(&self) -> View<'_> {
+        // The number and its head together, so verification compares like with like.
+        let (audit_through, audit_head) = self
+            .durable
+            .audit_head
+            .lock()
+            .map(|h| h.clone())
+            .unwrap_or_else(|_| (self.durable.audit_seq.load(Ordering::SeqCst), String::new()));
         View {
             kv: &self.tree,
-            audit_through: self.durable.audit_seq.load(Ordering::SeqCst),
+            audit_through,
+            audit_head,
             outbox_through: self.durable.outbox_seq.load(Ordering::SeqCst),
         }
     }

@@ -63,6 +63,7 @@ pub(super) struct Applied {
     /// The last audit and outbox sequence numbers once this batch is in.
     audit_seq: u64,
     outbox_seq: u64,
+    audit_head: String,
 }
 
 /// The last audit and outbox sequence numbers known durable. Readers of the audit log and the
@@ -72,6 +73,8 @@ pub(super) struct Applied {
 pub(super) struct Durable {
     pub(super) audit_seq: AtomicU64,
     pub(super) outbox_seq: AtomicU64,
+    /// `audit_seq` and the chain's head there, read together by verification.
+    pub(super) audit_head: Mutex<(u64, String)>,
 }
 
 /// Counters of the writer's work, for benchmarks and operators.
@@ -104,6 +107,7 @@ pub(super) struct Target {
     /// `None` when the store does not sync (benchmarks of the difference).
     pub(super) blobs: Option<Arc<Mutex<BlobSync>>>,
     pub(super) faults: Option<Arc<Faults>>,
+    pub(super) report_counters: bool,
 }
 
 pub(super) fn apply_loop(
@@ -134,7 +138,13 @@ pub(super) fn apply_loop(
             )))
         } else {
             let pendings: Vec<&Pending> = jobs.iter().map(|j| &j.pending).collect();
-            apply_batch(&target.tree, &pendings, &recent, &known)
+            apply_batch(
+                &target.tree,
+                &pendings,
+                &recent,
+                &known,
+                target.report_counters,
+            )
         };
         add_elapsed(&stats.apply_nanos, started);
         match applied {
@@ -176,6 +186,7 @@ pub(super) fn apply_loop(
                     outcomes,
                     audit_seq: counters.audit_seq,
                     outbox_seq: counters.outbox_seq,
+                    audit_head: counters.audit_head,
                 };
                 if let Err(mpsc::SendError(a)) = to_sync.send(applied) {
                     // Applied and flushed but never to be answered: nothing later can be told
@@ -261,6 +272,9 @@ pub(super) fn sync_loop(
         if synced.is_ok()
             && let Some(last) = group.last()
         {
+            if let Ok(mut h) = durable.audit_head.lock() {
+                *h = (last.audit_seq, last.audit_head.clone());
+            }
             durable.audit_seq.store(last.audit_seq, Ordering::SeqCst);
             durable.outbox_seq.store(last.outbox_seq, Ordering::SeqCst);
         }

@@ -1,0 +1,478 @@
+//! Streaming verification of the stored log: each line hashed as stored, each link to the
+//! previous hash checked, the head and count compared with the store's, and the dossier
+//! records compared with the entries that wrote them — in memory that does not grow with the
+//! log.
+//!
+//! The dossier check is a keyed multiset hash. Every entry that stored a record adds
+//! `H(record)` and subtracts `H(replaces)`; over the whole chain this telescopes to the sum of
+//! `H(last record written)` over all dossiers, which must equal the sum of `H(digest of the
+//! stored record)` over the dossier space. `H` is sha256 keyed with a secret the verifier draws
+//! at random each run, added in four 64-bit lanes: whoever rewrote the store cannot know the
+//! key, so cannot make a tampered set of records sum alike. Finding *which* dossier differs is
+//! a second, slower pass ([`Exact`]), run only on a mismatch.
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+/// What a verified log is: how many entries, and the hash of the last (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    pub count: u64,
+    pub head: String,
+}
+
+/// The first thing wrong with a stored log.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("audit entry {seq} was modified: its hash no longer matches what follows it")]
+    Modified { seq: u64 },
+    #[error("audit entry {seq} is missing: entry {found} follows entry {} (deleted or reordered)", seq - 1)]
+    Missing { seq: u64, found: u64 },
+    #[error(
+        "audit entry {seq} appears again after entry {after}: an entry was inserted or reordered"
+    )]
+    Repeated { seq: u64, after: u64 },
+    #[error("audit entries {seq}..={count} are missing: the log ends at entry {} (truncated)", seq - 1)]
+    Truncated { seq: u64, count: u64 },
+    #[error(
+        "the log has {found} entries but the store's counters name {count}: the counters were rewritten"
+    )]
+    Longer { found: u64, count: u64 },
+    #[error("dossier {code}: {problem}")]
+    Dossier { code: String, problem: String },
+    #[error(
+        "the dossier records do not match the log (the dossier that differs could not be named)"
+    )]
+    Records,
+}
+
+/// The parts of a stored line the chain needs, read from its end (the writer puts them last,
+/// in canonical order), so verifying never parses the body.
+struct Tail<'a> {
+    seq: u64,
+    prev: &'a [u8],
+    record: Option<&'a [u8]>,
+    replaces: Option<&'a [u8]>,
+}
+
+fn strip_hex_member<'a>(rest: &'a [u8], name: &[u8]) -> Option<(&'a [u8], &'a [u8])> {
+    // `,"<name>":"<64 hex>"` at the end of `rest`.
+    let rest = rest.strip_suffix(b"\"")?;
+    if rest.len() < 64 {
+        return None;
+    }
+    let (before, hex) = rest.split_at(rest.len() - 64);
+    let mut head = Vec::with_capacity(name.len() + 6);
+    head.extend_from_slice(b",\"");
+    head.extend_from_slice(name);
+    head.extend_from_slice(b"\":\"");
+    let before = before.strip_suffix(head.as_slice())?;
+    hex.iter()
+        .all(|b| b.is_ascii_hexdigit())
+        .then_some((before, hex))
+}
+
+fn tail(line: &[u8]) -> Option<Tail<'_>> {
+    let rest = line.strip_suffix(b"}")?;
+    let digits = rest.iter().rev().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 20 {
+        return None;
+    }
+    let (rest, seq) = rest.split_at(rest.len() - digits);
+    let seq: u64 = std::str::from_utf8(seq).ok()?.parse().ok()?;
+    let rest = rest.strip_suffix(b",\"seq\":")?;
+    let (rest, replaces) = match strip_hex_member(rest, b"replaces") {
+        Some((r, h)) => (r, Some(h)),
+        None => (rest, None),
+    };
+    let (rest, record) = match strip_hex_member(rest, b"record") {
+        Some((r, h)) => (r, Some(h)),
+        None => (rest, None),
+    };
+    let (rest, prev) = strip_hex_member(rest, b"prev")?;
+    rest.starts_with(b"{\"body\":").then_some(Tail {
+        seq,
+        prev,
+        record,
+        replaces,
+    })
+}
+
+/// Four 64-bit lanes added with wrap-around: a multiset hash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sum([u64; 4]);
+
+impl Sum {
+    fn add(&mut self, h: [u8; 32], sign: bool) {
+        for (lane, chunk) in self.0.iter_mut().zip(h.chunks_exact(8)) {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            let v = u64::from_le_bytes(b);
+            *lane = if sign {
+                lane.wrapping_add(v)
+            } else {
+                lane.wrapping_sub(v)
+            };
+        }
+    }
+}
+
+/// The secret key of one verification run.
+#[derive(Clone)]
+pub struct Key([u8; 32]);
+
+impl Key {
+    /// A fresh key from the operating system's randomness.
+    pub fn random() -> Key {
+        let mut k = [0u8; 32];
+        if getrandom::fill(&mut k).is_err() {
+            // No entropy source: fall back to the process's randomly keyed hasher and the
+            // time, still unknown to whoever wrote the store beforehand.
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = Sha256::new();
+            for i in 0..4u64 {
+                let mut s = std::collections::hash_map::RandomState::new().build_hasher();
+                s.write_u64(i);
+                h.update(s.finish().to_le_bytes());
+            }
+            h.update(format!("{:?}", std::time::SystemTime::now()).as_bytes());
+            k = h.finalize().into();
+        }
+        Key(k)
+    }
+
+    fn hash(&self, digest: &[u8; 32]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.0);
+        h.update(digest);
+        h.finalize().into()
+    }
+}
+
+fn unhex(h: &[u8]) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(h, &mut out).ok()?;
+    Some(out)
+}
+
+/// A link that failed: whether the entry before it or the entry itself was modified is
+/// decided by the next link (or the stored head).
+struct Suspect {
+    seq: u64,
+    hash: [u8; 32],
+}
+
+/// The chain, verified one stored line at a time.
+pub struct Chain {
+    key: Key,
+    count: u64,
+    head: [u8; 32],
+    sum: Sum,
+    suspect: Option<Suspect>,
+}
+
+impl Chain {
+    /// A chain starting at the genesis hash.
+    pub fn new(key: Key) -> Chain {
+        Chain {
+            key,
+            count: 0,
+            head: [0u8; 32],
+            sum: Sum::default(),
+            suspect: None,
+        }
+    }
+
+    /// Entries verified so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The hash of the last entry verified (hex).
+    pub fn head(&self) -> String {
+        hex::encode(self.head)
+    }
+
+    /// Takes the next stored line.
+    pub fn push(&mut self, line: &[u8]) -> Result<(), Error> {
+        let expected = self.count + 1;
+        let hash: [u8; 32] = Sha256::digest(line).into();
+        let t = tail(line);
+        if let Some(s) = self.suspect.take() {
+            // The link into `s` failed. If this line still names `s`'s hash, `s` is as the
+            // writer left it and the entry before it changed; otherwise `s` itself did.
+            let names_s = t.as_ref().and_then(|t| unhex(t.prev)) == Some(s.hash);
+            return Err(Error::Modified {
+                seq: if names_s { s.seq - 1 } else { s.seq },
+            });
+        }
+        let Some(t) = t else {
+            return Err(Error::Modified { seq: expected });
+        };
+        if t.seq > expected {
+            return Err(Error::Missing {
+                seq: expected,
+                found: t.seq,
+            });
+        }
+        if t.seq < expected {
+            return Err(Error::Repeated {
+                seq: t.seq,
+                after: self.count,
+            });
+        }
+        let prev = unhex(t.prev).ok_or(Error::Modified { seq: expected })?;
+        if prev != self.head {
+            if expected == 1 {
+                return Err(Error::Modified { seq: 1 });
+            }
+            self.suspect = Some(Suspect {
+                seq: expected,
+                hash,
+            });
+            return Ok(());
+        }
+        for (digest, sign) in [(t.record, true), (t.replaces, false)] {
+            if let Some(d) = digest {
+                let d = unhex(d).ok_or(Error::Modified { seq: expected })?;
+                self.sum.add(self.key.hash(&d), sign);
+            }
+        }
+        self.count = expected;
+        self.head = hash;
+        Ok(())
+    }
+
+    /// Ends the log: it must hold exactly the `count` entries the store's counters name and
+    /// end at their `head`.
+    pub fn finish(mut self, count: u64, head: &str) -> Result<Finished, Error> {
+        if let Some(s) = self.suspect.take() {
+            let intact = hex::encode(s.hash) == head && s.seq == count;
+            return Err(Error::Modified {
+                seq: if intact { s.seq - 1 } else { s.seq },
+            });
+        }
+        if self.count < count {
+            return Err(Error::Truncated {
+                seq: self.count + 1,
+                count,
+            });
+        }
+        if self.count > count {
+            return Err(Error::Longer {
+                found: self.count,
+                count,
+            });
+        }
+        if self.head() != head {
+            return Err(Error::Modified { seq: self.count });
+        }
+        Ok(Finished {
+            verified: Verified {
+                count: self.count,
+                head: self.head(),
+            },
+            sum: self.sum,
+            key: self.key,
+        })
+    }
+}
+
+/// A chain that verified, with what it says the dossier records must be.
+pub struct Finished {
+    pub verified: Verified,
+    sum: Sum,
+    key: Key,
+}
+
+impl Finished {
+    /// An accumulator for the dossier records, keyed like this chain.
+    pub fn records(&self) -> Records {
+        Records {
+            key: self.key.clone(),
+            sum: Sum::default(),
+        }
+    }
+
+    /// Whether the records summed in `records` are exactly those the chain wrote last.
+    pub fn matches(&self, records: &Records) -> bool {
+        self.sum == records.sum
+    }
+}
+
+/// The stored dossier records, summed one at a time in any order.
+pub struct Records {
+    key: Key,
+    sum: Sum,
+}
+
+impl Records {
+    pub fn push(&mut self, code: &str, record: &[u8]) {
+        let d = super::record_digest(code, record);
+        self.sum.add(self.key.hash(&d), true);
+    }
+}
+
+/// The slow pass that names a dossier whose record does not match its last entry: dossiers
+/// are split into partitions by a hash of their code, and for each partition the log is read
+/// once to find each dossier's last record digest, bounding memory by `per_pass` dossiers.
+pub struct Exact {
+    pub partitions: u64,
+    pub partition: u64,
+    last: BTreeMap<String, (u64, String)>,
+}
+
+impl Exact {
+    /// Partitions for `dossiers` dossiers at most `per_pass` at a time.
+    pub fn partitions(dossiers: u64, per_pass: u64) -> u64 {
+        dossiers / per_pass.max(1) + 1
+    }
+
+    pub fn new(partitions: u64, partition: u64) -> Exact {
+        Exact {
+            partitions: partitions.max(1),
+            partition,
+            last: BTreeMap::new(),
+        }
+    }
+
+    /// Whether `code` falls in this pass.
+    pub fn holds(&self, code: &str) -> bool {
+        let h = Sha256::digest(code.as_bytes());
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h[..8]);
+        u64::from_le_bytes(b) % self.partitions == self.partition
+    }
+
+    /// Takes an entry of the (already verified) log, parsed.
+    pub fn push(&mut self, e: &super::Entry) {
+        if let Some(r) = &e.record
+            && self.holds(&e.dossier)
+        {
+            self.last.insert(e.dossier.clone(), (e.seq, r.clone()));
+        }
+    }
+
+    /// Checks one stored record of this pass; the entry it matched is forgotten, so what is
+    /// left at the end was written by the log but is no longer stored.
+    pub fn check(&mut self, code: &str, record: &[u8]) -> Result<(), Error> {
+        let digest = hex::encode(super::record_digest(code, record));
+        match self.last.remove(code) {
+            None => Err(Error::Dossier {
+                code: code.into(),
+                problem: "its record was written outside the log (no entry stored it)".into(),
+            }),
+            Some((seq, want)) if want != digest => Err(Error::Dossier {
+                code: code.into(),
+                problem: format!(
+                    "its stored record is not the one audit entry {seq} wrote (rewritten or rolled back)"
+                ),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// After every record of the pass was checked: a dossier the log wrote that is gone.
+    pub fn finish(self) -> Result<(), Error> {
+        match self.last.into_iter().next() {
+            Some((code, (seq, _))) => Err(Error::Dossier {
+                code,
+                problem: format!("its record, written by audit entry {seq}, was deleted"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Place, Unsealed};
+
+    fn unsealed(n: u64) -> Unsealed {
+        Unsealed {
+            dossier: format!("000.00.00.H01-270105-{n:04}"),
+            body: format!("{{\"action\":\"tiep_nhan\",\"version\":{n}}}").into_bytes(),
+        }
+    }
+
+    fn chain(n: u64) -> Vec<Vec<u8>> {
+        let mut prev = crate::audit::GENESIS.to_string();
+        (1..=n)
+            .map(|seq| {
+                let digest = hex::encode([seq as u8; 32]);
+                let (line, hash) = unsealed(seq).seal(&Place {
+                    seq,
+                    prev: &prev,
+                    record: Some(&digest),
+                    replaces: None,
+                    migrated: None,
+                });
+                prev = hash;
+                line
+            })
+            .collect()
+    }
+
+    fn run(lines: &[Vec<u8>], count: u64, head: &str) -> Result<Verified, Error> {
+        let mut c = Chain::new(Key::random());
+        for l in lines {
+            c.push(l)?;
+        }
+        c.finish(count, head).map(|f| f.verified)
+    }
+
+    fn head_of(lines: &[Vec<u8>]) -> String {
+        hex::encode(Sha256::digest(lines.last().unwrap()))
+    }
+
+    #[test]
+    fn the_tail_is_read_from_the_writers_own_bytes() {
+        let lines = chain(3);
+        let t = tail(&lines[2]).unwrap();
+        assert_eq!(t.seq, 3);
+        assert_eq!(t.prev, head_of(&lines[..2]).as_bytes());
+        assert!(t.record.is_some() && t.replaces.is_none());
+        let v = run(&lines, 3, &head_of(&lines)).unwrap();
+        assert_eq!(v.count, 3);
+    }
+
+    #[test]
+    fn each_kind_of_damage_names_its_entry() {
+        let lines = chain(6);
+        let head = head_of(&lines);
+        // A byte flipped in the body of entry 3.
+        let mut flipped = lines.clone();
+        flipped[2][20] ^= 1;
+        assert_eq!(run(&flipped, 6, &head), Err(Error::Modified { seq: 3 }));
+        // The last entry changed: only the head knows.
+        let mut last = lines.clone();
+        last[5][20] ^= 1;
+        assert_eq!(run(&last, 6, &head), Err(Error::Modified { seq: 6 }));
+        // Entry 4 deleted.
+        let mut deleted = lines.clone();
+        deleted.remove(3);
+        assert_eq!(
+            run(&deleted, 6, &head),
+            Err(Error::Missing { seq: 4, found: 5 })
+        );
+        // Entries 4 and 5 swapped.
+        let mut swapped = lines.clone();
+        swapped.swap(3, 4);
+        assert_eq!(
+            run(&swapped, 6, &head),
+            Err(Error::Missing { seq: 4, found: 5 })
+        );
+        // The last three deleted.
+        assert_eq!(
+            run(&lines[..3], 6, &head),
+            Err(Error::Truncated { seq: 4, count: 6 })
+        );
+        // A whitespace injected.
+        let mut spaced = lines.clone();
+        spaced[1].insert(1, b' ');
+        assert_eq!(run(&spaced, 6, &head), Err(Error::Modified { seq: 2 }));
+    }
+}
