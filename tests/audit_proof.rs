@@ -9,30 +9,16 @@ use motcua::audit::checkpoint::KeyFile;
 use motcua::audit::proof::Error as ProofError;
 use motcua::audit::verify::Error as LogError;
 use motcua::audit::{self, Entry, Place, VerifyOptions, verify_store};
+use motcua::store::Reader;
 use motcua::store::sled::{Options, SledStore};
 use support::desk::*;
 
 /// Twelve dossiers received at the desk, handed to the appraiser, some signed and returned:
 /// a log of a few dozen entries over several chunks.
 fn ledger() -> tempfile::TempDir {
-    let desk = Desk::new("2027-03-01T08:00:00+07:00");
-    for i in 0..12 {
-        desk.now(&format!(
-            "2027-03-01T{:02}:{:02}:00+07:00",
-            8 + i / 4,
-            (i % 4) * 10
-        ));
-        let d = desk.receive();
-        let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
-        if i % 2 == 0 {
-            let d = desk.take(&d, "trinh", appraiser()).unwrap();
-            let d = desk.take(&d, "ky", leader()).unwrap();
-            desk.take(&d, "tra", desk_officer()).unwrap();
-        }
-    }
-    let Desk { dir, engine, .. } = desk;
-    drop(engine);
-    dir
+    Desk::new("2027-03-01T08:00:00+07:00").walked(12, |i| {
+        format!("2027-03-01T{:02}:{:02}:00+07:00", 8 + i / 4, (i % 4) * 10)
+    })
 }
 
 fn verify(dir: &tempfile::TempDir, options: &VerifyOptions) -> Result<audit::Verified, ProofError> {
@@ -54,6 +40,7 @@ fn full() -> VerifyOptions<'static> {
     VerifyOptions {
         records: true,
         checkpoint: None,
+        live: false,
     }
 }
 
@@ -61,6 +48,14 @@ fn log_error(r: Result<audit::Verified, ProofError>) -> LogError {
     match r {
         Err(ProofError::Log(e)) => e,
         other => panic!("expected a log error, got {other:?}"),
+    }
+}
+
+/// `bytes` with the first `from` replaced by `to` (a dossier record is binary, then JSON).
+fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    match bytes.windows(from.len()).position(|w| w == from.as_bytes()) {
+        Some(at) => [&bytes[..at], to.as_bytes(), &bytes[at + from.len()..]].concat(),
+        None => bytes.to_vec(),
     }
 }
 
@@ -231,9 +226,9 @@ fn a_dossier_record_rewritten_behind_the_engines_back_is_named() {
     // The first dossier is shown as refused instead of returned.
     let (key, value) = raw.tree.scan_prefix(b"d").next().unwrap().unwrap();
     let code = String::from_utf8(key[1..].to_vec()).unwrap();
-    let text = String::from_utf8_lossy(&value).replacen("\"status\":10", "\"status\":9", 1);
-    assert_ne!(text.as_bytes(), value.as_ref(), "the record holds a status");
-    raw.tree.insert(&key, text.as_bytes()).unwrap();
+    let rewritten = replace_once(&value, "\"status\":10", "\"status\":9");
+    assert_ne!(rewritten, value.as_ref(), "the record holds a status");
+    raw.tree.insert(&key, rewritten).unwrap();
     raw.db.flush().unwrap();
     drop(raw);
     // The chain alone is intact; the records are not.
@@ -256,6 +251,7 @@ fn a_chain_resealed_without_the_key_fails_against_a_kept_checkpoint() {
     let with_kept = VerifyOptions {
         records: true,
         checkpoint: Some((&kept, &public)),
+        live: false,
     };
     assert!(verify(&dir, &with_kept).is_ok());
     // The insider rewrites entry 5 and re-seals everything after it, counters included.
@@ -298,9 +294,123 @@ fn a_chain_resealed_without_the_key_fails_against_a_kept_checkpoint() {
     let with_forged = VerifyOptions {
         records: true,
         checkpoint: Some((&forged, &public)),
+        live: false,
     };
     assert!(matches!(
         verify(&dir, &with_forged),
         Err(ProofError::Checkpoint(_))
     ));
+}
+
+/// Moves the chunk keyed `from` to the key `to` (over whatever was there).
+fn re_key(dir: &tempfile::TempDir, from: u64, to: u64) {
+    let raw = Raw::open(dir);
+    let key = |n: u64| [&b"a"[..], &n.to_be_bytes()].concat();
+    let value = raw
+        .tree
+        .remove(key(from))
+        .unwrap()
+        .expect("a chunk starts there");
+    raw.tree.insert(key(to), value).unwrap();
+    raw.db.flush().unwrap();
+}
+
+#[test]
+fn a_chunk_re_keyed_is_found_and_no_reader_serves_one_entry_as_another() {
+    // Each commit of the ledger wrote its own chunk: entry 20 is keyed 20.
+    let dir = ledger();
+    re_key(&dir, 20, 19);
+    assert_eq!(
+        log_error(verify(&dir, &full())),
+        LogError::Missing { seq: 19, found: 20 }
+    );
+    let store = SledStore::open_existing(dir.path(), Options::default()).unwrap();
+    let err = store.audit_entry(19).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the line stored in its place is entry 20"),
+        "{err}"
+    );
+    drop(store);
+    // The last chunk moved one place up: every line intact, out of place.
+    let dir = ledger();
+    let n = 42;
+    re_key(&dir, n, n + 1);
+    assert_eq!(
+        log_error(verify(&dir, &full())),
+        LogError::Misplaced {
+            seq: n,
+            position: n + 1
+        }
+    );
+}
+
+#[test]
+fn counters_lowered_to_hide_the_last_entries_are_found() {
+    let dir = ledger();
+    let raw = Raw::open(&dir);
+    let lines = raw.lines();
+    let n = lines.len() as u64;
+    let hidden_head = Entry::from_line(&lines[lines.len() - 4].1).unwrap().hash;
+    let mut counters = raw.tree.get(b"mcounters").unwrap().unwrap().to_vec();
+    counters[0..8].copy_from_slice(&(n - 3).to_be_bytes());
+    counters.truncate(24);
+    counters.extend_from_slice(hidden_head.as_bytes());
+    raw.tree.insert(b"mcounters", counters).unwrap();
+    raw.db.flush().unwrap();
+    drop(raw);
+    assert_eq!(
+        log_error(verify(&dir, &full())),
+        LogError::Longer {
+            found: n - 2,
+            count: n - 3
+        }
+    );
+}
+
+#[test]
+fn a_record_rewritten_and_then_acted_on_is_named_between_its_two_entries() {
+    let dir = ledger();
+    // The second dossier waits with the appraiser; its applicant's name is changed.
+    let raw = Raw::open(&dir);
+    let (key, value) = raw.tree.scan_prefix(b"d").nth(1).unwrap().unwrap();
+    let code = String::from_utf8(key[1..].to_vec()).unwrap();
+    let rewritten = replace_once(&value, "Trần Thị Bình", "Trần Thị Bính");
+    raw.tree.insert(&key, rewritten).unwrap();
+    raw.db.flush().unwrap();
+    drop(raw);
+    // The engine, knowing nothing, moves it on from the rewritten record.
+    let clock = std::sync::Arc::new(motcua::clock::ManualClock::new(support::at(
+        "2027-03-02T09:00:00+07:00",
+    )));
+    let engine = support::open(dir.path(), clock);
+    engine
+        .load_procedures_dir(&support::fixture("deadline"))
+        .unwrap();
+    let d = engine.dossier(&code).unwrap();
+    assert_eq!(support::states(&d), ["xu_ly"]);
+    engine
+        .act(motcua::dossier::transition::ActionRequest {
+            dossier: code.clone(),
+            action: "trinh".into(),
+            actor: appraiser(),
+            input: serde_json::json!({}),
+            comment: None,
+            seen_version: d.version,
+        })
+        .unwrap();
+    drop(engine);
+    match log_error(verify(&dir, &full())) {
+        LogError::Dossier {
+            code: named,
+            problem,
+        } => {
+            assert_eq!(named, code);
+            assert!(
+                problem.contains("rewritten between audit entries"),
+                "{problem}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -41,20 +41,9 @@ struct V1<'a> {
 
 /// Dossiers received and walked (half of them returned), then the store closed.
 fn store() -> tempfile::TempDir {
-    let desk = Desk::new("2027-03-01T08:00:00+07:00");
-    for i in 0..10 {
-        desk.now(&format!("2027-03-0{}T09:{:02}:00+07:00", 1 + i / 5, i * 5));
-        let d = desk.receive();
-        let d = desk.take(&d, "chuyen", desk_officer()).unwrap();
-        if i % 2 == 0 {
-            let d = desk.take(&d, "trinh", appraiser()).unwrap();
-            let d = desk.take(&d, "ky", leader()).unwrap();
-            desk.take(&d, "tra", desk_officer()).unwrap();
-        }
-    }
-    let Desk { dir, engine, .. } = desk;
-    drop(engine);
-    dir
+    Desk::new("2027-03-01T08:00:00+07:00").walked(10, |i| {
+        format!("2027-03-0{}T09:{:02}:00+07:00", 1 + i / 5, i * 5)
+    })
 }
 
 fn open(dir: &tempfile::TempDir) -> Result<SledStore, motcua::store::Error> {
@@ -163,6 +152,7 @@ fn a_layout_1_store_is_refused_at_open_until_migrated_then_verifies_with_the_old
         &VerifyOptions {
             records: true,
             checkpoint: None,
+            live: false,
         },
     )
     .unwrap();
@@ -181,6 +171,42 @@ fn a_layout_1_store_is_refused_at_open_until_migrated_then_verifies_with_the_old
     let again = migrate(dir.path()).unwrap();
     assert!(!again.migrated);
     assert_eq!(again.new_head, m.new_head);
+}
+
+#[test]
+fn a_migration_cut_short_is_resumed_from_the_old_head_it_recorded() {
+    let dir = store();
+    let old_head = downgrade(&dir, None);
+    let first = migrate(dir.path()).unwrap();
+    // As if it had stopped after rewriting the chunks: the marker of a migration in
+    // progress, no layout.
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let tree = db.open_tree("motcua").unwrap();
+        tree.remove(b"mlayout").unwrap();
+        let marker = serde_json::json!({"format": 1, "count": 35, "head": old_head});
+        tree.insert(b"mmigrating", marker.to_string().as_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    assert!(open(&dir).is_err(), "a store mid-migration is refused");
+    let resumed = migrate(dir.path()).unwrap();
+    assert!(resumed.migrated);
+    assert_eq!(
+        (resumed.old_head, resumed.new_head),
+        (old_head, first.new_head)
+    );
+    let s = open(&dir).unwrap();
+    let v = verify_store(
+        &s,
+        &VerifyOptions {
+            records: true,
+            checkpoint: None,
+            live: false,
+        },
+    )
+    .unwrap();
+    assert_eq!(v.count, 35);
 }
 
 #[test]

@@ -20,6 +20,20 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+fn verify_against(data: &str, checkpoint: &Path, pubkey: &str) -> Output {
+    let checkpoint = checkpoint.to_str().unwrap();
+    run(&[
+        "audit",
+        "verify",
+        "--data",
+        data,
+        "--checkpoint",
+        checkpoint,
+        "--pubkey",
+        pubkey,
+    ])
+}
+
 /// A data folder with two dossiers received at the desk.
 fn received(dir: &Path) -> String {
     let data = dir.join("data");
@@ -111,16 +125,7 @@ fn verify_prints_the_count_and_head_and_a_kept_checkpoint_is_extended() {
     std::fs::write(&kept, &out.stdout).unwrap();
     let pubkey = format!("{}.pub", key.display());
 
-    let out = run(&[
-        "audit",
-        "verify",
-        "--data",
-        &data,
-        "--checkpoint",
-        kept.to_str().unwrap(),
-        "--pubkey",
-        &pubkey,
-    ]);
+    let out = verify_against(&data, &kept, &pubkey);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("extends the checkpoint of 2 entries"));
 
@@ -128,16 +133,7 @@ fn verify_prints_the_count_and_head_and_a_kept_checkpoint_is_extended() {
     let mut forged = cp.clone();
     forged["count"] = 1.into();
     std::fs::write(&kept, forged.to_string()).unwrap();
-    let out = run(&[
-        "audit",
-        "verify",
-        "--data",
-        &data,
-        "--checkpoint",
-        kept.to_str().unwrap(),
-        "--pubkey",
-        &pubkey,
-    ]);
+    let out = verify_against(&data, &kept, &pubkey);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stdout).contains("signature does not verify"),

@@ -182,6 +182,7 @@ fn measure(phase: &str, path: &Path) {
             let options = motcua::audit::VerifyOptions {
                 records: phase == "verify-records",
                 checkpoint: None,
+                live: false,
             };
             let v = motcua::audit::verify_store(&store, &options).unwrap();
             format!("{} entries verified", v.count)

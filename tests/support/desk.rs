@@ -25,6 +25,23 @@ impl Desk {
         engine.load_procedures_dir(&fixture("deadline")).unwrap();
         Desk { dir, clock, engine }
     }
+    /// Receives `n` dossiers at the instants `when(i)` gives, hands each to the appraiser and
+    /// walks every second one (the 1st, 3rd, …) to its result; then closes the store.
+    pub fn walked(self, n: usize, when: impl Fn(usize) -> String) -> tempfile::TempDir {
+        for i in 0..n {
+            self.now(&when(i));
+            let d = self.receive();
+            let d = self.take(&d, "chuyen", desk_officer()).unwrap();
+            if i % 2 == 0 {
+                let d = self.take(&d, "trinh", appraiser()).unwrap();
+                let d = self.take(&d, "ky", leader()).unwrap();
+                self.take(&d, "tra", desk_officer()).unwrap();
+            }
+        }
+        let Desk { dir, engine, .. } = self;
+        drop(engine);
+        dir
+    }
     pub fn reopen(self) -> Desk {
         let Desk { dir, clock, engine } = self;
         drop(engine);

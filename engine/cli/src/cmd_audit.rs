@@ -79,7 +79,19 @@ pub fn open_reading(data: &Path) -> anyhow::Result<SledStore> {
     })
 }
 
+/// Key and checkpoint files are a few hundred bytes; anything past this is not one.
+const MAX_SMALL_FILE: u64 = 64 * 1024;
+
 fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {what} {}", path.display()))?
+        .len();
+    if size > MAX_SMALL_FILE {
+        anyhow::bail!(
+            "{what} {} is {size} bytes: not a {what} file",
+            path.display()
+        );
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading {what} {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{what} {} is not valid", path.display()))
@@ -97,6 +109,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     let options = VerifyOptions {
         records: !a.chain_only,
         checkpoint: kept.as_ref().map(|(c, k)| (c, k)),
+        live: false,
     };
     match verify_store(&store, &options) {
         Ok(v) => {
@@ -109,6 +122,11 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
             }
             println!();
             Ok(ExitCode::SUCCESS)
+        }
+        // Stored data that does not read back is a finding, not a usage error.
+        Err(motcua::audit::proof::Error::Store(e @ motcua::store::Error::Corrupt(_))) => {
+            println!("FAILED: {e}");
+            Ok(ExitCode::from(1))
         }
         Err(motcua::audit::proof::Error::Store(e)) => {
             let e = motcua::Error::from(e);
@@ -125,8 +143,10 @@ fn keygen(out: &Path, agency: &str) -> anyhow::Result<ExitCode> {
     let key = KeyFile::generate(agency)?;
     let public = key.public()?;
     let pub_path = PathBuf::from(format!("{}.pub", out.display()));
-    if out.exists() {
-        anyhow::bail!("{} exists: a key is never overwritten", out.display());
+    for path in [out, pub_path.as_path()] {
+        if path.exists() {
+            anyhow::bail!("{} exists: a key is never overwritten", path.display());
+        }
     }
     write_secret(out, &serde_json::to_vec_pretty(&key)?)?;
     std::fs::write(&pub_path, serde_json::to_vec_pretty(&public)?)

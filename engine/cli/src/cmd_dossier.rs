@@ -209,6 +209,7 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
             let proof = motcua::audit::VerifyOptions {
                 records: true,
                 checkpoint: None,
+                live: false,
             };
             match motcua::audit::verify_store(engine.store(), &proof) {
                 Ok(v) => format!("audit chain verified: {} entries", v.count),
@@ -528,6 +529,7 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
     let proof = motcua::audit::VerifyOptions {
         records: true,
         checkpoint: None,
+        live: false,
     };
     let n = motcua::audit::verify_store(engine.store(), &proof)
         .map_err(|e| anyhow::anyhow!("{e}"))?

@@ -3,6 +3,11 @@
 //! with the minimal escapes of ECMAScript's `JSON.stringify`, numbers as ECMAScript writes
 //! them. Anyone holding a parsed entry can rebuild its bytes with any JCS implementation and
 //! recompute its hash.
+//!
+//! One deviation, outside what RFC 8785 covers: its input must be I-JSON (RFC 7493), whose
+//! numbers are IEEE doubles, and an integer beyond ±2^53 is not one. Such an integer (a portal
+//! may send one in an action's input) is written in full, exactly as received, rather than
+//! rounded to the double JCS would print, so nothing the applicant sent is altered.
 
 use serde::Serialize;
 use serde_json::Value;

@@ -333,7 +333,15 @@ impl Budget {
 }
 
 fn parse(seq: u64, line: &[u8]) -> Result<Entry, Error> {
-    Entry::from_line(line).map_err(|e| Error::Corrupt(format!("audit entry {seq}: {e}")))
+    let e =
+        Entry::from_line(line).map_err(|e| Error::Corrupt(format!("audit entry {seq}: {e}")))?;
+    if e.seq != seq {
+        return Err(Error::Corrupt(format!(
+            "audit entry {seq}: the line stored in its place is entry {} (the log was altered)",
+            e.seq
+        )));
+    }
+    Ok(e)
 }
 
 /// The stored line numbered `seq` and the entry it holds.

@@ -34,12 +34,18 @@ pub enum Error {
         "audit entry {seq} appears again after entry {after}: an entry was inserted or reordered"
     )]
     Repeated { seq: u64, after: u64 },
-    #[error("audit entries {seq}..={count} are missing: the log ends at entry {} (truncated)", seq - 1)]
+    #[error("audit entry {seq} is stored at position {position}: the log's chunks were re-keyed")]
+    Misplaced { seq: u64, position: u64 },
+    #[error("audit entries {seq}..={count} are missing: the log ends at entry {} (truncated, or the store's counters were raised)", seq - 1)]
     Truncated { seq: u64, count: u64 },
     #[error(
-        "the log has {found} entries but the store's counters name {count}: the counters were rewritten"
+        "the log holds an entry at position {found}, after entry {count}, the last the store's counters name (the counters were lowered, or lines were added outside the engine)"
     )]
     Longer { found: u64, count: u64 },
+    #[error(
+        "the log ends at entry {seq} with a hash other than the head the store's counters record: entry {seq} or the counters were modified"
+    )]
+    HeadMismatch { seq: u64 },
     #[error("dossier {code}: {problem}")]
     Dossier { code: String, problem: String },
     #[error(
@@ -195,8 +201,8 @@ impl Chain {
         hex::encode(self.head)
     }
 
-    /// Takes the next stored line.
-    pub fn push(&mut self, line: &[u8]) -> Result<(), Error> {
+    /// Takes the next stored line, found at `position` (its chunk's key plus its index).
+    pub fn push(&mut self, position: u64, line: &[u8]) -> Result<(), Error> {
         let expected = self.count + 1;
         let hash: [u8; 32] = Sha256::digest(line).into();
         let t = tail(line);
@@ -211,20 +217,26 @@ impl Chain {
         let Some(t) = t else {
             return Err(Error::Modified { seq: expected });
         };
-        if t.seq > expected {
-            return Err(Error::Missing {
-                seq: expected,
-                found: t.seq,
-            });
-        }
-        if t.seq < expected {
-            return Err(Error::Repeated {
-                seq: t.seq,
-                after: self.count,
-            });
-        }
         let prev = unhex(t.prev).ok_or(Error::Modified { seq: expected })?;
-        if prev != self.head {
+        let linked = prev == self.head;
+        if t.seq != expected {
+            // In its place and linked, only its number changed.
+            if linked {
+                return Err(Error::Modified { seq: expected });
+            }
+            return Err(if t.seq > expected {
+                Error::Missing {
+                    seq: expected,
+                    found: t.seq,
+                }
+            } else {
+                Error::Repeated {
+                    seq: t.seq,
+                    after: self.count,
+                }
+            });
+        }
+        if !linked {
             if expected == 1 {
                 return Err(Error::Modified { seq: 1 });
             }
@@ -233,6 +245,12 @@ impl Chain {
                 hash,
             });
             return Ok(());
+        }
+        if position != expected {
+            return Err(Error::Misplaced {
+                seq: expected,
+                position,
+            });
         }
         for (digest, sign) in [(t.record, true), (t.replaces, false)] {
             if let Some(d) = digest {
@@ -262,12 +280,12 @@ impl Chain {
         }
         if self.count > count {
             return Err(Error::Longer {
-                found: self.count,
+                found: count + 1,
                 count,
             });
         }
         if self.head() != head {
-            return Err(Error::Modified { seq: self.count });
+            return Err(Error::HeadMismatch { seq: self.count });
         }
         Ok(Finished {
             verified: Verified {
@@ -322,6 +340,12 @@ pub struct Exact {
     pub partitions: u64,
     pub partition: u64,
     last: BTreeMap<String, (u64, String)>,
+    /// The first dossier of this pass whose chain of records breaks: an entry `replaces` a
+    /// digest other than the one the dossier's previous entry stored (its record was rewritten
+    /// between the two, then written over).
+    broken: Option<Error>,
+    /// Problems found checking the stored records, by code (the smallest is reported).
+    found: BTreeMap<String, Error>,
 }
 
 impl Exact {
@@ -335,6 +359,8 @@ impl Exact {
             partitions: partitions.max(1),
             partition,
             last: BTreeMap::new(),
+            broken: None,
+            found: BTreeMap::new(),
         }
     }
 
@@ -348,40 +374,74 @@ impl Exact {
 
     /// Takes an entry of the (already verified) log, parsed.
     pub fn push(&mut self, e: &super::Entry) {
-        if let Some(r) = &e.record
-            && self.holds(&e.dossier)
-        {
-            self.last.insert(e.dossier.clone(), (e.seq, r.clone()));
+        let Some(r) = &e.record else { return };
+        if !self.holds(&e.dossier) {
+            return;
         }
+        let before = self.last.get(&e.dossier);
+        let broken = match (before, &e.replaces) {
+            (Some((_, was)), Some(replaced)) => was != replaced,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if broken {
+            let problem = match before {
+                Some((seq, _)) => format!(
+                    "its record was rewritten between audit entries {seq} and {} (entry {} replaced another record than entry {seq} stored)",
+                    e.seq, e.seq
+                ),
+                None => format!("audit entry {} replaces no record", e.seq),
+            };
+            let code = e.dossier.clone();
+            let smaller = match &self.broken {
+                Some(Error::Dossier { code: c, .. }) => code < *c,
+                _ => true,
+            };
+            if smaller {
+                self.broken = Some(Error::Dossier { code, problem });
+            }
+        }
+        self.last.insert(e.dossier.clone(), (e.seq, r.clone()));
     }
 
     /// Checks one stored record of this pass; the entry it matched is forgotten, so what is
     /// left at the end was written by the log but is no longer stored.
-    pub fn check(&mut self, code: &str, record: &[u8]) -> Result<(), Error> {
+    pub fn check(&mut self, code: &str, record: &[u8]) {
         let digest = hex::encode(super::record_digest(code, record));
-        match self.last.remove(code) {
-            None => Err(Error::Dossier {
+        let problem = match self.last.remove(code) {
+            None => "its record was written outside the log (no entry stored it)".to_string(),
+            Some((seq, want)) if want != digest => format!(
+                "its stored record is not the one audit entry {seq} wrote (rewritten or rolled back)"
+            ),
+            Some(_) => return,
+        };
+        self.found.insert(
+            code.to_string(),
+            Error::Dossier {
                 code: code.into(),
-                problem: "its record was written outside the log (no entry stored it)".into(),
-            }),
-            Some((seq, want)) if want != digest => Err(Error::Dossier {
-                code: code.into(),
-                problem: format!(
-                    "its stored record is not the one audit entry {seq} wrote (rewritten or rolled back)"
-                ),
-            }),
-            Some(_) => Ok(()),
-        }
+                problem,
+            },
+        );
     }
 
-    /// After every record of the pass was checked: a dossier the log wrote that is gone.
-    pub fn finish(self) -> Result<(), Error> {
-        match self.last.into_iter().next() {
-            Some((code, (seq, _))) => Err(Error::Dossier {
+    /// After every record of the pass was checked: the dossier with the smallest code among
+    /// those whose record does not match, is gone, or was rewritten between two entries.
+    pub fn finish(mut self) -> Option<Error> {
+        for (code, (seq, _)) in std::mem::take(&mut self.last) {
+            self.found.entry(code.clone()).or_insert(Error::Dossier {
                 code,
                 problem: format!("its record, written by audit entry {seq}, was deleted"),
-            }),
-            None => Ok(()),
+            });
+        }
+        let first = self.found.into_iter().next().map(|(_, e)| e);
+        match (first, self.broken) {
+            (Some(Error::Dossier { code: a, problem }), Some(Error::Dossier { code: b, .. }))
+                if a < b =>
+            {
+                Some(Error::Dossier { code: a, problem })
+            }
+            (_, Some(b)) => Some(b),
+            (a, None) => a,
         }
     }
 }
@@ -418,8 +478,8 @@ mod tests {
 
     fn run(lines: &[Vec<u8>], count: u64, head: &str) -> Result<Verified, Error> {
         let mut c = Chain::new(Key::random());
-        for l in lines {
-            c.push(l)?;
+        for (i, l) in lines.iter().enumerate() {
+            c.push(i as u64 + 1, l)?;
         }
         c.finish(count, head).map(|f| f.verified)
     }
@@ -450,7 +510,7 @@ mod tests {
         // The last entry changed: only the head knows.
         let mut last = lines.clone();
         last[5][20] ^= 1;
-        assert_eq!(run(&last, 6, &head), Err(Error::Modified { seq: 6 }));
+        assert_eq!(run(&last, 6, &head), Err(Error::HeadMismatch { seq: 6 }));
         // Entry 4 deleted.
         let mut deleted = lines.clone();
         deleted.remove(3);
@@ -469,6 +529,25 @@ mod tests {
         assert_eq!(
             run(&lines[..3], 6, &head),
             Err(Error::Truncated { seq: 4, count: 6 })
+        );
+        // Only the number of entry 3 changed: it is still in place and linked.
+        let mut renumbered = lines.clone();
+        let text = String::from_utf8(renumbered[2].clone()).unwrap();
+        renumbered[2] = text.replace("\"seq\":3}", "\"seq\":8}").into_bytes();
+        assert_eq!(run(&renumbered, 6, &head), Err(Error::Modified { seq: 3 }));
+        // The chunk holding entries 4.. re-keyed one lower: each line is intact, out of place.
+        let mut c = Chain::new(Key::random());
+        let shifted = lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (if i < 3 { i + 1 } else { i } as u64, l));
+        let err = shifted.map(|(p, l)| c.push(p, l)).find(Result::is_err);
+        assert_eq!(
+            err,
+            Some(Err(Error::Misplaced {
+                seq: 4,
+                position: 3
+            }))
         );
         // A whitespace injected.
         let mut spaced = lines.clone();

@@ -82,6 +82,7 @@ impl Default for Rules {
 /// How one step of a dossier ended: what the process-control slip (form 06) prints for each
 /// handover.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StepTiming {
     pub state: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

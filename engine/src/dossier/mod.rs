@@ -189,6 +189,7 @@ pub struct Clock {
 
 /// The moment a dossier counts as resolved in the national index, and its class.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Resolution {
     pub at: Timestamp,
     /// The state whose entry resolved it.

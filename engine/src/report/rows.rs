@@ -63,20 +63,25 @@ impl Row {
         }
     }
 
+    /// Adds one counter row. Stored values are read back from disk, so sums saturate rather
+    /// than overflow.
     fn add(&mut self, v: &[i64; SLOTS], channel: Channel) {
         use counters::*;
-        self.received += v[RECEIVED];
+        let add = |total: &mut i64, x: i64| *total = total.saturating_add(x);
+        add(&mut self.received, v[RECEIVED]);
         if channel == Channel::Online {
-            self.received_online += v[RECEIVED];
+            add(&mut self.received_online, v[RECEIVED]);
         }
-        self.early += v[EARLY];
-        self.on_time += v[ON_TIME];
-        self.late += v[LATE];
-        self.ended += v[EARLY] + v[ON_TIME] + v[LATE];
-        self.open_not_due += v[OPEN_NOT_DUE];
-        self.open_overdue += v[OPEN_OVERDUE];
-        self.paused += v[PAUSED];
-        self.working_milli += v[WORKING_MILLI_SUM];
+        add(&mut self.early, v[EARLY]);
+        add(&mut self.on_time, v[ON_TIME]);
+        add(&mut self.late, v[LATE]);
+        for slot in [EARLY, ON_TIME, LATE] {
+            add(&mut self.ended, v[slot]);
+        }
+        add(&mut self.open_not_due, v[OPEN_NOT_DUE]);
+        add(&mut self.open_overdue, v[OPEN_OVERDUE]);
+        add(&mut self.paused, v[PAUSED]);
+        add(&mut self.working_milli, v[WORKING_MILLI_SUM]);
     }
 
     fn is_empty(&self) -> bool {

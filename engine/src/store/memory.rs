@@ -39,7 +39,12 @@ impl MemoryStore {
     }
 
     fn view(&self) -> View<'_> {
-        let (audit_through, audit_head) = self.audit.lock().map(|a| a.clone()).unwrap_or_default();
+        // A panic elsewhere while holding the lock leaves the pair itself whole.
+        let (audit_through, audit_head) = self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         View {
             kv: &self.kv,
             audit_through,
@@ -72,9 +77,11 @@ impl Store for MemoryStore {
         }
         writer.recent.extend(written);
         writer.known.extend(novel);
-        if let Ok(mut a) = self.audit.lock() {
-            *a = (counters.audit_seq, counters.audit_head.clone());
-        }
+        *self
+            .audit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            (counters.audit_seq, counters.audit_head.clone());
         self.outbox_seq.store(counters.outbox_seq, Ordering::SeqCst);
         match outcomes.pop() {
             Some(Answer::AsSent) => Ok(Committed::Applied(

@@ -210,6 +210,13 @@ pub trait Reader: Send + Sync {
     ) -> Result<(), Error>;
     /// The audit entry numbered `seq`, if it is stored and durable.
     fn audit_entry(&self, seq: u64) -> Result<Option<audit::Entry>, Error>;
+    /// [`Reader::audit_lines`] without stopping at the last entry made durable: every line
+    /// the log holds, which verifying a store at rest reads, so nothing hides past the head.
+    fn audit_lines_stored(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> Result<(), Error>;
     /// The service report's per-day counters (keys without their space byte, see
     /// [`crate::report::counters`]) for local days `from..=to`.
     fn report_counters(

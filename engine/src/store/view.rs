@@ -224,6 +224,15 @@ impl<'a> View<'a> {
             .collect()
     }
 
+    /// Every stored line of the log from position `from`, durable or not.
+    pub(crate) fn audit_lines_stored(
+        &self,
+        from: u64,
+        f: &mut dyn FnMut(u64, &[u8]) -> bool,
+    ) -> Result<(), Error> {
+        chunk_raw(self.space(AUDIT_LOG), from, u64::MAX, f)
+    }
+
     /// Every stored dossier record, by code, as stored.
     pub(crate) fn dossier_records(
         &self,
@@ -515,6 +524,13 @@ macro_rules! reads_through_view {
         fn audit_entry(&self, seq: u64) -> Result<Option<$crate::audit::Entry>, Error> {
             self.view().audit_entry(seq)
         }
+        fn audit_lines_stored(
+            &self,
+            from: u64,
+            f: &mut dyn FnMut(u64, &[u8]) -> bool,
+        ) -> Result<(), Error> {
+            self.view().audit_lines_stored(from, f)
+        }
         fn report_counters(
             &self,
             from: jiff::civil::Date,
@@ -530,9 +546,18 @@ pub(crate) fn be_u64(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.try_into().ok()?))
 }
 
-/// An audit line parsed, or why it cannot be.
+/// The audit line stored at position `seq` parsed, or why it cannot be: a line that names
+/// another number is refused, so no reader serves one entry as another.
 fn parse_entry(seq: u64, line: &[u8]) -> Result<audit::Entry, Error> {
-    audit::Entry::from_line(line).map_err(|e| corrupt(format!("audit entry {seq}: {e}")))
+    let e =
+        audit::Entry::from_line(line).map_err(|e| corrupt(format!("audit entry {seq}: {e}")))?;
+    if e.seq != seq {
+        return Err(corrupt(format!(
+            "audit entry {seq}: the line stored in its place is entry {} (the log was altered)",
+            e.seq
+        )));
+    }
+    Ok(e)
 }
 
 /// The lines numbered `from..=through` of a chunked space (the audit log, the outbox), at most

@@ -161,6 +161,38 @@ fn for_each_line(tree: &Tree, f: &mut LineFn) -> Result<(), Error> {
     Ok(())
 }
 
+/// The re-sealed chain and the stored records, verified like a current store.
+fn prove(tree: &Tree, count: u64, head: &str) -> Result<(), Error> {
+    let failed = |e: audit::verify::Error| {
+        Error::Corrupt(format!(
+            "the re-sealed log does not verify ({e}); not marked current"
+        ))
+    };
+    let mut chain = audit::verify::Chain::new(audit::verify::Key::random());
+    let mut first = None;
+    for_each_line(tree, &mut |position, line| {
+        if first.is_none()
+            && let Err(e) = chain.push(position, line)
+        {
+            first = Some(e);
+        }
+        Ok(())
+    })?;
+    if let Some(e) = first {
+        return Err(failed(e));
+    }
+    let finished = chain.finish(count, head).map_err(failed)?;
+    let mut records = finished.records();
+    for item in Space::of(tree, DOSSIERS).range(b"", None) {
+        let (k, v) = item?;
+        records.push(&String::from_utf8_lossy(&k), &v);
+    }
+    if !finished.matches(&records) {
+        return Err(failed(audit::verify::Error::Records));
+    }
+    Ok(())
+}
+
 /// Migrates the store in `path` to this layout (see the module docs).
 pub fn migrate(path: &Path) -> Result<Migration, Error> {
     if !path.join("db").is_file() {
@@ -171,10 +203,35 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
         .cache_capacity(64 << 20)
         .open()
         .map_err(storage)?;
+    if let Some(old) = db
+        .tree_names()
+        .iter()
+        .find(|n| n.as_ref() != TREE.as_bytes() && n.as_ref() != b"__sled__default")
+    {
+        return Err(unusable(
+            path,
+            format!(
+                "was written by a motcua older than layout 1 (it has the tree '{}'); it cannot \
+                 be migrated",
+                String::from_utf8_lossy(old)
+            ),
+        ));
+    }
     let tree = db.open_tree(TREE).map_err(storage)?;
     let meta = Space::of(&tree, META);
     let mut counters = read_counters(meta)?;
-    if meta.get(LAYOUT_KEY)?.is_some_and(|v| v.as_ref() == LAYOUT) {
+    if let Some(v) = meta.get(LAYOUT_KEY)?
+        && v.as_ref() != LAYOUT
+    {
+        return Err(unusable(
+            path,
+            format!(
+                "has layout {}, which this version does not know how to migrate",
+                String::from_utf8_lossy(&v)
+            ),
+        ));
+    }
+    if meta.get(LAYOUT_KEY)?.is_some() {
         return Ok(Migration {
             migrated: false,
             entries: counters.audit_seq,
@@ -190,7 +247,7 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
         None => {
             let mut head = audit::GENESIS.to_string();
             let mut count = 0u64;
-            for_each_line(&tree, &mut |_, line| {
+            for_each_line(&tree, &mut |position, line| {
                 let e: Legacy = serde_json::from_slice(line).map_err(|e| {
                     unusable(
                         path,
@@ -201,6 +258,7 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
                     )
                 })?;
                 if e.seq != count + 1
+                    || position != e.seq
                     || e.prev_hash != head
                     || e.computed_hash().as_deref() != Some(&e.hash)
                 {
@@ -237,7 +295,7 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
         }
     };
     // 2. Each dossier's last entry, which will carry its record's digest.
-    let mut last: HashMap<u64, String> = HashMap::new();
+    let mut last: HashMap<u64, (String, String)> = HashMap::new();
     let mut deltas = crate::report::Deltas::new();
     let mut dossiers = 0u64;
     for item in Space::of(&tree, DOSSIERS).range(b"", None) {
@@ -246,7 +304,16 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
         let (seqs, json) = keys::parse_dossier_record(&v)
             .ok_or_else(|| Error::Corrupt(format!("dossier {code}: the record is truncated")))?;
         if let Some(s) = seqs.last() {
-            last.insert(*s, hex::encode(audit::record_digest(&code, &v)));
+            if *s > old.count {
+                return Err(Error::Corrupt(format!(
+                    "dossier {code} names audit entry {s}, past the log's last ({})",
+                    old.count
+                )));
+            }
+            last.insert(
+                *s,
+                (code.clone(), hex::encode(audit::record_digest(&code, &v))),
+            );
         }
         let d: crate::dossier::Dossier = serde_json::from_slice(json)
             .map_err(|e| Error::Corrupt(format!("dossier {code}: {e}")))?;
@@ -284,13 +351,22 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
                     .map_err(|e| Error::Corrupt(format!("audit entry {seq}: {e}")))?
                     .into_entry(),
             };
+            let record = last.get(&seq);
+            if let Some((code, _)) = record
+                && *code != entry.dossier
+            {
+                return Err(Error::Corrupt(format!(
+                    "dossier {code} names audit entry {seq} as its last, which is dossier {}'s",
+                    entry.dossier
+                )));
+            }
             let (bytes, hash) = entry
                 .unsealed()
                 .map_err(|e| Error::Corrupt(e.to_string()))?
                 .seal(&Place {
                     seq,
                     prev: &head,
-                    record: last.get(&seq).map(String::as_str),
+                    record: record.map(|(_, d)| d.as_str()),
                     replaces: None,
                     migrated: (seq == 1).then_some(&old),
                 });
@@ -317,7 +393,10 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
         batch.insert(Space::of(&tree, AUDIT_INDEX).key(&pk), pv);
     }
     tree.apply_batch(batch).map_err(storage)?;
-    // 5. Counters, the new head and the layout, then everything to disk.
+    // 5. The new chain and the records proved as `motcua audit verify` will, before the
+    //    store is marked current: a failure leaves it refused at open, to be migrated again.
+    prove(&tree, count, &head)?;
+    // 6. Counters, the new head and the layout, then everything to disk.
     let mut b = sled::Batch::default();
     for (k, v) in deltas {
         b.insert(

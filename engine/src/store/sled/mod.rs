@@ -258,8 +258,8 @@ impl SledStore {
             .durable
             .audit_head
             .lock()
-            .map(|h| h.clone())
-            .unwrap_or_else(|_| (self.durable.audit_seq.load(Ordering::SeqCst), String::new()));
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         View {
             kv: &self.tree,
             audit_through,

@@ -272,9 +272,11 @@ pub(super) fn sync_loop(
         if synced.is_ok()
             && let Some(last) = group.last()
         {
-            if let Ok(mut h) = durable.audit_head.lock() {
-                *h = (last.audit_seq, last.audit_head.clone());
-            }
+            *durable
+                .audit_head
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                (last.audit_seq, last.audit_head.clone());
             durable.audit_seq.store(last.audit_seq, Ordering::SeqCst);
             durable.outbox_seq.store(last.outbox_seq, Ordering::SeqCst);
         }
