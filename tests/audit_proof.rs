@@ -41,6 +41,7 @@ fn full() -> VerifyOptions<'static> {
         records: true,
         checkpoint: None,
         live: false,
+        ..Default::default()
     }
 }
 
@@ -252,6 +253,7 @@ fn a_chain_resealed_without_the_key_fails_against_a_kept_checkpoint() {
         records: true,
         checkpoint: Some((&kept, &public)),
         live: false,
+        ..Default::default()
     };
     assert!(verify(&dir, &with_kept).is_ok());
     // The insider rewrites entry 5 and re-seals everything after it, counters included.
@@ -295,6 +297,7 @@ fn a_chain_resealed_without_the_key_fails_against_a_kept_checkpoint() {
         records: true,
         checkpoint: Some((&forged, &public)),
         live: false,
+        ..Default::default()
     };
     assert!(matches!(
         verify(&dir, &with_forged),
@@ -413,4 +416,45 @@ fn a_record_rewritten_and_then_acted_on_is_named_between_its_two_entries() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// The same proof read in two halves on two threads (as at a million entries), with damage on
+/// either side of the seam and at it.
+#[test]
+fn the_two_thread_reading_names_the_same_entries_as_one_thread() {
+    let halves = VerifyOptions {
+        records: true,
+        min_half: Some(1),
+        ..Default::default()
+    };
+    let dir = ledger();
+    let whole = verify(&dir, &full()).unwrap();
+    assert_eq!(verify(&dir, &halves).unwrap(), whole);
+    let mid = whole.count / 2;
+    for at in [3, mid, mid + 1, whole.count - 2] {
+        let dir = ledger();
+        let raw = Raw::open(&dir);
+        let mut lines = raw.lines();
+        let i = at as usize - 1;
+        // A space after `{"body":`.
+        lines[i].1.insert(8, b' ');
+        raw.put_lines(&lines);
+        drop(raw);
+        assert_eq!(
+            log_error(verify(&dir, &halves)),
+            LogError::Modified { seq: at },
+            "a space added to entry {at}"
+        );
+    }
+    let dir = ledger();
+    re_key(&dir, mid + 1, mid + 2);
+    let one = log_error(verify(&dir, &full()));
+    assert_eq!(
+        one,
+        LogError::Misplaced {
+            seq: mid + 1,
+            position: mid + 2
+        }
+    );
+    assert_eq!(log_error(verify(&dir, &halves)), one);
 }

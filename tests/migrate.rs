@@ -153,6 +153,7 @@ fn a_layout_1_store_is_refused_at_open_until_migrated_then_verifies_with_the_old
             records: true,
             checkpoint: None,
             live: false,
+            ..Default::default()
         },
     )
     .unwrap();
@@ -203,6 +204,7 @@ fn a_migration_cut_short_is_resumed_from_the_old_head_it_recorded() {
             records: true,
             checkpoint: None,
             live: false,
+            ..Default::default()
         },
     )
     .unwrap();

@@ -110,6 +110,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         records: !a.chain_only,
         checkpoint: kept.as_ref().map(|(c, k)| (c, k)),
         live: false,
+        ..Default::default()
     };
     match verify_store(&store, &options) {
         Ok(v) => {

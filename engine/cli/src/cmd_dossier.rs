@@ -210,6 +210,7 @@ pub fn run(args: EngineArgs, command: Command) -> anyhow::Result<ExitCode> {
                 records: true,
                 checkpoint: None,
                 live: false,
+                ..Default::default()
             };
             match motcua::audit::verify_store(engine.store(), &proof) {
                 Ok(v) => format!("audit chain verified: {} entries", v.count),
@@ -530,6 +531,7 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
         records: true,
         checkpoint: None,
         live: false,
+        ..Default::default()
     };
     let n = motcua::audit::verify_store(engine.store(), &proof)
         .map_err(|e| anyhow::anyhow!("{e}"))?

@@ -21,6 +21,10 @@ pub struct Options<'a> {
     pub checkpoint: Option<(&'a Checkpoint, &'a PublicKeyFile)>,
     /// The store may be written to during the check (see the module docs).
     pub live: bool,
+    /// Logs of at least twice this many entries are read in two halves on two threads
+    /// (default [`MIN_HALF`]); tests set it low to exercise the seam.
+    #[doc(hidden)]
+    pub min_half: Option<u64>,
 }
 
 /// Why a store did not verify.
@@ -47,6 +51,8 @@ pub enum Error {
     LiveRecords,
     #[error("reading the store: {0}")]
     Store(#[from] store::Error),
+    #[error("a verification thread panicked")]
+    Panicked,
 }
 
 /// Dossiers held in memory at once by the pass that names a mismatching record.
@@ -62,44 +68,67 @@ pub fn verify_store(reader: &dyn Reader, options: &Options) -> Result<Verified, 
     }
     // One reading of the counters bounds everything that follows.
     let (count, head) = reader.audit_head()?;
-    let mut chain = Chain::new(Key::random());
-    let mut failed = None;
-    // The hash at the checkpoint's count, if it differs from the checkpoint's: decided once
-    // the chain is known intact, since a modified entry there also changes it.
-    let mut diverged = None;
+    let key = Key::random();
     let at_checkpoint = options
         .checkpoint
         .map(|(cp, _)| (cp.count, cp.head.as_str()));
+    let mut diverged = None;
     if let Some((0, h)) = at_checkpoint
         && h != super::GENESIS
     {
         diverged = Some((0, super::GENESIS.to_string()));
     }
-    let mut visit = |position: u64, line: &[u8]| {
-        if chain.count() >= count && options.live {
-            return false;
+    // At rest the log is read in two halves on two threads, with the records on a third: the
+    // hashing of one line does not depend on the hashing of the one before.
+    let halves = !options.live && count >= 2 * options.min_half.unwrap_or(MIN_HALF).max(1);
+    let mid = if halves { count / 2 } else { u64::MAX };
+    let (first, second, records) = std::thread::scope(|scope| {
+        let second = halves.then(|| {
+            let key = key.clone();
+            scope.spawn(move || {
+                segment(
+                    reader,
+                    Chain::resume(key, mid),
+                    mid + 1,
+                    u64::MAX,
+                    false,
+                    at_checkpoint,
+                )
+            })
+        });
+        let records = (options.records && !options.live).then(|| {
+            let key = key.clone();
+            scope.spawn(move || sum_records(reader, key))
+        });
+        let through = match (halves, options.live) {
+            (true, _) => mid,
+            (false, true) => count,
+            (false, false) => u64::MAX,
+        };
+        let first = segment(
+            reader,
+            Chain::new(key.clone()),
+            1,
+            through,
+            options.live,
+            at_checkpoint,
+        );
+        (first, second.map(|h| h.join()), records.map(|h| h.join()))
+    });
+    let (chain, first_diverged) = first?;
+    if first_diverged.is_some() {
+        diverged = first_diverged;
+    }
+    let chain = match second {
+        None => chain,
+        Some(Err(_)) => return Err(Error::Panicked),
+        Some(Ok(second)) => {
+            let (b, b_diverged) = second?;
+            let joined = Chain::join(chain, b, mid)?;
+            diverged = diverged.or(b_diverged);
+            joined
         }
-        if let Err(e) = chain.push(position, line) {
-            failed = Some(e);
-            return false;
-        }
-        if let Some((n, h)) = at_checkpoint
-            && chain.count() == n
-            && chain.head() != h
-        {
-            diverged = Some((n, chain.head()));
-        }
-        true
     };
-    // At rest, every stored line: one past the head the counters name is a finding.
-    if options.live {
-        reader.audit_lines(1, &mut visit)?;
-    } else {
-        reader.audit_lines_stored(1, &mut visit)?;
-    }
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
     let found = chain.count();
     let finished = chain.finish(count, &head)?;
     if let (Some((n, found)), Some((_, h))) = (diverged, at_checkpoint) {
@@ -114,19 +143,71 @@ pub fn verify_store(reader: &dyn Reader, options: &Options) -> Result<Verified, 
     {
         return Err(Error::Shorter { found, count: n });
     }
-    if options.records {
-        let mut records = finished.records();
-        let mut dossiers = 0u64;
-        reader.dossier_records(&mut |code, record| {
-            records.push(code, record);
-            dossiers += 1;
-            true
-        })?;
+    if let Some(records) = records {
+        let (records, dossiers) = records.map_err(|_| Error::Panicked)??;
         if !finished.matches(&records) {
             return Err(name_mismatch(reader, dossiers)?.into());
         }
     }
     Ok(finished.verified)
+}
+
+/// Below twice this many entries a log is read on one thread.
+pub const MIN_HALF: u64 = 50_000;
+
+/// What one reading of a run of the log found: the chain so far, and the hash at the
+/// checkpoint's count if it differs from the checkpoint's.
+type Read = Result<(Chain, Option<(u64, String)>), Error>;
+
+/// Verifies the stored lines at positions `from..=through` into `chain`. `live` stops at the
+/// head read at the start (`through`) and reads only what is durable.
+fn segment(
+    reader: &dyn Reader,
+    mut chain: Chain,
+    from: u64,
+    through: u64,
+    live: bool,
+    at_checkpoint: Option<(u64, &str)>,
+) -> Read {
+    let mut failed = None;
+    let mut diverged = None;
+    let mut visit = |position: u64, line: &[u8]| {
+        if position > through {
+            return false;
+        }
+        if let Err(e) = chain.push(position, line) {
+            failed = Some(e);
+            return false;
+        }
+        if let Some((n, h)) = at_checkpoint
+            && chain.count() == n
+            && chain.head() != h
+        {
+            diverged = Some((n, chain.head()));
+        }
+        true
+    };
+    if live {
+        reader.audit_lines(from, &mut visit)?;
+    } else {
+        reader.audit_lines_stored(from, &mut visit)?;
+    }
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok((chain, diverged)),
+    }
+}
+
+/// The keyed sum of every stored dossier record, and how many there are.
+fn sum_records(reader: &dyn Reader, key: Key) -> Result<(verify::Records, u64), Error> {
+    let mut records = verify::Records::new(key);
+    let mut dossiers = 0u64;
+    reader.dossier_records(&mut |code, record| {
+        records.push(code, record);
+        dossiers += 1;
+        true
+    })?;
+    Ok((records, dossiers))
 }
 
 /// The dossier (smallest code) whose record differs from the log, found pass by pass.

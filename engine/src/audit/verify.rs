@@ -177,6 +177,10 @@ pub struct Chain {
     head: [u8; 32],
     sum: Sum,
     suspect: Option<Suspect>,
+    /// For a segment resumed in the middle of the log ([`Chain::resume`]): the `prev` of its
+    /// first line, taken on trust until [`Chain::join`] checks it against the segment before.
+    start: Option<[u8; 32]>,
+    resumed: bool,
 }
 
 impl Chain {
@@ -188,7 +192,56 @@ impl Chain {
             head: [0u8; 32],
             sum: Sum::default(),
             suspect: None,
+            start: None,
+            resumed: false,
         }
+    }
+
+    /// A segment of the chain verifying entries from `after + 1` on, so that two halves of
+    /// the log can be read and hashed on two cores; [`Chain::join`] stitches them.
+    pub fn resume(key: Key, after: u64) -> Chain {
+        Chain {
+            count: after,
+            resumed: true,
+            ..Chain::new(key)
+        }
+    }
+
+    /// The segment `b` (resumed after `mid`) continuing `a`, which must have verified exactly
+    /// entries 1..=`mid` and end at the hash `b`'s first line names.
+    pub fn join(mut a: Chain, b: Chain, mid: u64) -> Result<Chain, Error> {
+        let Some(start) = b.start else {
+            // Nothing after `a`: it is the whole log (finishing finds any truncation).
+            return Ok(a);
+        };
+        if let Some(s) = a.suspect.take() {
+            return Err(Error::Modified {
+                seq: if start == s.hash { s.seq - 1 } else { s.seq },
+            });
+        }
+        if a.count < mid {
+            return Err(Error::Missing {
+                seq: a.count + 1,
+                found: mid + 1,
+            });
+        }
+        if start != a.head {
+            // `b`'s first line names another hash than `a`'s last has: `a`'s last changed (if
+            // `b`'s first had, its own successor would not name it and `b` would have said).
+            return Err(Error::Modified { seq: mid });
+        }
+        for (lane, other) in a.sum.0.iter_mut().zip(b.sum.0) {
+            *lane = lane.wrapping_add(other);
+        }
+        Ok(Chain {
+            key: a.key,
+            count: b.count,
+            head: b.head,
+            sum: a.sum,
+            suspect: b.suspect,
+            start: None,
+            resumed: false,
+        })
     }
 
     /// Entries verified so far.
@@ -218,10 +271,16 @@ impl Chain {
             return Err(Error::Modified { seq: expected });
         };
         let prev = unhex(t.prev).ok_or(Error::Modified { seq: expected })?;
+        let first_of_segment = self.resumed && self.start.is_none();
+        if first_of_segment {
+            // The first line of a resumed segment: its link is checked when joined.
+            self.start = Some(prev);
+            self.head = prev;
+        }
         let linked = prev == self.head;
         if t.seq != expected {
             // In its place and linked, only its number changed.
-            if linked {
+            if linked && !first_of_segment {
                 return Err(Error::Modified { seq: expected });
             }
             return Err(if t.seq > expected {
@@ -327,6 +386,14 @@ pub struct Records {
 }
 
 impl Records {
+    /// An empty sum under `key` (the key of the chain it will be compared with).
+    pub fn new(key: Key) -> Records {
+        Records {
+            key,
+            sum: Sum::default(),
+        }
+    }
+
     pub fn push(&mut self, code: &str, record: &[u8]) {
         let d = super::record_digest(code, record);
         self.sum.add(self.key.hash(&d), true);
@@ -486,6 +553,56 @@ mod tests {
 
     fn head_of(lines: &[Vec<u8>]) -> String {
         hex::encode(Sha256::digest(lines.last().unwrap()))
+    }
+
+    /// The log read in two halves, split after entry `mid`, as verification at rest does.
+    fn run_halves(lines: &[Vec<u8>], mid: u64, count: u64, head: &str) -> Result<Verified, Error> {
+        let key = Key::random();
+        let mut a = Chain::new(key.clone());
+        let mut b = Chain::resume(key, mid);
+        // Positions as the store numbers them: the i-th stored line is at i + 1.
+        for (i, l) in lines.iter().enumerate() {
+            let position = i as u64 + 1;
+            if position <= mid {
+                a.push(position, l)?;
+            } else {
+                b.push(position, l)?;
+            }
+        }
+        Chain::join(a, b, mid)?
+            .finish(count, head)
+            .map(|f| f.verified)
+    }
+
+    #[test]
+    fn two_halves_verify_like_one_and_damage_at_the_seam_is_named() {
+        let lines = chain(8);
+        let head = head_of(&lines);
+        let whole = run(&lines, 8, &head).unwrap();
+        assert_eq!(run_halves(&lines, 4, 8, &head), Ok(whole));
+        // The last entry of the first half, and the first of the second, modified.
+        for at in [4usize, 5] {
+            let mut damaged = lines.clone();
+            damaged[at - 1][20] ^= 1;
+            assert_eq!(
+                run_halves(&damaged, 4, 8, &head),
+                Err(Error::Modified { seq: at as u64 }),
+                "entry {at}"
+            );
+        }
+        // Entry 4 or entry 5 deleted.
+        let mut deleted = lines.clone();
+        deleted.remove(3);
+        assert_eq!(
+            run_halves(&deleted, 4, 8, &head),
+            Err(Error::Missing { seq: 4, found: 5 })
+        );
+        let mut deleted = lines.clone();
+        deleted.remove(4);
+        assert_eq!(
+            run_halves(&deleted, 4, 8, &head),
+            Err(Error::Missing { seq: 5, found: 6 })
+        );
     }
 
     #[test]
