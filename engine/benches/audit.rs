@@ -157,7 +157,12 @@ fn measure(phase: &str, path: &Path) {
         path,
         Options {
             fsync: false,
-            cache_bytes: 16 << 20,
+            // As `motcua audit verify` opens it.
+            cache_bytes: std::env::var("MOTCUA_BENCH_CACHE_MB")
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(16)
+                << 20,
             ..Options::default()
         },
     )
@@ -183,6 +188,7 @@ fn measure(phase: &str, path: &Path) {
                 records: phase == "verify-records",
                 checkpoint: None,
                 live: false,
+                ..Default::default()
             };
             let v = motcua::audit::verify_store(&store, &options).unwrap();
             format!("{} entries verified", v.count)
@@ -290,8 +296,15 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let dir = tempfile::tempdir().unwrap();
-    fill(dir.path(), total);
+    // MOTCUA_BENCH_STORE=DIR keeps the filled store there and reuses it on the next run.
+    let kept = std::env::var("MOTCUA_BENCH_STORE")
+        .ok()
+        .map(std::path::PathBuf::from);
+    let temp = tempfile::tempdir().unwrap();
+    let path = kept.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    if !path.join("db").is_file() {
+        fill(&path, total);
+    }
     let exe = std::env::current_exe().unwrap();
     for phase in [
         "raw-hash",
@@ -304,7 +317,7 @@ fn main() {
     ] {
         let status = std::process::Command::new(&exe)
             .env("MOTCUA_BENCH_PHASE", phase)
-            .env("MOTCUA_BENCH_DIR", dir.path())
+            .env("MOTCUA_BENCH_DIR", &path)
             .status()
             .unwrap();
         assert!(status.success(), "{phase} failed");
