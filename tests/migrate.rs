@@ -56,6 +56,15 @@ fn open(dir: &tempfile::TempDir) -> Result<SledStore, motcua::store::Error> {
     )
 }
 
+/// The store's log and records, proved as `motcua audit verify` does.
+fn proved(s: &SledStore) -> audit::Verified {
+    let full = VerifyOptions {
+        records: true,
+        ..Default::default()
+    };
+    verify_store(s, &full).unwrap()
+}
+
 /// What a report and the audit index say, to compare before and after.
 fn figures(s: &SledStore) -> (Vec<motcua::store::CounterRow>, Vec<u64>) {
     let counters = s
@@ -147,16 +156,7 @@ fn a_layout_1_store_is_refused_at_open_until_migrated_then_verifies_with_the_old
         (10 + 10 + 15, 10, old_head.as_str())
     );
     let s = open(&dir).unwrap();
-    let v = verify_store(
-        &s,
-        &VerifyOptions {
-            records: true,
-            checkpoint: None,
-            live: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let v = proved(&s);
     assert_eq!((v.count, v.head.as_str()), (35, m.new_head.as_str()));
     let first = s.audit_entry(1).unwrap().unwrap();
     let kept = first.migrated.expect("entry 1 records the old chain");
@@ -198,16 +198,7 @@ fn a_migration_cut_short_is_resumed_from_the_old_head_it_recorded() {
         (old_head, first.new_head)
     );
     let s = open(&dir).unwrap();
-    let v = verify_store(
-        &s,
-        &VerifyOptions {
-            records: true,
-            checkpoint: None,
-            live: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let v = proved(&s);
     assert_eq!(v.count, 35);
 }
 
