@@ -210,6 +210,13 @@ fn sum_records(reader: &dyn Reader, key: Key) -> Result<(verify::Records, u64), 
     Ok((records, dossiers))
 }
 
+fn code_of(e: &verify::Error) -> &str {
+    match e {
+        verify::Error::Dossier { code, .. } => code,
+        _ => "",
+    }
+}
+
 /// The dossier (smallest code) whose record differs from the log, found pass by pass.
 fn name_mismatch(reader: &dyn Reader, dossiers: u64) -> Result<verify::Error, Error> {
     let partitions = Exact::partitions(dossiers, EXACT_PER_PASS);
@@ -236,18 +243,11 @@ fn name_mismatch(reader: &dyn Reader, dossiers: u64) -> Result<verify::Error, Er
             }
             true
         })?;
-        if let Some(e) = exact.finish() {
-            let smaller = match (&first, &e) {
-                (
-                    Some(verify::Error::Dossier { code: a, .. }),
-                    verify::Error::Dossier { code: b, .. },
-                ) => b < a,
-                (None, _) => true,
-                _ => false,
-            };
-            if smaller {
-                first = Some(e);
-            }
+        // Each pass names its smallest code; keep the smallest over all passes.
+        if let Some(e) = exact.finish()
+            && first.as_ref().is_none_or(|f| code_of(&e) < code_of(f))
+        {
+            first = Some(e);
         }
     }
     Ok(first.unwrap_or(verify::Error::Records))

@@ -407,11 +407,9 @@ pub struct Exact {
     pub partitions: u64,
     pub partition: u64,
     last: BTreeMap<String, (u64, String)>,
-    /// The first dossier of this pass whose chain of records breaks: an entry `replaces` a
-    /// digest other than the one the dossier's previous entry stored (its record was rewritten
-    /// between the two, then written over).
-    broken: Option<Error>,
-    /// Problems found checking the stored records, by code (the smallest is reported).
+    /// Problems found, by code (the smallest is reported): a stored record that is not the
+    /// one the log wrote last, or an entry that `replaces` another digest than the dossier's
+    /// previous entry stored (its record was rewritten between the two, then written over).
     found: BTreeMap<String, Error>,
 }
 
@@ -426,7 +424,6 @@ impl Exact {
             partitions: partitions.max(1),
             partition,
             last: BTreeMap::new(),
-            broken: None,
             found: BTreeMap::new(),
         }
     }
@@ -459,14 +456,7 @@ impl Exact {
                 ),
                 None => format!("audit entry {} replaces no record", e.seq),
             };
-            let code = e.dossier.clone();
-            let smaller = match &self.broken {
-                Some(Error::Dossier { code: c, .. }) => code < *c,
-                _ => true,
-            };
-            if smaller {
-                self.broken = Some(Error::Dossier { code, problem });
-            }
+            self.note(&e.dossier, problem);
         }
         self.last.insert(e.dossier.clone(), (e.seq, r.clone()));
     }
@@ -482,34 +472,29 @@ impl Exact {
             ),
             Some(_) => return,
         };
-        self.found.insert(
-            code.to_string(),
-            Error::Dossier {
+        self.note(code, problem);
+    }
+
+    /// Keeps the first problem found for `code`.
+    fn note(&mut self, code: &str, problem: String) {
+        self.found
+            .entry(code.to_string())
+            .or_insert_with(|| Error::Dossier {
                 code: code.into(),
                 problem,
-            },
-        );
+            });
     }
 
     /// After every record of the pass was checked: the dossier with the smallest code among
     /// those whose record does not match, is gone, or was rewritten between two entries.
     pub fn finish(mut self) -> Option<Error> {
         for (code, (seq, _)) in std::mem::take(&mut self.last) {
-            self.found.entry(code.clone()).or_insert(Error::Dossier {
-                code,
-                problem: format!("its record, written by audit entry {seq}, was deleted"),
-            });
+            self.note(
+                &code,
+                format!("its record, written by audit entry {seq}, was deleted"),
+            );
         }
-        let first = self.found.into_iter().next().map(|(_, e)| e);
-        match (first, self.broken) {
-            (Some(Error::Dossier { code: a, problem }), Some(Error::Dossier { code: b, .. }))
-                if a < b =>
-            {
-                Some(Error::Dossier { code: a, problem })
-            }
-            (_, Some(b)) => Some(b),
-            (a, None) => a,
-        }
+        self.found.into_values().next()
     }
 }
 
