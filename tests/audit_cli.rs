@@ -1,44 +1,12 @@
 //! `motcua audit list`, `export` and `slip`, run as the real binary on a data folder holding a
 //! building permit received at the desk and sent to its parallel appraisals.
 
+mod cli;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-/// `motcua dossier <command>` on `data` at instant `now`, with the engine fixtures.
-fn dossier(data: &Path, now: &str, command: &str, request: serde_json::Value) -> Output {
-    let file = data.with_extension(format!("{command}.json"));
-    std::fs::write(&file, request.to_string()).expect("request written");
-    let data = data.to_str().expect("UTF-8 path");
-    let file = file.to_str().expect("UTF-8 path");
-    let args = [
-        "dossier",
-        "--data",
-        data,
-        "--procedures",
-        "tests/fixtures/engine",
-        "--now",
-        now,
-        command,
-        file,
-    ];
-    run(&args)
-}
+use cli::{desk_officer, dossier, house_permit, run, text};
 
 const CODE: &str = "000.17.22.H56-260601-0001";
 const SUPPLEMENT: &str = "Thiếu bản vẽ, \"mặt cắt\" và\nmặt bằng tầng 2";
@@ -48,20 +16,12 @@ const SUPPLEMENT: &str = "Thiếu bản vẽ, \"mặt cắt\" và\nmặt bằng 
 fn permit_office() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let desk =
-        serde_json::json!({"id": "mc01", "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]});
+    let desk = desk_officer();
     let out = dossier(
         &data,
         "2026-06-01T09:00:00+07:00",
         "submit",
-        serde_json::json!({
-            "procedure": "cap-phep-xay-dung-thu-nghiem",
-            "applicant": {"id": "079090001234", "name": "Nguyễn Văn An"},
-            "channel": "desk",
-            "data": {"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3},
-            "documents": ["don", "ban_ve"],
-            "received_by": desk,
-        }),
+        house_permit("079090001234"),
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = dossier(

@@ -1,18 +1,14 @@
 //! The `motcua dossier` and `motcua demo` commands, run as the real binary on a data folder.
 
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use cli::{house_permit, root, text};
 
 fn motcua(data: &Path, args: &[&str]) -> Output {
     motcua_at(data, "2026-06-01T09:00:00+07:00", args)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn write(dir: &Path, name: &str, json: serde_json::Value) -> String {
@@ -22,15 +18,9 @@ fn write(dir: &Path, name: &str, json: serde_json::Value) -> String {
 }
 
 fn submission() -> serde_json::Value {
-    serde_json::json!({
-        "procedure": "cap-phep-xay-dung-thu-nghiem",
-        "applicant": {"id": "079090001234", "name": "Nguyễn Văn An"},
-        "channel": "desk",
-        "data": {"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3},
-        "documents": ["don", "ban_ve"],
-        "idempotency_key": "quay-1-0001",
-        "received_by": {"id": "mc01", "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]}
-    })
+    let mut permit = house_permit("079090001234");
+    permit["idempotency_key"] = "quay-1-0001".into();
+    permit
 }
 
 #[test]

@@ -1,24 +1,12 @@
 //! `motcua audit verify | keygen | checkpoint` and `motcua migrate`, run as the real binary:
 //! the exit codes and lines an inspector's script relies on.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
+use std::process::Output;
 
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .current_dir(root())
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use cli::{dossier, house_permit, run, text};
 
 fn verify_against(data: &str, checkpoint: &Path, pubkey: &str) -> Output {
     let checkpoint = checkpoint.to_str().unwrap();
@@ -38,28 +26,9 @@ fn verify_against(data: &str, checkpoint: &Path, pubkey: &str) -> Output {
 fn received(dir: &Path) -> String {
     let data = dir.join("data");
     for (n, key) in ["quay-1-0001", "quay-1-0002"].iter().enumerate() {
-        let sub = dir.join(format!("submit{n}.json"));
-        let json = serde_json::json!({
-            "procedure": "cap-phep-xay-dung-thu-nghiem",
-            "applicant": {"id": format!("07909000123{n}"), "name": "Nguyễn Văn An"},
-            "channel": "desk",
-            "data": {"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3},
-            "documents": ["don", "ban_ve"],
-            "idempotency_key": key,
-            "received_by": {"id": "mc01", "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]}
-        });
-        std::fs::write(&sub, json.to_string()).unwrap();
-        let out = run(&[
-            "dossier",
-            "--data",
-            data.to_str().unwrap(),
-            "--procedures",
-            "tests/fixtures/engine",
-            "--now",
-            "2026-06-01T09:00:00+07:00",
-            "submit",
-            sub.to_str().unwrap(),
-        ]);
+        let mut permit = house_permit(&format!("07909000123{n}"));
+        permit["idempotency_key"] = (*key).into();
+        let out = dossier(&data, "2026-06-01T09:00:00+07:00", "submit", permit);
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
     data.display().to_string()

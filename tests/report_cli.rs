@@ -1,16 +1,12 @@
 //! `motcua report on-time`, run as the real binary on a data folder the dossier commands
 //! wrote: the same report as a table, as CSV and as JSON, and its refusals.
 
+mod cli;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use cli::{house_permit, root, text};
 
 /// A dossier command at 2026-06-01 `time` (Monday, Vietnam) with the engine fixtures.
 fn dossier(data: &Path, time: &str, args: &[&str]) -> Output {
@@ -51,18 +47,7 @@ fn request(dir: &Path, name: &str, json: serde_json::Value) -> String {
 /// registration received online at 09:00 and returned at 10:00, on time.
 fn june_first(dir: &Path) -> PathBuf {
     let data = dir.join("data");
-    let permit = request(
-        dir,
-        "permit.json",
-        serde_json::json!({
-            "procedure": "cap-phep-xay-dung-thu-nghiem",
-            "applicant": {"id": "079090001234", "name": "Nguyễn Văn An"},
-            "channel": "desk",
-            "data": {"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3},
-            "documents": ["don", "ban_ve"],
-            "received_by": {"id": "mc01", "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]}
-        }),
-    );
+    let permit = request(dir, "permit.json", house_permit("079090001234"));
     let birth = request(
         dir,
         "birth.json",
