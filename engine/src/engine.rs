@@ -368,6 +368,23 @@ impl Engine {
             .in_force(id, day)
     }
 
+    /// Every version of procedure `id` the catalogue holds (loaded or restored), by
+    /// `effective_from`.
+    pub fn procedure_versions(&self, id: &str) -> Vec<Arc<Compiled>> {
+        let catalog = self.catalog.read().unwrap_or_else(|p| p.into_inner());
+        let mut versions: Vec<Arc<Compiled>> = catalog
+            .versions()
+            .filter(|c| c.procedure.id == id)
+            .cloned()
+            .collect();
+        versions.sort_by(|a, b| {
+            (a.procedure.effective_from, &a.procedure.version)
+                .cmp(&(b.procedure.effective_from, &b.procedure.version))
+        });
+        versions.dedup_by(|a, b| a.hash == b.hash);
+        versions
+    }
+
     /// For each procedure, the version in force now (or the one loaded last).
     pub fn procedures(&self) -> Vec<Arc<Compiled>> {
         let day = self.calendar.local_date(self.now());
@@ -375,6 +392,11 @@ impl Engine {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .in_force_all(day)
+    }
+
+    /// The procedure version dossier `d` is pinned to.
+    pub fn pinned_procedure(&self, d: &Dossier) -> Result<Arc<Compiled>> {
+        self.pinned(d)
     }
 
     fn pinned(&self, d: &Dossier) -> Result<Arc<Compiled>> {
@@ -550,6 +572,19 @@ impl Engine {
     /// engine.store().commit(t);
     /// # }
     /// ```
+    /// Plugin calls made and failed since the engine started (zeros in a build without plugins).
+    pub fn plugin_calls(&self) -> (u64, u64) {
+        #[cfg(feature = "plugins")]
+        return self.host.call_counts();
+        #[cfg(not(feature = "plugins"))]
+        (0, 0)
+    }
+
+    /// Bookkeeping outside the chain (webhook cursors, uploaded procedure sources).
+    pub fn marks(&self) -> &dyn store::Marks {
+        &*self.store
+    }
+
     pub fn store(&self) -> &dyn Reader {
         &*self.store
     }

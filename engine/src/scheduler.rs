@@ -148,6 +148,11 @@ impl Scheduler {
         self.bell.ring();
     }
 
+    /// Whether its thread is still running (false once it stopped or died).
+    pub fn is_running(&self) -> bool {
+        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
     /// Stops the scheduler after the firing in progress, if any, and waits for its thread.
     pub fn stop(mut self) {
         self.halt();

@@ -82,7 +82,7 @@ pub fn open_reading(data: &Path) -> anyhow::Result<SledStore> {
 /// Key and checkpoint files are a few hundred bytes; anything past this is not one.
 const MAX_SMALL_FILE: u64 = 64 * 1024;
 
-fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow::Result<T> {
     let size = std::fs::metadata(path)
         .with_context(|| format!("reading {what} {}", path.display()))?
         .len();

@@ -17,6 +17,7 @@ mod cmd_calendar;
 mod cmd_dossier;
 mod cmd_procedure;
 mod cmd_report;
+mod cmd_serve;
 
 #[derive(Parser)]
 #[command(name = "motcua", version, about = "One-stop-shop procedure engine")]
@@ -56,6 +57,10 @@ enum Command {
     /// The audit log: verify, keygen, checkpoint, list, export, slip.
     #[command(subcommand)]
     Audit(cmd_audit::Command),
+    /// The HTTP/JSON API (OpenAPI at /openapi.json) with the deadline scheduler and webhooks.
+    Serve(cmd_serve::ServeArgs),
+    /// Print the OpenAPI description of the HTTP API.
+    Openapi,
     /// Service reports over a data folder: on-time (Decision 766).
     #[command(subcommand)]
     Report(cmd_report::Command),
@@ -84,6 +89,11 @@ fn main() -> ExitCode {
         Command::Report(c) => cmd_report::run(c),
         Command::Audit(c) => cmd_audit::run(c),
         Command::Migrate { data } => cmd_audit::migrate(&data),
+        Command::Serve(a) => cmd_serve::serve(a),
+        Command::Openapi => {
+            print!("{}", motcua_server::openapi::json());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +36,10 @@ pub struct PluginHost {
 struct Inner {
     engine: Engine,
     limits: Limits,
+    /// Calls made and calls that failed (trapped, ran out of fuel or memory, bad output), for
+    /// a server's metrics.
+    calls: AtomicU64,
+    failures: AtomicU64,
     /// Compiled, pre-linked components by sha256. Unbounded: keys are the plugins that
     /// deployed procedures pin, a small set; entries are immutable.
     cache: Mutex<HashMap<String, Arc<Compiled>>>,
@@ -130,8 +135,18 @@ impl PluginHost {
                 limits,
                 cache: Mutex::new(HashMap::new()),
                 disk_cache: None,
+                calls: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Plugin calls made through this host so far, and how many of them failed.
+    pub fn call_counts(&self) -> (u64, u64) {
+        (
+            self.inner.calls.load(Ordering::Relaxed),
+            self.inner.failures.load(Ordering::Relaxed),
+        )
     }
 
     /// A host that keeps compiled components in `dir` across processes, so a command that
@@ -158,6 +173,8 @@ impl PluginHost {
                 limits,
                 cache,
                 disk_cache: Some(dir.into()),
+                calls: AtomicU64::new(0),
+                failures: AtomicU64::new(0),
             }),
         })
     }
@@ -481,7 +498,11 @@ impl Plugin {
             .pre
             .instantiate(&mut store)
             .and_then(|instance| f(&instance, &mut store));
-        result.map_err(|e| self.classify(e, store.data().limiter.refused))
+        self.inner.calls.fetch_add(1, Ordering::Relaxed);
+        result.map_err(|e| {
+            self.inner.failures.fetch_add(1, Ordering::Relaxed);
+            self.classify(e, store.data().limiter.refused)
+        })
     }
 
     fn classify(&self, error: wasmtime::Error, memory_refused: bool) -> Error {

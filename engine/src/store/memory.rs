@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use super::batch::{Answer, BatchError, BatchOutcome, Pending, RECENT_MAX, Recent, apply_batch};
 use super::kv::MemKv;
 use super::view::{View, reads_through_view};
-use super::{Committed, Error, Page, Query, Reader, Store};
+use super::{Committed, Error, Marks, Page, Query, Reader, Store};
 use crate::dossier::Dossier;
 use crate::dossier::transition::{Event, Transition};
 
@@ -25,6 +25,7 @@ pub struct MemoryStore {
     /// The last audit number applied and the chain's head there.
     audit: Mutex<(u64, String)>,
     outbox_seq: AtomicU64,
+    marks: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +98,39 @@ impl Store for MemoryStore {
             Some(Answer::Refused(e)) => Err(e),
             None => Err(Error::NotWritten("the batch had no outcome".into())),
         }
+    }
+}
+
+impl Marks for MemoryStore {
+    fn mark(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        let marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(marks.get(name).cloned())
+    }
+
+    fn marks(&self, prefix: &str, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error> {
+        let found: Vec<(String, Vec<u8>)> = {
+            let marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+            marks
+                .range(prefix.to_string()..)
+                .take_while(|(k, _)| k.starts_with(prefix))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        for (k, v) in found {
+            if !f(&k, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_mark(&self, name: &str, value: Option<&[u8]>) -> Result<(), Error> {
+        let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        match value {
+            Some(v) => marks.insert(name.to_string(), v.to_vec()),
+            None => marks.remove(name),
+        };
+        Ok(())
     }
 }
 

@@ -133,8 +133,24 @@ pub struct Page {
     pub next: Option<String>,
 }
 
-/// What the engine needs from storage: reads ([`Reader`]) and the one way to write.
-pub trait Store: Reader {
+/// Bookkeeping kept beside the dossiers but outside the audit chain and the commit rules:
+/// a webhook subscriber's delivery cursor and dead letters, procedure versions uploaded to a
+/// server. Names are UTF-8 keys in one space of their own; listing is by prefix, in key
+/// order. A mark is durable when `set_mark` returns in the sense that a killed process keeps
+/// it; what depends on it must tolerate the last one being lost in a power cut (a delivery
+/// repeated), because it is not synced with the transitions' fdatasync.
+pub trait Marks: Send + Sync {
+    fn mark(&self, name: &str) -> Result<Option<Vec<u8>>, Error>;
+    /// Every mark whose name starts with `prefix`, in name order, to `f` until it returns
+    /// false.
+    fn marks(&self, prefix: &str, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error>;
+    /// Sets (`Some`) or removes (`None`) a mark.
+    fn set_mark(&self, name: &str, value: Option<&[u8]>) -> Result<(), Error>;
+}
+
+/// What the engine needs from storage: reads ([`Reader`]), bookkeeping ([`Marks`]) and the
+/// one way to write dossiers.
+pub trait Store: Reader + Marks {
     /// Commits a transition durably (see the module guarantee). Refusals (a stale version, a
     /// reused idempotency key) write nothing and do not affect other callers. A failure says
     /// whether anything was applied: [`Error::NotWritten`] (retry freely) or
@@ -185,6 +201,8 @@ pub trait Reader: Send + Sync {
     fn has_timer(&self, timer: &Timer) -> Result<bool, Error>;
     /// Outbox events with `seq > after`, in commit order.
     fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error>;
+    /// The number of the last outbox event served (made durable); 0 when there is none.
+    fn outbox_head(&self) -> Result<u64, Error>;
     /// Every procedure version any dossier was pinned to: (hash, source).
     fn procedures(&self) -> Result<Vec<(String, String)>, Error>;
     /// The bytes of a pinned plugin by sha256.

@@ -491,6 +491,9 @@ macro_rules! reads_through_view {
         fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
             self.view().outbox(after, limit)
         }
+        fn outbox_head(&self) -> Result<u64, Error> {
+            Ok(self.view().outbox_through)
+        }
         fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
             self.view().procedures()
         }

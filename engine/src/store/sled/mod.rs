@@ -51,7 +51,7 @@ pub use self::writer::{MAX_BATCH, Stats};
 use super::batch::{META, Pending, STATE_DEPARTMENTS, read_counters};
 use super::kv::storage;
 use super::view::{Space, View, reads_through_view};
-use super::{Committed, Error, Page, Query, Reader, Store};
+use super::{Committed, Error, Marks, Page, Query, Reader, Store};
 use crate::dossier::Dossier;
 use crate::dossier::transition::{Event, Transition};
 
@@ -89,12 +89,16 @@ impl Default for Options {
 // of it or none) without the per-write read that sled's multi-tree transactions make to
 // return old values.
 const TREE: &str = "motcua";
+/// Bookkeeping outside the dossiers and the chain ([`super::Marks`]): its own tree, so the
+/// writer's batches and the proof's key spaces never meet it.
+const MARKS: &str = "motcua-marks";
 
 /// A sled-backed [`Store`]. Cheap to share behind an `Arc`; dropping it stops the writer after
 /// it has answered every queued transition.
 pub struct SledStore {
     db: sled::Db,
     tree: Tree,
+    marks: Tree,
     cache: DossierCache,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Vec<JoinHandle<()>>>,
@@ -152,11 +156,11 @@ impl SledStore {
             .map_err(unusable)?;
         // Older layouts kept one sled tree per kind of record; such a store is recognised
         // instead of misread.
-        if let Some(old) = db
-            .tree_names()
-            .iter()
-            .find(|n| n.as_ref() != TREE.as_bytes() && n.as_ref() != b"__sled__default")
-        {
+        if let Some(old) = db.tree_names().iter().find(|n| {
+            n.as_ref() != TREE.as_bytes()
+                && n.as_ref() != MARKS.as_bytes()
+                && n.as_ref() != b"__sled__default"
+        }) {
             return Err(Error::Unusable {
                 problem: format!(
                     "was written by an older motcua (it has the tree '{}'); this version \
@@ -167,6 +171,7 @@ impl SledStore {
             });
         }
         let tree = db.open_tree(TREE).map_err(unusable)?;
+        let marks = db.open_tree(MARKS).map_err(unusable)?;
         migrate::check_layout(&db, &tree, &path)?;
         // sled keeps everything in one data file; a handle on it lets us fdatasync it.
         let data_file = if options.fsync {
@@ -228,6 +233,7 @@ impl SledStore {
         Ok(SledStore {
             db,
             tree,
+            marks,
             cache: DossierCache::default(),
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(vec![apply, sync]),
@@ -353,6 +359,40 @@ impl Store for SledStore {
         sent.into_iter()
             .map(|s| s.and_then(|answer| self.answered(answer)))
             .collect()
+    }
+}
+
+impl Marks for SledStore {
+    fn mark(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self
+            .marks
+            .get(name.as_bytes())
+            .map_err(storage)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn marks(&self, prefix: &str, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error> {
+        for item in self.marks.scan_prefix(prefix.as_bytes()) {
+            let (k, v) = item.map_err(storage)?;
+            let name = std::str::from_utf8(&k)
+                .map_err(|_| Error::Corrupt(format!("mark key {k:?} is not UTF-8")))?;
+            if !f(name, &v) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn set_mark(&self, name: &str, value: Option<&[u8]>) -> Result<(), Error> {
+        let written = match value {
+            Some(v) => self.marks.insert(name.as_bytes(), v).map(|_| ()),
+            None => self.marks.remove(name.as_bytes()).map(|_| ()),
+        };
+        // A mark is answered once sled's log holds it (it survives a killed process); losing
+        // the last one in a power cut only repeats work (a webhook delivered again).
+        written
+            .and_then(|()| self.marks.flush().map(|_| ()))
+            .map_err(|e| Error::NotWritten(format!("mark {name}: {e}")))
     }
 }
 

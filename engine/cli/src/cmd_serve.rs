@@ -1,0 +1,186 @@
+//! `motcua serve`: the HTTP/JSON API over the data folder, with the scheduler and webhooks.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use motcua_server::auth::{self, TokenEntry};
+
+use crate::cmd_dossier::{EngineArgs, Mode};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub engine: EngineArgs,
+    /// Credentials: a YAML list of {token_sha256, subject, roles, departments}.
+    #[arg(long)]
+    pub tokens: Option<PathBuf>,
+    /// JWT bearer tokens: algorithm, key, issuer, audience and the claims to read.
+    #[arg(long)]
+    pub jwt_config: Option<PathBuf>,
+    /// Webhook subscriptions: url, event types, secret.
+    #[arg(long)]
+    pub webhooks: Option<PathBuf>,
+    /// The agency's checkpoint key (`motcua audit keygen`): GET /v1/audit/checkpoint signs
+    /// the head with it.
+    #[arg(long)]
+    pub checkpoint_key: Option<PathBuf>,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Demo credentials: generated into <data>/dev-tokens.yaml (kept across restarts) and
+    /// printed; plain tokens are accepted.
+    #[arg(long)]
+    pub dev: bool,
+    /// Requests per second per credential (0: no limit).
+    #[arg(long, default_value_t = 2000)]
+    pub rate_limit: u32,
+    /// The burst a credential may send above its rate.
+    #[arg(long, default_value_t = 4000)]
+    pub rate_burst: u32,
+    /// Requests per second to the public status page, all callers together.
+    #[arg(long, default_value_t = 50)]
+    pub public_rate_limit: u32,
+}
+
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut tokens: Vec<TokenEntry> = match &args.tokens {
+        Some(path) => auth::read_tokens(path)?,
+        None => vec![],
+    };
+    if args.tokens.is_none() && args.jwt_config.is_none() && !args.dev {
+        anyhow::bail!(
+            "no credentials: give --tokens FILE or --jwt-config FILE, or --dev for demo tokens"
+        );
+    }
+    let jwt = match &args.jwt_config {
+        Some(path) => {
+            let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            Some((auth::read_jwt_config(path)?, dir))
+        }
+        None => None,
+    };
+    let webhooks = match &args.webhooks {
+        Some(path) => Some(motcua_server::webhook::read(path)?),
+        None => None,
+    };
+    let checkpoint_key = match &args.checkpoint_key {
+        Some(path) => Some(crate::cmd_audit::read_json(path, "checkpoint key")?),
+        None => None,
+    };
+    let (engine, manual) = crate::cmd_dossier::open(&args.engine, Mode::Create)?;
+    if args.dev && args.tokens.is_none() {
+        tokens = dev_tokens(&engine, &args.engine.data)?;
+    }
+    let config = motcua_server::Config {
+        listen: args.listen,
+        data: args.engine.data.clone(),
+        procedures: args.engine.procedures.clone(),
+        tokens,
+        dev: args.dev,
+        jwt,
+        webhooks,
+        checkpoint_key,
+        rate_per_second: args.rate_limit,
+        rate_burst: args.rate_burst,
+        public_rate_per_second: args.public_rate_limit,
+        manual_clock: manual,
+    };
+    motcua_server::serve(Arc::new(engine), config)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Demo credentials for the sample procedures: one officer per department (every officer
+/// role, that department), a leader in every department, an auditor, an admin, a portal
+/// and a citizen. Kept in <data>/dev-tokens.yaml so they survive restarts.
+fn dev_tokens(engine: &motcua::Engine, data: &Path) -> anyhow::Result<Vec<TokenEntry>> {
+    let path = data.join("dev-tokens.yaml");
+    let entries: Vec<TokenEntry> = if path.exists() {
+        auth::read_tokens(&path)?
+    } else {
+        let mut roles = std::collections::BTreeSet::new();
+        let mut departments = std::collections::BTreeSet::new();
+        for p in engine.procedures() {
+            roles.extend(p.procedure.roles.iter().map(|r| r.id.clone()));
+            departments.extend(p.procedure.departments.iter().map(|d| d.id.clone()));
+        }
+        let roles: Vec<String> = roles.into_iter().collect();
+        let token = || auth::random_token().context("drawing a demo token");
+        let entry = |subject: String, roles: Vec<String>, departments: Vec<String>| {
+            Ok::<_, anyhow::Error>(TokenEntry {
+                token_sha256: None,
+                token: Some(token()?),
+                subject,
+                roles,
+                departments,
+            })
+        };
+        let mut list = vec![];
+        for d in &departments {
+            list.push(entry(
+                format!("can-bo-{d}"),
+                roles.clone(),
+                vec![d.clone()],
+            )?);
+        }
+        list.push(entry(
+            "lanh-dao".into(),
+            roles.clone(),
+            departments.iter().cloned().collect(),
+        )?);
+        list.push(entry("thanh-tra".into(), vec!["auditor".into()], vec![])?);
+        list.push(entry("quan-tri".into(), vec!["admin".into()], vec![])?);
+        list.push(entry(
+            "cong-dich-vu-cong".into(),
+            vec!["portal".into()],
+            vec![],
+        )?);
+        list.push(entry(
+            "001090012345".into(),
+            vec!["applicant".into()],
+            vec![],
+        )?);
+        let yaml = render(&list);
+        std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?;
+        list
+    };
+    println!("demo credentials (--dev; kept in {}):", path.display());
+    for e in &entries {
+        println!(
+            "  {:<24} {}  roles: {}  departments: {}",
+            e.subject,
+            e.token.as_deref().unwrap_or("(sha256 only)"),
+            if e.roles.len() > 3 {
+                format!("{} roles", e.roles.len())
+            } else {
+                e.roles.join(",")
+            },
+            e.departments.join(","),
+        );
+    }
+    Ok(entries)
+}
+
+fn render(list: &[TokenEntry]) -> String {
+    let mut out = String::from(
+        "# Demo credentials written by `motcua serve --dev`. Not for production:\n# production files hold token_sha256 only.\n",
+    );
+    for e in list {
+        let q = |s: &str| serde_json::to_string(s).unwrap_or_default();
+        let l = |v: &[String]| {
+            format!(
+                "[{}]",
+                v.iter().map(|s| q(s)).collect::<Vec<_>>().join(", ")
+            )
+        };
+        out.push_str(&format!(
+            "- subject: {}\n  token: {}\n  roles: {}\n  departments: {}\n",
+            q(&e.subject),
+            q(e.token.as_deref().unwrap_or("")),
+            l(&e.roles),
+            l(&e.departments)
+        ));
+    }
+    out
+}

@@ -1,0 +1,337 @@
+//! The audit log for inspectors: filtered pages, streamed exports, live verification, signed
+//! checkpoints; and the on-time report.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use motcua::audit::query::Filter;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Caller, Shared, blocking, json};
+use crate::auth::AUDITOR;
+use crate::body::Params;
+use crate::problem::Problem;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    pub dossier: Option<String>,
+    /// The actor's id (`system` for the engine's own steps).
+    pub actor: Option<String>,
+    /// One of the acting officer's departments.
+    pub department: Option<String>,
+    pub procedure: Option<String>,
+    /// `submit`, an action id, or `system:<what>`.
+    pub action: Option<String>,
+    /// At or after this instant (RFC 3339).
+    pub from: Option<String>,
+    /// Before this instant.
+    pub to: Option<String>,
+    pub cursor: Option<String>,
+    /// 1–1000, default 100.
+    pub limit: Option<usize>,
+    /// `json` (a page, default), or `jsonl` / `csv` (every match, streamed).
+    pub format: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuditPage {
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<motcua::audit::Entry>,
+    pub next: Option<String>,
+}
+
+fn instant(name: &str, v: &Option<String>) -> Result<Option<jiff::Timestamp>, Problem> {
+    v.as_ref()
+        .map(|t| {
+            t.parse::<jiff::Timestamp>().map_err(|e| {
+                Problem::bad_request("invalid_request", format!("{name} '{t}': {e}"))
+                    .with("field", serde_json::Value::String(name.into()))
+            })
+        })
+        .transpose()
+}
+
+#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams),
+    responses((status = 200, description = "A page of entries, or the export as JSONL/CSV", body = AuditPage),
+        (status = 403, description = "Not an auditor")),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(s): State<Shared>,
+    caller: Caller,
+    Params(q): Params<AuditParams>,
+) -> Result<Response, Problem> {
+    caller.require(&s, &[AUDITOR], "reading the audit log")?;
+    let filter = Filter {
+        dossier: q.dossier,
+        actor: q.actor,
+        department: q.department,
+        procedure: q.procedure,
+        action: q.action,
+        from: instant("from", &q.from)?,
+        to: instant("to", &q.to)?,
+    };
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => {
+            let limit = q.limit.unwrap_or(100);
+            if !(1..=motcua::audit::query::MAX_PAGE).contains(&limit) {
+                return Err(Problem::bad_request(
+                    "invalid_request",
+                    "limit must be 1 to 1000",
+                ));
+            }
+            let state = s.clone();
+            let page = blocking(move || {
+                motcua::audit::query::list(
+                    state.engine.store(),
+                    &filter,
+                    q.cursor.as_deref(),
+                    limit,
+                )
+            })
+            .await?
+            .map_err(|e| Problem::from(motcua::Error::from(e)))?;
+            Ok(json(
+                StatusCode::OK,
+                &AuditPage {
+                    entries: page.entries,
+                    next: page.next,
+                },
+            ))
+        }
+        f @ ("jsonl" | "csv") => {
+            let format = if f == "csv" {
+                motcua::audit::export::Format::Csv
+            } else {
+                motcua::audit::export::Format::Jsonl
+            };
+            Ok(stream_export(s, filter, format, f))
+        }
+        other => Err(Problem::bad_request(
+            "invalid_request",
+            format!("format '{other}': use json, jsonl or csv"),
+        )),
+    }
+}
+
+/// Streams an export through a bounded channel, so memory stays constant however long the log.
+fn stream_export(
+    s: Shared,
+    filter: Filter,
+    format: motcua::audit::export::Format,
+    name: &str,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
+    tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(64 * 1024, ChannelWriter(tx));
+        // A client that goes away closes the channel; the export stops at its next write.
+        let _ = motcua::audit::export::export(s.engine.store(), &filter, format, &mut out);
+        let _ = std::io::Write::flush(&mut out);
+    });
+    let mut res = Body::new(ChannelBody(rx)).into_response();
+    let ct = if name == "csv" {
+        "text/csv; charset=utf-8"
+    } else {
+        "application/jsonl"
+    };
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    res
+}
+
+struct ChannelWriter(tokio::sync::mpsc::Sender<Bytes>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Bytes::copy_from_slice(buf))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+struct ChannelBody(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(http_body::Frame::data(b))))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Verification {
+    pub ok: bool,
+    pub count: u64,
+    pub head: String,
+    /// What is wrong, when it is not ok.
+    pub error: Option<String>,
+    /// Whether dossier records were proved too (only on a store at rest, with `motcua audit
+    /// verify`); the server proves the chain up to the head it read.
+    pub records: bool,
+}
+
+#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit",
+    responses((status = 200, description = "The chain verified up to the head read at the start", body = Verification),
+        (status = 409, description = "The chain does not verify", body = Verification)),
+    security(("bearer" = [])))]
+pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response, Problem> {
+    caller.require(&s, &[AUDITOR], "verifying the audit log")?;
+    let state = s.clone();
+    let result = blocking(move || {
+        let options = motcua::audit::VerifyOptions {
+            live: true,
+            ..Default::default()
+        };
+        motcua::audit::verify_store(state.engine.store(), &options)
+    })
+    .await?;
+    Ok(match result {
+        Ok(v) => json(
+            StatusCode::OK,
+            &Verification {
+                ok: true,
+                count: v.count,
+                head: v.head,
+                error: None,
+                records: false,
+            },
+        ),
+        Err(e) => json(
+            StatusCode::CONFLICT,
+            &Verification {
+                ok: false,
+                count: 0,
+                head: String::new(),
+                error: Some(e.to_string()),
+                records: false,
+            },
+        ),
+    })
+}
+
+#[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit",
+    responses((status = 200, description = "A checkpoint of the head, signed with the agency's key", body = Object),
+        (status = 404, description = "The server was started without --checkpoint-key")),
+    security(("bearer" = [])))]
+pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Response, Problem> {
+    caller.require(&s, &[AUDITOR], "taking a checkpoint")?;
+    if s.checkpoint_key.is_none() {
+        return Err(Problem::new(
+            StatusCode::NOT_FOUND,
+            "checkpoint_unavailable",
+            "this server signs no checkpoints: start it with --checkpoint-key FILE",
+        ));
+    }
+    let state = s.clone();
+    let signed = blocking(move || {
+        // Only a head that verifies is signed.
+        let options = motcua::audit::VerifyOptions {
+            live: true,
+            ..Default::default()
+        };
+        let v = motcua::audit::verify_store(state.engine.store(), &options)
+            .map_err(|e| Problem::new(StatusCode::CONFLICT, "audit_broken", e.to_string()))?;
+        let key = state
+            .checkpoint_key
+            .as_ref()
+            .ok_or_else(|| Problem::internal("no key"))?;
+        key.sign(v.count, &v.head, state.engine.clock().now())
+            .map_err(|e| Problem::internal(e.to_string()))
+    })
+    .await??;
+    Ok(json(StatusCode::OK, &signed))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportParams {
+    /// First local day (YYYY-MM-DD).
+    pub from: String,
+    /// Last local day, included.
+    pub to: String,
+    /// `agency` (default), `department`, `procedure` or `channel`.
+    pub by: Option<String>,
+    /// `json` (default) or `csv`.
+    pub format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/reports/on-time", tag = "reports", params(ReportParams),
+    responses((status = 200, description = "The on-time report (Decision 766)", body = Object),
+        (status = 403, description = "Neither an auditor nor an officer")),
+    security(("bearer" = [])))]
+pub async fn on_time(
+    State(s): State<Shared>,
+    caller: Caller,
+    Params(q): Params<ReportParams>,
+) -> Result<Response, Problem> {
+    if !caller.who.has(AUDITOR) && !caller.who.is_officer() {
+        return Err(caller.forbid(&s, format!("{} may not read reports", caller.who.subject)));
+    }
+    let day = |name: &str, v: &str| {
+        v.parse::<jiff::civil::Date>().map_err(|e| {
+            Problem::bad_request("invalid_request", format!("{name} '{v}': {e}"))
+                .with("field", serde_json::Value::String(name.into()))
+        })
+    };
+    let by = match q.by.as_deref().unwrap_or("agency") {
+        "agency" => motcua::report::By::Agency,
+        "department" => motcua::report::By::Department,
+        "procedure" => motcua::report::By::Procedure,
+        "channel" => motcua::report::By::Channel,
+        other => {
+            return Err(Problem::bad_request(
+                "invalid_request",
+                format!("by '{other}': use agency, department, procedure or channel"),
+            ));
+        }
+    };
+    let query = motcua::report::Query {
+        from: day("from", &q.from)?,
+        to: day("to", &q.to)?,
+        by,
+    };
+    let csv = match q.format.as_deref().unwrap_or("json") {
+        "json" => false,
+        "csv" => true,
+        other => {
+            return Err(Problem::bad_request(
+                "invalid_request",
+                format!("format '{other}': use json or csv"),
+            ));
+        }
+    };
+    let state = s.clone();
+    let report = blocking(move || motcua::report::on_time(state.engine.store(), &query))
+        .await?
+        .map_err(|e| match e {
+            motcua::report::Error::Period { .. } => {
+                Problem::bad_request("invalid_request", e.to_string())
+            }
+            other => Problem::internal(other.to_string()),
+        })?;
+    if csv {
+        let mut res = report.csv().into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/csv; charset=utf-8"),
+        );
+        return Ok(res);
+    }
+    Ok(json(StatusCode::OK, &report))
+}

@@ -1,0 +1,566 @@
+//! Receiving dossiers, reading them, acting on them, listing them.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use motcua::dossier::transition::{ActionRequest, Submission};
+use motcua::dossier::{Applicant, Channel, Dossier};
+use motcua::store::Query;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use super::views::{self, DossierSummary, DossierView};
+use super::{Caller, Shared, blocking, json};
+use crate::access::{self, PORTAL_META};
+use crate::auth::{APPLICANT, AUDITOR, PORTAL};
+use crate::body::{Json, Params};
+use crate::problem::Problem;
+
+/// A submission. The receiving officer or portal comes from the credential, never the body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    pub procedure: String,
+    pub applicant: ApplicantBody,
+    /// `desk` (default for officers), `online` (portals and applicants) or `post`.
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// The form data, checked against the procedure's JSON Schema.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// Ids of the documents received, from the procedure's checklist.
+    #[serde(default)]
+    pub documents: Vec<String>,
+    /// The portal's own references (never interpreted).
+    #[serde(default)]
+    pub meta: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicantBody {
+    /// The citizen's id (CCCD) or the enterprise's code.
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub disadvantaged_area: bool,
+}
+
+/// An action on a dossier.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionBody {
+    pub action: String,
+    /// The action's declared inputs.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub input: Value,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The appointment slip's data (form 01) and how the citizen follows the dossier.
+#[derive(Serialize, ToSchema)]
+pub struct Slip {
+    pub code: String,
+    pub procedure_name: String,
+    pub applicant_name: String,
+    pub received_at: String,
+    pub appointment: String,
+    pub documents: Vec<String>,
+    pub fee_total: u64,
+    /// Printed on the slip; with the code it opens the citizen's status page.
+    pub status_secret: String,
+    pub status_path: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Received {
+    #[serde(flatten)]
+    pub dossier: DossierView,
+    pub slip: Slip,
+    /// Child dossiers a linked group started.
+    pub children_started: Vec<String>,
+    /// True when the idempotency key had been seen: the first result, nothing new written.
+    pub replayed: bool,
+}
+
+fn channel(name: Option<&str>, default: Channel) -> Result<Channel, Problem> {
+    match name {
+        None => Ok(default),
+        Some("desk") => Ok(Channel::Desk),
+        Some("online") => Ok(Channel::Online),
+        Some("post") => Ok(Channel::Post),
+        Some(other) => Err(Problem::bad_request(
+            "invalid_request",
+            format!("channel '{other}': use desk, online or post"),
+        )
+        .with("field", Value::String("channel".into()))),
+    }
+}
+
+fn etag(version: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// Reads `If-Match` as a version: `"3"`, `W/"3"` or `3`.
+fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
+    let Some(raw) = headers.get(header::IF_MATCH) else {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "send If-Match with the version (ETag) you saw",
+        ));
+    };
+    let text = raw.to_str().unwrap_or("").trim();
+    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    text.parse().map_err(|_| {
+        Problem::bad_request(
+            "invalid_request",
+            format!("If-Match '{text}' is not a dossier version"),
+        )
+    })
+}
+
+fn path_id_ok(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && !id.chars().any(|c| c.is_control())
+}
+
+/// Reads a dossier the caller may see, with its pinned procedure.
+fn readable(
+    s: &super::State,
+    caller: &Caller,
+    code: &str,
+) -> Result<(Dossier, std::sync::Arc<motcua::catalog::Compiled>), Problem> {
+    if !path_id_ok(code) {
+        return Err(Problem::not_found(format!("no dossier with code {code}")));
+    }
+    let d = s.engine.dossier(code).map_err(Problem::from)?;
+    let p = s.engine.pinned_procedure(&d).map_err(Problem::from)?;
+    if !access::may_read(&caller.who, &d, &p.procedure) {
+        return Err(caller.forbid(
+            s,
+            format!("{} may not see dossier {code}", caller.who.subject),
+        ));
+    }
+    Ok((d, p))
+}
+
+fn view(
+    s: &super::State,
+    caller: &Caller,
+    d: &Dossier,
+    p: &motcua::catalog::Compiled,
+) -> DossierView {
+    let available = match access::actor_for(&caller.who, d) {
+        Ok(actor) => s
+            .engine
+            .available_actions(&d.code, &actor)
+            .unwrap_or_default(),
+        Err(_) => vec![],
+    };
+    let clocks = s.engine.clocks(d).ok();
+    views::dossier(
+        &p.procedure,
+        d,
+        clocks.as_ref(),
+        views::actions(&p.procedure, available),
+    )
+}
+
+#[utoipa::path(post, path = "/v1/dossiers", tag = "dossiers",
+    request_body = SubmitBody,
+    params(("Idempotency-Key" = String, Header, description = "Required; a retry with the same key and body returns the first result")),
+    responses((status = 201, body = Received), (status = 400, description = "Malformed request or no Idempotency-Key"),
+        (status = 403, description = "The credential may not receive this dossier"),
+        (status = 422, description = "Invalid form data, unknown document, or the key reused with another body")),
+    security(("bearer" = [])))]
+pub async fn submit(
+    State(s): State<Shared>,
+    caller: Caller,
+    headers: HeaderMap,
+    Json(body): Json<SubmitBody>,
+) -> Result<Response, Problem> {
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "idempotency_key_required",
+                "send an Idempotency-Key header, so a retry cannot receive the dossier twice",
+            )
+        })?;
+    if key.len() > 120 || key.chars().any(|c| c.is_control()) {
+        return Err(Problem::bad_request(
+            "invalid_request",
+            "the Idempotency-Key must be at most 120 bytes with no control character",
+        ));
+    }
+    if let Some(reason) = access::submit_refusal(&caller.who) {
+        return Err(caller.forbid(&s, reason));
+    }
+    let who = &caller.who;
+    if body.meta.keys().any(|k| k.starts_with("motcua.")) {
+        return Err(Problem::bad_request(
+            "invalid_request",
+            "meta keys starting with 'motcua.' are the server's",
+        ));
+    }
+    let mut meta = body.meta;
+    let channel = if who.is_officer() {
+        channel(body.channel.as_deref(), Channel::Desk)?
+    } else {
+        // Portals and applicants submit online, whatever the body says.
+        if body.channel.as_deref().is_some_and(|c| c != "online") {
+            return Err(caller.forbid(&s, format!("{} submits only online", who.subject)));
+        }
+        Channel::Online
+    };
+    if !who.is_officer()
+        && who.has(APPLICANT)
+        && !who.has(PORTAL)
+        && body.applicant.id != who.subject
+    {
+        return Err(caller.forbid(
+            &s,
+            format!("{} may submit only for themselves", who.subject),
+        ));
+    }
+    if !who.is_officer() && who.has(PORTAL) {
+        meta.insert(PORTAL_META.to_string(), who.subject.clone());
+    }
+    let sub = Submission {
+        procedure: body.procedure,
+        applicant: Applicant {
+            id: body.applicant.id,
+            name: body.applicant.name,
+            disadvantaged_area: body.applicant.disadvantaged_area,
+        },
+        channel,
+        data: body.data,
+        documents: body.documents,
+        // Keys are scoped by credential, so two portals' keys never meet.
+        idempotency_key: Some(format!("{}:{key}", who.subject)),
+        received_by: access::receiver(who),
+        meta,
+    };
+    let engine = s.engine.clone();
+    let receipt = blocking(move || engine.submit(sub))
+        .await?
+        .map_err(|e| caller.engine_error(&s, e))?;
+    if !receipt.replayed {
+        s.metrics
+            .transitions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        s.outbox_bell.notify_waiters();
+    }
+    let d = receipt.dossier;
+    let p = s.engine.pinned_procedure(&d).map_err(Problem::from)?;
+    let secret = crate::status::secret(&s.status_key, d.public_code());
+    let slip = Slip {
+        code: d.code.clone(),
+        procedure_name: p.procedure.name.clone(),
+        applicant_name: d.applicant.name.clone(),
+        received_at: d.clock.received_at.to_string(),
+        appointment: d.clock.due_at.to_string(),
+        documents: d.documents.clone(),
+        fee_total: d.fees.iter().map(|f| f.amount).sum(),
+        status_path: format!("/v1/status/{}?secret={secret}", d.public_code()),
+        status_secret: secret,
+    };
+    let answer = Received {
+        dossier: view(&s, &caller, &d, &p),
+        slip,
+        children_started: receipt.children.iter().map(|c| c.code.clone()).collect(),
+        replayed: receipt.replayed,
+    };
+    let mut res = json(StatusCode::CREATED, &answer);
+    res.headers_mut().insert(header::ETAG, etag(d.version));
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/dossiers/{}", d.code)) {
+        res.headers_mut().insert(header::LOCATION, loc);
+    }
+    if receipt.replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/v1/dossiers/{code}", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code")),
+    responses((status = 200, body = DossierView, headers(("ETag" = String, description = "The version"))),
+        (status = 403, description = "Not the caller's dossier"), (status = 404, description = "No such dossier")),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Response, Problem> {
+    let state = s.clone();
+    let (caller, answer) = blocking(move || {
+        let r = readable(&state, &caller, &code).map(|(d, p)| view(&state, &caller, &d, &p));
+        (caller, r)
+    })
+    .await?;
+    let _ = caller;
+    let v = answer?;
+    let mut res = json(StatusCode::OK, &v);
+    res.headers_mut().insert(header::ETAG, etag(v.version));
+    Ok(res)
+}
+
+#[utoipa::path(post, path = "/v1/dossiers/{code}/actions", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code"),
+        ("If-Match" = String, Header, description = "The version (ETag) the decision was made on")),
+    request_body = ActionBody,
+    responses((status = 200, body = DossierView), (status = 403, description = "Role or department"),
+        (status = 409, description = "Stale version: current_version names the current one"),
+        (status = 422, description = "Invalid input or a guard refused"),
+        (status = 428, description = "If-Match missing")),
+    security(("bearer" = [])))]
+pub async fn act(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<ActionBody>,
+) -> Result<Response, Problem> {
+    let seen = if_match(&headers)?;
+    let state = s.clone();
+    let (caller, answer) = blocking(move || {
+        let r = act_blocking(&state, &caller, &code, seen, body);
+        (caller, r)
+    })
+    .await?;
+    let _ = caller;
+    let v = answer?;
+    s.metrics
+        .transitions
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    s.outbox_bell.notify_waiters();
+    let mut res = json(StatusCode::OK, &v);
+    res.headers_mut().insert(header::ETAG, etag(v.version));
+    Ok(res)
+}
+
+fn act_blocking(
+    s: &super::State,
+    caller: &Caller,
+    code: &str,
+    seen: u64,
+    body: ActionBody,
+) -> Result<DossierView, Problem> {
+    let (d, p) = readable(s, caller, code)?;
+    let actor = access::actor_for(&caller.who, &d).map_err(|reason| caller.forbid(s, reason))?;
+    let req = ActionRequest {
+        dossier: d.code.clone(),
+        action: body.action,
+        actor,
+        input: if body.input.is_null() {
+            Value::Object(Default::default())
+        } else {
+            body.input
+        },
+        comment: body.comment,
+        seen_version: seen,
+    };
+    let next = s.engine.act(req).map_err(|e| caller.engine_error(s, e))?;
+    Ok(view(s, caller, &next, &p))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Open dossiers with an active step in this state (with `procedure` or `department`).
+    pub state: Option<String>,
+    pub department: Option<String>,
+    pub procedure: Option<String>,
+    /// The applicant's id.
+    pub applicant: Option<String>,
+    /// Only open dossiers past their appointment now.
+    pub overdue: Option<bool>,
+    /// Only open dossiers whose appointment is before this instant (RFC 3339).
+    pub due_before: Option<String>,
+    /// The `next` of the previous page.
+    pub cursor: Option<String>,
+    /// At most this many (1–200, default 50).
+    pub limit: Option<usize>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ListPage {
+    pub dossiers: Vec<DossierSummary>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/dossiers", tag = "dossiers", params(ListParams),
+    responses((status = 200, body = ListPage), (status = 400, description = "No selective filter, or a bad one")),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(s): State<Shared>,
+    caller: Caller,
+    Params(q): Params<ListParams>,
+) -> Result<Response, Problem> {
+    let state = s.clone();
+    let (caller, answer) = blocking(move || {
+        let r = list_blocking(&state, &caller, q);
+        (caller, r)
+    })
+    .await?;
+    let _ = caller;
+    Ok(json(StatusCode::OK, &answer?))
+}
+
+fn list_blocking(
+    s: &super::State,
+    caller: &Caller,
+    mut q: ListParams,
+) -> Result<ListPage, Problem> {
+    let who = &caller.who;
+    let now = s.engine.clock().now();
+    if !who.has(AUDITOR) && !who.is_officer() {
+        // Applicants see their own; portals list by applicant and see what they received.
+        if who.has(APPLICANT) && !who.has(PORTAL) {
+            match &q.applicant {
+                Some(a) if a != &who.subject => {
+                    return Err(caller.forbid(
+                        s,
+                        format!("{} may list only their own dossiers", who.subject),
+                    ));
+                }
+                _ => q.applicant = Some(who.subject.clone()),
+            }
+        } else if q.applicant.is_none() {
+            return Err(caller.forbid(
+                s,
+                format!("{} lists dossiers only by applicant", who.subject),
+            ));
+        }
+    }
+    if let Some(dep) = &q.department
+        && !who.has(AUDITOR)
+        && !who.departments.contains(dep)
+    {
+        return Err(caller.forbid(s, format!("{} is not in department {dep}", who.subject)));
+    }
+    let due_before = match &q.due_before {
+        None => None,
+        Some(t) => Some(t.parse::<jiff::Timestamp>().map_err(|e| {
+            Problem::bad_request("invalid_request", format!("due_before '{t}': {e}"))
+                .with("field", Value::String("due_before".into()))
+        })?),
+    };
+    let overdue_at = match (q.overdue, due_before) {
+        (Some(true), Some(t)) => Some(t.min(now)),
+        (Some(true), None) => Some(now),
+        (_, t) => t,
+    };
+    let query = if let Some(a) = &q.applicant {
+        Query::Applicant {
+            applicant: a.clone(),
+        }
+    } else if let Some(dep) = &q.department {
+        Query::Department {
+            department: dep.clone(),
+            state: q.state.clone(),
+        }
+    } else if let (Some(p), Some(st)) = (&q.procedure, &q.state) {
+        Query::State {
+            procedure: p.clone(),
+            state: st.clone(),
+        }
+    } else if let Some(t) = overdue_at {
+        Query::Overdue { now: t }
+    } else {
+        return Err(Problem::bad_request(
+            "invalid_request",
+            "give applicant, department, procedure with state, overdue=true or due_before",
+        ));
+    };
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(Problem::bad_request(
+            "invalid_request",
+            "limit must be 1 to 200",
+        ));
+    }
+    let page = s
+        .engine
+        .list(&query, q.cursor.as_deref(), limit)
+        .map_err(Problem::from)?;
+    let mut out = Vec::with_capacity(page.dossiers.len());
+    for d in &page.dossiers {
+        let Ok(p) = s.engine.pinned_procedure(d) else {
+            continue;
+        };
+        let keep = access::may_read(who, d, &p.procedure)
+            && q.procedure.as_ref().is_none_or(|x| x == &d.procedure)
+            && q.state
+                .as_ref()
+                .is_none_or(|st| d.tokens.iter().any(|t| &t.state == st))
+            && q.department
+                .as_ref()
+                .is_none_or(|dep| d.tokens.iter().any(|t| t.department.as_ref() == Some(dep)))
+            && overdue_at.is_none_or(|t| {
+                d.is_open()
+                    && d.clock.paused_since.is_none()
+                    && d.clock.resolved.is_none()
+                    && d.clock.due_at < t
+            });
+        if keep {
+            out.push(views::summary(&p.procedure, d));
+        }
+    }
+    Ok(ListPage {
+        dossiers: out,
+        next: page.next,
+    })
+}
+
+#[utoipa::path(get, path = "/v1/dossiers/{code}/audit", tag = "audit",
+    params(("code" = String, Path, description = "The dossier code")),
+    responses((status = 200, description = "The dossier's audit entries, in order", body = [Object])),
+    security(("bearer" = [])))]
+pub async fn audit(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Response, Problem> {
+    let state = s.clone();
+    let answer = blocking(move || {
+        readable(&state, &caller, &code)?;
+        state.engine.history(&code).map_err(Problem::from)
+    })
+    .await??;
+    Ok(json(StatusCode::OK, &answer))
+}
+
+#[utoipa::path(get, path = "/v1/dossiers/{code}/slip", tag = "audit",
+    params(("code" = String, Path, description = "The dossier code")),
+    responses((status = 200, description = "The process-control slip (form 06)", body = Object)),
+    security(("bearer" = [])))]
+pub async fn slip(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Response, Problem> {
+    let state = s.clone();
+    let answer = blocking(move || {
+        readable(&state, &caller, &code)?;
+        motcua::audit::slip::for_dossier(state.engine.store(), &code)
+            .map_err(|e| Problem::internal(e.to_string()))
+    })
+    .await??;
+    Ok(json(StatusCode::OK, &answer))
+}
+
+/// Unused routes answer problem documents too.
+pub async fn not_found() -> Response {
+    Problem::not_found("no such route").into_response()
+}

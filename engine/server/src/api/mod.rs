@@ -1,0 +1,178 @@
+//! The routes under `/v1` and the operational ones, over one shared [`State`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::extract::{FromRequestParts, MatchedPath};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::{Auth, Principal};
+use crate::metrics::Metrics;
+use crate::problem::Problem;
+use crate::ratelimit::RateLimit;
+
+pub mod audit;
+pub mod dossiers;
+pub mod ops;
+pub mod procedures;
+pub mod status;
+pub mod views;
+
+/// What every handler shares.
+pub struct State {
+    pub engine: Arc<motcua::Engine>,
+    pub auth: Auth,
+    pub metrics: Arc<Metrics>,
+    pub limit: RateLimit,
+    /// One bucket shared by all unauthenticated callers of the citizen status page.
+    pub public_limit: RateLimit,
+    /// The key citizens' status secrets are derived from.
+    pub status_key: [u8; 32],
+    /// The procedures folder: uploaded versions read their plugins from here.
+    pub procedures_dir: PathBuf,
+    /// The key that signs published checkpoints, if one was given.
+    pub checkpoint_key: Option<motcua::audit::checkpoint::KeyFile>,
+    /// Set while the scheduler thread runs.
+    pub scheduler_running: Arc<AtomicBool>,
+    /// Rung after each commit so webhook deliveries look at the outbox at once.
+    pub outbox_bell: Arc<tokio::sync::Notify>,
+    /// The manual clock, when the server runs on one.
+    pub manual_clock: Option<Arc<motcua::clock::ManualClock>>,
+    /// The running scheduler (taken out to stop it).
+    pub scheduler: Arc<std::sync::Mutex<Option<motcua::scheduler::Scheduler>>>,
+}
+
+pub type Shared = Arc<State>;
+
+impl State {
+    /// Logs a refusal (subject, route, reason) as one JSON line on stderr and counts it.
+    pub fn refused(&self, subject: Option<&str>, route: &str, status: StatusCode, reason: &str) {
+        self.metrics
+            .refusals
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let line = serde_json::json!({
+            "at": jiff::Timestamp::now().to_string(),
+            "event": "refused",
+            "subject": subject,
+            "route": route,
+            "status": status.as_u16(),
+            "reason": reason,
+        });
+        eprintln!("{line}");
+    }
+
+    pub fn scheduler_running(&self) -> bool {
+        self.scheduler_running.load(Ordering::Relaxed)
+    }
+}
+
+fn route_of(parts: &Parts) -> String {
+    let path = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| parts.uri.path().to_string());
+    format!("{} {path}", parts.method)
+}
+
+/// An authenticated caller (the extractor checks the credential and the rate limit).
+pub struct Caller {
+    pub who: Principal,
+    pub route: String,
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Caller, Problem> {
+        let route = route_of(parts);
+        let auth = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}"));
+        let who = match state.auth.verify(auth) {
+            Ok(who) => who,
+            Err(reason) => {
+                state.refused(None, &route, StatusCode::UNAUTHORIZED, &reason);
+                return Err(Problem::unauthorized(reason));
+            }
+        };
+        if let Err(wait) = state.limit.take(&who.subject) {
+            state
+                .metrics
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("{} is over its request rate; retry later", who.subject),
+            )
+            .with(
+                "retry_after_seconds",
+                serde_json::json!(wait.ceil().max(1.0)),
+            ));
+        }
+        Ok(Caller { who, route })
+    }
+}
+
+impl Caller {
+    /// Refuses with 403, logging subject, route and reason.
+    pub fn forbid(&self, state: &State, reason: String) -> Problem {
+        state.refused(
+            Some(&self.who.subject),
+            &self.route,
+            StatusCode::FORBIDDEN,
+            &reason,
+        );
+        Problem::forbidden(reason)
+    }
+
+    /// Requires one of `roles`.
+    pub fn require(&self, state: &State, roles: &[&str], what: &str) -> Result<(), Problem> {
+        if roles.iter().any(|r| self.who.has(r)) {
+            Ok(())
+        } else {
+            Err(self.forbid(
+                state,
+                format!("{what} needs the role {}", roles.join(" or ")),
+            ))
+        }
+    }
+
+    /// Logs an engine refusal of this caller's request when it is a 403.
+    pub fn engine_error(&self, state: &State, e: motcua::Error) -> Problem {
+        let p = Problem::from(e);
+        if p.status == StatusCode::FORBIDDEN {
+            state.refused(Some(&self.who.subject), &self.route, p.status, &p.detail);
+        }
+        p
+    }
+}
+
+/// Runs engine work (synchronous, possibly waiting on fsync) on the blocking pool.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Problem> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Problem::internal(format!("the request's worker failed: {e}")))
+}
+
+/// A JSON response with a status.
+pub fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => {
+            let mut res = (status, body).into_response();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            res
+        }
+        Err(e) => Problem::internal(format!("writing the answer: {e}")).into_response(),
+    }
+}

@@ -1,0 +1,119 @@
+//! Liveness, readiness, metrics and the API description.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{Shared, blocking};
+use crate::metrics::Gauges;
+
+/// The process is alive and answering.
+pub async fn healthz() -> Response {
+    super::json(StatusCode::OK, &json!({"status": "alive"}))
+}
+
+/// The store answers, procedures are loaded and the scheduler runs.
+pub async fn readyz(State(s): State<Shared>) -> Response {
+    let state = s.clone();
+    let store = blocking(move || state.engine.store().dossier_count().map(|_| ()))
+        .await
+        .ok()
+        .and_then(|r| r.err().map(|e| e.to_string()));
+    let procedures = s.engine.procedures().len();
+    let scheduler = s.scheduler_running();
+    let ready = store.is_none() && procedures > 0 && scheduler;
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "store": store.unwrap_or_else(|| "open".into()),
+        "procedures": procedures,
+        "scheduler": if scheduler { "running" } else { "stopped" },
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    super::json(status, &body)
+}
+
+pub async fn metrics(State(s): State<Shared>) -> Response {
+    let state = s.clone();
+    let gauges = blocking(move || {
+        let mut g = Gauges::default();
+        let engine = &state.engine;
+        g.dossiers = engine.store().dossier_count().unwrap_or(0);
+        (g.plugin_calls, g.plugin_failures) = engine.plugin_calls();
+        // Every day the counters can hold: open dossiers are counted on their receipt day.
+        let all = motcua::report::Query {
+            from: jiff::civil::date(1900, 1, 1),
+            to: jiff::civil::date(2100, 12, 31),
+            by: motcua::report::By::Agency,
+        };
+        if let Ok(r) = motcua::report::on_time(engine.store(), &all) {
+            g.open = r.total.open_not_due + r.total.open_overdue + r.total.paused;
+            g.overdue = r.total.open_overdue;
+        }
+        g
+    })
+    .await
+    .unwrap_or_default();
+    let mut res = s.metrics.render(&gauges).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}
+
+pub async fn openapi() -> Response {
+    let mut res = crate::openapi::json().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockBody {
+    /// The new instant (RFC 3339); it may not go back.
+    pub now: String,
+}
+
+/// Moves a manual clock (a server started with `--now`) and wakes the scheduler: for tests
+/// and rehearsals. Admin only; refused on the system clock.
+pub async fn set_clock(
+    State(s): State<Shared>,
+    caller: super::Caller,
+    crate::body::Json(body): crate::body::Json<ClockBody>,
+) -> Result<Response, crate::Problem> {
+    caller.require(&s, &[crate::auth::ADMIN], "moving the clock")?;
+    let Some(clock) = &s.manual_clock else {
+        return Err(crate::Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "this server runs on the system clock",
+        ));
+    };
+    let t: jiff::Timestamp = body.now.parse().map_err(|e| {
+        crate::Problem::bad_request("invalid_request", format!("now '{}': {e}", body.now))
+    })?;
+    if t < motcua::clock::TimeSource::now(clock.as_ref()) {
+        return Err(crate::Problem::bad_request(
+            "invalid_request",
+            "the clock does not go back",
+        ));
+    }
+    clock.set(t);
+    if let Some(sched) = s
+        .scheduler
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
+        sched.wake();
+    }
+    Ok(super::json(StatusCode::OK, &json!({"now": t.to_string()})))
+}

@@ -1,0 +1,141 @@
+//! The citizen's status page: no sign-in, the code and the secret from the slip; no personal
+//! data and no officer's name.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::views::status_label;
+use super::{Shared, blocking, json};
+use crate::body::Params;
+use crate::problem::Problem;
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatusParams {
+    /// The secret printed on the appointment slip.
+    pub secret: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Step {
+    pub label: String,
+    pub since: String,
+    /// The step waits on the citizen.
+    pub awaiting_applicant: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Awaited {
+    /// What the step asks of the citizen.
+    pub label: String,
+    /// The written request: the officer's note and the documents named (guide once).
+    pub request: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CitizenStatus {
+    pub code: String,
+    pub procedure: String,
+    pub status: u8,
+    pub status_label: String,
+    pub received_at: String,
+    pub appointment: String,
+    pub open: bool,
+    /// `early`, `on_time` or `late`, once resolved.
+    pub result: Option<String>,
+    pub steps: Vec<Step>,
+    pub awaited: Vec<Awaited>,
+}
+
+#[utoipa::path(get, path = "/v1/status/{public_code}", tag = "citizens",
+    params(("public_code" = String, Path, description = "The code on the slip"), StatusParams),
+    responses((status = 200, body = CitizenStatus),
+        (status = 404, description = "No dossier with this code and secret")))]
+pub async fn status(
+    State(s): State<Shared>,
+    Path(code): Path<String>,
+    Params(q): Params<StatusParams>,
+) -> Result<Response, Problem> {
+    if let Err(wait) = s.public_limit.take("public") {
+        return Err(Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many status requests; retry later",
+        )
+        .with(
+            "retry_after_seconds",
+            serde_json::json!(wait.ceil().max(1.0)),
+        ));
+    }
+    // One answer for a wrong code and a wrong secret: nothing tells which dossiers exist.
+    let unknown = || Problem::not_found("no dossier with this code and secret");
+    if code.len() > 128 || !crate::status::check(&s.status_key, &code, &q.secret) {
+        return Err(unknown());
+    }
+    let state = s.clone();
+    let answer = blocking(move || citizen_view(&state, &code)).await?;
+    match answer {
+        Ok(Some(v)) => Ok(json(StatusCode::OK, &v)),
+        Ok(None) => Err(unknown()),
+        Err(e) => Err(e),
+    }
+}
+
+fn citizen_view(s: &super::State, code: &str) -> Result<Option<CitizenStatus>, Problem> {
+    let d = match s.engine.dossier(code) {
+        Ok(d) => d,
+        Err(e) if e.code() == "not_found" => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let p = s.engine.pinned_procedure(&d).map_err(Problem::from)?;
+    let proc_ = &p.procedure;
+    let mut steps = vec![];
+    let mut awaited = vec![];
+    let history = s.engine.history(code).map_err(Problem::from)?;
+    for t in &d.tokens {
+        let Some(state) = proc_.state(&t.state) else {
+            continue;
+        };
+        let applicant = state.kind == motcua::procedure::StateKind::Applicant;
+        steps.push(Step {
+            label: state.label.clone(),
+            since: t.entered_at.to_string(),
+            awaiting_applicant: applicant,
+        });
+        if applicant {
+            // The entry that asked: the last one moving into this state.
+            let asked = history
+                .iter()
+                .rev()
+                .find(|e| e.to.iter().any(|x| x == &t.state));
+            awaited.push(Awaited {
+                label: state.label.clone(),
+                request: asked.and_then(|e| e.comment.clone()),
+                details: asked
+                    .map(|e| e.input.clone())
+                    .unwrap_or(serde_json::Value::Null),
+            });
+        }
+    }
+    Ok(Some(CitizenStatus {
+        code: d.public_code().to_string(),
+        procedure: proc_.name.clone(),
+        status: d.status,
+        status_label: status_label(d.status).to_string(),
+        received_at: d.clock.received_at.to_string(),
+        appointment: d.clock.due_at.to_string(),
+        open: d.is_open(),
+        result: d.clock.resolved.as_ref().and_then(|r| {
+            serde_json::to_value(r.class)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+        }),
+        steps,
+        awaited,
+    }))
+}

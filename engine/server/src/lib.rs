@@ -1,0 +1,274 @@
+//! motcua's HTTP/JSON API: a thin axum layer over [`motcua::Engine`].
+//!
+//! - [`auth`]: who is calling (tokens file, JWT); [`access`]: which dossiers they may see and
+//!   which actor they act as (the engine decides whether that actor may take the action).
+//! - `api`: the routes; `body`: strict JSON bodies and query strings; `problem`: every
+//!   error as RFC 9457 problem+json with the engine's stable code.
+//! - [`webhook`]: deliveries from the durable outbox with cursors kept in the store.
+//! - [`metrics`]: the Prometheus exposition; `ratelimit`: a bucket per credential.
+//! - `status`: the citizen's secret for the public status page; [`openapi`]: the API
+//!   description, committed as `schemas/openapi.json`.
+//!
+//! Engine calls are synchronous (a commit waits for fsync) and run on tokio's blocking pool.
+
+pub mod access;
+mod api;
+pub mod auth;
+mod body;
+pub mod metrics;
+pub mod openapi;
+mod problem;
+mod ratelimit;
+pub mod status;
+pub mod webhook;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+
+pub use problem::Problem;
+
+/// How to run the server (the CLI's `motcua serve` builds it from its flags).
+pub struct Config {
+    pub listen: SocketAddr,
+    /// The data folder (the status key lives beside the store).
+    pub data: PathBuf,
+    pub procedures: PathBuf,
+    pub tokens: Vec<auth::TokenEntry>,
+    /// Plain tokens allowed (demo credentials).
+    pub dev: bool,
+    pub jwt: Option<(auth::JwtConfig, PathBuf)>,
+    pub webhooks: Option<webhook::WebhooksFile>,
+    pub checkpoint_key: Option<motcua::audit::checkpoint::KeyFile>,
+    /// Requests per second per credential (0: no limit) and the burst allowed.
+    pub rate_per_second: u32,
+    pub rate_burst: u32,
+    /// Requests per second to the public status page, all callers together.
+    pub public_rate_per_second: u32,
+    /// The engine's clock when it is a manual one (`--now`): an admin may move it with
+    /// `POST /v1/clock`, for tests and rehearsals.
+    pub manual_clock: Option<Arc<motcua::clock::ManualClock>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Auth(#[from] auth::Error),
+    #[error("loading the procedures uploaded earlier: {0}")]
+    Uploaded(motcua::Error),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Io { what, source }
+}
+
+/// The router over `state` (also what tests and benchmarks mount).
+fn router(state: api::Shared) -> Router {
+    use api::{audit, dossiers, ops, procedures, status};
+    let v1 = Router::new()
+        .route("/v1/procedures", get(procedures::list))
+        .route(
+            "/v1/procedures/{id}",
+            get(procedures::get).put(procedures::put),
+        )
+        .route("/v1/procedures/{id}/graph", get(procedures::graph))
+        .route("/v1/dossiers", get(dossiers::list).post(dossiers::submit))
+        .route("/v1/dossiers/{code}", get(dossiers::get))
+        .route(
+            "/v1/dossiers/{code}/actions",
+            axum::routing::post(dossiers::act),
+        )
+        .route("/v1/dossiers/{code}/audit", get(dossiers::audit))
+        .route("/v1/dossiers/{code}/slip", get(dossiers::slip))
+        .route("/v1/audit", get(audit::list))
+        .route("/v1/audit/verify", get(audit::verify))
+        .route("/v1/audit/checkpoint", get(audit::checkpoint))
+        .route("/v1/reports/on-time", get(audit::on_time))
+        .route("/v1/status/{public_code}", get(status::status))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .route("/v1/clock", axum::routing::post(ops::set_clock));
+    v1.fallback(dossiers::not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+async fn method_not_allowed() -> Response {
+    use axum::response::IntoResponse;
+    Problem::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
+    .into_response()
+}
+
+/// Counts every request by route template and status, with its latency.
+async fn track(State(s): State<api::Shared>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let res = next.run(req).await;
+    s.metrics.observe(
+        &method,
+        &route,
+        res.status().as_u16(),
+        start.elapsed().as_secs_f64(),
+    );
+    res
+}
+
+/// Serves until SIGTERM or Ctrl-C: then stops accepting, drains the requests in flight,
+/// stops webhook deliveries and the scheduler, and returns (the engine's store flushes as
+/// it is dropped). Prints `listening on http://ADDR` once the port is bound.
+pub fn serve(engine: Arc<motcua::Engine>, config: Config) -> Result<(), Error> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("motcua-http")
+        .build()
+        .map_err(io("starting the runtime"))?;
+    runtime.block_on(serve_async(engine, config))
+}
+
+async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), Error> {
+    let restored =
+        api::procedures::restore_uploaded(&engine, &config.procedures).map_err(Error::Uploaded)?;
+    if restored > 0 {
+        eprintln!("loaded {restored} procedure versions uploaded earlier");
+    }
+    let auth = match &config.jwt {
+        Some((jwt, dir)) => auth::Auth::new(
+            config.tokens.clone(),
+            Some(jwt.clone()),
+            dir,
+            config.dev,
+            &config.data,
+        )?,
+        None => auth::Auth::new(
+            config.tokens.clone(),
+            None,
+            &config.data,
+            config.dev,
+            &config.data,
+        )?,
+    };
+    let status_key = status::load_key(&config.data).map_err(io("the status key"))?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let scheduler_running = Arc::new(AtomicBool::new(false));
+    let scheduler = {
+        let metrics = metrics.clone();
+        let clock = engine.clock().clone();
+        motcua::scheduler::Scheduler::start(engine.clone(), move |fired| {
+            metrics.timers_fired.fetch_add(1, Ordering::Relaxed);
+            let lag = clock.now().as_millisecond() - fired.due.as_millisecond();
+            metrics.scheduler_lag_ms.store(lag, Ordering::Relaxed);
+        })
+        .map_err(io("starting the scheduler"))?
+    };
+    scheduler_running.store(true, Ordering::Relaxed);
+    let scheduler = Arc::new(std::sync::Mutex::new(Some(scheduler)));
+    let outbox_bell = Arc::new(tokio::sync::Notify::new());
+    let state = Arc::new(api::State {
+        engine: engine.clone(),
+        auth,
+        metrics: metrics.clone(),
+        limit: ratelimit::RateLimit::new(config.rate_per_second, config.rate_burst),
+        public_limit: ratelimit::RateLimit::new(
+            config.public_rate_per_second,
+            config.public_rate_per_second.saturating_mul(2),
+        ),
+        status_key,
+        procedures_dir: config.procedures.clone(),
+        checkpoint_key: config.checkpoint_key.clone(),
+        scheduler_running: scheduler_running.clone(),
+        outbox_bell: outbox_bell.clone(),
+        manual_clock: config.manual_clock.clone(),
+        scheduler: scheduler.clone(),
+    });
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut deliveries = vec![];
+    if let Some(file) = config.webhooks {
+        let file = Arc::new(file);
+        for i in 0..file.subscriptions.len() {
+            deliveries.push(tokio::spawn(webhook::run(
+                engine.clone(),
+                file.clone(),
+                i,
+                metrics.clone(),
+                outbox_bell.clone(),
+                stop_rx.clone(),
+            )));
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(io(format!("binding {}", config.listen)))?;
+    let addr = listener.local_addr().map_err(io("the bound address"))?;
+    println!("listening on http://{addr}");
+    let app = router(state.clone());
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(io("serving"));
+    eprintln!("stopping: requests drained");
+    let _ = stop_tx.send(true);
+    for d in deliveries {
+        let _ = d.await;
+    }
+    scheduler_running.store(false, Ordering::Relaxed);
+    let sched = tokio::task::spawn_blocking(move || {
+        let taken = scheduler.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(s) = taken {
+            s.stop();
+        }
+    })
+    .await;
+    drop(state);
+    if sched.is_err() {
+        eprintln!("the scheduler thread failed while stopping");
+    }
+    served
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,160 @@
+//! Every error the API answers is an RFC 9457 problem document (`application/problem+json`)
+//! carrying the engine's stable code, so portals switch on `code`, never on the message.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// A refusal or failure, as the client sees it.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    /// The stable code (`conflict`, `forbidden`, `invalid_input`, ...).
+    pub code: String,
+    pub detail: String,
+    /// Members added to the document (`errors`, `current_version`, ...).
+    pub extra: Map<String, Value>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Problem {
+        Problem {
+            status,
+            code: code.to_string(),
+            detail: detail.into(),
+            extra: Map::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: Value) -> Problem {
+        self.extra.insert(key.to_string(), value);
+        self
+    }
+
+    pub fn bad_request(code: &str, detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    }
+
+    /// The document's body.
+    pub fn body(&self) -> Value {
+        let mut doc = json!({
+            "type": format!("urn:motcua:problem:{}", self.code),
+            "title": title(self.status),
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "detail": self.detail,
+        });
+        if let Value::Object(m) = &mut doc {
+            for (k, v) in &self.extra {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        doc
+    }
+}
+
+fn title(status: StatusCode) -> &'static str {
+    status.canonical_reason().unwrap_or("Error")
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.body()).unwrap_or_default();
+        let mut res = (self.status, body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
+/// The HTTP status of each engine code. Refusals of the request are 4xx; only faults of the
+/// server or its storage are 5xx, and `not_written` says a retry is safe.
+pub fn status_of(code: &str) -> StatusCode {
+    match code {
+        "not_found" | "unknown_procedure" => StatusCode::NOT_FOUND,
+        "conflict" => StatusCode::CONFLICT,
+        "forbidden" => StatusCode::FORBIDDEN,
+        "bad_cursor" | "invalid_request" => StatusCode::BAD_REQUEST,
+        "idempotency_mismatch"
+        | "invalid_form"
+        | "unknown_document"
+        | "invalid_input"
+        | "guard_refused"
+        | "guard_error"
+        | "unknown_action"
+        | "action_not_available"
+        | "validation_failed"
+        | "not_effective"
+        | "extension_too_late"
+        | "extension_capped"
+        | "already_resolved"
+        | "closed"
+        | "deadline"
+        | "invalid_procedure" => StatusCode::UNPROCESSABLE_ENTITY,
+        "not_written" | "sequence_exhausted" => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<motcua::Error> for Problem {
+    fn from(e: motcua::Error) -> Problem {
+        use motcua::dossier::transition::Error as T;
+        use motcua::store::Error as S;
+        let code = e.code();
+        let mut p = Problem::new(status_of(code), code, e.to_string());
+        match &e {
+            motcua::Error::Refused(T::Conflict { current, .. })
+            | motcua::Error::Store(S::VersionMoved { current, .. }) => {
+                p = p.with("current_version", json!(current));
+            }
+            motcua::Error::Refused(T::InvalidForm(errors)) => {
+                p = p.with(
+                    "errors",
+                    serde_json::to_value(errors).unwrap_or(Value::Null),
+                );
+            }
+            motcua::Error::PluginRefused { errors, .. } => {
+                p = p.with(
+                    "errors",
+                    serde_json::to_value(errors).unwrap_or(Value::Null),
+                );
+            }
+            motcua::Error::Catalog(motcua::catalog::Error::Invalid { diagnostics, .. }) => {
+                let errors: Vec<Value> = diagnostics
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "code": d.code.to_string(),
+                            "severity": d.severity,
+                            "line": d.line,
+                            "col": d.col,
+                            "message": d.message,
+                            "hint": d.hint,
+                        })
+                    })
+                    .collect();
+                p = p.with("errors", Value::Array(errors));
+            }
+            _ => {}
+        }
+        p
+    }
+}

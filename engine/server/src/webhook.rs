@@ -1,0 +1,403 @@
+//! Webhooks from the durable outbox. Each subscriber has a delivery cursor kept in the store
+//! (a mark), so deliveries resume after a restart; events go out one at a time in outbox
+//! order, which is commit order, so they arrive in order per dossier. A failed delivery is
+//! retried with exponential backoff; after the last try the event goes to the subscriber's
+//! dead-letter list (marks too) and delivery goes on. At least once: an event whose 2xx was
+//! received but whose cursor was not yet saved is delivered again.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use motcua::dossier::transition::Event;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::metrics::Metrics;
+
+/// The event types a subscription names.
+pub const TYPES: [&str; 7] = [
+    "submitted",
+    "state_changed",
+    "supplement_requested",
+    "due_soon",
+    "overdue",
+    "escalated",
+    "ended",
+];
+
+/// The webhook type of an outbox event: `dossier.moved` into national status 5 is
+/// `supplement_requested`, any other move (and a linked group starting) `state_changed`.
+pub fn type_of(e: &Event) -> &'static str {
+    match e.kind.as_str() {
+        "dossier.received" => "submitted",
+        "dossier.moved" if e.status == 5 => "supplement_requested",
+        "dossier.ended" => "ended",
+        "deadline.warning" => "due_soon",
+        "deadline.overdue" => "overdue",
+        "deadline.escalated" => "escalated",
+        _ => "state_changed",
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {message}")]
+    Config { path: String, message: String },
+}
+
+/// The `--webhooks` file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksFile {
+    /// Tries per event before it goes to the dead-letter list.
+    #[serde(default = "default_tries")]
+    pub max_tries: u32,
+    /// The first retry's wait; each next one doubles, up to `max_backoff_ms`.
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+    #[serde(default = "default_max_backoff")]
+    pub max_backoff_ms: u64,
+    /// How long one delivery may take.
+    #[serde(default = "default_timeout")]
+    pub timeout_ms: u64,
+    pub subscriptions: Vec<Subscription>,
+}
+
+fn default_tries() -> u32 {
+    8
+}
+fn default_backoff() -> u64 {
+    500
+}
+fn default_max_backoff() -> u64 {
+    60_000
+}
+fn default_timeout() -> u64 {
+    10_000
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscription {
+    /// Names the subscriber's cursor and dead letters; keep it stable.
+    pub name: String,
+    /// An `http://` URL (put a TLS-terminating proxy in front for https).
+    pub url: String,
+    /// Event types (see [`TYPES`]), or `["*"]` for all.
+    pub events: Vec<String>,
+    /// The HMAC-SHA256 key of `X-Motcua-Signature`.
+    pub secret: String,
+}
+
+impl Subscription {
+    fn wants(&self, kind: &str) -> bool {
+        self.events.iter().any(|e| e == "*" || e == kind)
+    }
+}
+
+/// Reads and checks a webhooks file.
+pub fn read(path: &Path) -> Result<WebhooksFile, Error> {
+    let err = |m: String| Error::Config {
+        path: path.display().to_string(),
+        message: m,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let file: WebhooksFile = serde_yaml::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let mut names = std::collections::HashSet::new();
+    for s in &file.subscriptions {
+        if s.name.is_empty()
+            || s.name.len() > 64
+            || !s
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(err(format!(
+                "subscription name '{}': use 1-64 letters, digits, - or _",
+                s.name
+            )));
+        }
+        if !names.insert(s.name.clone()) {
+            return Err(err(format!("subscription '{}' appears twice", s.name)));
+        }
+        if !s.url.starts_with("http://") || s.url.parse::<hyper::Uri>().is_err() {
+            return Err(err(format!(
+                "subscription '{}': url '{}' must be an http:// URL (terminate TLS in a proxy)",
+                s.name, s.url
+            )));
+        }
+        if s.secret.len() < 16 {
+            return Err(err(format!(
+                "subscription '{}': the secret must be at least 16 bytes",
+                s.name
+            )));
+        }
+        for e in &s.events {
+            if e != "*" && !TYPES.contains(&e.as_str()) {
+                return Err(err(format!(
+                    "subscription '{}': unknown event type '{e}' (one of {} or *)",
+                    s.name,
+                    TYPES.join(", ")
+                )));
+            }
+        }
+    }
+    if file.max_tries == 0 {
+        return Err(err("max_tries must be at least 1".into()));
+    }
+    Ok(file)
+}
+
+/// What a subscriber receives as the body.
+#[derive(Serialize)]
+pub struct Delivery<'a> {
+    /// The outbox sequence number: unique and increasing; deduplicate on it.
+    pub id: u64,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The engine's event kind (`dossier.moved`, `deadline.overdue`, ...).
+    pub event: &'a str,
+    pub dossier: &'a str,
+    pub at: String,
+    /// The national status code (1–10).
+    pub status: u8,
+    pub data: &'a serde_json::Value,
+}
+
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    m.update(timestamp.to_string().as_bytes());
+    m.update(b".");
+    m.update(body);
+    format!(
+        "t={timestamp},v1={}",
+        hex::encode(m.finalize().into_bytes())
+    )
+}
+
+fn cursor_mark(name: &str) -> String {
+    format!("webhook/{name}/cursor")
+}
+
+/// The mark holding a dead letter.
+pub fn dead_prefix(name: &str) -> String {
+    format!("webhook/{name}/dead/")
+}
+
+/// A dead letter as kept.
+#[derive(Serialize, Deserialize)]
+pub struct DeadLetter {
+    pub id: u64,
+    pub tries: u32,
+    pub last_error: String,
+    pub at: String,
+    pub body: String,
+}
+
+/// Runs one subscriber's deliveries until `stop` turns true.
+pub async fn run(
+    engine: Arc<motcua::Engine>,
+    file: Arc<WebhooksFile>,
+    index: usize,
+    metrics: Arc<Metrics>,
+    bell: Arc<tokio::sync::Notify>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let sub = &file.subscriptions[index];
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let name = sub.name.clone();
+    let mut cursor = {
+        let engine = engine.clone();
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || {
+            engine
+                .marks()
+                .mark(&cursor_mark(&name))
+                .ok()
+                .flatten()
+                .and_then(|v| String::from_utf8(v).ok())
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .await
+        .unwrap_or(0)
+    };
+    while !*stop.borrow() {
+        let page = {
+            let engine = engine.clone();
+            tokio::task::spawn_blocking(move || {
+                let head = engine.store().outbox_head().unwrap_or(0);
+                (head, engine.store().outbox(cursor, 256))
+            })
+            .await
+        };
+        let (head, events) = match page {
+            Ok((head, Ok(events))) => (head, events),
+            _ => {
+                sleep_or_stop(Duration::from_secs(1), &mut stop).await;
+                continue;
+            }
+        };
+        metrics.set_backlog(&name, head.saturating_sub(cursor));
+        if events.is_empty() {
+            tokio::select! {
+                _ = bell.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        for (seq, event) in events {
+            if *stop.borrow() {
+                return;
+            }
+            let kind = type_of(&event);
+            if sub.wants(kind) {
+                deliver(
+                    &client, &file, sub, seq, kind, &event, &metrics, &engine, &mut stop,
+                )
+                .await;
+                if *stop.borrow() {
+                    // Stopped mid-retry: the event is delivered again after the restart.
+                    return;
+                }
+            }
+            cursor = seq;
+            metrics.set_backlog(&name, head.saturating_sub(cursor));
+            let (engine, name) = (engine.clone(), name.clone());
+            let _ = tokio::task::spawn_blocking(move || {
+                engine
+                    .marks()
+                    .set_mark(&cursor_mark(&name), Some(seq.to_string().as_bytes()))
+            })
+            .await;
+        }
+    }
+}
+
+async fn sleep_or_stop(d: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stop.changed() => {}
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn deliver(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    file: &WebhooksFile,
+    sub: &Subscription,
+    seq: u64,
+    kind: &'static str,
+    event: &Event,
+    metrics: &Metrics,
+    engine: &Arc<motcua::Engine>,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+) {
+    let body = serde_json::to_vec(&Delivery {
+        id: seq,
+        kind,
+        event: &event.kind,
+        dossier: &event.dossier,
+        at: event.at.to_string(),
+        status: event.status,
+        data: &event.payload,
+    })
+    .unwrap_or_default();
+    let mut last_error = String::new();
+    for attempt in 1..=file.max_tries {
+        let now = jiff::Timestamp::now().as_second();
+        let request = hyper::Request::post(sub.url.as_str())
+            .header("content-type", "application/json")
+            .header("x-motcua-event", kind)
+            .header("x-motcua-delivery", seq.to_string())
+            .header("x-motcua-signature", signature(&sub.secret, now, &body))
+            .body(Full::new(Bytes::from(body.clone())));
+        let outcome = match request {
+            Err(e) => Err(e.to_string()),
+            Ok(req) => {
+                match tokio::time::timeout(
+                    Duration::from_millis(file.timeout_ms),
+                    client.request(req),
+                )
+                .await
+                {
+                    Err(_) => Err(format!("no answer in {} ms", file.timeout_ms)),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Ok(Ok(res)) => {
+                        let status = res.status();
+                        // Read (and drop) the answer so the connection can be reused.
+                        let _ = res.into_body().collect().await;
+                        if status.is_success() {
+                            Ok(())
+                        } else {
+                            Err(format!("answered {status}"))
+                        }
+                    }
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                metrics.webhook_delivered.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => {
+                metrics
+                    .webhook_failed_attempts
+                    .fetch_add(1, Ordering::Relaxed);
+                last_error = e;
+            }
+        }
+        if attempt < file.max_tries {
+            let wait = file
+                .backoff_ms
+                .saturating_mul(1u64 << (attempt - 1).min(20))
+                .min(file.max_backoff_ms);
+            sleep_or_stop(Duration::from_millis(wait), stop).await;
+            if *stop.borrow() {
+                return;
+            }
+        }
+    }
+    metrics.webhook_dead_letters.fetch_add(1, Ordering::Relaxed);
+    let letter = DeadLetter {
+        id: seq,
+        tries: file.max_tries,
+        last_error,
+        at: jiff::Timestamp::now().to_string(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let name = format!("{}{seq:020}", dead_prefix(&sub.name));
+    let engine = engine.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        let bytes = serde_json::to_vec(&letter).unwrap_or_default();
+        engine.marks().set_mark(&name, Some(&bytes))
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_covers_timestamp_and_body() {
+        let a = signature("0123456789abcdef", 1_700_000_000, b"{}");
+        assert!(a.starts_with("t=1700000000,v1="));
+        assert_ne!(a, signature("0123456789abcdef", 1_700_000_001, b"{}"));
+        assert_ne!(a, signature("0123456789abcdef", 1_700_000_000, b"{ }"));
+        assert_ne!(a, signature("fedcba9876543210", 1_700_000_000, b"{}"));
+    }
+}
