@@ -108,11 +108,12 @@ fn citizen_view(s: &super::State, code: &str) -> Result<Option<CitizenStatus>, P
             awaiting_applicant: applicant,
         });
         if applicant {
-            // The entry that asked: the last one moving into this state.
+            // The officer's entry that asked: the last one moving into this state (the
+            // clock's own pause entry follows it and says nothing to the citizen).
             let asked = history
                 .iter()
                 .rev()
-                .find(|e| e.to.iter().any(|x| x == &t.state));
+                .find(|e| !e.action.starts_with("system:") && e.to.iter().any(|x| x == &t.state));
             awaited.push(Awaited {
                 label: state.label.clone(),
                 request: asked.and_then(|e| e.comment.clone()),
