@@ -73,6 +73,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.dev && args.tokens.is_none() {
         tokens = dev_tokens(&engine, &args.engine.data)?;
     }
+    if args.dev && motcua::store::Reader::dossier_count(engine.store())? == 0 {
+        let n = receive_samples(&engine)?;
+        println!("received {n} sample dossiers at the desk (one per sample procedure)");
+    }
     let config = motcua_server::Config {
         listen: args.listen,
         data: args.engine.data.clone(),
@@ -89,6 +93,54 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     motcua_server::serve(Arc::new(engine), config)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A fresh `--dev` store gets one dossier of each sample procedure that carries an example,
+/// received at the desk, so a newcomer has work to look at.
+fn receive_samples(engine: &motcua::Engine) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for p in engine.procedures() {
+        let proc_ = &p.procedure;
+        let Some(example) = proc_
+            .form
+            .get("examples")
+            .and_then(|e| e.as_array())
+            .and_then(|e| e.first())
+            .cloned()
+        else {
+            continue;
+        };
+        let desk = motcua::dossier::Actor {
+            id: "can-bo-mot-cua".into(),
+            roles: proc_.roles.iter().map(|r| r.id.clone()).collect(),
+            departments: proc_.departments.iter().map(|d| d.id.clone()).collect(),
+        };
+        let sub = motcua::dossier::transition::Submission {
+            procedure: proc_.id.clone(),
+            applicant: motcua::dossier::Applicant {
+                id: "001090012345".into(),
+                name: "Nguyễn Thị Mai".into(),
+                disadvantaged_area: false,
+            },
+            channel: motcua::dossier::Channel::Desk,
+            data: example,
+            documents: proc_
+                .documents
+                .iter()
+                .filter(|d| d.required)
+                .map(|d| d.id.clone())
+                .collect(),
+            idempotency_key: Some(format!("dev-sample-{}", proc_.id)),
+            received_by: desk,
+            meta: Default::default(),
+        };
+        let receipt = engine
+            .submit(sub)
+            .with_context(|| format!("receiving the sample of {}", proc_.id))?;
+        println!("  {}  {}", receipt.dossier.code, proc_.name);
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Demo credentials for the sample procedures: one officer per department (every officer

@@ -99,6 +99,7 @@ fn router(state: api::Shared) -> Router {
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/reports/on-time", get(audit::on_time))
         .route("/v1/status/{public_code}", get(status::status))
+        .route("/", get(ops::index))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

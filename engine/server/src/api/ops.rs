@@ -8,6 +8,23 @@ use serde_json::json;
 use super::{Shared, blocking};
 use crate::metrics::Gauges;
 
+/// Where to start: the API description and the catalogue.
+pub async fn index() -> Response {
+    super::json(
+        StatusCode::OK,
+        &json!({
+            "name": "motcua",
+            "version": env!("CARGO_PKG_VERSION"),
+            "openapi": "/openapi.json",
+            "procedures": "/v1/procedures",
+            "citizen_status": "/v1/status/{code}?secret=…",
+            "health": "/healthz",
+            "ready": "/readyz",
+            "metrics": "/metrics",
+        }),
+    )
+}
+
 /// The process is alive and answering.
 pub async fn healthz() -> Response {
     super::json(StatusCode::OK, &json!({"status": "alive"}))
