@@ -36,6 +36,25 @@ use axum::routing::get;
 
 pub use problem::Problem;
 
+/// The fuzz target's body (`fuzz/fuzz_targets/http_bodies.rs`, replayed in CI by
+/// `engine/server/tests/fuzz_bodies.rs`): every request body type under the strict reader.
+/// It must never panic, and a refusal must be a 4xx problem naming what is wrong.
+#[doc(hidden)]
+pub fn fuzz_request_body(bytes: &[u8]) {
+    fn check<T: serde::de::DeserializeOwned>(bytes: &[u8]) {
+        if let Err(p) = body::parse::<T>(bytes) {
+            assert!(p.status.is_client_error(), "{p:?}");
+            assert!(!p.detail.is_empty());
+            let doc = p.body();
+            assert_eq!(doc["status"], p.status.as_u16());
+        }
+    }
+    check::<api::dossiers::SubmitBody>(bytes);
+    check::<api::dossiers::ActionBody>(bytes);
+    check::<api::ops::ClockBody>(bytes);
+    check::<serde_json::Value>(bytes);
+}
+
 /// How to run the server (the CLI's `motcua serve` builds it from its flags).
 pub struct Config {
     pub listen: SocketAddr,
