@@ -150,6 +150,41 @@ fn hostile_bodies_get_a_problem_never_a_500_and_store_nothing() {
 }
 
 #[test]
+fn a_client_that_never_finishes_its_request_head_is_cut_off() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().expect("tmp");
+    let s = Server::start(dir.path(), &["--header-read-timeout", "1"]);
+    let started = std::time::Instant::now();
+    let mut slow = std::net::TcpStream::connect(s.addr).expect("connect");
+    slow.write_all(b"GET /v1/procedures HTTP/1.1\r\nhost: x\r\n")
+        .expect("write");
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let mut buf = vec![];
+    let _ = slow.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(10),
+        "closed after {waited:?}"
+    );
+    // An idle kept-alive connection is closed the same way, and the server serves on.
+    let mut idle = std::net::TcpStream::connect(s.addr).expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .expect("write");
+    idle.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .expect("timeout");
+    let mut buf = vec![];
+    let _ = idle.read_to_end(&mut buf);
+    assert!(
+        String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert_eq!(s.get("/healthz", None).status, 200);
+}
+
+#[test]
 fn a_wrong_if_match_is_a_conflict_and_a_missing_one_is_428() {
     let dir = tempfile::tempdir().expect("tmp");
     let s = Server::start(dir.path(), &[]);

@@ -42,6 +42,9 @@ pub struct ServeArgs {
     /// Requests per second to the public status page, all callers together.
     #[arg(long, default_value_t = 50)]
     pub public_rate_limit: u32,
+    /// Seconds a client has to send a request's head (also the idle limit between requests).
+    #[arg(long, default_value_t = 20)]
+    pub header_read_timeout: u64,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -90,6 +93,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rate_burst: args.rate_burst,
         public_rate_per_second: args.public_rate_limit,
         manual_clock: manual,
+        header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout.max(1)),
     };
     motcua_server::serve(Arc::new(engine), config)?;
     Ok(ExitCode::SUCCESS)

@@ -26,7 +26,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -75,6 +75,9 @@ pub struct Config {
     /// The engine's clock when it is a manual one (`--now`): an admin may move it with
     /// `POST /v1/clock`, for tests and rehearsals.
     pub manual_clock: Option<Arc<motcua::clock::ManualClock>>,
+    /// A client must send a request's head within this, on a new connection and between
+    /// requests on a kept-alive one, so a slow or idle client cannot hold a connection.
+    pub header_read_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,10 +251,7 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
     let addr = listener.local_addr().map_err(io("the bound address"))?;
     println!("listening on http://{addr}");
     let app = router(state.clone());
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(io("serving"));
+    let served = accept_loop(listener, app, config.header_read_timeout).await;
     eprintln!("stopping: requests drained");
     let _ = stop_tx.send(true);
     for d in deliveries {
@@ -270,6 +270,62 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
         eprintln!("the scheduler thread failed while stopping");
     }
     served
+}
+
+/// Connections served at once; past it, accepting waits (the kernel's backlog queues them).
+const MAX_CONNECTIONS: usize = 4096;
+/// How long SIGTERM waits for requests in flight before exiting anyway.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Accepts until SIGTERM, then lets every connection finish the request it is in.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    header_read_timeout: Duration,
+) -> Result<(), Error> {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut signal => break,
+        };
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut signal => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_read_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        eprintln!("stopping: requests still in flight after {DRAIN_TIMEOUT:?}");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {
