@@ -707,29 +707,27 @@ fn request_bytes(s: &Server, key: &str, body: &Value) -> Vec<u8> {
     raw
 }
 
-#[test]
-fn without_credentials_the_server_refuses_to_start_and_dev_prints_demo_tokens() {
-    let dir = tempfile::tempdir().expect("tmp");
+/// `motcua serve` with `extra` flags, expected to refuse to start: its stderr.
+fn refused_start(dir: &Path, extra: &[&str]) -> String {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .args([
-            "serve",
-            "--data",
-            dir.path().join("d").to_str().expect("utf8"),
-            "--listen",
-            "127.0.0.1:0",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--data", dir.join("d").to_str().expect("utf8")])
         .args([
             "--procedures",
             http::root().join("procedures").to_str().expect("utf8"),
         ])
+        .args(extra)
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--dev"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn without_credentials_the_server_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let err = refused_start(dir.path(), &[]);
+    assert!(err.contains("--dev"), "{err}");
     // A plain token outside --dev is refused at start.
     let tokens = dir.path().join("plain.yaml");
     std::fs::write(
@@ -737,21 +735,38 @@ fn without_credentials_the_server_refuses_to_start_and_dev_prints_demo_tokens() 
         "- token: a-plain-token-0001\n  subject: x\n  roles: [admin]\n",
     )
     .expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
-        .args([
-            "serve",
-            "--data",
-            dir.path().join("d").to_str().expect("utf8"),
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--procedures",
-            http::root().join("procedures").to_str().expect("utf8"),
-        ])
-        .args(["--tokens", tokens.to_str().expect("utf8")])
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("only with --dev"));
+    let err = refused_start(dir.path(), &["--tokens", tokens.to_str().expect("utf8")]);
+    assert!(err.contains("only with --dev"), "{err}");
+}
+
+#[test]
+fn dev_mode_prints_working_demo_credentials_and_receives_the_samples_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (s, printed) = Server::start_dev(dir.path());
+    assert!(printed.contains("demo credentials"), "{printed}");
+    assert!(printed.contains("received 8 sample dossiers"), "{printed}");
+    let token = printed
+        .lines()
+        .find(|l| l.trim_start().starts_with("can-bo-mot-cua "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .expect("the desk's token")
+        .to_string();
+    let auth = format!("Bearer {token}");
+    let r = s.request(
+        "GET",
+        "/v1/dossiers?department=mot-cua",
+        None,
+        &[("authorization", &auth)],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        !r.json()["dossiers"].as_array().expect("list").is_empty(),
+        "the desk has work"
+    );
+    // The same credentials after a restart, and no second batch of samples.
+    let s = s.kill_and_restart();
+    let printed = s.printed.lock().map(|p| p.clone()).unwrap_or_default();
+    assert!(printed.contains(&token), "{printed}");
+    assert!(!printed.contains("received 8"), "{printed}");
 }

@@ -119,6 +119,8 @@ pub struct Server {
     pub child: Child,
     pub args: Vec<String>,
     pub stderr: PathBuf,
+    /// Everything it printed on stdout so far.
+    pub printed: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 fn binary() -> PathBuf {
@@ -149,6 +151,25 @@ impl Server {
         Server::spawn(dir, args)
     }
 
+    /// `motcua serve --dev` (no tokens file) on a free port, and what it printed before
+    /// listening.
+    pub fn start_dev(dir: &Path) -> (Server, String) {
+        std::fs::create_dir_all(dir).expect("dir");
+        let args: Vec<String> = vec![
+            "serve".into(),
+            "--dev".into(),
+            "--data".into(),
+            dir.join("data").display().to_string(),
+            "--procedures".into(),
+            root().join("procedures").display().to_string(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+        ];
+        let s = Server::spawn(dir, args);
+        let printed = s.printed.lock().map(|p| p.clone()).unwrap_or_default();
+        (s, printed)
+    }
+
     fn spawn(dir: &Path, args: Vec<String>) -> Server {
         let stderr = dir.join(format!(
             "stderr-{}.log",
@@ -163,10 +184,16 @@ impl Server {
             .expect("starting motcua serve");
         let out = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let keep = printed.clone();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(out).lines();
             for line in lines.by_ref() {
                 let Ok(line) = line else { break };
+                if let Ok(mut p) = keep.lock() {
+                    p.push_str(&line);
+                    p.push('\n');
+                }
                 if let Some(a) = line.strip_prefix("listening on http://") {
                     let _ = tx.send(a.to_string());
                 }
@@ -188,6 +215,7 @@ impl Server {
             child,
             args,
             stderr,
+            printed,
         }
     }
 

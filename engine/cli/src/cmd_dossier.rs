@@ -365,6 +365,46 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
     Ok((engine, manual))
 }
 
+/// The procedure's own example (the first of its form schema's `examples`), received at the
+/// desk by an officer holding every role and department of it, with the required documents:
+/// what `demo` walks and what `serve --dev` receives. `None` without an example.
+pub fn sample_submission(
+    proc_: &motcua::procedure::Procedure,
+    officer_id: &str,
+) -> Option<(Actor, Submission)> {
+    let example = proc_
+        .form
+        .get("examples")
+        .and_then(|e| e.as_array())
+        .and_then(|e| e.first())
+        .cloned()?;
+    let officer = Actor {
+        id: officer_id.into(),
+        roles: proc_.roles.iter().map(|r| r.id.clone()).collect(),
+        departments: proc_.departments.iter().map(|d| d.id.clone()).collect(),
+    };
+    let sub = Submission {
+        procedure: proc_.id.clone(),
+        applicant: Applicant {
+            id: "001090012345".into(),
+            name: "Nguyễn Thị Mai".into(),
+            disadvantaged_area: false,
+        },
+        channel: Channel::Desk,
+        data: example,
+        documents: proc_
+            .documents
+            .iter()
+            .filter(|d| d.required)
+            .map(|d| d.id.clone())
+            .collect(),
+        idempotency_key: None,
+        received_by: officer.clone(),
+        meta: Default::default(),
+    };
+    Some((officer, sub))
+}
+
 /// `motcua demo`: every sample procedure with an example in its form schema is received and
 /// walked to its result by officers holding the right roles, on a clock that moves an hour
 /// per step from the next working morning. Prints the appointment slip and the process.
@@ -385,41 +425,10 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
     let clock = clock.context("the demo runs on its own clock")?;
     let mut walked = 0;
     for p in engine.procedures() {
-        let Some(example) = p
-            .procedure
-            .form
-            .get("examples")
-            .and_then(|e| e.as_array())
-            .and_then(|e| e.first())
-            .cloned()
-        else {
+        let Some((officer, sub)) = sample_submission(&p.procedure, "demo-officer") else {
             continue;
         };
         let proc_ = &p.procedure;
-        let officer = Actor {
-            id: "demo-officer".into(),
-            roles: proc_.roles.iter().map(|r| r.id.clone()).collect(),
-            departments: proc_.departments.iter().map(|d| d.id.clone()).collect(),
-        };
-        let sub = Submission {
-            procedure: proc_.id.clone(),
-            applicant: Applicant {
-                id: "001090012345".into(),
-                name: "Nguyễn Thị Mai".into(),
-                disadvantaged_area: false,
-            },
-            channel: Channel::Desk,
-            data: example,
-            documents: proc_
-                .documents
-                .iter()
-                .filter(|d| d.required)
-                .map(|d| d.id.clone())
-                .collect(),
-            idempotency_key: None,
-            received_by: officer.clone(),
-            meta: Default::default(),
-        };
         let receipt = match engine.submit(sub) {
             Ok(r) => r,
             Err(e) => {

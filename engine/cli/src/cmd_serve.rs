@@ -105,39 +105,12 @@ fn receive_samples(engine: &motcua::Engine) -> anyhow::Result<usize> {
     let mut n = 0;
     for p in engine.procedures() {
         let proc_ = &p.procedure;
-        let Some(example) = proc_
-            .form
-            .get("examples")
-            .and_then(|e| e.as_array())
-            .and_then(|e| e.first())
-            .cloned()
+        let Some((_, mut sub)) = crate::cmd_dossier::sample_submission(proc_, "can-bo-mot-cua")
         else {
             continue;
         };
-        let desk = motcua::dossier::Actor {
-            id: "can-bo-mot-cua".into(),
-            roles: proc_.roles.iter().map(|r| r.id.clone()).collect(),
-            departments: proc_.departments.iter().map(|d| d.id.clone()).collect(),
-        };
-        let sub = motcua::dossier::transition::Submission {
-            procedure: proc_.id.clone(),
-            applicant: motcua::dossier::Applicant {
-                id: "001090012345".into(),
-                name: "Nguyễn Thị Mai".into(),
-                disadvantaged_area: false,
-            },
-            channel: motcua::dossier::Channel::Desk,
-            data: example,
-            documents: proc_
-                .documents
-                .iter()
-                .filter(|d| d.required)
-                .map(|d| d.id.clone())
-                .collect(),
-            idempotency_key: Some(format!("dev-sample-{}", proc_.id)),
-            received_by: desk,
-            meta: Default::default(),
-        };
+        // A restart before the store holds them all must not receive them twice.
+        sub.idempotency_key = Some(format!("dev-sample-{}", proc_.id));
         let receipt = engine
             .submit(sub)
             .with_context(|| format!("receiving the sample of {}", proc_.id))?;

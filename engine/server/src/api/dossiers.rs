@@ -532,10 +532,22 @@ pub async fn audit(
     caller: Caller,
     Path(code): Path<String>,
 ) -> Result<Response, Problem> {
-    let state = s.clone();
+    read_after_check(s, caller, code, |state, code| {
+        state.engine.history(code).map_err(Problem::from)
+    })
+    .await
+}
+
+/// Checks the caller may read dossier `code`, then answers what `read` makes of it.
+async fn read_after_check<T: Serialize + Send + 'static>(
+    s: Shared,
+    caller: Caller,
+    code: String,
+    read: impl FnOnce(&super::State, &str) -> Result<T, Problem> + Send + 'static,
+) -> Result<Response, Problem> {
     let answer = blocking(move || {
-        readable(&state, &caller, &code)?;
-        state.engine.history(&code).map_err(Problem::from)
+        readable(&s, &caller, &code)?;
+        read(&s, &code)
     })
     .await??;
     Ok(json(StatusCode::OK, &answer))
@@ -550,14 +562,11 @@ pub async fn slip(
     caller: Caller,
     Path(code): Path<String>,
 ) -> Result<Response, Problem> {
-    let state = s.clone();
-    let answer = blocking(move || {
-        readable(&state, &caller, &code)?;
-        motcua::audit::slip::for_dossier(state.engine.store(), &code)
+    read_after_check(s, caller, code, |state, code| {
+        motcua::audit::slip::for_dossier(state.engine.store(), code)
             .map_err(|e| Problem::internal(e.to_string()))
     })
-    .await??;
-    Ok(json(StatusCode::OK, &answer))
+    .await
 }
 
 /// Unused routes answer problem documents too.

@@ -84,6 +84,17 @@ pub async fn list(State(s): State<Shared>, _caller: Caller) -> Response {
     json(StatusCode::OK, &all)
 }
 
+/// The version of `id` in force now.
+fn in_force(s: &super::State, id: &str) -> Result<Arc<Compiled>, Problem> {
+    s.engine.procedure(id).ok_or_else(|| {
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "unknown_procedure",
+            format!("no procedure '{id}'"),
+        )
+    })
+}
+
 fn field(p: &Value, name: &str) -> Value {
     p.get(name).cloned().unwrap_or(Value::Array(vec![]))
 }
@@ -97,13 +108,7 @@ pub async fn get(
     _caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let c = s.engine.procedure(&id).ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "unknown_procedure",
-            format!("no procedure '{id}'"),
-        )
-    })?;
+    let c = in_force(&s, &id)?;
     let p = serde_json::to_value(&c.procedure)
         .map_err(|e| Problem::internal(format!("writing the procedure: {e}")))?;
     let detail = Detail {
@@ -144,13 +149,7 @@ pub async fn graph(
     Path(id): Path<String>,
     Params(q): Params<GraphParams>,
 ) -> Result<Response, Problem> {
-    let c = s.engine.procedure(&id).ok_or_else(|| {
-        Problem::new(
-            StatusCode::NOT_FOUND,
-            "unknown_procedure",
-            format!("no procedure '{id}'"),
-        )
-    })?;
+    let c = in_force(&s, &id)?;
     let text = match q.format.as_deref().unwrap_or("mermaid") {
         "mermaid" => motcua::procedure::render::mermaid(&c.procedure),
         "dot" => motcua::procedure::render::dot(&c.procedure),
@@ -184,26 +183,12 @@ pub async fn put(
     body: Bytes,
 ) -> Result<Response, Problem> {
     caller.require(&s, &[ADMIN], "uploading a procedure")?;
-    let yaml = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .is_some_and(|v| {
-            matches!(
-                v.as_str(),
-                "application/yaml"
-                    | "application/x-yaml"
-                    | "text/yaml"
-                    | "text/x-yaml"
-                    | "text/plain"
-            )
-        });
+    let yaml = crate::body::media_type(&headers).is_some_and(|v| {
+        matches!(
+            v.as_str(),
+            "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/plain"
+        )
+    });
     if !yaml {
         return Err(Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
