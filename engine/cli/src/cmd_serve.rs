@@ -39,7 +39,7 @@ pub struct ServeArgs {
     /// The burst a credential may send above its rate.
     #[arg(long, default_value_t = 4000)]
     pub rate_burst: u32,
-    /// Requests per second to the public status page, all callers together.
+    /// Requests per second to the public status page from one address.
     #[arg(long, default_value_t = 50)]
     pub public_rate_limit: u32,
     /// Seconds a client has to send a request's head (also the idle limit between requests).

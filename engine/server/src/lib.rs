@@ -70,7 +70,7 @@ pub struct Config {
     /// Requests per second per credential (0: no limit) and the burst allowed.
     pub rate_per_second: u32,
     pub rate_burst: u32,
-    /// Requests per second to the public status page, all callers together.
+    /// Requests per second to the public status page from one address.
     pub public_rate_per_second: u32,
     /// The engine's clock when it is a manual one (`--now`): an admin may move it with
     /// `POST /v1/clock`, for tests and rehearsals.
@@ -295,7 +295,7 @@ async fn accept_loop(
             },
             _ = &mut signal => break,
         };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
                 // Out of file descriptors and the like: wait a moment rather than spin.
@@ -307,7 +307,17 @@ async fn accept_loop(
             _ = &mut signal => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        // The peer's address reaches handlers as axum's ConnectInfo (the public status
+        // page limits each address on its own).
+        let service =
+            hyper_util::service::TowerToHyperService::new(tower::ServiceExt::map_request(
+                app.clone(),
+                move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                },
+            ));
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
             .header_read_timeout(header_read_timeout)

@@ -27,7 +27,7 @@ pub struct State {
     pub auth: Auth,
     pub metrics: Arc<Metrics>,
     pub limit: RateLimit,
-    /// One bucket shared by all unauthenticated callers of the citizen status page.
+    /// A bucket per address for the unauthenticated citizen status page.
     pub public_limit: RateLimit,
     /// The key citizens' status secrets are derived from.
     pub status_key: [u8; 32],

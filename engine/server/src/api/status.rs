@@ -12,6 +12,25 @@ use super::{Shared, blocking, json};
 use crate::body::Params;
 use crate::problem::Problem;
 
+/// The caller's address, as the accept loop recorded it.
+pub struct Peer(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Peer, Self::Rejection> {
+        Ok(Peer(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct StatusParams {
@@ -58,10 +77,14 @@ pub struct CitizenStatus {
         (status = 404, description = "No dossier with this code and secret")))]
 pub async fn status(
     State(s): State<Shared>,
+    Peer(peer): Peer,
     Path(code): Path<String>,
     Params(q): Params<StatusParams>,
 ) -> Result<Response, Problem> {
-    if let Err(wait) = s.public_limit.take("public") {
+    // Each address has its own bucket, so one guesser cannot lock citizens out; behind a
+    // proxy every caller shares the proxy's.
+    let who = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    if let Err(wait) = s.public_limit.take(&who) {
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
