@@ -770,3 +770,125 @@ fn dev_mode_prints_working_demo_credentials_and_receives_the_samples_once() {
     assert!(printed.contains(&token), "{printed}");
     assert!(!printed.contains("received 8"), "{printed}");
 }
+
+#[test]
+fn the_inspector_pages_exports_verifies_and_takes_a_signed_checkpoint() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("h17.key");
+    let bin = env!("CARGO_BIN_EXE_motcua");
+    let keygen = std::process::Command::new(bin)
+        .args([
+            "audit",
+            "keygen",
+            "--agency",
+            "000.17.22.H17",
+            "--out",
+            key.to_str().expect("utf8"),
+        ])
+        .output()
+        .expect("keygen");
+    assert!(
+        keygen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&keygen.stderr)
+    );
+    let s = Server::start(
+        dir.path(),
+        &["--checkpoint-key", key.to_str().expect("utf8")],
+    );
+    for i in 0..3 {
+        let r = s.post(
+            "/v1/dossiers",
+            Some(DESK),
+            &[("idempotency-key", &format!("i{i}"))],
+            &http::house_permit(),
+        );
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    // Pages follow the cursor to the end, and filters hold.
+    let mut seen = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/audit?limit=2&cursor={c}"),
+            None => "/v1/audit?limit=2".to_string(),
+        };
+        let page = s.get(&path, Some(AUDITOR)).json();
+        seen.extend(
+            page["entries"]
+                .as_array()
+                .expect("entries")
+                .iter()
+                .map(|e| e["seq"].as_u64().expect("seq")),
+        );
+        match page["next"].as_str() {
+            Some(n) => cursor = Some(n.to_string()),
+            None => break,
+        }
+    }
+    let total = count(&s);
+    assert_eq!(seen, (1..=total).collect::<Vec<_>>());
+    let mine = s
+        .get(&format!("/v1/audit?actor={}", DESK.subject), Some(AUDITOR))
+        .json();
+    assert!(
+        mine["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| e["actor"] == DESK.subject)
+    );
+    assert_eq!(
+        s.get("/v1/audit", Some(DESK)).status,
+        403,
+        "officers do not read the whole log"
+    );
+    // The JSONL export is the stored lines; the CSV has a header and one row per entry.
+    let jsonl = s.get("/v1/audit?format=jsonl", Some(AUDITOR));
+    assert_eq!(jsonl.header("content-type"), Some("application/jsonl"));
+    assert_eq!(jsonl.text().lines().count() as u64, total);
+    let csv = s.get("/v1/audit?format=csv", Some(AUDITOR)).text();
+    assert!(csv.starts_with("seq,at,dossier"), "{csv}");
+    assert_eq!(csv.lines().count() as u64, total + 1);
+    let report = s.get(
+        "/v1/reports/on-time?from=2020-01-01&to=2030-12-31&format=csv",
+        Some(AUDITOR),
+    );
+    assert!(
+        report
+            .header("content-type")
+            .is_some_and(|c| c.starts_with("text/csv"))
+    );
+    let bad = s.get(
+        "/v1/reports/on-time?from=2026-12-31&to=2026-01-01",
+        Some(AUDITOR),
+    );
+    assert_eq!(
+        (bad.status, bad.problem_code()),
+        (400, "invalid_request".into())
+    );
+    // A signed checkpoint of the head, which the CLI proves against the log at rest.
+    let cp = s.get("/v1/audit/checkpoint", Some(AUDITOR));
+    assert_eq!(cp.status, 200, "{}", cp.text());
+    assert_eq!(cp.json()["count"], total);
+    let cp_file = dir.path().join("checkpoint.json");
+    std::fs::write(&cp_file, &cp.body).expect("write");
+    assert_eq!(s.terminate().code(), Some(0));
+    let verified = std::process::Command::new(bin)
+        .args([
+            "audit",
+            "verify",
+            "--data",
+            dir.path().join("data").to_str().expect("utf8"),
+        ])
+        .args(["--checkpoint", cp_file.to_str().expect("utf8")])
+        .args(["--pubkey", &format!("{}.pub", key.display())])
+        .output()
+        .expect("verify");
+    assert!(
+        verified.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+}

@@ -504,6 +504,7 @@ fn start_server(b: &Bench, data: &Path) -> SocketAddr {
         rate_burst: 0,
         public_rate_per_second: 50,
         manual_clock: Some(b.clock.clone()),
+        header_read_timeout: std::time::Duration::from_secs(20),
     };
     let engine = b.engine.clone();
     std::thread::Builder::new()
