@@ -200,11 +200,15 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
     let status_key = status::load_key(&config.data).map_err(io("the status key"))?;
     let metrics = Arc::new(metrics::Metrics::default());
     let scheduler_running = Arc::new(AtomicBool::new(false));
+    let outbox_bell = Arc::new(tokio::sync::Notify::new());
     let scheduler = {
         let metrics = metrics.clone();
         let clock = engine.clock().clone();
+        let bell = outbox_bell.clone();
         motcua::scheduler::Scheduler::start(engine.clone(), move |fired| {
             metrics.timers_fired.fetch_add(1, Ordering::Relaxed);
+            // A firing commits outbox events too: deliveries look at once.
+            bell.notify_waiters();
             let lag = clock.now().as_millisecond() - fired.due.as_millisecond();
             metrics.scheduler_lag_ms.store(lag, Ordering::Relaxed);
         })
@@ -212,7 +216,6 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
     };
     scheduler_running.store(true, Ordering::Relaxed);
     let scheduler = Arc::new(std::sync::Mutex::new(Some(scheduler)));
-    let outbox_bell = Arc::new(tokio::sync::Notify::new());
     let state = Arc::new(api::State {
         engine: engine.clone(),
         auth,

@@ -327,24 +327,29 @@ async fn deliver(
         let outcome = match request {
             Err(e) => Err(e.to_string()),
             Ok(req) => {
-                match tokio::time::timeout(
-                    Duration::from_millis(file.timeout_ms),
-                    client.request(req),
-                )
-                .await
-                {
-                    Err(_) => Err(format!("no answer in {} ms", file.timeout_ms)),
-                    Ok(Err(e)) => Err(e.to_string()),
-                    Ok(Ok(res)) => {
-                        let status = res.status();
-                        // Read (and drop) the answer so the connection can be reused.
-                        let _ = res.into_body().collect().await;
-                        if status.is_success() {
-                            Ok(())
-                        } else {
-                            Err(format!("answered {status}"))
-                        }
+                // One limit over the answer's head and body: a receiver that sends its
+                // headers and then stalls must not hold the subscription.
+                let attempt = async {
+                    let res = client.request(req).await.map_err(|e| e.to_string())?;
+                    let status = res.status();
+                    // Read the answer whole so the connection can be reused.
+                    res.into_body()
+                        .collect()
+                        .await
+                        .map_err(|e| format!("reading the answer: {e}"))?;
+                    if status.is_success() {
+                        Ok(())
+                    } else {
+                        Err(format!("answered {status}"))
                     }
+                };
+                tokio::select! {
+                    r = tokio::time::timeout(Duration::from_millis(file.timeout_ms), attempt) => {
+                        r.unwrap_or_else(|_| Err(format!("no whole answer in {} ms", file.timeout_ms)))
+                    }
+                    // Stopping: the cursor has not moved, so the event goes out after the
+                    // restart.
+                    _ = stop.changed() => return,
                 }
             }
         };
