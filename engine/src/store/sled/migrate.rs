@@ -203,17 +203,13 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
         .cache_capacity(64 << 20)
         .open()
         .map_err(storage)?;
-    if let Some(old) = db
-        .tree_names()
-        .iter()
-        .find(|n| n.as_ref() != TREE.as_bytes() && n.as_ref() != b"__sled__default")
-    {
+    if let Some(old) = super::foreign_tree(&db) {
         return Err(unusable(
             path,
             format!(
                 "was written by a motcua older than layout 1 (it has the tree '{}'); it cannot \
                  be migrated",
-                String::from_utf8_lossy(old)
+                String::from_utf8_lossy(&old)
             ),
         ));
     }

@@ -93,6 +93,16 @@ const TREE: &str = "motcua";
 /// writer's batches and the proof's key spaces never meet it.
 const MARKS: &str = "motcua-marks";
 
+/// A tree this layout does not keep (older layouts had one tree per kind of record), so
+/// such a store is recognised instead of misread.
+fn foreign_tree(db: &sled::Db) -> Option<sled::IVec> {
+    db.tree_names().into_iter().find(|n| {
+        n.as_ref() != TREE.as_bytes()
+            && n.as_ref() != MARKS.as_bytes()
+            && n.as_ref() != b"__sled__default"
+    })
+}
+
 /// A sled-backed [`Store`]. Cheap to share behind an `Arc`; dropping it stops the writer after
 /// it has answered every queued transition.
 pub struct SledStore {
@@ -156,16 +166,12 @@ impl SledStore {
             .map_err(unusable)?;
         // Older layouts kept one sled tree per kind of record; such a store is recognised
         // instead of misread.
-        if let Some(old) = db.tree_names().iter().find(|n| {
-            n.as_ref() != TREE.as_bytes()
-                && n.as_ref() != MARKS.as_bytes()
-                && n.as_ref() != b"__sled__default"
-        }) {
+        if let Some(old) = foreign_tree(&db) {
             return Err(Error::Unusable {
                 problem: format!(
                     "was written by an older motcua (it has the tree '{}'); this version \
                      reads only the single-tree layout",
-                    String::from_utf8_lossy(old)
+                    String::from_utf8_lossy(&old)
                 ),
                 path,
             });
