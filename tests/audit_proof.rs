@@ -68,7 +68,19 @@ struct Raw {
 
 impl Raw {
     fn open(dir: &tempfile::TempDir) -> Raw {
-        let db = sled::open(dir.path()).unwrap();
+        // sled lets go of its file lock when its last thread ends, a moment after the store
+        // that wrote the ledger was dropped; on a loaded machine that moment can be seen.
+        let mut tries = 0;
+        let db = loop {
+            match sled::open(dir.path()) {
+                Ok(db) => break db,
+                Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("opening the raw store: {e}"),
+            }
+        };
         let tree = db.open_tree("motcua").unwrap();
         Raw { db, tree }
     }
