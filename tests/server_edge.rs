@@ -297,7 +297,25 @@ fn idempotent_retries_return_the_first_result() {
         &stranger,
     );
     assert_eq!((r.status, r.problem_code()), (403, "forbidden".into()));
-    // Auditors and admins change nothing.
+    // An officer receives only procedures of their own roles and departments.
+    let r = s.post(
+        "/v1/dossiers",
+        Some(http::OTHER_DEPT),
+        &[("idempotency-key", "o-1")],
+        &body,
+    );
+    assert_eq!(
+        (r.status, r.problem_code()),
+        (403, "forbidden".into()),
+        "{}",
+        r.text()
+    );
+    // Admins list no dossiers; auditors and admins change nothing.
+    assert_eq!(
+        s.get("/v1/dossiers?applicant=001090012345", Some(ADMIN))
+            .status,
+        403
+    );
     let r = s.post(
         "/v1/dossiers",
         Some(AUDITOR),

@@ -109,7 +109,7 @@ fn receive_samples(engine: &motcua::Engine) -> anyhow::Result<usize> {
         else {
             continue;
         };
-        // A restart before the store holds them all must not receive them twice.
+        // Idempotent, so a second receiving of the same sample would answer the first.
         sub.idempotency_key = Some(format!("dev-sample-{}", proc_.id));
         let receipt = engine
             .submit(sub)
@@ -171,7 +171,18 @@ fn dev_tokens(engine: &motcua::Engine, data: &Path) -> anyhow::Result<Vec<TokenE
             vec![],
         )?);
         let yaml = render(&list);
-        std::fs::write(&path, yaml).with_context(|| format!("writing {}", path.display()))?;
+        // Plain tokens: readable by the owner only, like the status key.
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        std::io::Write::write_all(
+            &mut opts
+                .open(&path)
+                .with_context(|| format!("writing {}", path.display()))?,
+            yaml.as_bytes(),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
         list
     };
     println!("demo credentials (--dev; kept in {}):", path.display());

@@ -46,6 +46,25 @@ pub fn submit_refusal(who: &Principal) -> Option<String> {
     }
 }
 
+/// Why officer `who` may not receive dossiers of `p`, if not: they must hold one of its roles
+/// and belong to one of the departments that own its states.
+pub fn receive_refusal(who: &Principal, p: &Procedure) -> Option<String> {
+    let role = p.roles.iter().any(|r| who.roles.contains(&r.id));
+    let department = p.states.iter().any(|s| {
+        s.department
+            .as_ref()
+            .is_some_and(|d| who.departments.contains(d))
+    });
+    if role && department {
+        None
+    } else {
+        Some(format!(
+            "{} holds no role and department of procedure {}",
+            who.subject, p.id
+        ))
+    }
+}
+
 /// The actor a caller acts as on dossier `d`. An applicant acts as themselves (the engine
 /// lets them take only their own dossier's applicant actions). A portal acts for the
 /// applicant of a dossier it received, and its subject is recorded among the actor's roles

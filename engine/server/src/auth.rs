@@ -38,8 +38,10 @@ impl Principal {
             .collect()
     }
 
+    /// An officer holds an officer's role and neither of the citizen-side roles: a JWT that
+    /// says `[applicant, offline_access]` is an applicant, not an officer.
     pub fn is_officer(&self) -> bool {
-        !self.officer_roles().is_empty()
+        !self.has(APPLICANT) && !self.has(PORTAL) && !self.officer_roles().is_empty()
     }
 }
 
@@ -49,7 +51,7 @@ pub enum Error {
     Config { path: String, message: String },
 }
 
-fn config(path: &Path, message: impl Into<String>) -> Error {
+fn config_error(path: &Path, message: impl Into<String>) -> Error {
     Error::Config {
         path: path.display().to_string(),
         message: message.into(),
@@ -139,8 +141,9 @@ impl Auth {
         origin: &Path,
     ) -> Result<Auth, Error> {
         let mut tokens = HashMap::new();
+        let mut subjects = std::collections::HashSet::new();
         for (i, e) in entries.into_iter().enumerate() {
-            let at = |m: &str| config(origin, format!("entry {}: {m}", i + 1));
+            let at = |m: &str| config_error(origin, format!("entry {}: {m}", i + 1));
             if e.subject.trim().is_empty() || e.subject.len() > 128 {
                 return Err(at("subject must be 1 to 128 bytes"));
             }
@@ -163,6 +166,10 @@ impl Auth {
                 }
                 _ => return Err(at("give exactly one of token_sha256 and token")),
             };
+            // A subject names one credential: the audit log and idempotency keys rely on it.
+            if !subjects.insert(e.subject.clone()) {
+                return Err(at(&format!("subject '{}' appears twice", e.subject)));
+            }
             let principal = Principal {
                 subject: e.subject,
                 roles: e.roles,
@@ -212,7 +219,7 @@ impl Jwt {
             "RS256" => Algorithm::RS256,
             "ES256" => Algorithm::ES256,
             other => {
-                return Err(config_err(
+                return Err(config_error(
                     &origin,
                     format!("algorithm '{other}': use HS256, RS256 or ES256"),
                 ));
@@ -220,10 +227,10 @@ impl Jwt {
         };
         let pem = |c: &JwtConfig| -> Result<Vec<u8>, Error> {
             let file = c.public_key_file.as_ref().ok_or_else(|| {
-                config_err(&origin, format!("{} needs public_key_file", c.algorithm))
+                config_error(&origin, format!("{} needs public_key_file", c.algorithm))
             })?;
             std::fs::read(dir.join(file))
-                .map_err(|e| config_err(&origin, format!("reading {file}: {e}")))
+                .map_err(|e| config_error(&origin, format!("reading {file}: {e}")))
         };
         let key = match algorithm {
             Algorithm::HS256 => {
@@ -232,14 +239,14 @@ impl Jwt {
                     .as_ref()
                     .filter(|s| s.len() >= 32)
                     .ok_or_else(|| {
-                        config_err(&origin, "HS256 needs a secret of at least 32 bytes")
+                        config_error(&origin, "HS256 needs a secret of at least 32 bytes")
                     })?;
                 DecodingKey::from_secret(secret.as_bytes())
             }
             Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem(&config)?)
-                .map_err(|e| config_err(&origin, format!("public key: {e}")))?,
+                .map_err(|e| config_error(&origin, format!("public key: {e}")))?,
             _ => DecodingKey::from_ec_pem(&pem(&config)?)
-                .map_err(|e| config_err(&origin, format!("public key: {e}")))?,
+                .map_err(|e| config_error(&origin, format!("public key: {e}")))?,
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = config.leeway_seconds;
@@ -290,20 +297,16 @@ impl Jwt {
     }
 }
 
-fn config_err(path: &Path, message: impl Into<String>) -> Error {
-    config(path, message)
-}
-
 /// Reads a tokens file (YAML list).
 pub fn read_tokens(path: &Path) -> Result<Vec<TokenEntry>, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| config(path, e.to_string()))?;
-    serde_yaml::from_str(&text).map_err(|e| config(path, e.to_string()))
+    let text = std::fs::read_to_string(path).map_err(|e| config_error(path, e.to_string()))?;
+    serde_yaml::from_str(&text).map_err(|e| config_error(path, e.to_string()))
 }
 
 /// Reads a JWT configuration file (YAML).
 pub fn read_jwt_config(path: &Path) -> Result<JwtConfig, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| config(path, e.to_string()))?;
-    serde_yaml::from_str(&text).map_err(|e| config(path, e.to_string()))
+    let text = std::fs::read_to_string(path).map_err(|e| config_error(path, e.to_string()))?;
+    serde_yaml::from_str(&text).map_err(|e| config_error(path, e.to_string()))
 }
 
 /// A fresh random token for `--dev` (32 hex digits).

@@ -158,3 +158,37 @@ impl From<motcua::Error> for Problem {
         p
     }
 }
+
+/// An error answer axum made itself (a path that does not decode, a body over the limit
+/// read by a plain extractor) as plain text, turned into a problem document like every other.
+pub async fn from_plain(res: Response) -> Response {
+    let status = res.status();
+    let typed = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("application/problem+json") || v.starts_with("application/json")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || typed {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_client_error() => "invalid_request",
+        _ => "internal",
+    };
+    let detail = if text.trim().is_empty() {
+        title(status).to_string()
+    } else {
+        text
+    };
+    Problem::new(status, code, detail).into_response()
+}

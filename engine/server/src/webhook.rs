@@ -258,32 +258,52 @@ pub async fn run(
             }
             continue;
         }
+        let mut saved = cursor;
         for (seq, event) in events {
             if *stop.borrow() {
-                return;
+                break;
             }
             let kind = type_of(&event);
             if sub.wants(kind) {
-                deliver(
+                let done = deliver(
                     &client, &file, sub, seq, kind, &event, &metrics, &engine, &mut stop,
                 )
                 .await;
-                if *stop.borrow() {
-                    // Stopped mid-retry: the event is delivered again after the restart.
-                    return;
+                if done == Done::Stopped {
+                    // The event goes out again after the restart (or after the pause).
+                    if !*stop.borrow() {
+                        sleep_or_stop(Duration::from_secs(1), &mut stop).await;
+                    }
+                    break;
                 }
+                cursor = seq;
+                // Saved after every event sent, so a kill repeats at most the one in flight.
+                if save_cursor(&engine, &name, cursor).await {
+                    saved = cursor;
+                }
+            } else {
+                cursor = seq;
             }
-            cursor = seq;
             metrics.set_backlog(&name, head.saturating_sub(cursor));
-            let (engine, name) = (engine.clone(), name.clone());
-            let _ = tokio::task::spawn_blocking(move || {
-                engine
-                    .marks()
-                    .set_mark(&cursor_mark(&name), Some(seq.to_string().as_bytes()))
-            })
-            .await;
+        }
+        // Events this subscriber does not take are passed with one write per page.
+        if cursor != saved {
+            save_cursor(&engine, &name, cursor).await;
         }
     }
+}
+
+async fn save_cursor(engine: &Arc<motcua::Engine>, name: &str, seq: u64) -> bool {
+    let (engine, name) = (engine.clone(), name.to_string());
+    matches!(
+        tokio::task::spawn_blocking(move || {
+            engine
+                .marks()
+                .set_mark(&cursor_mark(&name), Some(seq.to_string().as_bytes()))
+        })
+        .await,
+        Ok(Ok(()))
+    )
 }
 
 async fn sleep_or_stop(d: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) {
@@ -304,7 +324,7 @@ async fn deliver(
     metrics: &Metrics,
     engine: &Arc<motcua::Engine>,
     stop: &mut tokio::sync::watch::Receiver<bool>,
-) {
+) -> Done {
     let body = serde_json::to_vec(&Delivery {
         id: seq,
         kind,
@@ -349,14 +369,14 @@ async fn deliver(
                     }
                     // Stopping: the cursor has not moved, so the event goes out after the
                     // restart.
-                    _ = stop.changed() => return,
+                    _ = stop.changed() => return Done::Stopped,
                 }
             }
         };
         match outcome {
             Ok(()) => {
                 metrics.webhook_delivered.fetch_add(1, Ordering::Relaxed);
-                return;
+                return Done::Delivered;
             }
             Err(e) => {
                 metrics
@@ -372,7 +392,7 @@ async fn deliver(
                 .min(file.max_backoff_ms);
             sleep_or_stop(Duration::from_millis(wait), stop).await;
             if *stop.borrow() {
-                return;
+                return Done::Stopped;
             }
         }
     }
@@ -386,11 +406,26 @@ async fn deliver(
     };
     let name = format!("{}{seq:020}", dead_prefix(&sub.name));
     let engine = engine.clone();
-    let _ = tokio::task::spawn_blocking(move || {
+    let kept = tokio::task::spawn_blocking(move || {
         let bytes = serde_json::to_vec(&letter).unwrap_or_default();
         engine.marks().set_mark(&name, Some(&bytes))
     })
     .await;
+    match kept {
+        Ok(Ok(())) => Done::DeadLetter,
+        // Not kept: the cursor must not pass an event that is neither delivered nor listed.
+        _ => Done::Stopped,
+    }
+}
+
+/// How one event's delivery ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Done {
+    Delivered,
+    /// Given up after the last try and kept in the dead-letter list.
+    DeadLetter,
+    /// Neither: stopping, or the dead letter could not be kept. The cursor stays before it.
+    Stopped,
 }
 
 #[cfg(test)]

@@ -136,9 +136,9 @@ pub struct Page {
 /// Bookkeeping kept beside the dossiers but outside the audit chain and the commit rules:
 /// a webhook subscriber's delivery cursor and dead letters, procedure versions uploaded to a
 /// server. Names are UTF-8 keys in one space of their own; listing is by prefix, in key
-/// order. A mark is durable when `set_mark` returns in the sense that a killed process keeps
-/// it; what depends on it must tolerate the last one being lost in a power cut (a delivery
-/// repeated), because it is not synced with the transitions' fdatasync.
+/// order. A mark is durable when `set_mark` returns (sled's flush, which syncs its file);
+/// it is not part of any transition's commit, so what depends on it must tolerate its being
+/// a step behind the transitions (a webhook delivered again).
 pub trait Marks: Send + Sync {
     fn mark(&self, name: &str) -> Result<Option<Vec<u8>>, Error>;
     /// Every mark whose name starts with `prefix`, in name order, to `f` until it returns

@@ -18,6 +18,7 @@ use crate::body::Params;
 use crate::problem::Problem;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     pub dossier: Option<String>,
@@ -57,7 +58,7 @@ fn instant(name: &str, v: &Option<String>) -> Result<Option<jiff::Timestamp>, Pr
         .transpose()
 }
 
-#[utoipa::path(get, path = "/v1/audit", tag = "audit", params(AuditParams),
+#[utoipa::path(get, path = "/v1/audit", operation_id = "list_audit", tag = "audit", params(AuditParams),
     responses((status = 200, description = "A page of entries, or the export as JSONL/CSV", body = AuditPage),
         (status = 403, description = "Not an auditor")),
     security(("bearer" = [])))]
@@ -186,7 +187,7 @@ pub struct Verification {
     pub records: bool,
 }
 
-#[utoipa::path(get, path = "/v1/audit/verify", tag = "audit",
+#[utoipa::path(get, path = "/v1/audit/verify", operation_id = "verify_audit", tag = "audit",
     responses((status = 200, description = "The chain verified up to the head read at the start", body = Verification),
         (status = 409, description = "The chain does not verify", body = Verification)),
     security(("bearer" = [])))]
@@ -225,7 +226,7 @@ pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response,
     })
 }
 
-#[utoipa::path(get, path = "/v1/audit/checkpoint", tag = "audit",
+#[utoipa::path(get, path = "/v1/audit/checkpoint", operation_id = "audit_checkpoint", tag = "audit",
     responses((status = 200, description = "A checkpoint of the head, signed with the agency's key", body = Object),
         (status = 404, description = "The server was started without --checkpoint-key")),
     security(("bearer" = [])))]
@@ -259,6 +260,7 @@ pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Respo
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
     /// First local day (YYYY-MM-DD).
@@ -271,7 +273,7 @@ pub struct ReportParams {
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/reports/on-time", tag = "reports", params(ReportParams),
+#[utoipa::path(get, path = "/v1/reports/on-time", operation_id = "report_on_time", tag = "reports", params(ReportParams),
     responses((status = 200, description = "The on-time report (Decision 766)", body = Object),
         (status = 403, description = "Neither an auditor nor an officer")),
     security(("bearer" = [])))]

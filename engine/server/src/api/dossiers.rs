@@ -171,7 +171,7 @@ fn view(
     )
 }
 
-#[utoipa::path(post, path = "/v1/dossiers", tag = "dossiers",
+#[utoipa::path(post, path = "/v1/dossiers", operation_id = "submit_dossier", tag = "dossiers",
     request_body = SubmitBody,
     params(("Idempotency-Key" = String, Header, description = "Required; a retry with the same key and body returns the first result")),
     responses((status = 201, body = Received), (status = 400, description = "Malformed request or no Idempotency-Key"),
@@ -202,6 +202,12 @@ pub async fn submit(
         ));
     }
     if let Some(reason) = access::submit_refusal(&caller.who) {
+        return Err(caller.forbid(&s, reason));
+    }
+    if caller.who.is_officer()
+        && let Some(p) = s.engine.procedure(&body.procedure)
+        && let Some(reason) = access::receive_refusal(&caller.who, &p.procedure)
+    {
         return Err(caller.forbid(&s, reason));
     }
     let who = &caller.who;
@@ -245,7 +251,8 @@ pub async fn submit(
         data: body.data,
         documents: body.documents,
         // Keys are scoped by credential, so two portals' keys never meet.
-        idempotency_key: Some(format!("{}:{key}", who.subject)),
+        // The subject's length first, so no subject and key pair reads as another's.
+        idempotency_key: Some(format!("{}:{}:{key}", who.subject.len(), who.subject)),
         received_by: access::receiver(who),
         meta,
     };
@@ -261,6 +268,12 @@ pub async fn submit(
     }
     let d = receipt.dossier;
     let p = s.engine.pinned_procedure(&d).map_err(Problem::from)?;
+    if receipt.replayed && !access::may_read(who, &d, &p.procedure) {
+        return Err(caller.forbid(
+            &s,
+            format!("{} may not see dossier {}", who.subject, d.code),
+        ));
+    }
     let secret = crate::status::secret(&s.status_key, d.public_code());
     let slip = Slip {
         code: d.code.clone(),
@@ -291,7 +304,7 @@ pub async fn submit(
     Ok(res)
 }
 
-#[utoipa::path(get, path = "/v1/dossiers/{code}", tag = "dossiers",
+#[utoipa::path(get, path = "/v1/dossiers/{code}", operation_id = "get_dossier", tag = "dossiers",
     params(("code" = String, Path, description = "The dossier code")),
     responses((status = 200, body = DossierView, headers(("ETag" = String, description = "The version"))),
         (status = 403, description = "Not the caller's dossier"), (status = 404, description = "No such dossier")),
@@ -314,7 +327,7 @@ pub async fn get(
     Ok(res)
 }
 
-#[utoipa::path(post, path = "/v1/dossiers/{code}/actions", tag = "dossiers",
+#[utoipa::path(post, path = "/v1/dossiers/{code}/actions", operation_id = "act_on_dossier", tag = "dossiers",
     params(("code" = String, Path, description = "The dossier code"),
         ("If-Match" = String, Header, description = "The version (ETag) the decision was made on")),
     request_body = ActionBody,
@@ -374,6 +387,7 @@ fn act_blocking(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Open dossiers with an active step in this state (with `procedure` or `department`).
@@ -399,7 +413,7 @@ pub struct ListPage {
     pub next: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/dossiers", tag = "dossiers", params(ListParams),
+#[utoipa::path(get, path = "/v1/dossiers", operation_id = "list_dossiers", tag = "dossiers", params(ListParams),
     responses((status = 200, body = ListPage), (status = 400, description = "No selective filter, or a bad one")),
     security(("bearer" = [])))]
 pub async fn list(
@@ -436,6 +450,8 @@ fn list_blocking(
                 }
                 _ => q.applicant = Some(who.subject.clone()),
             }
+        } else if !who.has(PORTAL) {
+            return Err(caller.forbid(s, format!("{} lists no dossiers", who.subject)));
         } else if q.applicant.is_none() {
             return Err(caller.forbid(
                 s,
@@ -523,7 +539,7 @@ fn list_blocking(
     })
 }
 
-#[utoipa::path(get, path = "/v1/dossiers/{code}/audit", tag = "audit",
+#[utoipa::path(get, path = "/v1/dossiers/{code}/audit", operation_id = "dossier_audit", tag = "audit",
     params(("code" = String, Path, description = "The dossier code")),
     responses((status = 200, description = "The dossier's audit entries, in order", body = [Object])),
     security(("bearer" = [])))]
@@ -553,7 +569,7 @@ async fn read_after_check<T: Serialize + Send + 'static>(
     Ok(json(StatusCode::OK, &answer))
 }
 
-#[utoipa::path(get, path = "/v1/dossiers/{code}/slip", tag = "audit",
+#[utoipa::path(get, path = "/v1/dossiers/{code}/slip", operation_id = "dossier_slip", tag = "audit",
     params(("code" = String, Path, description = "The dossier code")),
     responses((status = 200, description = "The process-control slip (form 06)", body = Object)),
     security(("bearer" = [])))]

@@ -64,8 +64,15 @@ impl State {
         eprintln!("{line}");
     }
 
+    /// Whether the scheduler was started and its thread still runs.
     pub fn scheduler_running(&self) -> bool {
         self.scheduler_running.load(Ordering::Relaxed)
+            && self
+                .scheduler
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+                .is_some_and(|s| s.is_running())
     }
 }
 

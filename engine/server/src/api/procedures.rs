@@ -75,7 +75,7 @@ pub struct Detail {
     pub actions: Value,
 }
 
-#[utoipa::path(get, path = "/v1/procedures", tag = "procedures",
+#[utoipa::path(get, path = "/v1/procedures", operation_id = "list_procedures", tag = "procedures",
     responses((status = 200, description = "The version in force of each procedure", body = [Summary])),
     security(("bearer" = [])))]
 pub async fn list(State(s): State<Shared>, _caller: Caller) -> Response {
@@ -99,7 +99,7 @@ fn field(p: &Value, name: &str) -> Value {
     p.get(name).cloned().unwrap_or(Value::Array(vec![]))
 }
 
-#[utoipa::path(get, path = "/v1/procedures/{id}", tag = "procedures",
+#[utoipa::path(get, path = "/v1/procedures/{id}", operation_id = "get_procedure", tag = "procedures",
     params(("id" = String, Path, description = "The procedure's id")),
     responses((status = 200, body = Detail), (status = 404, description = "No such procedure")),
     security(("bearer" = [])))]
@@ -132,13 +132,14 @@ pub async fn get(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct GraphParams {
     /// `mermaid` (default) or `dot`.
     pub format: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/procedures/{id}/graph", tag = "procedures",
+#[utoipa::path(get, path = "/v1/procedures/{id}/graph", operation_id = "procedure_graph", tag = "procedures",
     params(("id" = String, Path, description = "The procedure's id"), GraphParams),
     responses((status = 200, description = "The diagram as text", content_type = "text/plain"),
         (status = 404, description = "No such procedure")),
@@ -168,7 +169,7 @@ pub async fn graph(
     Ok(res)
 }
 
-#[utoipa::path(put, path = "/v1/procedures/{id}", tag = "procedures",
+#[utoipa::path(put, path = "/v1/procedures/{id}", operation_id = "put_procedure", tag = "procedures",
     params(("id" = String, Path, description = "The procedure's id, as in the file")),
     request_body(content = String, content_type = "application/yaml", description = "The procedure file"),
     responses((status = 201, description = "Stored as a new version, effective from its effective_from", body = Summary),

@@ -32,6 +32,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct StatusParams {
     /// The secret printed on the appointment slip.
@@ -50,8 +51,9 @@ pub struct Step {
 pub struct Awaited {
     /// What the step asks of the citizen.
     pub label: String,
-    /// The written request: the officer's note and the documents named (guide once).
+    /// The written request (the officer's note; guide once).
     pub request: Option<String>,
+    /// The documents the request names, by input.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
@@ -71,7 +73,7 @@ pub struct CitizenStatus {
     pub awaited: Vec<Awaited>,
 }
 
-#[utoipa::path(get, path = "/v1/status/{public_code}", tag = "citizens",
+#[utoipa::path(get, path = "/v1/status/{public_code}", operation_id = "citizen_status", tag = "citizens",
     params(("public_code" = String, Path, description = "The code on the slip"), StatusParams),
     responses((status = 200, body = CitizenStatus),
         (status = 404, description = "No dossier with this code and secret")))]
@@ -109,6 +111,26 @@ pub async fn status(
     }
 }
 
+/// The documents an officer's entry asked for: only its `documents` inputs, since other
+/// inputs may hold notes or names the citizen's page must not show.
+fn documents_asked(
+    p: &motcua::procedure::Procedure,
+    e: &motcua::audit::Entry,
+) -> serde_json::Value {
+    let Some(action) = p.actions.iter().find(|a| a.id == e.action) else {
+        return serde_json::Value::Null;
+    };
+    let mut out = serde_json::Map::new();
+    for input in &action.inputs {
+        if input.kind == motcua::procedure::InputKind::Documents
+            && let Some(v) = e.input.get(&input.name)
+        {
+            out.insert(input.name.clone(), v.clone());
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
 fn citizen_view(s: &super::State, code: &str) -> Result<Option<CitizenStatus>, Problem> {
     let d = match s.engine.dossier(code) {
         Ok(d) => d,
@@ -141,7 +163,7 @@ fn citizen_view(s: &super::State, code: &str) -> Result<Option<CitizenStatus>, P
                 label: state.label.clone(),
                 request: asked.and_then(|e| e.comment.clone()),
                 details: asked
-                    .map(|e| e.input.clone())
+                    .map(|e| documents_asked(proc_, e))
                     .unwrap_or(serde_json::Value::Null),
             });
         }

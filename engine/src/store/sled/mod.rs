@@ -394,8 +394,7 @@ impl Marks for SledStore {
             Some(v) => self.marks.insert(name.as_bytes(), v).map(|_| ()),
             None => self.marks.remove(name.as_bytes()).map(|_| ()),
         };
-        // A mark is answered once sled's log holds it (it survives a killed process); losing
-        // the last one in a power cut only repeats work (a webhook delivered again).
+        // Answered once sled has flushed (and synced) its log.
         written
             .and_then(|()| self.marks.flush().map(|_| ()))
             .map_err(|e| Error::NotWritten(format!("mark {name}: {e}")))
