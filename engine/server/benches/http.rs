@@ -545,7 +545,7 @@ fn main() {
         "2026-06-01T09:00:00+07:00".parse().expect("an instant"),
     ));
     let store = Arc::new(
-        SledStore::open(&dir.path().join("store"), Options::default()).expect("the sled store"),
+        SledStore::open(dir.path().join("store"), Options::default()).expect("the sled store"),
     );
     let engine = Engine::new(
         store.clone(),
