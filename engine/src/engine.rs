@@ -542,8 +542,14 @@ impl Engine {
     /// The actions `actor` may take on the dossier now.
     pub fn available_actions(&self, code: &str, actor: &Actor) -> Result<Vec<Availability>> {
         let d = self.dossier(code)?;
-        let p = self.pinned(&d)?;
-        Ok(transition::available(&p, &d, actor, self.now()))
+        self.available_actions_of(&d, actor)
+    }
+
+    /// [`Engine::available_actions`] on a dossier the caller already holds (the one `act`
+    /// returned), without reading it again.
+    pub fn available_actions_of(&self, d: &Dossier, actor: &Actor) -> Result<Vec<Availability>> {
+        let p = self.pinned(d)?;
+        Ok(transition::available(&p, d, actor, self.now()))
     }
 
     /// Dossiers matching `query`, at most `limit`, continuing after the cursor `after` that

@@ -156,10 +156,7 @@ fn view(
     p: &motcua::catalog::Compiled,
 ) -> DossierView {
     let available = match access::actor_for(&caller.who, d) {
-        Ok(actor) => s
-            .engine
-            .available_actions(&d.code, &actor)
-            .unwrap_or_default(),
+        Ok(actor) => s.engine.available_actions_of(d, &actor).unwrap_or_default(),
         Err(_) => vec![],
     };
     let clocks = s.engine.clocks(d).ok();
