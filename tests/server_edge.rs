@@ -653,7 +653,7 @@ fn operations_health_readiness_metrics_openapi_and_a_draining_sigterm() {
     let metrics = s.get("/metrics", None).text();
     for needle in [
         "motcua_http_requests_total{method=\"POST\",route=\"/v1/dossiers\",status=\"201\"} 1",
-        "motcua_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/dossiers\",le=\"+Inf\"} 1",
+        "motcua_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/dossiers\",status=\"201\",le=\"+Inf\"} 1",
         "motcua_transitions_total 1",
         "motcua_dossiers_open 1",
         "motcua_plugin_calls_total",

@@ -745,6 +745,22 @@ fn after_max_tries_an_event_is_a_dead_letter_and_delivery_goes_on() {
     );
     assert_eq!(backlog(&server, "down"), Some(0));
     assert_eq!(backlog(&server, "nobody"), Some(0));
+    // The dead-letter list is there for the admin to read, one letter per event given up.
+    let hooks = server.get("/v1/webhooks", Some(http::ADMIN));
+    assert_eq!(hooks.status, 200, "{}", hooks.text());
+    let hooks = hooks.json();
+    let letters = |name: &str| {
+        hooks
+            .as_array()
+            .expect("subscribers")
+            .iter()
+            .find(|h| h["name"] == name)
+            .map(|h| h["dead_letters"].as_array().map_or(0, Vec::len) as u64)
+    };
+    assert_eq!(letters("down"), Some(m));
+    assert_eq!(letters("nobody"), Some(submitted));
+    assert_eq!(letters("up"), Some(0));
+    assert_eq!(server.get("/v1/webhooks", Some(DESK)).status, 403);
     // The receiver comes back: new events reach it at the first try, promptly.
     rx.set_mode("down", Mode::Ok);
     let t0 = Instant::now();

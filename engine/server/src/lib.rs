@@ -121,6 +121,7 @@ fn router(state: api::Shared) -> Router {
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/reports/on-time", get(audit::on_time))
         .route("/v1/status/{public_code}", get(status::status))
+        .route("/v1/webhooks", get(ops::webhooks))
         .route("/", get(ops::index))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -242,11 +243,11 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
         outbox_bell: outbox_bell.clone(),
         manual_clock: config.manual_clock.clone(),
         scheduler: scheduler.clone(),
+        webhooks: config.webhooks.clone().map(Arc::new),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut deliveries = vec![];
-    if let Some(file) = config.webhooks {
-        let file = Arc::new(file);
+    if let Some(file) = state.webhooks.clone() {
         for i in 0..file.subscriptions.len() {
             deliveries.push(tokio::spawn(webhook::run(
                 engine.clone(),

@@ -23,8 +23,8 @@ struct Histogram {
 pub struct Metrics {
     /// (method, route, status) → requests.
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
-    /// (method, route) → latency.
-    latency: Mutex<BTreeMap<(String, String), Histogram>>,
+    /// (method, route, status) → latency.
+    latency: Mutex<BTreeMap<(String, String, u16), Histogram>>,
     /// Committed submissions and actions through the API.
     pub transitions: AtomicU64,
     /// Timers the scheduler fired (each warning, breach, escalation).
@@ -50,7 +50,7 @@ impl Metrics {
         }
         let mut l = self.latency.lock().unwrap_or_else(|p| p.into_inner());
         let h = l
-            .entry((method.to_string(), route.to_string()))
+            .entry((method.to_string(), route.to_string(), status))
             .or_default();
         h.count += 1;
         h.sum += seconds;
@@ -91,16 +91,19 @@ impl Metrics {
         }
         let _ = writeln!(
             out,
-            "# HELP motcua_http_request_duration_seconds Latency by method and route."
+            "# HELP motcua_http_request_duration_seconds Latency by method, route and status."
         );
         let _ = writeln!(out, "# TYPE motcua_http_request_duration_seconds histogram");
-        for ((m, route), h) in self
+        for ((m, route, status), h) in self
             .latency
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
         {
-            let labels = format!("method=\"{m}\",route=\"{}\"", escape(route));
+            let labels = format!(
+                "method=\"{m}\",route=\"{}\",status=\"{status}\"",
+                escape(route)
+            );
             for (i, bound) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,

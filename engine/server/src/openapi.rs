@@ -48,6 +48,7 @@ impl Modify for Bearer {
         api::audit::checkpoint,
         api::audit::on_time,
         api::status::status,
+        api::ops::webhooks,
     ),
     modifiers(&Bearer),
     tags(
@@ -55,7 +56,8 @@ impl Modify for Bearer {
         (name = "dossiers", description = "Receiving, reading and acting on dossiers"),
         (name = "audit", description = "The hash-chained audit log"),
         (name = "reports", description = "Service reports"),
-        (name = "citizens", description = "The public status page")
+        (name = "citizens", description = "The public status page"),
+        (name = "webhooks", description = "Deliveries from the outbox")
     )
 )]
 pub struct Doc;

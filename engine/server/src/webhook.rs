@@ -185,6 +185,16 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
     )
 }
 
+/// The subscriber's delivery cursor as kept (0 before its first event).
+pub fn cursor(engine: &motcua::Engine, name: &str) -> Result<u64, motcua::Error> {
+    Ok(engine
+        .marks()
+        .mark(&cursor_mark(name))?
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0))
+}
+
 fn cursor_mark(name: &str) -> String {
     format!("webhook/{name}/cursor")
 }
@@ -220,18 +230,9 @@ pub async fn run(
     let mut cursor = {
         let engine = engine.clone();
         let name = name.clone();
-        tokio::task::spawn_blocking(move || {
-            engine
-                .marks()
-                .mark(&cursor_mark(&name))
-                .ok()
-                .flatten()
-                .and_then(|v| String::from_utf8(v).ok())
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0)
-        })
-        .await
-        .unwrap_or(0)
+        tokio::task::spawn_blocking(move || cursor(&engine, &name).unwrap_or(0))
+            .await
+            .unwrap_or(0)
     };
     while !*stop.borrow() {
         let page = {

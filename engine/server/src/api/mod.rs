@@ -41,6 +41,8 @@ pub struct State {
     pub outbox_bell: Arc<tokio::sync::Notify>,
     /// The manual clock, when the server runs on one.
     pub manual_clock: Option<Arc<motcua::clock::ManualClock>>,
+    /// The webhook subscriptions, if any.
+    pub webhooks: Option<Arc<crate::webhook::WebhooksFile>>,
     /// The running scheduler (taken out to stop it).
     pub scheduler: Arc<std::sync::Mutex<Option<motcua::scheduler::Scheduler>>>,
 }

@@ -134,3 +134,71 @@ pub async fn set_clock(
     }
     Ok(super::json(StatusCode::OK, &json!({"now": t.to_string()})))
 }
+
+/// One subscription's delivery state.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Subscriber {
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    /// The last outbox event passed (delivered, dead-lettered or not subscribed).
+    pub cursor: u64,
+    /// Outbox events after the cursor.
+    pub backlog: u64,
+    /// Events given up after the last try, oldest first (at most 1,000).
+    #[schema(value_type = Vec<Object>)]
+    pub dead_letters: Vec<crate::webhook::DeadLetter>,
+}
+
+#[utoipa::path(get, path = "/v1/webhooks", tag = "webhooks", operation_id = "list_webhooks",
+    responses((status = 200, description = "Each subscription's cursor, backlog and dead letters", body = [Subscriber]),
+        (status = 403, description = "Neither an admin nor an auditor")),
+    security(("bearer" = [])))]
+pub async fn webhooks(
+    State(s): State<Shared>,
+    caller: super::Caller,
+) -> Result<Response, crate::Problem> {
+    caller.require(
+        &s,
+        &[crate::auth::ADMIN, crate::auth::AUDITOR],
+        "reading webhook deliveries",
+    )?;
+    let state = s.clone();
+    let list = blocking(move || {
+        let Some(file) = &state.webhooks else {
+            return Ok(vec![]);
+        };
+        let head = state
+            .engine
+            .store()
+            .outbox_head()
+            .map_err(motcua::Error::from)?;
+        let mut out = vec![];
+        for sub in &file.subscriptions {
+            let cursor = crate::webhook::cursor(&state.engine, &sub.name)?;
+            let mut dead = vec![];
+            state
+                .engine
+                .marks()
+                .marks(&crate::webhook::dead_prefix(&sub.name), &mut |_, v| {
+                    if let Ok(letter) = serde_json::from_slice(v) {
+                        dead.push(letter);
+                    }
+                    dead.len() < 1000
+                })
+                .map_err(motcua::Error::from)?;
+            out.push(Subscriber {
+                name: sub.name.clone(),
+                url: sub.url.clone(),
+                events: sub.events.clone(),
+                cursor,
+                backlog: head.saturating_sub(cursor),
+                dead_letters: dead,
+            });
+        }
+        Ok::<_, motcua::Error>(out)
+    })
+    .await?
+    .map_err(crate::Problem::from)?;
+    Ok(super::json(StatusCode::OK, &list))
+}
