@@ -45,6 +45,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's head (also the idle limit between requests).
     #[arg(long, default_value_t = 20)]
     pub header_read_timeout: u64,
+    /// The base URL citizens reach this server at, printed on the appointment slip's QR code
+    /// (e.g. https://motcua.haichau.danang.gov.vn); default: the address the desk's browser used.
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -94,6 +98,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_rate_per_second: args.public_rate_limit,
         manual_clock: manual,
         header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout.max(1)),
+        public_url: args.public_url.clone(),
     };
     motcua_server::serve(Arc::new(engine), config)?;
     Ok(ExitCode::SUCCESS)

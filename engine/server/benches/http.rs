@@ -503,6 +503,7 @@ fn start_server(b: &Bench, data: &Path) -> SocketAddr {
         public_rate_per_second: 50,
         manual_clock: Some(b.clock.clone()),
         header_read_timeout: Duration::from_secs(20),
+        public_url: None,
     };
     let engine = b.engine.clone();
     std::thread::Builder::new()

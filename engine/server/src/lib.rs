@@ -20,6 +20,7 @@ pub mod openapi;
 mod problem;
 mod ratelimit;
 pub mod status;
+mod web;
 pub mod webhook;
 
 use std::net::SocketAddr;
@@ -78,6 +79,9 @@ pub struct Config {
     /// A client must send a request's head within this, on a new connection and between
     /// requests on a kept-alive one, so a slow or idle client cannot hold a connection.
     pub header_read_timeout: Duration,
+    /// The base URL printed on paper (the slip's QR code opens `<public_url>/tra-cuu/...`);
+    /// without it, the address the desk's browser used.
+    pub public_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,13 +126,14 @@ fn router(state: api::Shared) -> Router {
         .route("/v1/reports/on-time", get(audit::on_time))
         .route("/v1/status/{public_code}", get(status::status))
         .route("/v1/webhooks", get(ops::webhooks))
-        .route("/", get(ops::index))
+        .route("/v1", get(ops::index))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .route("/v1/clock", axum::routing::post(ops::set_clock));
-    v1.fallback(dossiers::not_found)
+    v1.merge(web::routes())
+        .fallback(dossiers::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
@@ -244,6 +249,12 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
         manual_clock: config.manual_clock.clone(),
         scheduler: scheduler.clone(),
         webhooks: config.webhooks.clone().map(Arc::new),
+        sessions: web::session::Sessions::default(),
+        // A loopback server is reached by a local proxy or a developer's browser over
+        // plain HTTP; anywhere else the cookie must never travel without TLS.
+        secure_cookies: !config.listen.ip().is_loopback(),
+        dev: config.dev,
+        public_url: config.public_url.clone(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut deliveries = vec![];

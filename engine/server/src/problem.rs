@@ -168,7 +168,9 @@ pub async fn from_plain(res: Response) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
-            v.starts_with("application/problem+json") || v.starts_with("application/json")
+            v.starts_with("application/problem+json")
+                || v.starts_with("application/json")
+                || v.starts_with("text/html")
         });
     if !(status.is_client_error() || status.is_server_error()) || typed {
         return res;

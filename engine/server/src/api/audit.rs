@@ -121,7 +121,7 @@ pub async fn list(
 }
 
 /// Streams an export through a bounded channel, so memory stays constant however long the log.
-fn stream_export(
+pub(crate) fn stream_export(
     s: Shared,
     filter: Filter,
     format: motcua::audit::export::Format,

@@ -130,7 +130,7 @@ fn path_id_ok(id: &str) -> bool {
 }
 
 /// Reads a dossier the caller may see, with its pinned procedure.
-fn readable(
+pub(crate) fn readable(
     s: &super::State,
     caller: &Caller,
     code: &str,
@@ -149,7 +149,7 @@ fn readable(
     Ok((d, p))
 }
 
-fn view(
+pub(crate) fn view(
     s: &super::State,
     caller: &Caller,
     d: &Dossier,
@@ -198,14 +198,43 @@ pub async fn submit(
             "the Idempotency-Key must be at most 120 bytes with no control character",
         ));
     }
+    let key = key.to_string();
+    let state = s.clone();
+    let (caller, answer) = blocking(move || {
+        let r = receive(&state, &caller, body, &key);
+        (caller, r)
+    })
+    .await?;
+    let _ = caller;
+    let answer = answer?;
+    let d = &answer.dossier;
+    let mut res = json(StatusCode::CREATED, &answer);
+    res.headers_mut().insert(header::ETAG, etag(d.version));
+    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/dossiers/{}", d.code)) {
+        res.headers_mut().insert(header::LOCATION, loc);
+    }
+    if answer.replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+/// Receives a submission for `caller` (every access rule of the API), on the blocking pool.
+pub(crate) fn receive(
+    s: &super::State,
+    caller: &Caller,
+    body: SubmitBody,
+    key: &str,
+) -> Result<Received, Problem> {
     if let Some(reason) = access::submit_refusal(&caller.who) {
-        return Err(caller.forbid(&s, reason));
+        return Err(caller.forbid(s, reason));
     }
     if caller.who.is_officer()
         && let Some(p) = s.engine.procedure(&body.procedure)
         && let Some(reason) = access::receive_refusal(&caller.who, &p.procedure)
     {
-        return Err(caller.forbid(&s, reason));
+        return Err(caller.forbid(s, reason));
     }
     let who = &caller.who;
     if body.meta.keys().any(|k| k.starts_with("motcua.")) {
@@ -220,7 +249,7 @@ pub async fn submit(
     } else {
         // Portals and applicants submit online, whatever the body says.
         if body.channel.as_deref().is_some_and(|c| c != "online") {
-            return Err(caller.forbid(&s, format!("{} submits only online", who.subject)));
+            return Err(caller.forbid(s, format!("{} submits only online", who.subject)));
         }
         Channel::Online
     };
@@ -229,10 +258,7 @@ pub async fn submit(
         && !who.has(PORTAL)
         && body.applicant.id != who.subject
     {
-        return Err(caller.forbid(
-            &s,
-            format!("{} may submit only for themselves", who.subject),
-        ));
+        return Err(caller.forbid(s, format!("{} may submit only for themselves", who.subject)));
     }
     if !who.is_officer() && who.has(PORTAL) {
         meta.insert(PORTAL_META.to_string(), who.subject.clone());
@@ -253,23 +279,17 @@ pub async fn submit(
         received_by: access::receiver(who),
         meta,
     };
-    let engine = s.engine.clone();
-    let receipt = blocking(move || engine.submit(sub))
-        .await?
-        .map_err(|e| caller.engine_error(&s, e))?;
+    let receipt = s
+        .engine
+        .submit(sub)
+        .map_err(|e| caller.engine_error(s, e))?;
     if !receipt.replayed {
-        s.metrics
-            .transitions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        s.outbox_bell.notify_waiters();
+        s.committed();
     }
     let d = receipt.dossier;
     let p = s.engine.pinned_procedure(&d).map_err(Problem::from)?;
     if receipt.replayed && !access::may_read(who, &d, &p.procedure) {
-        return Err(caller.forbid(
-            &s,
-            format!("{} may not see dossier {}", who.subject, d.code),
-        ));
+        return Err(caller.forbid(s, format!("{} may not see dossier {}", who.subject, d.code)));
     }
     let secret = crate::status::secret(&s.status_key, d.public_code());
     let slip = Slip {
@@ -283,22 +303,12 @@ pub async fn submit(
         status_path: format!("/v1/status/{}?secret={secret}", d.public_code()),
         status_secret: secret,
     };
-    let answer = Received {
-        dossier: view(&s, &caller, &d, &p),
+    Ok(Received {
+        dossier: view(s, caller, &d, &p),
         slip,
         children_started: receipt.children.iter().map(|c| c.code.clone()).collect(),
         replayed: receipt.replayed,
-    };
-    let mut res = json(StatusCode::CREATED, &answer);
-    res.headers_mut().insert(header::ETAG, etag(d.version));
-    if let Ok(loc) = HeaderValue::from_str(&format!("/v1/dossiers/{}", d.code)) {
-        res.headers_mut().insert(header::LOCATION, loc);
-    }
-    if receipt.replayed {
-        res.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(res)
+    })
 }
 
 #[utoipa::path(get, path = "/v1/dossiers/{code}", operation_id = "get_dossier", tag = "dossiers",
@@ -349,16 +359,12 @@ pub async fn act(
     .await?;
     let _ = caller;
     let v = answer?;
-    s.metrics
-        .transitions
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    s.outbox_bell.notify_waiters();
     let mut res = json(StatusCode::OK, &v);
     res.headers_mut().insert(header::ETAG, etag(v.version));
     Ok(res)
 }
 
-fn act_blocking(
+pub(crate) fn act_blocking(
     s: &super::State,
     caller: &Caller,
     code: &str,
@@ -380,6 +386,7 @@ fn act_blocking(
         seen_version: seen,
     };
     let next = s.engine.act(req).map_err(|e| caller.engine_error(s, e))?;
+    s.committed();
     Ok(view(s, caller, &next, &p))
 }
 
@@ -428,7 +435,7 @@ pub async fn list(
     Ok(json(StatusCode::OK, &answer?))
 }
 
-fn list_blocking(
+pub(crate) fn list_blocking(
     s: &super::State,
     caller: &Caller,
     mut q: ListParams,

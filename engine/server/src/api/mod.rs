@@ -45,6 +45,14 @@ pub struct State {
     pub webhooks: Option<Arc<crate::webhook::WebhooksFile>>,
     /// The running scheduler (taken out to stop it).
     pub scheduler: Arc<std::sync::Mutex<Option<motcua::scheduler::Scheduler>>>,
+    /// The web screens' sign-in sessions.
+    pub sessions: crate::web::session::Sessions,
+    /// Session cookies carry `Secure` (off only on a loopback address).
+    pub secure_cookies: bool,
+    /// Demo mode: the desk's form starts filled with the procedure's example.
+    pub dev: bool,
+    /// The base of links printed on paper (the slip's QR code), if configured.
+    pub public_url: Option<String>,
 }
 
 pub type Shared = Arc<State>;
@@ -64,6 +72,14 @@ impl State {
             "reason": reason,
         });
         eprintln!("{line}");
+    }
+
+    /// Counts a commit and rings the webhook deliveries.
+    pub fn committed(&self) {
+        self.metrics
+            .transitions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.outbox_bell.notify_waiters();
     }
 
     /// Whether the scheduler was started and its thread still runs.
@@ -88,6 +104,7 @@ fn route_of(parts: &Parts) -> String {
 }
 
 /// An authenticated caller (the extractor checks the credential and the rate limit).
+#[derive(Clone)]
 pub struct Caller {
     pub who: Principal,
     pub route: String,

@@ -33,7 +33,7 @@ pub struct Summary {
     pub effective_until: Option<String>,
 }
 
-fn summary(c: &Compiled) -> Summary {
+pub(crate) fn summary(c: &Compiled) -> Summary {
     let p = &c.procedure;
     Summary {
         id: p.id.clone(),
@@ -229,7 +229,7 @@ pub async fn put(
 }
 
 /// Checks an uploaded file through the engine's one validation pipeline and keeps it.
-fn load_uploaded(
+pub(crate) fn load_uploaded(
     engine: &motcua::Engine,
     origin: &str,
     id: &str,

@@ -131,7 +131,7 @@ fn documents_asked(
     serde_json::Value::Object(out)
 }
 
-fn citizen_view(s: &super::State, code: &str) -> Result<Option<CitizenStatus>, Problem> {
+pub(crate) fn citizen_view(s: &super::State, code: &str) -> Result<Option<CitizenStatus>, Problem> {
     let d = match s.engine.dossier(code) {
         Ok(d) => d,
         Err(e) if e.code() == "not_found" => return Ok(None),

@@ -1,0 +1,239 @@
+//! The author's screens (admin): the catalogue, each procedure's diagram drawn on the server
+//! with its versions and effective dates, and an upload that shows every diagnostic at its
+//! line and column beside the source before anything is stored.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+
+use super::{Html, Nav, Posted, Screen, Viewer, page, page_with, see_other};
+use crate::api::procedures::{Summary, load_uploaded, summary};
+use crate::api::{Shared, blocking};
+use crate::auth::ADMIN;
+use crate::problem::Problem;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/thu-tuc", get(catalogue))
+        .route("/thu-tuc/tai-len", get(upload_page).post(upload))
+        .route("/thu-tuc/{id}", get(detail))
+}
+
+fn admin(s: &crate::api::State, v: &Viewer) -> Result<(), Problem> {
+    v.caller.require(s, &[ADMIN], "authoring procedures")
+}
+
+#[derive(Template)]
+#[template(path = "catalogue.html")]
+struct Catalogue {
+    nav: Nav,
+    procedures: Vec<(Summary, usize)>,
+}
+
+async fn catalogue(State(s): State<Shared>, v: Viewer) -> Screen {
+    admin(&s, &v)?;
+    let procedures = s
+        .engine
+        .procedures()
+        .iter()
+        .map(|c| {
+            let versions = s.engine.procedure_versions(&c.procedure.id).len();
+            (summary(c), versions)
+        })
+        .collect();
+    Ok(Html(page(&Catalogue {
+        nav: v.nav("/thu-tuc"),
+        procedures,
+    })))
+}
+
+#[derive(Template)]
+#[template(path = "procedure.html")]
+struct Detail {
+    nav: Nav,
+    p: Summary,
+    versions: Vec<Summary>,
+    diagram: String,
+    diagram_error: String,
+    departments: Vec<String>,
+    roles: Vec<String>,
+    documents: Vec<String>,
+    limit: String,
+}
+
+async fn detail(State(s): State<Shared>, v: Viewer, Path(id): Path<String>) -> Screen {
+    admin(&s, &v)?;
+    let c = s
+        .engine
+        .procedure(&id)
+        .ok_or_else(|| Problem::not_found(format!("no procedure {id}")))?;
+    let drawn = {
+        let c = c.clone();
+        blocking(move || super::diagram::svg(&c.procedure)).await?
+    };
+    let (diagram, diagram_error) = match drawn {
+        Ok(svg) => (svg, String::new()),
+        Err(e) => (String::new(), e),
+    };
+    let p = &c.procedure;
+    Ok(Html(page(&Detail {
+        nav: v.nav("/thu-tuc"),
+        versions: s
+            .engine
+            .procedure_versions(&id)
+            .iter()
+            .map(|x| summary(x))
+            .collect(),
+        diagram,
+        diagram_error,
+        departments: p.departments.iter().map(|d| d.name.clone()).collect(),
+        roles: p.roles.iter().map(|r| r.name.clone()).collect(),
+        documents: p.documents.iter().map(|d| d.name.clone()).collect(),
+        limit: p.limit.duration.to_string(),
+        p: summary(&c),
+    })))
+}
+
+/// A source line with the diagnostics that point into it.
+struct Line {
+    number: u32,
+    text: String,
+    notes: Vec<Note>,
+}
+
+struct Note {
+    at: String,
+    code: String,
+    message: String,
+    hint: String,
+    error: bool,
+}
+
+#[derive(Template)]
+#[template(path = "upload.html")]
+struct Upload {
+    nav: Nav,
+    id: String,
+    source: String,
+    lines: Vec<Line>,
+    notes: usize,
+    checked: bool,
+}
+
+async fn upload_page(State(s): State<Shared>, v: Viewer) -> Screen {
+    admin(&s, &v)?;
+    Ok(Html(page(&Upload {
+        nav: v.nav("/thu-tuc"),
+        id: String::new(),
+        source: String::new(),
+        lines: vec![],
+        notes: 0,
+        checked: false,
+    })))
+}
+
+/// The source with each diagnostic beside its line.
+fn annotate(source: &str, diagnostics: &[serde_json::Value]) -> Vec<Line> {
+    let mut lines: Vec<Line> = source
+        .lines()
+        .enumerate()
+        .map(|(i, t)| Line {
+            number: i as u32 + 1,
+            text: t.to_string(),
+            notes: vec![],
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line {
+            number: 1,
+            text: String::new(),
+            notes: vec![],
+        });
+    }
+    for d in diagnostics {
+        let n = |k: &str| d.get(k).and_then(serde_json::Value::as_u64).unwrap_or(1) as u32;
+        let t = |k: &str| {
+            d.get(k)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let (line, col) = (n("line").max(1), n("col").max(1));
+        let idx = (line as usize).min(lines.len()) - 1;
+        lines[idx].notes.push(Note {
+            at: format!("{line}:{col}"),
+            code: t("code"),
+            message: t("message"),
+            hint: t("hint"),
+            error: t("severity") != "warning",
+        });
+    }
+    lines
+}
+
+async fn upload(State(s): State<Shared>, v: Viewer, headers: HeaderMap, body: Bytes) -> Screen {
+    admin(&s, &v)?;
+    let posted = Posted::parse(&headers, &body)?;
+    posted.check_csrf(&v, &s)?;
+    let source = posted.get("source").unwrap_or("").replace("\r\n", "\n");
+    let store = posted.get("store").is_some();
+    let state = s.clone();
+    let checked = {
+        let source = source.clone();
+        blocking(move || {
+            let loaded = motcua::procedure::load_and_check_str(&source, "upload.yaml");
+            let id = loaded.procedure.as_ref().map(|p| p.id.clone());
+            let diagnostics: Vec<serde_json::Value> = loaded
+                .diagnostics
+                .iter()
+                .map(|d| serde_json::to_value(d).unwrap_or_default())
+                .collect();
+            let errors = loaded.has_errors();
+            if errors || !store {
+                return Ok::<_, Problem>((id, diagnostics, None));
+            }
+            let Some(id) = id else {
+                return Ok((None, diagnostics, None));
+            };
+            let origin = state
+                .procedures_dir
+                .join(format!("{id}.yaml"))
+                .display()
+                .to_string();
+            // The engine's own pipeline (plugins included) decides; its diagnostics too.
+            match load_uploaded(&state.engine, &origin, &id, source) {
+                Ok(c) => Ok((Some(id), diagnostics, Some(summary(&c)))),
+                Err(p) => {
+                    let mut found = diagnostics;
+                    match p.extra.get("errors") {
+                        Some(serde_json::Value::Array(errors)) => found.extend(errors.clone()),
+                        _ => found.push(serde_json::json!({"code": p.code, "message": p.detail})),
+                    }
+                    Ok((Some(id), found, None))
+                }
+            }
+        })
+        .await??
+    };
+    let (id, diagnostics, stored) = checked;
+    if let Some(stored) = stored {
+        return see_other(&format!("/thu-tuc/{}", stored.id));
+    }
+    let status = if diagnostics.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let shown = Upload {
+        nav: v.nav("/thu-tuc"),
+        id: id.unwrap_or_default(),
+        lines: annotate(&source, &diagnostics),
+        notes: diagnostics.len(),
+        source,
+        checked: true,
+    };
+    Ok(Html(page_with(status, &shown)))
+}

@@ -1,0 +1,270 @@
+//! Tiếp nhận: the desk picks a procedure, fills the form its JSON Schema generates, ticks the
+//! documents handed in, and receives the dossier through the API's own `receive` (the same
+//! rules, the same idempotency); then prints the appointment slip.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use serde_json::Value;
+
+use super::fields::{self, Field};
+use super::{Html, Nav, Posted, Screen, Viewer, page, page_with, see_other};
+use crate::access;
+use crate::api::dossiers::{ApplicantBody, SubmitBody, receive};
+use crate::api::{Shared, blocking};
+use crate::problem::Problem;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/tiep-nhan", get(choose))
+        .route("/tiep-nhan/{id}", get(form).post(submit))
+}
+
+struct Choice {
+    id: String,
+    code: String,
+    name: String,
+    version: String,
+    limit: String,
+}
+
+#[derive(Template)]
+#[template(path = "desk_choose.html")]
+struct Choose {
+    nav: Nav,
+    procedures: Vec<Choice>,
+}
+
+/// The procedures this officer may receive (in force now).
+fn receivable(s: &crate::api::State, v: &Viewer) -> Vec<Arc<motcua::catalog::Compiled>> {
+    s.engine
+        .procedures()
+        .into_iter()
+        .filter(|c| access::receive_refusal(v.who(), &c.procedure).is_none())
+        .collect()
+}
+
+async fn choose(State(s): State<Shared>, v: Viewer) -> Screen {
+    if let Some(reason) = desk_refusal(&v) {
+        return Err(v.caller.forbid(&s, reason).into());
+    }
+    let procedures = receivable(&s, &v)
+        .iter()
+        .map(|c| Choice {
+            id: c.procedure.id.clone(),
+            code: c.procedure.code.clone(),
+            name: c.procedure.name.clone(),
+            version: c.procedure.version.clone(),
+            limit: c.procedure.limit.duration.to_string(),
+        })
+        .collect();
+    Ok(Html(page(&Choose {
+        nav: v.nav("/tiep-nhan"),
+        procedures,
+    })))
+}
+
+fn desk_refusal(v: &Viewer) -> Option<String> {
+    (!v.who().is_officer()).then(|| format!("{} is not a desk officer", v.who().subject))
+}
+
+struct Doc {
+    id: String,
+    name: String,
+    copies: u32,
+    required: bool,
+    ticked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "desk_form.html")]
+struct DeskForm {
+    nav: Nav,
+    procedure_id: String,
+    procedure_name: String,
+    procedure_code: String,
+    fields: Vec<Field>,
+    documents: Vec<Doc>,
+    applicant_id: String,
+    applicant_name: String,
+    disadvantaged: bool,
+    channel: String,
+    /// A fresh idempotency key per form shown: posting it twice receives one dossier.
+    form_key: String,
+    errors: Vec<String>,
+}
+
+fn form_of(c: &motcua::catalog::Compiled, v: &Viewer, dev: bool) -> Result<DeskForm, Problem> {
+    let p = &c.procedure;
+    // The example fills the form only in a demo: at a real desk every value is typed.
+    let example = if dev {
+        p.form.get("examples").and_then(|e| e.get(0))
+    } else {
+        None
+    };
+    let mut form_fields = fields::from_schema(&p.form, example);
+    fields::in_source_order(&mut form_fields, &c.source, "/form/properties");
+    let mut key = [0u8; 16];
+    getrandom::fill(&mut key).map_err(|e| Problem::internal(e.to_string()))?;
+    Ok(DeskForm {
+        nav: v.nav("/tiep-nhan"),
+        procedure_id: p.id.clone(),
+        procedure_name: p.name.clone(),
+        procedure_code: p.code.clone(),
+        fields: form_fields,
+        documents: p
+            .documents
+            .iter()
+            .map(|d| Doc {
+                id: d.id.clone(),
+                name: d.name.clone(),
+                copies: d.copies,
+                required: d.required,
+                ticked: dev && d.required,
+            })
+            .collect(),
+        applicant_id: example
+            .and_then(|e| e.get("so_cccd"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        applicant_name: String::new(),
+        disadvantaged: false,
+        channel: "desk".into(),
+        form_key: hex::encode(key),
+        errors: vec![],
+    })
+}
+
+fn procedure_for(
+    s: &crate::api::State,
+    v: &Viewer,
+    id: &str,
+) -> Result<Arc<motcua::catalog::Compiled>, Problem> {
+    if let Some(reason) = desk_refusal(v) {
+        return Err(v.caller.forbid(s, reason));
+    }
+    let c = s
+        .engine
+        .procedure(id)
+        .ok_or_else(|| Problem::not_found(format!("no procedure {id}")))?;
+    if let Some(reason) = access::receive_refusal(v.who(), &c.procedure) {
+        return Err(v.caller.forbid(s, reason));
+    }
+    Ok(c)
+}
+
+async fn form(State(s): State<Shared>, v: Viewer, Path(id): Path<String>) -> Screen {
+    let c = procedure_for(&s, &v, &id)?;
+    Ok(Html(page(&form_of(&c, &v, s.dev)?)))
+}
+
+/// The problem's field errors as lines a desk officer reads.
+pub fn error_lines(p: &Problem) -> Vec<String> {
+    let mut lines = vec![p.detail.clone()];
+    if let Some(Value::Array(errors)) = p.extra.get("errors") {
+        for e in errors {
+            let field = e
+                .get("field")
+                .or_else(|| e.get("path"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let message = e.get("message").and_then(Value::as_str).unwrap_or("");
+            lines.push(if field.is_empty() {
+                message.to_string()
+            } else {
+                format!("{}: {message}", field.trim_start_matches('/'))
+            });
+        }
+    }
+    lines
+}
+
+async fn submit(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Screen {
+    let posted = Posted::parse(&headers, &body)?;
+    posted.check_csrf(&v, &s)?;
+    let c = procedure_for(&s, &v, &id)?;
+    let mut shown = form_of(&c, &v, false)?;
+    // What was typed stays on the form when it comes back with errors.
+    for f in &mut shown.fields {
+        f.value = posted
+            .get(&format!("f.{}", f.name))
+            .unwrap_or("")
+            .to_string();
+    }
+    let ticked = posted.all("doc");
+    for d in &mut shown.documents {
+        d.ticked = ticked.contains(&d.id);
+    }
+    shown.applicant_id = posted.get("applicant_id").unwrap_or("").trim().to_string();
+    shown.applicant_name = posted
+        .get("applicant_name")
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    shown.disadvantaged = posted.get("disadvantaged").is_some();
+    shown.channel = posted.get("channel").unwrap_or("desk").to_string();
+    shown.form_key = posted.get("form_key").unwrap_or("").to_string();
+    let refuse = |mut shown: DeskForm, errors: Vec<String>, status: StatusCode| {
+        shown.errors = errors;
+        Err(Html(page_with(status, &shown)))
+    };
+    if shown.form_key.len() != 32 {
+        return Err(
+            Problem::bad_request("invalid_request", "biểu mẫu thiếu mã chống gửi trùng").into(),
+        );
+    }
+    if shown.applicant_id.is_empty() || shown.applicant_name.is_empty() {
+        return refuse(
+            shown,
+            vec!["Nhập số định danh và họ tên người nộp hồ sơ.".into()],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let data = match fields::read(&shown.fields, &posted.0, "f.") {
+        Ok(d) => d,
+        Err(bad) => {
+            let lines = bad
+                .iter()
+                .map(|b| format!("{}: {}", b.field, b.message))
+                .collect();
+            return refuse(shown, lines, StatusCode::UNPROCESSABLE_ENTITY);
+        }
+    };
+    let body = SubmitBody {
+        procedure: id,
+        applicant: ApplicantBody {
+            id: shown.applicant_id.clone(),
+            name: shown.applicant_name.clone(),
+            disadvantaged_area: shown.disadvantaged,
+        },
+        channel: Some(shown.channel.clone()),
+        data,
+        documents: ticked,
+        meta: BTreeMap::new(),
+    };
+    let key = format!("web:{}", shown.form_key);
+    let state = s.clone();
+    let caller = v.caller;
+    let answer = blocking(move || receive(&state, &caller, body, &key)).await?;
+    match answer {
+        Ok(received) => see_other(&format!("/ho-so/{}/mau/01", received.dossier.code)),
+        Err(p) if p.status == StatusCode::UNPROCESSABLE_ENTITY => {
+            let status = p.status;
+            refuse(shown, error_lines(&p), status)
+        }
+        Err(p) => Err(p.into()),
+    }
+}

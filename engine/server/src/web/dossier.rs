@@ -1,0 +1,452 @@
+//! One dossier as an officer, leader or inspector sees it: the applicant's data, documents,
+//! fees, the clocks, the timeline of its audit entries, and the actions the viewer may take
+//! now as forms (their declared inputs, a comment where required). Acting goes through the
+//! API's `act_blocking`, with the version the page was drawn from as If-Match.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use motcua::audit::Entry;
+use motcua::dossier::Dossier;
+use motcua::procedure::{Outcome, Procedure, StateKind};
+use serde_json::Value;
+
+use super::fields::{self, Field};
+use super::fmt;
+use super::{Html, Nav, Posted, Screen, Viewer, page_with, see_other};
+use crate::access;
+use crate::api::dossiers::{ActionBody, act_blocking, readable};
+use crate::api::{Shared, blocking};
+use crate::problem::Problem;
+
+pub fn routes() -> Router<Shared> {
+    Router::new().route("/ho-so/{code}", get(show).post(act))
+}
+
+pub struct DataLine {
+    pub title: String,
+    pub value: String,
+}
+
+pub struct ClockLine {
+    pub what: String,
+    pub due: String,
+    pub state: String,
+    pub used: u64,
+    pub bar: u64,
+}
+
+pub struct Step {
+    pub seq: u64,
+    pub at: String,
+    pub what: String,
+    pub actor: String,
+    pub moved: String,
+    pub comment: Option<String>,
+}
+
+pub struct ActionForm {
+    pub id: String,
+    pub label: String,
+    pub to: String,
+    pub fields: Vec<Field>,
+    pub comment_required: bool,
+    pub refused: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dossier.html")]
+struct DossierPage {
+    nav: Nav,
+    code: String,
+    procedure: String,
+    procedure_version: String,
+    status: String,
+    version: u64,
+    applicant_name: String,
+    applicant_id: String,
+    channel: String,
+    received_at: String,
+    appointment: String,
+    promised: Option<String>,
+    result: Option<String>,
+    data: Vec<DataLine>,
+    documents: Vec<String>,
+    fees: Vec<(String, String)>,
+    fee_total: String,
+    clocks: Vec<ClockLine>,
+    timeline: Vec<Step>,
+    actions: Vec<ActionForm>,
+    forms: Vec<(String, &'static str)>,
+    errors: Vec<String>,
+}
+
+/// The label of an audit entry's action.
+pub fn action_label(p: &Procedure, action: &str) -> String {
+    match action {
+        "submit" => "Tiếp nhận hồ sơ".into(),
+        "system:pause" => "Tạm dừng tính thời gian (chờ công dân)".into(),
+        "system:resume" => "Tiếp tục tính thời gian".into(),
+        "system:warning" => "Cảnh báo sắp đến hạn".into(),
+        "system:escalation" => "Báo cáo lãnh đạo (quá hạn bước)".into(),
+        "system:overdue" => "Quá hạn trả kết quả".into(),
+        "system:start-linked" => "Khởi tạo hồ sơ liên thông".into(),
+        other => p
+            .actions
+            .iter()
+            .find(|a| a.id == other)
+            .map_or_else(|| other.to_string(), |a| a.label.clone()),
+    }
+}
+
+fn state_labels(p: &Procedure, states: &[String]) -> String {
+    states
+        .iter()
+        .map(|s| p.state(s).map_or_else(|| s.clone(), |x| x.label.clone()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn timeline(p: &Procedure, history: &[Entry]) -> Vec<Step> {
+    history
+        .iter()
+        .map(|e| Step {
+            seq: e.seq,
+            at: fmt::when(e.at),
+            what: action_label(p, &e.action),
+            actor: e.actor.clone(),
+            moved: if e.to.is_empty() {
+                String::new()
+            } else {
+                format!("→ {}", state_labels(p, &e.to))
+            },
+            comment: e.comment.clone(),
+        })
+        .collect()
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "Có".into(),
+        Value::Bool(false) => "Không".into(),
+        Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+/// The form data with the schema's titles, in the order the procedure file writes them.
+pub fn data_lines(p: &Procedure, data: &Value, source: &str) -> Vec<DataLine> {
+    let props = p.form.get("properties").and_then(Value::as_object);
+    let Some(obj) = data.as_object() else {
+        return vec![];
+    };
+    let mut keys: Vec<&String> = obj.keys().collect();
+    if let Ok(parsed) = motcua::procedure::source_map::parse(source) {
+        keys.sort_by_key(|k| {
+            let at = parsed.source_map.key(&format!(
+                "/form/properties/{}",
+                motcua::procedure::source_map::escape(k)
+            ));
+            (at.line, at.col)
+        });
+    }
+    keys.into_iter()
+        .map(|k| (k, &obj[k]))
+        .map(|(k, v)| DataLine {
+            title: props
+                .and_then(|ps| ps.get(k))
+                .and_then(|x| x.get("title"))
+                .and_then(Value::as_str)
+                .unwrap_or(k)
+                .to_string(),
+            value: value_text(v),
+        })
+        .collect()
+}
+
+pub fn document_names(p: &Procedure, ids: &[String]) -> Vec<String> {
+    ids.iter()
+        .map(|id| {
+            p.documents
+                .iter()
+                .find(|d| &d.id == id)
+                .map_or_else(|| id.clone(), |d| d.name.clone())
+        })
+        .collect()
+}
+
+/// The printed forms this dossier has (number, title).
+pub fn forms_of(p: &Procedure, d: &Dossier, history: &[Entry]) -> Vec<(String, &'static str)> {
+    let mut out = vec![("01".to_string(), "Giấy tiếp nhận hồ sơ và hẹn trả kết quả")];
+    let asked = history.iter().any(|e| {
+        e.to.iter()
+            .any(|s| p.state(s).is_some_and(|x| x.kind == StateKind::Applicant))
+    });
+    if asked {
+        out.push(("02".into(), "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ"));
+    }
+    match d.ending.as_ref().map(|e| e.outcome) {
+        Some(Outcome::Refused) => out.push(("03".into(), "Phiếu từ chối giải quyết hồ sơ")),
+        Some(Outcome::Withdrawn) => out.push(("05".into(), "Phiếu dừng giải quyết hồ sơ")),
+        _ => {}
+    }
+    if !d.clock.apologies.is_empty() {
+        out.push(("04".into(), "Phiếu xin lỗi và hẹn lại ngày trả kết quả"));
+    }
+    out.push(("06".into(), "Phiếu kiểm soát quá trình giải quyết hồ sơ"));
+    out
+}
+
+/// The fields an action's form shows: its declared inputs, and the new date an apology
+/// (form 04) promises.
+fn action_fields(p: &Procedure, action: &motcua::procedure::Action) -> Vec<Field> {
+    let mut out = fields::from_inputs(&action.inputs, &p.documents);
+    if action.apology && !out.iter().any(|f| f.name == "promised") {
+        out.push(Field {
+            name: "promised".into(),
+            title: "Ngày hẹn trả kết quả mới".into(),
+            kind: fields::Kind::Date,
+            required: true,
+            pattern: None,
+            value: String::new(),
+        });
+    }
+    out
+}
+
+fn draw(
+    s: &crate::api::State,
+    v: &Viewer,
+    code: &str,
+    errors: Vec<String>,
+) -> Result<DossierPage, Problem> {
+    let (d, c) = readable(s, &v.caller, code)?;
+    let p = &c.procedure;
+    let history = s.engine.history(&d.code).map_err(Problem::from)?;
+    let available = match access::actor_for(v.who(), &d) {
+        Ok(actor) => s
+            .engine
+            .available_actions_of(&d, &actor)
+            .unwrap_or_default(),
+        Err(_) => vec![],
+    };
+    let actions = available
+        .into_iter()
+        .map(|a| {
+            let declared = p.actions.iter().find(|x| x.id == a.action);
+            ActionForm {
+                fields: declared.map(|x| action_fields(p, x)).unwrap_or_default(),
+                label: a.label,
+                to: p
+                    .state(&a.to)
+                    .map_or_else(|| a.to.clone(), |x| x.label.clone()),
+                id: a.action,
+                comment_required: a.comment_required,
+                refused: a.refused,
+            }
+        })
+        .collect();
+    let mut clocks = vec![];
+    if let Ok(cl) = s.engine.clocks(&d) {
+        let words = |st: Option<motcua::deadline::ClockState>| {
+            use motcua::deadline::ClockState::*;
+            match st {
+                Some(Overdue) => "Quá hạn",
+                Some(DueSoon) => "Sắp đến hạn",
+                Some(NotDue) => "Trong hạn",
+                Some(Paused) => "Tạm dừng",
+                None => "Đã kết thúc",
+            }
+        };
+        let used = fmt::percent(cl.statutory.used_permille);
+        clocks.push(ClockLine {
+            what: "Thời hạn giải quyết (hẹn trả)".into(),
+            due: fmt::when(cl.statutory.due_at),
+            state: words(cl.statutory.state).into(),
+            used,
+            bar: used.min(100),
+        });
+        for st in &cl.steps {
+            let used = fmt::percent(st.used_permille);
+            clocks.push(ClockLine {
+                what: p
+                    .state(&st.state)
+                    .map_or_else(|| st.state.clone(), |x| x.label.clone()),
+                due: st.due_at.map(fmt::when).unwrap_or_else(|| "—".into()),
+                state: words(Some(st.clock)).into(),
+                used,
+                bar: used.min(100),
+            });
+        }
+    }
+    let result = d.clock.resolved.as_ref().map(|r| {
+        use motcua::deadline::Class;
+        match r.class {
+            Class::Early => "Sớm hạn",
+            Class::OnTime => "Đúng hạn",
+            Class::Late => "Trễ hạn",
+        }
+        .to_string()
+    });
+    let fee_total: u64 = d.fees.iter().map(|f| f.amount).sum();
+    Ok(DossierPage {
+        nav: v.nav(""),
+        code: d.code.clone(),
+        procedure: p.name.clone(),
+        procedure_version: d.procedure_version.clone(),
+        status: format!(
+            "{} · {}",
+            d.status,
+            crate::api::views::status_label(d.status)
+        ),
+        version: d.version,
+        applicant_name: d.applicant.name.clone(),
+        applicant_id: d.applicant.id.clone(),
+        channel: match d.channel {
+            motcua::dossier::Channel::Desk => "Trực tiếp",
+            motcua::dossier::Channel::Online => "Trực tuyến",
+            motcua::dossier::Channel::Post => "Bưu chính",
+        }
+        .into(),
+        received_at: fmt::when(d.clock.received_at),
+        appointment: fmt::when(d.clock.due_at),
+        promised: d.clock.apologies.last().map(|a| fmt::when(a.promised)),
+        result,
+        data: data_lines(p, &d.data, &c.source),
+        documents: document_names(p, &d.documents),
+        fees: d
+            .fees
+            .iter()
+            .map(|f| (f.name.clone(), fmt::dong(f.amount)))
+            .collect(),
+        fee_total: fmt::dong(fee_total),
+        clocks,
+        timeline: timeline(p, &history),
+        forms: forms_of(p, &d, &history),
+        actions,
+        errors,
+    })
+}
+
+async fn show(State(s): State<Shared>, v: Viewer, Path(code): Path<String>) -> Screen {
+    let state = s.clone();
+    let (v, drawn) = blocking(move || {
+        let r = draw(&state, &v, &code, vec![]);
+        (v, r)
+    })
+    .await?;
+    let _ = v;
+    Ok(Html(page_with(StatusCode::OK, &drawn?)))
+}
+
+/// Where an officer goes after an action: to the printed form the law asks for it, else back.
+fn after(p: &Procedure, before: &Dossier, next: &crate::api::views::DossierView) -> String {
+    let form = |n: &str| format!("/ho-so/{}/mau/{n}", next.code);
+    if next.states.iter().any(|st| st.applicant)
+        && !before.tokens.iter().any(|t| {
+            p.state(&t.state)
+                .is_some_and(|x| x.kind == StateKind::Applicant)
+        })
+    {
+        return form("02");
+    }
+    let apologies = next
+        .clock
+        .get("apologies")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if apologies > before.clock.apologies.len() {
+        return form("04");
+    }
+    match next.ending.get("outcome").and_then(Value::as_str) {
+        Some("refused") => form("03"),
+        Some("withdrawn") => form("05"),
+        _ => format!("/ho-so/{}", next.code),
+    }
+}
+
+async fn act(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Screen {
+    let posted = Posted::parse(&headers, &body)?;
+    posted.check_csrf(&v, &s)?;
+    let action = posted.get("action").unwrap_or("").to_string();
+    let seen: u64 = posted
+        .get("version")
+        .and_then(|x| x.parse().ok())
+        .ok_or_else(|| Problem::bad_request("invalid_request", "biểu mẫu thiếu phiên bản hồ sơ"))?;
+    let comment = posted
+        .get("comment")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(String::from);
+    let state = s.clone();
+    let (v, outcome) = blocking(move || {
+        let r = (|| {
+            let (d, c) = readable(&state, &v.caller, &code)?;
+            let p = &c.procedure;
+            let declared = p.actions.iter().find(|a| a.id == action).ok_or_else(|| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_action",
+                    format!("no action {action}"),
+                )
+            })?;
+            let inputs = action_fields(p, declared);
+            let input = fields::read(&inputs, &posted.0, "i.").map_err(|bad| {
+                Problem::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_input",
+                    bad.iter()
+                        .map(|b| format!("{}: {}", b.field, b.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })?;
+            let next = act_blocking(
+                &state,
+                &v.caller,
+                &code,
+                seen,
+                ActionBody {
+                    action: action.clone(),
+                    input,
+                    comment,
+                },
+            )?;
+            Ok::<_, Problem>(after(p, &d, &next))
+        })();
+        match r {
+            Ok(to) => (v, Ok(to)),
+            // A refusal the officer can fix is shown on the dossier's page.
+            Err(p) if matches!(p.status.as_u16(), 409 | 422) => {
+                let mut lines = super::desk::error_lines(&p);
+                if p.status == StatusCode::CONFLICT {
+                    lines.insert(
+                        0,
+                        "Hồ sơ vừa được người khác cập nhật; trang đã tải lại phiên bản mới."
+                            .into(),
+                    );
+                }
+                let drawn = draw(&state, &v, &code, lines);
+                (v, Err((p.status, drawn)))
+            }
+            Err(p) => (v, Err((p.status, Err(p)))),
+        }
+    })
+    .await?;
+    let _ = v;
+    match outcome {
+        Ok(to) => see_other(&to),
+        Err((status, Ok(page))) => Err(Html(page_with(status, &page))),
+        Err((_, Err(p))) => Err(p.into()),
+    }
+}

@@ -1,0 +1,331 @@
+//! Form fields generated from a procedure's JSON Schema (the desk's form) and from an
+//! action's declared inputs, and the posted values read back into the JSON the engine checks.
+//! The engine's own schema check stays the judge; this only turns text boxes into typed JSON
+//! and says which box could not be read.
+
+use serde_json::{Map, Value};
+
+use motcua::procedure::{Input, InputKind};
+
+/// How a field is drawn and read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Number,
+    Integer,
+    Boolean,
+    Date,
+    /// One of the listed values (a JSON Schema `enum`).
+    Select(Vec<String>),
+    /// Strings, one per line (a JSON Schema array of strings).
+    Lines,
+    /// Checklist documents (an action's `documents` input): `(id, name)`.
+    Documents(Vec<(String, String)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    pub title: String,
+    pub kind: Kind,
+    pub required: bool,
+    /// A regular expression the browser checks too (`pattern`).
+    pub pattern: Option<String>,
+    /// The value to show (from the example, or what was posted before an error).
+    pub value: String,
+}
+
+impl Field {
+    pub fn is(&self, kind: &str) -> bool {
+        matches!(
+            (&self.kind, kind),
+            (Kind::Text, "text")
+                | (Kind::Number, "number")
+                | (Kind::Integer, "integer")
+                | (Kind::Boolean, "boolean")
+                | (Kind::Date, "date")
+                | (Kind::Select(_), "select")
+                | (Kind::Lines, "lines")
+                | (Kind::Documents(_), "documents")
+        )
+    }
+    pub fn options(&self) -> &[String] {
+        match &self.kind {
+            Kind::Select(o) => o,
+            _ => &[],
+        }
+    }
+    pub fn documents(&self) -> &[(String, String)] {
+        match &self.kind {
+            Kind::Documents(d) => d,
+            _ => &[],
+        }
+    }
+    pub fn selected(&self, option: &str) -> bool {
+        self.value == option
+    }
+    pub fn step(&self) -> &'static str {
+        if self.kind == Kind::Integer {
+            "1"
+        } else {
+            "any"
+        }
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Array(items) => items.iter().map(text_of).collect::<Vec<_>>().join("\n"),
+        other => other.to_string(),
+    }
+}
+
+/// The fields of a form schema's top-level properties, in the schema's order. Fields the
+/// desk does not fill (an array a plugin writes, as its title says) are still shown: the
+/// procedure's author decides what the form asks.
+pub fn from_schema(schema: &Value, example: Option<&Value>) -> Vec<Field> {
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+        return vec![];
+    };
+    props
+        .iter()
+        .map(|(name, p)| {
+            let ty = p.get("type").and_then(Value::as_str).unwrap_or("string");
+            let kind = if let Some(options) = p.get("enum").and_then(Value::as_array) {
+                Kind::Select(options.iter().map(text_of).collect())
+            } else {
+                match ty {
+                    "number" => Kind::Number,
+                    "integer" => Kind::Integer,
+                    "boolean" => Kind::Boolean,
+                    "array" => Kind::Lines,
+                    _ if p.get("format").and_then(Value::as_str) == Some("date") => Kind::Date,
+                    _ => Kind::Text,
+                }
+            };
+            Field {
+                name: name.clone(),
+                title: p
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or(name)
+                    .to_string(),
+                kind,
+                required: required.contains(&name.as_str()),
+                pattern: p.get("pattern").and_then(Value::as_str).map(String::from),
+                value: example
+                    .and_then(|e| e.get(name))
+                    .map(text_of)
+                    .unwrap_or_default(),
+            }
+        })
+        .collect()
+}
+
+/// Puts `fields` in the order the procedure file writes them under `prefix` (a JSON pointer
+/// such as `/form/properties`): the form's JSON value keeps no order of its own.
+pub fn in_source_order(fields: &mut [Field], source: &str, prefix: &str) {
+    let Ok(parsed) = motcua::procedure::source_map::parse(source) else {
+        return;
+    };
+    fields.sort_by_key(|f| {
+        let pointer = format!(
+            "{prefix}/{}",
+            motcua::procedure::source_map::escape(&f.name)
+        );
+        let at = parsed.source_map.key(&pointer);
+        (at.line, at.col)
+    });
+}
+
+/// The fields of an action's declared inputs.
+pub fn from_inputs(inputs: &[Input], documents: &[motcua::procedure::Document]) -> Vec<Field> {
+    inputs
+        .iter()
+        .map(|i| Field {
+            name: i.name.clone(),
+            title: i.label.clone().unwrap_or_else(|| i.name.clone()),
+            kind: match i.kind {
+                InputKind::Text => Kind::Text,
+                InputKind::Number => Kind::Number,
+                InputKind::Boolean => Kind::Boolean,
+                InputKind::Date => Kind::Date,
+                InputKind::Documents => Kind::Documents(
+                    documents
+                        .iter()
+                        .map(|d| (d.id.clone(), d.name.clone()))
+                        .collect(),
+                ),
+            },
+            required: i.required,
+            pattern: None,
+            value: String::new(),
+        })
+        .collect()
+}
+
+/// A field that could not be read: its name and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub field: String,
+    pub message: String,
+}
+
+/// Reads posted `pairs` (field name prefixed with `prefix`) back into a JSON object by the
+/// fields' kinds. Empty optional fields are left out, so the schema sees them as absent.
+pub fn read(
+    fields: &[Field],
+    pairs: &[(String, String)],
+    prefix: &str,
+) -> Result<Value, Vec<Unreadable>> {
+    let mut out = Map::new();
+    let mut errors = vec![];
+    for f in fields {
+        let key = format!("{prefix}{}", f.name);
+        let values: Vec<&str> = pairs
+            .iter()
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        let first = values.first().map(|v| v.trim()).unwrap_or("");
+        let bad = |message: String| Unreadable {
+            field: f.name.clone(),
+            message,
+        };
+        let value = match &f.kind {
+            Kind::Boolean => Some(Value::Bool(!values.is_empty())),
+            Kind::Documents(_) => Some(Value::Array(
+                values
+                    .iter()
+                    .map(|v| Value::String(v.to_string()))
+                    .collect(),
+            )),
+            Kind::Lines => {
+                let items: Vec<Value> = first
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| Value::String(l.into()))
+                    .collect();
+                (!items.is_empty()).then_some(Value::Array(items))
+            }
+            _ if first.is_empty() => None,
+            Kind::Number => match first.replace(',', ".").parse::<f64>() {
+                Ok(n) => serde_json::Number::from_f64(n).map(Value::Number),
+                Err(_) => {
+                    errors.push(bad(format!("'{first}' không phải là số")));
+                    None
+                }
+            },
+            Kind::Integer => match first.parse::<i64>() {
+                Ok(n) => Some(Value::from(n)),
+                Err(_) => {
+                    errors.push(bad(format!("'{first}' không phải là số nguyên")));
+                    None
+                }
+            },
+            Kind::Text | Kind::Date | Kind::Select(_) => Some(Value::String(first.to_string())),
+        };
+        if let Some(v) = value {
+            out.insert(f.name.clone(), v);
+        }
+    }
+    if errors.is_empty() {
+        Ok(Value::Object(out))
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Value {
+        json!({
+            "type": "object",
+            "required": ["so_cccd", "so_tang"],
+            "properties": {
+                "so_cccd": {"type": "string", "title": "Số căn cước công dân", "pattern": "^[0-9]{12}$"},
+                "quan_huyen": {"type": "string", "enum": ["hai-chau", "son-tra"]},
+                "dien_tich_san": {"type": "number", "title": "Tổng diện tích sàn (m²)"},
+                "so_tang": {"type": "integer"},
+                "giay_to_thieu": {"type": "array", "items": {"type": "string"}}
+            }
+        })
+    }
+
+    fn posted(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_desk_form_follows_the_schema_titles_types_and_enums() {
+        let mut fields = from_schema(&schema(), Some(&json!({"so_tang": 3})));
+        let source = "form:\n  properties:\n    so_cccd: {}\n    quan_huyen: {}\n    dien_tich_san: {}\n    so_tang: {}\n    giay_to_thieu: {}\n";
+        in_source_order(&mut fields, source, "/form/properties");
+        let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "so_cccd",
+                "quan_huyen",
+                "dien_tich_san",
+                "so_tang",
+                "giay_to_thieu"
+            ]
+        );
+        assert_eq!(fields[0].title, "Số căn cước công dân");
+        assert!(fields[0].required);
+        assert_eq!(fields[0].pattern.as_deref(), Some("^[0-9]{12}$"));
+        assert_eq!(fields[1].options(), ["hai-chau", "son-tra"]);
+        assert!(fields[2].is("number") && !fields[2].required);
+        assert_eq!(fields[3].value, "3");
+        assert!(fields[4].is("lines"));
+    }
+
+    #[test]
+    fn posted_text_becomes_typed_json_and_empty_optional_fields_stay_absent() {
+        let fields = from_schema(&schema(), None);
+        let data = read(
+            &fields,
+            &posted(&[
+                ("f.so_cccd", "048090001234"),
+                ("f.quan_huyen", "son-tra"),
+                ("f.dien_tich_san", "240,5"),
+                ("f.so_tang", "3"),
+                ("f.giay_to_thieu", ""),
+            ]),
+            "f.",
+        )
+        .expect("readable");
+        assert_eq!(
+            data,
+            json!({"so_cccd": "048090001234", "quan_huyen": "son-tra", "dien_tich_san": 240.5, "so_tang": 3})
+        );
+    }
+
+    #[test]
+    fn a_number_box_with_words_is_named_not_guessed() {
+        let fields = from_schema(&schema(), None);
+        let errors = read(
+            &fields,
+            &posted(&[("f.so_tang", "ba"), ("f.dien_tich_san", "x")]),
+            "f.",
+        )
+        .expect_err("unreadable");
+        let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(names, ["dien_tich_san", "so_tang"]);
+    }
+}

@@ -1,0 +1,63 @@
+//! How the screens write instants and amounts: dd/mm/yyyy HH:MM in Asia/Ho_Chi_Minh, đồng
+//! with dots between thousands, as Vietnamese forms print them.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+fn vietnam() -> TimeZone {
+    // The bundled database always has it; a fixed +07:00 is the same offset (no DST).
+    TimeZone::get("Asia/Ho_Chi_Minh")
+        .unwrap_or_else(|_| TimeZone::fixed(jiff::tz::Offset::constant(7)))
+}
+
+/// `05/01/2026 14:30`.
+pub fn when(t: Timestamp) -> String {
+    t.to_zoned_datetime(vietnam())
+        .strftime("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+/// "ngày 05 tháng 01 năm 2026", as the forms date themselves.
+pub fn long_day(t: Timestamp) -> String {
+    t.to_zoned_datetime(vietnam())
+        .strftime("ngày %d tháng %m năm %Y")
+        .to_string()
+}
+
+/// `1.250.000 đ`.
+pub fn dong(amount: u64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out.push_str(" đ");
+    out
+}
+
+/// The share of a budget used, in percent, from thousandths (capped for drawing a bar).
+pub fn percent(permille: Option<u64>) -> u64 {
+    permille.map_or(0, |p| p / 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_print_in_vietnam_time_and_amounts_with_dots() {
+        let t: Timestamp = "2026-01-05T07:30:00Z".parse().expect("instant");
+        assert_eq!(when(t), "05/01/2026 14:30");
+        assert_eq!(long_day(t), "ngày 05 tháng 01 năm 2026");
+        // Late evening UTC is already the next day in Hà Nội.
+        let late: Timestamp = "2026-01-05T18:00:00Z".parse().expect("instant");
+        assert_eq!(when(late), "06/01/2026 01:00");
+        assert_eq!(dong(0), "0 đ");
+        assert_eq!(dong(75_000), "75.000 đ");
+        assert_eq!(dong(1_250_000), "1.250.000 đ");
+        assert_eq!(percent(Some(1234)), 123);
+    }
+}

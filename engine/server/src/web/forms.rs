@@ -1,0 +1,425 @@
+//! The printed forms (Circular 03/2025 series; wording from the 01/2018 samples where known,
+//! marked for checking where not): 01 appointment slip with its QR code, 02 supplement
+//! request, 03 refusal, 04 apology and new date, 05 notice of stopping, 06 process-control
+//! slip. HTML with print CSS on one A4 page; browsers print them to PDF. Every form is drawn
+//! from the stored dossier and its audit entries, never from what the page was given.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::routing::get;
+use motcua::audit::Entry;
+use motcua::deadline::Class;
+use motcua::dossier::Dossier;
+use motcua::procedure::{InputKind, Outcome, Procedure, StateKind};
+
+use super::dossier::document_names;
+use super::fmt;
+use super::{Html, Screen, Viewer, page};
+use crate::api::dossiers::readable;
+use crate::api::{Shared, blocking};
+use crate::problem::Problem;
+
+pub fn routes() -> Router<Shared> {
+    Router::new().route("/ho-so/{code}/mau/{form}", get(show))
+}
+
+/// The head every form shares.
+struct Head {
+    agency: String,
+    number: &'static str,
+    title: &'static str,
+    code: String,
+    /// "Đà Nẵng, ngày … tháng … năm …" is the agency's place; the date is the event's.
+    dated: String,
+    /// The wording is not yet checked against the circular's sample.
+    check: bool,
+}
+
+struct Doc {
+    name: String,
+    copies: u32,
+}
+
+#[derive(Template)]
+#[template(path = "form_01.html")]
+struct Form01 {
+    head: Head,
+    applicant: String,
+    applicant_id: String,
+    procedure: String,
+    received_at: String,
+    appointment: String,
+    documents: Vec<Doc>,
+    fees: Vec<(String, String)>,
+    fee_total: String,
+    officer: String,
+    status_url: String,
+    secret: String,
+    qr: String,
+}
+
+#[derive(Template)]
+#[template(path = "form_02.html")]
+struct Form02 {
+    head: Head,
+    applicant: String,
+    procedure: String,
+    received_at: String,
+    documents: Vec<String>,
+    reason: String,
+    officer: String,
+}
+
+#[derive(Template)]
+#[template(path = "form_03.html")]
+struct Form03 {
+    head: Head,
+    applicant: String,
+    procedure: String,
+    received_at: String,
+    reason: String,
+    officer: String,
+}
+
+#[derive(Template)]
+#[template(path = "form_04.html")]
+struct Form04 {
+    head: Head,
+    applicant: String,
+    procedure: String,
+    received_at: String,
+    appointment: String,
+    promised: String,
+    reason: String,
+    officer: String,
+}
+
+#[derive(Template)]
+#[template(path = "form_05.html")]
+struct Form05 {
+    head: Head,
+    applicant: String,
+    procedure: String,
+    received_at: String,
+    reason: String,
+    officer: String,
+}
+
+struct Handover {
+    time: String,
+    giver: String,
+    receiver: String,
+    what: String,
+    ended: String,
+}
+
+#[derive(Template)]
+#[template(path = "form_06.html")]
+struct Form06 {
+    head: Head,
+    applicant: String,
+    procedure: String,
+    appointment: String,
+    handovers: Vec<Handover>,
+    result: String,
+}
+
+fn class_words(c: Class) -> &'static str {
+    match c {
+        Class::Early => "Sớm hạn",
+        Class::OnTime => "Đúng hạn",
+        Class::Late => "Trễ hạn",
+    }
+}
+
+fn head(
+    p: &Procedure,
+    d: &Dossier,
+    number: &'static str,
+    title: &'static str,
+    at: jiff::Timestamp,
+    check: bool,
+) -> Head {
+    Head {
+        agency: p.agency.name.clone(),
+        number,
+        title,
+        code: d.code.clone(),
+        dated: fmt::long_day(at),
+        check,
+    }
+}
+
+/// The base of links printed on paper: `--public-url`, else the address the desk used.
+fn base_url(s: &crate::api::State, headers: &HeaderMap) -> String {
+    if let Some(url) = &s.public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        })
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+/// The last entry that moved the dossier into a state of `kind`.
+fn into_kind<'a>(p: &Procedure, history: &'a [Entry], kind: StateKind) -> Option<&'a Entry> {
+    history.iter().rev().find(|e| {
+        !e.action.starts_with("system:")
+            && e.to
+                .iter()
+                .any(|s| p.state(s).is_some_and(|x| x.kind == kind))
+    })
+}
+
+fn ending_entry<'a>(d: &Dossier, history: &'a [Entry]) -> Option<&'a Entry> {
+    let end = d.ending.as_ref()?;
+    history
+        .iter()
+        .rev()
+        .find(|e| e.to.iter().any(|s| s == &end.state))
+}
+
+async fn show(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path((code, form)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Screen {
+    let base = base_url(&s, &headers);
+    let state = s.clone();
+    let html = blocking(move || draw(&state, &v, &code, &form, &base)).await??;
+    Ok(html)
+}
+
+fn draw(
+    s: &crate::api::State,
+    v: &Viewer,
+    code: &str,
+    form: &str,
+    base: &str,
+) -> Result<Html, Problem> {
+    let (d, c) = readable(s, &v.caller, code)?;
+    let p = &c.procedure;
+    let history = s.engine.history(&d.code).map_err(Problem::from)?;
+    let applicant = d.applicant.name.clone();
+    let received_at = fmt::when(d.clock.received_at);
+    let none = || Problem::not_found(format!("dossier {code} has no form {form}"));
+    Ok(Html(match form {
+        "01" => {
+            let secret = crate::status::secret(&s.status_key, d.public_code());
+            let status_url = format!(
+                "{base}/tra-cuu/{}?secret={secret}",
+                super::urlencode(d.public_code())
+            );
+            let qr = super::qr::svg(&status_url).map_err(Problem::internal)?;
+            let officer = history
+                .iter()
+                .find(|e| e.action == "submit")
+                .map(|e| e.actor.clone())
+                .unwrap_or_default();
+            page(&Form01 {
+                head: head(
+                    p,
+                    &d,
+                    "01",
+                    "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+                    d.clock.received_at,
+                    false,
+                ),
+                applicant,
+                applicant_id: d.applicant.id.clone(),
+                procedure: p.name.clone(),
+                received_at,
+                appointment: fmt::when(d.clock.promised()),
+                documents: d
+                    .documents
+                    .iter()
+                    .map(|id| {
+                        let doc = p.documents.iter().find(|x| &x.id == id);
+                        Doc {
+                            name: doc.map_or_else(|| id.clone(), |x| x.name.clone()),
+                            copies: doc.map_or(1, |x| x.copies),
+                        }
+                    })
+                    .collect(),
+                fees: d
+                    .fees
+                    .iter()
+                    .map(|f| (f.name.clone(), fmt::dong(f.amount)))
+                    .collect(),
+                fee_total: fmt::dong(d.fees.iter().map(|f| f.amount).sum()),
+                officer,
+                status_url,
+                secret,
+                // The SVG document's XML declaration has no place inside HTML.
+                qr: qr.find("<svg").map_or(qr.clone(), |i| qr[i..].to_string()),
+            })
+        }
+        "02" => {
+            let e = into_kind(p, &history, StateKind::Applicant).ok_or_else(none)?;
+            // Exactly the documents the officer's `documents` inputs named: guide once.
+            let action = p.actions.iter().find(|a| a.id == e.action);
+            let mut ids: Vec<String> = vec![];
+            for input in action.map(|a| a.inputs.as_slice()).unwrap_or_default() {
+                if input.kind == InputKind::Documents
+                    && let Some(list) = e.input.get(&input.name).and_then(|x| x.as_array())
+                {
+                    ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
+                }
+            }
+            // The automatic completeness check writes what is missing into the form data.
+            if ids.is_empty()
+                && let Some(list) = d.data.get("giay_to_thieu").and_then(|x| x.as_array())
+            {
+                ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
+            }
+            page(&Form02 {
+                head: head(
+                    p,
+                    &d,
+                    "02",
+                    "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
+                    e.at,
+                    false,
+                ),
+                applicant,
+                procedure: p.name.clone(),
+                received_at,
+                documents: document_names(p, &ids),
+                reason: e.comment.clone().unwrap_or_default(),
+                officer: e.actor.clone(),
+            })
+        }
+        "03" => {
+            if d.ending.as_ref().map(|x| x.outcome) != Some(Outcome::Refused) {
+                return Err(none());
+            }
+            let e = ending_entry(&d, &history).ok_or_else(none)?;
+            page(&Form03 {
+                head: head(
+                    p,
+                    &d,
+                    "03",
+                    "PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ",
+                    e.at,
+                    false,
+                ),
+                applicant,
+                procedure: p.name.clone(),
+                received_at,
+                reason: e.comment.clone().unwrap_or_default(),
+                officer: e.actor.clone(),
+            })
+        }
+        "04" => {
+            let a = d.clock.apologies.last().ok_or_else(none)?;
+            page(&Form04 {
+                head: head(
+                    p,
+                    &d,
+                    "04",
+                    "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
+                    a.at,
+                    false,
+                ),
+                applicant,
+                procedure: p.name.clone(),
+                received_at,
+                appointment: fmt::when(a.appointment),
+                promised: fmt::when(a.promised),
+                reason: a.reason.clone(),
+                officer: a.officer.clone(),
+            })
+        }
+        "05" => {
+            if d.ending.as_ref().map(|x| x.outcome) != Some(Outcome::Withdrawn) {
+                return Err(none());
+            }
+            let e = ending_entry(&d, &history).ok_or_else(none)?;
+            page(&Form05 {
+                head: head(p, &d, "05", "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", e.at, true),
+                applicant,
+                procedure: p.name.clone(),
+                received_at,
+                reason: e
+                    .comment
+                    .clone()
+                    .unwrap_or_else(|| super::dossier::action_label(p, &e.action)),
+                officer: e.actor.clone(),
+            })
+        }
+        "06" => {
+            let slip = motcua::audit::slip::for_dossier(s.engine.store(), &d.code)
+                .map_err(|e| Problem::internal(e.to_string()))?;
+            let handovers = slip
+                .handovers
+                .iter()
+                .map(|h| Handover {
+                    time: h.time.clone(),
+                    giver: if h.giver.department_names.is_empty() {
+                        h.giver.actor.clone()
+                    } else {
+                        format!(
+                            "{} ({})",
+                            h.giver.actor,
+                            h.giver.department_names.join(", ")
+                        )
+                    },
+                    receiver: h
+                        .receivers
+                        .iter()
+                        .map(|r| {
+                            if r.applicant {
+                                format!("{} (công dân)", r.label)
+                            } else {
+                                match &r.department_name {
+                                    Some(dep) => format!("{dep}: {}", r.label),
+                                    None => r.label.clone(),
+                                }
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    what: h.label.clone(),
+                    ended: h
+                        .ended
+                        .iter()
+                        .filter_map(|e| e.class.map(|c| format!("{}: {}", e.label, class_words(c))))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                })
+                .collect();
+            page(&Form06 {
+                head: head(
+                    p,
+                    &d,
+                    "06",
+                    "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+                    d.updated_at,
+                    false,
+                ),
+                applicant,
+                procedure: p.name.clone(),
+                appointment: slip.appointment.clone().unwrap_or_default(),
+                handovers,
+                result: slip
+                    .resolution
+                    .as_ref()
+                    .map(|r| format!("{} ({})", class_words(r.class), r.time))
+                    .unwrap_or_default(),
+            })
+        }
+        _ => {
+            return Err(Problem::not_found(format!(
+                "no form {form}: forms are 01 to 06"
+            )));
+        }
+    }))
+}

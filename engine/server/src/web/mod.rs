@@ -1,0 +1,460 @@
+//! The web screens: server-rendered HTML (askama templates, checked at compile time) over the
+//! same access rules and engine calls as the API, so a screen can show or do nothing the
+//! caller's credential could not through `/v1`. Core flows are plain links and forms; the
+//! vendored htmx (embedded, no CDN) only refreshes the officer's inbox and checks an upload
+//! before it is stored.
+//!
+//! - `session`: the sign-in cookie and the CSRF token; `fmt`: Vietnamese dates and amounts;
+//!   `fields`: forms generated from JSON Schema and action inputs;
+//! - `desk` (tiếp nhận), `work` (the officer's and the leader's lists), `dossier` (one
+//!   dossier and its actions), `inspect` (audit and reports), `author` (procedures),
+//!   `citizen` (public status), `forms` (printed forms 01–06), with `chart`, `diagram` and
+//!   `qr` drawing SVG on the server.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use crate::api::{Caller, Shared};
+use crate::auth::{ADMIN, AUDITOR, Principal};
+use crate::problem::Problem;
+
+mod author;
+mod chart;
+mod citizen;
+mod desk;
+mod diagram;
+mod dossier;
+pub mod fields;
+pub mod fmt;
+mod forms;
+mod inspect;
+mod qr;
+pub mod session;
+mod work;
+
+const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
+const CSS: &str = include_str!("../../assets/motcua.css");
+
+/// The screens' routes (merged with the API's).
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/", get(home))
+        .route("/dang-nhap", get(sign_in_page).post(sign_in))
+        .route("/dang-xuat", axum::routing::post(sign_out))
+        .route("/static/htmx.min.js", get(htmx))
+        .route("/static/motcua.css", get(css))
+        .merge(desk::routes())
+        .merge(work::routes())
+        .merge(dossier::routes())
+        .merge(inspect::routes())
+        .merge(author::routes())
+        .merge(citizen::routes())
+        .merge(forms::routes())
+}
+
+/// The menu of a signed-in page.
+pub struct Nav {
+    pub subject: String,
+    pub csrf: String,
+    pub links: Vec<(&'static str, &'static str)>,
+    pub current: &'static str,
+}
+
+impl Nav {
+    pub fn is_current(&self, href: &str) -> bool {
+        self.current == href
+    }
+    pub fn for_(who: &Principal, csrf: &str, current: &'static str) -> Nav {
+        Nav {
+            subject: who.subject.clone(),
+            csrf: csrf.to_string(),
+            links: menu(who),
+            current,
+        }
+    }
+}
+
+/// The screens a principal has, in the order of their day's work.
+fn menu(who: &Principal) -> Vec<(&'static str, &'static str)> {
+    let mut links = vec![];
+    if who.is_officer() {
+        links.push(("/tiep-nhan", "Tiếp nhận"));
+        links.push(("/viec-cua-toi", "Việc của tôi"));
+        links.push(("/lanh-dao", "Theo dõi tiến độ"));
+        links.push(("/bao-cao", "Báo cáo"));
+    }
+    if who.has(AUDITOR) {
+        links.push(("/kiem-tra", "Nhật ký kiểm tra"));
+        links.push(("/bao-cao", "Báo cáo"));
+    }
+    if who.has(ADMIN) {
+        links.push(("/thu-tuc", "Thủ tục"));
+    }
+    links.push(("/tra-cuu", "Tra cứu hồ sơ"));
+    links
+}
+
+/// Where a principal's day starts.
+fn start_of(who: &Principal) -> &'static str {
+    menu(who).first().map_or("/tra-cuu", |(href, _)| href)
+}
+
+/// A signed-in viewer of a screen: the API's caller (identity and route, for the refusal
+/// log) and the session's CSRF token.
+pub struct Viewer {
+    pub caller: Caller,
+    pub csrf: String,
+}
+
+impl Viewer {
+    pub fn who(&self) -> &Principal {
+        &self.caller.who
+    }
+    pub fn nav(&self, current: &'static str) -> Nav {
+        Nav::for_(self.who(), &self.csrf, current)
+    }
+}
+
+impl FromRequestParts<Shared> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, s: &Shared) -> Result<Viewer, Response> {
+        let route = format!("{} {}", parts.method, parts.uri.path());
+        let session = parts
+            .headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(session::cookie_id)
+            .and_then(|id| s.sessions.get(id));
+        let Some(session) = session else {
+            // A page asked without a session goes to sign-in and comes back.
+            let next = parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str())
+                .unwrap_or("/");
+            let to = format!("/dang-nhap?next={}", urlencode(next));
+            return Err(Redirect::to(&to).into_response());
+        };
+        if s.limit.take(&session.who.subject).is_err() {
+            s.metrics
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Err(error_page(&Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "Quá nhiều yêu cầu; vui lòng thử lại sau giây lát.",
+            )));
+        }
+        Ok(Viewer {
+            caller: Caller {
+                who: session.who,
+                route,
+            },
+            csrf: session.csrf,
+        })
+    }
+}
+
+/// A posted HTML form (`application/x-www-form-urlencoded`), as name and value pairs in
+/// order (checkboxes repeat their name).
+pub struct Posted(pub Vec<(String, String)>);
+
+impl Posted {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Reads a form body. Refuses another media type, a body over the API's limit and a
+    /// request from another site (its `Origin` or, failing that, `Referer` names another
+    /// host): with SameSite=Strict cookies and the session's CSRF token, a third check.
+    pub fn parse(headers: &HeaderMap, body: &Bytes) -> Result<Posted, Problem> {
+        if crate::body::media_type(headers).as_deref() != Some("application/x-www-form-urlencoded")
+        {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "gửi biểu mẫu dạng application/x-www-form-urlencoded",
+            ));
+        }
+        if body.len() > crate::body::MAX_BODY {
+            return Err(Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                "biểu mẫu quá lớn",
+            ));
+        }
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin = headers
+            .get(header::ORIGIN)
+            .or_else(|| headers.get(header::REFERER))
+            .and_then(|v| v.to_str().ok());
+        if let (Some(origin), Some(host)) = (origin, host)
+            && origin != "null"
+            && authority_of(origin) != Some(host)
+        {
+            return Err(Problem::forbidden(format!(
+                "biểu mẫu gửi từ trang khác ({origin})"
+            )));
+        }
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .map(Posted)
+            .map_err(|e| Problem::bad_request("invalid_request", format!("biểu mẫu hỏng: {e}")))
+    }
+
+    /// The form's CSRF token must be the session's.
+    pub fn check_csrf(&self, viewer: &Viewer, s: &crate::api::State) -> Result<(), Problem> {
+        match self.get("csrf") {
+            Some(t) if session::same_token(t, &viewer.csrf) => Ok(()),
+            _ => Err(viewer.caller.forbid(
+                s,
+                "the form's CSRF token is missing or not this session's".into(),
+            )),
+        }
+    }
+}
+
+/// `host:port` of an absolute URL.
+fn authority_of(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+}
+
+pub fn urlencode(s: &str) -> String {
+    serde_urlencoded::to_string([("", s)])
+        .map(|q| q.trim_start_matches('=').to_string())
+        .unwrap_or_default()
+}
+
+/// Renders a template as a page.
+pub fn page(t: &impl Template) -> Response {
+    page_with(StatusCode::OK, t)
+}
+
+pub fn page_with(status: StatusCode, t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => {
+            let mut res = (status, html).into_response();
+            res.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            );
+            // Pages carry personal data: never cached, never framed.
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res.headers_mut()
+                .insert("x-frame-options", HeaderValue::from_static("DENY"));
+            res.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'",
+                ),
+            );
+            res
+        }
+        Err(e) => Problem::internal(format!("rendering the page: {e}")).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    detail: &'a str,
+    code: &'a str,
+}
+
+/// A refusal or failure as a page, with the same status and code the API would answer.
+pub fn error_page(p: &Problem) -> Response {
+    let title = match p.status.as_u16() {
+        400 => "Yêu cầu không hợp lệ",
+        403 => "Không có quyền",
+        404 => "Không tìm thấy",
+        409 => "Hồ sơ đã thay đổi",
+        413 => "Quá lớn",
+        415 => "Sai định dạng",
+        422 => "Dữ liệu chưa hợp lệ",
+        429 => "Quá nhiều yêu cầu",
+        _ => "Lỗi hệ thống",
+    };
+    page_with(
+        p.status,
+        &ErrorPage {
+            status: p.status.as_u16(),
+            title,
+            detail: &p.detail,
+            code: &p.code,
+        },
+    )
+}
+
+/// What a screen's handler returns: a page, or a problem drawn as a page.
+pub struct Html(pub Response);
+
+impl IntoResponse for Html {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<Problem> for Html {
+    fn from(p: Problem) -> Html {
+        Html(error_page(&p))
+    }
+}
+
+pub type Screen = Result<Html, Html>;
+
+pub fn see_other(to: &str) -> Screen {
+    Ok(Html(Redirect::to(to).into_response()))
+}
+
+async fn htmx() -> Response {
+    static_asset(HTMX, "text/javascript; charset=utf-8")
+}
+
+async fn css() -> Response {
+    static_asset(CSS.as_bytes(), "text/css; charset=utf-8")
+}
+
+fn static_asset(bytes: &'static [u8], kind: &'static str) -> Response {
+    let mut res = bytes.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignIn<'a> {
+    next: &'a str,
+    error: Option<&'a str>,
+    dev: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct NextParam {
+    next: Option<String>,
+}
+
+/// Only a path on this site is a place to come back to.
+fn safe_next(next: Option<&str>) -> Option<&str> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+}
+
+async fn home(State(s): State<Shared>, headers: HeaderMap) -> Response {
+    let who = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(session::cookie_id)
+        .and_then(|id| s.sessions.get(id));
+    match who {
+        Some(session) => Redirect::to(start_of(&session.who)).into_response(),
+        None => Redirect::to("/dang-nhap").into_response(),
+    }
+}
+
+async fn sign_in_page(
+    State(s): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<NextParam>,
+) -> Response {
+    page(&SignIn {
+        next: safe_next(q.next.as_deref()).unwrap_or(""),
+        error: None,
+        dev: s.dev,
+    })
+}
+
+async fn sign_in(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let form = match Posted::parse(&headers, &body) {
+        Ok(f) => f,
+        Err(p) => return error_page(&p),
+    };
+    let token = form.get("token").unwrap_or("").trim();
+    let next = safe_next(form.get("next")).unwrap_or("");
+    let who = match s.auth.verify(Some(&format!("Bearer {token}"))) {
+        Ok(who) => who,
+        Err(reason) => {
+            s.refused(None, "POST /dang-nhap", StatusCode::UNAUTHORIZED, &reason);
+            return page_with(
+                StatusCode::UNAUTHORIZED,
+                &SignIn {
+                    next,
+                    error: Some("Mã đăng nhập không đúng hoặc đã hết hạn."),
+                    dev: s.dev,
+                },
+            );
+        }
+    };
+    let Some((id, session)) = s.sessions.open(who) else {
+        return error_page(&Problem::internal("no randomness for a session id"));
+    };
+    let to = if next.is_empty() {
+        start_of(&session.who)
+    } else {
+        next
+    };
+    let mut res = Redirect::to(to).into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(Some(&id), s.secure_cookies)) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+async fn sign_out(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let id = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(session::cookie_id);
+    if let (Some(id), Ok(form)) = (id, Posted::parse(&headers, &body))
+        && let Some(session) = s.sessions.get(id)
+        && form
+            .get("csrf")
+            .is_some_and(|t| session::same_token(t, &session.csrf))
+    {
+        s.sessions.close(id);
+    }
+    let mut res = Redirect::to("/dang-nhap").into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(None, s.secure_cookies)) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/ho-so/X")), Some("/ho-so/X"));
+        assert_eq!(safe_next(Some("//evil.example/")), None);
+        assert_eq!(safe_next(Some("https://evil.example/")), None);
+        assert_eq!(safe_next(Some("/\\evil")), None);
+        assert_eq!(
+            authority_of("http://127.0.0.1:8080/x?y"),
+            Some("127.0.0.1:8080")
+        );
+    }
+}

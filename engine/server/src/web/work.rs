@@ -1,0 +1,328 @@
+//! Việc của tôi (an officer's steps to act on) and the leader's view of what is late or
+//! nearly so. Both read pages of the store's indexes (a department's open steps, the overdue
+//! appointments), never the whole store, so a page costs the same with 100,000 dossiers.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::routing::get;
+use motcua::deadline::ClockState;
+use motcua::dossier::Dossier;
+use motcua::store::Query as Index;
+use serde::Deserialize;
+
+use super::fmt;
+use super::{Html, Nav, Screen, Viewer, page};
+use crate::access;
+use crate::api::{Shared, blocking};
+use crate::problem::Problem;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/viec-cua-toi", get(inbox))
+        .route("/lanh-dao", get(leader))
+}
+
+/// A step waiting on someone, as a row.
+pub struct Row {
+    pub code: String,
+    pub procedure: String,
+    pub applicant: String,
+    pub state: String,
+    pub department: String,
+    pub due: String,
+    pub appointment: String,
+    /// `overdue`, `due_soon`, `not_due` or `paused`.
+    pub clock: &'static str,
+    pub clock_label: &'static str,
+    /// Share of the step's budget used, percent (may pass 100).
+    pub used: u64,
+    /// The same, capped at 100 for the bar's width.
+    pub bar: u64,
+    /// Escalations and warnings the scheduler fired on this dossier (leader's view).
+    pub escalations: Vec<String>,
+    rank: (u8, i64),
+}
+
+fn clock_words(c: ClockState) -> (&'static str, &'static str, u8) {
+    match c {
+        ClockState::Overdue => ("overdue", "Quá hạn", 0),
+        ClockState::DueSoon => ("due_soon", "Sắp đến hạn", 1),
+        ClockState::NotDue => ("not_due", "Trong hạn", 2),
+        ClockState::Paused => ("paused", "Tạm dừng", 3),
+    }
+}
+
+/// The rows of `d`'s active steps that `keep` accepts.
+fn rows_of(
+    s: &crate::api::State,
+    d: &Dossier,
+    keep: &dyn Fn(&motcua::procedure::Procedure, &motcua::dossier::Token) -> bool,
+) -> Vec<Row> {
+    let Ok(c) = s.engine.pinned_procedure(d) else {
+        return vec![];
+    };
+    let p = &c.procedure;
+    let Ok(clocks) = s.engine.clocks(d) else {
+        return vec![];
+    };
+    d.tokens
+        .iter()
+        .filter(|t| !t.waiting && keep(p, t))
+        .map(|t| {
+            let step = clocks.steps.iter().find(|x| x.state == t.state);
+            let state = step.map_or(ClockState::NotDue, |x| x.clock);
+            let (clock, clock_label, order) = clock_words(state);
+            let used = fmt::percent(step.and_then(|x| x.used_permille));
+            let due = step.and_then(|x| x.due_at).or(t.due_at);
+            Row {
+                code: d.code.clone(),
+                procedure: p.name.clone(),
+                applicant: d.applicant.name.clone(),
+                state: p
+                    .state(&t.state)
+                    .map_or_else(|| t.state.clone(), |x| x.label.clone()),
+                department: t
+                    .department
+                    .as_ref()
+                    .and_then(|id| p.departments.iter().find(|x| &x.id == id))
+                    .map_or_else(String::new, |x| x.name.clone()),
+                due: due.map(fmt::when).unwrap_or_else(|| "—".into()),
+                appointment: fmt::when(d.clock.due_at),
+                clock,
+                clock_label,
+                used,
+                bar: used.min(100),
+                escalations: vec![],
+                rank: (order, due.unwrap_or(d.clock.due_at).as_millisecond()),
+            }
+        })
+        .collect()
+}
+
+/// Overdue first, then due soon, each earliest due first.
+fn sort(rows: &mut [Row]) {
+    rows.sort_by(|a, b| a.rank.cmp(&b.rank).then_with(|| a.code.cmp(&b.code)));
+}
+
+/// Whether `who` holds a role of an action leaving state `state`: the step waits for them.
+fn waits_for(who: &crate::auth::Principal, p: &motcua::procedure::Procedure, state: &str) -> bool {
+    p.actions
+        .iter()
+        .filter(|a| a.from == state)
+        .any(|a| a.roles.iter().any(|r| who.roles.contains(r)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InboxParams {
+    /// The department to show (one of the officer's).
+    phong: Option<String>,
+    /// The next page's cursor.
+    sau: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "inbox.html")]
+struct Inbox {
+    nav: Nav,
+    departments: Vec<(String, bool)>,
+    department: String,
+    rows: Vec<Row>,
+    next: Option<String>,
+}
+
+const PAGE: usize = 50;
+
+async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>) -> Screen {
+    if !v.who().is_officer() {
+        let reason = format!("{} is not an officer", v.who().subject);
+        return Err(v.caller.forbid(&s, reason).into());
+    }
+    let department = match q.phong {
+        Some(d) if v.who().departments.contains(&d) => d,
+        Some(d) => {
+            let reason = format!("{} is not in department {d}", v.who().subject);
+            return Err(v.caller.forbid(&s, reason).into());
+        }
+        None => v
+            .who()
+            .departments
+            .first()
+            .cloned()
+            .ok_or_else(|| Problem::forbidden("no department"))?,
+    };
+    let state = s.clone();
+    let who = v.who().clone();
+    let dep = department.clone();
+    let (rows, next) = blocking(move || {
+        let page = state
+            .engine
+            .list(
+                &Index::Department {
+                    department: dep.clone(),
+                    state: None,
+                },
+                q.sau.as_deref(),
+                PAGE,
+            )
+            .map_err(Problem::from)?;
+        let mut rows = vec![];
+        let mut seen = std::collections::HashSet::new();
+        for d in &page.dossiers {
+            // A dossier with two steps here is listed once per step by the index.
+            if !seen.insert(d.code.clone()) {
+                continue;
+            }
+            let Ok(c) = state.engine.pinned_procedure(d) else {
+                continue;
+            };
+            if !access::may_read(&who, d, &c.procedure) {
+                continue;
+            }
+            rows.extend(rows_of(&state, d, &|p, t| {
+                t.department.as_deref() == Some(dep.as_str()) && waits_for(&who, p, &t.state)
+            }));
+        }
+        sort(&mut rows);
+        Ok::<_, Problem>((rows, page.next))
+    })
+    .await??;
+    let departments = v
+        .who()
+        .departments
+        .iter()
+        .map(|d| (d.clone(), d == &department))
+        .collect();
+    Ok(Html(page(&Inbox {
+        nav: v.nav("/viec-cua-toi"),
+        departments,
+        department,
+        rows,
+        next,
+    })))
+}
+
+#[derive(Template)]
+#[template(path = "leader.html")]
+struct Leader {
+    nav: Nav,
+    overdue: Vec<Row>,
+    due_soon: Vec<Row>,
+}
+
+async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
+    if !v.who().is_officer() {
+        let reason = format!("{} is not an officer", v.who().subject);
+        return Err(v.caller.forbid(&s, reason).into());
+    }
+    let state = s.clone();
+    let who = v.who().clone();
+    let (overdue, due_soon) = blocking(move || {
+        let mine = |t: &motcua::dossier::Token| {
+            t.department
+                .as_ref()
+                .is_some_and(|d| who.departments.contains(d))
+        };
+        let now = state.engine.clock().now();
+        // Past the appointment: the store's overdue index, earliest appointment first.
+        let late = state
+            .engine
+            .list(&Index::Overdue { now }, None, PAGE)
+            .map_err(Problem::from)?;
+        let mut overdue = vec![];
+        for d in &late.dossiers {
+            let Ok(c) = state.engine.pinned_procedure(d) else {
+                continue;
+            };
+            if !access::may_read(&who, d, &c.procedure) || !d.tokens.iter().any(mine) {
+                continue;
+            }
+            let mut rows = rows_of(&state, d, &|_, t| mine(t));
+            let fired = escalations(&state, d);
+            for r in &mut rows {
+                r.escalations = fired.clone();
+            }
+            overdue.extend(rows);
+        }
+        // Steps near or past their own budget, department by department.
+        let mut due_soon = vec![];
+        for dep in &who.departments {
+            let page = state
+                .engine
+                .list(
+                    &Index::Department {
+                        department: dep.clone(),
+                        state: None,
+                    },
+                    None,
+                    PAGE,
+                )
+                .map_err(Problem::from)?;
+            for d in &page.dossiers {
+                if overdue.iter().any(|r: &Row| r.code == d.code)
+                    || due_soon.iter().any(|r: &Row| r.code == d.code)
+                {
+                    continue;
+                }
+                let mut rows = rows_of(&state, d, &|_, t| t.department.as_ref() == Some(dep));
+                rows.retain(|r| r.clock == "overdue" || r.clock == "due_soon");
+                if !rows.is_empty() {
+                    let fired = escalations(&state, d);
+                    for r in &mut rows {
+                        r.escalations = fired.clone();
+                    }
+                }
+                due_soon.extend(rows);
+            }
+        }
+        sort(&mut overdue);
+        sort(&mut due_soon);
+        Ok::<_, Problem>((overdue, due_soon))
+    })
+    .await??;
+    Ok(Html(page(&Leader {
+        nav: v.nav("/lanh-dao"),
+        overdue,
+        due_soon,
+    })))
+}
+
+/// The warnings and escalations the scheduler recorded on `d`, as lines.
+fn escalations(s: &crate::api::State, d: &Dossier) -> Vec<String> {
+    let Ok(history) = s.engine.history(&d.code) else {
+        return vec![];
+    };
+    history
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.action.as_str(),
+                "system:escalation" | "system:warning" | "system:overdue"
+            )
+        })
+        .map(|e| {
+            let what = match e.action.as_str() {
+                "system:escalation" => "Báo cáo lãnh đạo",
+                "system:warning" => "Cảnh báo",
+                _ => "Quá hạn",
+            };
+            let whom = e
+                .input
+                .get("notify")
+                .and_then(|n| n.as_array())
+                .map(|n| {
+                    n.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            if whom.is_empty() {
+                format!("{what} lúc {}", fmt::when(e.at))
+            } else {
+                format!("{what} lúc {} → {whom}", fmt::when(e.at))
+            }
+        })
+        .collect()
+}
