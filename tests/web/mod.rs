@@ -59,7 +59,7 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                    "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--lang=vi",
                     format!("--user-data-dir={}", profile.path().display()),
                     format!("--window-size={width},{height}"),
                 ],

@@ -34,7 +34,7 @@ pub fn on_time(title: &str, bars: &[Bar]) -> Result<String, String> {
             .caption(title, ("sans-serif", 18))
             .margin(10)
             .x_label_area_size(30)
-            .y_label_area_size(220)
+            .y_label_area_size(260)
             .build_cartesian_2d(0i64..most + most / 10 + 1, (0..n).into_segmented())
             .map_err(|e| e.to_string())?;
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
@@ -45,11 +45,13 @@ pub fn on_time(title: &str, bars: &[Bar]) -> Result<String, String> {
             .y_label_formatter(&|v| match v {
                 SegmentValue::CenterOf(i) => labels
                     .get(*i as usize)
-                    .map(|l| shorten(l, 34))
+                    .map(|l| shorten(l, 32))
                     .unwrap_or_default(),
                 _ => String::new(),
             })
             .x_desc("Số hồ sơ đã giải quyết")
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
         for (i, b) in bars.iter().enumerate() {
@@ -88,6 +90,7 @@ pub fn on_time(title: &str, bars: &[Bar]) -> Result<String, String> {
             .position(SeriesLabelPosition::UpperRight)
             .background_style(WHITE.mix(0.9))
             .border_style(BLACK)
+            .label_font(("sans-serif", 14))
             .draw()
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;

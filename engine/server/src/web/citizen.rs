@@ -10,7 +10,7 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::fmt;
-use super::{Html, Screen, page, page_with, see_other};
+use super::{Html, Refused, Screen, page, page_with, see_other};
 use crate::api::status::{Awaited, Peer, citizen_view};
 use crate::api::{Shared, blocking};
 use crate::problem::Problem;
@@ -111,7 +111,7 @@ async fn status(
         )
         .into());
     }
-    let not_found = || Html(page_with(StatusCode::NOT_FOUND, &Lookup { error: true }));
+    let not_found = || Refused::page(page_with(StatusCode::NOT_FOUND, &Lookup { error: true }));
     if code.len() > 128 || !crate::status::check(&s.status_key, &code, &q.secret) {
         return Err(not_found());
     }

@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::Value;
 
 use super::fields::{self, Field};
-use super::{Html, Nav, Posted, Screen, Viewer, page, page_with, see_other};
+use super::{Html, Nav, Posted, Refused, Screen, Viewer, page, page_with, see_other};
 use crate::access;
 use crate::api::dossiers::{ApplicantBody, SubmitBody, receive};
 use crate::api::{Shared, blocking};
@@ -219,7 +219,7 @@ async fn submit(
     shown.form_key = posted.get("form_key").unwrap_or("").to_string();
     let refuse = |mut shown: DeskForm, errors: Vec<String>, status: StatusCode| {
         shown.errors = errors;
-        Err(Html(page_with(status, &shown)))
+        Err(Refused::page(page_with(status, &shown)))
     };
     if shown.form_key.len() != 32 {
         return Err(

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::fields::{self, Field};
 use super::fmt;
-use super::{Html, Nav, Posted, Screen, Viewer, page_with, see_other};
+use super::{Html, Nav, Posted, Refused, Screen, Viewer, page_with, see_other};
 use crate::access;
 use crate::api::dossiers::{ActionBody, act_blocking, readable};
 use crate::api::{Shared, blocking};
@@ -446,7 +446,7 @@ async fn act(
     let _ = v;
     match outcome {
         Ok(to) => see_other(&to),
-        Err((status, Ok(page))) => Err(Html(page_with(status, &page))),
+        Err((status, Ok(page))) => Err(Refused::page(page_with(status, &page))),
         Err((_, Err(p))) => Err(p.into()),
     }
 }

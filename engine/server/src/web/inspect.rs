@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::chart;
 use super::fmt;
-use super::{Html, Nav, Screen, Viewer, page};
+use super::{Html, Nav, Refused, Screen, Viewer, page};
 use crate::api::{Shared, blocking};
 use crate::auth::AUDITOR;
 use crate::problem::Problem;
@@ -235,7 +235,7 @@ async fn checkpoint(State(s): State<Shared>, v: Viewer) -> Screen {
     auditor(&s, &v)?;
     let mut res = crate::api::audit::checkpoint(State(s), v.caller)
         .await
-        .map_err(Html::from)?;
+        .map_err(Refused::from)?;
     res.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"checkpoint.json\""),
@@ -333,9 +333,33 @@ async fn run_report(
         })
 }
 
-fn row(r: &motcua::report::Row) -> ReportRow {
+/// What a report row's key names: the department's or procedure's name from the catalogue.
+fn names(s: &crate::api::State, by: &str) -> std::collections::HashMap<String, String> {
+    let mut out = std::collections::HashMap::new();
+    for c in s.engine.procedures() {
+        let p = &c.procedure;
+        match by {
+            "department" => {
+                out.extend(p.departments.iter().map(|d| (d.id.clone(), d.name.clone())))
+            }
+            "procedure" => {
+                out.insert(p.id.clone(), p.name.clone());
+            }
+            "agency" => {
+                out.insert(p.agency.id.clone(), p.agency.name.clone());
+            }
+            _ => {}
+        }
+    }
+    out.insert("desk".into(), "Trực tiếp".into());
+    out.insert("online".into(), "Trực tuyến".into());
+    out.insert("post".into(), "Bưu chính".into());
+    out
+}
+
+fn row(r: &motcua::report::Row, names: &std::collections::HashMap<String, String>) -> ReportRow {
     ReportRow {
-        key: r.key.clone(),
+        key: names.get(&r.key).cloned().unwrap_or_else(|| r.key.clone()),
         received: r.received,
         early: r.early,
         on_time: r.on_time,
@@ -352,11 +376,12 @@ async fn report(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams
     may_report(&s, &v)?;
     let (query, tu, den, theo) = report_query(&s, &q)?;
     let r = run_report(&s, query).await?;
+    let names = names(&s, &theo);
     let bars: Vec<chart::Bar> = r
         .rows
         .iter()
         .map(|x| chart::Bar {
-            label: x.key.clone(),
+            label: names.get(&x.key).cloned().unwrap_or_else(|| x.key.clone()),
             early: x.early,
             on_time: x.on_time,
             late: x.late,
@@ -368,8 +393,8 @@ async fn report(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams
         .unwrap_or_default();
     Ok(Html(page(&ReportPage {
         nav: v.nav("/bao-cao"),
-        rows: r.rows.iter().map(row).collect(),
-        total: row(&r.total),
+        rows: r.rows.iter().map(|x| row(x, &names)).collect(),
+        total: row(&r.total, &names),
         chart: svg,
         tu,
         den,

@@ -70,21 +70,24 @@ impl Nav {
     pub fn is_current(&self, href: &str) -> bool {
         self.current == href
     }
-    pub fn for_(who: &Principal, csrf: &str, current: &'static str) -> Nav {
+    pub fn for_(who: &Principal, desk: bool, csrf: &str, current: &'static str) -> Nav {
         Nav {
             subject: who.subject.clone(),
             csrf: csrf.to_string(),
-            links: menu(who),
+            links: menu(who, desk),
             current,
         }
     }
 }
 
-/// The screens a principal has, in the order of their day's work.
-fn menu(who: &Principal) -> Vec<(&'static str, &'static str)> {
+/// The screens a principal has, in the order of their day's work (`desk`: they may receive
+/// some procedure's dossiers).
+fn menu(who: &Principal, desk: bool) -> Vec<(&'static str, &'static str)> {
     let mut links = vec![];
     if who.is_officer() {
-        links.push(("/tiep-nhan", "Tiếp nhận"));
+        if desk {
+            links.push(("/tiep-nhan", "Tiếp nhận"));
+        }
         links.push(("/viec-cua-toi", "Việc của tôi"));
         links.push(("/lanh-dao", "Theo dõi tiến độ"));
         links.push(("/bao-cao", "Báo cáo"));
@@ -101,8 +104,8 @@ fn menu(who: &Principal) -> Vec<(&'static str, &'static str)> {
 }
 
 /// Where a principal's day starts.
-fn start_of(who: &Principal) -> &'static str {
-    menu(who).first().map_or("/tra-cuu", |(href, _)| href)
+fn start_of(who: &Principal, desk: bool) -> &'static str {
+    menu(who, desk).first().map_or("/tra-cuu", |(href, _)| href)
 }
 
 /// A signed-in viewer of a screen: the API's caller (identity and route, for the refusal
@@ -110,6 +113,8 @@ fn start_of(who: &Principal) -> &'static str {
 pub struct Viewer {
     pub caller: Caller,
     pub csrf: String,
+    /// They may receive some procedure's dossiers (the desk's screens are theirs).
+    pub desk: bool,
 }
 
 impl Viewer {
@@ -117,7 +122,7 @@ impl Viewer {
         &self.caller.who
     }
     pub fn nav(&self, current: &'static str) -> Nav {
-        Nav::for_(self.who(), &self.csrf, current)
+        Nav::for_(self.who(), self.desk, &self.csrf, current)
     }
 }
 
@@ -158,6 +163,7 @@ impl FromRequestParts<Shared> for Viewer {
                 route,
             },
             csrf: session.csrf,
+            desk: session.desk,
         })
     }
 }
@@ -314,13 +320,28 @@ impl IntoResponse for Html {
     }
 }
 
-impl From<Problem> for Html {
-    fn from(p: Problem) -> Html {
-        Html(error_page(&p))
+/// A screen's refusal, drawn as a page (boxed: a response is large, and it is the rare path).
+pub struct Refused(Box<Response>);
+
+impl Refused {
+    pub fn page(res: Response) -> Refused {
+        Refused(Box::new(res))
     }
 }
 
-pub type Screen = Result<Html, Html>;
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+impl From<Problem> for Refused {
+    fn from(p: Problem) -> Refused {
+        Refused::page(error_page(&p))
+    }
+}
+
+pub type Screen = Result<Html, Refused>;
 
 pub fn see_other(to: &str) -> Screen {
     Ok(Html(Redirect::to(to).into_response()))
@@ -370,7 +391,7 @@ async fn home(State(s): State<Shared>, headers: HeaderMap) -> Response {
         .and_then(session::cookie_id)
         .and_then(|id| s.sessions.get(id));
     match who {
-        Some(session) => Redirect::to(start_of(&session.who)).into_response(),
+        Some(session) => Redirect::to(start_of(&session.who, session.desk)).into_response(),
         None => Redirect::to("/dang-nhap").into_response(),
     }
 }
@@ -407,11 +428,16 @@ async fn sign_in(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
             );
         }
     };
-    let Some((id, session)) = s.sessions.open(who) else {
+    let desk = who.is_officer()
+        && s.engine
+            .procedures()
+            .iter()
+            .any(|c| crate::access::receive_refusal(&who, &c.procedure).is_none());
+    let Some((id, session)) = s.sessions.open(who, desk) else {
         return error_page(&Problem::internal("no randomness for a session id"));
     };
     let to = if next.is_empty() {
-        start_of(&session.who)
+        start_of(&session.who, session.desk)
     } else {
         next
     };

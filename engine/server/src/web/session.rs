@@ -22,6 +22,8 @@ pub struct Session {
     pub who: Principal,
     /// Hidden in every form; a POST without it is refused.
     pub csrf: String,
+    /// They may receive some procedure's dossiers (decided at sign-in).
+    pub desk: bool,
     /// Sessions idle for [`IDLE`] end; a JWT's own expiry is not carried over (documented).
     last_seen: Instant,
 }
@@ -43,10 +45,11 @@ fn random_hex() -> Option<String> {
 
 impl Sessions {
     /// Opens a session for `who`: the cookie's id and the session.
-    pub fn open(&self, who: Principal) -> Option<(String, Session)> {
+    pub fn open(&self, who: Principal, desk: bool) -> Option<(String, Session)> {
         let id = random_hex()?;
         let session = Session {
             who,
+            desk,
             csrf: random_hex()?,
             last_seen: Instant::now(),
         };
@@ -124,7 +127,7 @@ mod tests {
     #[test]
     fn a_session_is_found_by_its_cookie_and_gone_after_sign_out() {
         let s = Sessions::default();
-        let (id, opened) = s.open(who()).expect("random");
+        let (id, opened) = s.open(who(), true).expect("random");
         let header = format!("theme=dark; {COOKIE}={id}; other=1");
         let found = s.get(cookie_id(&header).expect("cookie")).expect("live");
         assert_eq!(found.who.subject, "can-bo");
@@ -136,7 +139,7 @@ mod tests {
     #[test]
     fn a_forged_or_malformed_cookie_finds_nothing() {
         let s = Sessions::default();
-        s.open(who()).expect("random");
+        s.open(who(), true).expect("random");
         assert!(cookie_id(&format!("{COOKIE}=abc")).is_none());
         assert!(s.get(&"0".repeat(64)).is_none());
         assert!(!same_token("abcd", "abce"));

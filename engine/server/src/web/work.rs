@@ -128,6 +128,7 @@ struct Inbox {
     nav: Nav,
     departments: Vec<(String, bool)>,
     department: String,
+    department_name: String,
     rows: Vec<Row>,
     next: Option<String>,
 }
@@ -194,10 +195,18 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
         .iter()
         .map(|d| (d.clone(), d == &department))
         .collect();
+    let department_name = s
+        .engine
+        .procedures()
+        .iter()
+        .flat_map(|c| c.procedure.departments.iter())
+        .find(|d| d.id == department)
+        .map_or_else(|| department.clone(), |d| d.name.clone());
     Ok(Html(page(&Inbox {
         nav: v.nav("/viec-cua-toi"),
         departments,
         department,
+        department_name,
         rows,
         next,
     })))

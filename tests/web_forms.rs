@@ -1,0 +1,285 @@
+//! The screens' forms against what a browser would never send: forged and cross-site posts,
+//! broken bodies, double submissions, a stranger's cookie. Each gets its refusal page with the
+//! API's status and code and leaves the store as it was. Real binary, plain HTTP.
+
+mod http;
+
+use http::{ADMIN, AUDITOR, DESK, Server};
+
+fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
+    serde_urlencoded::to_string(pairs)
+        .expect("form")
+        .into_bytes()
+}
+
+/// Signs in through the form; the session cookie (`name=value`).
+fn sign_in(s: &Server, token: &str) -> String {
+    let r = s.request(
+        "POST",
+        "/dang-nhap",
+        None,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&form(&[("token", token), ("next", "")])),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let cookie = r
+        .header("set-cookie")
+        .expect("a session cookie")
+        .to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    cookie.split(';').next().expect("name=value").to_string()
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    page[at..at + 64].to_string()
+}
+
+fn audit_count(s: &Server) -> u64 {
+    s.get("/v1/audit/verify", Some(AUDITOR)).json()["count"]
+        .as_u64()
+        .expect("count")
+}
+
+fn desk_form(s: &Server, cookie: &str) -> (String, String) {
+    let r = s.request(
+        "GET",
+        "/tiep-nhan/cap-phep-xay-dung-nha-o",
+        None,
+        &[("cookie", cookie)],
+        None,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.text();
+    let at = page.find("name=\"form_key\" value=\"").expect("form key") + 23;
+    (csrf_of(&page), page[at..at + 32].to_string())
+}
+
+fn house_permit_form<'a>(csrf: &'a str, key: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("csrf", csrf),
+        ("form_key", key),
+        ("applicant_id", "001090012345"),
+        ("applicant_name", "Nguyễn Thị Mai"),
+        ("channel", "desk"),
+        ("f.ho_ten_chu_dau_tu", "Nguyễn Thị Mai"),
+        ("f.so_cccd", "048090001234"),
+        ("f.dia_chi_cong_trinh", "K12/5 Hoàng Diệu"),
+        ("f.quan_huyen", "hai-chau"),
+        ("f.dien_tich_san", "240"),
+        ("f.so_tang", "3"),
+        ("doc", "don-de-nghi"),
+        ("doc", "giay-to-dat"),
+        ("doc", "ban-ve-thiet-ke"),
+    ]
+}
+
+fn post(
+    s: &Server,
+    path: &str,
+    cookie: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) -> http::Response {
+    let mut headers = vec![
+        ("cookie", cookie),
+        ("content-type", "application/x-www-form-urlencoded"),
+    ];
+    headers.extend_from_slice(extra);
+    s.request("POST", path, None, &headers, Some(body))
+}
+
+#[test]
+fn forged_cross_site_and_broken_desk_posts_are_refused_and_store_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &[]);
+    let cookie = sign_in(&s, DESK.token);
+    let (csrf, key) = desk_form(&s, &cookie);
+    let before = audit_count(&s);
+    let path = "/tiep-nhan/cap-phep-xay-dung-nha-o";
+    let good = house_permit_form(&csrf, &key);
+
+    // Without a session: to the sign-in page, nothing received.
+    let r = s.request(
+        "POST",
+        path,
+        None,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&form(&good)),
+    );
+    assert_eq!(r.status, 303);
+    assert!(
+        r.header("location")
+            .is_some_and(|l| l.starts_with("/dang-nhap"))
+    );
+
+    // A forged CSRF token, a missing one.
+    let mut forged = good.clone();
+    forged[0] = (
+        "csrf",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    );
+    let r = post(&s, path, &cookie, &[], &form(&forged));
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert!(r.text().contains("forbidden"));
+    let r = post(&s, path, &cookie, &[], &form(&good[1..]));
+    assert_eq!(r.status, 403);
+
+    // From another site, even with the right token.
+    let r = post(
+        &s,
+        path,
+        &cookie,
+        &[("origin", "http://evil.example")],
+        &form(&good),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+
+    // Another media type; a body over the limit; a body that is not a form.
+    let r = s.request(
+        "POST",
+        path,
+        None,
+        &[("cookie", &cookie), ("content-type", "application/json")],
+        Some(b"{}"),
+    );
+    assert_eq!(r.status, 415);
+    let r = post(&s, path, &cookie, &[], &vec![b'a'; 2 * 1024 * 1024]);
+    assert!(matches!(r.status, 413 | 400), "{}", r.status);
+    let r = post(&s, path, &cookie, &[], b"%zz=%");
+    assert!(r.status == 400 || r.status == 403, "{}", r.status);
+
+    // A number box holding words is named; the form comes back with what was typed.
+    let mut words = good.clone();
+    words[10] = ("f.so_tang", "ba tầng");
+    let r = post(&s, path, &cookie, &[], &form(&words));
+    assert_eq!(r.status, 422);
+    let page = r.text();
+    assert!(
+        page.contains("so_tang") && page.contains("K12/5 Hoàng Diệu"),
+        "{page}"
+    );
+
+    // Invalid for the schema (the CCCD pattern): the engine's field error, nothing stored.
+    let mut bad = good.clone();
+    bad[6] = ("f.so_cccd", "123");
+    let r = post(&s, path, &cookie, &[], &form(&bad));
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("so_cccd"), "{}", r.text());
+    assert_eq!(audit_count(&s), before, "no refused post wrote anything");
+
+    // The form posted twice (a double click, a resend): one dossier.
+    let first = post(&s, path, &cookie, &[], &form(&good));
+    assert_eq!(first.status, 303, "{}", first.text());
+    let second = post(&s, path, &cookie, &[], &form(&good));
+    assert_eq!(second.header("location"), first.header("location"));
+    let r = s
+        .get("/v1/dossiers?applicant=001090012345", Some(AUDITOR))
+        .json();
+    assert_eq!(r["dossiers"].as_array().map(Vec::len), Some(1), "{r}");
+}
+
+#[test]
+fn a_wrong_token_a_stolen_looking_cookie_and_a_signed_out_session_open_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &[]);
+    let r = s.request(
+        "POST",
+        "/dang-nhap",
+        None,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(&form(&[("token", "not-a-token")])),
+    );
+    assert_eq!(r.status, 401);
+    assert!(r.header("set-cookie").is_none());
+    assert!(
+        s.stderr_text().contains("POST /dang-nhap"),
+        "the refusal is logged"
+    );
+
+    let made_up = format!("motcua_session={}", "ab".repeat(32));
+    let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &made_up)], None);
+    assert_eq!(r.status, 303, "an unknown session signs in again");
+
+    let cookie = sign_in(&s, DESK.token);
+    let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &cookie)], None);
+    assert_eq!(r.status, 200);
+    let csrf = csrf_of(&r.text());
+    let r = post(&s, "/dang-xuat", &cookie, &[], &form(&[("csrf", &csrf)]));
+    assert_eq!(r.status, 303);
+    let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &cookie)], None);
+    assert_eq!(r.status, 303, "signed out, the old cookie opens nothing");
+
+    // The desk may not open the inspector's or the author's screens.
+    let cookie = sign_in(&s, DESK.token);
+    for path in [
+        "/kiem-tra",
+        "/kiem-tra/xac-minh",
+        "/thu-tuc",
+        "/thu-tuc/tai-len",
+    ] {
+        let r = s.request("GET", path, None, &[("cookie", &cookie)], None);
+        assert_eq!(r.status, 403, "{path}");
+    }
+    // A form that does not exist, a citizen's guess.
+    let r = s.request(
+        "GET",
+        "/ho-so/X-1/mau/09",
+        None,
+        &[("cookie", &cookie)],
+        None,
+    );
+    assert_eq!(r.status, 404);
+    let r = s.get("/tra-cuu/000.17.22.H17-261207-0001?secret=abc", None);
+    assert_eq!(r.status, 404);
+}
+
+#[test]
+fn an_upload_shows_each_diagnostic_under_its_line_and_stores_only_a_clean_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &[]);
+    let cookie = sign_in(&s, ADMIN.token);
+    let r = s.request(
+        "GET",
+        "/thu-tuc/tai-len",
+        None,
+        &[("cookie", &cookie)],
+        None,
+    );
+    let csrf = csrf_of(&r.text());
+    let source = std::fs::read_to_string(http::root().join("procedures/dang-ky-khai-sinh.yaml"))
+        .expect("sample");
+    // A typo in a state a transition goes to.
+    let broken = source.replacen("to: da-tra-ket-qua", "to: da-tra-ket-qa", 1);
+    assert_ne!(broken, source, "the sample has the line this test breaks");
+    let line = broken
+        .lines()
+        .position(|l| l.contains("da-tra-ket-qa"))
+        .expect("line")
+        + 1;
+    let versions = |s: &Server| {
+        s.get("/v1/procedures/dang-ky-khai-sinh", Some(ADMIN))
+            .json()["versions"]
+            .as_array()
+            .map(Vec::len)
+    };
+    let before = versions(&s);
+    let r = post(
+        &s,
+        "/thu-tuc/tai-len",
+        &cookie,
+        &[],
+        &form(&[("csrf", &csrf), ("source", &broken), ("store", "1")]),
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    let page = r.text();
+    assert!(
+        page.contains(&format!("{line}:")),
+        "the diagnostic names line {line}: {page}"
+    );
+    assert!(page.contains("da-tra-ket-qa"));
+    assert_eq!(versions(&s), before, "a file with errors is not stored");
+}
