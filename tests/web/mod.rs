@@ -105,24 +105,52 @@ impl Browser {
         self.goto("/dang-nhap").await;
         self.fill("#token", token).await;
         self.click("#sign-in").await;
+        self.wait_path(|p| !p.starts_with("/dang-nhap")).await;
     }
 
     /// Signs out with the menu's button (from a page that has the menu).
+    /// Signs out with the menu's button. A fresh page first: a click can land on a page whose
+    /// own navigation (an action's redirect) is still under way.
     pub async fn sign_out(&self) {
-        if !self.has("form.who button").await {
-            self.goto("/").await;
+        self.goto("/").await;
+        if self.has("form.who button").await {
+            self.click("form.who button").await;
+            self.wait_path(|p| p == "/dang-nhap").await;
+        } else {
+            // The citizen's pages carry no menu.
+            self.client.delete_all_cookies().await.expect("cookies");
         }
-        self.click("form.who button").await;
-        assert_eq!(self.path().await, "/dang-nhap");
+    }
+
+    /// Waits (up to 10 s) for a navigation a click started to land where `ok` says.
+    pub async fn wait_path(&self, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let p = self.path().await;
+            if ok(&p) {
+                return p;
+            }
+            assert!(Instant::now() < deadline, "the browser stayed at {p}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn click(&self, css: &str) {
-        self.client
+        let found = self
+            .client
             .wait()
             .at_most(Duration::from_secs(10))
             .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("no {css} on {}: {e}", self.url_now()))
+            .await;
+        let found = match found {
+            Ok(e) => e,
+            Err(e) => {
+                let path = self.path().await;
+                let body = self.body().await;
+                panic!("no {css} on {path}: {e}\n{body}");
+            }
+        };
+        found
             .click()
             .await
             .unwrap_or_else(|e| panic!("clicking {css}: {e}"));
@@ -151,10 +179,35 @@ impl Browser {
         self.client
             .find(Locator::Css(css))
             .await
-            .unwrap_or_else(|e| panic!("no {css} on {}: {e}", self.url_now()))
+            .unwrap_or_else(|e| panic!("no {css}: {e}"))
             .text()
             .await
             .expect("text")
+    }
+
+    /// Waits (up to 10 s) until the element's text contains `needle`; returns the text.
+    pub async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await
+                && let Ok(t) = e.text().await
+                && t.contains(needle)
+            {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "{css} never said '{needle}'");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) for an element to be on the page.
+    pub async fn wait_for(&self, css: &str) {
+        self.client
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} never appeared: {e}"));
     }
 
     pub async fn has(&self, css: &str) -> bool {
@@ -163,10 +216,6 @@ impl Browser {
 
     pub async fn body(&self) -> String {
         self.text("body").await
-    }
-
-    fn url_now(&self) -> String {
-        String::from("the page")
     }
 
     /// Saves a screenshot as `target/screenshots/<name>.png`; with `MOTCUA_SCREENSHOTS=docs`
