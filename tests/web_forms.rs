@@ -171,6 +171,10 @@ fn forged_cross_site_and_broken_desk_posts_are_refused_and_store_nothing() {
     assert!(r.text().contains("so_cccd"), "{}", r.text());
     assert_eq!(audit_count(&s), before, "no refused post wrote anything");
 
+    // A page that hides its referrer posts with `Origin: null`: another site too.
+    let r = post(&s, path, &cookie, &[("origin", "null")], &form(&good));
+    assert_eq!(r.status, 403, "{}", r.text());
+
     // The form posted twice (a double click, a resend): one dossier.
     let first = post(&s, path, &cookie, &[], &form(&good));
     assert_eq!(first.status, 303, "{}", first.text());
@@ -204,10 +208,29 @@ fn a_wrong_token_a_stolen_looking_cookie_and_a_signed_out_session_open_nothing()
     let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &made_up)], None);
     assert_eq!(r.status, 303, "an unknown session signs in again");
 
+    // Sign-in from another site (login CSRF) is refused before the token is looked at.
+    let r = s.request(
+        "POST",
+        "/dang-nhap",
+        None,
+        &[
+            ("content-type", "application/x-www-form-urlencoded"),
+            ("origin", "null"),
+        ],
+        Some(&form(&[("token", DESK.token)])),
+    );
+    assert_eq!(r.status, 403);
+    assert!(r.header("set-cookie").is_none());
+
     let cookie = sign_in(&s, DESK.token);
     let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &cookie)], None);
     assert_eq!(r.status, 200);
     let csrf = csrf_of(&r.text());
+    // A sign-out without the session's token (another site's form) ends nothing.
+    let r = post(&s, "/dang-xuat", &cookie, &[], &form(&[("csrf", "x")]));
+    assert!(r.header("set-cookie").is_none());
+    let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &cookie)], None);
+    assert_eq!(r.status, 200, "still signed in");
     let r = post(&s, "/dang-xuat", &cookie, &[], &form(&[("csrf", &csrf)]));
     assert_eq!(r.status, 303);
     let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &cookie)], None);

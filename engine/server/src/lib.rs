@@ -250,9 +250,14 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
         scheduler: scheduler.clone(),
         webhooks: config.webhooks.clone().map(Arc::new),
         sessions: web::session::Sessions::default(),
-        // A loopback server is reached by a local proxy or a developer's browser over
-        // plain HTTP; anywhere else the cookie must never travel without TLS.
-        secure_cookies: !config.listen.ip().is_loopback(),
+        // A loopback server is reached by a developer's browser over plain HTTP, or by a
+        // TLS proxy: `--public-url https://…` says which. Anywhere else the cookie never
+        // travels without TLS.
+        secure_cookies: !config.listen.ip().is_loopback()
+            || config
+                .public_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
         dev: config.dev,
         public_url: config.public_url.clone(),
     });

@@ -187,6 +187,17 @@ pub struct Verification {
     pub records: bool,
 }
 
+/// Verifies the chain up to the head read now, on a store that keeps committing.
+pub(crate) fn verify_live(
+    s: &super::State,
+) -> Result<motcua::audit::Verified, motcua::audit::proof::Error> {
+    let options = motcua::audit::VerifyOptions {
+        live: true,
+        ..Default::default()
+    };
+    motcua::audit::verify_store(s.engine.store(), &options)
+}
+
 #[utoipa::path(get, path = "/v1/audit/verify", operation_id = "verify_audit", tag = "audit",
     responses((status = 200, description = "The chain verified up to the head read at the start", body = Verification),
         (status = 409, description = "The chain does not verify", body = Verification)),
@@ -194,14 +205,7 @@ pub struct Verification {
 pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response, Problem> {
     caller.require(&s, &[AUDITOR], "verifying the audit log")?;
     let state = s.clone();
-    let result = blocking(move || {
-        let options = motcua::audit::VerifyOptions {
-            live: true,
-            ..Default::default()
-        };
-        motcua::audit::verify_store(state.engine.store(), &options)
-    })
-    .await?;
+    let result = blocking(move || verify_live(&state)).await?;
     Ok(match result {
         Ok(v) => json(
             StatusCode::OK,
@@ -242,11 +246,7 @@ pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Respo
     let state = s.clone();
     let signed = blocking(move || {
         // Only a head that verifies is signed.
-        let options = motcua::audit::VerifyOptions {
-            live: true,
-            ..Default::default()
-        };
-        let v = motcua::audit::verify_store(state.engine.store(), &options)
+        let v = verify_live(&state)
             .map_err(|e| Problem::new(StatusCode::CONFLICT, "audit_broken", e.to_string()))?;
         let key = state
             .checkpoint_key
@@ -257,6 +257,22 @@ pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Respo
     })
     .await??;
     Ok(json(StatusCode::OK, &signed))
+}
+
+/// The on-time report for `query`, on the blocking pool; a reversed period is the caller's 400.
+pub(crate) async fn on_time_report(
+    s: &Shared,
+    query: motcua::report::Query,
+) -> Result<motcua::report::Report, Problem> {
+    let state = s.clone();
+    blocking(move || motcua::report::on_time(state.engine.store(), &query))
+        .await?
+        .map_err(|e| match e {
+            motcua::report::Error::Period { .. } => {
+                Problem::bad_request("invalid_request", e.to_string())
+            }
+            other => Problem::internal(other.to_string()),
+        })
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -318,15 +334,7 @@ pub async fn on_time(
             ));
         }
     };
-    let state = s.clone();
-    let report = blocking(move || motcua::report::on_time(state.engine.store(), &query))
-        .await?
-        .map_err(|e| match e {
-            motcua::report::Error::Period { .. } => {
-                Problem::bad_request("invalid_request", e.to_string())
-            }
-            other => Problem::internal(other.to_string()),
-        })?;
+    let report = on_time_report(&s, query).await?;
     if csv {
         let mut res = report.csv().into_response();
         res.headers_mut().insert(

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 
-use super::{Html, Nav, Posted, Screen, Viewer, page, page_with, see_other};
+use super::{Html, Nav, Screen, Viewer, page, page_with, see_other};
 use crate::api::procedures::{Summary, load_uploaded, summary};
 use crate::api::{Shared, blocking};
 use crate::auth::ADMIN;
@@ -176,8 +176,7 @@ fn annotate(source: &str, diagnostics: &[serde_json::Value]) -> Vec<Line> {
 
 async fn upload(State(s): State<Shared>, v: Viewer, headers: HeaderMap, body: Bytes) -> Screen {
     admin(&s, &v)?;
-    let posted = Posted::parse(&headers, &body)?;
-    posted.check_csrf(&v, &s)?;
+    let posted = v.posted(&s, &headers, &body)?;
     let source = posted.get("source").unwrap_or("").replace("\r\n", "\n");
     let store = posted.get("store").is_some();
     let state = s.clone();

@@ -137,4 +137,20 @@ mod tests {
         // The late part is drawn in its own colour once (one row has late dossiers).
         assert!(svg.contains("#C62828"), "{svg}");
     }
+
+    #[test]
+    fn a_row_key_with_markup_is_drawn_as_text() {
+        // Report keys are department and procedure names from uploaded procedures.
+        let svg = on_time(
+            "<b>title</b>",
+            &[Bar {
+                label: "<script>alert(1)</script>".into(),
+                early: 1,
+                on_time: 0,
+                late: 0,
+            }],
+        )
+        .expect("drawn");
+        assert!(!svg.contains("<script") && !svg.contains("<b>"), "{svg}");
+    }
 }

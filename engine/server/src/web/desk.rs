@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::Value;
 
 use super::fields::{self, Field};
-use super::{Html, Nav, Posted, Refused, Screen, Viewer, page, page_with, see_other};
+use super::{Html, Nav, Refused, Screen, Viewer, page, page_with, see_other};
 use crate::access;
 use crate::api::dossiers::{ApplicantBody, SubmitBody, receive};
 use crate::api::{Shared, blocking};
@@ -193,8 +193,7 @@ async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Screen {
-    let posted = Posted::parse(&headers, &body)?;
-    posted.check_csrf(&v, &s)?;
+    let posted = v.posted(&s, &headers, &body)?;
     let c = procedure_for(&s, &v, &id)?;
     let mut shown = form_of(&c, &v, false)?;
     // What was typed stays on the form when it comes back with errors.

@@ -39,4 +39,25 @@ mod tests {
             "state labels are drawn"
         );
     }
+
+    #[test]
+    fn a_label_with_markup_is_drawn_as_text_not_markup() {
+        // The page inlines the SVG: an uploaded procedure's labels must not become elements.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../procedures/cap-phep-xay-dung-nha-o.yaml"
+        );
+        let source = std::fs::read_to_string(path).expect("sample").replace(
+            "label: Lãnh đạo ký giấy phép",
+            "label: \"<script>alert(1)</script> & <img src=x onerror=alert(2)>\"",
+        );
+        let loaded = motcua::procedure::load_and_check_str(&source, path);
+        let p = loaded.procedure.expect("still a procedure");
+        let svg = super::svg(&p).expect("drawn");
+        assert!(!svg.contains("<script") && !svg.contains("<img"), "{svg}");
+        assert!(
+            svg.contains("&lt;script&gt;"),
+            "the label is there, escaped"
+        );
+    }
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::fields::{self, Field};
 use super::fmt;
-use super::{Html, Nav, Posted, Refused, Screen, Viewer, page_with, see_other};
+use super::{Html, Nav, Refused, Screen, Viewer, page_with, see_other};
 use crate::access;
 use crate::api::dossiers::{ActionBody, act_blocking, readable};
 use crate::api::{Shared, blocking};
@@ -252,16 +252,7 @@ fn draw(
         .collect();
     let mut clocks = vec![];
     if let Ok(cl) = s.engine.clocks(&d) {
-        let words = |st: Option<motcua::deadline::ClockState>| {
-            use motcua::deadline::ClockState::*;
-            match st {
-                Some(Overdue) => "Quá hạn",
-                Some(DueSoon) => "Sắp đến hạn",
-                Some(NotDue) => "Trong hạn",
-                Some(Paused) => "Tạm dừng",
-                None => "Đã kết thúc",
-            }
-        };
+        let words = super::labels::clock;
         let used = fmt::percent(cl.statutory.used_permille);
         clocks.push(ClockLine {
             what: "Thời hạn giải quyết (hẹn trả)".into(),
@@ -283,15 +274,11 @@ fn draw(
             });
         }
     }
-    let result = d.clock.resolved.as_ref().map(|r| {
-        use motcua::deadline::Class;
-        match r.class {
-            Class::Early => "Sớm hạn",
-            Class::OnTime => "Đúng hạn",
-            Class::Late => "Trễ hạn",
-        }
-        .to_string()
-    });
+    let result = d
+        .clock
+        .resolved
+        .as_ref()
+        .map(|r| super::labels::class(r.class).to_string());
     let fee_total: u64 = d.fees.iter().map(|f| f.amount).sum();
     Ok(DossierPage {
         nav: v.nav(""),
@@ -306,12 +293,7 @@ fn draw(
         version: d.version,
         applicant_name: d.applicant.name.clone(),
         applicant_id: d.applicant.id.clone(),
-        channel: match d.channel {
-            motcua::dossier::Channel::Desk => "Trực tiếp",
-            motcua::dossier::Channel::Online => "Trực tuyến",
-            motcua::dossier::Channel::Post => "Bưu chính",
-        }
-        .into(),
+        channel: super::labels::channel(d.channel).into(),
         received_at: fmt::when(d.clock.received_at),
         appointment: fmt::when(d.clock.due_at),
         promised: d.clock.apologies.last().map(|a| fmt::when(a.promised)),
@@ -334,13 +316,8 @@ fn draw(
 
 async fn show(State(s): State<Shared>, v: Viewer, Path(code): Path<String>) -> Screen {
     let state = s.clone();
-    let (v, drawn) = blocking(move || {
-        let r = draw(&state, &v, &code, vec![]);
-        (v, r)
-    })
-    .await?;
-    let _ = v;
-    Ok(Html(page_with(StatusCode::OK, &drawn?)))
+    let drawn = blocking(move || draw(&state, &v, &code, vec![])).await??;
+    Ok(Html(page_with(StatusCode::OK, &drawn)))
 }
 
 /// Where an officer goes after an action: to the printed form the law asks for it, else back.
@@ -369,6 +346,15 @@ fn after(p: &Procedure, before: &Dossier, next: &crate::api::views::DossierView)
     }
 }
 
+/// What an action post came to.
+enum Acted {
+    /// Taken: where the officer goes next.
+    Moved(String),
+    /// Refused in a way the officer can fix: the dossier's page again, with the reasons.
+    Again(StatusCode, Box<DossierPage>),
+    Refused(Problem),
+}
+
 async fn act(
     State(s): State<Shared>,
     v: Viewer,
@@ -376,8 +362,7 @@ async fn act(
     headers: HeaderMap,
     body: Bytes,
 ) -> Screen {
-    let posted = Posted::parse(&headers, &body)?;
-    posted.check_csrf(&v, &s)?;
+    let posted = v.posted(&s, &headers, &body)?;
     let action = posted.get("action").unwrap_or("").to_string();
     let seen: u64 = posted
         .get("version")
@@ -389,7 +374,7 @@ async fn act(
         .filter(|c| !c.is_empty())
         .map(String::from);
     let state = s.clone();
-    let (v, outcome) = blocking(move || {
+    let outcome = blocking(move || {
         let r = (|| {
             let (d, c) = readable(&state, &v.caller, &code)?;
             let p = &c.procedure;
@@ -425,7 +410,7 @@ async fn act(
             Ok::<_, Problem>(after(p, &d, &next))
         })();
         match r {
-            Ok(to) => (v, Ok(to)),
+            Ok(to) => Acted::Moved(to),
             // A refusal the officer can fix is shown on the dossier's page.
             Err(p) if matches!(p.status.as_u16(), 409 | 422) => {
                 let mut lines = super::desk::error_lines(&p);
@@ -437,16 +422,18 @@ async fn act(
                     );
                 }
                 let drawn = draw(&state, &v, &code, lines);
-                (v, Err((p.status, drawn)))
+                match drawn {
+                    Ok(page) => Acted::Again(p.status, Box::new(page)),
+                    Err(p) => Acted::Refused(p),
+                }
             }
-            Err(p) => (v, Err((p.status, Err(p)))),
+            Err(p) => Acted::Refused(p),
         }
     })
     .await?;
-    let _ = v;
     match outcome {
-        Ok(to) => see_other(&to),
-        Err((status, Ok(page))) => Err(Refused::page(page_with(status, &page))),
-        Err((_, Err(p))) => Err(p.into()),
+        Acted::Moved(to) => see_other(&to),
+        Acted::Again(status, page) => Err(Refused::page(page_with(status, &*page))),
+        Acted::Refused(p) => Err(p.into()),
     }
 }

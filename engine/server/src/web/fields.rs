@@ -217,9 +217,15 @@ pub fn read(
                 (!items.is_empty()).then_some(Value::Array(items))
             }
             _ if first.is_empty() => None,
-            Kind::Number => match first.replace(',', ".").parse::<f64>() {
-                Ok(n) => serde_json::Number::from_f64(n).map(Value::Number),
-                Err(_) => {
+            Kind::Number => match first
+                .replace(',', ".")
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+            {
+                // NaN and infinities parse as f64 but are no JSON number.
+                Some(n) => Some(Value::Number(n)),
+                None => {
                     errors.push(bad(format!("'{first}' không phải là số")));
                     None
                 }
@@ -321,7 +327,7 @@ mod tests {
         let fields = from_schema(&schema(), None);
         let errors = read(
             &fields,
-            &posted(&[("f.so_tang", "ba"), ("f.dien_tich_san", "x")]),
+            &posted(&[("f.so_tang", "ba"), ("f.dien_tich_san", "NaN")]),
             "f.",
         )
         .expect_err("unreadable");

@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::routing::get;
 use motcua::audit::Entry;
-use motcua::deadline::Class;
 use motcua::dossier::Dossier;
 use motcua::procedure::{InputKind, Outcome, Procedure, StateKind};
 
@@ -126,14 +125,6 @@ struct Form06 {
     result: String,
 }
 
-fn class_words(c: Class) -> &'static str {
-    match c {
-        Class::Early => "Sớm hạn",
-        Class::OnTime => "Đúng hạn",
-        Class::Late => "Trễ hạn",
-    }
-}
-
 fn head(
     p: &Procedure,
     d: &Dossier,
@@ -178,8 +169,9 @@ fn into_kind<'a>(p: &Procedure, history: &'a [Entry], kind: StateKind) -> Option
     })
 }
 
-fn ending_entry<'a>(d: &Dossier, history: &'a [Entry]) -> Option<&'a Entry> {
-    let end = d.ending.as_ref()?;
+/// The entry that ended `d` with `outcome`, if it so ended.
+fn ended_as<'a>(d: &Dossier, history: &'a [Entry], outcome: Outcome) -> Option<&'a Entry> {
+    let end = d.ending.as_ref().filter(|e| e.outcome == outcome)?;
     history
         .iter()
         .rev()
@@ -213,12 +205,24 @@ fn draw(
     let none = || Problem::not_found(format!("dossier {code} has no form {form}"));
     Ok(Html(match form {
         "01" => {
-            let secret = crate::status::secret(&s.status_key, d.public_code());
-            let status_url = format!(
-                "{base}/tra-cuu/{}?secret={secret}",
-                super::urlencode(d.public_code())
-            );
-            let qr = super::qr::svg(&status_url).map_err(Problem::internal)?;
+            // The API hands the secret only to whoever receives the dossier: here, a desk
+            // officer of the procedure (reprinting the slip), its applicant or its portal.
+            let who = v.who();
+            let receiver = (who.is_officer() && crate::access::receive_refusal(who, p).is_none())
+                || (who.has(crate::auth::APPLICANT) && d.applicant.id == who.subject)
+                || (who.has(crate::auth::PORTAL)
+                    && d.meta.get(crate::access::PORTAL_META) == Some(&who.subject));
+            let (secret, status_url, qr) = if receiver {
+                let secret = crate::status::secret(&s.status_key, d.public_code());
+                let url = format!(
+                    "{base}/tra-cuu/{}?secret={secret}",
+                    super::urlencode(d.public_code())
+                );
+                let qr = super::qr::svg(&url).map_err(Problem::internal)?;
+                (secret, url, qr)
+            } else {
+                (String::new(), String::new(), String::new())
+            };
             let officer = history
                 .iter()
                 .find(|e| e.action == "submit")
@@ -237,7 +241,9 @@ fn draw(
                 applicant_id: d.applicant.id.clone(),
                 procedure: p.name.clone(),
                 received_at,
-                appointment: fmt::when(d.clock.promised()),
+                // The appointment as the API's slip states it (an apology's later date is
+                // form 04's).
+                appointment: fmt::when(d.clock.due_at),
                 documents: d
                     .documents
                     .iter()
@@ -274,11 +280,16 @@ fn draw(
                     ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
                 }
             }
-            // The automatic completeness check writes what is missing into the form data.
-            if ids.is_empty()
-                && let Some(list) = d.data.get("giay_to_thieu").and_then(|x| x.as_array())
-            {
-                ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
+            // An automatic completeness check writes what is missing into the form data,
+            // under the field its plugin's `missing_field` names.
+            if ids.is_empty() {
+                for plugin in &p.plugins {
+                    if let Some(field) = plugin.config.get("missing_field").and_then(|f| f.as_str())
+                        && let Some(list) = d.data.get(field).and_then(|x| x.as_array())
+                    {
+                        ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
+                    }
+                }
             }
             page(&Form02 {
                 head: head(
@@ -298,10 +309,7 @@ fn draw(
             })
         }
         "03" => {
-            if d.ending.as_ref().map(|x| x.outcome) != Some(Outcome::Refused) {
-                return Err(none());
-            }
-            let e = ending_entry(&d, &history).ok_or_else(none)?;
+            let e = ended_as(&d, &history, Outcome::Refused).ok_or_else(none)?;
             page(&Form03 {
                 head: head(
                     p,
@@ -339,10 +347,7 @@ fn draw(
             })
         }
         "05" => {
-            if d.ending.as_ref().map(|x| x.outcome) != Some(Outcome::Withdrawn) {
-                return Err(none());
-            }
-            let e = ending_entry(&d, &history).ok_or_else(none)?;
+            let e = ended_as(&d, &history, Outcome::Withdrawn).ok_or_else(none)?;
             page(&Form05 {
                 head: head(p, &d, "05", "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", e.at, true),
                 applicant,
@@ -391,7 +396,10 @@ fn draw(
                     ended: h
                         .ended
                         .iter()
-                        .filter_map(|e| e.class.map(|c| format!("{}: {}", e.label, class_words(c))))
+                        .filter_map(|e| {
+                            e.class
+                                .map(|c| format!("{}: {}", e.label, super::labels::class(c)))
+                        })
                         .collect::<Vec<_>>()
                         .join("; "),
                 })
@@ -412,7 +420,7 @@ fn draw(
                 result: slip
                     .resolution
                     .as_ref()
-                    .map(|r| format!("{} ({})", class_words(r.class), r.time))
+                    .map(|r| format!("{} ({})", super::labels::class(r.class), r.time))
                     .unwrap_or_default(),
             })
         }

@@ -207,14 +207,7 @@ struct Verified {
 async fn verify(State(s): State<Shared>, v: Viewer) -> Screen {
     auditor(&s, &v)?;
     let state = s.clone();
-    let result = blocking(move || {
-        let options = motcua::audit::VerifyOptions {
-            live: true,
-            ..Default::default()
-        };
-        motcua::audit::verify_store(state.engine.store(), &options)
-    })
-    .await?;
+    let result = blocking(move || crate::api::audit::verify_live(&state)).await?;
     let at = fmt::when(s.engine.clock().now());
     let (ok, count, head, error) = match result {
         Ok(r) => (true, r.count, r.head, String::new()),
@@ -318,21 +311,6 @@ fn report_query(
     ))
 }
 
-async fn run_report(
-    s: &Shared,
-    query: motcua::report::Query,
-) -> Result<motcua::report::Report, Problem> {
-    let state = s.clone();
-    blocking(move || motcua::report::on_time(state.engine.store(), &query))
-        .await?
-        .map_err(|e| match e {
-            motcua::report::Error::Period { .. } => {
-                Problem::bad_request("invalid_request", e.to_string())
-            }
-            other => Problem::internal(other.to_string()),
-        })
-}
-
 /// What a report row's key names: the department's or procedure's name from the catalogue.
 fn names(s: &crate::api::State, by: &str) -> std::collections::HashMap<String, String> {
     let mut out = std::collections::HashMap::new();
@@ -351,9 +329,11 @@ fn names(s: &crate::api::State, by: &str) -> std::collections::HashMap<String, S
             _ => {}
         }
     }
-    out.insert("desk".into(), "Trực tiếp".into());
-    out.insert("online".into(), "Trực tuyến".into());
-    out.insert("post".into(), "Bưu chính".into());
+    for key in ["desk", "online", "post"] {
+        if let Some(name) = super::labels::channel_key(key) {
+            out.insert(key.into(), name.into());
+        }
+    }
     out
 }
 
@@ -375,7 +355,7 @@ fn row(r: &motcua::report::Row, names: &std::collections::HashMap<String, String
 async fn report(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams>) -> Screen {
     may_report(&s, &v)?;
     let (query, tu, den, theo) = report_query(&s, &q)?;
-    let r = run_report(&s, query).await?;
+    let r = crate::api::audit::on_time_report(&s, query).await?;
     let names = names(&s, &theo);
     let bars: Vec<chart::Bar> = r
         .rows
@@ -406,7 +386,7 @@ async fn report(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams
 async fn report_csv(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams>) -> Screen {
     may_report(&s, &v)?;
     let (query, ..) = report_query(&s, &q)?;
-    let r = run_report(&s, query).await?;
+    let r = crate::api::audit::on_time_report(&s, query).await?;
     let mut res = r.csv().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -1,8 +1,7 @@
 //! The web screens: server-rendered HTML (askama templates, checked at compile time) over the
 //! same access rules and engine calls as the API, so a screen can show or do nothing the
 //! caller's credential could not through `/v1`. Core flows are plain links and forms; the
-//! vendored htmx (embedded, no CDN) only refreshes the officer's inbox and checks an upload
-//! before it is stored.
+//! vendored htmx (embedded, no CDN) only refreshes the officer's inbox.
 //!
 //! - `session`: the sign-in cookie and the CSRF token; `fmt`: Vietnamese dates and amounts;
 //!   `fields`: forms generated from JSON Schema and action inputs;
@@ -34,6 +33,7 @@ pub mod fields;
 pub mod fmt;
 mod forms;
 mod inspect;
+mod labels;
 mod qr;
 pub mod session;
 mod work;
@@ -94,7 +94,9 @@ fn menu(who: &Principal, desk: bool) -> Vec<(&'static str, &'static str)> {
     }
     if who.has(AUDITOR) {
         links.push(("/kiem-tra", "Nhật ký kiểm tra"));
-        links.push(("/bao-cao", "Báo cáo"));
+        if !who.is_officer() {
+            links.push(("/bao-cao", "Báo cáo"));
+        }
     }
     if who.has(ADMIN) {
         links.push(("/thu-tuc", "Thủ tục"));
@@ -121,6 +123,18 @@ impl Viewer {
     pub fn who(&self) -> &Principal {
         &self.caller.who
     }
+    /// The form this viewer posted, with its CSRF token checked.
+    pub fn posted(
+        &self,
+        s: &crate::api::State,
+        headers: &HeaderMap,
+        body: &Bytes,
+    ) -> Result<Posted, Problem> {
+        let posted = Posted::parse(headers, body, s.public_url.as_deref())?;
+        posted.check_csrf(self, s)?;
+        Ok(posted)
+    }
+
     pub fn nav(&self, current: &'static str) -> Nav {
         Nav::for_(self.who(), self.desk, &self.csrf, current)
     }
@@ -190,7 +204,11 @@ impl Posted {
     /// Reads a form body. Refuses another media type, a body over the API's limit and a
     /// request from another site (its `Origin` or, failing that, `Referer` names another
     /// host): with SameSite=Strict cookies and the session's CSRF token, a third check.
-    pub fn parse(headers: &HeaderMap, body: &Bytes) -> Result<Posted, Problem> {
+    pub fn parse(
+        headers: &HeaderMap,
+        body: &Bytes,
+        public_url: Option<&str>,
+    ) -> Result<Posted, Problem> {
         if crate::body::media_type(headers).as_deref() != Some("application/x-www-form-urlencoded")
         {
             return Err(Problem::new(
@@ -206,14 +224,14 @@ impl Posted {
                 "biểu mẫu quá lớn",
             ));
         }
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
         let origin = headers
             .get(header::ORIGIN)
             .or_else(|| headers.get(header::REFERER))
             .and_then(|v| v.to_str().ok());
-        if let (Some(origin), Some(host)) = (origin, host)
-            && origin != "null"
-            && authority_of(origin) != Some(host)
+        // A client that names no origin is not a browser carrying someone's cookie; `null`
+        // (a page that hides its referrer, a sandboxed frame) is another site.
+        if let Some(origin) = origin
+            && !same_site(origin, headers, public_url)
         {
             return Err(Problem::forbidden(format!(
                 "biểu mẫu gửi từ trang khác ({origin})"
@@ -234,6 +252,16 @@ impl Posted {
             )),
         }
     }
+}
+
+/// Whether `origin` is this server: the `Host` the request came to, or `--public-url`'s host
+/// (behind a proxy that rewrites `Host`).
+fn same_site(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> bool {
+    let Some(from) = authority_of(origin) else {
+        return false;
+    };
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    host == Some(from) || public_url.and_then(authority_of) == Some(from)
 }
 
 /// `host:port` of an absolute URL.
@@ -381,7 +409,14 @@ struct NextParam {
 
 /// Only a path on this site is a place to come back to.
 fn safe_next(next: Option<&str>) -> Option<&str> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+    // Browsers drop tabs and newlines from a Location, so `/\t/evil` would become `//evil`:
+    // only the characters of our own paths and queries pass.
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n[1..].starts_with('/')
+            && n.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_.~%?=&-+:".contains(&b))
+    })
 }
 
 async fn home(State(s): State<Shared>, headers: HeaderMap) -> Response {
@@ -408,7 +443,7 @@ async fn sign_in_page(
 }
 
 async fn sign_in(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = match Posted::parse(&headers, &body) {
+    let form = match Posted::parse(&headers, &body, s.public_url.as_deref()) {
         Ok(f) => f,
         Err(p) => return error_page(&p),
     };
@@ -453,17 +488,18 @@ async fn sign_out(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
         .and_then(session::cookie_id);
-    if let (Some(id), Ok(form)) = (id, Posted::parse(&headers, &body))
+    // Only the session's own form signs it out: another site cannot end it.
+    let mut res = Redirect::to("/dang-nhap").into_response();
+    if let (Some(id), Ok(form)) = (id, Posted::parse(&headers, &body, s.public_url.as_deref()))
         && let Some(session) = s.sessions.get(id)
         && form
             .get("csrf")
             .is_some_and(|t| session::same_token(t, &session.csrf))
     {
         s.sessions.close(id);
-    }
-    let mut res = Redirect::to("/dang-nhap").into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::set_cookie(None, s.secure_cookies)) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
+        if let Ok(v) = HeaderValue::from_str(&session::set_cookie(None, s.secure_cookies)) {
+            res.headers_mut().insert(header::SET_COOKIE, v);
+        }
     }
     res
 }
@@ -478,6 +514,12 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example/")), None);
         assert_eq!(safe_next(Some("https://evil.example/")), None);
         assert_eq!(safe_next(Some("/\\evil")), None);
+        assert_eq!(safe_next(Some("/\t/evil.example")), None);
+        assert_eq!(safe_next(Some("/\n/evil.example")), None);
+        assert_eq!(
+            safe_next(Some("/viec-cua-toi?phong=ha-tang&sau=abc%3D")),
+            Some("/viec-cua-toi?phong=ha-tang&sau=abc%3D")
+        );
         assert_eq!(
             authority_of("http://127.0.0.1:8080/x?y"),
             Some("127.0.0.1:8080")

@@ -44,13 +44,19 @@ pub struct Row {
     rank: (u8, i64),
 }
 
+/// The clock's CSS class, its words and its place in the list (overdue first).
 fn clock_words(c: ClockState) -> (&'static str, &'static str, u8) {
-    match c {
-        ClockState::Overdue => ("overdue", "Quá hạn", 0),
-        ClockState::DueSoon => ("due_soon", "Sắp đến hạn", 1),
-        ClockState::NotDue => ("not_due", "Trong hạn", 2),
-        ClockState::Paused => ("paused", "Tạm dừng", 3),
-    }
+    let order = match c {
+        ClockState::Overdue => 0,
+        ClockState::DueSoon => 1,
+        ClockState::NotDue => 2,
+        ClockState::Paused => 3,
+    };
+    (
+        super::labels::clock_class(c),
+        super::labels::clock(Some(c)),
+        order,
+    )
 }
 
 /// The rows of `d`'s active steps that `keep` accepts.
@@ -113,6 +119,24 @@ fn waits_for(who: &crate::auth::Principal, p: &motcua::procedure::Procedure, sta
         .any(|a| a.roles.iter().any(|r| who.roles.contains(r)))
 }
 
+/// One page of a department's open steps, from the store's index.
+fn department_page(
+    s: &crate::api::State,
+    department: &str,
+    cursor: Option<&str>,
+) -> Result<motcua::Listing, Problem> {
+    s.engine
+        .list(
+            &Index::Department {
+                department: department.to_string(),
+                state: None,
+            },
+            cursor,
+            PAGE,
+        )
+        .map_err(Problem::from)
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct InboxParams {
@@ -134,6 +158,9 @@ struct Inbox {
 }
 
 const PAGE: usize = 50;
+/// Pages of an index the leader's view reads at most per list, so it stays within its time
+/// with any number of dossiers (what is past the budget is said on the page).
+const LEADER_PAGES: usize = 6;
 
 async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>) -> Screen {
     if !v.who().is_officer() {
@@ -157,17 +184,7 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
     let who = v.who().clone();
     let dep = department.clone();
     let (rows, next) = blocking(move || {
-        let page = state
-            .engine
-            .list(
-                &Index::Department {
-                    department: dep.clone(),
-                    state: None,
-                },
-                q.sau.as_deref(),
-                PAGE,
-            )
-            .map_err(Problem::from)?;
+        let page = department_page(&state, &dep, q.sau.as_deref())?;
         let mut rows = vec![];
         let mut seen = std::collections::HashSet::new();
         for d in &page.dossiers {
@@ -218,6 +235,8 @@ struct Leader {
     nav: Nav,
     overdue: Vec<Row>,
     due_soon: Vec<Row>,
+    /// The reading budget ran out before a full page was found: the lists may miss some.
+    cut: bool,
 }
 
 async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
@@ -227,73 +246,92 @@ async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
     }
     let state = s.clone();
     let who = v.who().clone();
-    let (overdue, due_soon) = blocking(move || {
+    let (overdue, due_soon, cut) = blocking(move || {
         let mine = |t: &motcua::dossier::Token| {
             t.department
                 .as_ref()
                 .is_some_and(|d| who.departments.contains(d))
         };
         let now = state.engine.clock().now();
-        // Past the appointment: the store's overdue index, earliest appointment first.
-        let late = state
-            .engine
-            .list(&Index::Overdue { now }, None, PAGE)
-            .map_err(Problem::from)?;
-        let mut overdue = vec![];
-        for d in &late.dossiers {
-            let Ok(c) = state.engine.pinned_procedure(d) else {
-                continue;
-            };
-            if !access::may_read(&who, d, &c.procedure) || !d.tokens.iter().any(mine) {
-                continue;
+        let mut cut = false;
+        // Past the appointment: the store's overdue index, earliest appointment first, read
+        // page by page until a page of the leader's own is found or the budget is spent.
+        let mut overdue: Vec<Row> = vec![];
+        let mut cursor: Option<String> = None;
+        for read in 0.. {
+            if read == LEADER_PAGES {
+                cut = true;
+                break;
             }
-            let mut rows = rows_of(&state, d, &|_, t| mine(t));
-            let fired = escalations(&state, d);
-            for r in &mut rows {
-                r.escalations = fired.clone();
-            }
-            overdue.extend(rows);
-        }
-        // Steps near or past their own budget, department by department.
-        let mut due_soon = vec![];
-        for dep in &who.departments {
-            let page = state
+            let late = state
                 .engine
-                .list(
-                    &Index::Department {
-                        department: dep.clone(),
-                        state: None,
-                    },
-                    None,
-                    PAGE,
-                )
+                .list(&Index::Overdue { now }, cursor.as_deref(), PAGE)
                 .map_err(Problem::from)?;
-            for d in &page.dossiers {
-                if overdue.iter().any(|r: &Row| r.code == d.code)
-                    || due_soon.iter().any(|r: &Row| r.code == d.code)
+            for d in &late.dossiers {
+                let Ok(c) = state.engine.pinned_procedure(d) else {
+                    continue;
+                };
+                // A paused clock is not counting: the API's `overdue=true` leaves it out too.
+                if d.clock.paused_since.is_some()
+                    || !access::may_read(&who, d, &c.procedure)
+                    || !d.tokens.iter().any(mine)
                 {
                     continue;
                 }
-                let mut rows = rows_of(&state, d, &|_, t| t.department.as_ref() == Some(dep));
-                rows.retain(|r| r.clock == "overdue" || r.clock == "due_soon");
-                if !rows.is_empty() {
-                    let fired = escalations(&state, d);
-                    for r in &mut rows {
-                        r.escalations = fired.clone();
-                    }
+                let mut rows = rows_of(&state, d, &|_, t| mine(t));
+                let fired = escalations(&state, d);
+                for r in &mut rows {
+                    r.escalations = fired.clone();
                 }
-                due_soon.extend(rows);
+                overdue.extend(rows);
+            }
+            cursor = late.next;
+            if cursor.is_none() || overdue.len() >= PAGE {
+                break;
+            }
+        }
+        // Steps near or past their own budget, department by department, with the same budget.
+        let mut due_soon: Vec<Row> = vec![];
+        for dep in &who.departments {
+            let mut cursor: Option<String> = None;
+            for read in 0.. {
+                if read == LEADER_PAGES {
+                    cut = true;
+                    break;
+                }
+                let page = department_page(&state, dep, cursor.as_deref())?;
+                for d in &page.dossiers {
+                    if overdue.iter().any(|r| r.code == d.code)
+                        || due_soon.iter().any(|r| r.code == d.code)
+                    {
+                        continue;
+                    }
+                    let mut rows = rows_of(&state, d, &|_, t| t.department.as_ref() == Some(dep));
+                    rows.retain(|r| r.clock == "overdue" || r.clock == "due_soon");
+                    if !rows.is_empty() {
+                        let fired = escalations(&state, d);
+                        for r in &mut rows {
+                            r.escalations = fired.clone();
+                        }
+                    }
+                    due_soon.extend(rows);
+                }
+                cursor = page.next;
+                if cursor.is_none() || due_soon.len() >= PAGE {
+                    break;
+                }
             }
         }
         sort(&mut overdue);
         sort(&mut due_soon);
-        Ok::<_, Problem>((overdue, due_soon))
+        Ok::<_, Problem>((overdue, due_soon, cut))
     })
     .await??;
     Ok(Html(page(&Leader {
         nav: v.nav("/lanh-dao"),
         overdue,
         due_soon,
+        cut,
     })))
 }
 

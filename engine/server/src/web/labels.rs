@@ -1,0 +1,53 @@
+//! The Vietnamese words the screens and forms use for the engine's classifications, in one
+//! place so a dossier page, a list and a printed form never name one thing two ways.
+
+use motcua::deadline::{Class, ClockState};
+use motcua::dossier::Channel;
+
+/// Early, on time, late: as the national index says them.
+pub fn class(c: Class) -> &'static str {
+    match c {
+        Class::Early => "Sớm hạn",
+        Class::OnTime => "Đúng hạn",
+        Class::Late => "Trễ hạn",
+    }
+}
+
+/// A clock's state, or "ended" when the dossier has no running clock.
+pub fn clock(c: Option<ClockState>) -> &'static str {
+    match c {
+        Some(ClockState::Overdue) => "Quá hạn",
+        Some(ClockState::DueSoon) => "Sắp đến hạn",
+        Some(ClockState::NotDue) => "Trong hạn",
+        Some(ClockState::Paused) => "Tạm dừng",
+        None => "Đã kết thúc",
+    }
+}
+
+/// The CSS class of a clock's state (badges, bars).
+pub fn clock_class(c: ClockState) -> &'static str {
+    match c {
+        ClockState::Overdue => "overdue",
+        ClockState::DueSoon => "due_soon",
+        ClockState::NotDue => "not_due",
+        ClockState::Paused => "paused",
+    }
+}
+
+pub fn channel(c: Channel) -> &'static str {
+    match c {
+        Channel::Desk => "Trực tiếp",
+        Channel::Online => "Trực tuyến",
+        Channel::Post => "Bưu chính",
+    }
+}
+
+/// The channel as the report keys it (`desk`, `online`, `post`).
+pub fn channel_key(key: &str) -> Option<&'static str> {
+    match key {
+        "desk" => Some(channel(Channel::Desk)),
+        "online" => Some(channel(Channel::Online)),
+        "post" => Some(channel(Channel::Post)),
+        _ => None,
+    }
+}
