@@ -259,6 +259,20 @@ pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Respo
     Ok(json(StatusCode::OK, &signed))
 }
 
+/// A report's grouping by its name; `param` names the query parameter in the refusal.
+pub(crate) fn report_by(param: &str, name: &str) -> Result<motcua::report::By, Problem> {
+    match name {
+        "agency" => Ok(motcua::report::By::Agency),
+        "department" => Ok(motcua::report::By::Department),
+        "procedure" => Ok(motcua::report::By::Procedure),
+        "channel" => Ok(motcua::report::By::Channel),
+        other => Err(Problem::bad_request(
+            "invalid_request",
+            format!("{param} '{other}': use agency, department, procedure or channel"),
+        )),
+    }
+}
+
 /// The on-time report for `query`, on the blocking pool; a reversed period is the caller's 400.
 pub(crate) async fn on_time_report(
     s: &Shared,
@@ -307,18 +321,7 @@ pub async fn on_time(
                 .with("field", serde_json::Value::String(name.into()))
         })
     };
-    let by = match q.by.as_deref().unwrap_or("agency") {
-        "agency" => motcua::report::By::Agency,
-        "department" => motcua::report::By::Department,
-        "procedure" => motcua::report::By::Procedure,
-        "channel" => motcua::report::By::Channel,
-        other => {
-            return Err(Problem::bad_request(
-                "invalid_request",
-                format!("by '{other}': use agency, department, procedure or channel"),
-            ));
-        }
-    };
+    let by = report_by("by", q.by.as_deref().unwrap_or("agency"))?;
     let query = motcua::report::Query {
         from: day("from", &q.from)?,
         to: day("to", &q.to)?,

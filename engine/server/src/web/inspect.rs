@@ -291,18 +291,7 @@ fn report_query(
     let from = parse("tu", &q.tu, today.first_of_month())?;
     let to = parse("den", &q.den, today)?;
     let theo = some(&q.theo).unwrap_or_else(|| "department".into());
-    let by = match theo.as_str() {
-        "agency" => motcua::report::By::Agency,
-        "department" => motcua::report::By::Department,
-        "procedure" => motcua::report::By::Procedure,
-        "channel" => motcua::report::By::Channel,
-        other => {
-            return Err(Problem::bad_request(
-                "invalid_request",
-                format!("theo '{other}': agency, department, procedure hoặc channel"),
-            ));
-        }
-    };
+    let by = crate::api::audit::report_by("theo", &theo)?;
     Ok((
         motcua::report::Query { from, to, by },
         from.to_string(),
