@@ -7,6 +7,8 @@
 //! process-control slip names every handover of a dossier with budgets.
 
 mod support;
+
+conformance!();
 #[path = "audit_queries/week.rs"]
 mod week;
 

@@ -5,6 +5,8 @@
 
 mod support;
 
+conformance!();
+
 use std::sync::Arc;
 
 use motcua::Engine;

@@ -3,6 +3,8 @@
 
 mod support;
 
+conformance!();
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -1007,7 +1009,6 @@ fn the_sample_birth_registration_is_returned_the_same_day_or_the_next_after_15_0
 
 #[test]
 fn an_engine_opens_when_a_stored_version_fails_checks_that_grew_stricter_since() {
-    use motcua::store::Store;
     let dir = tempfile::tempdir().unwrap();
     let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
     // An unreachable state: today's checker rejects it (E032), an older one may not have.
@@ -1017,7 +1018,7 @@ fn an_engine_opens_when_a_stored_version_fails_checks_that_grew_stricter_since()
     );
     assert!(motcua::procedure::load_and_check_str(&older, "older.yaml").has_errors());
     {
-        let store = motcua::store::sled::SledStore::open(dir.path(), Default::default()).unwrap();
+        let store = open_store(dir.path());
         let pin = motcua::dossier::transition::Transition {
             changes: vec![],
             idempotency: None,

@@ -4,6 +4,8 @@
 
 mod support;
 
+conformance!();
+
 use motcua::deadline::{Class, LateReason};
 use motcua::dossier::Dossier;
 use support::desk::*;

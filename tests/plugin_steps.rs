@@ -4,6 +4,8 @@
 
 mod support;
 
+conformance!();
+
 use motcua::dossier::transition::ActionRequest;
 use motcua::dossier::{Actor, Dossier};
 use support::*;

@@ -6,6 +6,8 @@
 #[path = "reports/recount.rs"]
 mod recount;
 mod support;
+
+conformance!();
 #[path = "reports/workload.rs"]
 mod workload;
 

@@ -164,6 +164,9 @@ pub struct Engine {
     bell: Arc<Bell>,
     /// Dossiers whose due timers could not fire in the last `fire_due` (see [`Engine::stuck`]).
     stuck: std::sync::Mutex<HashSet<String>>,
+    /// The last `fire_due` passed over timers another node claimed (see
+    /// [`Engine::others_firing`]).
+    others_firing: std::sync::atomic::AtomicBool,
 }
 
 /// How to open an [`Engine`].
@@ -249,6 +252,12 @@ impl Engine {
                 Err(e) => tracing::warn!("{origin} is not restored: {e}"),
             }
         }
+        let bell = Arc::new(Bell::default());
+        // Timers other nodes commit ring this node's scheduler too.
+        {
+            let bell = bell.clone();
+            store.on_remote_timer(Arc::new(move |at| bell.offer(at)));
+        }
         Ok(Engine {
             host,
             store,
@@ -256,8 +265,9 @@ impl Engine {
             calendar,
             clock,
             rules,
-            bell: Arc::new(Bell::default()),
+            bell,
             stuck: Default::default(),
+            others_firing: Default::default(),
         })
     }
 

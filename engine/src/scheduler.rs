@@ -22,6 +22,8 @@ const MAX_SLEEP: Duration = Duration::from_secs(3600);
 /// wake-up a minute, not a busy loop, and never delays the other dossiers' timers.
 const RETRY: Duration = Duration::from_secs(1);
 const MAX_RETRY: Duration = Duration::from_secs(60);
+/// How soon it looks again at timers due now that another node sharing the store was firing.
+const OTHERS_FIRING: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Default)]
 struct Plan {
@@ -203,6 +205,15 @@ fn run(engine: &Engine, bell: &Bell, on_fired: &dyn Fn(&Firing)) {
                 (None, retry)
             }
         };
+        // Another node was firing some of what is due: look again soon, not in a busy loop.
+        if engine.others_firing() {
+            wait = wait.max(OTHERS_FIRING);
+        }
+        // A store other processes write to: a notification can be missed (a dropped
+        // connection), so look at least this often.
+        if let Some(poll) = engine.store_poll_interval() {
+            wait = wait.min(poll);
+        }
         // Dossiers whose timers could not fire are tried again, less and less often.
         if engine.stuck().is_empty() {
             retry = RETRY;

@@ -3,6 +3,7 @@
 
 pub mod calendar;
 pub mod desk;
+pub mod pg;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -60,9 +61,66 @@ impl Harness {
     }
 }
 
+/// Which store the suites run on: `MOTCUA_TEST_STORE=postgres` (a database of the test
+/// cluster per store folder) or sled, the default. [`conformance!`] re-runs a whole test
+/// binary on PostgreSQL, so `cargo test` covers both.
+pub fn on_postgres() -> bool {
+    std::env::var(STORE_ENV).is_ok_and(|v| v == "postgres")
+}
+
+pub const STORE_ENV: &str = "MOTCUA_TEST_STORE";
+
+/// The store a folder stands for: sled in it, or its database on the test cluster.
+pub fn open_store(path: &Path) -> Arc<dyn motcua::store::Store> {
+    if on_postgres() {
+        let url = pg::cluster().database_for(path);
+        Arc::new(motcua::store::pg::PgStore::open(&url, Default::default()).expect("store opens"))
+    } else {
+        Arc::new(SledStore::open(path, Options::default()).expect("store opens"))
+    }
+}
+
 pub fn open(path: &Path, clock: Arc<ManualClock>) -> Engine {
-    let store = SledStore::open(path, Options::default()).expect("store opens");
-    Engine::new(Arc::new(store), Arc::new(calendar::test_calendar()), clock).expect("engine opens")
+    Engine::new(open_store(path), Arc::new(calendar::test_calendar()), clock).expect("engine opens")
+}
+
+/// Runs every other test of this binary again on PostgreSQL, in a child process of the same
+/// binary (the tests that open a sled store by name stay on sled there).
+#[macro_export]
+macro_rules! conformance {
+    () => {
+        #[test]
+        fn the_same_tests_pass_on_postgresql() {
+            if support::on_postgres() {
+                return;
+            }
+            let cluster = support::pg::cluster();
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--skip",
+                    "the_same_tests_pass_on_postgresql",
+                    "--test-threads",
+                    "2",
+                ])
+                .env(support::STORE_ENV, "postgres")
+                .envs(cluster.child_env())
+                .output()
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            let summary = stdout
+                .lines()
+                .filter(|l| l.starts_with("test result:"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            eprintln!("on PostgreSQL: {summary}");
+            assert!(
+                out.status.success(),
+                "the suite failed on PostgreSQL:\n{stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(summary.contains(" passed"), "nothing ran: {stdout}");
+        }
+    };
 }
 
 pub fn officer(id: &str, role: &str, department: &str) -> Actor {

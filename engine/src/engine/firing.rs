@@ -36,6 +36,13 @@ impl Engine {
         // defect): logged and passed over for the rest of the call; `stuck` lists them, and
         // the scheduler tries them again with a growing pause.
         let mut failed: HashSet<String> = HashSet::new();
+        // On a store several nodes share, the shards of dossiers this node may fire, held
+        // until the call ends; timers of the other shards are another node's now.
+        let claim = match self.store.claim_timers() {
+            Ok(c) => c,
+            Err(e) => return self.stop_firing(fired, failed, e),
+        };
+        let mut passed_over = false;
         for _round in 0..16 {
             let mut after: Option<Timer> = None;
             let mut fired_this_round = 0;
@@ -73,6 +80,10 @@ impl Engine {
                         *n
                     });
                     if failed.contains(code) {
+                        return None;
+                    }
+                    if !claim.covers(code) {
+                        passed_over = true;
                         return None;
                     }
                     let env =
@@ -139,6 +150,9 @@ impl Engine {
                 break;
             }
         }
+        drop(claim);
+        self.others_firing
+            .store(passed_over, std::sync::atomic::Ordering::Relaxed);
         *self.stuck.lock().unwrap_or_else(|p| p.into_inner()) = failed;
         Ok(fired)
     }
@@ -157,6 +171,19 @@ impl Engine {
         }
         tracing::warn!("firing stopped after {} firings: {e}", fired.len());
         Ok(fired)
+    }
+
+    /// How often the scheduler must look at the timers of a store other processes write to.
+    pub(crate) fn store_poll_interval(&self) -> Option<std::time::Duration> {
+        self.store.poll_interval()
+    }
+
+    /// Whether the last [`Engine::fire_due`] passed over due timers that another node
+    /// sharing the store was claiming: the scheduler then looks again a moment later
+    /// instead of at once.
+    pub fn others_firing(&self) -> bool {
+        self.others_firing
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Dossiers whose due timers could not fire in the last [`Engine::fire_due`] (pinned to a

@@ -15,6 +15,8 @@ mod batch;
 mod keys;
 mod kv;
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod sled;
 mod view;
 
@@ -146,6 +148,86 @@ pub trait Marks: Send + Sync {
     fn marks(&self, prefix: &str, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error>;
     /// Sets (`Some`) or removes (`None`) a mark.
     fn set_mark(&self, name: &str, value: Option<&[u8]>) -> Result<(), Error>;
+
+    /// Takes the lease of a mark, with its value: while the lease is held no other node
+    /// sharing the store gets it (`None` then), which is how one node at a time delivers to a
+    /// webhook subscriber. It ends when dropped, or with the process. A store that only one
+    /// process opens grants it always; its one holder per mark is the caller's business.
+    #[allow(clippy::type_complexity)]
+    fn lease(&self, name: &str) -> Result<Option<(Box<dyn Lease>, Option<Vec<u8>>)>, Error> {
+        Ok(Some((
+            Box::new(Unshared {
+                name: name.to_string(),
+            }),
+            self.mark(name)?,
+        )))
+    }
+}
+
+/// A held lease of a mark ([`Marks::lease`]).
+pub trait Lease: Send {
+    /// Sets the mark durably. `Ok(false)`: it was set, but another node holds the lease now
+    /// (it was taken while the value was being saved); drop this one and lease again.
+    fn set(&mut self, marks: &dyn Marks, value: &[u8]) -> Result<bool, Error>;
+}
+
+struct Unshared {
+    name: String,
+}
+
+impl Lease for Unshared {
+    fn set(&mut self, marks: &dyn Marks, value: &[u8]) -> Result<bool, Error> {
+        marks.set_mark(&self.name, Some(value)).map(|()| true)
+    }
+}
+
+/// How many shards timers are claimed in when several nodes share a store.
+pub const TIMER_SHARDS: usize = 16;
+
+/// The timers a node may fire now ([`Store::claim_timers`]): all of them on a store only one
+/// process opens; on a shared store, those of the dossiers in the shards it holds, until the
+/// claim is dropped.
+pub struct TimerClaim {
+    shards: Option<[bool; TIMER_SHARDS]>,
+    _held: Option<Box<dyn Send>>,
+}
+
+impl TimerClaim {
+    pub fn all() -> TimerClaim {
+        TimerClaim {
+            shards: None,
+            _held: None,
+        }
+    }
+
+    /// The shards marked true, held until `held` is dropped.
+    pub fn shards(shards: [bool; TIMER_SHARDS], held: Box<dyn Send>) -> TimerClaim {
+        TimerClaim {
+            shards: Some(shards),
+            _held: Some(held),
+        }
+    }
+
+    /// A dossier's shard: FNV-1a of its code, so every node computes the same one.
+    pub fn shard_of(code: &str) -> usize {
+        let mut h: u32 = 0x811c_9dc5;
+        for b in code.bytes() {
+            h ^= u32::from(b);
+            h = h.wrapping_mul(0x0100_0193);
+        }
+        h as usize % TIMER_SHARDS
+    }
+
+    /// Whether this node may fire the timers of dossier `code` now.
+    pub fn covers(&self, code: &str) -> bool {
+        self.shards
+            .is_none_or(|s| s.get(Self::shard_of(code)).copied().unwrap_or(false))
+    }
+
+    /// Whether some shard is held by another node.
+    pub fn is_partial(&self) -> bool {
+        self.shards.is_some_and(|s| s.iter().any(|held| !held))
+    }
 }
 
 /// What the engine needs from storage: reads ([`Reader`]), bookkeeping ([`Marks`]) and the
@@ -167,6 +249,24 @@ pub trait Store: Reader + Marks {
         transitions: &mut dyn Iterator<Item = Transition>,
     ) -> Vec<Result<Committed, Error>> {
         transitions.map(|t| self.commit(t)).collect()
+    }
+
+    /// Claims the timers this node may fire now (see [`TimerClaim`]); the engine holds the
+    /// claim while it fires. Other nodes' claims are skipped, not waited for.
+    fn claim_timers(&self) -> Result<TimerClaim, Error> {
+        Ok(TimerClaim::all())
+    }
+
+    /// Calls `wake` when another node sharing the store commits a timer (its instant), so
+    /// this node's scheduler need not poll. A store only one process opens has no others.
+    fn on_remote_timer(&self, wake: std::sync::Arc<dyn Fn(Timestamp) + Send + Sync>) {
+        let _ = wake;
+    }
+
+    /// How often a scheduler on this store looks at the timers even when nothing rang it:
+    /// `None` when every commit that adds a timer rings it (only this process writes).
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        None
     }
 }
 

@@ -1,0 +1,308 @@
+//! The ordered key space in PostgreSQL: one table `motcua_kv (k bytea PRIMARY KEY, v bytea)`
+//! holding exactly the keys the other stores hold ([`super::super::keys`]), so the commit
+//! rules (`batch`) and the reads (`view`) are the same code on every store. Readers use
+//! [`PoolKv`] (autocommit reads: each sees every committed transaction); the writer builds a
+//! batch on [`TxKv`], inside its open transaction.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use sled::IVec;
+
+use super::conn::{Conn, Pool, read_error};
+use crate::store::Error;
+use crate::store::kv::{Entries, Kv, Writes};
+
+/// Rows fetched per round trip when a range is read.
+const PAGE: i64 = 256;
+
+type Rows = Vec<(IVec, IVec)>;
+
+fn rows(found: Vec<postgres::Row>) -> Result<Rows, postgres::Error> {
+    found
+        .into_iter()
+        .map(|r| {
+            let k: Vec<u8> = r.try_get(0)?;
+            let v: Vec<u8> = r.try_get(1)?;
+            Ok((IVec::from(k), IVec::from(v)))
+        })
+        .collect()
+}
+
+fn fetch(c: &mut Conn, lo: &[u8], hi: &[u8], down: bool) -> Result<Rows, postgres::Error> {
+    let st = if down {
+        &c.st.range_down
+    } else {
+        &c.st.range_up
+    };
+    let st = st.clone();
+    rows(c.client.query(&st, &[&lo, &hi, &PAGE])?)
+}
+
+/// A range read a page at a time from either end, so a listing that stops after 50 keys
+/// reads one page, and `next_back` (the last entry before a key) reads one page too. The
+/// window `[lo, hi)` shrinks past whatever either end has fetched, so no key is served twice.
+struct Paged<F> {
+    fetch: F,
+    lo: Vec<u8>,
+    hi: Vec<u8>,
+    front: VecDeque<(IVec, IVec)>,
+    back: VecDeque<(IVec, IVec)>,
+    /// No key is left in the window.
+    drained: bool,
+    failed: bool,
+}
+
+impl<F> Paged<F>
+where
+    F: FnMut(&[u8], &[u8], bool) -> Result<Rows, Error>,
+{
+    fn new(fetch: F, lo: Vec<u8>, hi: Vec<u8>) -> Paged<F> {
+        let drained = lo >= hi;
+        Paged {
+            fetch,
+            lo,
+            hi,
+            front: VecDeque::new(),
+            back: VecDeque::new(),
+            drained,
+            failed: false,
+        }
+    }
+
+    /// Fetches the next page at one end; false when the window is empty.
+    fn refill(&mut self, down: bool) -> Result<bool, Error> {
+        if self.drained {
+            return Ok(false);
+        }
+        let page = (self.fetch)(&self.lo, &self.hi, down)?;
+        if (page.len() as i64) < PAGE {
+            self.drained = true;
+        }
+        if page.is_empty() {
+            return Ok(false);
+        }
+        if down {
+            if let Some((k, _)) = page.last() {
+                self.hi = k.to_vec();
+            }
+            // Fetched highest first; `back` is popped from its end.
+            for row in page {
+                self.back.push_front(row);
+            }
+        } else {
+            if let Some((k, _)) = page.last() {
+                let mut next = k.to_vec();
+                next.push(0);
+                self.lo = next;
+            }
+            self.front.extend(page);
+        }
+        if self.lo >= self.hi {
+            self.drained = true;
+        }
+        Ok(true)
+    }
+}
+
+impl<F> Iterator for Paged<F>
+where
+    F: FnMut(&[u8], &[u8], bool) -> Result<Rows, Error>,
+{
+    type Item = Result<(IVec, IVec), Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.front.is_empty() {
+            match self.refill(false) {
+                Ok(_) => {}
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.front
+            .pop_front()
+            .or_else(|| self.back.pop_front())
+            .map(Ok)
+    }
+}
+
+impl<F> DoubleEndedIterator for Paged<F>
+where
+    F: FnMut(&[u8], &[u8], bool) -> Result<Rows, Error>,
+{
+    fn next_back(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        if self.back.is_empty() {
+            match self.refill(true) {
+                Ok(_) => {}
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.back
+            .pop_back()
+            .or_else(|| self.front.pop_back())
+            .map(Ok)
+    }
+}
+
+/// The key space as readers see it: each call on a pooled connection.
+pub(crate) struct PoolKv {
+    pub(crate) pool: std::sync::Arc<Pool>,
+}
+
+impl Kv for PoolKv {
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>, Error> {
+        self.pool.with(|c| {
+            let st = c.st.get.clone();
+            let found = c.client.query_opt(&st, &[&key])?;
+            found
+                .map(|r| r.try_get::<_, Vec<u8>>(0).map(IVec::from))
+                .transpose()
+        })
+    }
+
+    fn range(&self, lower: Vec<u8>, upper: Vec<u8>) -> Entries<'_> {
+        let pool = &self.pool;
+        Box::new(Paged::new(
+            move |lo: &[u8], hi: &[u8], down| pool.with(|c| fetch(c, lo, hi, down)),
+            lower,
+            upper,
+        ))
+    }
+
+    fn apply(&self, _writes: Writes) -> Result<(), Error> {
+        Err(Error::NotWritten(
+            "the PostgreSQL store writes only through its writer".into(),
+        ))
+    }
+}
+
+/// The key space inside the writer's open transaction. Keys fetched ahead of the batch
+/// (`prefetch`, one round trip for all the dossiers and idempotency keys a batch reads) are
+/// served from memory; the rest are read in the transaction, which holds the chain's head
+/// row, so nothing another node commits can change them under the batch.
+pub(crate) struct TxKv<'t, 'c> {
+    tx: Mutex<&'t mut postgres::Transaction<'c>>,
+    conn: &'t super::conn::Statements,
+    ahead: HashMap<Vec<u8>, Option<IVec>>,
+    written: Mutex<Option<Writes>>,
+}
+
+impl<'t, 'c> TxKv<'t, 'c> {
+    pub(crate) fn new(
+        tx: &'t mut postgres::Transaction<'c>,
+        st: &'t super::conn::Statements,
+    ) -> TxKv<'t, 'c> {
+        TxKv {
+            tx: Mutex::new(tx),
+            conn: st,
+            ahead: HashMap::new(),
+            written: Mutex::new(None),
+        }
+    }
+
+    /// Reads `keys` in one round trip; later `get`s of them are answered from memory.
+    pub(crate) fn prefetch(&mut self, keys: Vec<Vec<u8>>) -> Result<(), Error> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let st = self.conn.get_many.clone();
+        let found = {
+            let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+            tx.query(&st, &[&keys]).map_err(read_error)?
+        };
+        for k in keys {
+            self.ahead.insert(k, None);
+        }
+        for (k, v) in rows(found).map_err(read_error)? {
+            self.ahead.insert(k.to_vec(), Some(v));
+        }
+        Ok(())
+    }
+
+    /// The writes `apply` was given, to be sent once the batch is complete.
+    pub(crate) fn take_writes(&self) -> Option<Writes> {
+        self.written
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+    }
+}
+
+impl Kv for TxKv<'_, '_> {
+    fn get(&self, key: &[u8]) -> Result<Option<IVec>, Error> {
+        if let Some(v) = self.ahead.get(key) {
+            return Ok(v.clone());
+        }
+        let st = self.conn.get.clone();
+        let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let found = tx.query_opt(&st, &[&key]).map_err(read_error)?;
+        found
+            .map(|r| r.try_get::<_, Vec<u8>>(0).map(IVec::from))
+            .transpose()
+            .map_err(read_error)
+    }
+
+    fn range(&self, lower: Vec<u8>, upper: Vec<u8>) -> Entries<'_> {
+        let (up, down) = (self.conn.range_up.clone(), self.conn.range_down.clone());
+        let tx = &self.tx;
+        Box::new(Paged::new(
+            move |lo: &[u8], hi: &[u8], d| {
+                let st = if d { &down } else { &up };
+                let mut tx = tx.lock().unwrap_or_else(|p| p.into_inner());
+                let found = tx.query(st, &[&lo, &hi, &PAGE]).map_err(read_error)?;
+                rows(found).map_err(read_error)
+            },
+            lower,
+            upper,
+        ))
+    }
+
+    /// Keeps the writes; the writer sends them after the batch is built (see
+    /// [`send_writes`]), in the same transaction.
+    fn apply(&self, writes: Writes) -> Result<(), Error> {
+        *self.written.lock().unwrap_or_else(|p| p.into_inner()) = Some(writes);
+        Ok(())
+    }
+}
+
+/// Sends one batch's writes in the open transaction: every key's last write wins (a batch
+/// may write a key twice), then one upsert and one delete, two round trips whatever the
+/// batch's size.
+pub(crate) fn send_writes(
+    tx: &mut postgres::Transaction<'_>,
+    st: &super::conn::Statements,
+    writes: Writes,
+) -> Result<(), postgres::Error> {
+    let mut last: HashMap<Vec<u8>, Option<IVec>> = HashMap::with_capacity(writes.len());
+    for (k, v) in writes {
+        last.insert(k, v);
+    }
+    let (mut put_k, mut put_v, mut del) = (vec![], vec![], vec![]);
+    for (k, v) in last {
+        match v {
+            Some(v) => {
+                put_k.push(k);
+                put_v.push(v.to_vec());
+            }
+            None => del.push(k),
+        }
+    }
+    if !put_k.is_empty() {
+        tx.execute(&st.upsert, &[&put_k, &put_v])?;
+    }
+    if !del.is_empty() {
+        tx.execute(&st.delete, &[&del])?;
+    }
+    Ok(())
+}
