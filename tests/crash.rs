@@ -7,6 +7,8 @@
 
 mod support;
 
+conformance!();
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};

@@ -154,14 +154,28 @@ struct World {
     _dir: Option<tempfile::TempDir>,
 }
 
-fn world(on_sled: bool) -> World {
+#[derive(Clone, Copy)]
+enum On {
+    Memory,
+    Sled,
+    Postgres,
+}
+
+fn world(on: On) -> World {
     let clock = Arc::new(ManualClock::new(at("2026-06-01T08:30:00+07:00")));
-    let (store, dir): (Arc<dyn Store>, _) = if on_sled {
-        let dir = tempfile::tempdir().unwrap();
-        let store = motcua::store::sled::SledStore::open(dir.path(), Default::default()).unwrap();
-        (Arc::new(store), Some(dir))
-    } else {
-        (Arc::new(motcua::store::memory::MemoryStore::new()), None)
+    let (store, dir): (Arc<dyn Store>, _) = match on {
+        On::Sled => {
+            let dir = tempfile::tempdir().unwrap();
+            let store =
+                motcua::store::sled::SledStore::open(dir.path(), Default::default()).unwrap();
+            (Arc::new(store), Some(dir))
+        }
+        On::Memory => (Arc::new(motcua::store::memory::MemoryStore::new()), None),
+        On::Postgres => {
+            let url = support::pg::cluster().fresh_database();
+            let store = motcua::store::pg::PgStore::open(&url, Default::default()).unwrap();
+            (Arc::new(store), None)
+        }
     };
     // One plugin cache for every case: compiling the plugins once is enough.
     static CACHE: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
@@ -475,8 +489,8 @@ fn check(w: &World, model: &mut Model) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn run(on_sled: bool, ops: &[Op]) -> Result<Model, TestCaseError> {
-    let w = world(on_sled);
+fn run(on: On, ops: &[Op]) -> Result<Model, TestCaseError> {
+    let w = world(on);
     let mut model = Model::default();
     for op in ops {
         step(&w, &mut model, op)?;
@@ -492,8 +506,7 @@ fn run(on_sled: bool, ops: &[Op]) -> Result<Model, TestCaseError> {
 /// A fixed walk: every procedure received, then many steps taken. It shows the model test
 /// reaches deep into the graphs (ended dossiers, supplements, forks) rather than being refused
 /// at the door.
-#[test]
-fn a_fixed_walk_receives_every_procedure_and_moves_most_dossiers_to_an_end() {
+fn fixed_walk(on: On) {
     let mut ops: Vec<Op> = (0..20)
         .map(|procedure| Op::Submit {
             procedure,
@@ -511,7 +524,7 @@ fn a_fixed_walk_receives_every_procedure_and_moves_most_dossiers_to_an_end() {
         ops.push(Op::Wait { hours: 5 });
         ops.push(Op::Tick);
     }
-    let model = run(false, &ops).unwrap();
+    let model = run(on, &ops).unwrap();
     assert!(
         model.versions.len() >= 15,
         "{} dossiers",
@@ -527,12 +540,22 @@ fn a_fixed_walk_receives_every_procedure_and_moves_most_dossiers_to_an_end() {
     );
 }
 
+#[test]
+fn a_fixed_walk_receives_every_procedure_and_moves_most_dossiers_to_an_end() {
+    fixed_walk(On::Memory);
+}
+
+#[test]
+fn the_fixed_walk_agrees_with_the_model_on_postgresql() {
+    fixed_walk(On::Postgres);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
     fn the_state_machine_agrees_with_the_model_on_the_in_memory_store(ops in prop::collection::vec(op(), 1..40)) {
-        run(false, &ops).map(drop)?;
+        run(On::Memory, &ops).map(drop)?;
     }
 }
 
@@ -541,6 +564,15 @@ proptest! {
 
     #[test]
     fn the_state_machine_agrees_with_the_model_on_a_sled_store(ops in prop::collection::vec(op(), 1..30)) {
-        run(true, &ops).map(drop)?;
+        run(On::Sled, &ops).map(drop)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_state_machine_agrees_with_the_model_on_postgresql(ops in prop::collection::vec(op(), 1..30)) {
+        run(On::Postgres, &ops).map(drop)?;
     }
 }
