@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use motcua::audit::checkpoint::{Checkpoint, KeyFile, PublicKeyFile};
 use motcua::audit::{VerifyOptions, verify_store};
+use motcua::store::Reader;
 use motcua::store::sled::{Options, SledStore};
 
 use crate::cmd_audit_read;
@@ -31,6 +32,9 @@ pub enum Command {
     Checkpoint {
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// A PostgreSQL store (postgres://…) instead of the sled store in --data.
+        #[arg(long)]
+        store: Option<String>,
         #[arg(long)]
         key: PathBuf,
     },
@@ -42,6 +46,10 @@ pub enum Command {
 pub struct VerifyArgs {
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// A PostgreSQL store (postgres://…) instead of the sled store in --data: proved against
+    /// one consistent snapshot, while the nodes keep running.
+    #[arg(long)]
+    pub store: Option<String>,
     /// Only the chain, not the dossier records.
     #[arg(long)]
     pub chain_only: bool,
@@ -57,13 +65,22 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Verify(a) => verify(a),
         Command::Keygen { out, agency } => keygen(&out, &agency),
-        Command::Checkpoint { data, key } => checkpoint(&data, &key),
+        Command::Checkpoint { data, store, key } => checkpoint(&data, store.as_deref(), &key),
         Command::Read(c) => cmd_audit_read::run(c),
     }
 }
 
-/// Opens a store only to read it.
-pub fn open_reading(data: &Path) -> anyhow::Result<SledStore> {
+/// Opens a store only to read it: the sled store in `data`, or a snapshot of the PostgreSQL
+/// store at `url` (one consistent view, whatever the nodes commit meanwhile).
+pub fn open_reading(data: &Path, url: Option<&str>) -> anyhow::Result<Box<dyn Reader>> {
+    if let Some(url) = url {
+        return motcua::store::pg::PgSnapshot::open(url)
+            .map(|s| Box::new(s) as Box<dyn Reader>)
+            .map_err(|e| {
+                let e = motcua::Error::from(e);
+                anyhow::anyhow!("error[{}]: {e}", e.code())
+            });
+    }
     SledStore::open_existing(
         data,
         Options {
@@ -73,6 +90,7 @@ pub fn open_reading(data: &Path) -> anyhow::Result<SledStore> {
             ..Options::default()
         },
     )
+    .map(|s| Box::new(s) as Box<dyn Reader>)
     .map_err(|e| {
         let e = motcua::Error::from(e);
         anyhow::anyhow!("error[{}]: {e}", e.code())
@@ -98,7 +116,7 @@ pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> any
 }
 
 fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
-    let store = open_reading(&a.data)?;
+    let store = open_reading(&a.data, a.store.as_deref())?;
     let kept = match (&a.checkpoint, &a.pubkey) {
         (Some(c), Some(k)) => Some((
             read_json::<Checkpoint>(c, "checkpoint")?,
@@ -112,7 +130,7 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
         live: false,
         ..Default::default()
     };
-    match verify_store(&store, &options) {
+    match verify_store(&*store, &options) {
         Ok(v) => {
             print!("ok: {} entries, head {}", v.count, v.head);
             if let Some((c, _)) = &kept {
@@ -179,11 +197,11 @@ fn write_secret(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn checkpoint(data: &Path, key: &Path) -> anyhow::Result<ExitCode> {
+fn checkpoint(data: &Path, url: Option<&str>, key: &Path) -> anyhow::Result<ExitCode> {
     let key: KeyFile = read_json(key, "key")?;
-    let store = open_reading(data)?;
+    let store = open_reading(data, url)?;
     // A checkpoint vouches for what it signs: only a log that verifies is signed.
-    let v = match verify_store(&store, &VerifyOptions::default()) {
+    let v = match verify_store(&*store, &VerifyOptions::default()) {
         Ok(v) => v,
         Err(e) => {
             println!("FAILED: {e}");
@@ -195,7 +213,21 @@ fn checkpoint(data: &Path, key: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn migrate(data: &Path) -> anyhow::Result<ExitCode> {
+pub fn migrate(data: &Path, url: Option<&str>) -> anyhow::Result<ExitCode> {
+    if let Some(url) = url {
+        let applied = motcua::store::pg::migrate_url(url).map_err(|e| {
+            let e = motcua::Error::from(e);
+            anyhow::anyhow!("error[{}]: {e}", e.code())
+        })?;
+        match applied.as_slice() {
+            [] => println!(
+                "already current: schema version {}",
+                motcua::store::pg::SCHEMA_VERSION
+            ),
+            v => println!("migrated: applied schema versions {v:?}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let m = motcua::store::sled::migrate(data).map_err(|e| {
         let e = motcua::Error::from(e);
         anyhow::anyhow!("error[{}]: {e}", e.code())

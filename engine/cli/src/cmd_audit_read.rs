@@ -35,6 +35,9 @@ pub enum Command {
 pub struct FilterArgs {
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// A PostgreSQL store (postgres://user@host:port/db) instead of the sled store in --data.
+    #[arg(long)]
+    pub store: Option<String>,
     /// The dossier's code: its full history.
     #[arg(long)]
     pub dossier: Option<String>,
@@ -97,6 +100,9 @@ pub struct SlipArgs {
     pub code: String,
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// A PostgreSQL store (postgres://user@host:port/db) instead of the sled store in --data.
+    #[arg(long)]
+    pub store: Option<String>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: SlipFormat,
 }
@@ -111,8 +117,8 @@ pub fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
     let filter = filter_of(&a.filter)?;
-    let store = open_reading(&a.filter.data)?;
-    let page = match query::list(&store, &filter, a.after.as_deref(), a.limit) {
+    let store = open_reading(&a.filter.data, a.filter.store.as_deref())?;
+    let page = match query::list(&*store, &filter, a.after.as_deref(), a.limit) {
         Ok(p) => p,
         Err(e) => return refused(motcua::Error::from(e)),
     };
@@ -130,13 +136,13 @@ fn list(a: ListArgs) -> anyhow::Result<ExitCode> {
 
 fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     let filter = filter_of(&a.filter)?;
-    let store = open_reading(&a.filter.data)?;
+    let store = open_reading(&a.filter.data, a.filter.store.as_deref())?;
     let format = match a.format {
         ExportFormat::Jsonl => export::Format::Jsonl,
         ExportFormat::Csv => export::Format::Csv,
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match export::export(&store, &filter, format, &mut out) {
+    match export::export(&*store, &filter, format, &mut out) {
         Ok(n) => {
             eprintln!("exported: {n} entries");
             Ok(ExitCode::SUCCESS)
@@ -147,8 +153,8 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn slip(a: SlipArgs) -> anyhow::Result<ExitCode> {
-    let store = open_reading(&a.data)?;
-    let slip = match slip::for_dossier(&store, &a.code) {
+    let store = open_reading(&a.data, a.store.as_deref())?;
+    let slip = match slip::for_dossier(&*store, &a.code) {
         Ok(s) => s,
         Err(slip::Error::Store(e)) => return refused(motcua::Error::from(e)),
         Err(e @ slip::Error::NotFound(_)) => {

@@ -28,6 +28,11 @@ pub struct EngineArgs {
     /// only read refuse a folder without a store.
     #[arg(long, default_value = "data", global = true)]
     pub data: PathBuf,
+    /// A PostgreSQL store (postgres://user@host:port/db) shared by several nodes, instead of
+    /// the sled store in --data; --data then holds only this node's files (the citizen-status
+    /// key, credentials, the plugin cache). Migrations are applied at start.
+    #[arg(long, global = true)]
+    pub store: Option<String>,
     /// Folder of procedure files loaded as the current versions (by the commands that write;
     /// reading uses the versions the store pinned).
     #[arg(long, default_value = "procedures", global = true)]
@@ -321,22 +326,34 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
         }
         None => (Arc::new(SystemClock), None),
     };
-    let opened = match mode {
-        Mode::Create => {
-            std::fs::create_dir_all(&args.data)
-                .with_context(|| format!("creating {}", args.data.display()))?;
-            SledStore::open(&args.data, Options::default())
-        }
-        Mode::Fire => SledStore::open_existing(&args.data, Options::default()),
-        // A command that only reads writes nothing to sync.
-        Mode::Existing => SledStore::open_existing(
-            &args.data,
-            Options {
-                fsync: false,
-                ..Options::default()
-            },
-        ),
-    };
+    let opened: Result<Arc<dyn motcua::store::Store>, motcua::store::Error> =
+        match (mode, &args.store) {
+            (_, Some(url)) => {
+                if mode == Mode::Create {
+                    std::fs::create_dir_all(&args.data)
+                        .with_context(|| format!("creating {}", args.data.display()))?;
+                }
+                motcua::store::pg::PgStore::open(url, Default::default())
+                    .map(|s| Arc::new(s) as Arc<dyn motcua::store::Store>)
+            }
+            (Mode::Create, None) => {
+                std::fs::create_dir_all(&args.data)
+                    .with_context(|| format!("creating {}", args.data.display()))?;
+                SledStore::open(&args.data, Options::default()).map(|s| Arc::new(s) as _)
+            }
+            (Mode::Fire, None) => {
+                SledStore::open_existing(&args.data, Options::default()).map(|s| Arc::new(s) as _)
+            }
+            // A command that only reads writes nothing to sync.
+            (Mode::Existing, None) => SledStore::open_existing(
+                &args.data,
+                Options {
+                    fsync: false,
+                    ..Options::default()
+                },
+            )
+            .map(|s| Arc::new(s) as _),
+        };
     // A store that cannot be opened is reported with its code (`store_corrupt`,
     // `store_unusable`), like every other refusal, and exits 2.
     let store = opened.map_err(|e| {
@@ -350,7 +367,7 @@ pub fn open(args: &EngineArgs, mode: Mode) -> anyhow::Result<(Engine, Option<Arc
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         options = options.with_rules(motcua::deadline::classify::rules_from_yaml(&text)?);
     }
-    let engine = Engine::open(Arc::new(store), Arc::new(calendar), clock, options)?;
+    let engine = Engine::open(store, Arc::new(calendar), clock, options)?;
     // Reading needs only the versions the store pinned its dossiers to (restored by
     // `Engine::open`); the procedures folder matters to what is received and moved next.
     if mode == Mode::Create {

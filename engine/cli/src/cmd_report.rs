@@ -6,7 +6,6 @@ use std::process::ExitCode;
 
 use jiff::civil::Date;
 use motcua::report::{self, By, Format, Query};
-use motcua::store::sled::{Options, SledStore};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -20,6 +19,9 @@ pub struct OnTimeArgs {
     /// The data folder (a store created by `motcua init` or the dossier commands).
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// A PostgreSQL store (postgres://user@host:port/db) instead of the sled store in --data.
+    #[arg(long)]
+    pub store: Option<String>,
     /// The first day of the period (YYYY-MM-DD, local day in Vietnam).
     #[arg(long)]
     pub from: Date,
@@ -76,18 +78,8 @@ fn on_time(args: OnTimeArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--from {} is after --to {}", query.from, query.to);
     }
     // A report only reads: nothing to sync, and a mistyped folder is an error naming it.
-    let store = SledStore::open_existing(
-        &args.data,
-        Options {
-            fsync: false,
-            ..Options::default()
-        },
-    )
-    .map_err(|e| {
-        let e = motcua::Error::from(e);
-        anyhow::anyhow!("error[{}]: {e}", e.code())
-    })?;
-    let report = report::on_time(&store, &query)?;
+    let store = crate::cmd_audit::open_reading(&args.data, args.store.as_deref())?;
+    let report = report::on_time(&*store, &query)?;
     print!("{}", report.render(format)?);
     Ok(ExitCode::SUCCESS)
 }

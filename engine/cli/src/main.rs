@@ -53,6 +53,9 @@ enum Command {
     Migrate {
         #[arg(long, default_value = "data")]
         data: std::path::PathBuf,
+        /// Apply the PostgreSQL store's schema migrations (postgres://…) instead.
+        #[arg(long)]
+        store: Option<String>,
     },
     /// The audit log: verify, keygen, checkpoint, list, export, slip.
     #[command(subcommand)]
@@ -88,7 +91,7 @@ fn main() -> ExitCode {
         Command::Demo(engine) => cmd_dossier::demo(engine),
         Command::Report(c) => cmd_report::run(c),
         Command::Audit(c) => cmd_audit::run(c),
-        Command::Migrate { data } => cmd_audit::migrate(&data),
+        Command::Migrate { data, store } => cmd_audit::migrate(&data, store.as_deref()),
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Openapi => {
             print!("{}", motcua_server::openapi::json());

@@ -227,84 +227,128 @@ pub async fn run(
     let client: Client<HttpConnector, Full<Bytes>> =
         Client::builder(TokioExecutor::new()).build_http();
     let name = sub.name.clone();
-    let mut cursor = {
-        let engine = engine.clone();
-        let name = name.clone();
-        tokio::task::spawn_blocking(move || cursor(&engine, &name).unwrap_or(0))
-            .await
-            .unwrap_or(0)
-    };
-    while !*stop.borrow() {
-        let page = {
-            let engine = engine.clone();
-            tokio::task::spawn_blocking(move || {
-                let head = engine.store().outbox_head().unwrap_or(0);
-                (head, engine.store().outbox(cursor, 256))
-            })
-            .await
+    let mark = cursor_mark(&name);
+    // The subscriber's cursor is leased: on a store several nodes share, one node at a time
+    // delivers to a subscriber, in order; the others wait for the lease.
+    'lease: while !*stop.borrow() {
+        let leased = {
+            let (engine, mark) = (engine.clone(), mark.clone());
+            tokio::task::spawn_blocking(move || engine.marks().lease(&mark)).await
         };
-        let (head, events) = match page {
-            Ok((head, Ok(events))) => (head, events),
+        let (mut lease, mut cursor) = match leased {
+            Ok(Ok(Some((lease, value)))) => (lease, parse_cursor(value)),
+            // Another node delivers to this subscriber now, or the store is unreachable.
             _ => {
                 sleep_or_stop(Duration::from_secs(1), &mut stop).await;
                 continue;
             }
         };
-        metrics.set_backlog(&name, head.saturating_sub(cursor));
-        if events.is_empty() {
-            tokio::select! {
-                _ = bell.notified() => {}
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                _ = stop.changed() => {}
+        while !*stop.borrow() {
+            let page = {
+                let engine = engine.clone();
+                tokio::task::spawn_blocking(move || {
+                    let head = engine.store().outbox_head().unwrap_or(0);
+                    (head, engine.store().outbox(cursor, 256))
+                })
+                .await
+            };
+            let (head, events) = match page {
+                Ok((head, Ok(events))) => (head, events),
+                _ => {
+                    sleep_or_stop(Duration::from_secs(1), &mut stop).await;
+                    continue;
+                }
+            };
+            metrics.set_backlog(&name, head.saturating_sub(cursor));
+            if events.is_empty() {
+                // Idle: the lease is given back while waiting, so no transaction stays open
+                // and another node may take over.
+                drop(lease);
+                tokio::select! {
+                    _ = bell.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = stop.changed() => {}
+                }
+                continue 'lease;
             }
-            continue;
-        }
-        let mut saved = cursor;
-        for (seq, event) in events {
-            if *stop.borrow() {
-                break;
-            }
-            let kind = type_of(&event);
-            if sub.wants(kind) {
-                let done = deliver(
-                    &client, &file, sub, seq, kind, &event, &metrics, &engine, &mut stop,
-                )
-                .await;
-                if done == Done::Stopped {
-                    // The event goes out again after the restart (or after the pause).
-                    if !*stop.borrow() {
-                        sleep_or_stop(Duration::from_secs(1), &mut stop).await;
-                    }
+            let mut saved = cursor;
+            for (seq, event) in events {
+                if *stop.borrow() {
                     break;
                 }
-                cursor = seq;
-                // Saved after every event sent, so a kill repeats at most the one in flight.
-                if save_cursor(&engine, &name, cursor).await {
-                    saved = cursor;
+                let kind = type_of(&event);
+                if sub.wants(kind) {
+                    let done = deliver(
+                        &client, &file, sub, seq, kind, &event, &metrics, &engine, &mut stop,
+                    )
+                    .await;
+                    if done == Done::Stopped {
+                        // The event goes out again after the restart (or after the pause).
+                        if !*stop.borrow() {
+                            sleep_or_stop(Duration::from_secs(1), &mut stop).await;
+                        }
+                        break;
+                    }
+                    cursor = seq;
+                    // Saved after every event sent, so a kill repeats at most the one in
+                    // flight.
+                    let (back, kept) = save_cursor(&engine, lease, cursor).await;
+                    match (back, kept) {
+                        (Some(l), Saved::Kept) => {
+                            lease = l;
+                            saved = cursor;
+                        }
+                        (Some(l), Saved::Failed) => lease = l,
+                        // Another node holds the subscriber now: start again from its cursor.
+                        _ => continue 'lease,
+                    }
+                } else {
+                    cursor = seq;
                 }
-            } else {
-                cursor = seq;
+                metrics.set_backlog(&name, head.saturating_sub(cursor));
             }
-            metrics.set_backlog(&name, head.saturating_sub(cursor));
-        }
-        // Events this subscriber does not take are passed with one write per page.
-        if cursor != saved {
-            save_cursor(&engine, &name, cursor).await;
+            // Events this subscriber does not take are passed with one write per page.
+            if cursor != saved {
+                match save_cursor(&engine, lease, cursor).await {
+                    (Some(l), Saved::Kept | Saved::Failed) => lease = l,
+                    _ => continue 'lease,
+                }
+            }
         }
     }
 }
 
-async fn save_cursor(engine: &Arc<motcua::Engine>, name: &str, seq: u64) -> bool {
-    let (engine, name) = (engine.clone(), name.to_string());
-    matches!(
-        tokio::task::spawn_blocking(move || {
-            engine
-                .marks()
-                .set_mark(&cursor_mark(&name), Some(seq.to_string().as_bytes()))
-        })
-        .await,
-        Ok(Ok(()))
-    )
+fn parse_cursor(value: Option<Vec<u8>>) -> u64 {
+    value
+        .and_then(|v| String::from_utf8(v).ok())
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or(0)
+}
+
+enum Saved {
+    Kept,
+    Failed,
+    Lost,
+}
+
+/// Saves the cursor under the lease; the lease comes back unless it was lost.
+async fn save_cursor(
+    engine: &Arc<motcua::Engine>,
+    mut lease: Box<dyn motcua::store::Lease>,
+    seq: u64,
+) -> (Option<Box<dyn motcua::store::Lease>>, Saved) {
+    let engine = engine.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let r = lease.set(engine.marks(), seq.to_string().as_bytes());
+        (lease, r)
+    })
+    .await;
+    match done {
+        Ok((lease, Ok(true))) => (Some(lease), Saved::Kept),
+        Ok((_, Ok(false))) => (None, Saved::Lost),
+        Ok((lease, Err(_))) => (Some(lease), Saved::Failed),
+        Err(_) => (None, Saved::Lost),
+    }
 }
 
 async fn sleep_or_stop(d: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) {

@@ -18,7 +18,7 @@ const PAGE: i64 = 256;
 
 type Rows = Vec<(IVec, IVec)>;
 
-fn rows(found: Vec<postgres::Row>) -> Result<Rows, postgres::Error> {
+pub(crate) fn rows(found: Vec<postgres::Row>) -> Result<Rows, postgres::Error> {
     found
         .into_iter()
         .map(|r| {
@@ -29,7 +29,12 @@ fn rows(found: Vec<postgres::Row>) -> Result<Rows, postgres::Error> {
         .collect()
 }
 
-fn fetch(c: &mut Conn, lo: &[u8], hi: &[u8], down: bool) -> Result<Rows, postgres::Error> {
+pub(crate) fn fetch(
+    c: &mut Conn,
+    lo: &[u8],
+    hi: &[u8],
+    down: bool,
+) -> Result<Rows, postgres::Error> {
     let st = if down {
         &c.st.range_down
     } else {
@@ -42,7 +47,7 @@ fn fetch(c: &mut Conn, lo: &[u8], hi: &[u8], down: bool) -> Result<Rows, postgre
 /// A range read a page at a time from either end, so a listing that stops after 50 keys
 /// reads one page, and `next_back` (the last entry before a key) reads one page too. The
 /// window `[lo, hi)` shrinks past whatever either end has fetched, so no key is served twice.
-struct Paged<F> {
+pub(crate) struct Paged<F> {
     fetch: F,
     lo: Vec<u8>,
     hi: Vec<u8>,
@@ -57,7 +62,7 @@ impl<F> Paged<F>
 where
     F: FnMut(&[u8], &[u8], bool) -> Result<Rows, Error>,
 {
-    fn new(fetch: F, lo: Vec<u8>, hi: Vec<u8>) -> Paged<F> {
+    pub(crate) fn new(fetch: F, lo: Vec<u8>, hi: Vec<u8>) -> Paged<F> {
         let drained = lo >= hi;
         Paged {
             fetch,

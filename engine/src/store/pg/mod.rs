@@ -17,6 +17,8 @@
 mod conn;
 mod kv;
 pub mod migrate;
+mod snapshot;
+pub use snapshot::PgSnapshot;
 mod writer;
 
 use std::collections::HashSet;
@@ -89,6 +91,28 @@ fn shown(url: &str) -> String {
         },
         None => url.to_string(),
     }
+}
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: i32 = match migrate::MIGRATIONS.last() {
+    Some(m) => m.0,
+    None => 0,
+};
+
+/// Applies the migrations the database at `url` lacks (`motcua migrate --store`); the
+/// versions applied now.
+pub fn migrate_url(url: &str) -> Result<Vec<i32>, Error> {
+    let config = postgres::Config::from_str(url).map_err(|e| Error::Unusable {
+        path: shown(url).into(),
+        problem: format!("not a PostgreSQL address: {e}"),
+    })?;
+    let mut client = config
+        .connect(postgres::NoTls)
+        .map_err(|e| Error::Unusable {
+            path: shown(url).into(),
+            problem: format!("cannot connect: {e}"),
+        })?;
+    migrate::migrate(&mut client)
 }
 
 impl PgStore {
