@@ -237,8 +237,17 @@ pub async fn run(
         };
         let (mut lease, mut cursor) = match leased {
             Ok(Ok(Some((lease, value)))) => (lease, parse_cursor(value)),
-            // Another node delivers to this subscriber now, or the store is unreachable.
+            // Another node delivers to this subscriber now, or the store is unreachable:
+            // the backlog shown is the one after the cursor that node keeps.
             _ => {
+                let (engine2, name2) = (engine.clone(), name.clone());
+                if let Ok((Ok(head), Ok(at))) = tokio::task::spawn_blocking(move || {
+                    (engine2.store().outbox_head(), cursor(&engine2, &name2))
+                })
+                .await
+                {
+                    metrics.set_backlog(&name, head.saturating_sub(at));
+                }
                 sleep_or_stop(Duration::from_secs(1), &mut stop).await;
                 continue;
             }

@@ -2,7 +2,7 @@
 //! operation uses, prepared once when it connects (a named statement is one round trip per
 //! use; a query by text would be two). The [`Pool`] keeps idle connections for readers.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 
 use postgres::{Client, NoTls, Statement};
 
@@ -60,70 +60,123 @@ impl Statements {
     }
 }
 
-/// Idle connections for readers, at most `max` open at once: a reader waits for one rather
-/// than opening connections without bound under load.
+/// A request for a connection: run by one of the pool's threads on its connection.
+type Job = Box<dyn FnOnce(&mut Option<Conn>, &postgres::Config) + Send>;
+
+/// The readers' connections, each owned by a thread of its own that runs the requests given
+/// to it. The postgres client blocks on a runtime of its own, which must never happen on a
+/// thread that drives another runtime (an HTTP server's): callers only wait on a channel,
+/// which any thread may. At most `threads` connections are open for readers; a reader waits
+/// for one rather than opening connections without bound under load.
 pub(crate) struct Pool {
     config: postgres::Config,
-    max: usize,
-    state: Mutex<PoolState>,
-    freed: Condvar,
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// Connections lent out whole (held transactions: timer claims, leases), kept for reuse.
+    spare: Arc<Mutex<Vec<Conn>>>,
 }
 
-struct PoolState {
-    idle: Vec<Conn>,
-    open: usize,
-}
+/// The most spare connections kept.
+const SPARE: usize = 8;
 
 impl Pool {
-    pub(crate) fn new(config: postgres::Config, max: usize) -> Pool {
-        Pool {
+    pub(crate) fn new(config: postgres::Config, threads: usize) -> Result<Pool, Error> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let (rx, config) = (rx.clone(), config.clone());
+            std::thread::Builder::new()
+                .name(format!("motcua-pg-read-{i}"))
+                .spawn(move || {
+                    let mut conn: Option<Conn> = None;
+                    loop {
+                        let job = {
+                            let rx = rx.lock().unwrap_or_else(|p| p.into_inner());
+                            rx.recv()
+                        };
+                        match job {
+                            Ok(job) => job(&mut conn, &config),
+                            // The store was dropped.
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| Error::Read(e.to_string()))?;
+        }
+        Ok(Pool {
             config,
-            max: max.max(1),
-            state: Mutex::new(PoolState {
-                idle: vec![],
-                open: 0,
-            }),
-            freed: Condvar::new(),
-        }
+            jobs: Mutex::new(Some(tx)),
+            spare: Arc::default(),
+        })
     }
 
-    /// Runs `f` on a pooled connection. A connection that failed is dropped, not returned.
-    pub(crate) fn with<T>(
+    /// Runs `f` on one of the pool's connections and waits for it. A connection that failed
+    /// is dropped; the next request opens a new one.
+    pub(crate) fn with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Conn) -> Result<T, postgres::Error>,
+        f: impl FnOnce(&mut Conn) -> Result<T, postgres::Error> + Send + 'static,
     ) -> Result<T, Error> {
-        let mut conn = self.take()?;
-        let out = f(&mut conn);
-        self.give(conn, out.is_err());
-        out.map_err(read_error)
+        let (tx, rx) = mpsc::sync_channel::<Result<T, Error>>(1);
+        let job: Job = Box::new(move |slot, config| {
+            if slot.as_ref().is_none_or(|c| c.client.is_closed()) {
+                match Conn::connect(config) {
+                    Ok(c) => *slot = Some(c),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            let Some(conn) = slot.as_mut() else {
+                let _ = tx.send(Err(Error::Read("no connection".into())));
+                return;
+            };
+            let r = f(conn);
+            if r.is_err() {
+                *slot = None;
+            }
+            let _ = tx.send(r.map_err(read_error));
+        });
+        {
+            let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            let jobs = jobs.as_ref().ok_or(Error::Closed)?;
+            jobs.send(job).map_err(|_| Error::Closed)?;
+        }
+        rx.recv()
+            .map_err(|_| Error::Read("a reader thread of the store stopped".into()))?
     }
 
-    pub(crate) fn take(&self) -> Result<Conn, Error> {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        loop {
-            if let Some(c) = st.idle.pop() {
-                return Ok(c);
-            }
-            if st.open < self.max {
-                st.open += 1;
-                drop(st);
-                return Conn::connect(&self.config).inspect_err(|_| {
-                    let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-                    st.open -= 1;
-                    self.freed.notify_one();
-                });
-            }
-            st = self.freed.wait(st).unwrap_or_else(|p| p.into_inner());
+    /// A connection of its own for a held transaction (call only off an async runtime's
+    /// threads: the scheduler's, a blocking task's).
+    pub(crate) fn lend(&self) -> Result<Conn, Error> {
+        let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match spare {
+            Some(c) if !c.client.is_closed() => Ok(c),
+            _ => Conn::connect(&self.config),
         }
     }
 
-    pub(crate) fn give(&self, conn: Conn, failed: bool) {
-        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if failed || conn.client.is_closed() {
-            st.open -= 1;
-        } else {
-            st.idle.push(conn);
+    /// Ends a lent connection's transaction (releasing its locks) and keeps it for reuse.
+    /// Done on a thread of its own, because the caller may be anywhere, even on an async
+    /// runtime's thread dropping a lease.
+    pub(crate) fn give_back(&self, mut conn: Conn) {
+        let spare = self.spare.clone();
+        let done = std::thread::Builder::new()
+            .name("motcua-pg-release".into())
+            .spawn(move || {
+                if conn.client.batch_execute("COMMIT").is_ok() {
+                    let mut spare = spare.lock().unwrap_or_else(|p| p.into_inner());
+                    if spare.len() < SPARE {
+                        spare.push(conn);
+                    }
+                }
+            });
+        if let Err(e) = done {
+            tracing::warn!("cannot release a PostgreSQL connection's locks: {e}");
         }
-        self.freed.notify_one();
+    }
+
+    /// Stops the reader threads once their requests are done.
+    pub(crate) fn close(&self) {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }

@@ -167,7 +167,8 @@ pub(crate) struct PoolKv {
 
 impl Kv for PoolKv {
     fn get(&self, key: &[u8]) -> Result<Option<IVec>, Error> {
-        self.pool.with(|c| {
+        let key = key.to_vec();
+        self.pool.with(move |c| {
             let st = c.st.get.clone();
             let found = c.client.query_opt(&st, &[&key])?;
             found
@@ -179,7 +180,10 @@ impl Kv for PoolKv {
     fn range(&self, lower: Vec<u8>, upper: Vec<u8>) -> Entries<'_> {
         let pool = &self.pool;
         Box::new(Paged::new(
-            move |lo: &[u8], hi: &[u8], down| pool.with(|c| fetch(c, lo, hi, down)),
+            move |lo: &[u8], hi: &[u8], down| {
+                let (lo, hi) = (lo.to_vec(), hi.to_vec());
+                pool.with(move |c| fetch(c, &lo, &hi, down))
+            },
             lower,
             upper,
         ))

@@ -61,7 +61,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            read_connections: 32,
+            read_connections: 16,
             report_counters: true,
         }
     }
@@ -130,7 +130,7 @@ impl PgStore {
             .connect(postgres::NoTls)
             .map_err(|e| unusable(format!("cannot connect: {e}")))?;
         migrate::migrate(&mut first)?;
-        let pool = Arc::new(Pool::new(config.clone(), options.read_connections));
+        let pool = Arc::new(Pool::new(config.clone(), options.read_connections)?);
         let kv = PoolKv { pool: pool.clone() };
         let known: HashSet<Vec<u8>> = Space::of(&kv, STATE_DEPARTMENTS)
             .range(b"", None)
@@ -271,6 +271,7 @@ impl Drop for PgStore {
         self.stop.store(true, Ordering::Relaxed);
         // Closing the channel lets the writer finish what is queued, then return.
         self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.pool.close();
         let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|p| p.into_inner()));
         for t in threads {
             let _ = t.join();
@@ -306,7 +307,7 @@ impl Store for PgStore {
     }
 
     fn claim_timers(&self) -> Result<TimerClaim, Error> {
-        let mut conn = self.pool.take()?;
+        let mut conn = self.pool.lend()?;
         let claimed = (|| -> Result<Vec<i32>, postgres::Error> {
             conn.client.batch_execute("BEGIN")?;
             conn.client
@@ -334,10 +335,7 @@ impl Store for PgStore {
                     }),
                 ))
             }
-            Err(e) => {
-                self.pool.give(conn, true);
-                Err(read_error(e))
-            }
+            Err(e) => Err(read_error(e)),
         }
     }
 
@@ -362,9 +360,8 @@ struct Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        if let Some(mut c) = self.conn.take() {
-            let failed = c.client.batch_execute("COMMIT").is_err();
-            self.pool.give(c, failed);
+        if let Some(c) = self.conn.take() {
+            self.pool.give_back(c);
         }
     }
 }
@@ -407,9 +404,8 @@ impl Lease for MarkLease {
                 Ok(false)
             }
             Err(e) => {
-                if let Some(c) = self.held.conn.take() {
-                    self.held.pool.give(c, true);
-                }
+                // A failed connection is not reused.
+                self.held.conn.take();
                 Err(Error::NotWritten(format!("PostgreSQL: {e}")))
             }
         }
@@ -418,7 +414,8 @@ impl Lease for MarkLease {
 
 impl Marks for PgStore {
     fn mark(&self, name: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.pool.with(|c| {
+        let name = name.to_string();
+        self.pool.with(move |c| {
             c.client
                 .query_opt("SELECT v FROM motcua_marks WHERE name = $1", &[&name])?
                 .map(|r| r.try_get(0))
@@ -431,14 +428,15 @@ impl Marks for PgStore {
         let mut first = true;
         loop {
             let op = if first { ">=" } else { ">" };
-            let rows = self.pool.with(|c| {
+            let from = after.clone();
+            let rows = self.pool.with(move |c| {
                 c.client
                     .query(
                         &format!(
                             "SELECT name, v FROM motcua_marks WHERE name {op} $1 \
                              ORDER BY name COLLATE \"C\" LIMIT 256"
                         ),
-                        &[&after],
+                        &[&from],
                     )?
                     .into_iter()
                     .map(|r| Ok((r.try_get::<_, String>(0)?, r.try_get::<_, Vec<u8>>(1)?)))
@@ -462,8 +460,9 @@ impl Marks for PgStore {
     }
 
     fn set_mark(&self, name: &str, value: Option<&[u8]>) -> Result<(), Error> {
+        let (name, value) = (name.to_string(), value.map(<[u8]>::to_vec));
         self.pool
-            .with(|c| match value {
+            .with(move |c| match value {
                 Some(v) => c.client.execute(
                     "INSERT INTO motcua_marks (name, v) VALUES ($1, $2) \
                      ON CONFLICT (name) DO UPDATE SET v = excluded.v",
@@ -481,7 +480,7 @@ impl Marks for PgStore {
     }
 
     fn lease(&self, name: &str) -> Result<Option<(Box<dyn Lease>, Option<Vec<u8>>)>, Error> {
-        let mut conn = self.pool.take()?;
+        let mut conn = self.pool.lend()?;
         let got = (|| -> Result<Option<Option<Vec<u8>>>, postgres::Error> {
             // The row must exist to be locked.
             conn.client.execute(
@@ -513,14 +512,10 @@ impl Marks for PgStore {
                 value,
             ))),
             Ok(None) => {
-                let failed = conn.client.batch_execute("COMMIT").is_err();
-                self.pool.give(conn, failed);
+                self.pool.give_back(conn);
                 Ok(None)
             }
-            Err(e) => {
-                self.pool.give(conn, true);
-                Err(read_error(e))
-            }
+            Err(e) => Err(read_error(e)),
         }
     }
 }
