@@ -298,9 +298,12 @@ pub(crate) fn apply_batch(
     for (k, v) in std::mem::take(&mut heads.postings).into_writes() {
         t.insert(AUDIT_INDEX, &k, &v);
     }
-    // Each counter key the batch moved is read, added to and written once.
-    for (k, delta) in std::mem::take(&mut heads.report) {
-        let mut v = match t.get(REPORT, &k)? {
+    // Each counter key the batch moved is read (all in one request), added to and written
+    // once.
+    let moved: Vec<_> = std::mem::take(&mut heads.report).into_iter().collect();
+    let olds = t.get_many(REPORT, moved.iter().map(|(k, _)| k.as_slice()))?;
+    for ((k, delta), old) in moved.into_iter().zip(olds) {
+        let mut v = match old {
             Some(old) => crate::report::decode_value(&old)
                 .ok_or_else(|| corrupt("a report counter is corrupt"))?,
             None => [0; crate::report::SLOTS],
@@ -368,6 +371,29 @@ impl<'a> Tx<'a> {
             Some(v) => Ok(v.clone()),
             None => self.kv.get(&k),
         }
+    }
+
+    /// [`Tx::get`] of several keys of one space, reading what the batch has not written in
+    /// one request.
+    fn get_many<'k>(
+        &self,
+        space: u8,
+        keys: impl Iterator<Item = &'k [u8]>,
+    ) -> Result<Vec<Option<IVec>>, Error> {
+        let full: Vec<Vec<u8>> = keys.map(|k| Space::of(self.kv, space).key(k)).collect();
+        let unread: Vec<Vec<u8>> = full
+            .iter()
+            .filter(|k| !self.pending.contains_key(*k))
+            .cloned()
+            .collect();
+        let mut read = self.kv.get_many(&unread)?.into_iter();
+        Ok(full
+            .iter()
+            .map(|k| match self.pending.get(k) {
+                Some(v) => v.clone(),
+                None => read.next().flatten(),
+            })
+            .collect())
     }
 
     pub(crate) fn insert(&mut self, space: u8, key: &[u8], value: &[u8]) {

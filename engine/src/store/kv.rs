@@ -17,6 +17,10 @@ pub(crate) type Entries<'a> = Box<dyn DoubleEndedIterator<Item = Result<(IVec, I
 
 pub(crate) trait Kv: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<IVec>, Error>;
+    /// Several keys at once (one round trip where the medium is a server).
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<IVec>>, Error> {
+        keys.iter().map(|k| self.get(k)).collect()
+    }
     /// Entries with `lower <= key < upper`.
     fn range(&self, lower: Vec<u8>, upper: Vec<u8>) -> Entries<'_>;
     /// Applies every write, atomically: after a crash all of them or none.

@@ -200,23 +200,23 @@ impl Kv for PoolKv {
 /// (`prefetch`, one round trip for all the dossiers and idempotency keys a batch reads) are
 /// served from memory; the rest are read in the transaction, which holds the chain's head
 /// row, so nothing another node commits can change them under the batch.
-pub(crate) struct TxKv<'t, 'c> {
-    tx: Mutex<&'t mut postgres::Transaction<'c>>,
+pub(crate) struct TxKv<'t> {
+    tx: Mutex<&'t mut postgres::Client>,
     conn: &'t super::conn::Statements,
     ahead: HashMap<Vec<u8>, Option<IVec>>,
     written: Mutex<Option<Writes>>,
+    /// Statements this view sent (prefetch and reads), for the writer's count.
+    reads: std::sync::atomic::AtomicU64,
 }
 
-impl<'t, 'c> TxKv<'t, 'c> {
-    pub(crate) fn new(
-        tx: &'t mut postgres::Transaction<'c>,
-        st: &'t super::conn::Statements,
-    ) -> TxKv<'t, 'c> {
+impl<'t> TxKv<'t> {
+    pub(crate) fn new(tx: &'t mut postgres::Client, st: &'t super::conn::Statements) -> TxKv<'t> {
         TxKv {
             tx: Mutex::new(tx),
             conn: st,
             ahead: HashMap::new(),
             written: Mutex::new(None),
+            reads: Default::default(),
         }
     }
 
@@ -226,6 +226,7 @@ impl<'t, 'c> TxKv<'t, 'c> {
             return Ok(());
         }
         let st = self.conn.get_many.clone();
+        self.count();
         let found = {
             let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
             tx.query(&st, &[&keys]).map_err(read_error)?
@@ -239,6 +240,16 @@ impl<'t, 'c> TxKv<'t, 'c> {
         Ok(())
     }
 
+    fn count(&self) {
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Statements sent so far.
+    pub(crate) fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The writes `apply` was given, to be sent once the batch is complete.
     pub(crate) fn take_writes(&self) -> Option<Writes> {
         self.written
@@ -248,12 +259,39 @@ impl<'t, 'c> TxKv<'t, 'c> {
     }
 }
 
-impl Kv for TxKv<'_, '_> {
+impl Kv for TxKv<'_> {
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<IVec>>, Error> {
+        let unread: Vec<&Vec<u8>> = keys
+            .iter()
+            .filter(|k| !self.ahead.contains_key(*k))
+            .collect();
+        let mut found: HashMap<Vec<u8>, IVec> = HashMap::new();
+        if !unread.is_empty() {
+            let st = self.conn.get_many.clone();
+            self.count();
+            let rows_found = {
+                let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+                tx.query(&st, &[&unread]).map_err(read_error)?
+            };
+            for (k, v) in rows(rows_found).map_err(read_error)? {
+                found.insert(k.to_vec(), v);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| match self.ahead.get(k) {
+                Some(v) => v.clone(),
+                None => found.get(k).cloned(),
+            })
+            .collect())
+    }
+
     fn get(&self, key: &[u8]) -> Result<Option<IVec>, Error> {
         if let Some(v) = self.ahead.get(key) {
             return Ok(v.clone());
         }
         let st = self.conn.get.clone();
+        self.count();
         let mut tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
         let found = tx.query_opt(&st, &[&key]).map_err(read_error)?;
         found
@@ -268,6 +306,7 @@ impl Kv for TxKv<'_, '_> {
         Box::new(Paged::new(
             move |lo: &[u8], hi: &[u8], d| {
                 let st = if d { &down } else { &up };
+                self.count();
                 let mut tx = tx.lock().unwrap_or_else(|p| p.into_inner());
                 let found = tx.query(st, &[&lo, &hi, &PAGE]).map_err(read_error)?;
                 rows(found).map_err(read_error)
@@ -289,10 +328,11 @@ impl Kv for TxKv<'_, '_> {
 /// may write a key twice), then one upsert and one delete, two round trips whatever the
 /// batch's size.
 pub(crate) fn send_writes(
-    tx: &mut postgres::Transaction<'_>,
+    tx: &mut postgres::Client,
     st: &super::conn::Statements,
     writes: Writes,
-) -> Result<(), postgres::Error> {
+) -> Result<u64, postgres::Error> {
+    let mut trips = 0;
     let mut last: HashMap<Vec<u8>, Option<IVec>> = HashMap::with_capacity(writes.len());
     for (k, v) in writes {
         last.insert(k, v);
@@ -309,9 +349,11 @@ pub(crate) fn send_writes(
     }
     if !put_k.is_empty() {
         tx.execute(&st.upsert, &[&put_k, &put_v])?;
+        trips += 1;
     }
     if !del.is_empty() {
         tx.execute(&st.delete, &[&del])?;
+        trips += 1;
     }
-    Ok(())
+    Ok(trips)
 }

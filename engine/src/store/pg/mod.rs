@@ -32,8 +32,8 @@ use jiff::Timestamp;
 
 use self::conn::{Conn, Pool, read_error};
 use self::kv::PoolKv;
-pub use self::writer::MAX_BATCH;
 use self::writer::{Job, TIMER_CHANNEL, Writer};
+pub use self::writer::{MAX_BATCH, Stats};
 use super::batch::{META, Pending, STATE_DEPARTMENTS, read_counters};
 use super::view::{Space, View};
 use super::{
@@ -78,6 +78,7 @@ pub struct PgStore {
     threads: Mutex<Vec<JoinHandle<()>>>,
     stop: Arc<AtomicBool>,
     wakers: Arc<Mutex<Vec<Wake>>>,
+    stats: Arc<Stats>,
     /// A safe rendering of the address (no password), for messages.
     shown: String,
 }
@@ -139,7 +140,9 @@ impl PgStore {
         let (sender, receiver) = mpsc::channel::<Job>();
         let stop = Arc::new(AtomicBool::new(false));
         let wakers: Arc<Mutex<Vec<Wake>>> = Arc::default();
+        let stats = Arc::new(Stats::default());
         let writer = Writer {
+            stats: stats.clone(),
             config: config.clone(),
             conn: None,
             known,
@@ -164,8 +167,14 @@ impl PgStore {
             threads: Mutex::new(vec![write, listen]),
             stop,
             wakers,
+            stats,
             shown: shown(url),
         })
+    }
+
+    /// What this node's writer did.
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// The address, without its password.

@@ -18,10 +18,10 @@
 //! a new one, because a database server comes back, unlike a disk that lost pages.
 
 use std::collections::HashSet;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
 
 use jiff::Timestamp;
-use postgres::Statement;
 
 use super::conn::Conn;
 use super::kv::{TxKv, send_writes};
@@ -38,14 +38,30 @@ pub const MAX_BATCH: usize = 512;
 /// in Unix milliseconds).
 pub(crate) const TIMER_CHANNEL: &str = "motcua_timers";
 
+/// The key of the counters row is `m` `counters` ([`META`], [`COUNTERS`]).
+const BEGIN_AND_LOCK: &str =
+    "BEGIN; SELECT 1 FROM motcua_kv WHERE k = '\\x6d636f756e74657273'::bytea FOR UPDATE";
+
 pub(crate) struct Job {
     pub(crate) pending: Pending,
     pub(crate) answer: mpsc::SyncSender<Result<Committed, Error>>,
 }
 
+/// What the writer did, for benchmarks and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Database transactions committed.
+    pub batches: AtomicU64,
+    /// Transitions answered from those (applied, replayed or refused).
+    pub transitions: AtomicU64,
+    /// Statements sent (each a round trip to the server), BEGIN and COMMIT included.
+    pub round_trips: AtomicU64,
+}
+
 pub(crate) struct Writer {
+    pub(crate) stats: Arc<Stats>,
     pub(crate) config: postgres::Config,
-    pub(crate) conn: Option<(Conn, Statement, Statement)>,
+    pub(crate) conn: Option<Conn>,
     /// `state_departments` keys known to be stored (they are never removed).
     pub(crate) known: HashSet<Vec<u8>>,
     pub(crate) report_counters: bool,
@@ -81,23 +97,10 @@ enum Failed {
 }
 
 impl Writer {
-    fn connection(&mut self) -> Result<&mut (Conn, Statement, Statement), Error> {
-        if self
-            .conn
-            .as_ref()
-            .is_none_or(|(c, _, _)| c.client.is_closed())
-        {
-            let mut c =
-                Conn::connect(&self.config).map_err(|e| Error::NotWritten(e.to_string()))?;
-            let lock = c
-                .client
-                .prepare("SELECT v FROM motcua_kv WHERE k = $1 FOR UPDATE")
-                .map_err(|e| Error::NotWritten(format!("PostgreSQL: {e}")))?;
-            let notify = c
-                .client
-                .prepare("SELECT pg_notify($1, $2)")
-                .map_err(|e| Error::NotWritten(format!("PostgreSQL: {e}")))?;
-            self.conn = Some((c, lock, notify));
+    fn connection(&mut self) -> Result<&mut Conn, Error> {
+        if self.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+            let c = Conn::connect(&self.config).map_err(|e| Error::NotWritten(e.to_string()))?;
+            self.conn = Some(c);
         }
         self.conn
             .as_mut()
@@ -135,14 +138,16 @@ impl Writer {
     fn try_commit(&mut self, pendings: &[&Pending]) -> Result<BatchOutcome, Failed> {
         let report_counters = self.report_counters;
         let known = self.known.clone();
-        let (conn, lock, notify) = self
+        let conn = self
             .connection()
             .map_err(|e| Failed::NotWritten(e.to_string()))?;
         let pg = |e: postgres::Error| Failed::NotWritten(format!("PostgreSQL: {e}"));
         let st = &conn.st;
-        let mut tx = conn.client.transaction().map_err(pg)?;
+        // BEGIN and the head's lock in one round trip (the simple protocol takes both).
+        conn.client.batch_execute(BEGIN_AND_LOCK).map_err(pg)?;
+        let tx = &mut conn.client;
+        let mut trips: u64 = 1;
         let counters_key = space_key(META, COUNTERS);
-        tx.query(&*lock, &[&counters_key]).map_err(pg)?;
         // What the checks read, fetched together: the records of dossiers that move and the
         // idempotency keys of submissions.
         let mut ahead: Vec<Vec<u8>> = vec![counters_key];
@@ -159,7 +164,7 @@ impl Writer {
         ahead.sort();
         ahead.dedup();
         let (outcome, writes) = {
-            let mut kv = TxKv::new(&mut tx, st);
+            let mut kv = TxKv::new(tx, st);
             kv.prefetch(ahead)
                 .map_err(|e| Failed::NotWritten(e.to_string()))?;
             // Another node may have written any dossier since: nothing remembered from earlier
@@ -171,16 +176,27 @@ impl Writer {
                     return Err(Failed::NotWritten(e.to_string()));
                 }
             };
+            trips += kv.reads();
             (outcome, kv.take_writes().unwrap_or_default())
         };
-        send_writes(&mut tx, st, writes).map_err(pg)?;
-        if let Some(at) = earliest_timer(&outcome, pendings) {
-            let payload = at.as_millisecond().to_string();
-            tx.query(&*notify, &[&TIMER_CHANNEL, &payload])
-                .map_err(pg)?;
-        }
-        tx.commit()
+        trips += send_writes(tx, st, writes).map_err(pg)?;
+        // NOTIFY rides with COMMIT: other nodes hear of it only once it is committed.
+        let commit = match earliest_timer(&outcome, pendings) {
+            Some(at) => format!(
+                "SELECT pg_notify('{TIMER_CHANNEL}', '{}'); COMMIT",
+                at.as_millisecond()
+            ),
+            None => "COMMIT".to_string(),
+        };
+        tx.batch_execute(&commit)
             .map_err(|e| Failed::Unknown(format!("PostgreSQL COMMIT: {e}")))?;
+        self.stats.batches.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .transitions
+            .fetch_add(pendings.len() as u64, Ordering::Relaxed);
+        self.stats
+            .round_trips
+            .fetch_add(trips + 1, Ordering::Relaxed);
         Ok(outcome)
     }
 }
