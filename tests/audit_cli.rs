@@ -1,7 +1,7 @@
 //! `motcua audit list`, `export` and `slip`, run as the real binary on a data folder holding a
 //! building permit received at the desk and sent to its parallel appraisals.
 
-mod cli;
+use crate::cli;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

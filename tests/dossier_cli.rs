@@ -1,6 +1,6 @@
 //! The `motcua dossier` and `motcua demo` commands, run as the real binary on a data folder.
 
-mod cli;
+use crate::cli;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

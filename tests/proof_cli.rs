@@ -1,7 +1,7 @@
 //! `motcua audit verify | keygen | checkpoint` and `motcua migrate`, run as the real binary:
 //! the exit codes and lines an inspector's script relies on.
 
-mod cli;
+use crate::cli;
 
 use std::path::Path;
 use std::process::Output;

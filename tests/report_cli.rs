@@ -1,7 +1,7 @@
 //! `motcua report on-time`, run as the real binary on a data folder the dossier commands
 //! wrote: the same report as a table, as CSV and as JSON, and its refusals.
 
-mod cli;
+use crate::cli;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! parallel checks, a supplement round trip and a late completion with an apology; racing
 //! actions; every credential against every action of the procedure.
 
-mod http;
+use crate::http;
 
 use http::{ADMIN, ALL, AUDITOR, CITIZEN, Cred, DESK, HA_TANG, LEADER, OTHER_DEPT, PORTAL, Server};
 use serde_json::{Value, json};

@@ -22,13 +22,11 @@
 //! 70 s). The kill moments and the clients' choices come from a xorshift seeded from the time
 //! (printed); `MOTCUA_CRASH_SEED=<seed>` reuses one (thread timing still varies).
 
-mod http;
+use crate::http;
 
-#[path = "support/pg.rs"]
-mod pg;
+use crate::pg;
 
-#[path = "server_webhooks/receiver.rs"]
-mod receiver;
+use crate::receiver;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;

@@ -2,7 +2,7 @@
 //! forged and expired credentials, idempotent retries, uploads of procedures, the rate limit,
 //! the operational routes, and SIGTERM draining requests in flight.
 
-mod http;
+use crate::http;
 
 use std::path::Path;
 

@@ -23,7 +23,7 @@
 //! - a try that gets no answer, or a head without its body, within `timeout_ms` is a failed
 //!   try, and does not keep SIGTERM from stopping the server.
 
-mod http;
+use crate::http;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::TcpListener;
@@ -32,8 +32,7 @@ use std::time::{Duration, Instant};
 use http::{Cred, DESK, HA_TANG, LEADER, Server};
 use serde_json::{Value, json};
 
-#[path = "server_webhooks/receiver.rs"]
-mod receiver;
+use crate::receiver;
 
 use receiver::*;
 

@@ -2,7 +2,7 @@
 //! broken bodies, double submissions, a stranger's cookie. Each gets its refusal page with the
 //! API's status and code and leaves the store as it was. Real binary, plain HTTP.
 
-mod http;
+use crate::http;
 
 use http::{ADMIN, AUDITOR, DESK, Server};
 

@@ -2,8 +2,8 @@
 //! binary on 127.0.0.1. Each test saves screenshots under target/screenshots (with
 //! `MOTCUA_SCREENSHOTS=docs`, also the README's under docs/screenshots).
 
-mod http;
-mod web;
+use crate::http;
+use crate::web;
 
 use http::{ADMIN, AUDITOR, CITIZEN, Cred, DESK, HA_TANG, LEADER, OTHER_DEPT, Server};
 use serde_json::{Value, json};

@@ -410,14 +410,46 @@ impl Engine {
     }
 
     fn pinned(&self, d: &Dossier) -> Result<Arc<Compiled>> {
-        self.catalog
+        let known = self
+            .catalog
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .by_hash(&d.procedure_hash)
-            .ok_or_else(|| Error::PinnedVersionMissing {
-                code: d.code.clone(),
-                hash: d.procedure_hash.clone(),
-            })
+            .by_hash(&d.procedure_hash);
+        if let Some(c) = known {
+            return Ok(c);
+        }
+        // On a store several nodes share, another node may have pinned a version this one
+        // has not loaded (an upload there): it is in the store, restored as at open.
+        let missing = || Error::PinnedVersionMissing {
+            code: d.code.clone(),
+            hash: d.procedure_hash.clone(),
+        };
+        let Some((hash, source)) = self
+            .store
+            .procedures()?
+            .into_iter()
+            .find(|(h, _)| *h == d.procedure_hash)
+        else {
+            return Err(missing());
+        };
+        let store = &self.store;
+        let fetch = |r: &crate::procedure::PluginRef| match store.plugin(&r.sha256) {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(format!("sha256 {} is not in the store", r.sha256)),
+            Err(e) => Err(e.to_string()),
+        };
+        let origin = format!("stored version {hash}");
+        match Compiled::restore(&origin, source, &fetch, Some(&self.host)) {
+            Ok(compiled) => {
+                let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
+                catalog.insert(compiled, Origin::Restored);
+                catalog.by_hash(&d.procedure_hash).ok_or_else(missing)
+            }
+            Err(e) => {
+                tracing::warn!("{origin} is not restored: {e}");
+                Err(missing())
+            }
+        }
     }
 
     /// Receives a dossier under the version in force at this instant. Returns after it is
