@@ -1165,124 +1165,130 @@ fn a_state_owned_by_two_departments_across_versions_lists_both_in_code_order() {
 }
 
 /// Two engines, as two nodes, on one PostgreSQL database.
-fn two_nodes() -> (Node, Node) {
-    let url = support::pg::cluster().fresh_database();
-    let clock = Arc::new(motcua::clock::ManualClock::new(at(
-        "2026-06-01T09:00:00+07:00",
-    )));
-    let node = || {
-        let store = Arc::new(motcua::store::pg::PgStore::open(&url, Default::default()).unwrap());
-        let engine = motcua::Engine::new(
-            store.clone(),
-            Arc::new(support::calendar::test_calendar()),
-            clock.clone(),
-        )
-        .unwrap();
-        engine.load_procedures_dir(&fixture("engine")).unwrap();
-        Node { engine, store }
-    };
-    (node(), node())
-}
+#[cfg(feature = "postgres")]
+mod nodes {
+    use super::*;
 
-struct Node {
-    engine: motcua::Engine,
-    store: Arc<motcua::store::pg::PgStore>,
-}
+    fn two_nodes() -> (Node, Node) {
+        let url = support::pg::cluster().fresh_database();
+        let clock = Arc::new(motcua::clock::ManualClock::new(at(
+            "2026-06-01T09:00:00+07:00",
+        )));
+        let node = || {
+            let store =
+                Arc::new(motcua::store::pg::PgStore::open(&url, Default::default()).unwrap());
+            let engine = motcua::Engine::new(
+                store.clone(),
+                Arc::new(support::calendar::test_calendar()),
+                clock.clone(),
+            )
+            .unwrap();
+            engine.load_procedures_dir(&fixture("engine")).unwrap();
+            Node { engine, store }
+        };
+        (node(), node())
+    }
 
-#[test]
-fn a_node_acts_on_a_dossier_pinned_to_a_version_only_another_node_loaded() {
-    let (a, b) = two_nodes();
-    let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
-    let v2 = v1.replace("version: \"1\"", "version: \"2\"");
-    assert_ne!(v1, v2, "the fixture names its version");
-    a.engine.load_procedure("xay-dung-v2.yaml", v2).unwrap();
-    let d = a.engine.submit(house_permit(house())).unwrap().dossier;
-    let on_a = a.engine.procedure_versions("cap-phep-xay-dung-thu-nghiem");
-    assert!(on_a.len() >= 2, "{on_a:?}");
-    // Node b never loaded version 2; the store has it pinned, so b acts on the dossier.
-    let moved = b
-        .engine
-        .act(motcua::dossier::transition::ActionRequest {
-            dossier: d.code.clone(),
-            action: "chuyen_tham_dinh".into(),
-            actor: officer("mc01", "mot_cua", "bo_phan_mot_cua"),
-            input: serde_json::json!({}),
-            comment: None,
-            seen_version: d.version,
-        })
-        .unwrap();
-    assert_eq!(moved.version, d.version + 1);
-    assert_eq!(moved.procedure_hash, d.procedure_hash);
-}
+    struct Node {
+        engine: motcua::Engine,
+        store: Arc<motcua::store::pg::PgStore>,
+    }
 
-#[test]
-fn a_node_passes_over_timers_another_node_claims_and_fires_them_once_released() {
-    use motcua::store::Store;
-    let (a, b) = two_nodes();
-    let d = a.engine.submit(house_permit(house())).unwrap().dossier;
-    // Long past every deadline of the receipt step.
-    let later = at("2026-07-15T09:00:00+07:00");
-    let claim = a.store.claim_timers().unwrap();
-    assert!(claim.covers(&d.code), "the first claimer holds every shard");
-    let fired = b.engine.fire_due(later).unwrap();
-    assert!(fired.is_empty(), "b fired what a claims: {fired:?}");
-    assert!(b.engine.others_firing());
-    drop(claim);
-    // The claim is released on a thread of its own; b fires once it is.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let fired = loop {
+    #[test]
+    fn a_node_acts_on_a_dossier_pinned_to_a_version_only_another_node_loaded() {
+        let (a, b) = two_nodes();
+        let v1 = std::fs::read_to_string(fixture("engine/xay-dung.yaml")).unwrap();
+        let v2 = v1.replace("version: \"1\"", "version: \"2\"");
+        assert_ne!(v1, v2, "the fixture names its version");
+        a.engine.load_procedure("xay-dung-v2.yaml", v2).unwrap();
+        let d = a.engine.submit(house_permit(house())).unwrap().dossier;
+        let on_a = a.engine.procedure_versions("cap-phep-xay-dung-thu-nghiem");
+        assert!(on_a.len() >= 2, "{on_a:?}");
+        // Node b never loaded version 2; the store has it pinned, so b acts on the dossier.
+        let moved = b
+            .engine
+            .act(motcua::dossier::transition::ActionRequest {
+                dossier: d.code.clone(),
+                action: "chuyen_tham_dinh".into(),
+                actor: officer("mc01", "mot_cua", "bo_phan_mot_cua"),
+                input: serde_json::json!({}),
+                comment: None,
+                seen_version: d.version,
+            })
+            .unwrap();
+        assert_eq!(moved.version, d.version + 1);
+        assert_eq!(moved.procedure_hash, d.procedure_hash);
+    }
+
+    #[test]
+    fn a_node_passes_over_timers_another_node_claims_and_fires_them_once_released() {
+        use motcua::store::Store;
+        let (a, b) = two_nodes();
+        let d = a.engine.submit(house_permit(house())).unwrap().dossier;
+        // Long past every deadline of the receipt step.
+        let later = at("2026-07-15T09:00:00+07:00");
+        let claim = a.store.claim_timers().unwrap();
+        assert!(claim.covers(&d.code), "the first claimer holds every shard");
         let fired = b.engine.fire_due(later).unwrap();
-        if !fired.is_empty() || std::time::Instant::now() > deadline {
-            break fired;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert!(fired.iter().all(|f| f.dossier == d.code) && !fired.is_empty());
-    assert!(!b.engine.others_firing());
-    // Nothing is left for a: each timer fired once.
-    assert!(a.engine.fire_due(later).unwrap().is_empty());
-    let entries = a.engine.history(&d.code).unwrap();
-    let overdue = entries
-        .iter()
-        .filter(|e| e.action == "system:overdue")
-        .count();
-    let fired_overdue = fired
-        .iter()
-        .filter(|f| f.kind == "step_due" || f.kind == "appointment")
-        .count();
-    assert!(fired_overdue > 0);
-    assert_eq!(overdue, fired_overdue, "one entry per breach fired");
-}
+        assert!(fired.is_empty(), "b fired what a claims: {fired:?}");
+        assert!(b.engine.others_firing());
+        drop(claim);
+        // The claim is released on a thread of its own; b fires once it is.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let fired = loop {
+            let fired = b.engine.fire_due(later).unwrap();
+            if !fired.is_empty() || std::time::Instant::now() > deadline {
+                break fired;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert!(fired.iter().all(|f| f.dossier == d.code) && !fired.is_empty());
+        assert!(!b.engine.others_firing());
+        // Nothing is left for a: each timer fired once.
+        assert!(a.engine.fire_due(later).unwrap().is_empty());
+        let entries = a.engine.history(&d.code).unwrap();
+        let overdue = entries
+            .iter()
+            .filter(|e| e.action == "system:overdue")
+            .count();
+        let fired_overdue = fired
+            .iter()
+            .filter(|f| f.kind == "step_due" || f.kind == "appointment")
+            .count();
+        assert!(fired_overdue > 0);
+        assert_eq!(overdue, fired_overdue, "one entry per breach fired");
+    }
 
-#[test]
-fn a_webhook_cursor_is_leased_by_one_node_at_a_time() {
-    use motcua::store::Marks;
-    let (a, b) = two_nodes();
-    let name = "webhook/portal/cursor";
-    let (mut lease, value) = a.store.lease(name).unwrap().expect("a free lease");
-    assert_eq!(value, None);
-    assert!(
-        b.store.lease(name).unwrap().is_none(),
-        "b leased what a holds"
-    );
-    assert!(lease.set(&*a.store, b"17").unwrap(), "a keeps its lease");
-    assert!(b.store.lease(name).unwrap().is_none());
-    assert_eq!(b.store.mark(name).unwrap().as_deref(), Some(&b"17"[..]));
-    drop(lease);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let (_, value) = loop {
-        if let Some(l) = b.store.lease(name).unwrap() {
-            break l;
-        }
+    #[test]
+    fn a_webhook_cursor_is_leased_by_one_node_at_a_time() {
+        use motcua::store::Marks;
+        let (a, b) = two_nodes();
+        let name = "webhook/portal/cursor";
+        let (mut lease, value) = a.store.lease(name).unwrap().expect("a free lease");
+        assert_eq!(value, None);
         assert!(
-            std::time::Instant::now() < deadline,
-            "the lease was never released"
+            b.store.lease(name).unwrap().is_none(),
+            "b leased what a holds"
         );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    assert_eq!(
-        value.as_deref(),
-        Some(&b"17"[..]),
-        "b continues from a's cursor"
-    );
+        assert!(lease.set(&*a.store, b"17").unwrap(), "a keeps its lease");
+        assert!(b.store.lease(name).unwrap().is_none());
+        assert_eq!(b.store.mark(name).unwrap().as_deref(), Some(&b"17"[..]));
+        drop(lease);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let (_, value) = loop {
+            if let Some(l) = b.store.lease(name).unwrap() {
+                break l;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lease was never released"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(
+            value.as_deref(),
+            Some(&b"17"[..]),
+            "b continues from a's cursor"
+        );
+    }
 }

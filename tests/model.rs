@@ -171,6 +171,9 @@ fn world(on: On) -> World {
             (Arc::new(store), Some(dir))
         }
         On::Memory => (Arc::new(motcua::store::memory::MemoryStore::new()), None),
+        #[cfg(not(feature = "postgres"))]
+        On::Postgres => unreachable!("built without PostgreSQL"),
+        #[cfg(feature = "postgres")]
         On::Postgres => {
             let url = support::pg::cluster().fresh_database();
             let store = motcua::store::pg::PgStore::open(&url, Default::default()).unwrap();
@@ -546,6 +549,7 @@ fn a_fixed_walk_receives_every_procedure_and_moves_most_dossiers_to_an_end() {
 }
 
 #[test]
+#[cfg(feature = "postgres")]
 fn the_fixed_walk_agrees_with_the_model_on_postgresql() {
     fixed_walk(On::Postgres);
 }
@@ -572,6 +576,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
 
     #[test]
+    #[cfg(feature = "postgres")]
     fn the_state_machine_agrees_with_the_model_on_postgresql(ops in prop::collection::vec(op(), 1..30)) {
         run(On::Postgres, &ops).map(drop)?;
     }

@@ -160,12 +160,32 @@ fn on_postgres(nodes: usize) -> (f64, f64, f64) {
         .collect();
     let rate = load(&engines, &clock);
     let (mut batches, mut transitions, mut trips) = (0, 0, 0);
+    let mut phases = [0u64; 5];
     for s in &stores {
         let st = s.stats();
         batches += st.batches.load(Ordering::Relaxed);
         transitions += st.transitions.load(Ordering::Relaxed);
         trips += st.round_trips.load(Ordering::Relaxed);
+        for (p, c) in phases.iter_mut().zip([
+            &st.lock_nanos,
+            &st.read_nanos,
+            &st.rules_nanos,
+            &st.write_nanos,
+            &st.commit_nanos,
+        ]) {
+            *p += c.load(Ordering::Relaxed);
+        }
     }
+    let per = |n: u64| n as f64 / 1e3 / transitions.max(1) as f64;
+    println!(
+        "  per transition in the writers: lock {:.0} µs, reads {:.0} µs, rules {:.0} µs, \
+         writes {:.0} µs, COMMIT {:.0} µs",
+        per(phases[0]),
+        per(phases[1]),
+        per(phases[2]),
+        per(phases[3]),
+        per(phases[4])
+    );
     (
         rate,
         transitions as f64 / batches.max(1) as f64,
@@ -260,7 +280,12 @@ fn main() {
             "round {round}: raw PostgreSQL (64 per transaction, one connection) {raw:.0}/s; \
              sled, one engine {sled:.0}/s"
         );
-        for nodes in 1..=3 {
+        // `MOTCUA_BENCH_NODES=1` measures one node only (for profiling).
+        let most: usize = std::env::var("MOTCUA_BENCH_NODES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(3);
+        for nodes in 1..=most {
             let (rate, per_batch, trips) = on_postgres(nodes);
             println!(
                 "round {round}: PostgreSQL, {nodes} node(s), {THREADS} clients: {rate:.0} \

@@ -72,12 +72,12 @@ pub const STORE_ENV: &str = "MOTCUA_TEST_STORE";
 
 /// The store a folder stands for: sled in it, or its database on the test cluster.
 pub fn open_store(path: &Path) -> Arc<dyn motcua::store::Store> {
+    #[cfg(feature = "postgres")]
     if on_postgres() {
         let url = pg::cluster().database_for(path);
         Arc::new(motcua::store::pg::PgStore::open(&url, Default::default()).expect("store opens"))
-    } else {
-        Arc::new(SledStore::open(path, Options::default()).expect("store opens"))
     }
+    Arc::new(SledStore::open(path, Options::default()).expect("store opens"))
 }
 
 pub fn open(path: &Path, clock: Arc<ManualClock>) -> Engine {
@@ -90,6 +90,7 @@ pub fn open(path: &Path, clock: Arc<ManualClock>) -> Engine {
 macro_rules! conformance {
     () => {
         #[test]
+        #[cfg(feature = "postgres")]
         fn the_same_tests_pass_on_postgresql() {
             if support::on_postgres() {
                 return;

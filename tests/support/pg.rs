@@ -25,6 +25,9 @@ pub struct Cluster {
     bin: PathBuf,
     /// Kept so the folder outlives the server; `None` in a child using its parent's.
     _dir: Option<tempfile::TempDir>,
+    /// The watchdog shell that runs the server; it ends with this process, and the server
+    /// with it.
+    _server: Option<std::process::Child>,
 }
 
 fn bin_dir() -> PathBuf {
@@ -87,6 +90,7 @@ fn start() -> Cluster {
             port,
             bin,
             _dir: None,
+            _server: None,
         };
     }
     let root = is_root();
@@ -156,7 +160,8 @@ fn start() -> Cluster {
         c.args(["-c", &script]);
         c
     };
-    sh.stdin(Stdio::null())
+    let server = sh
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -165,6 +170,7 @@ fn start() -> Cluster {
         port,
         bin,
         _dir: Some(dir),
+        _server: Some(server),
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {

@@ -147,6 +147,8 @@ impl PgStore {
             conn: None,
             known,
             report_counters: options.report_counters,
+            recent: Default::default(),
+            last_counters: None,
         };
         let io = |e: std::io::Error| Error::Read(e.to_string());
         let write = std::thread::Builder::new()

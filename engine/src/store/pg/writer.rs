@@ -27,7 +27,8 @@ use super::conn::Conn;
 use super::kv::{TxKv, send_writes};
 use crate::dossier::transition::timers_of;
 use crate::store::batch::{
-    Answer, BatchError, BatchOutcome, COUNTERS, DOSSIERS, IDEM, META, Pending, Recent, apply_batch,
+    Answer, BatchError, BatchOutcome, COUNTERS, DOSSIERS, IDEM, META, PLUGINS, PROCS, Pending,
+    RECENT_MAX, Recent, SEQ, apply_batch,
 };
 use crate::store::{Committed, Error};
 
@@ -39,8 +40,8 @@ pub const MAX_BATCH: usize = 512;
 pub(crate) const TIMER_CHANNEL: &str = "motcua_timers";
 
 /// The key of the counters row is `m` `counters` ([`META`], [`COUNTERS`]).
-const BEGIN_AND_LOCK: &str =
-    "BEGIN; SELECT 1 FROM motcua_kv WHERE k = '\\x6d636f756e74657273'::bytea FOR UPDATE";
+const BEGIN_AND_LOCK: &str = "BEGIN; SELECT encode(v, 'hex') FROM motcua_kv \
+     WHERE k = '\\x6d636f756e74657273'::bytea FOR UPDATE";
 
 pub(crate) struct Job {
     pub(crate) pending: Pending,
@@ -56,6 +57,20 @@ pub struct Stats {
     pub transitions: AtomicU64,
     /// Statements sent (each a round trip to the server), BEGIN and COMMIT included.
     pub round_trips: AtomicU64,
+    /// Time spent, in nanoseconds: waiting for the head's lock (BEGIN), reading what the
+    /// group checks, the commit rules, sending the writes, and COMMIT.
+    pub lock_nanos: AtomicU64,
+    pub read_nanos: AtomicU64,
+    pub rules_nanos: AtomicU64,
+    pub write_nanos: AtomicU64,
+    pub commit_nanos: AtomicU64,
+}
+
+fn since(t: &mut std::time::Instant) -> u64 {
+    let now = std::time::Instant::now();
+    let d = now.duration_since(*t).as_nanos() as u64;
+    *t = now;
+    d
 }
 
 pub(crate) struct Writer {
@@ -65,6 +80,12 @@ pub(crate) struct Writer {
     /// `state_departments` keys known to be stored (they are never removed).
     pub(crate) known: HashSet<Vec<u8>>,
     pub(crate) report_counters: bool,
+    /// What this writer last wrote per dossier, and the counters row its last commit left.
+    /// The row changes with every commit of any node, so finding it unchanged under the
+    /// head's lock proves nobody else wrote since: then `recent` is exact and spares reading
+    /// those records. Otherwise it is forgotten.
+    pub(crate) recent: Recent,
+    pub(crate) last_counters: Option<Vec<u8>>,
 }
 
 fn space_key(space: u8, k: &[u8]) -> Vec<u8> {
@@ -74,13 +95,31 @@ fn space_key(space: u8, k: &[u8]) -> Vec<u8> {
     v
 }
 
+/// How long the writer waits for the next transition before it commits what it has, and the
+/// most it waits in all. Callers answered by the previous commit come back within a moment
+/// with their next transition; without the wait they would form a second, half-size group
+/// behind the first, and every group costs a WAL flush under the head's lock.
+const LINGER: std::time::Duration = std::time::Duration::from_micros(400);
+const MAX_LINGER: std::time::Duration = std::time::Duration::from_millis(3);
+
 pub(crate) fn run(mut w: Writer, jobs: mpsc::Receiver<Job>) {
     while let Ok(first) = jobs.recv() {
+        let started = std::time::Instant::now();
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
                 Ok(j) => batch.push(j),
-                Err(_) => break,
+                Err(mpsc::TryRecvError::Disconnected) => break,
+                Err(mpsc::TryRecvError::Empty) => {
+                    let left = MAX_LINGER.saturating_sub(started.elapsed());
+                    if left.is_zero() {
+                        break;
+                    }
+                    match jobs.recv_timeout(LINGER.min(left)) {
+                        Ok(j) => batch.push(j),
+                        Err(_) => break,
+                    }
+                }
             }
         }
         let answers = w.commit(&batch);
@@ -97,16 +136,6 @@ enum Failed {
 }
 
 impl Writer {
-    fn connection(&mut self) -> Result<&mut Conn, Error> {
-        if self.conn.as_ref().is_none_or(|c| c.client.is_closed()) {
-            let c = Conn::connect(&self.config).map_err(|e| Error::NotWritten(e.to_string()))?;
-            self.conn = Some(c);
-        }
-        self.conn
-            .as_mut()
-            .ok_or_else(|| Error::NotWritten("no connection".into()))
-    }
-
     /// Commits one batch; one answer per job, in order.
     fn commit(&mut self, batch: &[Job]) -> Vec<Result<Committed, Error>> {
         let pendings: Vec<&Pending> = batch.iter().map(|j| &j.pending).collect();
@@ -122,6 +151,8 @@ impl Writer {
             }
             Err(failed) => {
                 self.conn = None;
+                self.recent.clear();
+                self.last_counters = None;
                 let e = |m: &str| match &failed {
                     Failed::NotWritten(_) => Error::NotWritten(m.to_string()),
                     Failed::Unknown(_) => Error::OutcomeUnknown(m.to_string()),
@@ -136,29 +167,83 @@ impl Writer {
     }
 
     fn try_commit(&mut self, pendings: &[&Pending]) -> Result<BatchOutcome, Failed> {
+        let mut conn = match self.conn.take() {
+            Some(c) if !c.client.is_closed() => c,
+            _ => Conn::connect(&self.config).map_err(|e| Failed::NotWritten(e.to_string()))?,
+        };
+        let done = self.commit_on(&mut conn, pendings);
+        if done.is_ok() {
+            self.conn = Some(conn);
+        }
+        done
+    }
+
+    fn commit_on(
+        &mut self,
+        conn: &mut Conn,
+        pendings: &[&Pending],
+    ) -> Result<BatchOutcome, Failed> {
         let report_counters = self.report_counters;
-        let known = self.known.clone();
-        let conn = self
-            .connection()
-            .map_err(|e| Failed::NotWritten(e.to_string()))?;
+        let known = std::mem::take(&mut self.known);
+        let done = self.commit_with(conn, pendings, &known, report_counters);
+        self.known = known;
+        let mut outcome = done?;
+        self.last_counters = Some(outcome.counters.encode());
+        let written = std::mem::take(&mut outcome.written);
+        if self.recent.len() + written.len() > RECENT_MAX {
+            self.recent.clear();
+        }
+        self.recent.extend(written);
+        Ok(outcome)
+    }
+
+    fn commit_with(
+        &mut self,
+        conn: &mut Conn,
+        pendings: &[&Pending],
+        known: &HashSet<Vec<u8>>,
+        report_counters: bool,
+    ) -> Result<BatchOutcome, Failed> {
         let pg = |e: postgres::Error| Failed::NotWritten(format!("PostgreSQL: {e}"));
         let st = &conn.st;
-        // BEGIN and the head's lock in one round trip (the simple protocol takes both).
-        conn.client.batch_execute(BEGIN_AND_LOCK).map_err(pg)?;
+        let mut clock = std::time::Instant::now();
+        let mut spent = [0u64; 5];
+        // BEGIN and the head's lock in one round trip (the simple protocol takes both), with
+        // the counters row as it is now.
+        let head = conn.client.simple_query(BEGIN_AND_LOCK).map_err(pg)?;
+        let now_counters = head.iter().find_map(|m| match m {
+            postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|h| hex::decode(h).ok()),
+            _ => None,
+        });
+        if now_counters.is_none() || now_counters != self.last_counters {
+            self.recent.clear();
+        }
         let tx = &mut conn.client;
+        spent[0] = since(&mut clock);
         let mut trips: u64 = 1;
         let counters_key = space_key(META, COUNTERS);
-        // What the checks read, fetched together: the records of dossiers that move and the
-        // idempotency keys of submissions.
+        // What the checks read, fetched together: the records of dossiers that move, the
+        // idempotency keys and code counters of submissions, the pinned versions.
         let mut ahead: Vec<Vec<u8>> = vec![counters_key];
         for p in pendings {
             if let Some((key, _)) = &p.transition.idempotency {
                 ahead.push(space_key(IDEM, key.as_bytes()));
             }
             for c in &p.transition.changes {
-                if c.expected_version.is_some() {
+                if c.expected_version.is_some() && !self.recent.contains_key(&c.dossier.code) {
                     ahead.push(space_key(DOSSIERS, c.dossier.code.as_bytes()));
                 }
+                // The day's counter of a new dossier's code.
+                if let (None, Some(prefix)) = (c.expected_version, &c.code_prefix) {
+                    ahead.push(space_key(SEQ, prefix.as_bytes()));
+                }
+            }
+            // Whether the versions a submission pins are stored already.
+            for (hash, _) in &p.transition.procedures {
+                ahead.push(space_key(PROCS, hash.as_bytes()));
+            }
+            for (sha, _) in &p.transition.plugins {
+                ahead.push(space_key(PLUGINS, sha.as_bytes()));
             }
         }
         ahead.sort();
@@ -167,19 +252,19 @@ impl Writer {
             let mut kv = TxKv::new(tx, st);
             kv.prefetch(ahead)
                 .map_err(|e| Failed::NotWritten(e.to_string()))?;
-            // Another node may have written any dossier since: nothing remembered from earlier
-            // batches is trusted, only what this transaction reads.
-            let recent = Recent::new();
-            let outcome = match apply_batch(&kv, pendings, &recent, &known, report_counters) {
+            spent[1] = since(&mut clock);
+            let outcome = match apply_batch(&kv, pendings, &self.recent, known, report_counters) {
                 Ok(o) => o,
                 Err(BatchError::Building(e) | BatchError::Applying(e)) => {
                     return Err(Failed::NotWritten(e.to_string()));
                 }
             };
             trips += kv.reads();
+            spent[2] = since(&mut clock);
             (outcome, kv.take_writes().unwrap_or_default())
         };
         trips += send_writes(tx, st, writes).map_err(pg)?;
+        spent[3] = since(&mut clock);
         // NOTIFY rides with COMMIT: other nodes hear of it only once it is committed.
         let commit = match earliest_timer(&outcome, pendings) {
             Some(at) => format!(
@@ -190,6 +275,19 @@ impl Writer {
         };
         tx.batch_execute(&commit)
             .map_err(|e| Failed::Unknown(format!("PostgreSQL COMMIT: {e}")))?;
+        spent[4] = since(&mut clock);
+        for (counter, nanos) in [
+            &self.stats.lock_nanos,
+            &self.stats.read_nanos,
+            &self.stats.rules_nanos,
+            &self.stats.write_nanos,
+            &self.stats.commit_nanos,
+        ]
+        .into_iter()
+        .zip(spent)
+        {
+            counter.fetch_add(nanos, Ordering::Relaxed);
+        }
         self.stats.batches.fetch_add(1, Ordering::Relaxed);
         self.stats
             .transitions
