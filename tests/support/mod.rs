@@ -75,7 +75,9 @@ pub fn open_store(path: &Path) -> Arc<dyn motcua::store::Store> {
     #[cfg(feature = "postgres")]
     if on_postgres() {
         let url = pg::cluster().database_for(path);
-        Arc::new(motcua::store::pg::PgStore::open(&url, Default::default()).expect("store opens"))
+        return Arc::new(
+            motcua::store::pg::PgStore::open(&url, Default::default()).expect("store opens"),
+        );
     }
     Arc::new(SledStore::open(path, Options::default()).expect("store opens"))
 }
