@@ -11,13 +11,12 @@ use sled::IVec;
 
 use super::conn::{Conn, read_error};
 use super::kv::{Paged, fetch};
-use crate::audit;
 use crate::dossier::Dossier;
-use crate::dossier::transition::{Event, Timer};
+use crate::dossier::transition::Event;
 use crate::store::batch::{META, read_counters};
 use crate::store::kv::{Entries, Kv, Writes};
-use crate::store::view::{Space, View};
-use crate::store::{CounterRow, Error, Page, Query, Reader};
+use crate::store::view::{Space, View, reads_through_view};
+use crate::store::{Error, Page, Query, Reader};
 
 struct SnapshotKv {
     conn: Mutex<Conn>,
@@ -99,73 +98,5 @@ impl Reader for PgSnapshot {
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
         self.view().dossier(code)
     }
-    fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error> {
-        self.view().history(code)
-    }
-    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error> {
-        self.view().audit(from, limit)
-    }
-    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
-        self.view().list(query, after, limit)
-    }
-    fn due_timers_after(
-        &self,
-        after: Option<&Timer>,
-        until: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Timer>, Error> {
-        self.view().due_timers(after, until, limit)
-    }
-    fn has_timer(&self, timer: &Timer) -> Result<bool, Error> {
-        self.view().has_timer(timer)
-    }
-    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
-        self.view().outbox(after, limit)
-    }
-    fn outbox_head(&self) -> Result<u64, Error> {
-        Ok(self.outbox_through)
-    }
-    fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
-        self.view().procedures()
-    }
-    fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
-        self.view().plugin(sha256)
-    }
-    fn dossier_count(&self) -> Result<u64, Error> {
-        self.view().dossier_count()
-    }
-    fn audit_head(&self) -> Result<(u64, String), Error> {
-        Ok(self.view().audit_head())
-    }
-    fn audit_lines(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), Error> {
-        self.view().audit_lines(from, f)
-    }
-    fn dossier_records(&self, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error> {
-        self.view().dossier_records(f)
-    }
-    fn audit_index(
-        &self,
-        key: &crate::store::AuditKey,
-        after: u64,
-        f: &mut dyn FnMut(u64) -> bool,
-    ) -> Result<(), Error> {
-        self.view().audit_index(key, after, f)
-    }
-    fn audit_entry(&self, seq: u64) -> Result<Option<audit::Entry>, Error> {
-        self.view().audit_entry(seq)
-    }
-    fn audit_lines_stored(
-        &self,
-        from: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> bool,
-    ) -> Result<(), Error> {
-        self.view().audit_lines_stored(from, f)
-    }
-    fn report_counters(
-        &self,
-        from: jiff::civil::Date,
-        to: jiff::civil::Date,
-    ) -> Result<Vec<CounterRow>, Error> {
-        self.view().report_counters(from, to)
-    }
+    reads_through_view!();
 }
