@@ -812,6 +812,44 @@ fn three_nodes_on_postgresql_survive_a_node_killed_under_load() {
     let codes: BTreeSet<String> = l.versions.keys().cloned().collect();
     let refs: Vec<&Server> = nodes.iter().collect();
     let events = check_deliveries(&refs, &rx, &codes, false);
+    // A version uploaded on one node is loaded by the others (they look every 5 s).
+    let source = std::fs::read_to_string(http::root().join("procedures/dang-ky-khai-sinh.yaml"))
+        .expect("sample");
+    let next: String = source
+        .lines()
+        .map(|l| {
+            if l.starts_with("version:") {
+                "version: \"2027.9\"\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let r = nodes[0].request(
+        "PUT",
+        "/v1/procedures/dang-ky-khai-sinh",
+        Some(ADMIN),
+        &[("content-type", "application/yaml")],
+        Some(next.as_bytes()),
+    );
+    assert!(
+        r.status < 300,
+        "upload on node 0: {} {}",
+        r.status,
+        r.text()
+    );
+    let seen = Instant::now();
+    loop {
+        let p = get(&nodes[2], "/v1/procedures/dang-ky-khai-sinh", AUDITOR);
+        if p.to_string().contains("2027.9") {
+            break;
+        }
+        assert!(
+            seen.elapsed() < Duration::from_secs(20),
+            "node 2 never loaded the version uploaded on node 0: {p}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     println!(
         "three nodes: {} dossiers, {firings} timer firings (each once) within {fired_in:?}; \
          {}; {events} webhook events; {:?} in all",
@@ -819,4 +857,10 @@ fn three_nodes_on_postgresql_survive_a_node_killed_under_load() {
         said.trim(),
         started.elapsed()
     );
+    // SIGTERM stops each node cleanly on PostgreSQL too (drained, store closed, exit 0).
+    drop(l);
+    for (i, s) in nodes.into_iter().enumerate() {
+        let status = s.terminate();
+        assert!(status.success(), "node {i} after SIGTERM: {status:?}");
+    }
 }

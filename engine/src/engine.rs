@@ -405,6 +405,21 @@ impl Engine {
     }
 
     /// The procedure version dossier `d` is pinned to.
+    /// Whether the catalogue holds the version with this content hash.
+    pub fn knows_version(&self, hash: &str) -> bool {
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_hash(hash)
+            .is_some()
+    }
+
+    /// Whether other processes write to this engine's store (several nodes on one
+    /// database): what one node loads, the others must pick up from the store.
+    pub fn store_is_shared(&self) -> bool {
+        self.store.poll_interval().is_some()
+    }
+
     pub fn pinned_procedure(&self, d: &Dossier) -> Result<Arc<Compiled>> {
         self.pinned(d)
     }

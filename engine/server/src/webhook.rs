@@ -307,8 +307,9 @@ pub async fn run(
                             lease = l;
                             saved = cursor;
                         }
-                        (Some(l), Saved::Failed) => lease = l,
-                        // Another node holds the subscriber now: start again from its cursor.
+                        // Lost, or a failed save (which may have lost the row's lock with its
+                        // connection): lease again and go on from the cursor as stored, so no
+                        // two nodes deliver at once.
                         _ => continue 'lease,
                     }
                 } else {
@@ -319,7 +320,7 @@ pub async fn run(
             // Events this subscriber does not take are passed with one write per page.
             if cursor != saved {
                 match save_cursor(&engine, lease, cursor).await {
-                    (Some(l), Saved::Kept | Saved::Failed) => lease = l,
+                    (Some(l), Saved::Kept) => lease = l,
                     _ => continue 'lease,
                 }
             }
@@ -355,7 +356,7 @@ async fn save_cursor(
     match done {
         Ok((lease, Ok(true))) => (Some(lease), Saved::Kept),
         Ok((_, Ok(false))) => (None, Saved::Lost),
-        Ok((lease, Err(_))) => (Some(lease), Saved::Failed),
+        Ok((_, Err(_))) => (None, Saved::Failed),
         Err(_) => (None, Saved::Lost),
     }
 }

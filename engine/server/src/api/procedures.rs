@@ -262,8 +262,33 @@ pub fn restore_uploaded(
     engine: &motcua::Engine,
     dir: &std::path::Path,
 ) -> Result<usize, motcua::Error> {
+    load_uploaded_marks(engine, dir, false)
+}
+
+/// Loads the versions another node uploaded since (their marks name a hash this engine does
+/// not hold), so every node receives under the same version in force.
+pub fn refresh_uploaded(
+    engine: &motcua::Engine,
+    dir: &std::path::Path,
+) -> Result<usize, motcua::Error> {
+    load_uploaded_marks(engine, dir, true)
+}
+
+fn load_uploaded_marks(
+    engine: &motcua::Engine,
+    dir: &std::path::Path,
+    only_new: bool,
+) -> Result<usize, motcua::Error> {
     let mut sources = vec![];
     engine.marks().marks(MARK_PREFIX, &mut |name, value| {
+        if only_new
+            && name
+                .rsplit('/')
+                .next()
+                .is_some_and(|hash| engine.knows_version(hash))
+        {
+            return true;
+        }
         sources.push((
             name.to_string(),
             String::from_utf8_lossy(value).into_owned(),

@@ -180,3 +180,24 @@ impl Pool {
         self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
+
+impl Drop for Pool {
+    /// A client's drop blocks on its runtime, which panics on a thread that drives another
+    /// runtime (the server drops the engine at the end of its runtime's run): the spare
+    /// connections are closed on a thread of their own.
+    fn drop(&mut self) {
+        let spare = std::mem::take(&mut *self.spare.lock().unwrap_or_else(|p| p.into_inner()));
+        if spare.is_empty() {
+            return;
+        }
+        let closing = std::thread::Builder::new()
+            .name("motcua-pg-close".into())
+            .spawn(move || drop(spare));
+        match closing {
+            Ok(t) => {
+                let _ = t.join();
+            }
+            Err(e) => tracing::warn!("cannot close spare PostgreSQL connections: {e}"),
+        }
+    }
+}

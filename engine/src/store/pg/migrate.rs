@@ -21,14 +21,19 @@ fn failed(what: &str) -> impl Fn(postgres::Error) -> Error + '_ {
 /// Applies the migrations the database lacks; returns the versions applied now. A database
 /// whose schema is newer than this build knows is refused, untouched.
 pub fn migrate(client: &mut Client) -> Result<Vec<i32>, Error> {
+    // Nodes starting together on a fresh database take turns from the very first statement
+    // (two concurrent CREATE TABLE IF NOT EXISTS can both fail); the lock ends with the
+    // transaction.
     client
         .batch_execute(
-            "CREATE TABLE IF NOT EXISTS motcua_schema (
+            "BEGIN; SELECT pg_advisory_xact_lock(7406140001);
+             CREATE TABLE IF NOT EXISTS motcua_schema (
                  version integer PRIMARY KEY,
                  name text NOT NULL,
                  applied_at timestamptz NOT NULL DEFAULT now());
              INSERT INTO motcua_schema (version, name) VALUES (0, 'schema table')
-                 ON CONFLICT (version) DO NOTHING",
+                 ON CONFLICT (version) DO NOTHING;
+             COMMIT",
         )
         .map_err(failed("the schema table"))?;
     let mut tx = client.transaction().map_err(failed("begin"))?;

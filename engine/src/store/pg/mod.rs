@@ -8,11 +8,13 @@
 //! way, and `LISTEN`/`NOTIFY` so a node's scheduler hears of an earlier timer another node
 //! committed.
 //!
-//! Nothing is cached across transactions: every read asks the database, and every batch reads
-//! what it checks inside its own transaction, so no node acts on another node's stale data.
-//! The SQL stays within what CockroachDB and YugabyteDB also accept except `LISTEN`/`NOTIFY`
-//! (see docs/scaling.md); without it a node still sees other nodes' timers within
-//! [`POLL`].
+//! Readers cache nothing: every read asks the database. The writer remembers what it last
+//! wrote only while the counters row, read under the head's lock, is exactly the one its own
+//! last commit left (every commit of any node changes it); otherwise it forgets and reads
+//! every record it checks inside the transaction. So no node acts on another node's stale data.
+//! The SQL is meant to stay within what CockroachDB and YugabyteDB accept, with the caveats
+//! docs/scaling.md lists (no `LISTEN`/`NOTIFY` on CockroachDB; a node still sees other nodes'
+//! timers within [`POLL`]); it has only been run on PostgreSQL.
 
 mod conn;
 mod kv;
@@ -240,19 +242,23 @@ fn listen(config: &postgres::Config, stop: &AtomicBool, wakers: &Mutex<Vec<Wake>
             if stop.load(Ordering::Relaxed) {
                 return;
             }
-            let mut rings = vec![];
             let mut lost = false;
             {
                 use postgres::fallible_iterator::FallibleIterator;
                 let mut n = client.notifications();
+                // Under load notifications never pause, so each one rings at once and the
+                // stop flag is looked at between them.
                 let mut it = n.timeout_iter(Duration::from_millis(250));
-                loop {
+                while !stop.load(Ordering::Relaxed) {
                     match it.next().transpose() {
                         Some(Ok(note)) => {
                             if let Ok(ms) = note.payload().parse::<i64>()
                                 && let Ok(at) = Timestamp::from_millisecond(ms)
                             {
-                                rings.push(at);
+                                let ws = wakers.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                                for w in ws {
+                                    w(at);
+                                }
                             }
                         }
                         Some(Err(e)) => {
@@ -262,12 +268,6 @@ fn listen(config: &postgres::Config, stop: &AtomicBool, wakers: &Mutex<Vec<Wake>
                         }
                         None => break,
                     }
-                }
-            }
-            if let Some(at) = rings.into_iter().min() {
-                let ws = wakers.lock().unwrap_or_else(|p| p.into_inner()).clone();
-                for w in ws {
-                    w(at);
                 }
             }
             if lost || client.is_closed() {
@@ -445,7 +445,7 @@ impl Marks for PgStore {
                     .query(
                         &format!(
                             "SELECT name, v FROM motcua_marks WHERE name {op} $1 \
-                             ORDER BY name COLLATE \"C\" LIMIT 256"
+                             ORDER BY name LIMIT 256"
                         ),
                         &[&from],
                     )?

@@ -40,8 +40,11 @@ pub const MAX_BATCH: usize = 512;
 pub(crate) const TIMER_CHANNEL: &str = "motcua_timers";
 
 /// The key of the counters row is `m` `counters` ([`META`], [`COUNTERS`]).
-const BEGIN_AND_LOCK: &str = "BEGIN; SELECT encode(v, 'hex') FROM motcua_kv \
-     WHERE k = '\\x6d636f756e74657273'::bytea FOR UPDATE";
+const BEGIN_AND_LOCK: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; \
+     SELECT encode(v, 'hex') FROM motcua_kv WHERE k = '\\x6d636f756e74657273'::bytea FOR UPDATE";
+
+/// Whatever the role's or database's defaults: an answer only after the WAL is flushed.
+const SESSION: &str = "SET synchronous_commit = on";
 
 pub(crate) struct Job {
     pub(crate) pending: Pending,
@@ -169,7 +172,14 @@ impl Writer {
     fn try_commit(&mut self, pendings: &[&Pending]) -> Result<BatchOutcome, Failed> {
         let mut conn = match self.conn.take() {
             Some(c) if !c.client.is_closed() => c,
-            _ => Conn::connect(&self.config).map_err(|e| Failed::NotWritten(e.to_string()))?,
+            _ => {
+                let mut c =
+                    Conn::connect(&self.config).map_err(|e| Failed::NotWritten(e.to_string()))?;
+                c.client
+                    .batch_execute(SESSION)
+                    .map_err(|e| Failed::NotWritten(format!("PostgreSQL: {e}")))?;
+                c
+            }
         };
         let done = self.commit_on(&mut conn, pendings);
         if done.is_ok() {
@@ -215,7 +225,15 @@ impl Writer {
             postgres::SimpleQueryMessage::Row(r) => r.get(0).and_then(|h| hex::decode(h).ok()),
             _ => None,
         });
-        if now_counters.is_none() || now_counters != self.last_counters {
+        // Without the row nothing was locked, and two nodes could fork the chain.
+        if now_counters.is_none() {
+            return Err(Failed::NotWritten(
+                "the counters row is missing from motcua_kv: the schema is not migrated \
+                 (`motcua migrate --store …`)"
+                    .into(),
+            ));
+        }
+        if now_counters != self.last_counters {
             self.recent.clear();
         }
         let tx = &mut conn.client;

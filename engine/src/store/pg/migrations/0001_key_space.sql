@@ -14,7 +14,8 @@ CREATE TABLE motcua_kv (
 -- procedure sources. A delivery cursor row is also its subscriber's lease (FOR UPDATE SKIP
 -- LOCKED), so one node at a time delivers to a subscriber.
 CREATE TABLE motcua_marks (
-    name text PRIMARY KEY,
+    -- Byte order, so listing by prefix pages the same whatever the database's locale.
+    name text COLLATE "C" PRIMARY KEY,
     v bytea NOT NULL
 );
 
