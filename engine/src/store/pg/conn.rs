@@ -158,7 +158,7 @@ impl Pool {
     /// Ends a lent connection's transaction (releasing its locks) and keeps it for reuse.
     /// Done on a thread of its own, because the caller may be anywhere, even on an async
     /// runtime's thread dropping a lease.
-    pub(crate) fn give_back(&self, mut conn: Conn) {
+    pub(crate) fn give_back(&self, mut conn: Conn) -> Option<std::thread::JoinHandle<()>> {
         let spare = self.spare.clone();
         let done = std::thread::Builder::new()
             .name("motcua-pg-release".into())
@@ -170,8 +170,12 @@ impl Pool {
                     }
                 }
             });
-        if let Err(e) = done {
-            tracing::warn!("cannot release a PostgreSQL connection's locks: {e}");
+        match done {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!("cannot release a PostgreSQL connection's locks: {e}");
+                None
+            }
         }
     }
 

@@ -81,6 +81,8 @@ pub struct PgStore {
     stop: Arc<AtomicBool>,
     wakers: Arc<Mutex<Vec<Wake>>>,
     stats: Arc<Stats>,
+    /// The release of this node's last timer claim (see [`Held`]).
+    claim_released: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// A safe rendering of the address (no password), for messages.
     shown: String,
 }
@@ -172,6 +174,7 @@ impl PgStore {
             stop,
             wakers,
             stats,
+            claim_released: Arc::default(),
             shown: shown(url),
         })
     }
@@ -318,6 +321,15 @@ impl Store for PgStore {
     }
 
     fn claim_timers(&self) -> Result<TimerClaim, Error> {
+        // The previous claim's locks are released on a thread of their own: wait for it.
+        let previous = self
+            .claim_released
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(h) = previous {
+            let _ = h.join();
+        }
         let mut conn = self.pool.lend()?;
         let claimed = (|| -> Result<Vec<i32>, postgres::Error> {
             conn.client.batch_execute("BEGIN")?;
@@ -343,6 +355,7 @@ impl Store for PgStore {
                     Box::new(Held {
                         conn: Some(conn),
                         pool: self.pool.clone(),
+                        released: Some(self.claim_released.clone()),
                     }),
                 ))
             }
@@ -367,12 +380,18 @@ impl Store for PgStore {
 struct Held {
     conn: Option<Conn>,
     pool: Arc<Pool>,
+    /// Where the release is recorded, so this node's next claim waits for it instead of
+    /// finding its own old locks and skipping its own timers.
+    released: Option<Arc<Mutex<Option<JoinHandle<()>>>>>,
 }
 
 impl Drop for Held {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
-            self.pool.give_back(c);
+            let release = self.pool.give_back(c);
+            if let Some(slot) = &self.released {
+                *slot.lock().unwrap_or_else(|p| p.into_inner()) = release;
+            }
         }
     }
 }
@@ -411,7 +430,14 @@ impl Lease for MarkLease {
             Ok(false) => {
                 // Ends the transaction and returns the connection.
                 let pool = self.held.pool.clone();
-                drop(std::mem::replace(&mut self.held, Held { conn: None, pool }));
+                drop(std::mem::replace(
+                    &mut self.held,
+                    Held {
+                        conn: None,
+                        pool,
+                        released: None,
+                    },
+                ));
                 Ok(false)
             }
             Err(e) => {
@@ -517,13 +543,14 @@ impl Marks for PgStore {
                     held: Held {
                         conn: Some(conn),
                         pool: self.pool.clone(),
+                        released: None,
                     },
                     name: name.to_string(),
                 }),
                 value,
             ))),
             Ok(None) => {
-                self.pool.give_back(conn);
+                let _ = self.pool.give_back(conn);
                 Ok(None)
             }
             Err(e) => Err(read_error(e)),
