@@ -1,7 +1,9 @@
 //! A throwaway PostgreSQL cluster for tests and benchmarks: `initdb` in a temp folder, a free
 //! port on 127.0.0.1, started on first use and stopped when the process that started it ends
 //! (a watchdog beside the server checks for it every second, so even a test killed with
-//! SIGKILL leaves no server behind). It runs as the invoking user, or as `postgres` when that
+//! SIGKILL leaves no server behind). The watchdog then removes the folder: the cluster lives
+//! in a static, whose `TempDir` is never dropped, and a few hundred MB left in /tmp by every
+//! test binary filled the disk CI shares. It runs as the invoking user, or as `postgres` when that
 //! is root (PostgreSQL refuses to run as root). Each store gets a database of its own.
 //!
 //! The binaries come from `MOTCUA_PG_BIN`, else the newest `/usr/lib/postgresql/*/bin`
@@ -142,13 +144,15 @@ fn start() -> Cluster {
     let script = format!(
         "'{pg}' -D '{data}' -p {port} -k '{sock}' -c listen_addresses=127.0.0.1 \
          -c max_connections=300 -c shared_buffers=128MB -c log_min_messages=warning \
+         -c min_wal_size=32MB -c max_wal_size=96MB \
          >'{log}' 2>&1 & pg=$!; \
          while [ -d /proc/{parent} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; \
-         kill -INT $pg 2>/dev/null; wait $pg",
+         kill -INT $pg 2>/dev/null; wait $pg; rm -rf '{dir}'",
         pg = postgres.display(),
         data = data.display(),
         sock = dir.path().display(),
         log = dir.path().join("server.log").display(),
+        dir = dir.path().display(),
         parent = std::process::id(),
     );
     let mut sh = if root {
