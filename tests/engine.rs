@@ -1291,4 +1291,76 @@ mod nodes {
             "b continues from a's cursor"
         );
     }
+
+    #[test]
+    fn a_node_gone_silent_holding_the_timer_shards_loses_them_after_the_idle_timeout() {
+        use motcua::store::Store;
+        use motcua::store::pg::{Options, PgStore};
+        use std::time::{Duration, Instant};
+        let url = support::pg::cluster().fresh_database();
+        let silent = PgStore::open(
+            &url,
+            Options {
+                idle_in_transaction: Duration::from_millis(500),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let other = PgStore::open(&url, Options::default()).unwrap();
+        let held = silent.claim_timers().unwrap();
+        assert!(!held.is_partial(), "the first claimer holds every shard");
+        assert!(other.claim_timers().unwrap().is_partial());
+        // The holder now says nothing (a process stopped mid-firing): the server ends its
+        // session and the shards go to the node still working.
+        let started = Instant::now();
+        loop {
+            let claim = other.claim_timers().unwrap();
+            if !claim.is_partial() {
+                break;
+            }
+            drop(claim);
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the silent node kept its shards"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            started.elapsed() >= Duration::from_millis(300),
+            "taken too early"
+        );
+        drop(held);
+    }
+
+    #[test]
+    fn a_webhook_lease_outlives_the_idle_timeout_through_a_long_retry() {
+        use motcua::store::Marks;
+        use motcua::store::pg::{Options, PgStore};
+        use std::time::Duration;
+        let url = support::pg::cluster().fresh_database();
+        let patient = PgStore::open(
+            &url,
+            Options {
+                idle_in_transaction: Duration::from_millis(300),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        let other = PgStore::open(&url, Options::default()).unwrap();
+        let name = "webhook/portal/cursor";
+        let (mut lease, _) = patient.lease(name).unwrap().expect("a free lease");
+        // A receiver that keeps failing: the node waits out its backoff, lease in hand.
+        std::thread::sleep(Duration::from_millis(1200));
+        assert!(other.lease(name).unwrap().is_none(), "taken mid-retries");
+        assert!(
+            lease.set(&patient, b"8").unwrap(),
+            "the lease is still held"
+        );
+        std::thread::sleep(Duration::from_millis(1200));
+        assert!(
+            lease.set(&patient, b"9").unwrap(),
+            "held again after the save"
+        );
+        assert_eq!(other.mark(name).unwrap().as_deref(), Some(&b"9"[..]));
+    }
 }

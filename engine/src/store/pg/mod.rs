@@ -16,6 +16,7 @@
 //! docs/scaling.md lists (no `LISTEN`/`NOTIFY` on CockroachDB; a node still sees other nodes'
 //! timers within [`POLL`]); it has only been run on PostgreSQL.
 
+mod address;
 mod conn;
 mod kv;
 pub mod migrate;
@@ -24,7 +25,6 @@ pub use snapshot::PgSnapshot;
 mod writer;
 
 use std::collections::HashSet;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
@@ -32,6 +32,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use self::address::Address;
 use self::conn::{Conn, Pool, read_error};
 use self::kv::PoolKv;
 use self::writer::{Job, TIMER_CHANNEL, Writer};
@@ -58,6 +59,10 @@ pub struct Options {
     /// Keep the report counters in each commit (the benchmark of their cost turns it off).
     #[doc(hidden)]
     pub report_counters: bool,
+    /// How long the server lets a session of this node sit idle inside a transaction
+    /// before it ends it: the bound on how long a node cut off from the database can hold
+    /// the chain's head, a timer shard or a webhook cursor's lease from the others.
+    pub idle_in_transaction: Duration,
 }
 
 impl Default for Options {
@@ -65,6 +70,7 @@ impl Default for Options {
         Options {
             read_connections: 16,
             report_counters: true,
+            idle_in_transaction: Duration::from_secs(60),
         }
     }
 }
@@ -88,16 +94,6 @@ pub struct PgStore {
 }
 
 /// The address without its password, for messages.
-fn shown(url: &str) -> String {
-    match url.split_once('@') {
-        Some((head, tail)) => match head.rsplit_once(':') {
-            Some((user, _)) if user.contains("//") => format!("{user}:***@{tail}"),
-            _ => format!("{head}@{tail}"),
-        },
-        None => url.to_string(),
-    }
-}
-
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: i32 = match migrate::MIGRATIONS.last() {
     Some(m) => m.0,
@@ -107,14 +103,12 @@ pub const SCHEMA_VERSION: i32 = match migrate::MIGRATIONS.last() {
 /// Applies the migrations the database at `url` lacks (`motcua migrate --store`); the
 /// versions applied now.
 pub fn migrate_url(url: &str) -> Result<Vec<i32>, Error> {
-    let config = postgres::Config::from_str(url).map_err(|e| Error::Unusable {
-        path: shown(url).into(),
-        problem: format!("not a PostgreSQL address: {e}"),
-    })?;
-    let mut client = config
+    let address = Address::parse(url, Options::default().idle_in_transaction)?;
+    let mut client = address
+        .config
         .connect(postgres::NoTls)
         .map_err(|e| Error::Unusable {
-            path: shown(url).into(),
+            path: address.shown.clone().into(),
             problem: format!("cannot connect: {e}"),
         })?;
     migrate::migrate(&mut client)
@@ -125,15 +119,13 @@ impl PgStore {
     /// string), applies the migrations the database lacks and starts the node's writer and
     /// its listener for other nodes' timers.
     pub fn open(url: &str, options: Options) -> Result<PgStore, Error> {
-        let unusable = |problem: String| Error::Unusable {
-            path: shown(url).into(),
-            problem,
-        };
-        let config = postgres::Config::from_str(url)
-            .map_err(|e| unusable(format!("not a PostgreSQL address: {e}")))?;
+        let Address { config, shown } = Address::parse(url, options.idle_in_transaction)?;
         let mut first = config
             .connect(postgres::NoTls)
-            .map_err(|e| unusable(format!("cannot connect: {e}")))?;
+            .map_err(|e| Error::Unusable {
+                path: shown.clone().into(),
+                problem: format!("cannot connect: {e}"),
+            })?;
         migrate::migrate(&mut first)?;
         let pool = Arc::new(Pool::new(config.clone(), options.read_connections)?);
         let kv = PoolKv { pool: pool.clone() };
@@ -175,7 +167,7 @@ impl PgStore {
             wakers,
             stats,
             claim_released: Arc::default(),
-            shown: shown(url),
+            shown,
         })
     }
 
@@ -402,6 +394,13 @@ struct MarkLease {
     name: String,
 }
 
+/// A lease's transaction sits idle through a delivery and its retries (minutes, with a
+/// failing receiver), so it is exempt from the idle timeout every other transaction has: were
+/// the server to end it mid-retries, another node would deliver the same event meanwhile, out
+/// of order. A node that vanishes still loses its leases, to the TCP keepalives; one that
+/// hangs holds up only that subscriber, never the other nodes' commits.
+const HELD_THROUGH_DELIVERIES: &str = "SET LOCAL idle_in_transaction_session_timeout = 0";
+
 impl Lease for MarkLease {
     fn set(&mut self, _marks: &dyn Marks, value: &[u8]) -> Result<bool, Error> {
         let Some(c) = self.held.conn.as_mut() else {
@@ -415,7 +414,8 @@ impl Lease for MarkLease {
                 "UPDATE motcua_marks SET v = $2 WHERE name = $1",
                 &[name, &value],
             )?;
-            c.client.batch_execute("COMMIT; BEGIN")?;
+            c.client
+                .batch_execute(&format!("COMMIT; BEGIN; {HELD_THROUGH_DELIVERIES}"))?;
             let row = c.client.query_opt(
                 "SELECT v FROM motcua_marks WHERE name = $1 FOR UPDATE SKIP LOCKED",
                 &[name],
@@ -524,7 +524,8 @@ impl Marks for PgStore {
                 "INSERT INTO motcua_marks (name, v) VALUES ($1, '') ON CONFLICT (name) DO NOTHING",
                 &[&name],
             )?;
-            conn.client.batch_execute("BEGIN")?;
+            conn.client
+                .batch_execute(&format!("BEGIN; {HELD_THROUGH_DELIVERIES}"))?;
             let row = conn.client.query_opt(
                 "SELECT v FROM motcua_marks WHERE name = $1 FOR UPDATE SKIP LOCKED",
                 &[&name],

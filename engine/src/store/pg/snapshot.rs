@@ -3,12 +3,12 @@
 //! as of the first one. `motcua audit verify --store postgres://…` proves the whole chain
 //! and every dossier record against such a snapshot, with the nodes running.
 
-use std::str::FromStr;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
 use sled::IVec;
 
+use super::address::Address;
 use super::conn::{Conn, read_error};
 use super::kv::{Paged, fetch};
 use crate::dossier::Dossier;
@@ -62,13 +62,11 @@ impl PgSnapshot {
     /// Opens a snapshot of the store at `url`; the schema must be current (a snapshot never
     /// migrates).
     pub fn open(url: &str) -> Result<PgSnapshot, Error> {
-        let unusable = |problem: String| Error::Unusable {
-            path: super::shown(url).into(),
-            problem,
-        };
-        let config = postgres::Config::from_str(url)
-            .map_err(|e| unusable(format!("not a PostgreSQL address: {e}")))?;
-        let mut conn = Conn::connect(&config).map_err(|e| unusable(e.to_string()))?;
+        let address = Address::parse(url, super::Options::default().idle_in_transaction)?;
+        let mut conn = Conn::connect(&address.config).map_err(|e| Error::Unusable {
+            path: address.shown.clone().into(),
+            problem: e.to_string(),
+        })?;
         conn.client
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .map_err(read_error)?;
