@@ -21,128 +21,39 @@
 mod calendar;
 #[path = "../../tests/support/pg.rs"]
 mod pg;
+mod support;
 
-use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use motcua::Engine;
 use motcua::clock::ManualClock;
-use motcua::dossier::transition::{ActionRequest, Submission};
-use motcua::dossier::{Actor, Applicant, Channel};
 use motcua::store::Store;
+
+use support::walk::{self, THREADS, fixture_dir, start_clock};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const THREADS: usize = 64;
 const RUN: Duration = Duration::from_secs(4);
 const ROUNDS: usize = 2;
 
-fn actor(id: &str, role: &str, department: &str) -> Actor {
-    Actor {
-        id: id.into(),
-        roles: vec![role.into()],
-        departments: vec![department.into()],
-    }
-}
-
-fn submission(n: u64) -> Submission {
-    Submission {
-        procedure: "cap-phep-xay-dung-thu-nghiem".into(),
-        applicant: Applicant {
-            id: format!("0790900{n:05}"),
-            name: "Nguyễn Văn An".into(),
-            disadvantaged_area: false,
-        },
-        channel: Channel::Online,
-        data: serde_json::json!({"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3}),
-        documents: vec!["don".into(), "ban_ve".into(), "gcn_qsdd".into()],
-        idempotency_key: None,
-        received_by: actor("mc01", "mot_cua", "bo_phan_mot_cua"),
-        meta: Default::default(),
-    }
-}
-
 fn engine_on(store: Arc<dyn Store>, clock: Arc<ManualClock>) -> Arc<Engine> {
     let engine = Engine::new(store, Arc::new(calendar::test_calendar()), clock).unwrap();
-    engine
-        .load_procedures_dir(
-            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/engine"),
-        )
-        .unwrap();
+    engine.load_procedures_dir(&fixture_dir()).unwrap();
     Arc::new(engine)
 }
 
-/// 64 threads over `engines` (thread t on engine t mod n): durable transitions per second.
+/// The shared walk over `engines`: durable transitions per second.
 fn load(engines: &[Arc<Engine>], clock: &Arc<ManualClock>) -> f64 {
-    let steps = [
-        (
-            "chuyen_tham_dinh",
-            actor("mc01", "mot_cua", "bo_phan_mot_cua"),
-        ),
-        (
-            "dat_quy_hoach",
-            actor("tnmt01", "chuyen_vien", "phong_tnmt"),
-        ),
-        ("dat_ket_cau", actor("qlxd01", "chuyen_vien", "phong_qlxd")),
-        ("trinh_ky", actor("qlxd01", "chuyen_vien", "phong_qlxd")),
-        ("ky", actor("qlxd00", "lanh_dao", "phong_qlxd")),
-        ("tra", actor("mc01", "mot_cua", "bo_phan_mot_cua")),
-    ];
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let threads: Vec<_> = (0..THREADS as u64)
-        .map(|t| {
-            let engine = engines[t as usize % engines.len()].clone();
-            let (done, clock, steps) = (done.clone(), clock.clone(), steps.clone());
-            std::thread::spawn(move || {
-                let mut i = 0;
-                while start.elapsed() < RUN {
-                    let d = match engine.submit(submission(t * 1_000_000 + i)) {
-                        Ok(r) => r.dossier,
-                        Err(e) if e.code() == "sequence_exhausted" => {
-                            clock.advance(jiff::SignedDuration::from_hours(24));
-                            continue;
-                        }
-                        Err(e) => panic!("{e}"),
-                    };
-                    let mut version = d.version;
-                    for (action, actor) in &steps {
-                        let d = engine
-                            .act(ActionRequest {
-                                dossier: d.code.clone(),
-                                action: (*action).into(),
-                                actor: actor.clone(),
-                                input: serde_json::json!({}),
-                                comment: None,
-                                seen_version: version,
-                            })
-                            .unwrap();
-                        version = d.version;
-                    }
-                    done.fetch_add(1 + steps.len() as u64, Ordering::Relaxed);
-                    i += 1;
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
-
-fn clock() -> Arc<ManualClock> {
-    Arc::new(ManualClock::new(
-        "2026-06-01T09:00:00+07:00".parse().unwrap(),
-    ))
+    let (n, took) = walk::walk(engines, clock, RUN);
+    n as f64 / took.as_secs_f64()
 }
 
 fn on_sled() -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let clock = clock();
+    let clock = start_clock();
     let store = motcua::store::sled::SledStore::open(dir.path(), Default::default()).unwrap();
     let engine = engine_on(Arc::new(store), clock.clone());
     load(&[engine], &clock)
@@ -150,7 +61,7 @@ fn on_sled() -> f64 {
 
 fn on_postgres(nodes: usize) -> (f64, f64, f64) {
     let url = pg::cluster().fresh_database();
-    let clock = clock();
+    let clock = start_clock();
     let stores: Vec<Arc<motcua::store::pg::PgStore>> = (0..nodes)
         .map(|_| Arc::new(motcua::store::pg::PgStore::open(&url, Default::default()).unwrap()))
         .collect();

@@ -12,6 +12,7 @@
 
 #[path = "../../tests/support/calendar.rs"]
 mod calendar;
+mod support;
 
 use std::fs::File;
 use std::path::Path;
@@ -22,49 +23,20 @@ use std::time::{Duration, Instant};
 use motcua::Engine;
 use motcua::catalog::Compiled;
 use motcua::clock::ManualClock;
-use motcua::dossier::transition::{self, ActionRequest, Env, Submission};
-use motcua::dossier::{Actor, Applicant, Channel};
+use motcua::dossier::transition::{self, ActionRequest, Env};
 use motcua::store::sled::{Options, SledStore};
+
+use support::walk::{self, THREADS, fixture_dir, officer, submission};
 
 // The shipped binary uses mimalloc: sled allocates per write and glibc's malloc was a quarter
 // of the profile under 64 threads.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const THREADS: usize = 64;
 /// Length of one measurement; raw and engine alternate for [`ROUNDS`] rounds so that both
 /// see the same load on a shared machine, and each round's ratio is printed.
 const RUN: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 3;
-
-fn fixture_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/engine")
-}
-
-fn officer() -> Actor {
-    Actor {
-        id: "mc01".into(),
-        roles: vec!["mot_cua".into()],
-        departments: vec!["bo_phan_mot_cua".into()],
-    }
-}
-
-fn submission(n: u64) -> Submission {
-    Submission {
-        procedure: "cap-phep-xay-dung-thu-nghiem".into(),
-        applicant: Applicant {
-            id: format!("0790900{n:05}"),
-            name: "Nguyễn Văn An".into(),
-            disadvantaged_area: false,
-        },
-        channel: Channel::Online,
-        data: serde_json::json!({"chu_dau_tu": "Nguyễn Văn An", "dien_tich_san": 180.5, "so_tang": 3}),
-        documents: vec!["don".into(), "ban_ve".into(), "gcn_qsdd".into()],
-        idempotency_key: None,
-        received_by: officer(),
-        meta: Default::default(),
-    }
-}
 
 /// The same kind of write the engine's store makes, without the engine: ONE tree, one
 /// `sled::Batch` per group of 64 transitions, then `Db::flush` and `fdatasync`. Per transition
@@ -155,14 +127,6 @@ fn open_engine_with_store(path: &Path, clock: Arc<ManualClock>) -> (Engine, Arc<
     (engine, store)
 }
 
-fn actor(id: &str, role: &str, department: &str) -> Actor {
-    Actor {
-        id: id.into(),
-        roles: vec![role.into()],
-        departments: vec![department.into()],
-    }
-}
-
 /// 64 threads, each walking dossiers through their whole life: receipt, parallel appraisal
 /// (two branches), consolidation, signature, return: 7 durable transitions per dossier.
 fn engine_throughput() -> (f64, u64) {
@@ -171,66 +135,8 @@ fn engine_throughput() -> (f64, u64) {
         "2026-06-01T09:00:00+07:00".parse().unwrap(),
     ));
     let (engine, store) = open_engine_with_store(dir.path(), clock.clone());
-    let engine = Arc::new(engine);
-    let done = Arc::new(AtomicU64::new(0));
-    let start = Instant::now();
-    let steps = [
-        (
-            "chuyen_tham_dinh",
-            actor("mc01", "mot_cua", "bo_phan_mot_cua"),
-        ),
-        (
-            "dat_quy_hoach",
-            actor("tnmt01", "chuyen_vien", "phong_tnmt"),
-        ),
-        ("dat_ket_cau", actor("qlxd01", "chuyen_vien", "phong_qlxd")),
-        ("trinh_ky", actor("qlxd01", "chuyen_vien", "phong_qlxd")),
-        ("ky", actor("qlxd00", "lanh_dao", "phong_qlxd")),
-        ("tra", actor("mc01", "mot_cua", "bo_phan_mot_cua")),
-    ];
-    let threads: Vec<_> = (0..THREADS as u64)
-        .map(|t| {
-            let engine = engine.clone();
-            let done = done.clone();
-            let clock = clock.clone();
-            let steps = steps.clone();
-            std::thread::spawn(move || {
-                let mut i = 0;
-                while start.elapsed() < RUN {
-                    let d = match engine.submit(submission(t * 1_000_000 + i)) {
-                        Ok(r) => r.dossier,
-                        // A day has 9999 numbers per agency; the load moves to the next day.
-                        Err(e) if e.code() == "sequence_exhausted" => {
-                            clock.advance(jiff::SignedDuration::from_hours(24));
-                            continue;
-                        }
-                        Err(e) => panic!("{e}"),
-                    };
-                    let mut version = d.version;
-                    for (action, actor) in &steps {
-                        let d = engine
-                            .act(ActionRequest {
-                                dossier: d.code.clone(),
-                                action: (*action).into(),
-                                actor: actor.clone(),
-                                input: serde_json::json!({}),
-                                comment: None,
-                                seen_version: version,
-                            })
-                            .unwrap();
-                        version = d.version;
-                    }
-                    done.fetch_add(1 + steps.len() as u64, Ordering::Relaxed);
-                    i += 1;
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
-    let n = done.load(Ordering::Relaxed);
-    let rate = n as f64 / start.elapsed().as_secs_f64();
+    let (n, took) = walk::walk(&[Arc::new(engine)], &clock, RUN);
+    let rate = n as f64 / took.as_secs_f64();
     let stats = store.stats();
     let written = stats.transitions.load(Ordering::Relaxed).max(1);
     let per = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64 / 1e3 / written as f64;
