@@ -1184,7 +1184,11 @@ mod nodes {
             )
             .unwrap();
             engine.load_procedures_dir(&fixture("engine")).unwrap();
-            Node { engine, store }
+            Node {
+                engine,
+                store,
+                url: url.clone(),
+            }
         };
         (node(), node())
     }
@@ -1192,6 +1196,7 @@ mod nodes {
     struct Node {
         engine: motcua::Engine,
         store: Arc<motcua::store::pg::PgStore>,
+        url: String,
     }
 
     #[test]
@@ -1293,43 +1298,72 @@ mod nodes {
     }
 
     #[test]
-    fn a_node_gone_silent_holding_the_timer_shards_loses_them_after_the_idle_timeout() {
+    fn a_hung_node_holding_the_chain_stops_the_others_only_until_its_session_is_ended() {
+        use motcua::store::pg::{Options, connection_config};
+        use std::time::{Duration, Instant};
+        let (a, _) = two_nodes();
+        // A node with the guards every node has (a shorter idle timeout, for the test) takes
+        // the records' lock in its transaction, then hangs: a stopped process, a frozen VM.
+        let guarded = Options {
+            idle_in_transaction: Duration::from_millis(500),
+            ..Options::default()
+        };
+        let mut hung = connection_config(&a.url, &guarded)
+            .unwrap()
+            .connect(postgres::NoTls)
+            .unwrap();
+        let hung_at = Instant::now();
+        hung.batch_execute("BEGIN; LOCK TABLE motcua_kv IN EXCLUSIVE MODE")
+            .unwrap();
+        // Node a's submission waits for the lock, and is received once the server has ended
+        // the hung session.
+        let received = a.engine.submit(house_permit(house())).unwrap().dossier;
+        let waited = hung_at.elapsed();
+        assert!(
+            waited >= Duration::from_millis(450),
+            "not blocked: {waited:?}"
+        );
+        assert!(
+            waited < Duration::from_secs(30),
+            "blocked too long: {waited:?}"
+        );
+        assert_eq!(states(&received), ["tiep_nhan"]);
+        assert_eq!(received.version, 1);
+        assert!(
+            hung.batch_execute("SELECT 1").is_err(),
+            "the hung session was ended"
+        );
+    }
+
+    #[test]
+    fn a_timer_claim_outlives_the_idle_timeout_while_its_node_fires() {
         use motcua::store::Store;
         use motcua::store::pg::{Options, PgStore};
-        use std::time::{Duration, Instant};
+        use std::time::Duration;
         let url = support::pg::cluster().fresh_database();
-        let silent = PgStore::open(
+        let busy = PgStore::open(
             &url,
             Options {
-                idle_in_transaction: Duration::from_millis(500),
+                idle_in_transaction: Duration::from_millis(300),
                 ..Options::default()
             },
         )
         .unwrap();
         let other = PgStore::open(&url, Options::default()).unwrap();
-        let held = silent.claim_timers().unwrap();
+        let held = busy.claim_timers().unwrap();
         assert!(!held.is_partial(), "the first claimer holds every shard");
-        assert!(other.claim_timers().unwrap().is_partial());
-        // The holder now says nothing (a process stopped mid-firing): the server ends its
-        // session and the shards go to the node still working.
-        let started = Instant::now();
-        loop {
-            let claim = other.claim_timers().unwrap();
-            if !claim.is_partial() {
-                break;
-            }
-            drop(claim);
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "the silent node kept its shards"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        // A long firing (a backlog after a restart): the claim stays with the busy node.
+        std::thread::sleep(Duration::from_millis(1200));
         assert!(
-            started.elapsed() >= Duration::from_millis(300),
-            "taken too early"
+            other.claim_timers().unwrap().is_partial(),
+            "taken mid-firing"
         );
         drop(held);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while other.claim_timers().unwrap().is_partial() {
+            assert!(std::time::Instant::now() < deadline, "never released");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     #[test]

@@ -140,30 +140,28 @@ fn start() -> Cluster {
     } else {
         bin.join("postgres")
     };
-    // The server stops (fast shutdown) once this process is gone.
-    let script = format!(
-        "'{pg}' -D '{data}' -p {port} -k '{sock}' -c listen_addresses=127.0.0.1 \
+    // The server stops (fast shutdown) once this process is gone, and then its folder is
+    // removed; a server that stopped early leaves its log for the panic below until then.
+    // Paths go in as arguments, never pasted into the script.
+    let script = "\"$1\" -D \"$2\" -p \"$3\" -k \"$4\" -c listen_addresses=127.0.0.1 \
          -c max_connections=300 -c shared_buffers=128MB -c log_min_messages=warning \
-         -c min_wal_size=32MB -c max_wal_size=96MB \
-         >'{log}' 2>&1 & pg=$!; \
-         while [ -d /proc/{parent} ] && kill -0 $pg 2>/dev/null; do sleep 1; done; \
-         kill -INT $pg 2>/dev/null; wait $pg; rm -rf '{dir}'",
-        pg = postgres.display(),
-        data = data.display(),
-        sock = dir.path().display(),
-        log = dir.path().join("server.log").display(),
-        dir = dir.path().display(),
-        parent = std::process::id(),
-    );
+         -c min_wal_size=32MB -c max_wal_size=96MB >\"$4/server.log\" 2>&1 & pg=$!; \
+         while [ -d \"/proc/$5\" ] && kill -0 $pg 2>/dev/null; do sleep 1; done; \
+         kill -INT $pg 2>/dev/null; wait $pg; \
+         while [ -d \"/proc/$5\" ]; do sleep 1; done; rm -rf -- \"$4\"";
     let mut sh = if root {
         let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", "sh", "-c", &script]);
+        c.args(["-u", "postgres", "--"]);
         c
     } else {
-        let mut c = Command::new("sh");
-        c.args(["-c", &script]);
-        c
+        Command::new("env")
     };
+    sh.args(["sh", "-c", script, "motcua-pg-watchdog"])
+        .arg(&postgres)
+        .arg(&data)
+        .arg(port.to_string())
+        .arg(dir.path())
+        .arg(std::process::id().to_string());
     let server = sh
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -1,12 +1,18 @@
 //! The address a node connects with: parsed once, shown without its password, and given the
 //! settings that make a node cut off from the database let go of what it holds.
 //!
-//! Every node's commits queue behind the chain's head row, so a node that vanishes while it
-//! holds that row's lock (a cable pulled, a VM frozen) would stop every other node until TCP
-//! gave up, which on Linux takes hours. Each connection therefore asks the server to end a
-//! session left idle inside a transaction, and both ends probe a silent peer with TCP
-//! keepalives. Settings the address gives itself win: ours come first in `options`, and
-//! PostgreSQL applies the last `-c` of a name.
+//! Every node's commits queue behind the chain's head row, so a node that hangs while its
+//! writer holds that row's lock (a process stopped, a VM frozen) or vanishes (a cable pulled)
+//! would stop every other node until TCP gave up, which on Linux takes hours. Each connection
+//! therefore asks the server to end a session left idle inside a transaction, and both ends
+//! probe a silent peer with TCP keepalives and give up on unacknowledged data after
+//! [`USER_TIMEOUT`]. Transactions meant to sit idle (a lease through a delivery's retries, a
+//! timer claim through a long firing, an audit snapshot read by a slow pipe) switch the idle
+//! timeout off for themselves with [`HELD_ON_PURPOSE`].
+//!
+//! The address's own `options` win over ours (ours come first, and PostgreSQL applies the
+//! last `-c` of a name), and so do its keepalive, timeout and `keepalives=0` settings, except
+//! values equal to the client's defaults, which cannot be told from unset ones.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,10 +23,16 @@ use super::super::Error;
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_RETRIES: u32 = 3;
+/// Data unacknowledged this long ends the connection (keepalives are not sent while data
+/// waits to be acknowledged; retransmission alone would last about 15 minutes).
+const USER_TIMEOUT: Duration = Duration::from_secs(60);
 /// A node that cannot reach the server within this gives up connecting (and retries).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// libpq's and the client's default idle time before the first probe (two hours).
+/// The client's default idle time before the first probe (two hours, as libpq's).
 const DEFAULT_KEEPALIVE_IDLE: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// Run first in a transaction that is idle on purpose: the idle timeout does not end it.
+pub(crate) const HELD_ON_PURPOSE: &str = "SET LOCAL idle_in_transaction_session_timeout = 0";
 
 pub(crate) struct Address {
     pub(crate) config: postgres::Config,
@@ -31,7 +43,8 @@ pub(crate) struct Address {
 impl Address {
     /// Parses `url` (a `postgres://` URL or a libpq `key=value` string) and adds the guards.
     /// `idle_in_transaction` is how long the server lets one of this node's sessions sit
-    /// idle inside a transaction before it ends the session and releases its locks.
+    /// idle inside a transaction before it ends the session and releases its locks; zero
+    /// leaves that to the server's own setting.
     pub(crate) fn parse(url: &str, idle_in_transaction: Duration) -> Result<Address, Error> {
         let shown = shown(url);
         let mut config = postgres::Config::from_str(url).map_err(|e| Error::Unusable {
@@ -41,24 +54,33 @@ impl Address {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
-        config.keepalives(true);
-        if config.get_keepalives_idle() == DEFAULT_KEEPALIVE_IDLE {
-            config.keepalives_idle(KEEPALIVE_IDLE);
+        if config.get_keepalives() {
+            if config.get_keepalives_idle() == DEFAULT_KEEPALIVE_IDLE {
+                config.keepalives_idle(KEEPALIVE_IDLE);
+            }
+            if config.get_keepalives_interval().is_none() {
+                config.keepalives_interval(KEEPALIVE_INTERVAL);
+            }
+            if config.get_keepalives_retries().is_none() {
+                config.keepalives_retries(KEEPALIVE_RETRIES);
+            }
         }
-        if config.get_keepalives_interval().is_none() {
-            config.keepalives_interval(KEEPALIVE_INTERVAL);
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(USER_TIMEOUT);
         }
-        if config.get_keepalives_retries().is_none() {
-            config.keepalives_retries(KEEPALIVE_RETRIES);
-        }
-        let ours = format!(
-            "-c idle_in_transaction_session_timeout={} -c tcp_keepalives_idle={} \
-             -c tcp_keepalives_interval={} -c tcp_keepalives_count={}",
-            idle_in_transaction.as_millis().max(1),
+        let mut ours = format!(
+            "-c tcp_keepalives_idle={} -c tcp_keepalives_interval={} -c tcp_keepalives_count={} \
+             -c tcp_user_timeout={}",
             KEEPALIVE_IDLE.as_secs(),
             KEEPALIVE_INTERVAL.as_secs(),
             KEEPALIVE_RETRIES,
+            USER_TIMEOUT.as_millis(),
         );
+        if !idle_in_transaction.is_zero() {
+            // The setting is an int of milliseconds: a larger value would refuse the session.
+            let ms = idle_in_transaction.as_millis().clamp(1, i32::MAX as u128);
+            ours = format!("-c idle_in_transaction_session_timeout={ms} {ours}");
+        }
         let options = match config.get_options() {
             Some(theirs) if !theirs.trim().is_empty() => format!("{ours} {theirs}"),
             _ => ours,
@@ -68,64 +90,137 @@ impl Address {
     }
 }
 
-/// The address without its password, whether given in the URL's user part, as a
-/// `password=` parameter of a URL, or as a `password=` pair of a `key=value` string.
+/// The address without its password. Masking errs on the side of hiding too much: this is
+/// only ever shown.
 pub(crate) fn shown(url: &str) -> String {
-    let url = without_userinfo_password(url);
-    let mut out = String::with_capacity(url.len());
-    let mut rest = url.as_str();
-    while let Some(i) = rest.find("password") {
-        let (before, after) = rest.split_at(i + "password".len());
-        out.push_str(before);
-        let Some(value) = after.trim_start().strip_prefix('=') else {
-            rest = after;
-            continue;
-        };
-        let value = value.trim_start();
-        out.push_str("=***");
-        rest = &value[value_len(value)..];
+    let scheme = ["postgres://", "postgresql://"]
+        .iter()
+        .find(|s| url.starts_with(*s))
+        .map(|s| s.len());
+    match scheme {
+        Some(start) => shown_url(url, start),
+        None => shown_pairs(url),
     }
-    out.push_str(rest);
+}
+
+/// URL form. The client ends the user part at the first `@`, so a password may hold `/`,
+/// `?` or `#`; everything from the first `:` after the scheme to the last `@` is hidden,
+/// which covers every password the client could have read there. Then the value of each
+/// parameter whose (percent-decoded) name is `password`, up to the next `&`.
+fn shown_url(url: &str, start: usize) -> String {
+    let mut out = String::with_capacity(url.len());
+    let rest = &url[start..];
+    let tail = match (rest.find(':'), rest.rfind('@')) {
+        (Some(colon), Some(at)) if colon < at => {
+            out.push_str(&url[..start + colon + 1]);
+            out.push_str("***");
+            &rest[at..]
+        }
+        _ => {
+            out.push_str(&url[..start]);
+            rest
+        }
+    };
+    let Some((path, query)) = tail.split_once('?') else {
+        out.push_str(tail);
+        return out;
+    };
+    out.push_str(path);
+    out.push('?');
+    for (n, param) in query.split('&').enumerate() {
+        if n > 0 {
+            out.push('&');
+        }
+        match param.split_once('=') {
+            Some((key, _)) if percent_decoded(key) == b"password" => {
+                out.push_str(key);
+                out.push_str("=***");
+            }
+            _ => out.push_str(param),
+        }
+    }
     out
 }
 
-/// `scheme://user:password@host…` as `scheme://user:***@host…`; the user part ends at the
-/// authority's last `@`, so a password holding `@` is hidden whole.
-fn without_userinfo_password(url: &str) -> String {
-    let Some(scheme) = url.find("://") else {
-        return url.to_string();
-    };
-    let start = scheme + 3;
-    let end = url[start..]
-        .find(['/', '?'])
-        .map_or(url.len(), |i| start + i);
-    match url[start..end].rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{}{user}:***@{host}{}", &url[..start], &url[end..]),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
-
-/// The length of the value at the start of `s`: a libpq single-quoted value (with `\`
-/// escapes), else up to whitespace or the next URL parameter.
-fn value_len(s: &str) -> usize {
-    let Some(quoted) = s.strip_prefix('\'') else {
-        return s
-            .find(|c: char| c.is_whitespace() || c == '&')
-            .unwrap_or(s.len());
-    };
-    let mut escaped = false;
-    for (i, c) in quoted.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '\'' => return 1 + i + 1,
-            _ => {}
+fn percent_decoded(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
         }
     }
-    s.len()
+    out
+}
+
+/// libpq `key=value` form, read as the client reads it: a value is single-quoted or ends at
+/// whitespace, and `\` escapes the next character in both.
+fn shown_pairs(s: &str) -> String {
+    let b = s.as_bytes();
+    let skip_space = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    let mut out = String::with_capacity(s.len());
+    let (mut i, mut copied) = (0, 0);
+    while i < b.len() {
+        i = skip_space(i);
+        let key_start = i;
+        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        let key = &s[key_start..i];
+        i = skip_space(i);
+        if i >= b.len() || b[i] != b'=' {
+            continue;
+        }
+        i = skip_space(i + 1);
+        let value_start = i;
+        if b.get(i) == Some(&b'\'') {
+            i += 1;
+            while i < b.len() {
+                match b[i] {
+                    b'\\' => i += 2,
+                    b'\'' => {
+                        i += 1;
+                        break;
+                    }
+                    _ => i += 1,
+                }
+            }
+        } else {
+            while i < b.len() && !b[i].is_ascii_whitespace() {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+        }
+        // An escape may step past the end, or into a character; the cut is always at ASCII
+        // or at the end.
+        i = i.min(b.len());
+        while !s.is_char_boundary(i) {
+            i += 1;
+        }
+        if key == "password" {
+            out.push_str(&s[copied..value_start]);
+            out.push_str("***");
+            copied = i;
+        }
+    }
+    out.push_str(&s[copied..]);
+    out
 }
 
 #[cfg(test)]
@@ -134,32 +229,68 @@ mod tests {
 
     #[test]
     fn a_password_is_never_shown_in_any_address_form() {
-        assert_eq!(
-            shown("postgres://motcua:s3cret@db.so-xay-dung:5432/motcua"),
-            "postgres://motcua:***@db.so-xay-dung:5432/motcua"
-        );
-        assert_eq!(
-            shown("postgresql://db/motcua?user=motcua&password=s3cret&sslmode=disable"),
-            "postgresql://db/motcua?user=motcua&password=***&sslmode=disable"
-        );
-        assert_eq!(
-            shown("host=db user=motcua password=s3cret dbname=motcua"),
-            "host=db user=motcua password=*** dbname=motcua"
-        );
-        assert_eq!(
-            shown("host=db password = 'a b\\' c' dbname=motcua"),
-            "host=db password=*** dbname=motcua"
-        );
-        assert_eq!(
-            shown("host=db password='unterminated"),
-            "host=db password=***"
-        );
-        assert_eq!(
-            shown("postgres://motcua:p@ss@db/motcua"),
-            "postgres://motcua:***@db/motcua"
-        );
-        assert_eq!(shown("host=db dbname=motcua"), "host=db dbname=motcua");
-        assert_eq!(shown("postgres://db/motcua"), "postgres://db/motcua");
+        let cases = [
+            (
+                "postgres://motcua:s3cret@db.so-xay-dung:5432/motcua",
+                "postgres://motcua:***@db.so-xay-dung:5432/motcua",
+            ),
+            // Generated passwords hold `/`, `?`, `#` and `@`.
+            (
+                "postgres://motcua:Ab/9+x?y#z@db/motcua",
+                "postgres://motcua:***@db/motcua",
+            ),
+            (
+                "postgres://motcua:p@ss@db/motcua",
+                "postgres://motcua:***@db/motcua",
+            ),
+            (
+                "postgresql://db/motcua?user=motcua&password=s3 cr=et&sslmode=disable",
+                "postgresql://db/motcua?user=motcua&password=***&sslmode=disable",
+            ),
+            (
+                "postgresql://db/motcua?pass%77ord=s3cret",
+                "postgresql://db/motcua?pass%77ord=***",
+            ),
+            (
+                "host=db user=motcua password=s3&cr\\ et dbname=motcua",
+                "host=db user=motcua password=*** dbname=motcua",
+            ),
+            (
+                "host=db password = 'a b\\' c' dbname=motcua",
+                "host=db password = *** dbname=motcua",
+            ),
+            ("host=db password='unterminated", "host=db password=***"),
+            ("host=db password=ends\\", "host=db password=***"),
+            ("password=mật\\khẩu host=db", "password=*** host=db"),
+            ("host=db dbname=motcua", "host=db dbname=motcua"),
+            ("postgres://db/motcua", "postgres://db/motcua"),
+        ];
+        for (address, expected) in cases {
+            assert_eq!(shown(address), expected, "{address}");
+        }
+    }
+
+    #[test]
+    fn masking_never_panics_on_odd_input() {
+        for s in [
+            "",
+            "=",
+            "==",
+            "password",
+            "password=",
+            "'",
+            "\\",
+            "a=\\é",
+            "postgres://",
+            "postgres://:@",
+            "postgres://a?",
+            "postgres://a?&&=",
+            "postgres://a?%",
+            "postgres://a?%zz=1",
+            "x = 'é\\",
+        ] {
+            let _ = shown(s);
+        }
     }
 
     #[test]
@@ -175,16 +306,31 @@ mod tests {
         assert!(ours < theirs, "{options}");
         assert_eq!(a.config.get_keepalives_idle(), KEEPALIVE_IDLE);
         assert_eq!(a.config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
+        assert_eq!(a.config.get_tcp_user_timeout(), Some(&USER_TIMEOUT));
 
         let own = Address::parse(
-            "host=db keepalives_idle=7 connect_timeout=3",
+            "host=db keepalives=0 keepalives_idle=7 connect_timeout=3",
             Duration::from_secs(60),
         )
         .unwrap();
+        assert!(!own.config.get_keepalives());
         assert_eq!(own.config.get_keepalives_idle(), Duration::from_secs(7));
         assert_eq!(
             own.config.get_connect_timeout(),
             Some(&Duration::from_secs(3))
+        );
+    }
+
+    #[test]
+    fn an_idle_timeout_of_zero_is_left_to_the_server_and_a_huge_one_is_clamped() {
+        let off = Address::parse("host=db", Duration::ZERO).unwrap();
+        let options = off.config.get_options().unwrap();
+        assert!(!options.contains("idle_in_transaction"), "{options}");
+        let huge = Address::parse("host=db", Duration::from_secs(u64::MAX)).unwrap();
+        let options = huge.config.get_options().unwrap();
+        assert!(
+            options.contains(&format!("idle_in_transaction_session_timeout={}", i32::MAX)),
+            "{options}"
         );
     }
 

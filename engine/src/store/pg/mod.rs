@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use self::address::Address;
+use self::address::{Address, HELD_ON_PURPOSE};
 use self::conn::{Conn, Pool, read_error};
 use self::kv::PoolKv;
 use self::writer::{Job, TIMER_CHANNEL, Writer};
@@ -60,8 +60,9 @@ pub struct Options {
     #[doc(hidden)]
     pub report_counters: bool,
     /// How long the server lets a session of this node sit idle inside a transaction
-    /// before it ends it: the bound on how long a node cut off from the database can hold
-    /// the chain's head, a timer shard or a webhook cursor's lease from the others.
+    /// before it ends it and releases its locks: the bound on how long a hung node's writer
+    /// can hold the chain's head from the others. Timer claims, webhook leases and audit
+    /// snapshots are idle on purpose and exempt. Zero leaves it to the server's setting.
     pub idle_in_transaction: Duration,
 }
 
@@ -112,6 +113,13 @@ pub fn migrate_url(url: &str) -> Result<Vec<i32>, Error> {
             problem: format!("cannot connect: {e}"),
         })?;
     migrate::migrate(&mut client)
+}
+
+/// The connection settings every connection of a node with `options` uses: the address
+/// with the guards of [`Options::idle_in_transaction`] and TCP keepalives added (for tools
+/// that open connections of their own beside the store's).
+pub fn connection_config(url: &str, options: &Options) -> Result<postgres::Config, Error> {
+    Ok(Address::parse(url, options.idle_in_transaction)?.config)
 }
 
 impl PgStore {
@@ -324,7 +332,12 @@ impl Store for PgStore {
         }
         let mut conn = self.pool.lend()?;
         let claimed = (|| -> Result<Vec<i32>, postgres::Error> {
-            conn.client.batch_execute("BEGIN")?;
+            // Idle through the whole `fire_due`, which may be long (a backlog after a
+            // restart): ended by the idle timeout, the claim would be taken by another node
+            // mid-firing. Nobody waits on it (SKIP LOCKED), so only a vanished node's claim
+            // needs ending, and the keepalives do that.
+            conn.client
+                .batch_execute(&format!("BEGIN; {HELD_ON_PURPOSE}"))?;
             conn.client
                 .query(
                     "SELECT shard FROM motcua_timer_shards ORDER BY shard FOR UPDATE SKIP LOCKED",
@@ -394,13 +407,11 @@ struct MarkLease {
     name: String,
 }
 
-/// A lease's transaction sits idle through a delivery and its retries (minutes, with a
-/// failing receiver), so it is exempt from the idle timeout every other transaction has: were
-/// the server to end it mid-retries, another node would deliver the same event meanwhile, out
-/// of order. A node that vanishes still loses its leases, to the TCP keepalives; one that
-/// hangs holds up only that subscriber, never the other nodes' commits.
-const HELD_THROUGH_DELIVERIES: &str = "SET LOCAL idle_in_transaction_session_timeout = 0";
-
+// A lease's transaction sits idle through a delivery and its retries (minutes, with a
+// failing receiver), so it is exempt from the idle timeout (`HELD_ON_PURPOSE`): were the
+// server to end it mid-retries, another node would deliver the same event meanwhile, out of
+// order. A node that vanishes still loses its leases, to the TCP keepalives and the user
+// timeout; one that hangs holds up only that subscriber, never the other nodes' commits.
 impl Lease for MarkLease {
     fn set(&mut self, _marks: &dyn Marks, value: &[u8]) -> Result<bool, Error> {
         let Some(c) = self.held.conn.as_mut() else {
@@ -415,7 +426,7 @@ impl Lease for MarkLease {
                 &[name, &value],
             )?;
             c.client
-                .batch_execute(&format!("COMMIT; BEGIN; {HELD_THROUGH_DELIVERIES}"))?;
+                .batch_execute(&format!("COMMIT; BEGIN; {HELD_ON_PURPOSE}"))?;
             let row = c.client.query_opt(
                 "SELECT v FROM motcua_marks WHERE name = $1 FOR UPDATE SKIP LOCKED",
                 &[name],
@@ -525,7 +536,7 @@ impl Marks for PgStore {
                 &[&name],
             )?;
             conn.client
-                .batch_execute(&format!("BEGIN; {HELD_THROUGH_DELIVERIES}"))?;
+                .batch_execute(&format!("BEGIN; {HELD_ON_PURPOSE}"))?;
             let row = conn.client.query_opt(
                 "SELECT v FROM motcua_marks WHERE name = $1 FOR UPDATE SKIP LOCKED",
                 &[&name],

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use sled::IVec;
 
-use super::address::Address;
+use super::address::{Address, HELD_ON_PURPOSE};
 use super::conn::{Conn, read_error};
 use super::kv::{Paged, fetch};
 use crate::dossier::Dossier;
@@ -68,7 +68,11 @@ impl PgSnapshot {
             problem: e.to_string(),
         })?;
         conn.client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            // Read as fast as its reader takes it (a pager, a pipe over ssh), and it blocks
+            // nobody: exempt from the idle timeout.
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {HELD_ON_PURPOSE}"
+            ))
             .map_err(read_error)?;
         let kv = SnapshotKv {
             conn: Mutex::new(conn),
