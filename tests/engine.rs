@@ -1305,24 +1305,21 @@ mod nodes {
         // A node with the guards every node has (a shorter idle timeout, for the test) takes
         // the records' lock in its transaction, then hangs: a stopped process, a frozen VM.
         let guarded = Options {
-            idle_in_transaction: Duration::from_millis(500),
+            idle_in_transaction: Duration::from_secs(2),
             ..Options::default()
         };
         let mut hung = connection_config(&a.url, &guarded)
             .unwrap()
             .connect(postgres::NoTls)
             .unwrap();
-        let hung_at = Instant::now();
         hung.batch_execute("BEGIN; LOCK TABLE motcua_kv IN EXCLUSIVE MODE")
             .unwrap();
-        // Node a's submission waits for the lock, and is received once the server has ended
-        // the hung session.
+        // The server's clock on the hung session starts now. Node a's submission waits for
+        // the lock, and is received once the server has ended the hung session.
+        let submitted = Instant::now();
         let received = a.engine.submit(house_permit(house())).unwrap().dossier;
-        let waited = hung_at.elapsed();
-        assert!(
-            waited >= Duration::from_millis(450),
-            "not blocked: {waited:?}"
-        );
+        let waited = submitted.elapsed();
+        assert!(waited >= Duration::from_secs(1), "not blocked: {waited:?}");
         assert!(
             waited < Duration::from_secs(30),
             "blocked too long: {waited:?}"
@@ -1336,34 +1333,48 @@ mod nodes {
     }
 
     #[test]
-    fn a_timer_claim_outlives_the_idle_timeout_while_its_node_fires() {
+    fn a_timer_claim_is_kept_by_a_busy_node_and_lost_by_a_hung_one() {
         use motcua::store::Store;
         use motcua::store::pg::{Options, PgStore};
-        use std::time::Duration;
+        use std::time::{Duration, Instant};
         let url = support::pg::cluster().fresh_database();
-        let busy = PgStore::open(
+        let node = PgStore::open(
             &url,
             Options {
-                idle_in_transaction: Duration::from_millis(300),
+                idle_in_transaction: Duration::from_millis(400),
                 ..Options::default()
             },
         )
         .unwrap();
         let other = PgStore::open(&url, Options::default()).unwrap();
-        let held = busy.claim_timers().unwrap();
-        assert!(!held.is_partial(), "the first claimer holds every shard");
-        // A long firing (a backlog after a restart): the claim stays with the busy node.
-        std::thread::sleep(Duration::from_millis(1200));
+        let mut claim = node.claim_timers().unwrap();
+        assert!(!claim.is_partial(), "the first claimer holds every shard");
+        // A long firing (a backlog after a restart) renews its claim between pages.
+        for _page in 0..6 {
+            std::thread::sleep(Duration::from_millis(200));
+            assert!(claim.renew(), "a busy node lost its claim");
+        }
         assert!(
             other.claim_timers().unwrap().is_partial(),
             "taken mid-firing"
         );
-        drop(held);
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while other.claim_timers().unwrap().is_partial() {
-            assert!(std::time::Instant::now() < deadline, "never released");
+        // Then the node hangs mid-firing: the server ends its session, and the shards go to
+        // the node still working.
+        let hung_at = Instant::now();
+        loop {
+            if !other.claim_timers().unwrap().is_partial() {
+                break;
+            }
+            assert!(
+                hung_at.elapsed() < Duration::from_secs(20),
+                "the hung node kept its shards"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
+        assert!(
+            !claim.renew(),
+            "the hung node still thinks it holds the shards"
+        );
     }
 
     #[test]

@@ -38,15 +38,25 @@ impl Engine {
         let mut failed: HashSet<String> = HashSet::new();
         // On a store several nodes share, the shards of dossiers this node may fire, held
         // until the call ends; timers of the other shards are another node's now.
-        let claim = match self.store.claim_timers() {
+        let mut claim = match self.store.claim_timers() {
             Ok(c) => c,
             Err(e) => return self.stop_firing(fired, failed, e),
         };
         let mut passed_over = false;
-        for _round in 0..16 {
+        let mut pages = 0usize;
+        'rounds: for _round in 0..16 {
             let mut after: Option<Timer> = None;
             let mut fired_this_round = 0;
             loop {
+                // Renewed before every page but the call's first, just claimed.
+                pages += 1;
+                if pages > 1 && !claim.renew() {
+                    // Ended by the store (this node was silent too long, or lost its
+                    // connection): the shards may be another node's by now.
+                    tracing::warn!("the timer claim was lost mid-firing; firing stops here");
+                    passed_over = true;
+                    break 'rounds;
+                }
                 let due = match self
                     .store
                     .due_timers_after(after.as_ref(), now, FIRING_BATCH)

@@ -189,23 +189,37 @@ pub const TIMER_SHARDS: usize = 16;
 /// claim is dropped.
 pub struct TimerClaim {
     shards: Option<[bool; TIMER_SHARDS]>,
-    _held: Option<Box<dyn Send>>,
+    held: Option<Box<dyn ClaimHold>>,
+}
+
+/// What keeps a claim on a shared store, released when dropped.
+pub trait ClaimHold: Send {
+    /// Whether the claim is still held, telling the store the node is alive: the firing
+    /// calls it between pages, so a node that hangs mid-firing can have its claim ended by
+    /// the store (PostgreSQL's idle timeout) while a busy one keeps it.
+    fn renew(&mut self) -> bool;
 }
 
 impl TimerClaim {
     pub fn all() -> TimerClaim {
         TimerClaim {
             shards: None,
-            _held: None,
+            held: None,
         }
     }
 
     /// The shards marked true, held until `held` is dropped.
-    pub fn shards(shards: [bool; TIMER_SHARDS], held: Box<dyn Send>) -> TimerClaim {
+    pub fn shards(shards: [bool; TIMER_SHARDS], held: Box<dyn ClaimHold>) -> TimerClaim {
         TimerClaim {
             shards: Some(shards),
-            _held: Some(held),
+            held: Some(held),
         }
+    }
+
+    /// Whether the claim still holds (see [`ClaimHold::renew`]); a claim of all timers on a
+    /// store of one process always does.
+    pub fn renew(&mut self) -> bool {
+        self.held.as_mut().is_none_or(|h| h.renew())
     }
 
     /// A dossier's shard: FNV-1a of its code, so every node computes the same one.

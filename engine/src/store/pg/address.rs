@@ -6,9 +6,9 @@
 //! would stop every other node until TCP gave up, which on Linux takes hours. Each connection
 //! therefore asks the server to end a session left idle inside a transaction, and both ends
 //! probe a silent peer with TCP keepalives and give up on unacknowledged data after
-//! [`USER_TIMEOUT`]. Transactions meant to sit idle (a lease through a delivery's retries, a
-//! timer claim through a long firing, an audit snapshot read by a slow pipe) switch the idle
-//! timeout off for themselves with [`HELD_ON_PURPOSE`].
+//! [`USER_TIMEOUT`]. Transactions meant to sit idle (a lease through a delivery's retries,
+//! an audit snapshot read by a slow pipe) switch the idle timeout off for themselves with
+//! [`HELD_ON_PURPOSE`]; a timer claim stays under it and is renewed between pages of firing.
 //!
 //! The address's own `options` win over ours (ours come first, and PostgreSQL applies the
 //! last `-c` of a name), and so do its keepalive, timeout and `keepalives=0` settings, except
@@ -103,20 +103,31 @@ pub(crate) fn shown(url: &str) -> String {
     }
 }
 
-/// URL form. The client ends the user part at the first `@`, so a password may hold `/`,
-/// `?` or `#`; everything from the first `:` after the scheme to the last `@` is hidden,
-/// which covers every password the client could have read there. Then the value of each
-/// parameter whose (percent-decoded) name is `password`, up to the next `&`.
+/// URL form. The client ends the user part at the first `@` and reads the password after
+/// its first `:`, so a password may hold `/`, `?` or `#`; when the host part up to the next
+/// `/` or `?` holds another `@`, the password was likely meant to run to that one, and is hidden to
+/// there. Then the value of each parameter whose (percent-decoded) name is `password`, up to
+/// the next `&`, with the query found where the client finds it: after the user part.
 fn shown_url(url: &str, start: usize) -> String {
     let mut out = String::with_capacity(url.len());
     let rest = &url[start..];
-    let tail = match (rest.find(':'), rest.rfind('@')) {
-        (Some(colon), Some(at)) if colon < at => {
-            out.push_str(&url[..start + colon + 1]);
-            out.push_str("***");
-            &rest[at..]
+    let tail = match rest.find('@') {
+        Some(at) => {
+            let authority_end = rest[at..].find(['/', '?']).map_or(rest.len(), |i| at + i);
+            let last_at = rest[..authority_end].rfind('@').unwrap_or(at);
+            match rest[..at].find(':') {
+                Some(colon) => {
+                    out.push_str(&url[..start + colon + 1]);
+                    out.push_str("***");
+                    &rest[last_at..]
+                }
+                None => {
+                    out.push_str(&url[..start + at]);
+                    &rest[at..]
+                }
+            }
         }
-        _ => {
+        None => {
             out.push_str(&url[..start]);
             rest
         }
@@ -165,58 +176,52 @@ fn percent_decoded(s: &str) -> Vec<u8> {
     out
 }
 
-/// libpq `key=value` form, read as the client reads it: a value is single-quoted or ends at
-/// whitespace, and `\` escapes the next character in both.
+/// libpq `key=value` form, read as the client reads it: separators are any whitespace
+/// (`char::is_whitespace`), a value is single-quoted or ends at whitespace, and `\` escapes
+/// the next character in both.
 fn shown_pairs(s: &str) -> String {
-    let b = s.as_bytes();
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let at = |i: usize| chars.get(i).map(|&(_, c)| c);
+    let byte = |i: usize| chars.get(i).map_or(s.len(), |&(b, _)| b);
     let skip_space = |mut i: usize| {
-        while i < b.len() && b[i].is_ascii_whitespace() {
+        while at(i).is_some_and(char::is_whitespace) {
             i += 1;
         }
         i
     };
     let mut out = String::with_capacity(s.len());
     let (mut i, mut copied) = (0, 0);
-    while i < b.len() {
+    while i < chars.len() {
         i = skip_space(i);
         let key_start = i;
-        while i < b.len() && b[i] != b'=' && !b[i].is_ascii_whitespace() {
+        while at(i).is_some_and(|c| c != '=' && !c.is_whitespace()) {
             i += 1;
         }
-        let key = &s[key_start..i];
+        let key = &s[byte(key_start)..byte(i)];
         i = skip_space(i);
-        if i >= b.len() || b[i] != b'=' {
+        if at(i) != Some('=') {
             continue;
         }
         i = skip_space(i + 1);
-        let value_start = i;
-        if b.get(i) == Some(&b'\'') {
+        let value_start = byte(i);
+        if at(i) == Some('\'') {
             i += 1;
-            while i < b.len() {
-                match b[i] {
-                    b'\\' => i += 2,
-                    b'\'' => {
-                        i += 1;
-                        break;
-                    }
-                    _ => i += 1,
+            while let Some(c) = at(i) {
+                i += if c == '\\' { 2 } else { 1 };
+                if c == '\'' {
+                    break;
                 }
             }
         } else {
-            while i < b.len() && !b[i].is_ascii_whitespace() {
-                i += if b[i] == b'\\' { 2 } else { 1 };
+            while let Some(c) = at(i).filter(|c| !c.is_whitespace()) {
+                i += if c == '\\' { 2 } else { 1 };
             }
         }
-        // An escape may step past the end, or into a character; the cut is always at ASCII
-        // or at the end.
-        i = i.min(b.len());
-        while !s.is_char_boundary(i) {
-            i += 1;
-        }
+        i = i.min(chars.len());
         if key == "password" {
             out.push_str(&s[copied..value_start]);
             out.push_str("***");
-            copied = i;
+            copied = byte(i);
         }
     }
     out.push_str(&s[copied..]);
@@ -263,6 +268,30 @@ mod tests {
             ("host=db password=ends\\", "host=db password=***"),
             ("password=mật\\khẩu host=db", "password=*** host=db"),
             ("host=db dbname=motcua", "host=db dbname=motcua"),
+            // Where the client finds the query and the end of the user part.
+            (
+                "postgres://u:p@h/db?application_name=a@b&password=secret",
+                "postgres://u:***@h/db?application_name=a@b&password=***",
+            ),
+            (
+                "postgres://u:p@h?password=x@y",
+                "postgres://u:***@h?password=***",
+            ),
+            (
+                "postgres://u@h:5432/db?password=x@y",
+                "postgres://u@h:5432/db?password=***",
+            ),
+            (
+                "postgres://u?x@h/db?password=s3cret",
+                "postgres://u?x@h/db?password=***",
+            ),
+            // Any whitespace separates pairs, as the client reads them.
+            ("host=db\u{a0}password=s3cret", "host=db\u{a0}password=***"),
+            ("host=db\x0bpassword=s3cret", "host=db\x0bpassword=***"),
+            (
+                "password\u{3000}=s3cret host=db",
+                "password\u{3000}=*** host=db",
+            ),
             ("postgres://db/motcua", "postgres://db/motcua"),
         ];
         for (address, expected) in cases {

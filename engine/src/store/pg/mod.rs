@@ -332,12 +332,9 @@ impl Store for PgStore {
         }
         let mut conn = self.pool.lend()?;
         let claimed = (|| -> Result<Vec<i32>, postgres::Error> {
-            // Idle through the whole `fire_due`, which may be long (a backlog after a
-            // restart): ended by the idle timeout, the claim would be taken by another node
-            // mid-firing. Nobody waits on it (SKIP LOCKED), so only a vanished node's claim
-            // needs ending, and the keepalives do that.
-            conn.client
-                .batch_execute(&format!("BEGIN; {HELD_ON_PURPOSE}"))?;
+            // Under the idle timeout: the firing renews the claim between pages, so a long
+            // `fire_due` keeps it and a node that hangs mid-firing loses it.
+            conn.client.batch_execute("BEGIN")?;
             conn.client
                 .query(
                     "SELECT shard FROM motcua_timer_shards ORDER BY shard FOR UPDATE SKIP LOCKED",
@@ -388,6 +385,25 @@ struct Held {
     /// Where the release is recorded, so this node's next claim waits for it instead of
     /// finding its own old locks and skipping its own timers.
     released: Option<Arc<Mutex<Option<JoinHandle<()>>>>>,
+}
+
+impl super::ClaimHold for Held {
+    fn renew(&mut self) -> bool {
+        let Some(c) = self.conn.as_mut() else {
+            return false;
+        };
+        if c.client.batch_execute("SELECT 1").is_ok() {
+            return true;
+        }
+        // The session was ended (the idle timeout, a lost connection): its locks are gone.
+        // Closed off this thread, like any client.
+        if let Some(dead) = self.conn.take() {
+            let _ = std::thread::Builder::new()
+                .name("motcua-pg-close".into())
+                .spawn(move || drop(dead));
+        }
+        false
+    }
 }
 
 impl Drop for Held {
