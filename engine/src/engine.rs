@@ -8,6 +8,9 @@ use std::sync::{Arc, RwLock};
 
 mod firing;
 mod plugin_steps;
+mod uploads;
+
+pub use uploads::MARK_PREFIX as UPLOAD_MARK_PREFIX;
 
 use crate::audit;
 use crate::catalog::{self, Catalog, Compiled, Origin};
@@ -21,6 +24,8 @@ use crate::procedure::{self, Loaded};
 use crate::scheduler::Bell;
 use crate::store::{self, Committed, Query, Reader, Store};
 
+pub use crate::error::{Code, Error, Result};
+
 /// One page of [`Engine::list`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
@@ -28,115 +33,6 @@ pub struct Listing {
     /// Pass as `after` for the next page; `None` when this page is the last.
     pub next: Option<String>,
 }
-
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    #[error("no procedure '{0}' in the catalogue")]
-    UnknownProcedure(String),
-    #[error("no dossier with code {0}")]
-    NotFound(String),
-    #[error(transparent)]
-    Refused(#[from] transition::Error),
-    #[error(transparent)]
-    Store(#[from] store::Error),
-    #[error(transparent)]
-    Catalog(#[from] catalog::Error),
-    #[error(
-        "dossier {code} is pinned to procedure version {hash}, which is neither loaded nor stored"
-    )]
-    PinnedVersionMissing { code: String, hash: String },
-    #[error("{what} needs plugin '{plugin}', but this build has no plugin support")]
-    PluginsNotBuilt { what: String, plugin: String },
-    #[error("actor id '{0}' is reserved for the engine's own steps")]
-    ReservedActor(String),
-    #[error("plugin '{plugin}' failed ({kind}): {message}")]
-    Plugin {
-        plugin: String,
-        kind: &'static str,
-        message: String,
-    },
-    #[error("plugin '{plugin}' refused the data: {}", .errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
-    PluginRefused {
-        plugin: String,
-        errors: Vec<crate::dossier::form::FieldError>,
-    },
-    #[error(
-        "dossier {code}: automatic state '{state}' still stands after {decisions} plugin decisions in one step; nothing was written"
-    )]
-    AutomaticLoop {
-        code: String,
-        state: String,
-        decisions: usize,
-    },
-    #[error("cannot read procedures from {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl Error {
-    /// A stable code portals switch on (messages may change; codes do not).
-    pub fn code(&self) -> &'static str {
-        use transition::Error as T;
-        match self {
-            Error::UnknownProcedure(_) => "unknown_procedure",
-            Error::NotFound(_) | Error::Store(store::Error::NotFound(_)) => "not_found",
-            Error::Store(store::Error::VersionMoved { .. })
-            | Error::Refused(T::Conflict { .. }) => "conflict",
-            Error::Store(store::Error::IdempotencyMismatch { .. }) => "idempotency_mismatch",
-            Error::Store(store::Error::SequenceExhausted { .. }) => "sequence_exhausted",
-            Error::Store(store::Error::BadCursor(_)) => "bad_cursor",
-            Error::Store(store::Error::NotWritten(_) | store::Error::Closed) => "not_written",
-            Error::Store(store::Error::OutcomeUnknown(_)) => "outcome_unknown",
-            Error::Store(store::Error::Corrupt(_) | store::Error::CorruptStore { .. }) => {
-                "store_corrupt"
-            }
-            Error::Store(store::Error::Unusable { .. }) => "store_unusable",
-            Error::Store(_) => "storage",
-            Error::Refused(T::BadRequest(_)) => "invalid_request",
-            Error::Refused(T::InvalidForm(_)) => "invalid_form",
-            Error::Refused(T::UnknownDocument { .. }) => "unknown_document",
-            Error::Refused(T::NotEffective { .. }) => "not_effective",
-            Error::Refused(T::Closed { .. }) => "closed",
-            Error::Refused(T::UnknownAction { .. }) => "unknown_action",
-            Error::Refused(T::NotAvailable { .. }) => "action_not_available",
-            Error::Refused(
-                T::RoleRequired { .. }
-                | T::ApplicantOnly { .. }
-                | T::SystemOnly { .. }
-                | T::NotApprover { .. }
-                | T::DepartmentRequired { .. },
-            ) => "forbidden",
-            Error::Refused(T::ExtensionTooLate { .. }) => "extension_too_late",
-            Error::Refused(T::ExtensionCapped { .. }) => "extension_capped",
-            Error::Refused(T::AlreadyResolved { .. }) => "already_resolved",
-            Error::Refused(
-                T::MissingInput { .. }
-                | T::BadInput { .. }
-                | T::UnknownInput { .. }
-                | T::CommentRequired { .. },
-            ) => "invalid_input",
-            Error::Refused(T::GuardRefused { .. }) => "guard_refused",
-            Error::Refused(T::Guard(_)) => "guard_error",
-            Error::Refused(T::Deadline(_)) => "deadline",
-            Error::Refused(T::Definition { .. } | T::UnknownLinkedProcedure(_)) => {
-                "procedure_defect"
-            }
-            Error::Catalog(_) => "invalid_procedure",
-            Error::PinnedVersionMissing { .. } => "pinned_version_missing",
-            Error::PluginsNotBuilt { .. } => "plugins_not_built",
-            Error::Plugin { .. } => "plugin_failed",
-            Error::ReservedActor(_) => "forbidden",
-            Error::PluginRefused { .. } => "validation_failed",
-            Error::AutomaticLoop { .. } => "automatic_loop",
-            Error::Io { .. } => "io",
-        }
-    }
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Instants the engine decides on are whole milliseconds: timer keys store milliseconds, and a
 /// due instant finer than its key would never match the timer read back.
@@ -167,6 +63,8 @@ pub struct Engine {
     /// The last `fire_due` passed over timers another node claimed (see
     /// [`Engine::others_firing`]).
     others_firing: std::sync::atomic::AtomicBool,
+    /// The folder uploaded procedures are named in (see [`Engine::set_uploads_dir`]).
+    uploads_dir: RwLock<PathBuf>,
 }
 
 /// How to open an [`Engine`].
@@ -268,6 +166,7 @@ impl Engine {
             bell,
             stuck: Default::default(),
             others_firing: Default::default(),
+            uploads_dir: RwLock::new(PathBuf::from(".")),
         })
     }
 
@@ -478,9 +377,15 @@ impl Engine {
         let p = match self.procedure_in_force(&sub.procedure, day) {
             Some(p) => p,
             // Known, but no version receives today: the pure step explains which and when.
-            None => self
-                .procedure(&sub.procedure)
-                .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?,
+            None => match self.procedure(&sub.procedure) {
+                Some(p) => p,
+                // Perhaps another node sharing the store uploaded it a moment ago.
+                None if self.refresh_uploads()? > 0 => self
+                    .procedure_in_force(&sub.procedure, day)
+                    .or_else(|| self.procedure(&sub.procedure))
+                    .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?,
+                None => return Err(Error::UnknownProcedure(sub.procedure.clone())),
+            },
         };
         let lookup = |id: &str| {
             self.procedure_in_force(id, day)

@@ -1,35 +1,78 @@
 //! motcua: a workflow engine for one-stop-shop (một cửa) administrative procedures.
 //!
-//! The crate is the library that portals embed; it has no HTTP or CLI dependencies. See
-//! `ARCHITECTURE.md` at the repository root for the map and its invariants.
+//! This crate is what portals embed; it has no HTTP or CLI dependencies. It puts together
+//! three lower crates, whose dependencies state the layers (see `ARCHITECTURE.md`):
+//! - `motcua-core`: everything that decides, pure and deterministic: [`procedure`],
+//!   [`calendar`], [`deadline`], [`dossier`] and the pure [`transition`], the audit entry,
+//!   the report's counters. Re-exported here under the same paths.
+//! - `motcua-store` ([`store`]): the `Store`/`Reader` traits, the commit rules and reads over
+//!   a byte-level key space, the in-memory store, sled (feature `sled`) and PostgreSQL
+//!   (feature `postgres`).
+//! - `motcua-plugin` ([`plugin`], feature `plugins`): the sandboxed WASM plugin host.
 //!
-//! - [`procedure`]: the YAML model, its loader with positioned diagnostics, graph checks, diagrams.
-//! - [`calendar`]: working-day calendars and working-time arithmetic (pure).
-//! - [`deadline`]: appointments, step due instants, pauses, extensions, warnings and
-//!   classification (pure).
-//! - [`dossier`]: dossiers and the pure transition step.
-//! - [`catalog`]: procedure versions ready to run, pinned by content hash.
-//! - [`store`]: the `Store` trait and its sled implementation with group commit.
-//! - [`audit`]: the hash-chained audit entries.
-//! - [`report`]: the on-time service report (Decision 766) from per-day counters (pure).
-//! - [`engine`]: the facade portals call; [`steps`] runs plugin steps around the pure core;
-//!   [`scheduler`] fires due timers on a thread of its own.
-//! - [`plugin`] (feature `plugins`, on by default): the sandboxed WASM plugin host.
+//! What lives here: [`Engine`], the facade portals call (submit, act, fire, read); the
+//! [`catalog`] of procedure versions ready to run, kept in step with the store; plugin steps
+//! around the pure core; timer firing and the [`scheduler`]; the audit proof, queries,
+//! exports and slip ([`audit`]); and the on-time report read from a store ([`report`]).
+
+pub use motcua_core::{calendar, clock, transition};
+pub use motcua_store as store;
+
+#[cfg(feature = "plugins")]
+pub use motcua_plugin as plugin;
 
 pub mod audit;
-pub mod calendar;
 pub mod catalog;
-pub mod clock;
-pub mod deadline;
-pub mod dossier;
 pub mod engine;
-#[cfg(feature = "plugins")]
-pub mod plugin;
-pub mod procedure;
+pub mod error;
 pub mod report;
 pub mod scheduler;
 #[cfg(feature = "plugins")]
 pub mod steps;
-pub mod store;
 
-pub use engine::{Engine, Error, Listing, Options, Receipt, Result};
+/// Procedures: the YAML model, loading with positioned diagnostics, checks and diagrams
+/// ([`motcua_core::procedure`]), with the WASM plugin inspector where plugins are compiled in.
+pub mod procedure {
+    pub use motcua_core::procedure::*;
+
+    #[cfg(feature = "plugins")]
+    pub use motcua_plugin::WasmInspector;
+
+    use std::io;
+    use std::path::PathBuf;
+
+    /// Loads and checks several files as one catalogue (see
+    /// [`load_and_check_files_with`]). With the `plugins` feature (the default) every pinned
+    /// plugin is loaded in the sandbox and inspected (E060–E065), one [`WasmInspector`] for all
+    /// the files; without it, plugins are only checked to be declared.
+    pub fn load_and_check_files(paths: &[PathBuf]) -> io::Result<Vec<Loaded>> {
+        #[cfg(feature = "plugins")]
+        {
+            // Creating the host reserves the sandbox's memory pool; failing that is an
+            // environment problem (like an unreadable file), not a problem in the procedures.
+            let inspector = WasmInspector::new()
+                .map_err(|e| io::Error::other(format!("cannot start the plugin sandbox: {e}")))?;
+            load_and_check_files_with(paths, &inspector)
+        }
+        #[cfg(not(feature = "plugins"))]
+        {
+            load_and_check_files_with(paths, &NoPlugins)
+        }
+    }
+}
+
+/// Dossiers and the pure transition step ([`motcua_core::dossier`], [`motcua_core::transition`]).
+pub mod dossier {
+    pub use motcua_core::dossier::*;
+    pub use motcua_core::transition;
+}
+
+/// Deadline arithmetic and classification ([`motcua_core::deadline`]), with the clocks' status
+/// of a dossier ([`motcua_core::dossier::status`]).
+pub mod deadline {
+    pub use motcua_core::deadline::*;
+    pub use motcua_core::dossier::status::{self, ClockState, ClockView, Clocks, StepClock};
+}
+
+pub use engine::{Engine, Listing, Options, Receipt};
+pub use error::{Code, Error, Result};

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::audit::SystemAction;
 use crate::catalog::Compiled;
 use crate::dossier::form::FieldError;
 use crate::dossier::transition::{self, Env, Transition};
@@ -162,7 +163,7 @@ pub fn run_automatic(
                     };
                     let (kind, message) = match &e {
                         Error::Plugin { kind, message, .. } => (*kind, message.clone()),
-                        other => (other.code(), other.to_string()),
+                        other => (other.code().as_str(), other.to_string()),
                     };
                     let record = serde_json::json!({"plugin": call.plugin, "error": kind, "message": message});
                     next = d.clone();
@@ -175,8 +176,13 @@ pub fn run_automatic(
             };
             let mut step = transition::act_as_engine(&p, &next, &action, Some(comment), env)?;
             let mut first = step.changes.remove(0);
+            // The plugin's record belongs to the decision's own entry only: the clock entries
+            // the same step wrote (a pause while the applicant is asked for a paper) keep their
+            // own reason, state and appointment (docs/deadlines.md).
             for entry in first.audit.iter_mut() {
-                entry.input = record.clone();
+                if !SystemAction::is_system(&entry.action) {
+                    entry.input = record.clone();
+                }
             }
             let change = &mut t.changes[i];
             change.dossier = first.dossier;

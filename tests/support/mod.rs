@@ -94,18 +94,24 @@ macro_rules! conformance {
         #[test]
         #[cfg(feature = "postgres")]
         fn the_same_tests_pass_on_postgresql() {
-            if support::on_postgres() {
+            if $crate::support::on_postgres() {
                 return;
             }
-            let cluster = support::pg::cluster();
+            // This module's tests only: the binary holds every suite, each re-run by its own.
+            let module = module_path!()
+                .split_once("::")
+                .map(|(_, m)| format!("{m}::"))
+                .unwrap();
+            let cluster = $crate::support::pg::cluster();
             let out = std::process::Command::new(std::env::current_exe().unwrap())
                 .args([
+                    module.as_str(),
                     "--skip",
                     "the_same_tests_pass_on_postgresql",
                     "--test-threads",
                     "2",
                 ])
-                .env(support::STORE_ENV, "postgres")
+                .env($crate::support::STORE_ENV, "postgres")
                 .envs(cluster.child_env())
                 .output()
                 .unwrap();

@@ -192,8 +192,8 @@ pub fn serve(engine: Arc<motcua::Engine>, config: Config) -> Result<(), Error> {
 }
 
 async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), Error> {
-    let restored =
-        api::procedures::restore_uploaded(&engine, &config.procedures).map_err(Error::Uploaded)?;
+    engine.set_uploads_dir(&config.procedures);
+    let restored = engine.restore_uploads().map_err(Error::Uploaded)?;
     if restored > 0 {
         eprintln!("loaded {restored} procedure versions uploaded earlier");
     }
@@ -266,18 +266,15 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
     // Several nodes on one database: a version uploaded on one is loaded by the others
     // within a few seconds.
     if engine.store_is_shared() {
-        let (engine, dir, mut stop) = (engine.clone(), config.procedures.clone(), stop_rx.clone());
+        let (engine, mut stop) = (engine.clone(), stop_rx.clone());
         deliveries.push(tokio::spawn(async move {
             while !*stop.borrow() {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_secs(5)) => {}
                     _ = stop.changed() => continue,
                 }
-                let (engine, dir) = (engine.clone(), dir.clone());
-                let loaded = tokio::task::spawn_blocking(move || {
-                    api::procedures::refresh_uploaded(&engine, &dir)
-                })
-                .await;
+                let engine = engine.clone();
+                let loaded = tokio::task::spawn_blocking(move || engine.refresh_uploads()).await;
                 match loaded {
                     Ok(Ok(n)) if n > 0 => {
                         eprintln!("loaded {n} procedure versions uploaded on another node")

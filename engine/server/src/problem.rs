@@ -87,30 +87,41 @@ impl IntoResponse for Problem {
 
 /// The HTTP status of each engine code. Refusals of the request are 4xx; only faults of the
 /// server or its storage are 5xx, and `not_written` says a retry is safe.
-pub fn status_of(code: &str) -> StatusCode {
+pub fn status_of(code: motcua::Code) -> StatusCode {
+    use motcua::Code as C;
+    // Exhaustive: a new engine code is a compile error here, never a silent 500.
     match code {
-        "not_found" | "unknown_procedure" => StatusCode::NOT_FOUND,
-        "conflict" => StatusCode::CONFLICT,
-        "forbidden" => StatusCode::FORBIDDEN,
-        "bad_cursor" | "invalid_request" => StatusCode::BAD_REQUEST,
-        "idempotency_mismatch"
-        | "invalid_form"
-        | "unknown_document"
-        | "invalid_input"
-        | "guard_refused"
-        | "guard_error"
-        | "unknown_action"
-        | "action_not_available"
-        | "validation_failed"
-        | "not_effective"
-        | "extension_too_late"
-        | "extension_capped"
-        | "already_resolved"
-        | "closed"
-        | "deadline"
-        | "invalid_procedure" => StatusCode::UNPROCESSABLE_ENTITY,
-        "not_written" | "sequence_exhausted" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
+        C::NotFound | C::UnknownProcedure => StatusCode::NOT_FOUND,
+        C::Conflict => StatusCode::CONFLICT,
+        C::Forbidden => StatusCode::FORBIDDEN,
+        C::BadCursor | C::InvalidRequest => StatusCode::BAD_REQUEST,
+        C::IdempotencyMismatch
+        | C::InvalidForm
+        | C::UnknownDocument
+        | C::InvalidInput
+        | C::GuardRefused
+        | C::GuardError
+        | C::UnknownAction
+        | C::ActionNotAvailable
+        | C::ValidationFailed
+        | C::NotEffective
+        | C::ExtensionTooLate
+        | C::ExtensionCapped
+        | C::AlreadyResolved
+        | C::Closed
+        | C::Deadline
+        | C::InvalidProcedure => StatusCode::UNPROCESSABLE_ENTITY,
+        C::NotWritten | C::SequenceExhausted => StatusCode::SERVICE_UNAVAILABLE,
+        C::OutcomeUnknown
+        | C::StoreCorrupt
+        | C::StoreUnusable
+        | C::Storage
+        | C::ProcedureDefect
+        | C::PinnedVersionMissing
+        | C::PluginsNotBuilt
+        | C::PluginFailed
+        | C::AutomaticLoop
+        | C::Io => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -119,7 +130,7 @@ impl From<motcua::Error> for Problem {
         use motcua::dossier::transition::Error as T;
         use motcua::store::Error as S;
         let code = e.code();
-        let mut p = Problem::new(status_of(code), code, e.to_string());
+        let mut p = Problem::new(status_of(code), code.as_str(), e.to_string());
         match &e {
             motcua::Error::Refused(T::Conflict { current, .. })
             | motcua::Error::Store(S::VersionMoved { current, .. }) => {

@@ -36,14 +36,15 @@ pub const TYPES: [&str; 7] = [
 /// The webhook type of an outbox event: `dossier.moved` into national status 5 is
 /// `supplement_requested`, any other move (and a linked group starting) `state_changed`.
 pub fn type_of(e: &Event) -> &'static str {
-    match e.kind.as_str() {
-        "dossier.received" => "submitted",
-        "dossier.moved" if e.status == 5 => "supplement_requested",
-        "dossier.ended" => "ended",
-        "deadline.warning" => "due_soon",
-        "deadline.overdue" => "overdue",
-        "deadline.escalated" => "escalated",
-        _ => "state_changed",
+    use motcua::transition::EventKind as K;
+    match e.kind {
+        K::Received => "submitted",
+        K::Moved if e.status == 5 => "supplement_requested",
+        K::Ended => "ended",
+        K::Warning => "due_soon",
+        K::Overdue => "overdue",
+        K::Escalated => "escalated",
+        K::Moved | K::Linked | K::Extended | K::Apologised => "state_changed",
     }
 }
 
@@ -383,7 +384,7 @@ async fn deliver(
     let body = serde_json::to_vec(&Delivery {
         id: seq,
         kind,
-        event: &event.kind,
+        event: event.kind.as_str(),
         dossier: &event.dossier,
         at: event.at.to_string(),
         status: event.status,

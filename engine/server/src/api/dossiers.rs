@@ -527,12 +527,7 @@ pub(crate) fn list_blocking(
             && q.department
                 .as_ref()
                 .is_none_or(|dep| d.tokens.iter().any(|t| t.department.as_ref() == Some(dep)))
-            && overdue_at.is_none_or(|t| {
-                d.is_open()
-                    && d.clock.paused_since.is_none()
-                    && d.clock.resolved.is_none()
-                    && d.clock.due_at < t
-            });
+            && overdue_at.is_none_or(|t| d.is_overdue_at(t));
         if keep {
             out.push(views::summary(&p.procedure, d));
         }

@@ -16,9 +16,6 @@ use crate::auth::ADMIN;
 use crate::body::{MAX_BODY, Params};
 use crate::problem::Problem;
 
-/// Uploaded sources are kept as marks `procedure/<id>/<sha256>` and loaded again at start.
-pub const MARK_PREFIX: &str = "procedure/";
-
 /// A procedure version in the catalogue.
 #[derive(Serialize, ToSchema)]
 pub struct Summary {
@@ -246,62 +243,5 @@ pub(crate) fn load_uploaded(
             format!("the file is procedure '{}', not '{id}'", p.id),
         ));
     }
-    let compiled = engine
-        .load_procedure(origin, source.clone())
-        .map_err(Problem::from)?;
-    let name = format!("{MARK_PREFIX}{id}/{}", compiled.hash);
-    engine
-        .marks()
-        .set_mark(&name, Some(source.as_bytes()))
-        .map_err(|e| Problem::from(motcua::Error::from(e)))?;
-    Ok(compiled)
-}
-
-/// Loads the versions uploaded before this start (after the procedures folder).
-pub fn restore_uploaded(
-    engine: &motcua::Engine,
-    dir: &std::path::Path,
-) -> Result<usize, motcua::Error> {
-    load_uploaded_marks(engine, dir, false)
-}
-
-/// Loads the versions another node uploaded since (their marks name a hash this engine does
-/// not hold), so every node receives under the same version in force.
-pub fn refresh_uploaded(
-    engine: &motcua::Engine,
-    dir: &std::path::Path,
-) -> Result<usize, motcua::Error> {
-    load_uploaded_marks(engine, dir, true)
-}
-
-fn load_uploaded_marks(
-    engine: &motcua::Engine,
-    dir: &std::path::Path,
-    only_new: bool,
-) -> Result<usize, motcua::Error> {
-    let mut sources = vec![];
-    engine.marks().marks(MARK_PREFIX, &mut |name, value| {
-        if only_new
-            && name
-                .rsplit('/')
-                .next()
-                .is_some_and(|hash| engine.knows_version(hash))
-        {
-            return true;
-        }
-        sources.push((
-            name.to_string(),
-            String::from_utf8_lossy(value).into_owned(),
-        ));
-        true
-    })?;
-    for (name, source) in &sources {
-        let id = name
-            .strip_prefix(MARK_PREFIX)
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or("uploaded");
-        let origin = dir.join(format!("{id}.yaml")).display().to_string();
-        engine.load_procedure(&origin, source.clone())?;
-    }
-    Ok(sources.len())
+    engine.upload_procedure(id, source).map_err(Problem::from)
 }

@@ -155,10 +155,10 @@ pub(crate) fn citizen_view(s: &super::State, code: &str) -> Result<Option<Citize
         if applicant {
             // The officer's entry that asked: the last one moving into this state (the
             // clock's own pause entry follows it and says nothing to the citizen).
-            let asked = history
-                .iter()
-                .rev()
-                .find(|e| !e.action.starts_with("system:") && e.to.iter().any(|x| x == &t.state));
+            let asked = history.iter().rev().find(|e| {
+                !motcua::audit::SystemAction::is_system(&e.action)
+                    && e.to.iter().any(|x| x == &t.state)
+            });
             awaited.push(Awaited {
                 label: state.label.clone(),
                 request: asked.and_then(|e| e.comment.clone()),

@@ -86,14 +86,11 @@ struct DossierPage {
 
 /// The label of an audit entry's action.
 pub fn action_label(p: &Procedure, action: &str) -> String {
+    if let Some(system) = motcua::audit::SystemAction::of(action) {
+        return super::labels::system_action(system).into();
+    }
     match action {
         "submit" => "Tiếp nhận hồ sơ".into(),
-        "system:pause" => "Tạm dừng tính thời gian (chờ công dân)".into(),
-        "system:resume" => "Tiếp tục tính thời gian".into(),
-        "system:warning" => "Cảnh báo sắp đến hạn".into(),
-        "system:escalation" => "Báo cáo lãnh đạo (quá hạn bước)".into(),
-        "system:overdue" => "Quá hạn trả kết quả".into(),
-        "system:start-linked" => "Khởi tạo hồ sơ liên thông".into(),
         other => p
             .actions
             .iter()

@@ -162,7 +162,7 @@ fn base_url(s: &crate::api::State, headers: &HeaderMap) -> String {
 /// The last entry that moved the dossier into a state of `kind`.
 fn into_kind<'a>(p: &Procedure, history: &'a [Entry], kind: StateKind) -> Option<&'a Entry> {
     history.iter().rev().find(|e| {
-        !e.action.starts_with("system:")
+        !motcua::audit::SystemAction::is_system(&e.action)
             && e.to
                 .iter()
                 .any(|s| p.state(s).is_some_and(|x| x.kind == kind))

@@ -1,6 +1,7 @@
 //! The Vietnamese words the screens and forms use for the engine's classifications, in one
 //! place so a dossier page, a list and a printed form never name one thing two ways.
 
+use motcua::audit::SystemAction;
 use motcua::deadline::{Class, ClockState};
 use motcua::dossier::Channel;
 
@@ -49,5 +50,17 @@ pub fn channel_key(key: &str) -> Option<&'static str> {
         "online" => Some(channel(Channel::Online)),
         "post" => Some(channel(Channel::Post)),
         _ => None,
+    }
+}
+
+/// A step the engine took by itself, as the timeline and the leader's lists name it.
+pub fn system_action(a: SystemAction) -> &'static str {
+    match a {
+        SystemAction::Pause => "Tạm dừng tính thời gian (chờ công dân)",
+        SystemAction::Resume => "Tiếp tục tính thời gian",
+        SystemAction::Warning => "Cảnh báo sắp đến hạn",
+        SystemAction::Escalation => "Báo cáo lãnh đạo (quá hạn bước)",
+        SystemAction::Overdue => "Quá hạn trả kết quả",
+        SystemAction::StartLinked => "Khởi tạo hồ sơ liên thông",
     }
 }

@@ -6,6 +6,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
+use motcua::audit::SystemAction;
 use motcua::deadline::ClockState;
 use motcua::dossier::Dossier;
 use motcua::store::Query as Index;
@@ -271,8 +272,9 @@ async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
                 let Ok(c) = state.engine.pinned_procedure(d) else {
                     continue;
                 };
-                // A paused clock is not counting: the API's `overdue=true` leaves it out too.
-                if d.clock.paused_since.is_some()
+                // The store's overdue listing already holds each dossier to
+                // `Dossier::is_overdue_at`; checked again for the instant the page was read.
+                if !d.is_overdue_at(now)
                     || !access::may_read(&who, d, &c.procedure)
                     || !d.tokens.iter().any(mine)
                 {
@@ -342,18 +344,14 @@ fn escalations(s: &crate::api::State, d: &Dossier) -> Vec<String> {
     };
     history
         .iter()
-        .filter(|e| {
-            matches!(
-                e.action.as_str(),
-                "system:escalation" | "system:warning" | "system:overdue"
-            )
+        .filter_map(|e| match SystemAction::of(&e.action)? {
+            a @ (SystemAction::Escalation | SystemAction::Warning | SystemAction::Overdue) => {
+                Some((e, a))
+            }
+            _ => None,
         })
-        .map(|e| {
-            let what = match e.action.as_str() {
-                "system:escalation" => "Báo cáo lãnh đạo",
-                "system:warning" => "Cảnh báo",
-                _ => "Quá hạn",
-            };
+        .map(|(e, a)| {
+            let what = super::labels::system_action(a);
             let whom = e
                 .input
                 .get("notify")

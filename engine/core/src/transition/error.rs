@@ -1,0 +1,127 @@
+//! Why the pure step refuses a request.
+
+use crate::deadline;
+use crate::dossier::form::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+// Exhaustive on purpose: `motcua::Code` maps every variant to a stable code, so a new
+// variant is a compile error there, not a silent default.
+pub enum Error {
+    #[error("procedure '{procedure}' version {version} receives dossiers from {from}{}", until.map(|u| format!(" until {u}")).unwrap_or_default())]
+    NotEffective {
+        procedure: String,
+        version: String,
+        from: jiff::civil::Date,
+        until: Option<jiff::civil::Date>,
+    },
+    #[error("the form data is invalid: {}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    InvalidForm(Vec<FieldError>),
+    #[error("document '{document}' is not in the checklist of procedure '{procedure}'")]
+    UnknownDocument { procedure: String, document: String },
+    #[error("dossier {code} has ended ({outcome:?}); no action is possible")]
+    Closed {
+        code: String,
+        outcome: crate::procedure::Outcome,
+    },
+    #[error("dossier {code} is at version {current}, not {seen}: reload it and decide again")]
+    Conflict {
+        code: String,
+        seen: u64,
+        current: u64,
+    },
+    #[error("procedure '{procedure}' has no action '{action}'")]
+    UnknownAction { procedure: String, action: String },
+    #[error("action '{action}' starts from '{from}', but the dossier is in {}", active_list(.active))]
+    NotAvailable {
+        action: String,
+        from: String,
+        active: Vec<String>,
+    },
+    #[error("action '{action}' needs one of the roles {roles:?}; actor '{actor}' has {has:?}")]
+    RoleRequired {
+        action: String,
+        actor: String,
+        roles: Vec<String>,
+        has: Vec<String>,
+    },
+    #[error("action '{action}' is the applicant's own; '{actor}' is not this dossier's applicant")]
+    ApplicantOnly { action: String, actor: String },
+    #[error("action '{action}' is taken only by the engine itself; '{actor}' cannot take it")]
+    SystemOnly { action: String, actor: String },
+    #[error("invalid request: {0}")]
+    BadRequest(#[from] crate::dossier::request::BadField),
+    #[error("action '{action}' belongs to department '{department}'; actor '{actor}' is not in it")]
+    DepartmentRequired {
+        action: String,
+        actor: String,
+        department: String,
+    },
+    #[error("action '{action}' needs input '{input}'")]
+    MissingInput { action: String, input: String },
+    #[error("action '{action}': input '{input}' must be {expected}")]
+    BadInput {
+        action: String,
+        input: String,
+        expected: String,
+    },
+    #[error("action '{action}' takes no input '{input}' (it takes {known:?})")]
+    UnknownInput {
+        action: String,
+        input: String,
+        known: Vec<String>,
+    },
+    #[error("action '{action}' needs a comment stating the reason")]
+    CommentRequired { action: String },
+    #[error("action '{action}' refused: {label}")]
+    GuardRefused { action: String, label: String },
+    #[error(transparent)]
+    Guard(#[from] crate::dossier::guard::Error),
+    #[error(transparent)]
+    Deadline(#[from] deadline::Error),
+    #[error("procedure '{procedure}' is inconsistent: {message}")]
+    Definition { procedure: String, message: String },
+    #[error("linked procedure '{0}' is not in the catalogue")]
+    UnknownLinkedProcedure(String),
+    #[error(
+        "action '{action}' grants an extension, which needs an approver role {approvers:?}; actor '{actor}' has {has:?}"
+    )]
+    NotApprover {
+        action: String,
+        actor: String,
+        approvers: Vec<String>,
+        has: Vec<String>,
+    },
+    #[error(
+        "action '{action}': an extension must be granted before the appointment ({appointment}); it has passed, so issue an apology instead"
+    )]
+    ExtensionTooLate {
+        action: String,
+        appointment: jiff::Timestamp,
+    },
+    #[error(
+        "action '{action}': dossier {code} was resolved at {at} (its result issued); its deadline is counted and can no longer be extended or apologised for"
+    )]
+    AlreadyResolved {
+        action: String,
+        code: String,
+        at: jiff::Timestamp,
+    },
+    #[error(
+        "action '{action}': {asked} more would extend dossier {code} beyond limit.extension {cap} ({granted} granted already)"
+    )]
+    ExtensionCapped {
+        action: String,
+        code: String,
+        asked: crate::calendar::Duration,
+        granted: String,
+        cap: crate::calendar::Duration,
+    },
+}
+
+fn active_list(active: &[String]) -> String {
+    if active.is_empty() {
+        "no active state".into()
+    } else {
+        format!("{active:?}")
+    }
+}

@@ -1,0 +1,104 @@
+//! A consistent, read-only view of a PostgreSQL store while its nodes keep writing: one
+//! connection in a `REPEATABLE READ READ ONLY` transaction, so every read sees the database
+//! as of the first one. `motcua audit verify --store postgres://…` proves the whole chain
+//! and every dossier record against such a snapshot, with the nodes running.
+
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use jiff::Timestamp;
+
+use super::address::{Address, HELD_ON_PURPOSE};
+use super::conn::{Conn, read_error};
+use super::kv::{Paged, fetch};
+use crate::batch::{META, read_counters};
+use crate::kv::{Entries, Kv, Writes};
+use crate::view::{Space, View, reads_through_view};
+use crate::{Error, Page, Query, Reader};
+use motcua_core::dossier::Dossier;
+use motcua_core::transition::Event;
+
+struct SnapshotKv {
+    conn: Mutex<Conn>,
+}
+
+impl Kv for SnapshotKv {
+    fn get(&self, key: &[u8]) -> Result<Option<Bytes>, Error> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let st = c.st.get.clone();
+        let found = c.client.query_opt(&st, &[&key]).map_err(read_error)?;
+        found
+            .map(|r| r.try_get::<_, Vec<u8>>(0).map(Bytes::from))
+            .transpose()
+            .map_err(read_error)
+    }
+
+    fn range(&self, lower: Vec<u8>, upper: Vec<u8>) -> Entries<'_> {
+        let conn = &self.conn;
+        Box::new(Paged::new(
+            move |lo: &[u8], hi: &[u8], down| {
+                let mut c = conn.lock().unwrap_or_else(|p| p.into_inner());
+                fetch(&mut c, lo, hi, down).map_err(read_error)
+            },
+            lower,
+            upper,
+        ))
+    }
+
+    fn apply(&self, _writes: Writes) -> Result<(), Error> {
+        Err(Error::NotWritten("a snapshot is read-only".into()))
+    }
+}
+
+/// A [`Reader`] over one snapshot of the database.
+pub struct PgSnapshot {
+    kv: SnapshotKv,
+    audit_through: u64,
+    audit_head: String,
+    outbox_through: u64,
+}
+
+impl PgSnapshot {
+    /// Opens a snapshot of the store at `url`; the schema must be current (a snapshot never
+    /// migrates).
+    pub fn open(url: &str) -> Result<PgSnapshot, Error> {
+        let address = Address::parse(url, super::Options::default().idle_in_transaction)?;
+        let mut conn = Conn::connect(&address.config).map_err(|e| Error::Unusable {
+            path: address.shown.clone().into(),
+            problem: e.to_string(),
+        })?;
+        conn.client
+            // Read as fast as its reader takes it (a pager, a pipe over ssh), and it blocks
+            // nobody: exempt from the idle timeout.
+            .batch_execute(&format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; {HELD_ON_PURPOSE}"
+            ))
+            .map_err(read_error)?;
+        let kv = SnapshotKv {
+            conn: Mutex::new(conn),
+        };
+        let c = read_counters(Space::of(&kv, META))?;
+        Ok(PgSnapshot {
+            kv,
+            audit_through: c.audit_seq,
+            audit_head: c.audit_head,
+            outbox_through: c.outbox_seq,
+        })
+    }
+
+    fn view(&self) -> View<'_> {
+        View {
+            kv: &self.kv,
+            audit_through: self.audit_through,
+            audit_head: self.audit_head.clone(),
+            outbox_through: self.outbox_through,
+        }
+    }
+}
+
+impl Reader for PgSnapshot {
+    fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
+        self.view().dossier(code)
+    }
+    reads_through_view!();
+}

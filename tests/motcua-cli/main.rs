@@ -1,0 +1,25 @@
+//! The integration tests of the `motcua` binary and its server, in one test binary (one link
+//! against wasmtime and the server instead of twelve): each file below is a module, run with
+//! `cargo test -p motcua-cli --test motcua-cli <module>::`.
+
+// Shared harnesses.
+mod cli;
+mod http;
+#[path = "../support/pg.rs"]
+mod pg;
+#[path = "server_webhooks/receiver.rs"]
+mod receiver;
+mod web;
+
+mod audit_cli;
+mod calendar;
+mod dossier_cli;
+mod procedures;
+mod proof_cli;
+mod report_cli;
+mod server_api;
+mod server_crash;
+mod server_edge;
+mod server_webhooks;
+mod web_forms;
+mod web_screens;
