@@ -22,14 +22,25 @@ fn ledger() -> tempfile::TempDir {
 }
 
 fn verify(dir: &tempfile::TempDir, options: &VerifyOptions) -> Result<audit::Verified, ProofError> {
-    let store = SledStore::open_existing(
-        dir.path(),
-        Options {
-            fsync: false,
-            ..Options::default()
-        },
-    )
-    .unwrap();
+    // The attacker's raw handle lets go of sled's file lock when its last thread ends, a
+    // moment after it is dropped; with every suite in one test binary that moment is seen.
+    let mut tries = 0;
+    let store = loop {
+        match SledStore::open_existing(
+            dir.path(),
+            Options {
+                fsync: false,
+                ..Options::default()
+            },
+        ) {
+            Ok(store) => break store,
+            Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("opening the store: {e}"),
+        }
+    };
     let verified = verify_store(&store, options);
     // The writer threads hold sled's lock until they are joined; the attacker opens it next.
     store.shutdown();
