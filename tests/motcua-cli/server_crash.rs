@@ -58,6 +58,24 @@ impl XorShift {
 }
 
 /// The construction-permit submission with its required documents.
+/// Uploads the sample procedure `sample` as `id`, its line starting with `key` replaced by `line`.
+fn upload_edited(node: &Server, sample: &str, id: &str, key: &str, line: &str) -> Response {
+    let source = std::fs::read_to_string(http::root().join(format!("procedures/{sample}.yaml")))
+        .expect("sample");
+    let edited: String = source
+        .lines()
+        .map(|l| if l.starts_with(key) { line } else { l })
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    node.request(
+        "PUT",
+        &format!("/v1/procedures/{id}"),
+        Some(ADMIN),
+        &[("content-type", "application/yaml")],
+        Some(edited.as_bytes()),
+    )
+}
+
 fn permit() -> Value {
     let body = http::house_permit();
     assert_eq!(
@@ -813,31 +831,14 @@ fn three_nodes_on_postgresql_survive_a_node_killed_under_load() {
     let refs: Vec<&Server> = nodes.iter().collect();
     let events = check_deliveries(&refs, &rx, &codes, false);
     // A version uploaded on one node is loaded by the others (they look every 5 s).
-    let source = std::fs::read_to_string(http::root().join("procedures/dang-ky-khai-sinh.yaml"))
-        .expect("sample");
-    let next: String = source
-        .lines()
-        .map(|l| {
-            if l.starts_with("version:") {
-                "version: \"2027.9\"\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    let r = nodes[0].request(
-        "PUT",
-        "/v1/procedures/dang-ky-khai-sinh",
-        Some(ADMIN),
-        &[("content-type", "application/yaml")],
-        Some(next.as_bytes()),
+    let r = upload_edited(
+        &nodes[0],
+        "dang-ky-khai-sinh",
+        "dang-ky-khai-sinh",
+        "version:",
+        "version: \"2027.9\"",
     );
-    assert!(
-        r.status < 300,
-        "upload on node 0: {} {}",
-        r.status,
-        r.text()
-    );
+    assert_eq!(r.status, 201, "upload on node 0: {}", r.text());
     let seen = Instant::now();
     loop {
         let p = get(&nodes[2], "/v1/procedures/dang-ky-khai-sinh", AUDITOR);
@@ -853,30 +854,22 @@ fn three_nodes_on_postgresql_survive_a_node_killed_under_load() {
     // A procedure uploaded on one node receives dossiers on another at once: the engine
     // looks among the stored uploads before it answers unknown_procedure (regression: the
     // HTTP layer's 5 s poll left a 404 for whoever came first behind a load balancer).
-    let source =
-        std::fs::read_to_string(http::root().join("procedures/cap-phep-xay-dung-nha-o.yaml"))
-            .expect("sample");
-    let renamed: String = source
-        .lines()
-        .map(|l| {
-            if l.starts_with("id:") {
-                "id: cap-phep-xay-dung-nha-o-thu-nghiem\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    let r = nodes[0].request(
-        "PUT",
-        "/v1/procedures/cap-phep-xay-dung-nha-o-thu-nghiem",
-        Some(ADMIN),
-        &[("content-type", "application/yaml")],
-        Some(renamed.as_bytes()),
+    let r = upload_edited(
+        &nodes[0],
+        "cap-phep-xay-dung-nha-o",
+        "cap-phep-xay-dung-nha-o-thu-nghiem",
+        "id:",
+        "id: cap-phep-xay-dung-nha-o-thu-nghiem",
     );
     assert_eq!(r.status, 201, "upload on node 0: {}", r.text());
     let mut body = permit();
     body["procedure"] = json!("cap-phep-xay-dung-nha-o-thu-nghiem");
-    let r = nodes[1].post("/v1/dossiers", Some(DESK), &[], &body);
+    let r = nodes[1].post(
+        "/v1/dossiers",
+        Some(DESK),
+        &[("idempotency-key", "upload-then-submit-on-another-node")],
+        &body,
+    );
     assert_eq!(r.status, 201, "submitted on node 1 at once: {}", r.text());
     println!(
         "three nodes: {} dossiers, {firings} timer firings (each once) within {fired_in:?}; \
