@@ -47,13 +47,25 @@ fn store() -> tempfile::TempDir {
 }
 
 fn open(dir: &tempfile::TempDir) -> Result<SledStore, motcua::store::Error> {
-    SledStore::open_existing(
-        dir.path(),
-        Options {
-            fsync: false,
-            ..Options::default()
-        },
-    )
+    // A raw sled handle dropped a moment ago lets go of the file lock when its last thread
+    // ends; with every suite in one test binary that moment is seen.
+    let mut tries = 0;
+    loop {
+        let opened = SledStore::open_existing(
+            dir.path(),
+            Options {
+                fsync: false,
+                ..Options::default()
+            },
+        );
+        match opened {
+            Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The store's log and records, proved as `motcua audit verify` does.
