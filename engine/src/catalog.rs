@@ -17,15 +17,16 @@ use std::sync::Arc;
 use crate::dossier::definition::Definition;
 use crate::dossier::form::Form;
 use crate::dossier::guard::Guard;
+use motcua_core::plugin::{Runner, Step};
 
-/// A procedure version ready to run: its pure [`Definition`] and, with the `plugins` feature,
-/// its pinned plugins compiled in the sandbox. The pure step sees only the definition.
+/// A procedure version ready to run: its pure [`Definition`] and its pinned plugins, loaded by
+/// the engine's [`Runner`] (compiled in the sandbox, or refusing every call in a build without
+/// plugins). The pure step sees only the definition.
 #[derive(Debug)]
 pub struct Compiled {
     pub definition: Arc<Definition>,
-    /// The pinned plugins, compiled, by their id in the procedure.
-    #[cfg(feature = "plugins")]
-    pub plugins: HashMap<String, crate::plugin::Plugin>,
+    /// The pinned plugins, ready to call, by their id in the procedure.
+    pub plugins: HashMap<String, Arc<dyn Step>>,
 }
 
 impl std::ops::Deref for Compiled {
@@ -34,13 +35,6 @@ impl std::ops::Deref for Compiled {
         &self.definition
     }
 }
-
-/// What runs plugins: the wasmtime host, or nothing in a build without the `plugins` feature.
-#[cfg(feature = "plugins")]
-pub type Host = crate::plugin::PluginHost;
-/// What runs plugins: the wasmtime host, or nothing in a build without the `plugins` feature.
-#[cfg(not(feature = "plugins"))]
-pub type Host = ();
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -71,16 +65,16 @@ impl Compiled {
     /// ([`crate::procedure::check_catalogue`]): `loaded` must have no error diagnostic.
     /// `fetch` supplies the bytes of each plugin the procedure pins (from the file next to the
     /// procedure, or from the store for a restored version); they must match the pinned sha256.
-    /// With a `host`, the plugins are compiled once here, so a broken plugin refuses the version
+    /// With a `runner`, the plugins are loaded once here, so a broken plugin refuses the version
     /// rather than a dossier later.
     pub fn from_checked(
         loaded: crate::procedure::Loaded,
         source: String,
         fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
-        host: Option<&Host>,
+        runner: Option<&dyn Runner>,
     ) -> Result<Compiled, Error> {
         let origin = loaded.file.display().to_string();
-        Compiled::compile(&origin, loaded, source, fetch, host)
+        Compiled::compile(&origin, loaded, source, fetch, runner)
     }
 
     /// Recompiles a version the store pinned dossiers to. It passed every check when it was
@@ -90,13 +84,13 @@ impl Compiled {
         origin: &str,
         source: String,
         fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
-        host: Option<&Host>,
+        runner: Option<&dyn Runner>,
     ) -> Result<Compiled, Error> {
         let mut loaded = crate::procedure::load_str(&source, origin);
         if let Some(p) = loaded.procedure.as_mut() {
             legacy_takers(p);
         }
-        Compiled::compile(origin, loaded, source, fetch, host)
+        Compiled::compile(origin, loaded, source, fetch, runner)
     }
 
     fn compile(
@@ -104,7 +98,7 @@ impl Compiled {
         loaded: crate::procedure::Loaded,
         source: String,
         fetch: &dyn Fn(&crate::procedure::PluginRef) -> Result<Vec<u8>, String>,
-        host: Option<&Host>,
+        runner: Option<&dyn Runner>,
     ) -> Result<Compiled, Error> {
         let invalid = |message: String| Error::Compile {
             origin: origin.to_string(),
@@ -133,7 +127,6 @@ impl Compiled {
             }
         }
         let mut plugin_blobs = Vec::with_capacity(procedure.plugins.len());
-        #[cfg(feature = "plugins")]
         let mut plugins = HashMap::new();
         for r in &procedure.plugins {
             let bytes = fetch(r).map_err(|e| invalid(format!("plugin '{}': {e}", r.id)))?;
@@ -144,18 +137,14 @@ impl Compiled {
                     r.id, r.file, r.sha256
                 )));
             }
-            #[cfg(feature = "plugins")]
-            if let Some(host) = host {
-                let plugin = host
-                    .load_bytes(&bytes, &r.sha256)
-                    .map_err(|e| invalid(format!("plugin '{}': {e}", r.id)))?
-                    .with_limits(r.time_limit_ms, r.memory_limit_mib);
+            if let Some(runner) = runner {
+                let plugin = runner
+                    .load(&bytes, r)
+                    .map_err(|e| invalid(format!("plugin '{}': {e}", r.id)))?;
                 plugins.insert(r.id.clone(), plugin);
             }
             plugin_blobs.push((r.sha256.clone(), Arc::new(bytes)));
         }
-        #[cfg(not(feature = "plugins"))]
-        let _ = host;
         Ok(Compiled {
             definition: Arc::new(Definition {
                 hash: loaded.content_hash,
@@ -165,7 +154,6 @@ impl Compiled {
                 guards,
                 plugin_blobs,
             }),
-            #[cfg(feature = "plugins")]
             plugins,
         })
     }

@@ -20,6 +20,7 @@ use crate::deadline::{self, Clocks, Rules};
 use crate::dossier::definition::Definition;
 use crate::dossier::transition::{self, ActionRequest, Availability, Env, Submission, Transition};
 use crate::dossier::{Actor, Dossier};
+use crate::plugin::Runner;
 use crate::procedure::{self, Loaded};
 use crate::scheduler::Bell;
 use crate::store::{self, Committed, Query, Reader, Store};
@@ -51,7 +52,7 @@ pub struct Receipt {
 }
 
 pub struct Engine {
-    host: crate::catalog::Host,
+    runner: Arc<dyn Runner>,
     store: Arc<dyn Store>,
     catalog: RwLock<Catalog>,
     calendar: Arc<dyn WorkingCalendar>,
@@ -68,7 +69,7 @@ pub struct Engine {
 }
 
 /// How to open an [`Engine`].
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Options {
     /// A folder for compiled plugins, kept across processes (see
@@ -76,6 +77,18 @@ pub struct Options {
     pub plugin_cache: Option<PathBuf>,
     /// How dossiers and steps are classified when they end (default: the national rules).
     pub rules: Rules,
+    /// What runs plugins; `None` takes this build's ([`crate::steps::runner`]).
+    pub runner: Option<Arc<dyn Runner>>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("plugin_cache", &self.plugin_cache)
+            .field("rules", &self.rules)
+            .field("runner", &self.runner.as_ref().map(|_| "custom"))
+            .finish()
+    }
 }
 
 impl Options {
@@ -90,6 +103,13 @@ impl Options {
     /// These options classifying by `rules`.
     pub fn with_rules(mut self, rules: Rules) -> Options {
         self.rules = rules;
+        self
+    }
+
+    /// These options running plugins with `runner` (other limits, another sandbox, or
+    /// [`crate::plugin::NoRunner`] to refuse every plugin step).
+    pub fn with_runner(mut self, runner: Arc<dyn Runner>) -> Options {
+        self.runner = Some(runner);
         self
     }
 }
@@ -113,25 +133,11 @@ impl Engine {
         clock: Arc<dyn TimeSource>,
         options: Options,
     ) -> Result<Engine> {
-        #[cfg(feature = "plugins")]
-        let host = {
-            let limits = crate::plugin::Limits::default();
-            match &options.plugin_cache {
-                Some(dir) => crate::plugin::PluginHost::with_disk_cache(limits, dir),
-                None => crate::plugin::PluginHost::new(limits),
-            }
-            .map_err(|e| Error::Plugin {
-                plugin: "(host)".into(),
-                kind: e.kind(),
-                message: e.to_string(),
-            })?
+        let runner = match options.runner {
+            Some(runner) => runner,
+            None => crate::steps::runner(options.plugin_cache)?,
         };
         let rules = options.rules;
-        // Without plugins there is nothing to cache.
-        #[cfg(not(feature = "plugins"))]
-        drop(options);
-        #[cfg(not(feature = "plugins"))]
-        let host = ();
         let mut catalog = Catalog::default();
         for (hash, source) in store.procedures()? {
             let fetch = |r: &crate::procedure::PluginRef| match store.plugin(&r.sha256) {
@@ -140,7 +146,7 @@ impl Engine {
                 Err(e) => Err(e.to_string()),
             };
             let origin = format!("stored version {hash}");
-            match Compiled::restore(&origin, source, &fetch, Some(&host)) {
+            match Compiled::restore(&origin, source, &fetch, Some(&*runner)) {
                 Ok(compiled) => {
                     catalog.insert(compiled, Origin::Restored);
                 }
@@ -157,7 +163,7 @@ impl Engine {
             store.on_remote_timer(Arc::new(move |at| bell.offer(at)));
         }
         Ok(Engine {
-            host,
+            runner,
             store,
             catalog: RwLock::new(catalog),
             calendar,
@@ -226,11 +232,7 @@ impl Engine {
             .ids()
             .map(String::from)
             .collect();
-        #[cfg(feature = "plugins")]
-        let inspector = procedure::WasmInspector::with_host(self.host.clone());
-        #[cfg(not(feature = "plugins"))]
-        let inspector = procedure::NoPlugins;
-        procedure::check_catalogue(&mut batch, &inspector, &known);
+        procedure::check_catalogue(&mut batch, self.runner.inspector(), &known);
         let bad: Vec<&Loaded> = batch.iter().filter(|l| l.has_errors()).collect();
         if let Some(first) = bad.first() {
             return Err(Error::Catalog(catalog::Error::Invalid {
@@ -252,7 +254,7 @@ impl Engine {
                 loaded,
                 source,
                 &fetch,
-                Some(&self.host),
+                Some(&*self.runner),
             )?);
         }
         let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
@@ -353,7 +355,7 @@ impl Engine {
             Err(e) => Err(e.to_string()),
         };
         let origin = format!("stored version {hash}");
-        match Compiled::restore(&origin, source, &fetch, Some(&self.host)) {
+        match Compiled::restore(&origin, source, &fetch, Some(&*self.runner)) {
             Ok(compiled) => {
                 let mut catalog = self.catalog.write().unwrap_or_else(|p| p.into_inner());
                 catalog.insert(compiled, Origin::Restored);
@@ -542,10 +544,7 @@ impl Engine {
     /// ```
     /// Plugin calls made and failed since the engine started (zeros in a build without plugins).
     pub fn plugin_calls(&self) -> (u64, u64) {
-        #[cfg(feature = "plugins")]
-        return self.host.call_counts();
-        #[cfg(not(feature = "plugins"))]
-        (0, 0)
+        self.runner.call_counts()
     }
 
     /// Bookkeeping outside the chain (webhook cursors, uploaded procedure sources).

@@ -18,8 +18,14 @@
 pub use motcua_core::{calendar, clock, transition};
 pub use motcua_store as store;
 
-#[cfg(feature = "plugins")]
-pub use motcua_plugin as plugin;
+/// Plugin steps: the core's [`plugin::Runner`] seam, its outputs and uses
+/// ([`motcua_core::plugin`]), and with the `plugins` feature the wasmtime host
+/// ([`motcua_plugin`]) that implements it.
+pub mod plugin {
+    pub use motcua_core::plugin::*;
+    #[cfg(feature = "plugins")]
+    pub use motcua_plugin::*;
+}
 
 pub mod audit;
 pub mod catalog;
@@ -27,7 +33,6 @@ pub mod engine;
 pub mod error;
 pub mod report;
 pub mod scheduler;
-#[cfg(feature = "plugins")]
 pub mod steps;
 
 /// Procedures: the YAML model, loading with positioned diagnostics, checks and diagrams
@@ -43,21 +48,14 @@ pub mod procedure {
 
     /// Loads and checks several files as one catalogue (see
     /// [`load_and_check_files_with`]). With the `plugins` feature (the default) every pinned
-    /// plugin is loaded in the sandbox and inspected (E060–E065), one [`WasmInspector`] for all
-    /// the files; without it, plugins are only checked to be declared.
+    /// plugin is loaded in the sandbox and inspected (E060–E067), one sandbox for all the
+    /// files; without it, plugins are only checked to be declared.
     pub fn load_and_check_files(paths: &[PathBuf]) -> io::Result<Vec<Loaded>> {
-        #[cfg(feature = "plugins")]
-        {
-            // Creating the host reserves the sandbox's memory pool; failing that is an
-            // environment problem (like an unreadable file), not a problem in the procedures.
-            let inspector = WasmInspector::new()
-                .map_err(|e| io::Error::other(format!("cannot start the plugin sandbox: {e}")))?;
-            load_and_check_files_with(paths, &inspector)
-        }
-        #[cfg(not(feature = "plugins"))]
-        {
-            load_and_check_files_with(paths, &NoPlugins)
-        }
+        // Creating the sandbox reserves its memory pool; failing that is an environment
+        // problem (like an unreadable file), not a problem in the procedures.
+        let runner = crate::steps::runner(None)
+            .map_err(|e| io::Error::other(format!("cannot start the plugin sandbox: {e}")))?;
+        load_and_check_files_with(paths, runner.inspector())
     }
 }
 

@@ -6,7 +6,14 @@
 //!
 //! What a plugin sees: the dossier's form data object, plus the reserved key `$documents` (the
 //! ids of documents received) and, for action validators, `$input` (the action's input).
+//!
+//! Plugins are called through the core's [`Runner`] seam, so this code is the same with or
+//! without the `plugins` feature: without it, [`runner`] is [`NoRunner`](crate::plugin::NoRunner), every call fails as
+//! not built, and the request is refused (`plugins_not_built`) before anything is written,
+//! even where the state has an `on_error` fallback: a build that cannot run plugins must not
+//! decide cases by their error path.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -17,8 +24,38 @@ use crate::dossier::form::FieldError;
 use crate::dossier::transition::{self, Env, Transition};
 use crate::dossier::{Dossier, FeeCharge};
 use crate::engine::Error;
-use crate::plugin;
+use crate::plugin::{Failure, Runner, Step, effective_config, merge_patch};
 use crate::procedure::{PluginCall, StateKind};
+
+/// The plugin runner this build has: the wasmtime sandbox under default limits with the
+/// `plugins` feature (compiled components kept in `cache` across processes when given),
+/// otherwise [`NoRunner`](crate::plugin::NoRunner). The one place the feature chooses.
+pub fn runner(cache: Option<PathBuf>) -> Result<Arc<dyn Runner>, Error> {
+    #[cfg(feature = "plugins")]
+    {
+        let limits = crate::plugin::Limits::default();
+        crate::plugin::WasmRunner::new(limits, cache)
+            .map(|r| Arc::new(r) as Arc<dyn Runner>)
+            .map_err(|e| Error::Plugin {
+                plugin: "(host)".into(),
+                kind: e.kind(),
+                message: e.to_string(),
+            })
+    }
+    #[cfg(not(feature = "plugins"))]
+    {
+        // Without plugins there is nothing to compile, so nothing to cache.
+        drop(cache);
+        Ok(Arc::new(crate::plugin::NoRunner))
+    }
+}
+
+/// The step being taken when a plugin is called, for the refusal of a build without plugins.
+#[derive(Clone, Copy)]
+pub enum Asking<'a> {
+    Submission,
+    Action(&'a str),
+}
 
 /// The most plugin decisions one request may fold in. The validator refuses cycles made only
 /// of automatic states (E048), so only a very long chain could reach it; reaching it refuses
@@ -38,7 +75,7 @@ pub fn plugin_data(data: &Value, documents: &[String], input: Option<&Value>) ->
     Value::Object(view)
 }
 
-fn resolve<'a>(p: &'a Compiled, call: &PluginCall) -> Result<(&'a plugin::Plugin, Value), Error> {
+fn resolve<'a>(p: &'a Compiled, call: &PluginCall) -> Result<(&'a dyn Step, Value), Error> {
     let fail = |message: String| Error::Plugin {
         plugin: call.plugin.clone(),
         kind: "unknown_plugin",
@@ -52,26 +89,48 @@ fn resolve<'a>(p: &'a Compiled, call: &PluginCall) -> Result<(&'a plugin::Plugin
         .plugins
         .get(&call.plugin)
         .ok_or_else(|| fail("not loaded".into()))?;
-    Ok((handle, plugin::effective_config(r, call)))
+    Ok((&**handle, effective_config(r, call)))
 }
 
-fn failed(call: &PluginCall, e: &plugin::Error) -> Error {
-    Error::Plugin {
-        plugin: call.plugin.clone(),
-        kind: e.kind(),
-        message: e.to_string(),
+/// `what` names the step for a build without plugins: "submission to 'x'", "action 'y'",
+/// "automatic state 'z'".
+fn failed(call: &PluginCall, e: Failure, what: impl FnOnce() -> String) -> Error {
+    match e {
+        Failure::NotBuilt => Error::PluginsNotBuilt {
+            what: what(),
+            plugin: call.plugin.clone(),
+        },
+        Failure::Failed { kind, message } => Error::Plugin {
+            plugin: call.plugin.clone(),
+            kind,
+            message,
+        },
+    }
+}
+
+impl Asking<'_> {
+    fn what(self, p: &Compiled) -> String {
+        match self {
+            Asking::Submission => format!("submission to '{}'", p.procedure.id),
+            Asking::Action(a) => format!("action '{a}'"),
+        }
     }
 }
 
 /// Runs validators; the first that finds problems refuses the request with all of its field
 /// errors. A validator that fails (trap, limit, bad output) refuses the request too: nothing
 /// is received on a check that did not run.
-pub fn validate(p: &Compiled, calls: &[PluginCall], data: &Value) -> Result<(), Error> {
+pub fn validate(
+    p: &Compiled,
+    calls: &[PluginCall],
+    data: &Value,
+    asking: Asking<'_>,
+) -> Result<(), Error> {
     for call in calls {
         let (handle, config) = resolve(p, call)?;
         let errors = handle
             .validate(data, &config)
-            .map_err(|e| failed(call, &e))?;
+            .map_err(|e| failed(call, e, || asking.what(p)))?;
         if !errors.is_empty() {
             let errors = errors
                 .into_iter()
@@ -97,7 +156,7 @@ pub fn computed_fees(p: &Compiled, data: &Value) -> Result<Vec<FeeCharge>, Error
         let (handle, config) = resolve(p, call)?;
         let computed = handle
             .compute_fee(data, &config)
-            .map_err(|e| failed(call, &e))?;
+            .map_err(|e| failed(call, e, || Asking::Submission.what(p)))?;
         out.push(FeeCharge {
             id: fee.id.clone(),
             name: fee.name.clone(),
@@ -157,6 +216,8 @@ pub fn run_automatic(
                     let record = serde_json::json!({"plugin": call.plugin, "decision": action, "patch": patch});
                     (action, note, record)
                 }
+                // A build without plugins refuses rather than take the error path.
+                Err(e @ Error::PluginsNotBuilt { .. }) => return Err(e),
                 Err(e) => {
                     let Some(fallback) = state.on_error.clone() else {
                         return Err(e);
@@ -218,7 +279,7 @@ fn decide(
     let data = plugin_data(&d.data, &d.documents, None);
     let decision = handle
         .decide(&data, &config)
-        .map_err(|e| failed(call, &e))?;
+        .map_err(|e| failed(call, e, || format!("automatic state '{state}'")))?;
     let bad = |message: String| Error::Plugin {
         plugin: call.plugin.clone(),
         kind: "malformed_output",
@@ -236,7 +297,7 @@ fn decide(
     }
     if let Some(patch) = &decision.patch {
         let mut data = d.data.clone();
-        plugin::merge_patch(&mut data, patch);
+        merge_patch(&mut data, patch);
         let errors = p.form.check(&data);
         if !errors.is_empty() {
             let listed: Vec<String> = errors.iter().map(|e| e.to_string()).collect();

@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use motcua_core::procedure::PluginRef;
-use motcua_plugin::{Capability, Error, Limits, Plugin, PluginHost, ProblemKind, inspect};
+use motcua_plugin::{Capability, Error, Limits, Plugin, PluginHost, WasmInspector};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -478,61 +478,107 @@ fn plugin_ref(name: &str, config: Value) -> PluginRef {
     }
 }
 
-fn kinds(problems: &[motcua_plugin::Problem]) -> Vec<ProblemKind> {
-    problems.iter().map(|p| p.kind).collect()
+/// The plugin findings the checks make of a procedure written in `plugins/dist/` (so plugin
+/// files resolve there): the sandbox's (E060–E067) and an undeclared plugin (E015), as
+/// (code, line) in file order. The fixtures below are minimal, so other findings are left out.
+fn diagnostics(yaml: &str) -> Vec<(&'static str, u32)> {
+    let file = dist_dir().join("thu-tuc.yaml");
+    let loaded = motcua_core::procedure::load_str(yaml, &file);
+    let procedure = loaded
+        .procedure
+        .as_ref()
+        .unwrap_or_else(|| panic!("{:#?}", loaded.diagnostics));
+    let inspector = WasmInspector::with_host(host().clone());
+    let mut found: Vec<(&'static str, u32)> =
+        motcua_core::procedure::check_with(procedure, &loaded.source_map, &file, &inspector)
+            .iter()
+            .map(|d| (d.code.as_str(), d.line))
+            .filter(|(code, _)| code.starts_with("E06") || *code == "E015")
+            .collect();
+    found.sort_by_key(|&(code, line)| (line, code));
+    found
+}
+
+/// A procedure pinning `r` (written as JSON, which is YAML), called once for each capability
+/// in `uses`: a validator, an automatic state's decision, a computed fee.
+fn pinning(r: &PluginRef, uses: &[Capability]) -> String {
+    let id = &r.id;
+    let mut yaml = format!(
+        r#"id: thu-tuc
+version: "1"
+code: "1.000001"
+name: Thủ tục thử
+agency: {{ id: "000.00.12.H17", name: UBND quận Hải Châu }}
+effective_from: 2025-07-01
+limit: {{ duration: 15 days }}
+documents:
+  - {{ id: don_de_nghi, name: Đơn đề nghị }}
+  - {{ id: ban_ve, name: Bản vẽ }}
+  - {{ id: gcn_qsdd, name: Giấy chứng nhận quyền sử dụng đất }}
+  - {{ id: giay_to_dat_khac, name: Giấy tờ đất khác }}
+plugins:
+  - {plugin}
+"#,
+        plugin = serde_json::to_string(r).unwrap(),
+    );
+    if uses.contains(&Capability::Validate) {
+        yaml += &format!("validators:\n  - plugin: {id}\n");
+    }
+    if uses.contains(&Capability::ComputeFee) {
+        yaml += &format!("fees:\n  - {{ id: le_phi, name: Lệ phí, plugin: {{ plugin: {id} }} }}\n");
+    }
+    let start = if uses.contains(&Capability::Decide) {
+        format!("kind: automatic, plugin: {{ plugin: {id} }}, on_error: thieu_ho_so")
+    } else {
+        "kind: task".to_string()
+    };
+    yaml += &format!(
+        r#"states:
+  - {{ id: tiep_nhan, label: Tiếp nhận, start: true, status: 2, budget: 1 working day, {start} }}
+  - {{ id: xong, label: Xong, kind: terminal, status: 10, outcome: result_issued }}
+actions:
+  - {{ id: du_ho_so, label: Đủ, from: tiep_nhan, to: xong, by: system }}
+  - {{ id: thieu_ho_so, label: Thiếu, from: tiep_nhan, to: xong, by: system }}
+"#
+    );
+    yaml
+}
+
+fn diagnostic_codes(yaml: &str) -> Vec<&'static str> {
+    diagnostics(yaml)
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect()
 }
 
 #[test]
 fn plugin_inspect_accepts_a_good_reference() {
-    let dir = dist_dir();
     let r = plugin_ref("kiem-tra-thanh-phan", checklist_config());
-    assert_eq!(inspect(host(), &dir, &r, &[Capability::Decide]), vec![]);
+    assert_eq!(diagnostics(&pinning(&r, &[Capability::Decide])), vec![]);
     let r = plugin_ref("phi-xay-dung", fee_config());
-    assert_eq!(inspect(host(), &dir, &r, &[Capability::ComputeFee]), vec![]);
+    assert_eq!(diagnostics(&pinning(&r, &[Capability::ComputeFee])), vec![]);
 }
 
 #[test]
 fn plugin_inspect_reports_capability_config_hash_and_file_problems() {
-    let dir = dist_dir();
     let r = plugin_ref("cccd", json!({"field": 5, "nonsense": true}));
-    let problems = inspect(
-        host(),
-        &dir,
-        &r,
-        &[Capability::Validate, Capability::Decide],
-    );
     assert_eq!(
-        kinds(&problems),
-        vec![
-            ProblemKind::MissingCapability,
-            ProblemKind::ConfigInvalid,
-            ProblemKind::ConfigInvalid
-        ],
-        "{problems:#?}"
+        diagnostic_codes(&pinning(&r, &[Capability::Validate, Capability::Decide])),
+        vec!["E064", "E064", "E063"],
     );
 
     let mut r = plugin_ref("cccd", json!({}));
     r.sha256 = "0".repeat(64);
-    assert_eq!(
-        kinds(&inspect(host(), &dir, &r, &[])),
-        vec![ProblemKind::HashMismatch]
-    );
+    assert_eq!(diagnostic_codes(&pinning(&r, &[])), vec!["E061"]);
     let mut r = plugin_ref("cccd", json!({}));
     r.file = "missing.wasm".into();
-    assert_eq!(
-        kinds(&inspect(host(), &dir, &r, &[])),
-        vec![ProblemKind::Unreadable]
-    );
+    assert_eq!(diagnostic_codes(&pinning(&r, &[])), vec!["E060"]);
+    // Its `describe` returns a config schema that is not JSON: the one malformed output
+    // `describe` can have, named for what the author can fix.
     let r = plugin_ref("hostile-malformed-output", json!({}));
-    assert_eq!(
-        kinds(&inspect(host(), &dir, &r, &[])),
-        vec![ProblemKind::NotAPlugin]
-    );
+    assert_eq!(diagnostic_codes(&pinning(&r, &[])), vec!["E065"]);
     let r = plugin_ref("hostile-missing-export", json!({}));
-    assert_eq!(
-        kinds(&inspect(host(), &dir, &r, &[])),
-        vec![ProblemKind::NotAPlugin]
-    );
+    assert_eq!(diagnostic_codes(&pinning(&r, &[])), vec!["E062"]);
 }
 
 #[test]
@@ -595,19 +641,19 @@ actions:
     let procedure: motcua_core::procedure::Procedure = serde_yaml::from_str(&yaml).unwrap();
     let uses = motcua_plugin::uses(&procedure);
     assert_eq!(uses.len(), 6);
-    let problems = motcua_plugin::inspect_procedure(host(), &dist_dir(), &procedure);
-    let found: Vec<(ProblemKind, &str)> = problems
-        .iter()
-        .map(|p| (p.kind, p.location.as_str()))
-        .collect();
+    // The plugin findings, each at the line an author edits: the checklist plugin names
+    // papers this procedure has no checklist for (line 14, twice), the second validator's
+    // merged config gives `field` a number (30), cccd cannot compute a fee (37), and the
+    // automatic state `ghost` calls an undeclared plugin (41).
     assert_eq!(
-        found,
+        diagnostics(&yaml),
         vec![
-            (ProblemKind::UnknownPlugin, "states.ghost.plugin"),
-            (ProblemKind::MissingCapability, "plugins.cccd"),
-            (ProblemKind::ConfigInvalid, "validators[1]"),
-        ],
-        "{problems:#?}"
+            ("E067", 14),
+            ("E067", 14),
+            ("E064", 30),
+            ("E063", 37),
+            ("E015", 41)
+        ]
     );
 }
 

@@ -288,3 +288,68 @@ fn a_version_whose_plugin_file_was_altered_is_refused_at_load() {
         "{err}"
     );
 }
+
+/// A build without plugins runs these same steps with the no-op runner: a procedure pinning
+/// plugins still loads, every step that needs a plugin is refused as not built and nothing
+/// is written, even where the automatic state has an error route (a build that cannot run
+/// plugins must not decide cases by their error path).
+#[test]
+fn without_a_plugin_runtime_every_plugin_step_is_refused_and_nothing_is_written() {
+    use motcua::engine::{Engine, Options};
+    use motcua::plugin::NoRunner;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(motcua::clock::ManualClock::new(at(
+        "2026-06-01T09:00:00+07:00",
+    )));
+    let engine = Engine::open(
+        open_store(dir.path()),
+        Arc::new(calendar::test_calendar()),
+        clock,
+        Options::default().with_runner(Arc::new(NoRunner)),
+    )
+    .unwrap();
+    engine
+        .load_procedures_dir(&fixture("plugin-engine"))
+        .expect("a procedure pinning plugins loads without a plugin runtime");
+    let err = engine
+        .submit(permit("xay-dung-tu-dong", &["don", "ban_ve", "gcn_qsdd"]))
+        .unwrap_err();
+    assert_eq!(err.code(), "plugins_not_built");
+    assert!(
+        err.to_string()
+            .contains("submission to 'xay-dung-tu-dong' needs plugin 'cccd'"),
+        "{err}"
+    );
+
+    // The same procedure without its validator and computed fee: only the automatic state
+    // needs a plugin, and it has an error route.
+    let source = std::fs::read_to_string(fixture("plugin-engine/xay-dung-tu-dong.yaml")).unwrap();
+    let source: Vec<&str> = source
+        .lines()
+        .filter(|l| !l.starts_with("validators:") && !l.contains("plugin: { plugin: phi }"))
+        .collect();
+    let source = source
+        .join("\n")
+        .replace("id: xay-dung-tu-dong", "id: xay-dung-khong-kiem");
+    let origin = fixture("plugin-engine/xay-dung-khong-kiem.yaml");
+    engine
+        .load_procedure(&origin.display().to_string(), source)
+        .unwrap();
+    let err = engine
+        .submit(permit(
+            "xay-dung-khong-kiem",
+            &["don", "ban_ve", "gcn_qsdd"],
+        ))
+        .unwrap_err();
+    assert_eq!(err.code(), "plugins_not_built");
+    assert!(
+        err.to_string()
+            .contains("automatic state 'kiem_tra' needs plugin 'thanh-phan'"),
+        "{err}"
+    );
+    assert_eq!(engine.store().dossier_count().unwrap(), 0);
+    assert!(engine.store().audit(0, 10).unwrap().is_empty());
+    assert_eq!(engine.plugin_calls(), (0, 0));
+}

@@ -12,6 +12,8 @@
 //! - [`clock`]: where "now" comes from ([`clock::TimeSource`]), and a manual clock for tests.
 //! - [`procedure`]: the YAML model, its loader with positioned diagnostics, graph checks,
 //!   diagrams; [`procedure::PluginInspector`] is how the checks see plugins.
+//! - [`plugin`]: where a procedure calls plugins, their merged config and outputs, and the
+//!   [`plugin::Runner`] seam the WASM host implements ([`plugin::NoRunner`] without one).
 //! - [`deadline`]: appointments, due instants, pauses, extensions, warnings, classification.
 //! - [`dossier`]: the dossier record, requests, forms, guards, and its clocks' status.
 //! - [`audit`]: the hash-chained audit entry, its canonical encoding, chain verification and
@@ -25,6 +27,7 @@ pub mod calendar;
 pub mod clock;
 pub mod deadline;
 pub mod dossier;
+pub mod plugin;
 pub mod procedure;
 pub mod report;
 pub mod transition;

@@ -32,13 +32,15 @@
 //! here is `Send + Sync`; a [`PluginHost`] and its [`Plugin`]s can be shared across threads.
 
 mod host;
-mod inspect;
 mod plugin_check;
+mod runner;
 
 pub use host::{Plugin, PluginHost};
-pub use inspect::merge_patch;
-pub use inspect::{Problem, ProblemKind, Use, effective_config, inspect, inspect_procedure, uses};
+pub use motcua_core::plugin::{
+    Capability, Decision, Fee, FeeLine, FieldError, Use, effective_config, merge_patch, uses,
+};
 pub use plugin_check::WasmInspector;
+pub use runner::WasmRunner;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -89,28 +91,6 @@ impl Default for Limits {
     }
 }
 
-/// A step function a plugin implements (WIT `capability`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Capability {
-    /// `validate`: validators on submission or on an action.
-    Validate,
-    /// `decide`: automatic states.
-    Decide,
-    /// `compute-fee`: fees computed by a plugin.
-    ComputeFee,
-}
-
-impl std::fmt::Display for Capability {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Capability::Validate => "validate",
-            Capability::Decide => "decide",
-            Capability::ComputeFee => "compute-fee",
-        })
-    }
-}
-
 /// What a plugin says about itself (`describe`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Info {
@@ -119,42 +99,6 @@ pub struct Info {
     /// JSON Schema of the plugin's config (parsed; the host rejects text that is not JSON).
     pub config_schema: serde_json::Value,
     pub capabilities: Vec<Capability>,
-}
-
-/// One problem with submitted data, from `validate`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    /// A top-level field name or a JSON pointer.
-    pub field: String,
-    /// A stable machine code, e.g. `cccd.province`.
-    pub code: String,
-    /// A human message (Vietnamese).
-    pub message: String,
-}
-
-/// The outcome of `decide`: the action an automatic state takes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Decision {
-    pub action: String,
-    /// A JSON merge patch (RFC 7386) for dossier data; the host has checked it parses.
-    pub patch: Option<serde_json::Value>,
-    pub note: String,
-}
-
-/// One line of a computed fee.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeeLine {
-    pub label: String,
-    /// Whole đồng.
-    pub amount: u64,
-}
-
-/// The outcome of `compute-fee`; the host has checked `amount` is the sum of `breakdown`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Fee {
-    /// Whole đồng.
-    pub amount: u64,
-    pub breakdown: Vec<FeeLine>,
 }
 
 /// Why loading or calling a plugin failed. Every failure of a plugin's code maps to one of

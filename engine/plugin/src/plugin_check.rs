@@ -1,11 +1,9 @@
 //! The real [`PluginInspector`]: loads each pinned `.wasm` in the sandbox and turns what is
 //! wrong with it into positioned diagnostics (E060–E067).
 //!
-//! The plugin subsystem's [`crate::inspect_procedure`] reports problems by dotted
-//! location (`plugins.cccd`); diagnostics need the exact node an author must edit (the `file`,
-//! the `sha256`, the key inside `config`, the `plugin:` of a use), so this walks the procedure
-//! with JSON pointers and uses the host's building blocks (`load_ref`, `describe`,
-//! [`effective_config`]) directly.
+//! Diagnostics point at the exact node an author must edit (the `file`, the `sha256`, the key
+//! inside `config`, the `plugin:` of a use), so this walks the procedure's [`uses`] by JSON
+//! pointer and uses the host's building blocks (`load_ref`, `describe`, [`effective_config`]).
 //!
 //! Config is checked the way the engine calls the plugin: each use runs with its own `config`
 //! merged over the plugin's (RFC 7386), so a key the plugin entry leaves out but every use
@@ -14,10 +12,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use crate::{Capability, Error, Info, Limits, PluginHost, effective_config};
+use crate::{Capability, Error, Info, Limits, PluginHost, Use, effective_config, uses};
 use motcua_core::procedure::check::PluginInspector;
 use motcua_core::procedure::diagnostic::{Code, Diagnostic, Pos, did_you_mean};
-use motcua_core::procedure::model::{PluginCall, PluginRef, Procedure};
+use motcua_core::procedure::model::{PluginRef, Procedure};
 use motcua_core::procedure::source_map::SourceMap;
 
 /// Inspects plugins with one [`PluginHost`], which caches compiled components by sha256: make
@@ -39,6 +37,10 @@ impl WasmInspector {
     /// An inspector sharing an existing host (and its compile cache).
     pub fn with_host(host: PluginHost) -> Self {
         WasmInspector { host }
+    }
+
+    pub fn host(&self) -> &PluginHost {
+        &self.host
     }
 }
 
@@ -385,62 +387,4 @@ fn list(capabilities: &[Capability]) -> String {
         .map(Capability::to_string)
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// One place the procedure calls a plugin, by JSON pointer of its [`PluginCall`].
-struct Use<'a> {
-    pointer: String,
-    /// For messages, e.g. "automatic state 'kiem-tra'".
-    what: String,
-    capability: Capability,
-    call: &'a PluginCall,
-    /// For an automatic state, its id: the actions its decision may name leave it.
-    state: Option<&'a str>,
-}
-
-fn uses(p: &Procedure) -> Vec<Use<'_>> {
-    let mut out = Vec::new();
-    for (i, call) in p.validators.iter().enumerate() {
-        out.push(Use {
-            pointer: format!("/validators/{i}"),
-            what: "the submission validator".into(),
-            capability: Capability::Validate,
-            call,
-            state: None,
-        });
-    }
-    for (i, s) in p.states.iter().enumerate() {
-        if let Some(call) = &s.plugin {
-            out.push(Use {
-                pointer: format!("/states/{i}/plugin"),
-                what: format!("automatic state '{}'", s.id),
-                capability: Capability::Decide,
-                call,
-                state: Some(&s.id),
-            });
-        }
-    }
-    for (i, a) in p.actions.iter().enumerate() {
-        for (j, call) in a.validators.iter().enumerate() {
-            out.push(Use {
-                pointer: format!("/actions/{i}/validators/{j}"),
-                what: format!("a validator of action '{}'", a.id),
-                capability: Capability::Validate,
-                call,
-                state: None,
-            });
-        }
-    }
-    for (i, f) in p.fees.iter().enumerate() {
-        if let Some(call) = &f.plugin {
-            out.push(Use {
-                pointer: format!("/fees/{i}/plugin"),
-                what: format!("fee '{}'", f.id),
-                capability: Capability::ComputeFee,
-                call,
-                state: None,
-            });
-        }
-    }
-    out
 }

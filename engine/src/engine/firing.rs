@@ -301,15 +301,4 @@ impl Engine {
             }
         }
     }
-
-    /// Plugin decisions for automatic states a transition entered.
-    #[cfg(feature = "plugins")]
-    fn automatic_steps(&self, t: &mut Transition, env: &Env<'_>) -> Result<()> {
-        crate::steps::run_automatic(t, &|d| self.pinned(d), env)
-    }
-
-    #[cfg(not(feature = "plugins"))]
-    fn automatic_steps(&self, t: &mut Transition, _: &Env<'_>) -> Result<()> {
-        self.refuse_automatic(t)
-    }
 }
