@@ -26,8 +26,8 @@ use motcua::Engine;
 use motcua::clock::ManualClock;
 use motcua::dossier::transition::{ActionRequest, Submission};
 use motcua::dossier::{Actor, Applicant, Channel};
-use motcua::store::Reader;
 use motcua::store::sled::{Options, SledStore};
+use motcua::store::{AuditReader, DossierReader};
 use sha2::{Digest, Sha256};
 
 #[global_allocator]

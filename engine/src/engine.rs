@@ -66,6 +66,8 @@ pub struct Engine {
     others_firing: std::sync::atomic::AtomicBool,
     /// The folder uploaded procedures are named in (see [`Engine::set_uploads_dir`]).
     uploads_dir: RwLock<PathBuf>,
+    /// Whether other nodes' uploads may be missing from the catalogue.
+    uploads: Arc<uploads::Freshness>,
 }
 
 /// How to open an [`Engine`].
@@ -157,10 +159,14 @@ impl Engine {
             }
         }
         let bell = Arc::new(Bell::default());
-        // Timers other nodes commit ring this node's scheduler too.
-        {
+        let uploads = Arc::new(uploads::Freshness::default());
+        if let Some(shared) = store.shared() {
+            // Timers other nodes commit ring this node's scheduler too, and their uploads
+            // are loaded before this node is next asked for its procedures.
             let bell = bell.clone();
-            store.on_remote_timer(Arc::new(move |at| bell.offer(at)));
+            shared.on_remote_timer(Arc::new(move |at| bell.offer(at)));
+            let uploads = uploads.clone();
+            shared.on_remote_mark(Arc::new(move |name| uploads.told(name)));
         }
         Ok(Engine {
             runner,
@@ -173,6 +179,7 @@ impl Engine {
             stuck: Default::default(),
             others_firing: Default::default(),
             uploads_dir: RwLock::new(PathBuf::from(".")),
+            uploads,
         })
     }
 
@@ -266,6 +273,7 @@ impl Engine {
 
     /// The version of procedure `id` in force now (or, if none is, the one loaded last).
     pub fn procedure(&self, id: &str) -> Option<Arc<Compiled>> {
+        self.catch_up_uploads();
         let day = self.calendar.local_date(self.now());
         let catalog = self.catalog.read().unwrap_or_else(|p| p.into_inner());
         catalog.in_force(id, day).or_else(|| catalog.latest(id))
@@ -282,6 +290,7 @@ impl Engine {
     /// Every version of procedure `id` the catalogue holds (loaded or restored), by
     /// `effective_from`.
     pub fn procedure_versions(&self, id: &str) -> Vec<Arc<Compiled>> {
+        self.catch_up_uploads();
         let catalog = self.catalog.read().unwrap_or_else(|p| p.into_inner());
         let mut versions: Vec<Arc<Compiled>> = catalog
             .versions()
@@ -298,6 +307,7 @@ impl Engine {
 
     /// For each procedure, the version in force now (or the one loaded last).
     pub fn procedures(&self) -> Vec<Arc<Compiled>> {
+        self.catch_up_uploads();
         let day = self.calendar.local_date(self.now());
         self.catalog
             .read()
@@ -305,7 +315,6 @@ impl Engine {
             .in_force_all(day)
     }
 
-    /// The procedure version dossier `d` is pinned to.
     /// Whether the catalogue holds the version with this content hash.
     pub fn knows_version(&self, hash: &str) -> bool {
         self.catalog
@@ -318,9 +327,10 @@ impl Engine {
     /// Whether other processes write to this engine's store (several nodes on one
     /// database): what one node loads, the others must pick up from the store.
     pub fn store_is_shared(&self) -> bool {
-        self.store.poll_interval().is_some()
+        self.store.shared().is_some()
     }
 
+    /// The procedure version dossier `d` is pinned to.
     pub fn pinned_procedure(&self, d: &Dossier) -> Result<Arc<Compiled>> {
         self.pinned(d)
     }
@@ -374,20 +384,19 @@ impl Engine {
         if sub.received_by.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(sub.received_by.id.clone()));
         }
+        // On a shared store another node may have uploaded a version of this procedure a
+        // moment ago: the next request uses it, told or not.
+        if self.store_is_shared() {
+            self.load_uploads_of(&sub.procedure)?;
+        }
         let now = self.now();
         let day = self.calendar.local_date(now);
         let p = match self.procedure_in_force(&sub.procedure, day) {
             Some(p) => p,
             // Known, but no version receives today: the pure step explains which and when.
-            None => match self.procedure(&sub.procedure) {
-                Some(p) => p,
-                // Perhaps another node sharing the store uploaded it a moment ago.
-                None if self.refresh_uploads()? > 0 => self
-                    .procedure_in_force(&sub.procedure, day)
-                    .or_else(|| self.procedure(&sub.procedure))
-                    .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?,
-                None => return Err(Error::UnknownProcedure(sub.procedure.clone())),
-            },
+            None => self
+                .procedure(&sub.procedure)
+                .ok_or_else(|| Error::UnknownProcedure(sub.procedure.clone()))?,
         };
         let lookup = |id: &str| {
             self.procedure_in_force(id, day)
@@ -545,6 +554,16 @@ impl Engine {
     /// Plugin calls made and failed since the engine started (zeros in a build without plugins).
     pub fn plugin_calls(&self) -> (u64, u64) {
         self.runner.call_counts()
+    }
+
+    /// The lease of a mark (see [`store::Shared::lease`]): on a store several nodes share,
+    /// `None` while another node holds it.
+    #[allow(clippy::type_complexity)]
+    pub fn lease_mark(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Box<dyn store::Lease>, Option<Vec<u8>>)>> {
+        Ok(store::lease(self.store.as_ref(), name)?)
     }
 
     /// Bookkeeping outside the chain (webhook cursors, uploaded procedure sources).

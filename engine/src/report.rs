@@ -3,7 +3,7 @@
 
 pub use motcua_core::report::*;
 
-use crate::store::{self, Reader};
+use crate::store::{self, CounterReader};
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +30,7 @@ impl From<motcua_core::report::Error> for Error {
 }
 
 /// The on-time report of `q` from the counters the store keeps.
-pub fn on_time(reader: &dyn Reader, q: &Query) -> Result<Report, Error> {
+pub fn on_time(reader: &dyn CounterReader, q: &Query) -> Result<Report, Error> {
     if q.from > q.to {
         return Err(Error::Period {
             from: q.from,

@@ -4,12 +4,13 @@
 //! found by `verify_store`, which names the entry or the dossier.
 
 use crate::support;
+use crate::support::waiting_for_sled_lock;
 
 use motcua::audit::checkpoint::KeyFile;
 use motcua::audit::proof::Error as ProofError;
 use motcua::audit::verify::Error as LogError;
 use motcua::audit::{self, Entry, Place, VerifyOptions, verify_store};
-use motcua::store::Reader;
+use motcua::store::AuditReader;
 use motcua::store::sled::{Options, SledStore};
 use support::desk::*;
 
@@ -22,25 +23,17 @@ fn ledger() -> tempfile::TempDir {
 }
 
 fn verify(dir: &tempfile::TempDir, options: &VerifyOptions) -> Result<audit::Verified, ProofError> {
-    // The attacker's raw handle lets go of sled's file lock when its last thread ends, a
-    // moment after it is dropped; with every suite in one test binary that moment is seen.
-    let mut tries = 0;
-    let store = loop {
-        match SledStore::open_existing(
+    // The attacker's raw handle lets go of sled's file lock a moment after it is dropped.
+    let store = waiting_for_sled_lock(|| {
+        SledStore::open_existing(
             dir.path(),
             Options {
                 fsync: false,
                 ..Options::default()
             },
-        ) {
-            Ok(store) => break store,
-            Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => panic!("opening the store: {e}"),
-        }
-    };
+        )
+    })
+    .unwrap_or_else(|e| panic!("opening the store: {e}"));
     let verified = verify_store(&store, options);
     // The writer threads hold sled's lock until they are joined; the attacker opens it next.
     store.shutdown();
@@ -79,19 +72,10 @@ struct Raw {
 
 impl Raw {
     fn open(dir: &tempfile::TempDir) -> Raw {
-        // sled lets go of its file lock when its last thread ends, a moment after the store
-        // that wrote the ledger was dropped; on a loaded machine that moment can be seen.
-        let mut tries = 0;
-        let db = loop {
-            match sled::open(dir.path()) {
-                Ok(db) => break db,
-                Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
-                    tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => panic!("opening the raw store: {e}"),
-            }
-        };
+        // The store that wrote the ledger lets go of sled's file lock a moment after it is
+        // dropped.
+        let db = waiting_for_sled_lock(|| sled::open(dir.path()))
+            .unwrap_or_else(|e| panic!("opening the raw store: {e}"));
         let tree = db.open_tree("motcua").unwrap();
         Raw { db, tree }
     }

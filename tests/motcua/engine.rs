@@ -1090,7 +1090,7 @@ fn audit_and_outbox_pages_start_at_any_sequence_number_inside_a_commit_batch() {
 fn a_store_in_the_older_many_tree_layout_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = waiting_for_sled_lock(|| sled::open(dir.path())).unwrap();
         let dossiers = db.open_tree("dossiers").unwrap();
         dossiers
             .insert("000.17.22.H56-260601-0001", &b"{}"[..])
@@ -1105,7 +1105,7 @@ fn a_store_in_the_older_many_tree_layout_is_refused_untouched() {
         err.contains("older motcua") && err.contains("dossiers"),
         "{err}"
     );
-    let db = sled::open(dir.path()).unwrap();
+    let db = waiting_for_sled_lock(|| sled::open(dir.path())).unwrap();
     let names: Vec<_> = db.tree_names().into_iter().collect();
     assert!(
         !names.iter().any(|n| n.as_ref() == b"motcua"),
@@ -1168,6 +1168,7 @@ fn a_state_owned_by_two_departments_across_versions_lists_both_in_code_order() {
 #[cfg(feature = "postgres")]
 mod nodes {
     use super::*;
+    use motcua::store::Shared;
 
     fn two_nodes() -> (Node, Node) {
         let url = support::pg::cluster().fresh_database();
@@ -1227,7 +1228,7 @@ mod nodes {
 
     #[test]
     fn a_node_passes_over_timers_another_node_claims_and_fires_them_once_released() {
-        use motcua::store::Store;
+        use motcua::store::Shared;
         let (a, b) = two_nodes();
         let d = a.engine.submit(house_permit(house())).unwrap().dossier;
         // Long past every deadline of the receipt step.
@@ -1334,7 +1335,7 @@ mod nodes {
 
     #[test]
     fn a_timer_claim_is_kept_by_a_busy_node_and_lost_by_a_hung_one() {
-        use motcua::store::Store;
+        use motcua::store::Shared;
         use motcua::store::pg::{Options, PgStore};
         use std::time::{Duration, Instant};
         let url = support::pg::cluster().fresh_database();

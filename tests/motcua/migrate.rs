@@ -5,11 +5,12 @@
 //! the old code's hashing written out independently of the engine's.
 
 use crate::support;
+use crate::support::waiting_for_sled_lock;
 
 use jiff::civil::date;
 use motcua::audit::{self, Entry, VerifyOptions, verify_store};
 use motcua::store::sled::{Options, SledStore, migrate};
-use motcua::store::{AuditKey, Reader};
+use motcua::store::{AuditKey, AuditReader, CounterReader};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use support::desk::*;
@@ -47,25 +48,16 @@ fn store() -> tempfile::TempDir {
 }
 
 fn open(dir: &tempfile::TempDir) -> Result<SledStore, motcua::store::Error> {
-    // A raw sled handle dropped a moment ago lets go of the file lock when its last thread
-    // ends; with every suite in one test binary that moment is seen.
-    let mut tries = 0;
-    loop {
-        let opened = SledStore::open_existing(
+    // A raw sled handle dropped a moment ago lets go of the file lock a moment later.
+    waiting_for_sled_lock(|| {
+        SledStore::open_existing(
             dir.path(),
             Options {
                 fsync: false,
                 ..Options::default()
             },
-        );
-        match opened {
-            Err(e) if tries < 100 && e.to_string().contains("could not acquire lock") => {
-                tries += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => return other,
-        }
-    }
+        )
+    })
 }
 
 /// The store's log and records, proved as `motcua audit verify` does.
@@ -93,7 +85,7 @@ fn figures(s: &SledStore) -> (Vec<motcua::store::CounterRow>, Vec<u64>) {
 
 /// Rewrites the store as layout 1 wrote it; returns the old head.
 fn downgrade(dir: &tempfile::TempDir, tamper_entry: Option<u64>) -> String {
-    let db = sled::open(dir.path()).unwrap();
+    let db = waiting_for_sled_lock(|| sled::open(dir.path())).unwrap();
     let tree = db.open_tree("motcua").unwrap();
     let mut head = audit::GENESIS.to_string();
     for kv in tree.scan_prefix(b"a") {
@@ -194,7 +186,7 @@ fn a_migration_cut_short_is_resumed_from_the_old_head_it_recorded() {
     // As if it had stopped after rewriting the chunks: the marker of a migration in
     // progress, no layout.
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = waiting_for_sled_lock(|| sled::open(dir.path())).unwrap();
         let tree = db.open_tree("motcua").unwrap();
         tree.remove(b"mlayout").unwrap();
         let marker = serde_json::json!({"format": 1, "count": 35, "head": old_head});
@@ -233,7 +225,7 @@ fn a_layout_1_store_whose_old_chain_is_broken_is_not_migrated_and_left_untouched
 
 /// Every key and value of the store.
 fn contents(dir: &tempfile::TempDir) -> Vec<(sled::IVec, sled::IVec)> {
-    let db = sled::open(dir.path()).unwrap();
+    let db = waiting_for_sled_lock(|| sled::open(dir.path())).unwrap();
     let tree = db.open_tree("motcua").unwrap();
     tree.iter().map(|kv| kv.unwrap()).collect()
 }

@@ -208,3 +208,21 @@ pub fn states(d: &Dossier) -> Vec<&str> {
     s.sort();
     s
 }
+
+/// Opens what `open` opens, waiting out sled's file lock: a store or raw handle dropped a
+/// moment ago lets go of it only when its last thread ends, and with every suite in one test
+/// binary on a loaded machine that moment is seen.
+pub fn waiting_for_sled_lock<T, E: std::fmt::Display>(
+    mut open: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    let mut tries = 0;
+    loop {
+        match open() {
+            Err(e) if tries < 250 && e.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}

@@ -301,7 +301,7 @@ pub fn init(args: InitArgs) -> anyhow::Result<ExitCode> {
     println!(
         "store ready in {}: {} dossiers",
         args.data.display(),
-        motcua::store::Reader::dossier_count(&store)?
+        motcua::store::DossierReader::dossier_count(&store)?
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -80,7 +80,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.dev && args.tokens.is_none() {
         tokens = dev_tokens(&engine, &args.engine.data)?;
     }
-    if args.dev && motcua::store::Reader::dossier_count(engine.store())? == 0 {
+    if args.dev && motcua::store::DossierReader::dossier_count(engine.store())? == 0 {
         let n = receive_samples(&engine)?;
         println!("received {n} sample dossiers at the desk (one per sample procedure)");
     }

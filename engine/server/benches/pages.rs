@@ -267,7 +267,7 @@ fn main() {
     let codes = fill(&engine, &clock, n, 64);
     println!(
         "  {} dossiers in the store after {:.1} s",
-        motcua::store::Reader::dossier_count(engine.store()).expect("count"),
+        motcua::store::DossierReader::dossier_count(engine.store()).expect("count"),
         started.elapsed().as_secs_f64()
     );
     let addr = start_server(engine.clone(), clock.clone(), dir.path());

@@ -263,28 +263,6 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut deliveries = vec![];
-    // Several nodes on one database: a version uploaded on one is loaded by the others
-    // within a few seconds.
-    if engine.store_is_shared() {
-        let (engine, mut stop) = (engine.clone(), stop_rx.clone());
-        deliveries.push(tokio::spawn(async move {
-            while !*stop.borrow() {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-                    _ = stop.changed() => continue,
-                }
-                let engine = engine.clone();
-                let loaded = tokio::task::spawn_blocking(move || engine.refresh_uploads()).await;
-                match loaded {
-                    Ok(Ok(n)) if n > 0 => {
-                        eprintln!("loaded {n} procedure versions uploaded on another node")
-                    }
-                    Ok(Err(e)) => eprintln!("loading versions uploaded on another node: {e}"),
-                    _ => {}
-                }
-            }
-        }));
-    }
     if let Some(file) = state.webhooks.clone() {
         for i in 0..file.subscriptions.len() {
             deliveries.push(tokio::spawn(webhook::run(

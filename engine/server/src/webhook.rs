@@ -234,7 +234,7 @@ pub async fn run(
     'lease: while !*stop.borrow() {
         let leased = {
             let (engine, mark) = (engine.clone(), mark.clone());
-            tokio::task::spawn_blocking(move || engine.marks().lease(&mark)).await
+            tokio::task::spawn_blocking(move || engine.lease_mark(&mark)).await
         };
         let (mut lease, mut cursor) = match leased {
             Ok(Ok(Some((lease, value)))) => (lease, parse_cursor(value)),

@@ -16,7 +16,7 @@ use std::io::Write;
 
 use super::Entry;
 use super::query::{self, Filter};
-use crate::store::{self, Reader};
+use crate::store::{self, AuditReader};
 
 /// What an export is written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ pub const CSV_HEADER: &str =
 /// Writes every entry matching `filter`, in sequence order, to `out` as `format`, and returns
 /// how many it wrote. Writes go straight to `out`: give it a buffered writer.
 pub fn export(
-    reader: &dyn Reader,
+    reader: &dyn AuditReader,
     filter: &Filter,
     format: Format,
     out: &mut dyn Write,
@@ -100,7 +100,7 @@ pub fn export(
 
 /// Writes `e`'s stored line; a dossier's history comes parsed, so its line is read again.
 fn jsonl(
-    reader: &dyn Reader,
+    reader: &dyn AuditReader,
     e: &Entry,
     line: Option<&[u8]>,
     out: &mut dyn Write,

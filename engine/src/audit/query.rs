@@ -19,7 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::Entry;
-use crate::store::{AuditKey, Error, Reader, local_day};
+use crate::store::{AuditKey, AuditReader, Error, local_day};
 
 /// The most entries one page returns, whatever the caller asks.
 pub const MAX_PAGE: usize = 1000;
@@ -138,7 +138,7 @@ pub struct Page {
 /// [`MAX_PAGE`]), strictly after the cursor `after` that a previous page returned as `next`.
 /// A cursor this log cannot have returned is refused ([`Error::BadCursor`]).
 pub fn list(
-    reader: &dyn Reader,
+    reader: &dyn AuditReader,
     filter: &Filter,
     after: Option<&str>,
     limit: usize,
@@ -149,7 +149,7 @@ pub fn list(
 /// [`list`] with its own bound on the candidates one page examines (at least one), for an
 /// embedder that answers requests under a tighter latency budget.
 pub fn list_within(
-    reader: &dyn Reader,
+    reader: &dyn AuditReader,
     filter: &Filter,
     after: Option<&str>,
     limit: usize,
@@ -185,7 +185,11 @@ pub enum Source {
 
 /// The source [`list`] would read for `filter` after the cursor `after`: how a slow query is
 /// explained.
-pub fn source(reader: &dyn Reader, filter: &Filter, after: Option<&str>) -> Result<Source, Error> {
+pub fn source(
+    reader: &dyn AuditReader,
+    filter: &Filter,
+    after: Option<&str>,
+) -> Result<Source, Error> {
     let after = match after {
         Some(c) => parse_cursor(reader, c)?,
         None => 0,
@@ -201,7 +205,7 @@ pub fn source(reader: &dyn Reader, filter: &Filter, after: Option<&str>) -> Resu
 
 /// A cursor is the sequence number of the last entry a page examined, in decimal: anything
 /// else, or a number past the log's end, was not returned by this log.
-fn parse_cursor(reader: &dyn Reader, c: &str) -> Result<u64, Error> {
+fn parse_cursor(reader: &dyn AuditReader, c: &str) -> Result<u64, Error> {
     let bad = || Error::BadCursor(c.to_string());
     let canonical = !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) && !c.starts_with('0');
     if !canonical {
@@ -228,7 +232,7 @@ pub(crate) enum Walked {
 /// stored line when the plan read it (a dossier's history comes parsed), until `visit` returns
 /// false or `work` candidates were examined.
 pub(crate) fn walk(
-    reader: &dyn Reader,
+    reader: &dyn AuditReader,
     filter: &Filter,
     after: u64,
     work: Option<usize>,
@@ -274,7 +278,7 @@ pub(crate) fn walk(
 
 /// The whole log from `after`, streamed.
 fn scan(
-    reader: &dyn Reader,
+    reader: &dyn AuditReader,
     filter: &Filter,
     after: u64,
     budget: &mut Budget,
@@ -345,7 +349,7 @@ fn parse(seq: u64, line: &[u8]) -> Result<Entry, Error> {
 }
 
 /// The stored line numbered `seq` and the entry it holds.
-pub(crate) fn entry_at(reader: &dyn Reader, seq: u64) -> Result<(Entry, Vec<u8>), Error> {
+pub(crate) fn entry_at(reader: &dyn AuditReader, seq: u64) -> Result<(Entry, Vec<u8>), Error> {
     let mut found = None;
     reader.audit_lines(seq, &mut |s, line| {
         if s == seq {
@@ -364,7 +368,11 @@ pub(crate) fn entry_at(reader: &dyn Reader, seq: u64) -> Result<(Entry, Vec<u8>)
 const PROBE: usize = 256;
 
 /// The candidates of the most selective index the filter names, or `None` for a scan.
-fn plan(reader: &dyn Reader, filter: &Filter, after: u64) -> Result<Option<Candidates>, Error> {
+fn plan(
+    reader: &dyn AuditReader,
+    filter: &Filter,
+    after: u64,
+) -> Result<Option<Candidates>, Error> {
     let mut streams: Vec<Stream> = [
         filter.actor.clone().map(AuditKey::Actor),
         filter.procedure.clone().map(AuditKey::Procedure),
@@ -439,7 +447,7 @@ struct Candidates {
 }
 
 impl Candidates {
-    fn next(&mut self, reader: &dyn Reader) -> Result<Option<u64>, Error> {
+    fn next(&mut self, reader: &dyn AuditReader) -> Result<Option<u64>, Error> {
         match self.ahead.pop_front() {
             Some(seq) => Ok(Some(seq)),
             None => self.stream.next(reader),
@@ -476,7 +484,7 @@ impl Stream {
         }
     }
 
-    fn next(&mut self, reader: &dyn Reader) -> Result<Option<u64>, Error> {
+    fn next(&mut self, reader: &dyn AuditReader) -> Result<Option<u64>, Error> {
         if !self.started {
             self.started = true;
             for i in 0..self.cursors.len() {
@@ -509,7 +517,7 @@ struct Postings {
 }
 
 impl Postings {
-    fn pop(&mut self, reader: &dyn Reader) -> Result<Option<u64>, Error> {
+    fn pop(&mut self, reader: &dyn AuditReader) -> Result<Option<u64>, Error> {
         if self.buf.is_empty() && !self.done {
             let (buf, after) = (&mut self.buf, &mut self.after);
             reader.audit_index(&self.key, *after, &mut |seq| {

@@ -38,7 +38,11 @@ impl Engine {
         let mut failed: HashSet<String> = HashSet::new();
         // On a store several nodes share, the shards of dossiers this node may fire, held
         // until the call ends; timers of the other shards are another node's now.
-        let mut claim = match self.store.claim_timers() {
+        let claimed = match self.store.shared() {
+            Some(shared) => shared.claim_timers(),
+            None => Ok(store::TimerClaim::all()),
+        };
+        let mut claim = match claimed {
             Ok(c) => c,
             Err(e) => return self.stop_firing(fired, failed, e),
         };
@@ -185,7 +189,7 @@ impl Engine {
 
     /// How often the scheduler must look at the timers of a store other processes write to.
     pub(crate) fn store_poll_interval(&self) -> Option<std::time::Duration> {
-        self.store.poll_interval()
+        self.store.shared().map(|s| s.poll_interval())
     }
 
     /// Whether the last [`Engine::fire_due`] passed over due timers that another node

@@ -17,16 +17,19 @@ mod kv;
 pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod pg;
+mod read;
 #[cfg(feature = "sled")]
 pub mod sled;
+pub use read::{AuditReader, CounterReader, DossierReader, OutboxReader, Reader};
+mod shared;
+pub use shared::{ClaimHold, Lease, Shared, TIMER_SHARDS, TimerClaim, lease};
 mod view;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use motcua_core::audit;
 use motcua_core::dossier::Dossier;
-use motcua_core::transition::{Event, Timer, Transition};
+use motcua_core::transition::Transition;
 
 /// The result of a commit.
 #[derive(Debug, Clone, PartialEq)]
@@ -150,100 +153,6 @@ pub trait Marks: Send + Sync {
     fn marks(&self, prefix: &str, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error>;
     /// Sets (`Some`) or removes (`None`) a mark.
     fn set_mark(&self, name: &str, value: Option<&[u8]>) -> Result<(), Error>;
-
-    /// Takes the lease of a mark, with its value: while the lease is held no other node
-    /// sharing the store gets it (`None` then), which is how one node at a time delivers to a
-    /// webhook subscriber. It ends when dropped, or with the process. A store that only one
-    /// process opens grants it always; its one holder per mark is the caller's business.
-    #[allow(clippy::type_complexity)]
-    fn lease(&self, name: &str) -> Result<Option<(Box<dyn Lease>, Option<Vec<u8>>)>, Error> {
-        Ok(Some((
-            Box::new(Unshared {
-                name: name.to_string(),
-            }),
-            self.mark(name)?,
-        )))
-    }
-}
-
-/// A held lease of a mark ([`Marks::lease`]).
-pub trait Lease: Send {
-    /// Sets the mark durably. `Ok(false)`: it was set, but another node holds the lease now
-    /// (it was taken while the value was being saved); drop this one and lease again.
-    fn set(&mut self, marks: &dyn Marks, value: &[u8]) -> Result<bool, Error>;
-}
-
-struct Unshared {
-    name: String,
-}
-
-impl Lease for Unshared {
-    fn set(&mut self, marks: &dyn Marks, value: &[u8]) -> Result<bool, Error> {
-        marks.set_mark(&self.name, Some(value)).map(|()| true)
-    }
-}
-
-/// How many shards timers are claimed in when several nodes share a store.
-pub const TIMER_SHARDS: usize = 16;
-
-/// The timers a node may fire now ([`Store::claim_timers`]): all of them on a store only one
-/// process opens; on a shared store, those of the dossiers in the shards it holds, until the
-/// claim is dropped.
-pub struct TimerClaim {
-    shards: Option<[bool; TIMER_SHARDS]>,
-    held: Option<Box<dyn ClaimHold>>,
-}
-
-/// What keeps a claim on a shared store, released when dropped.
-pub trait ClaimHold: Send {
-    /// Whether the claim is still held, telling the store the node is alive: the firing
-    /// calls it between pages, so a node that hangs mid-firing can have its claim ended by
-    /// the store (PostgreSQL's idle timeout) while a busy one keeps it.
-    fn renew(&mut self) -> bool;
-}
-
-impl TimerClaim {
-    pub fn all() -> TimerClaim {
-        TimerClaim {
-            shards: None,
-            held: None,
-        }
-    }
-
-    /// The shards marked true, held until `held` is dropped.
-    pub fn shards(shards: [bool; TIMER_SHARDS], held: Box<dyn ClaimHold>) -> TimerClaim {
-        TimerClaim {
-            shards: Some(shards),
-            held: Some(held),
-        }
-    }
-
-    /// Whether the claim still holds (see [`ClaimHold::renew`]); a claim of all timers on a
-    /// store of one process always does.
-    pub fn renew(&mut self) -> bool {
-        self.held.as_mut().is_none_or(|h| h.renew())
-    }
-
-    /// A dossier's shard: FNV-1a of its code, so every node computes the same one.
-    pub fn shard_of(code: &str) -> usize {
-        let mut h: u32 = 0x811c_9dc5;
-        for b in code.bytes() {
-            h ^= u32::from(b);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-        h as usize % TIMER_SHARDS
-    }
-
-    /// Whether this node may fire the timers of dossier `code` now.
-    pub fn covers(&self, code: &str) -> bool {
-        self.shards
-            .is_none_or(|s| s.get(Self::shard_of(code)).copied().unwrap_or(false))
-    }
-
-    /// Whether some shard is held by another node.
-    pub fn is_partial(&self) -> bool {
-        self.shards.is_some_and(|s| s.iter().any(|held| !held))
-    }
 }
 
 /// What the engine needs from storage: reads ([`Reader`]), bookkeeping ([`Marks`]) and the
@@ -267,95 +176,13 @@ pub trait Store: Reader + Marks {
         transitions.map(|t| self.commit(t)).collect()
     }
 
-    /// Claims the timers this node may fire now (see [`TimerClaim`]); the engine holds the
-    /// claim while it fires. Other nodes' claims are skipped, not waited for.
-    fn claim_timers(&self) -> Result<TimerClaim, Error> {
-        Ok(TimerClaim::all())
-    }
-
-    /// Calls `wake` when another node sharing the store commits a timer (its instant), so
-    /// this node's scheduler need not poll. A store only one process opens has no others.
-    fn on_remote_timer(&self, wake: std::sync::Arc<dyn Fn(Timestamp) + Send + Sync>) {
-        let _ = wake;
-    }
-
-    /// How often a scheduler on this store looks at the timers even when nothing rang it:
-    /// `None` when every commit that adds a timer rings it (only this process writes).
-    fn poll_interval(&self) -> Option<std::time::Duration> {
+    /// What the store adds when several nodes share it (leases, timer claims, word of
+    /// other nodes' commits), or `None` for a store only one process opens: the embedded and
+    /// in-memory stores carry none of it.
+    fn shared(&self) -> Option<&dyn Shared> {
         None
     }
 }
 
 /// One report counter: its key (without the space byte) and its slots.
 pub type CounterRow = (Vec<u8>, [i64; motcua_core::report::SLOTS]);
-
-/// What may be read from storage. [`crate::Engine::store`] hands out only this, so an embedder
-/// can read everything but write only through the engine's checked steps.
-pub trait Reader: Send + Sync {
-    /// The dossier as last committed (possibly a moment before its commit is acknowledged).
-    fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error>;
-    /// The audit entries of one dossier, in order, up to the last one made durable.
-    fn history(&self, code: &str) -> Result<Vec<audit::Entry>, Error>;
-    /// Audit entries with `seq >= from`, at most `limit`.
-    fn audit(&self, from: u64, limit: usize) -> Result<Vec<audit::Entry>, Error>;
-    /// Codes matching the query, at most `limit`, continuing after the cursor `after` that a
-    /// previous page returned as its `next`.
-    fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error>;
-    /// Timers due at or before `until`, earliest first (then by dossier code).
-    fn due_timers(&self, until: Timestamp, limit: usize) -> Result<Vec<Timer>, Error> {
-        self.due_timers_after(None, until, limit)
-    }
-    /// [`Reader::due_timers`] continuing strictly after the timer `after` (a cursor: the last
-    /// timer of the previous page).
-    fn due_timers_after(
-        &self,
-        after: Option<&Timer>,
-        until: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<Timer>, Error>;
-    /// Whether the timer index holds `timer`.
-    fn has_timer(&self, timer: &Timer) -> Result<bool, Error>;
-    /// Outbox events with `seq > after`, in commit order.
-    fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error>;
-    /// The number of the last outbox event served (made durable); 0 when there is none.
-    fn outbox_head(&self) -> Result<u64, Error>;
-    /// Every procedure version any dossier was pinned to: (hash, source).
-    fn procedures(&self) -> Result<Vec<(String, String)>, Error>;
-    /// The bytes of a pinned plugin by sha256.
-    fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error>;
-    /// Number of stored dossiers.
-    fn dossier_count(&self) -> Result<u64, Error>;
-    /// How many audit entries are served (through the last made durable) and the chain's head
-    /// after them, as the store's counters record it.
-    fn audit_head(&self) -> Result<(u64, String), Error>;
-    /// The stored lines of the audit log from position `from`, exactly as stored, to `f`
-    /// until it returns false (what verification and exports stream over).
-    fn audit_lines(&self, from: u64, f: &mut dyn FnMut(u64, &[u8]) -> bool) -> Result<(), Error>;
-    /// Every stored dossier record (code, stored bytes), in code order, to `f` until it
-    /// returns false.
-    fn dossier_records(&self, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error>;
-    /// The sequence numbers of the audit entries indexed under `key`, ascending, after
-    /// `after` and through the last made durable, to `f` until it returns false.
-    fn audit_index(
-        &self,
-        key: &AuditKey,
-        after: u64,
-        f: &mut dyn FnMut(u64) -> bool,
-    ) -> Result<(), Error>;
-    /// The audit entry numbered `seq`, if it is stored and durable.
-    fn audit_entry(&self, seq: u64) -> Result<Option<audit::Entry>, Error>;
-    /// [`Reader::audit_lines`] without stopping at the last entry made durable: every line
-    /// the log holds, which verifying a store at rest reads, so nothing hides past the head.
-    fn audit_lines_stored(
-        &self,
-        from: u64,
-        f: &mut dyn FnMut(u64, &[u8]) -> bool,
-    ) -> Result<(), Error>;
-    /// The service report's per-day counters (keys without their space byte, see
-    /// [`motcua_core::report::counters`]) for local days `from..=to`.
-    fn report_counters(
-        &self,
-        from: jiff::civil::Date,
-        to: jiff::civil::Date,
-    ) -> Result<Vec<CounterRow>, Error>;
-}

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 
 use super::batch::{Answer, BatchError, BatchOutcome, Pending, RECENT_MAX, Recent, apply_batch};
 use super::kv::MemKv;
-use super::view::{View, reads_through_view};
-use super::{Committed, Error, Marks, Page, Query, Reader, Store};
+use super::view::{View, dossier_reads_through_view, reads_through_view};
+use super::{Committed, DossierReader, Error, Marks, Page, Query, Store};
 use motcua_core::dossier::Dossier;
 use motcua_core::transition::{Event, Transition};
 
@@ -134,9 +134,11 @@ impl Marks for MemoryStore {
     }
 }
 
-impl Reader for MemoryStore {
+impl DossierReader for MemoryStore {
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
         self.view().dossier(code)
     }
-    reads_through_view!();
+    dossier_reads_through_view!();
 }
+
+reads_through_view!(MemoryStore);

@@ -13,8 +13,8 @@ use super::conn::{Conn, read_error};
 use super::kv::{Paged, fetch};
 use crate::batch::{META, read_counters};
 use crate::kv::{Entries, Kv, Writes};
-use crate::view::{Space, View, reads_through_view};
-use crate::{Error, Page, Query, Reader};
+use crate::view::{Space, View, dossier_reads_through_view, reads_through_view};
+use crate::{DossierReader, Error, Page, Query};
 use motcua_core::dossier::Dossier;
 use motcua_core::transition::Event;
 
@@ -96,9 +96,11 @@ impl PgSnapshot {
     }
 }
 
-impl Reader for PgSnapshot {
+impl DossierReader for PgSnapshot {
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
         self.view().dossier(code)
     }
-    reads_through_view!();
+    dossier_reads_through_view!();
 }
+
+reads_through_view!(PgSnapshot);

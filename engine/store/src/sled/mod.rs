@@ -50,8 +50,8 @@ use self::writer::{Applied, Disk, Durable, Job, POISONED, Target, apply_loop, sy
 pub use self::writer::{Fault, Faults};
 pub use self::writer::{MAX_BATCH, Stats};
 use super::batch::{META, Pending, STATE_DEPARTMENTS, read_counters};
-use super::view::{Space, View, reads_through_view};
-use super::{Committed, Error, Marks, Page, Query, Reader, Store};
+use super::view::{Space, View, dossier_reads_through_view, reads_through_view};
+use super::{Committed, DossierReader, Error, Marks, Page, Query, Store};
 use kv::storage;
 use motcua_core::dossier::Dossier;
 use motcua_core::transition::{Event, Transition};
@@ -402,7 +402,7 @@ impl Marks for SledStore {
     }
 }
 
-impl Reader for SledStore {
+impl DossierReader for SledStore {
     fn dossier(&self, code: &str) -> Result<Option<Dossier>, Error> {
         let generation = match self.cache.get(code) {
             Lookup::Hit(d) => return Ok(Some(Dossier::clone(&d))),
@@ -415,5 +415,7 @@ impl Reader for SledStore {
         Ok(read)
     }
 
-    reads_through_view!();
+    dossier_reads_through_view!();
 }
+
+reads_through_view!(SledStore);
