@@ -1,6 +1,9 @@
 //! Procedure files end to end: the broken fixtures (one per diagnostic, each at its exact
 //! line:col), the catalogue, and the `motcua validate | schema | graph` commands run as the
 //! real binary.
+//!
+//! Longer than 600 lines: one test per broken fixture, each a short table row of file, code and
+//! position.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -21,6 +21,9 @@
 //! Rounds: 5 by default (CI, about 12 s), `MOTCUA_CRASH_ROUNDS=50` for the full run (about
 //! 70 s). The kill moments and the clients' choices come from a xorshift seeded from the time
 //! (printed); `MOTCUA_CRASH_SEED=<seed>` reuses one (thread timing still varies).
+//!
+//! Longer than 600 lines: the crash loop, its load generator and the three-node run on
+//! PostgreSQL share the acknowledged-answer bookkeeping.
 
 use crate::http;
 

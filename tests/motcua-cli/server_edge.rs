@@ -1,6 +1,9 @@
 //! The front door under bad input and at its edges, against the real binary: hostile bodies,
 //! forged and expired credentials, idempotent retries, uploads of procedures, the rate limit,
 //! the operational routes, and SIGTERM draining requests in flight.
+//!
+//! Longer than 600 lines: every edge drives the same real server, started once per test;
+//! grouping them keeps its start-up helpers in one place.
 
 use crate::http;
 

@@ -1,6 +1,9 @@
 //! The plugin host against real components built from `plugins/` (see `plugins/build.sh`).
 //!
 //! Every test name contains `plugin` so that `cargo test -p motcua-plugin` selects them.
+//!
+//! Longer than 600 lines: this is the crate's one test binary (each binary links wasmtime), so
+//! the host's limits, the example plugins and the static checks all live here.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

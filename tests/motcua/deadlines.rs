@@ -2,6 +2,8 @@
 //! escalations fire at their exact minutes on the Vietnamese calendar (Tết 2027, a make-up
 //! Saturday), pauses move the appointment by exactly the working time paused, and the
 //! scheduler fires every timer once, in order, after restarts and in bulk.
+//!
+//! Longer than 600 lines: each test is one dated scenario on the same calendar fixture.
 
 use crate::support;
 

@@ -18,6 +18,8 @@ mod hardening;
 mod migrate;
 #[cfg(feature = "plugins")]
 mod model;
+#[cfg(feature = "postgres")]
+mod nodes;
 mod notices;
 #[cfg(feature = "plugins")]
 mod plugin_steps;

@@ -2,6 +2,9 @@
 //! officers and applicants, with inputs and comments), stale versions, forged requests and
 //! the clock moving, over every sample and fixture procedure, on the in-memory store and on a
 //! real sled store. After every step the whole store is checked against what the model knows.
+//!
+//! Longer than 600 lines: the model, its step generator and the whole-store check are one
+//! property; split, a reader would have to hold three files to follow one step.
 
 use crate::support;
 

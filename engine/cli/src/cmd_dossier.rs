@@ -4,6 +4,9 @@
 //! Requests and results are JSON so scripts and portals in any language can drive the engine
 //! before the HTTP server exists. Refusals print `error[<code>]: <message>` on stderr and exit 1;
 //! usage and I/O problems exit 2.
+//!
+//! Longer than 600 lines: `demo` walks every sample procedure with the same request builders
+//! the other commands use; it is most of the file and reads best beside them.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

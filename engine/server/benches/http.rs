@@ -27,6 +27,9 @@
 //! clients and engine threads), `MOTCUA_BENCH_CLIENT_THREADS` (1: the load generator's tokio
 //! workers), `MOTCUA_BENCH_EXPECT` (20000: the actions/s the first measurement receives
 //! dossiers for, twice over; later ones use the best rate seen), `MOTCUA_BENCH_ONLY=engine|http`.
+//!
+//! Longer than 600 lines: the load generator, the engine-alone baseline and the report are one
+//! measurement, kept together so both sides do the same kind of work.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

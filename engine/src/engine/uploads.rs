@@ -17,14 +17,47 @@ use std::time::Instant;
 use super::{Engine, Error, Result};
 use crate::catalog::Compiled;
 
-/// The marks holding uploaded sources: `procedure/<id>/<sha256>`.
+/// The marks holding uploaded sources: `procedure/<id>/<order>/<sha256>`, where `order`
+/// (20 digits) is the upload's instant in Unix milliseconds, or one past the procedure's last
+/// upload if that is later, so every node loads a procedure's uploads in the order they were
+/// made and the last one wins a tie of `effective_from` everywhere. Names written before the
+/// order existed (`procedure/<id>/<sha256>`) count as order 0.
 pub const MARK_PREFIX: &str = "procedure/";
 
-/// Whether the catalogue may lack other nodes' uploads.
+/// One stored upload, from its mark's name.
+struct Upload {
+    name: String,
+    id: String,
+    order: u64,
+    hash: String,
+}
+
+impl Upload {
+    fn of(name: &str) -> Option<Upload> {
+        let rest = name.strip_prefix(MARK_PREFIX)?;
+        let mut parts = rest.split('/');
+        let id = parts.next()?.to_string();
+        let (order, hash) = match (parts.next()?, parts.next(), parts.next()) {
+            (hash, None, None) => (0, hash),
+            (order, Some(hash), None) => (order.parse().ok()?, hash),
+            _ => return None,
+        };
+        Some(Upload {
+            name: name.to_string(),
+            id,
+            order,
+            hash: hash.to_string(),
+        })
+    }
+}
+
+/// Whether the catalogue may lack other nodes' uploads, and which it holds.
 #[derive(Debug, Default)]
 pub(crate) struct Freshness {
     told: AtomicBool,
     last_look: Mutex<Option<Instant>>,
+    /// The names of the upload marks this engine has loaded.
+    loaded: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Freshness {
@@ -33,6 +66,20 @@ impl Freshness {
         if name.starts_with(MARK_PREFIX) {
             self.told.store(true, Ordering::SeqCst);
         }
+    }
+
+    fn remember(&self, name: &str) {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string());
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(name)
     }
 
     /// Whether to look at the stored uploads now: told of one, or not looked for `every`.
@@ -75,10 +122,29 @@ impl Engine {
     pub fn upload_procedure(&self, id: &str, source: String) -> Result<Arc<Compiled>> {
         let origin = self.upload_origin(id);
         let compiled = self.load_procedure(&origin, source.clone())?;
-        let name = format!("{MARK_PREFIX}{id}/{}", compiled.hash);
+        let prefix = format!("{MARK_PREFIX}{id}/");
+        let mut last = 0;
+        let mut earlier = vec![];
+        self.marks().marks(&prefix, &mut |name, _| {
+            if let Some(u) = Upload::of(name) {
+                last = last.max(u.order);
+                if u.hash == compiled.hash {
+                    earlier.push(u.name);
+                }
+            }
+            true
+        })?;
+        let now = u64::try_from(self.now().as_millisecond()).unwrap_or(0);
+        let order = now.max(last + 1);
+        let name = format!("{prefix}{order:020}/{}", compiled.hash);
         self.marks()
             .set_mark(&name, Some(source.as_bytes()))
             .map_err(Error::from)?;
+        self.uploads.remember(&name);
+        // The same source uploaded again is that version made the latest again: one mark.
+        for old in earlier {
+            self.marks().set_mark(&old, None).map_err(Error::from)?;
+        }
         Ok(compiled)
     }
 
@@ -108,27 +174,28 @@ impl Engine {
     }
 
     fn load_uploads(&self, prefix: &str, only_new: bool) -> Result<usize> {
-        let mut sources = vec![];
+        let mut found = vec![];
         self.marks().marks(prefix, &mut |name, value| {
-            let known = name
-                .rsplit('/')
-                .next()
-                .is_some_and(|hash| self.knows_version(hash));
-            if !(only_new && known) {
-                sources.push((
-                    name.to_string(),
-                    String::from_utf8_lossy(value).into_owned(),
-                ));
+            if let Some(u) = Upload::of(name)
+                && !(only_new && self.uploads.has(&u.name))
+            {
+                found.push((u, String::from_utf8_lossy(value).into_owned()));
             }
             true
         })?;
-        for (name, source) in &sources {
-            let id = name
-                .strip_prefix(MARK_PREFIX)
-                .and_then(|rest| rest.split('/').next())
-                .unwrap_or("uploaded");
-            self.load_procedure(&self.upload_origin(id), source.clone())?;
+        // In upload order: the last upload wins a tie, on every node.
+        found.sort_by(|(a, _), (b, _)| (a.order, &a.name).cmp(&(b.order, &b.name)));
+        for (u, source) in &found {
+            match self.load_procedure(&self.upload_origin(&u.id), source.clone()) {
+                Ok(_) => {}
+                // Another node's upload this build refuses (a check it added, a plugin it
+                // cannot compile) must not keep the others from loading, nor be retried on
+                // every request; the start-up restore reports it instead.
+                Err(e) if only_new => tracing::warn!("upload {} is not loaded: {e}", u.name),
+                Err(e) => return Err(e),
+            }
+            self.uploads.remember(&u.name);
         }
-        Ok(sources.len())
+        Ok(found.len())
     }
 }

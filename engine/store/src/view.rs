@@ -15,6 +15,14 @@ use motcua_core::audit;
 use motcua_core::dossier::Dossier;
 use motcua_core::transition::{Event, Timer, TimerKind};
 
+mod delegate;
+pub(crate) use delegate::{dossier_reads_through_view, reads_through_view};
+mod chunks;
+#[cfg(test)]
+use chunks::chunk_start;
+use chunks::parse_entry;
+pub(crate) use chunks::{chunk_holding, chunk_lines, chunk_raw};
+
 /// The records of one kind: the keys that start with the space's byte, seen without it.
 #[derive(Clone, Copy)]
 pub(crate) struct Space<'a> {
@@ -476,196 +484,8 @@ impl<'a> View<'a> {
     }
 }
 
-/// Implements the [`crate::DossierReader`] methods but `dossier` by delegating to
-/// `self.view()` (each store reads its dossiers in its own way: a cache, a snapshot).
-macro_rules! dossier_reads_through_view {
-    () => {
-        fn list(&self, query: &Query, after: Option<&str>, limit: usize) -> Result<Page, Error> {
-            self.view().list(query, after, limit)
-        }
-        fn due_timers_after(
-            &self,
-            after: Option<&::motcua_core::transition::Timer>,
-            until: Timestamp,
-            limit: usize,
-        ) -> Result<Vec<::motcua_core::transition::Timer>, Error> {
-            self.view().due_timers(after, until, limit)
-        }
-        fn has_timer(&self, timer: &::motcua_core::transition::Timer) -> Result<bool, Error> {
-            self.view().has_timer(timer)
-        }
-        fn procedures(&self) -> Result<Vec<(String, String)>, Error> {
-            self.view().procedures()
-        }
-        fn plugin(&self, sha256: &str) -> Result<Option<Vec<u8>>, Error> {
-            self.view().plugin(sha256)
-        }
-        fn dossier_count(&self) -> Result<u64, Error> {
-            self.view().dossier_count()
-        }
-        fn dossier_records(&self, f: &mut dyn FnMut(&str, &[u8]) -> bool) -> Result<(), Error> {
-            self.view().dossier_records(f)
-        }
-    };
-}
-
-/// Implements [`crate::AuditReader`], [`crate::OutboxReader`] and [`crate::CounterReader`]
-/// for `$store` by delegating to `self.view()`.
-macro_rules! reads_through_view {
-    ($store:ty) => {
-        impl $crate::AuditReader for $store {
-            fn history(&self, code: &str) -> Result<Vec<::motcua_core::audit::Entry>, Error> {
-                self.view().history(code)
-            }
-            fn audit(
-                &self,
-                from: u64,
-                limit: usize,
-            ) -> Result<Vec<::motcua_core::audit::Entry>, Error> {
-                self.view().audit(from, limit)
-            }
-            fn audit_head(&self) -> Result<(u64, String), Error> {
-                Ok(self.view().audit_head())
-            }
-            fn audit_lines(
-                &self,
-                from: u64,
-                f: &mut dyn FnMut(u64, &[u8]) -> bool,
-            ) -> Result<(), Error> {
-                self.view().audit_lines(from, f)
-            }
-            fn audit_index(
-                &self,
-                key: &$crate::AuditKey,
-                after: u64,
-                f: &mut dyn FnMut(u64) -> bool,
-            ) -> Result<(), Error> {
-                self.view().audit_index(key, after, f)
-            }
-            fn audit_entry(&self, seq: u64) -> Result<Option<::motcua_core::audit::Entry>, Error> {
-                self.view().audit_entry(seq)
-            }
-            fn audit_lines_stored(
-                &self,
-                from: u64,
-                f: &mut dyn FnMut(u64, &[u8]) -> bool,
-            ) -> Result<(), Error> {
-                self.view().audit_lines_stored(from, f)
-            }
-        }
-
-        impl $crate::OutboxReader for $store {
-            fn outbox(&self, after: u64, limit: usize) -> Result<Vec<(u64, Event)>, Error> {
-                self.view().outbox(after, limit)
-            }
-            fn outbox_head(&self) -> Result<u64, Error> {
-                Ok(self.view().outbox_through)
-            }
-        }
-
-        impl $crate::CounterReader for $store {
-            fn report_counters(
-                &self,
-                from: jiff::civil::Date,
-                to: jiff::civil::Date,
-            ) -> Result<Vec<$crate::CounterRow>, Error> {
-                self.view().report_counters(from, to)
-            }
-        }
-    };
-}
-pub(crate) use {dossier_reads_through_view, reads_through_view};
-
 pub(crate) fn be_u64(k: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(k.try_into().ok()?))
-}
-
-/// The audit line stored at position `seq` parsed, or why it cannot be: a line that names
-/// another number is refused, so no reader serves one entry as another.
-fn parse_entry(seq: u64, line: &[u8]) -> Result<audit::Entry, Error> {
-    let e =
-        audit::Entry::from_line(line).map_err(|e| corrupt(format!("audit entry {seq}: {e}")))?;
-    if e.seq != seq {
-        return Err(corrupt(format!(
-            "audit entry {seq}: the line stored in its place is entry {} (the log was altered)",
-            e.seq
-        )));
-    }
-    Ok(e)
-}
-
-/// The lines numbered `from..=through` of a chunked space (the audit log, the outbox), at most
-/// `limit`, parsed.
-pub(crate) fn chunk_lines<T: serde::de::DeserializeOwned>(
-    space: Space,
-    from: u64,
-    through: u64,
-    limit: usize,
-) -> Result<Vec<(u64, T)>, Error> {
-    let mut out = vec![];
-    let mut failed = None;
-    if limit == 0 {
-        return Ok(out);
-    }
-    chunk_raw(space, from, through, &mut |seq, line| {
-        match serde_json::from_slice(line) {
-            Ok(v) => out.push((seq, v)),
-            Err(e) => failed = Some(corrupt(e)),
-        }
-        failed.is_none() && out.len() < limit
-    })?;
-    match failed {
-        Some(e) => Err(e),
-        None => Ok(out),
-    }
-}
-
-/// The raw lines numbered `from..=through` of a chunked space, to `f` until it returns false.
-pub(crate) fn chunk_raw(
-    space: Space,
-    from: u64,
-    through: u64,
-    f: &mut dyn FnMut(u64, &[u8]) -> bool,
-) -> Result<(), Error> {
-    if from > through {
-        return Ok(());
-    }
-    for item in space.range(&chunk_start(space, from)?, None) {
-        let (k, v) = item?;
-        let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
-        for (i, line) in v.split(|b| *b == b'\n').enumerate() {
-            let seq = first
-                .checked_add(i as u64)
-                .ok_or_else(|| corrupt("a chunk's sequence numbers overflow"))?;
-            if seq < from {
-                continue;
-            }
-            if seq > through || !f(seq, line) {
-                return Ok(());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// The chunk that holds sequence number `seq`, with its first sequence number.
-pub(crate) fn chunk_holding(space: Space, seq: u64) -> Result<Option<(u64, Bytes)>, Error> {
-    match space.last_at_or_before(&seq.to_be_bytes())? {
-        Some((k, v)) => {
-            let first = be_u64(&k).ok_or_else(|| corrupt("a chunk key is not 8 bytes"))?;
-            Ok(Some((first, v)))
-        }
-        None => Ok(None),
-    }
-}
-
-/// The key of the chunk that holds sequence number `seq`: the last chunk starting at or before
-/// it (chunks are keyed by their first sequence number), or `seq` itself if none does.
-pub(crate) fn chunk_start(space: Space, seq: u64) -> Result<[u8; 8], Error> {
-    Ok(match chunk_holding(space, seq)? {
-        Some((first, _)) => first.to_be_bytes(),
-        None => seq.to_be_bytes(),
-    })
 }
 
 fn bad_cursor(key: &[u8]) -> Error {
@@ -727,34 +547,4 @@ fn page(mut found: Vec<(String, Vec<u8>)>, limit: usize) -> Page {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::batch::{AUDIT_LOG, CHUNK_BYTES, Chunker, Tx};
-    use crate::kv::MemKv;
-
-    /// Lines pushed past the chunk size start new chunks, and every sequence number is found in
-    /// the chunk that holds it, at its line.
-    #[test]
-    fn chunks_split_at_the_size_and_every_line_is_found_by_its_sequence_number() {
-        let kv = MemKv::default();
-        let mut t = Tx::new(&kv);
-        let mut chunker = Chunker::new(AUDIT_LOG);
-        let line = |seq: u64| format!("{{\"seq\":{seq},\"pad\":\"{}\"}}", "x".repeat(1000));
-        for seq in 7..=26 {
-            chunker.push(&mut t, seq, line(seq).as_bytes());
-        }
-        chunker.finish(&mut t);
-        kv.apply(t.into_writes()).unwrap();
-        let log = Space::of(&kv, AUDIT_LOG);
-        let chunks: Vec<Entry> = log.range(b"", None).collect::<Result<_, _>>().unwrap();
-        assert!(chunks.len() >= 4, "20 lines of 1 KiB make several chunks");
-        assert!(chunks.iter().all(|(_, v)| v.len() <= CHUNK_BYTES));
-        for seq in 7..=26 {
-            let (first, chunk) = chunk_holding(log, seq).unwrap().unwrap();
-            let found = chunk.split(|b| *b == b'\n').nth((seq - first) as usize);
-            assert_eq!(found, Some(line(seq).as_bytes()), "seq {seq}");
-        }
-        assert_eq!(chunk_holding(log, 6).unwrap(), None);
-        assert_eq!(chunk_start(log, 6).unwrap(), 6u64.to_be_bytes());
-    }
-}
+mod tests;
