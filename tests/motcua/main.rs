@@ -21,6 +21,7 @@ mod model;
 #[cfg(feature = "postgres")]
 mod nodes;
 mod notices;
+mod older_stores;
 #[cfg(feature = "plugins")]
 mod plugin_steps;
 mod reports;
