@@ -7,6 +7,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod appointments;
 mod audit_proof;
 mod audit_queries;
 mod crash;
@@ -15,6 +16,7 @@ mod engine;
 mod fuzz_regressions;
 #[cfg(feature = "plugins")]
 mod hardening;
+mod listing;
 mod migrate;
 #[cfg(feature = "plugins")]
 mod model;
@@ -25,3 +27,4 @@ mod older_stores;
 #[cfg(feature = "plugins")]
 mod plugin_steps;
 mod reports;
+mod versions;
