@@ -749,16 +749,7 @@ fn history_serves_only_durable_entries_like_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();
     let engine = engine_on(dir.path(), Some(Faults::fail_on(Fault::Sync, 2)));
     let d = engine.submit(house_permit(house())).unwrap().dossier;
-    let err = engine
-        .act(ActionRequest {
-            dossier: d.code.clone(),
-            action: "chuyen_tham_dinh".into(),
-            actor: officer("mc01", "mot_cua", "bo_phan_mot_cua"),
-            input: serde_json::json!({}),
-            comment: None,
-            seen_version: d.version,
-        })
-        .unwrap_err();
+    let err = engine.act(forwarded(&d)).unwrap_err();
     assert_eq!(err.code(), "outcome_unknown");
     let history = engine.history(&d.code).unwrap();
     assert_eq!(history.len(), 1, "only the durable receipt: {history:?}");

@@ -51,17 +51,7 @@ fn a_node_acts_on_a_dossier_pinned_to_a_version_only_another_node_loaded() {
     let on_a = a.engine.procedure_versions("cap-phep-xay-dung-thu-nghiem");
     assert!(on_a.len() >= 2, "{on_a:?}");
     // Node b never loaded version 2; the store has it pinned, so b acts on the dossier.
-    let moved = b
-        .engine
-        .act(motcua::dossier::transition::ActionRequest {
-            dossier: d.code.clone(),
-            action: "chuyen_tham_dinh".into(),
-            actor: officer("mc01", "mot_cua", "bo_phan_mot_cua"),
-            input: serde_json::json!({}),
-            comment: None,
-            seen_version: d.version,
-        })
-        .unwrap();
+    let moved = b.engine.act(forwarded(&d)).unwrap();
     assert_eq!(moved.version, d.version + 1);
     assert_eq!(moved.procedure_hash, d.procedure_hash);
 }

@@ -184,13 +184,35 @@ pub fn act_with(
     comment: Option<&str>,
 ) -> motcua::Result<Dossier> {
     h.engine.act(motcua::dossier::transition::ActionRequest {
+        input,
+        comment: comment.map(String::from),
+        ..request(d, action, actor)
+    })
+}
+
+/// `action` on `d` as `actor`, seen at the dossier's version, with no input or comment.
+pub fn request(
+    d: &Dossier,
+    action: &str,
+    actor: Actor,
+) -> motcua::dossier::transition::ActionRequest {
+    motcua::dossier::transition::ActionRequest {
         dossier: d.code.clone(),
         action: action.into(),
         actor,
-        input,
-        comment: comment.map(String::from),
+        input: serde_json::json!({}),
+        comment: None,
         seen_version: d.version,
-    })
+    }
+}
+
+/// The desk's officer forwarding `d` to appraisal (the house-permit fixture's first move).
+pub fn forwarded(d: &Dossier) -> motcua::dossier::transition::ActionRequest {
+    request(
+        d,
+        "chuyen_tham_dinh",
+        officer("mc01", "mot_cua", "bo_phan_mot_cua"),
+    )
 }
 
 /// The dossier's own applicant, as a portal acts for them.
