@@ -66,6 +66,9 @@ pub struct Engine {
     others_firing: std::sync::atomic::AtomicBool,
     /// The folder uploaded procedures are named in (see [`Engine::set_uploads_dir`]).
     uploads_dir: RwLock<PathBuf>,
+    /// Other folders uploaded procedures may read plugin files from (see
+    /// [`Engine::allow_plugin_dir`]).
+    plugin_dirs: RwLock<Vec<PathBuf>>,
     /// Whether other nodes' uploads may be missing from the catalogue.
     uploads: Arc<uploads::Freshness>,
 }
@@ -179,6 +182,7 @@ impl Engine {
             stuck: Default::default(),
             others_firing: Default::default(),
             uploads_dir: RwLock::new(PathBuf::from(".")),
+            plugin_dirs: RwLock::new(vec![]),
             uploads,
         })
     }
@@ -255,7 +259,8 @@ impl Engine {
             let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
             let fetch = |r: &crate::procedure::PluginRef| {
                 let path = dir.join(&r.file);
-                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+                procedure::read_plugin_file(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
             };
             compiled.push(Compiled::from_checked(
                 loaded,

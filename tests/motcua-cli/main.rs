@@ -14,6 +14,7 @@ mod web;
 mod audit_cli;
 mod calendar;
 mod dossier_cli;
+mod front_door;
 mod procedures;
 mod proof_cli;
 mod report_cli;

@@ -425,6 +425,6 @@ fn every_credential_against_every_action_exactly_the_allowed_pass() {
     assert!(passed >= 8, "the allowed pairs were taken: {passed}");
     // Every refusal is logged with subject, route and reason.
     let log = s.stderr_text();
-    assert!(log.contains("\"event\":\"refused\""), "{log}");
+    assert!(log.contains("\"message\":\"refused\""), "{log}");
     assert!(log.contains(OTHER_DEPT.subject));
 }

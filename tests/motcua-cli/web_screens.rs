@@ -201,9 +201,10 @@ async fn two_officers_in_two_departments_complete_the_parallel_checks_and_anothe
 
     // The records officer's list has the dossier; they finish their branch.
     b.sign_in(LLTP.token).await;
-    // The records office may receive its own procedure (the API's rule: one of its roles and
-    // a department owning one of its states), so it starts at receipt like the desk.
-    b.wait_path(|p| p == "/tiep-nhan").await;
+    // Receipt belongs to the desk (the start state's department), so the records officer
+    // starts at their own work, not at receipt.
+    let start = b.wait_path(|p| !p.starts_with("/dang-nhap")).await;
+    assert_ne!(start, "/tiep-nhan");
     b.goto("/viec-cua-toi").await;
     assert!(b.text("#inbox-table").await.contains(&code));
     b.shot("officer-inbox").await;

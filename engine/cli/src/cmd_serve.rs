@@ -45,6 +45,18 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's head (also the idle limit between requests).
     #[arg(long, default_value_t = 20)]
     pub header_read_timeout: u64,
+    /// Seconds a client has to send a request's body once its head is in; past it, 408 and
+    /// the connection closed.
+    #[arg(long, default_value_t = 30)]
+    pub body_read_timeout: u64,
+    /// Connections one address may hold open at once (an office behind one NAT shares it);
+    /// past it, new ones are closed at once.
+    #[arg(long, default_value_t = 256)]
+    pub max_connections_per_address: usize,
+    /// The folder uploaded procedures may read plugin files from, besides the procedures
+    /// folder [default: plugins/dist beside the procedures folder].
+    #[arg(long)]
+    pub plugins: Option<PathBuf>,
     /// The base URL citizens reach this server at, printed on the appointment slip's QR code
     /// (e.g. https://motcua.haichau.danang.gov.vn); default: the address the desk's browser used.
     #[arg(long)]
@@ -88,6 +100,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         listen: args.listen,
         data: args.engine.data.clone(),
         procedures: args.engine.procedures.clone(),
+        plugins: Some(
+            args.plugins
+                .clone()
+                .unwrap_or_else(|| args.engine.procedures.join("../plugins/dist")),
+        ),
         tokens,
         dev: args.dev,
         jwt,
@@ -97,7 +114,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rate_burst: args.rate_burst,
         public_rate_per_second: args.public_rate_limit,
         manual_clock: manual,
-        header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout.max(1)),
+        limits: motcua_server::door::Limits {
+            header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout.max(1)),
+            body_read_timeout: std::time::Duration::from_secs(args.body_read_timeout.max(1)),
+            connections_per_address: args.max_connections_per_address.max(1),
+        },
         public_url: args.public_url.clone(),
     };
     motcua_server::serve(Arc::new(engine), config)?;

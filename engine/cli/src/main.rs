@@ -81,6 +81,14 @@ fn main() -> ExitCode {
             };
         }
     };
+    // Warnings and refusals of the libraries (rate-bounded where a client can provoke them),
+    // one JSON line each on stderr for a log collector; stdout stays the command's output.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .try_init();
     let result = match cli.command {
         Command::Validate(a) => cmd_procedure::validate(a),
         Command::Schema(a) => cmd_procedure::schema(a),

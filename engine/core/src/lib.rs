@@ -25,6 +25,7 @@
 pub mod audit;
 pub mod calendar;
 pub mod clock;
+pub mod csv;
 pub mod deadline;
 pub mod dossier;
 pub mod plugin;

@@ -190,7 +190,7 @@ impl PluginHost {
     pub fn load(&self, path: impl AsRef<Path>, expected_sha256: &str) -> Result<Plugin, Error> {
         let path = path.as_ref();
         check_hash_syntax(expected_sha256)?;
-        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        let bytes = motcua_core::procedure::read_plugin_file(path).map_err(|source| Error::Io {
             path: path.to_owned(),
             source,
         })?;

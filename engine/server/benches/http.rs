@@ -496,6 +496,7 @@ fn start_server(b: &Bench, data: &Path) -> SocketAddr {
         listen: addr,
         data: data.to_path_buf(),
         procedures: fixture_dir(),
+        plugins: None,
         tokens: tokens(&b.steps),
         dev: false,
         jwt: None,
@@ -505,7 +506,7 @@ fn start_server(b: &Bench, data: &Path) -> SocketAddr {
         rate_burst: 0,
         public_rate_per_second: 50,
         manual_clock: Some(b.clock.clone()),
-        header_read_timeout: Duration::from_secs(20),
+        limits: motcua_server::door::Limits::default(),
         public_url: None,
     };
     let engine = b.engine.clone();

@@ -139,6 +139,7 @@ fn start_server(engine: Arc<Engine>, clock: Arc<ManualClock>, data: &Path) -> So
         listen: addr,
         data: data.to_path_buf(),
         procedures: fixture_dir(),
+        plugins: None,
         tokens: vec![
             credential("mc01", &["mot_cua"], &["bo_phan_mot_cua"]),
             credential("tnmt01", &["chuyen_vien"], &["phong_tnmt"]),
@@ -158,7 +159,7 @@ fn start_server(engine: Arc<Engine>, clock: Arc<ManualClock>, data: &Path) -> So
         rate_burst: 0,
         public_rate_per_second: 0,
         manual_clock: Some(clock),
-        header_read_timeout: Duration::from_secs(20),
+        limits: motcua_server::door::Limits::default(),
         public_url: None,
     };
     std::thread::spawn(move || {

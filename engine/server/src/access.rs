@@ -49,12 +49,28 @@ pub fn submit_refusal(who: &Principal) -> Option<String> {
 /// Why officer `who` may not receive dossiers of `p`, if not: they must hold one of its roles
 /// and belong to one of the departments that own its states.
 pub fn receive_refusal(who: &Principal, p: &Procedure) -> Option<String> {
-    let role = p.roles.iter().any(|r| who.roles.contains(&r.id));
-    let department = p.states.iter().any(|s| {
-        s.department
-            .as_ref()
-            .is_some_and(|d| who.departments.contains(d))
-    });
+    // Receipt belongs to the start state: its department, and the roles of the actions that
+    // leave it (a procedure whose start declares neither falls back to any of its own).
+    let start = p.start_state();
+    let receiving: Vec<&String> = p
+        .actions
+        .iter()
+        .filter(|a| start.is_some_and(|s| a.from == s.id))
+        .flat_map(|a| a.roles.iter())
+        .collect();
+    let role = if receiving.is_empty() {
+        p.roles.iter().any(|r| who.roles.contains(&r.id))
+    } else {
+        receiving.iter().any(|r| who.roles.contains(r))
+    };
+    let department = match start.and_then(|s| s.department.as_ref()) {
+        Some(d) => who.departments.contains(d),
+        None => p.states.iter().any(|s| {
+            s.department
+                .as_ref()
+                .is_some_and(|d| who.departments.contains(d))
+        }),
+    };
     if role && department {
         None
     } else {

@@ -188,21 +188,29 @@ impl Auth {
 
     /// The principal the `Authorization` header's bearer credential names, or why not.
     pub fn verify(&self, authorization: Option<&str>) -> Result<Principal, String> {
+        self.verify_expiring(authorization).map(|(p, _)| p)
+    }
+
+    /// [`Auth::verify`], with when the credential expires (a JWT's `exp`, seconds since the
+    /// epoch; tokens of the tokens file do not expire).
+    pub fn verify_expiring(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<(Principal, Option<u64>), String> {
         let Some(value) = authorization else {
             return Err("no credential: send `Authorization: Bearer <token>`".into());
         };
-        let Some(token) = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-        else {
-            return Err("the Authorization header is not a Bearer credential".into());
+        // The scheme is case-insensitive (RFC 9110 §11.1).
+        let token = match value.trim_start().split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token,
+            _ => return Err("the Authorization header is not a Bearer credential".into()),
         };
         let token = token.trim();
         if token.is_empty() || token.len() > 8192 {
             return Err("the bearer credential is empty or too long".into());
         }
         if let Some(p) = self.tokens.get(&digest(token)) {
-            return Ok(p.clone());
+            return Ok((p.clone(), None));
         }
         match &self.jwt {
             Some(jwt) if token.matches('.').count() == 2 => jwt.verify(token),
@@ -262,7 +270,7 @@ impl Jwt {
         })
     }
 
-    fn verify(&self, token: &str) -> Result<Principal, String> {
+    fn verify(&self, token: &str) -> Result<(Principal, Option<u64>), String> {
         let data = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
             token,
             &self.key,
@@ -289,11 +297,15 @@ impl Jwt {
                 Some(_) => Err(format!("the JWT claim '{claim}' is not a list")),
             }
         };
-        Ok(Principal {
-            subject: subject.to_string(),
-            roles: list(&self.config.roles_claim)?,
-            departments: list(&self.config.departments_claim)?,
-        })
+        let expires = claims.get("exp").and_then(serde_json::Value::as_u64);
+        Ok((
+            Principal {
+                subject: subject.to_string(),
+                roles: list(&self.config.roles_claim)?,
+                departments: list(&self.config.departments_claim)?,
+            },
+            expires,
+        ))
     }
 }
 

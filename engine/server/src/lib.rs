@@ -15,6 +15,8 @@ pub mod access;
 mod api;
 pub mod auth;
 mod body;
+pub mod cursor;
+pub mod door;
 pub mod metrics;
 pub mod openapi;
 mod problem;
@@ -62,6 +64,9 @@ pub struct Config {
     /// The data folder (the status key lives beside the store).
     pub data: PathBuf,
     pub procedures: PathBuf,
+    /// Besides the procedures folder, the one folder an uploaded procedure may read plugin
+    /// files from.
+    pub plugins: Option<PathBuf>,
     pub tokens: Vec<auth::TokenEntry>,
     /// Plain tokens allowed (demo credentials).
     pub dev: bool,
@@ -76,9 +81,8 @@ pub struct Config {
     /// The engine's clock when it is a manual one (`--now`): an admin may move it with
     /// `POST /v1/clock`, for tests and rehearsals.
     pub manual_clock: Option<Arc<motcua::clock::ManualClock>>,
-    /// A client must send a request's head within this, on a new connection and between
-    /// requests on a kept-alive one, so a slow or idle client cannot hold a connection.
-    pub header_read_timeout: Duration,
+    /// What a client may hold: the head and body timeouts, connections per address.
+    pub limits: door::Limits,
     /// The base URL printed on paper (the slip's QR code opens `<public_url>/tra-cuu/...`);
     /// without it, the address the desk's browser used.
     pub public_url: Option<String>,
@@ -136,7 +140,12 @@ fn router(state: api::Shared) -> Router {
         .fallback(dossiers::not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(body::MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            door::read_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .layer(axum::middleware::from_fn(door::headers))
         .with_state(state)
 }
 
@@ -193,6 +202,9 @@ pub fn serve(engine: Arc<motcua::Engine>, config: Config) -> Result<(), Error> {
 
 async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), Error> {
     engine.set_uploads_dir(&config.procedures);
+    if let Some(dir) = &config.plugins {
+        engine.allow_plugin_dir(dir);
+    }
     let restored = engine.restore_uploads().map_err(Error::Uploaded)?;
     if restored > 0 {
         eprintln!("loaded {restored} procedure versions uploaded earlier");
@@ -260,6 +272,11 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
                 .is_some_and(|u| u.starts_with("https://")),
         dev: config.dev,
         public_url: config.public_url.clone(),
+        limits: config.limits,
+        failures: ratelimit::RateLimit::new(api::AUTH_FAILURES_PER_SECOND, api::AUTH_FAILURE_BURST),
+        sign_ins: ratelimit::RateLimit::new(api::SIGN_INS_PER_SECOND, api::SIGN_IN_BURST),
+        log_budget: ratelimit::LogBudget::new(api::REFUSAL_LINES_PER_SECOND),
+        cursors: cursor::Cursors::new(&status_key),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut deliveries = vec![];
@@ -281,7 +298,7 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
     let addr = listener.local_addr().map_err(io("the bound address"))?;
     println!("listening on http://{addr}");
     let app = router(state.clone());
-    let served = accept_loop(listener, app, config.header_read_timeout).await;
+    let served = accept_loop(listener, app, config.limits).await;
     eprintln!("stopping: requests drained");
     let _ = stop_tx.send(true);
     for d in deliveries {
@@ -311,10 +328,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 async fn accept_loop(
     listener: tokio::net::TcpListener,
     app: Router,
-    header_read_timeout: Duration,
+    limits: door::Limits,
 ) -> Result<(), Error> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let addresses = door::Addresses::new(limits.connections_per_address);
     let signal = shutdown_signal();
     tokio::pin!(signal);
     loop {
@@ -336,6 +354,11 @@ async fn accept_loop(
             },
             _ = &mut signal => break,
         };
+        // An address at its cap is closed at once: it cannot queue for the slots others need.
+        let Some(admitted) = addresses.admit(peer.ip()) else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         // The peer's address reaches handlers as axum's ConnectInfo (the public status
         // page limits each address on its own).
@@ -350,11 +373,12 @@ async fn accept_loop(
             ));
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(header_read_timeout)
+            .header_read_timeout(limits.header_read_timeout)
             .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(admitted);
             drop(permit);
         });
     }

@@ -47,6 +47,12 @@ impl Problem {
         Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
     }
 
+    /// 429 with the seconds to wait (also sent as `Retry-After`).
+    pub fn too_many(detail: impl Into<String>, wait_seconds: f64) -> Problem {
+        Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
+            .with("retry_after_seconds", json!(wait_seconds.ceil().max(1.0)))
+    }
+
     pub fn internal(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
     }
@@ -81,6 +87,14 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(wait) = self
+            .extra
+            .get("retry_after_seconds")
+            .and_then(Value::as_f64)
+            && let Ok(v) = HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0) as u64))
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         res
     }
 }

@@ -1,4 +1,6 @@
-//! A token bucket per credential, so one portal's burst cannot starve the desk.
+//! A token bucket per credential, so one portal's burst cannot starve the desk; the same
+//! buckets per address for failed authentication and per principal for sign-in; and a budget
+//! for log lines, so a flood of refusals cannot flood the log.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,8 +26,17 @@ impl RateLimit {
         }
     }
 
+    /// Whether `subject`'s bucket holds a request, without taking it; `Err(seconds)` to wait.
+    pub fn check(&self, subject: &str) -> Result<(), f64> {
+        self.bucket(subject, false)
+    }
+
     /// Takes one request from `subject`'s bucket; `Err(seconds)` to wait when it is empty.
     pub fn take(&self, subject: &str) -> Result<(), f64> {
+        self.bucket(subject, true)
+    }
+
+    fn bucket(&self, subject: &str, take: bool) -> Result<(), f64> {
         if self.per_second <= 0.0 {
             return Ok(());
         }
@@ -41,7 +52,9 @@ impl RateLimit {
         *tokens = (*tokens + refill).min(self.burst);
         *last = now;
         if *tokens >= 1.0 {
-            *tokens -= 1.0;
+            if take {
+                *tokens -= 1.0;
+            }
             Ok(())
         } else {
             Err((1.0 - *tokens) / self.per_second)
@@ -49,9 +62,67 @@ impl RateLimit {
     }
 }
 
+/// At most `per_second` log lines a second; the lines refused meanwhile are counted and the
+/// next line allowed reports how many.
+pub struct LogBudget {
+    per_second: u32,
+    window: Mutex<(Instant, u32, u64)>,
+}
+
+impl LogBudget {
+    pub fn new(per_second: u32) -> LogBudget {
+        LogBudget {
+            per_second: per_second.max(1),
+            window: Mutex::new((Instant::now(), 0, 0)),
+        }
+    }
+
+    /// `Some(lines suppressed since the last one written)` when a line may be written now.
+    pub fn allow(&self) -> Option<u64> {
+        let now = Instant::now();
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if now.duration_since(w.0).as_secs_f64() >= 1.0 {
+            w.0 = now;
+            w.1 = 0;
+        }
+        if w.1 < self.per_second {
+            w.1 += 1;
+            Some(std::mem::take(&mut w.2))
+        } else {
+            w.2 += 1;
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_log_lines_is_cut_to_the_budget_and_the_rest_counted() {
+        let budget = LogBudget::new(3);
+        let written: Vec<Option<u64>> = (0..10).map(|_| budget.allow()).collect();
+        assert_eq!(&written[..3], &[Some(0), Some(0), Some(0)]);
+        assert!(written[3..].iter().all(Option::is_none));
+        std::thread::sleep(std::time::Duration::from_millis(1010));
+        assert_eq!(
+            budget.allow(),
+            Some(7),
+            "the next line says seven were dropped"
+        );
+    }
+
+    #[test]
+    fn checking_a_bucket_takes_nothing() {
+        let limit = RateLimit::new(1, 2);
+        for _ in 0..5 {
+            assert!(limit.check("127.0.0.2").is_ok());
+        }
+        assert!(limit.take("127.0.0.2").is_ok());
+        assert!(limit.take("127.0.0.2").is_ok());
+        assert!(limit.check("127.0.0.2").is_err());
+    }
 
     #[test]
     fn a_burst_past_the_bucket_is_refused_and_others_are_not_starved() {

@@ -113,7 +113,7 @@ fn jsonl(
     Ok(())
 }
 
-/// Appends `e` as one CSV record, CRLF included.
+/// Appends `e` as one CSV record, CRLF included (through the one CSV writer).
 pub fn csv_row(out: &mut Vec<u8>, e: &Entry) {
     let fields: [&str; 13] = [
         &e.seq.to_string(),
@@ -130,45 +130,5 @@ pub fn csv_row(out: &mut Vec<u8>, e: &Entry) {
         &e.version.to_string(),
         &e.hash,
     ];
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        csv_field(out, f);
-    }
-    out.extend_from_slice(b"\r\n");
-}
-
-/// One field, quoted only when RFC 4180 requires it.
-fn csv_field(out: &mut Vec<u8>, s: &str) {
-    if !s.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n')) {
-        out.extend_from_slice(s.as_bytes());
-        return;
-    }
-    out.push(b'"');
-    for b in s.bytes() {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_field_with_a_comma_a_quote_or_a_line_break_is_quoted_and_its_quotes_doubled() {
-        let mut out = Vec::new();
-        csv_field(&mut out, "Thiếu bản vẽ, \"mặt bằng\"\ntầng 2");
-        assert_eq!(
-            String::from_utf8_lossy(&out),
-            "\"Thiếu bản vẽ, \"\"mặt bằng\"\"\ntầng 2\""
-        );
-        out.clear();
-        csv_field(&mut out, "ky_duyet");
-        assert_eq!(out, b"ky_duyet");
-    }
+    motcua_core::csv::record(out, fields);
 }

@@ -121,6 +121,7 @@ impl Engine {
     /// named as if it were `<dir>/<id>.yaml` of the uploads folder ([`Engine::set_uploads_dir`]).
     pub fn upload_procedure(&self, id: &str, source: String) -> Result<Arc<Compiled>> {
         let origin = self.upload_origin(id);
+        self.confine_plugins(&origin, &source)?;
         let compiled = self.load_procedure(&origin, source.clone())?;
         let prefix = format!("{MARK_PREFIX}{id}/");
         let mut last = 0;
@@ -152,6 +153,67 @@ impl Engine {
     /// it): the procedures folder the server was started with.
     pub fn set_uploads_dir(&self, dir: &Path) {
         *self.uploads_dir.write().unwrap_or_else(|p| p.into_inner()) = dir.to_path_buf();
+    }
+
+    /// Lets uploaded procedures read plugin files from `dir` too (besides the uploads folder):
+    /// the server allows its plugins folder. Nothing outside these folders is read for an
+    /// upload, however its `file:` is spelled.
+    pub fn allow_plugin_dir(&self, dir: &Path) {
+        self.plugin_dirs
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(dir.to_path_buf());
+    }
+
+    /// Refuses an upload whose plugin files lie outside the folders uploads may read: the
+    /// uploads folder and [`Engine::allow_plugin_dir`]'s. Checked on the path as written
+    /// (`..` resolved without touching the disk, so a path outside says nothing of what is
+    /// there) and again on the real path (a link inside a folder may point out of it). The
+    /// one diagnostic, E060 at the `file:` value, names neither what was found nor why.
+    fn confine_plugins(&self, origin: &str, source: &str) -> Result<()> {
+        let loaded = crate::procedure::load_str(source, origin);
+        let Some(procedure) = &loaded.procedure else {
+            return Ok(()); // the pipeline reports what is wrong with it
+        };
+        let base = self
+            .uploads_dir
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let mut roots = vec![base.clone()];
+        roots.extend(
+            self.plugin_dirs
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
+        let roots: Vec<PathBuf> = roots.iter().map(|r| absolute(r)).collect();
+        let mut diagnostics = vec![];
+        for (i, plugin) in procedure.plugins.iter().enumerate() {
+            if !confined(&absolute(&base.join(&plugin.file)), &roots) {
+                diagnostics.push(
+                    crate::procedure::Diagnostic::new(
+                        crate::procedure::Code::PluginUnreadable,
+                        origin,
+                        loaded.source_map.value(&format!("/plugins/{i}/file")),
+                        format!(
+                            "plugin '{}': an uploaded procedure reads plugin files only from the procedures folder and the plugins folder",
+                            plugin.id
+                        ),
+                    )
+                    .with_hint("name the .wasm relative to the procedures folder, e.g. ../plugins/dist/cccd.wasm"),
+                );
+            }
+        }
+        if diagnostics.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Catalog(crate::catalog::Error::Invalid {
+                origin: origin.to_string(),
+                diagnostics,
+            }))
+        }
     }
 
     /// Loads every stored upload (at start, after the procedures folder). Returns how many.
@@ -186,7 +248,11 @@ impl Engine {
         // In upload order: the last upload wins a tie, on every node.
         found.sort_by(|(a, _), (b, _)| (a.order, &a.name).cmp(&(b.order, &b.name)));
         for (u, source) in &found {
-            match self.load_procedure(&self.upload_origin(&u.id), source.clone()) {
+            let origin = self.upload_origin(&u.id);
+            let loaded = self
+                .confine_plugins(&origin, source)
+                .and_then(|()| self.load_procedure(&origin, source.clone()));
+            match loaded {
                 Ok(_) => {}
                 // Another node's upload this build refuses (a check it added, a plugin it
                 // cannot compile) must not keep the others from loading, nor be retried on
@@ -197,5 +263,76 @@ impl Engine {
             self.uploads.remember(&u.name);
         }
         Ok(found.len())
+    }
+}
+
+/// `path` made absolute (against the working folder) with `.` and `..` resolved by name only.
+fn absolute(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// Whether `path` (absolute, resolved by name) lies inside one of `roots`, by name and, where
+/// it exists, by its real path.
+fn confined(path: &Path, roots: &[PathBuf]) -> bool {
+    if !roots.iter().any(|r| path.starts_with(r)) {
+        return false;
+    }
+    match std::fs::canonicalize(path) {
+        // Missing: the loader says so (inside an allowed folder, that discloses nothing).
+        Err(_) => true,
+        Ok(real) => roots
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .any(|r| real.starts_with(r)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_path_is_confined_by_name_before_the_disk_is_asked() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let procedures = dir.path().join("procedures");
+        let plugins = dir.path().join("plugins/dist");
+        std::fs::create_dir_all(&procedures).expect("dir");
+        std::fs::create_dir_all(&plugins).expect("dir");
+        std::fs::write(plugins.join("cccd.wasm"), b"\0asm").expect("file");
+        let roots = [absolute(&procedures), absolute(&plugins)];
+        let at = |file: &str| absolute(&procedures.join(file));
+        assert!(confined(&at("../plugins/dist/cccd.wasm"), &roots));
+        assert!(
+            confined(&at("missing.wasm"), &roots),
+            "the loader reports it"
+        );
+        assert!(!confined(&at("/etc/hostname"), &roots));
+        assert!(!confined(&at("../../../../etc/hostname"), &roots));
+        assert!(!confined(&at("../plugins-other/x.wasm"), &roots));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("/etc/hostname", procedures.join("link.wasm"))
+                .expect("link");
+            assert!(
+                !confined(&at("link.wasm"), &roots),
+                "a link out of the folder"
+            );
+        }
     }
 }

@@ -151,6 +151,30 @@ impl Server {
         Server::spawn(dir, args)
     }
 
+    /// [`Server::start`] with another procedures folder.
+    pub fn start_with_procedures(dir: &Path, procedures: &Path, extra: &[&str]) -> Server {
+        std::fs::create_dir_all(dir).expect("dir");
+        let tokens = dir.join("tokens.yaml");
+        if !tokens.exists() {
+            write_tokens(&tokens, &ALL);
+        }
+        let mut args: Vec<String> = [
+            "serve",
+            "--data",
+            &dir.join("data").display().to_string(),
+            "--procedures",
+            &procedures.display().to_string(),
+            "--tokens",
+            &tokens.display().to_string(),
+            "--listen",
+            "127.0.0.1:0",
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        Server::spawn(dir, args)
+    }
+
     /// `motcua serve --dev` (no tokens file) on a free port, and what it printed before
     /// listening.
     pub fn start_dev(dir: &Path) -> (Server, String) {

@@ -72,12 +72,40 @@ pub fn load_file(path: &Path) -> io::Result<Loaded> {
 /// ([`source_map::limits::FILE_BYTES`]): a bigger file is then refused by the loader with its
 /// diagnostic, without the rest of it ever being read into memory.
 pub fn read_source(path: &Path) -> io::Result<Vec<u8>> {
+    read_regular(path, source_map::limits::FILE_BYTES as u64 + 1)
+}
+
+/// A plugin file is at most this large (the sample plugins are under 400 KB).
+pub const MAX_PLUGIN_BYTES: u64 = 32 << 20;
+
+/// Reads a plugin's `.wasm`: a regular file of at most [`MAX_PLUGIN_BYTES`]. A FIFO, a device
+/// or a directory is refused before it is opened (a FIFO would block the reader, `/dev/zero`
+/// would never end), and the read stops at the limit whatever the file claims.
+pub fn read_plugin_file(path: &Path) -> io::Result<Vec<u8>> {
+    let bytes = read_regular(path, MAX_PLUGIN_BYTES + 1)?;
+    if bytes.len() as u64 > MAX_PLUGIN_BYTES {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("larger than {MAX_PLUGIN_BYTES} bytes"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// At most `limit` bytes of a regular file.
+fn read_regular(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     use std::io::Read;
-    let limit = source_map::limits::FILE_BYTES as u64 + 1;
+    let not_regular = || io::Error::new(io::ErrorKind::InvalidInput, "not a regular file");
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(not_regular());
+    }
+    let file = std::fs::File::open(path)?;
+    // Checked again on the open file: it may have been swapped since.
+    if !file.metadata()?.is_file() {
+        return Err(not_regular());
+    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(limit)
-        .read_to_end(&mut bytes)?;
+    file.take(limit).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 

@@ -16,7 +16,10 @@ use std::path::{Path, PathBuf};
 
 pub use check::{NoPlugins, PluginInspector, check, check_links, check_with};
 pub use diagnostic::{Code, Diagnostic, Pos, Severity};
-pub use load::{Loaded, content_hash, load_bytes, load_file, load_str, read_source};
+pub use load::{
+    Loaded, MAX_PLUGIN_BYTES, content_hash, load_bytes, load_file, load_str, read_plugin_file,
+    read_source,
+};
 pub use model::*;
 pub use source_map::SourceMap;
 

@@ -163,19 +163,10 @@ fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |x| format!("{:.1}%", x * 100.0))
 }
 
-/// One CSV record: a field with a comma, a quote or a line break is quoted, its quotes doubled.
+/// One CSV record through the one CSV writer.
 fn record(out: &mut String, fields: impl Iterator<Item = String>) {
-    for (i, f) in fields.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        if f.contains([',', '"', '\r', '\n']) {
-            out.push('"');
-            out.push_str(&f.replace('"', "\"\""));
-            out.push('"');
-        } else {
-            out.push_str(&f);
-        }
-    }
-    out.push_str("\r\n");
+    let fields: Vec<String> = fields.collect();
+    let mut bytes = Vec::new();
+    crate::csv::record(&mut bytes, fields.iter().map(String::as_str));
+    out.push_str(&String::from_utf8_lossy(&bytes));
 }

@@ -503,6 +503,15 @@ pub(crate) fn list_blocking(
             "give applicant, department, procedure with state, overdue=true or due_before",
         ));
     };
+    // A cursor is good only for the caller and the filters it was given for.
+    let scope = format!(
+        "v1/dossiers\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        who.subject, q.applicant, q.department, q.procedure, q.state, q.overdue, q.due_before
+    );
+    let cursor = match &q.cursor {
+        Some(c) => Some(s.cursors.open(&scope, c)?),
+        None => None,
+    };
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(Problem::bad_request(
@@ -512,7 +521,7 @@ pub(crate) fn list_blocking(
     }
     let page = s
         .engine
-        .list(&query, q.cursor.as_deref(), limit)
+        .list(&query, cursor.as_deref(), limit)
         .map_err(Problem::from)?;
     let mut out = Vec::with_capacity(page.dossiers.len());
     for d in &page.dossiers {
@@ -534,7 +543,7 @@ pub(crate) fn list_blocking(
     }
     Ok(ListPage {
         dossiers: out,
-        next: page.next,
+        next: page.next.map(|n| s.cursors.seal(&scope, &n)),
     })
 }
 

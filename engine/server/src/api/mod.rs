@@ -53,25 +53,71 @@ pub struct State {
     pub dev: bool,
     /// The base of links printed on paper (the slip's QR code), if configured.
     pub public_url: Option<String>,
+    /// What a client may hold (the body timeout is applied per request).
+    pub limits: crate::door::Limits,
+    /// Failed authentications per address: past the burst, 429 before any check.
+    pub failures: RateLimit,
+    /// Sign-ins per principal, so one credential cannot churn sessions.
+    pub sign_ins: RateLimit,
+    /// Refusal log lines per second.
+    pub log_budget: crate::ratelimit::LogBudget,
+    /// Seals the list cursors handed to callers.
+    pub cursors: crate::cursor::Cursors,
 }
+
+/// Failed authentications one address may make at once, and how fast they come back.
+pub const AUTH_FAILURE_BURST: u32 = 1000;
+pub const AUTH_FAILURES_PER_SECOND: u32 = 1;
+/// Sign-ins one principal may make at once, and how fast they come back.
+pub const SIGN_IN_BURST: u32 = 30;
+pub const SIGN_INS_PER_SECOND: u32 = 1;
+/// Refusal lines written per second at most (the rest counted in the next line).
+pub const REFUSAL_LINES_PER_SECOND: u32 = 20;
 
 pub type Shared = Arc<State>;
 
 impl State {
-    /// Logs a refusal (subject, route, reason) as one JSON line on stderr and counts it.
+    /// Counts a refusal and logs it (subject, route, status, reason) through `tracing`, at
+    /// most [`REFUSAL_LINES_PER_SECOND`] lines a second.
     pub fn refused(&self, subject: Option<&str>, route: &str, status: StatusCode, reason: &str) {
         self.metrics
             .refusals
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let line = serde_json::json!({
-            "at": jiff::Timestamp::now().to_string(),
-            "event": "refused",
-            "subject": subject,
-            "route": route,
-            "status": status.as_u16(),
-            "reason": reason,
-        });
-        eprintln!("{line}");
+        if let Some(suppressed) = self.log_budget.allow() {
+            tracing::warn!(
+                target: "motcua::refused",
+                subject = subject.unwrap_or("-"),
+                route,
+                status = status.as_u16(),
+                reason,
+                suppressed,
+                "refused"
+            );
+        }
+    }
+
+    /// A 429 when `address` has failed authentication too often, before any check is made.
+    pub fn throttled(&self, address: &str, route: &str) -> Result<(), Problem> {
+        self.failures.check(address).map_err(|wait| {
+            self.metrics
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.refused(
+                None,
+                route,
+                StatusCode::TOO_MANY_REQUESTS,
+                "too many failed authentications from this address",
+            );
+            Problem::too_many(
+                "too many failed authentications from this address; retry later",
+                wait,
+            )
+        })
+    }
+
+    /// Counts a failed authentication from `address`.
+    pub fn failed(&self, address: &str) {
+        let _ = self.failures.take(address);
     }
 
     /// Counts a commit and rings the webhook deliveries.
@@ -103,6 +149,14 @@ fn route_of(parts: &Parts) -> String {
     format!("{} {path}", parts.method)
 }
 
+/// The peer's address as text (the key of its failure bucket).
+pub fn address_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+}
+
 /// An authenticated caller (the extractor checks the credential and the rate limit).
 #[derive(Clone)]
 pub struct Caller {
@@ -115,6 +169,8 @@ impl FromRequestParts<Shared> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Caller, Problem> {
         let route = route_of(parts);
+        let address = address_of(parts);
+        state.throttled(&address, &route)?;
         let auth = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -122,6 +178,7 @@ impl FromRequestParts<Shared> for Caller {
         let who = match state.auth.verify(auth) {
             Ok(who) => who,
             Err(reason) => {
+                state.failed(&address);
                 state.refused(None, &route, StatusCode::UNAUTHORIZED, &reason);
                 return Err(Problem::unauthorized(reason));
             }
@@ -131,14 +188,9 @@ impl FromRequestParts<Shared> for Caller {
                 .metrics
                 .rate_limited
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Err(Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+            return Err(Problem::too_many(
                 format!("{} is over its request rate; retry later", who.subject),
-            )
-            .with(
-                "retry_after_seconds",
-                serde_json::json!(wait.ceil().max(1.0)),
+                wait,
             ));
         }
         Ok(Caller { who, route })

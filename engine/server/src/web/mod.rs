@@ -254,14 +254,24 @@ impl Posted {
     }
 }
 
-/// Whether `origin` is this server: the `Host` the request came to, or `--public-url`'s host
-/// (behind a proxy that rewrites `Host`).
+/// Whether `origin` is this server, scheme included: `http://` and the `Host` the request
+/// came to (this server speaks plain HTTP), or `--public-url`'s scheme and host (behind a TLS
+/// proxy that may rewrite `Host`).
 fn same_site(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> bool {
     let Some(from) = authority_of(origin) else {
         return false;
     };
+    let scheme = origin
+        .split_once("://")
+        .map(|(s, _)| s.to_ascii_lowercase());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    host == Some(from) || public_url.and_then(authority_of) == Some(from)
+    let direct = scheme.as_deref() == Some("http") && host == Some(from);
+    let proxied = public_url.is_some_and(|u| {
+        authority_of(u) == Some(from)
+            && u.split_once("://")
+                .is_some_and(|(s, _)| Some(s.to_ascii_lowercase()) == scheme)
+    });
+    direct || proxied
 }
 
 /// `host:port` of an absolute URL.
@@ -442,17 +452,71 @@ async fn sign_in_page(
     })
 }
 
-async fn sign_in(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+/// The sign-in page again with `error` and `status` (and `Retry-After` on a 429).
+fn sign_in_refused(
+    s: &crate::api::State,
+    next: &str,
+    status: StatusCode,
+    error: &str,
+    wait: f64,
+) -> Response {
+    let mut res = page_with(
+        status,
+        &SignIn {
+            next,
+            error: Some(error),
+            dev: s.dev,
+        },
+    );
+    if status == StatusCode::TOO_MANY_REQUESTS
+        && let Ok(v) = HeaderValue::from_str(&format!("{}", wait.ceil().max(1.0) as u64))
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// When a credential that expires at `exp` (seconds since the epoch) stops being good.
+fn ends_at(exp: Option<u64>) -> Option<std::time::Instant> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    exp.map(|e| std::time::Instant::now() + std::time::Duration::from_secs(e.saturating_sub(now)))
+}
+
+async fn sign_in(
+    State(s): State<Shared>,
+    crate::api::status::Peer(peer): crate::api::status::Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    const ROUTE: &str = "POST /dang-nhap";
     let form = match Posted::parse(&headers, &body, s.public_url.as_deref()) {
         Ok(f) => f,
         Err(p) => return error_page(&p),
     };
     let token = form.get("token").unwrap_or("").trim();
     let next = safe_next(form.get("next")).unwrap_or("");
-    let who = match s.auth.verify(Some(&format!("Bearer {token}"))) {
-        Ok(who) => who,
+    let address = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    if let Err(p) = s.throttled(&address, ROUTE) {
+        let wait = p
+            .extra
+            .get("retry_after_seconds")
+            .and_then(serde_json::Value::as_f64);
+        return sign_in_refused(
+            &s,
+            next,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Quá nhiều lần đăng nhập không thành công từ địa chỉ này; vui lòng thử lại sau.",
+            wait.unwrap_or(1.0),
+        );
+    }
+    let (who, expires) = match s.auth.verify_expiring(Some(&format!("Bearer {token}"))) {
+        Ok(found) => found,
         Err(reason) => {
-            s.refused(None, "POST /dang-nhap", StatusCode::UNAUTHORIZED, &reason);
+            s.failed(&address);
+            s.refused(None, ROUTE, StatusCode::UNAUTHORIZED, &reason);
             return page_with(
                 StatusCode::UNAUTHORIZED,
                 &SignIn {
@@ -463,13 +527,38 @@ async fn sign_in(State(s): State<Shared>, headers: HeaderMap, body: Bytes) -> Re
             );
         }
     };
+    if let Err(wait) = s.sign_ins.take(&who.subject) {
+        s.refused(
+            Some(&who.subject),
+            ROUTE,
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-ins of this principal",
+        );
+        return sign_in_refused(
+            &s,
+            next,
+            StatusCode::TOO_MANY_REQUESTS,
+            "Quá nhiều lần đăng nhập bằng mã này; vui lòng thử lại sau.",
+            wait,
+        );
+    }
     let desk = who.is_officer()
         && s.engine
             .procedures()
             .iter()
             .any(|c| crate::access::receive_refusal(&who, &c.procedure).is_none());
-    let Some((id, session)) = s.sessions.open(who, desk) else {
-        return error_page(&Problem::internal("no randomness for a session id"));
+    let (id, session) = match s.sessions.open(who, desk, ends_at(expires)) {
+        Ok(opened) => opened,
+        Err(session::OpenError::Full) => {
+            return sign_in_refused(
+                &s,
+                next,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Hệ thống đang có quá nhiều phiên làm việc; vui lòng thử lại sau.",
+                0.0,
+            );
+        }
+        Err(e) => return error_page(&Problem::internal(e.to_string())),
     };
     let to = if next.is_empty() {
         start_of(&session.who, session.desk)

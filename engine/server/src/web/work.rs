@@ -184,8 +184,13 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
     let state = s.clone();
     let who = v.who().clone();
     let dep = department.clone();
+    let scope = format!("viec-cua-toi\n{}\n{department}", who.subject);
     let (rows, next) = blocking(move || {
-        let page = department_page(&state, &dep, q.sau.as_deref())?;
+        let cursor = match &q.sau {
+            Some(c) => Some(state.cursors.open(&scope, c)?),
+            None => None,
+        };
+        let page = department_page(&state, &dep, cursor.as_deref())?;
         let mut rows = vec![];
         let mut seen = std::collections::HashSet::new();
         for d in &page.dossiers {
@@ -204,7 +209,8 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
             }));
         }
         sort(&mut rows);
-        Ok::<_, Problem>((rows, page.next))
+        let next = page.next.map(|n| state.cursors.seal(&scope, &n));
+        Ok::<_, Problem>((rows, next))
     })
     .await??;
     let departments = v
