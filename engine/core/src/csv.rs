@@ -2,7 +2,7 @@
 //! RFC 4180 records ending CRLF, and no cell a spreadsheet would run as a formula. A cell that
 //! starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading apostrophe
 //! (OWASP's advice for CSV injection), so a comment like `=HYPERLINK("http://evil","x")` is
-//! shown as text. The JSON Lines export keeps every value exactly.
+//! shown as text; a cell holding `;` is quoted, so no locale's separator splits a formula out. The JSON Lines export keeps every value exactly.
 
 /// Appends one record of `fields`, CRLF included.
 pub fn record<'a>(out: &mut Vec<u8>, fields: impl IntoIterator<Item = &'a str>) {
@@ -19,7 +19,11 @@ pub fn record<'a>(out: &mut Vec<u8>, fields: impl IntoIterator<Item = &'a str>) 
 /// RFC 4180 requires it.
 pub fn field(out: &mut Vec<u8>, s: &str) {
     let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    let quote = s.bytes().any(|b| matches!(b, b',' | b'"' | b'\r' | b'\n'));
+    // `;` too: where the list separator is `;` (Vietnamese Excel among them) an unquoted
+    // `x;=cmd` would split into a cell that starts a formula.
+    let quote = s
+        .bytes()
+        .any(|b| matches!(b, b',' | b';' | b'"' | b'\r' | b'\n'));
     if quote {
         out.push(b'"');
     }
@@ -68,6 +72,11 @@ mod tests {
             assert!(cell(s).trim_start_matches('"').starts_with('\''), "{s:?}");
         }
         assert_eq!(cell("a=b"), "a=b", "only the first character matters");
+        assert_eq!(
+            cell("x;=cmd"),
+            "\"x;=cmd\"",
+            "one cell wherever `;` separates"
+        );
         let mut out = Vec::new();
         record(&mut out, ["1", "=cmd", ""]);
         assert_eq!(out, b"1,'=cmd,\r\n");

@@ -191,6 +191,11 @@ impl Auth {
         self.verify_expiring(authorization).map(|(p, _)| p)
     }
 
+    /// Seconds past a JWT's `exp` it is still accepted (0 without JWTs).
+    pub fn leeway_seconds(&self) -> u64 {
+        self.jwt.as_ref().map_or(0, |j| j.config.leeway_seconds)
+    }
+
     /// [`Auth::verify`], with when the credential expires (a JWT's `exp`, seconds since the
     /// epoch; tokens of the tokens file do not expire).
     pub fn verify_expiring(

@@ -33,7 +33,8 @@ pub struct Limits {
 
 impl Default for Limits {
     /// A desk's browsers behind one office NAT open a few connections each: 256 per address
-    /// leaves room for a whole one-stop office, and 16 addresses cannot fill the server.
+    /// leaves room for a whole one-stop office, and it takes 16 addresses to fill the server's
+    /// 4,096 slots.
     fn default() -> Limits {
         Limits {
             header_read_timeout: Duration::from_secs(20),
@@ -65,6 +66,7 @@ impl Addresses {
 
     /// A slot for a new connection from `ip`, or `None` when that address holds its cap.
     pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<Admitted> {
+        let ip = network_of(ip);
         let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
         let n = open.entry(ip).or_insert(0);
         if *n >= self.cap {
@@ -91,6 +93,22 @@ impl Drop for Admitted {
                 open.remove(&self.ip);
             }
         }
+    }
+}
+
+/// The address limits count by: an IPv4 address, or an IPv6 address's /64 (one subscriber
+/// holds a whole /64, so counting its addresses one by one would limit nothing).
+pub fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut s = v6.segments();
+                s[4..].fill(0);
+                IpAddr::V6(s.into())
+            }
+        },
     }
 }
 
@@ -177,5 +195,19 @@ mod tests {
         assert!(a.admit([127, 0, 0, 1].into()).is_some(), "another address");
         drop(first);
         assert!(a.admit(ip).is_some());
+    }
+
+    #[test]
+    fn an_ipv6_subscriber_counts_as_one_address() {
+        let a = Addresses::new(1);
+        let _held = a.admit("2001:db8::1".parse().expect("ip")).expect("first");
+        assert!(
+            a.admit("2001:db8::ffff:2".parse().expect("ip")).is_none(),
+            "same /64"
+        );
+        assert!(
+            a.admit("2001:db8:0:1::1".parse().expect("ip")).is_some(),
+            "another /64"
+        );
     }
 }

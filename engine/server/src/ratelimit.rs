@@ -26,17 +26,8 @@ impl RateLimit {
         }
     }
 
-    /// Whether `subject`'s bucket holds a request, without taking it; `Err(seconds)` to wait.
-    pub fn check(&self, subject: &str) -> Result<(), f64> {
-        self.bucket(subject, false)
-    }
-
     /// Takes one request from `subject`'s bucket; `Err(seconds)` to wait when it is empty.
     pub fn take(&self, subject: &str) -> Result<(), f64> {
-        self.bucket(subject, true)
-    }
-
-    fn bucket(&self, subject: &str, take: bool) -> Result<(), f64> {
         if self.per_second <= 0.0 {
             return Ok(());
         }
@@ -52,9 +43,7 @@ impl RateLimit {
         *tokens = (*tokens + refill).min(self.burst);
         *last = now;
         if *tokens >= 1.0 {
-            if take {
-                *tokens -= 1.0;
-            }
+            *tokens -= 1.0;
             Ok(())
         } else {
             Err((1.0 - *tokens) / self.per_second)
@@ -111,17 +100,6 @@ mod tests {
             Some(7),
             "the next line says seven were dropped"
         );
-    }
-
-    #[test]
-    fn checking_a_bucket_takes_nothing() {
-        let limit = RateLimit::new(1, 2);
-        for _ in 0..5 {
-            assert!(limit.check("127.0.0.2").is_ok());
-        }
-        assert!(limit.take("127.0.0.2").is_ok());
-        assert!(limit.take("127.0.0.2").is_ok());
-        assert!(limit.check("127.0.0.2").is_err());
     }
 
     #[test]

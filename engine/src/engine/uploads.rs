@@ -191,7 +191,8 @@ impl Engine {
         let roots: Vec<PathBuf> = roots.iter().map(|r| absolute(r)).collect();
         let mut diagnostics = vec![];
         for (i, plugin) in procedure.plugins.iter().enumerate() {
-            if !confined(&absolute(&base.join(&plugin.file)), &roots) {
+            let raw = base.join(&plugin.file);
+            if !confined(&absolute(&raw), &raw, &roots) {
                 diagnostics.push(
                     crate::procedure::Diagnostic::new(
                         crate::procedure::Code::PluginUnreadable,
@@ -287,15 +288,15 @@ fn absolute(path: &Path) -> PathBuf {
     out
 }
 
-/// Whether `path` (absolute, resolved by name) lies inside one of `roots`, by name and, where
-/// it exists, by its real path.
-fn confined(path: &Path, roots: &[PathBuf]) -> bool {
-    if !roots.iter().any(|r| path.starts_with(r)) {
+/// Whether a plugin file lies inside one of `roots`: first `by_name` (absolute, `..` resolved
+/// by name: nothing on disk is asked about a path outside), then the real path of `raw`, the
+/// path the loader opens (links followed as the OS follows them), which must exist.
+fn confined(by_name: &Path, raw: &Path, roots: &[PathBuf]) -> bool {
+    if !roots.iter().any(|r| by_name.starts_with(r)) {
         return false;
     }
-    match std::fs::canonicalize(path) {
-        // Missing: the loader says so (inside an allowed folder, that discloses nothing).
-        Err(_) => true,
+    match std::fs::canonicalize(raw) {
+        Err(_) => false,
         Ok(real) => roots
             .iter()
             .filter_map(|r| std::fs::canonicalize(r).ok())
@@ -316,23 +317,25 @@ mod tests {
         std::fs::create_dir_all(&plugins).expect("dir");
         std::fs::write(plugins.join("cccd.wasm"), b"\0asm").expect("file");
         let roots = [absolute(&procedures), absolute(&plugins)];
-        let at = |file: &str| absolute(&procedures.join(file));
-        assert!(confined(&at("../plugins/dist/cccd.wasm"), &roots));
-        assert!(
-            confined(&at("missing.wasm"), &roots),
-            "the loader reports it"
-        );
-        assert!(!confined(&at("/etc/hostname"), &roots));
-        assert!(!confined(&at("../../../../etc/hostname"), &roots));
-        assert!(!confined(&at("../plugins-other/x.wasm"), &roots));
+        let ok = |file: &str| {
+            let raw = procedures.join(file);
+            confined(&absolute(&raw), &raw, &roots)
+        };
+        assert!(ok("../plugins/dist/cccd.wasm"));
+        assert!(!ok("missing.wasm"), "nothing to read");
+        assert!(!ok("/etc/hostname"));
+        assert!(!ok("../../../../etc/hostname"));
+        assert!(!ok("../plugins-other/x.wasm"));
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink("/etc/hostname", procedures.join("link.wasm"))
                 .expect("link");
-            assert!(
-                !confined(&at("link.wasm"), &roots),
-                "a link out of the folder"
-            );
+            assert!(!ok("link.wasm"), "a link out of the folder");
+            // By name `out/../hostname` is the procedures folder's; the OS reads /etc/hostname.
+            std::os::unix::fs::symlink("/etc/ssl", procedures.join("out")).expect("link");
+            std::fs::write(procedures.join("hostname"), b"x").expect("file");
+            assert!(!ok("out/../hostname"), "a link to a folder, then ..");
+            assert!(ok("hostname"));
         }
     }
 }

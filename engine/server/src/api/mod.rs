@@ -96,9 +96,11 @@ impl State {
         }
     }
 
-    /// A 429 when `address` has failed authentication too often, before any check is made.
-    pub fn throttled(&self, address: &str, route: &str) -> Result<(), Problem> {
-        self.failures.check(address).map_err(|wait| {
+    /// Counts a failed authentication from `address`: a 429 instead of the 401 once the
+    /// address has failed too often. A good credential is never refused for its address's
+    /// failures: behind a proxy or an office NAT, one address is many people.
+    pub fn failed(&self, address: &str, route: &str) -> Result<(), Problem> {
+        self.failures.take(address).map_err(|wait| {
             self.metrics
                 .rate_limited
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -113,11 +115,6 @@ impl State {
                 wait,
             )
         })
-    }
-
-    /// Counts a failed authentication from `address`.
-    pub fn failed(&self, address: &str) {
-        let _ = self.failures.take(address);
     }
 
     /// Counts a commit and rings the webhook deliveries.
@@ -149,12 +146,15 @@ fn route_of(parts: &Parts) -> String {
     format!("{} {path}", parts.method)
 }
 
-/// The peer's address as text (the key of its failure bucket).
+/// The peer's address as text (the key of its failure bucket; an IPv6 peer by its /64).
 pub fn address_of(parts: &Parts) -> String {
     parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_string(), |c| c.0.ip().to_string())
+        .map_or_else(
+            || "unknown".to_string(),
+            |c| crate::door::network_of(c.0.ip()).to_string(),
+        )
 }
 
 /// An authenticated caller (the extractor checks the credential and the rate limit).
@@ -169,8 +169,6 @@ impl FromRequestParts<Shared> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Caller, Problem> {
         let route = route_of(parts);
-        let address = address_of(parts);
-        state.throttled(&address, &route)?;
         let auth = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -178,7 +176,7 @@ impl FromRequestParts<Shared> for Caller {
         let who = match state.auth.verify(auth) {
             Ok(who) => who,
             Err(reason) => {
-                state.failed(&address);
+                state.failed(&address_of(parts), &route)?;
                 state.refused(None, &route, StatusCode::UNAUTHORIZED, &reason);
                 return Err(Problem::unauthorized(reason));
             }

@@ -254,9 +254,9 @@ impl Posted {
     }
 }
 
-/// Whether `origin` is this server, scheme included: `http://` and the `Host` the request
-/// came to (this server speaks plain HTTP), or `--public-url`'s scheme and host (behind a TLS
-/// proxy that may rewrite `Host`).
+/// Whether `origin` is this server, scheme included: `http://` or `https://` (a TLS proxy may
+/// stand in front) and the `Host` the request came to, or exactly `--public-url`'s scheme and
+/// host (behind a proxy that rewrites `Host`). Any other scheme is another site.
 fn same_site(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> bool {
     let Some(from) = authority_of(origin) else {
         return false;
@@ -265,7 +265,7 @@ fn same_site(origin: &str, headers: &HeaderMap, public_url: Option<&str>) -> boo
         .split_once("://")
         .map(|(s, _)| s.to_ascii_lowercase());
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let direct = scheme.as_deref() == Some("http") && host == Some(from);
+    let direct = matches!(scheme.as_deref(), Some("http" | "https")) && host == Some(from);
     let proxied = public_url.is_some_and(|u| {
         authority_of(u) == Some(from)
             && u.split_once("://")
@@ -476,13 +476,16 @@ fn sign_in_refused(
     res
 }
 
-/// When a credential that expires at `exp` (seconds since the epoch) stops being good.
-fn ends_at(exp: Option<u64>) -> Option<std::time::Instant> {
+/// When a credential that expires at `exp` (seconds since the epoch, accepted up to `leeway`
+/// seconds past it) stops being good; `None` for one that does not expire or expires later
+/// than an `Instant` can say (the session's own lifetime ends it first).
+fn ends_at(exp: Option<u64>, leeway: u64) -> Option<std::time::Instant> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    exp.map(|e| std::time::Instant::now() + std::time::Duration::from_secs(e.saturating_sub(now)))
+    let left = exp?.saturating_add(leeway).saturating_sub(now);
+    std::time::Instant::now().checked_add(std::time::Duration::from_secs(left))
 }
 
 async fn sign_in(
@@ -498,24 +501,26 @@ async fn sign_in(
     };
     let token = form.get("token").unwrap_or("").trim();
     let next = safe_next(form.get("next")).unwrap_or("");
-    let address = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
-    if let Err(p) = s.throttled(&address, ROUTE) {
-        let wait = p
-            .extra
-            .get("retry_after_seconds")
-            .and_then(serde_json::Value::as_f64);
-        return sign_in_refused(
-            &s,
-            next,
-            StatusCode::TOO_MANY_REQUESTS,
-            "Quá nhiều lần đăng nhập không thành công từ địa chỉ này; vui lòng thử lại sau.",
-            wait.unwrap_or(1.0),
-        );
-    }
+    let address = peer.map_or_else(
+        || "unknown".to_string(),
+        |ip| crate::door::network_of(ip).to_string(),
+    );
     let (who, expires) = match s.auth.verify_expiring(Some(&format!("Bearer {token}"))) {
         Ok(found) => found,
         Err(reason) => {
-            s.failed(&address);
+            if let Err(p) = s.failed(&address, ROUTE) {
+                let wait = p
+                    .extra
+                    .get("retry_after_seconds")
+                    .and_then(serde_json::Value::as_f64);
+                return sign_in_refused(
+                    &s,
+                    next,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Quá nhiều lần đăng nhập không thành công từ địa chỉ này; vui lòng thử lại sau.",
+                    wait.unwrap_or(1.0),
+                );
+            }
             s.refused(None, ROUTE, StatusCode::UNAUTHORIZED, &reason);
             return page_with(
                 StatusCode::UNAUTHORIZED,
@@ -547,7 +552,10 @@ async fn sign_in(
             .procedures()
             .iter()
             .any(|c| crate::access::receive_refusal(&who, &c.procedure).is_none());
-    let (id, session) = match s.sessions.open(who, desk, ends_at(expires)) {
+    let (id, session) = match s
+        .sessions
+        .open(who, desk, ends_at(expires, s.auth.leeway_seconds()))
+    {
         Ok(opened) => opened,
         Err(session::OpenError::Full) => {
             return sign_in_refused(
