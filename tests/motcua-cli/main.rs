@@ -11,6 +11,7 @@ mod pg;
 mod receiver;
 mod web;
 
+mod api_truth;
 mod audit_cli;
 mod calendar;
 mod dossier_cli;

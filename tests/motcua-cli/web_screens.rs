@@ -292,7 +292,7 @@ fn act(s: &Server, who: Cred, code: &str, action: &str, input: Value) -> Value {
     let r = s.post(
         &format!("/v1/dossiers/{code}/actions"),
         Some(who),
-        &[("if-match", &v)],
+        &[("if-match", &format!("\"{v}\""))],
         &json!({"action": action, "input": input, "comment": "Đã xem xét"}),
     );
     assert_eq!(r.status, 200, "{action}: {}", r.text());

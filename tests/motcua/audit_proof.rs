@@ -334,7 +334,8 @@ fn a_chunk_re_keyed_is_found_and_no_reader_serves_one_entry_as_another() {
         log_error(verify(&dir, &full())),
         LogError::Missing { seq: 19, found: 20 }
     );
-    let store = SledStore::open_existing(dir.path(), Options::default()).unwrap();
+    let store =
+        waiting_for_sled_lock(|| SledStore::open_existing(dir.path(), Options::default())).unwrap();
     let err = store.audit_entry(19).unwrap_err();
     assert!(
         err.to_string()

@@ -637,7 +637,9 @@ fn a_corrupt_store_is_refused_naming_the_folder_and_what_to_do() {
         std::fs::write(snap, b"xx").unwrap();
     }
     let before = std::fs::read(dir.path().join("db")).unwrap();
-    let err = match motcua::store::sled::SledStore::open(dir.path(), Default::default()) {
+    let err = match crate::support::waiting_for_sled_lock(|| {
+        motcua::store::sled::SledStore::open(dir.path(), Default::default())
+    }) {
         Ok(_) => panic!("a store with a corrupt snapshot opened"),
         Err(e) => e,
     };

@@ -149,7 +149,10 @@ fn a_store_in_the_older_many_tree_layout_is_refused_untouched() {
             .unwrap();
         db.flush().unwrap();
     }
-    let err = match motcua::store::sled::SledStore::open(dir.path(), Default::default()) {
+    // sled lets go of a dropped handle's file lock a moment later.
+    let err = match waiting_for_sled_lock(|| {
+        motcua::store::sled::SledStore::open(dir.path(), Default::default())
+    }) {
         Ok(_) => panic!("an older store must be refused"),
         Err(e) => e.to_string(),
     };

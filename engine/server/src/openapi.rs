@@ -2,6 +2,9 @@
 //! `schemas/openapi.json`; a test fails when the committed file is stale.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{
+    ContentBuilder, ObjectBuilder, RefOr, Response, ResponseBuilder, Schema, Type,
+};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
@@ -22,6 +25,113 @@ impl Modify for Bearer {
                     .build(),
             ),
         );
+    }
+}
+
+/// The refusals every route shares, added from the rules the server enforces rather than
+/// written at each handler: a secured route (the `Caller` extractor) answers 401 without a good
+/// credential and 429 over its rate; a route with parameters or a body (the strict `Params` and
+/// body readers) answers 400 for an unknown or malformed one; a route with a body answers 408
+/// when it stalls (`door::read_body`), 413 over 1 MiB and 415 for another media type. Every
+/// 4xx a handler declares without a body is the problem document.
+struct Problems;
+
+/// The media type of every refusal.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+fn problem_schema() -> Schema {
+    let string = |d: &str| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(d))
+    };
+    ObjectBuilder::new()
+        .description(Some(
+            "An RFC 9457 problem document. Switch on `code`, never on `detail` (a sentence for people). Some codes add members: `errors` (diagnostics or fields), `current_version`, `retry_after_seconds`, `field`.",
+        ))
+        .property("type", string("`urn:motcua:problem:<code>`"))
+        .property("title", string("The status's reason phrase"))
+        .property(
+            "status",
+            ObjectBuilder::new().schema_type(Type::Integer).description(Some("The HTTP status")),
+        )
+        .property("code", string("The stable code (`forbidden`, `conflict`, `invalid_input`, …)"))
+        .property("detail", string("What was wrong, for a person"))
+        .required("type")
+        .required("title")
+        .required("status")
+        .required("code")
+        .required("detail")
+        .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(true)))
+        .into()
+}
+
+fn problem(description: &str) -> Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "Problem",
+                ))))
+                .build(),
+        )
+        .build()
+}
+
+impl Modify for Problems {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        doc.components
+            .get_or_insert_with(Default::default)
+            .schemas
+            .insert("Problem".into(), RefOr::T(problem_schema()));
+        for item in doc.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let body = op.request_body.is_some();
+                let responses = &mut op.responses.responses;
+                let mut add = |code: &str, why: &str| {
+                    responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| RefOr::T(problem(why)));
+                };
+                if params || body {
+                    add("400", "A malformed or unknown parameter or body member");
+                }
+                if secured {
+                    add("401", "No credential, or one the server does not accept");
+                    add(
+                        "429",
+                        "The credential is over its request rate (see Retry-After), or its address has failed authentication too often",
+                    );
+                }
+                if body {
+                    add(
+                        "408",
+                        "The body did not arrive in time; the connection is closed",
+                    );
+                    add("413", "The body is over 1 MiB");
+                    add("415", "The body is not of the declared media type");
+                }
+                for (code, r) in responses.iter_mut() {
+                    if let RefOr::T(r) = r
+                        && code.as_str() >= "400"
+                        && r.content.is_empty()
+                    {
+                        *r = problem(&r.description);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -50,7 +160,7 @@ impl Modify for Bearer {
         api::status::status,
         api::ops::webhooks,
     ),
-    modifiers(&Bearer),
+    modifiers(&Bearer, &Problems),
     tags(
         (name = "procedures", description = "The catalogue"),
         (name = "dossiers", description = "Receiving, reading and acting on dossiers"),

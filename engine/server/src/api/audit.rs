@@ -30,14 +30,28 @@ pub struct AuditParams {
     /// `submit`, an action id, or `system:<what>`.
     pub action: Option<String>,
     /// At or after this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// Before this instant.
+    #[param(format = DateTime)]
     pub to: Option<String>,
+    /// The `next` of the previous page (a sequence number of this log).
+    #[param(pattern = "^[1-9][0-9]{0,18}$")]
     pub cursor: Option<String>,
     /// 1–1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// `json` (a page, default), or `jsonl` / `csv` (every match, streamed).
-    pub format: Option<String>,
+    pub format: Option<AuditFormat>,
+}
+
+/// How the audit listing answers.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditFormat {
+    Json,
+    Jsonl,
+    Csv,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -59,7 +73,8 @@ fn instant(name: &str, v: &Option<String>) -> Result<Option<jiff::Timestamp>, Pr
 }
 
 #[utoipa::path(get, path = "/v1/audit", operation_id = "list_audit", tag = "audit", params(AuditParams),
-    responses((status = 200, description = "A page of entries, or the export as JSONL/CSV", body = AuditPage),
+    responses((status = 200, description = "A page of entries (format=json), or every match streamed as JSON Lines or CSV",
+            content((AuditPage = "application/json"), (String = "application/jsonl"), (String = "text/csv"))),
         (status = 403, description = "Not an auditor")),
     security(("bearer" = [])))]
 pub async fn list(
@@ -77,8 +92,8 @@ pub async fn list(
         from: instant("from", &q.from)?,
         to: instant("to", &q.to)?,
     };
-    match q.format.as_deref().unwrap_or("json") {
-        "json" => {
+    match q.format.unwrap_or(AuditFormat::Json) {
+        AuditFormat::Json => {
             let limit = q.limit.unwrap_or(100);
             if !(1..=motcua::audit::query::MAX_PAGE).contains(&limit) {
                 return Err(Problem::bad_request(
@@ -105,17 +120,17 @@ pub async fn list(
                 },
             ))
         }
-        f @ ("jsonl" | "csv") => {
-            let format = if f == "csv" {
-                motcua::audit::export::Format::Csv
-            } else {
-                motcua::audit::export::Format::Jsonl
-            };
-            Ok(stream_export(s, filter, format, f))
-        }
-        other => Err(Problem::bad_request(
-            "invalid_request",
-            format!("format '{other}': use json, jsonl or csv"),
+        AuditFormat::Jsonl => Ok(stream_export(
+            s,
+            filter,
+            motcua::audit::export::Format::Jsonl,
+            "jsonl",
+        )),
+        AuditFormat::Csv => Ok(stream_export(
+            s,
+            filter,
+            motcua::audit::export::Format::Csv,
+            "csv",
         )),
     }
 }
@@ -200,6 +215,7 @@ pub(crate) fn verify_live(
 
 #[utoipa::path(get, path = "/v1/audit/verify", operation_id = "verify_audit", tag = "audit",
     responses((status = 200, description = "The chain verified up to the head read at the start", body = Verification),
+        (status = 403, description = "Not an auditor"),
         (status = 409, description = "The chain does not verify", body = Verification)),
     security(("bearer" = [])))]
 pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response, Problem> {
@@ -232,6 +248,7 @@ pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response,
 
 #[utoipa::path(get, path = "/v1/audit/checkpoint", operation_id = "audit_checkpoint", tag = "audit",
     responses((status = 200, description = "A checkpoint of the head, signed with the agency's key", body = Object),
+        (status = 403, description = "Not an auditor"),
         (status = 404, description = "The server was started without --checkpoint-key")),
     security(("bearer" = [])))]
 pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Response, Problem> {
@@ -294,17 +311,49 @@ pub(crate) async fn on_time_report(
 #[serde(deny_unknown_fields)]
 pub struct ReportParams {
     /// First local day (YYYY-MM-DD).
+    #[param(format = Date)]
     pub from: String,
     /// Last local day, included.
+    #[param(format = Date)]
     pub to: String,
     /// `agency` (default), `department`, `procedure` or `channel`.
-    pub by: Option<String>,
+    pub by: Option<ReportBy>,
     /// `json` (default) or `csv`.
-    pub format: Option<String>,
+    pub format: Option<ReportFormat>,
+}
+
+/// What the report's rows are.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportBy {
+    Agency,
+    Department,
+    Procedure,
+    Channel,
+}
+
+impl From<ReportBy> for motcua::report::By {
+    fn from(b: ReportBy) -> motcua::report::By {
+        match b {
+            ReportBy::Agency => motcua::report::By::Agency,
+            ReportBy::Department => motcua::report::By::Department,
+            ReportBy::Procedure => motcua::report::By::Procedure,
+            ReportBy::Channel => motcua::report::By::Channel,
+        }
+    }
+}
+
+/// How the report answers.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportFormat {
+    Json,
+    Csv,
 }
 
 #[utoipa::path(get, path = "/v1/reports/on-time", operation_id = "report_on_time", tag = "reports", params(ReportParams),
-    responses((status = 200, description = "The on-time report (Decision 766)", body = Object),
+    responses((status = 200, description = "The on-time report (Decision 766), as JSON or (format=csv) CSV",
+            content((Object = "application/json"), (String = "text/csv"))),
         (status = 403, description = "Neither an auditor nor an officer")),
     security(("bearer" = [])))]
 pub async fn on_time(
@@ -321,22 +370,13 @@ pub async fn on_time(
                 .with("field", serde_json::Value::String(name.into()))
         })
     };
-    let by = report_by("by", q.by.as_deref().unwrap_or("agency"))?;
+    let by = q.by.unwrap_or(ReportBy::Agency).into();
     let query = motcua::report::Query {
         from: day("from", &q.from)?,
         to: day("to", &q.to)?,
         by,
     };
-    let csv = match q.format.as_deref().unwrap_or("json") {
-        "json" => false,
-        "csv" => true,
-        other => {
-            return Err(Problem::bad_request(
-                "invalid_request",
-                format!("format '{other}': use json or csv"),
-            ));
-        }
-    };
+    let csv = matches!(q.format, Some(ReportFormat::Csv));
     let report = on_time_report(&s, query).await?;
     if csv {
         let mut res = report.csv().into_response();

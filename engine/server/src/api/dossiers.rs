@@ -22,12 +22,25 @@ use crate::problem::Problem;
 /// A submission. The receiving officer or portal comes from the credential, never the body.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "procedure": "cap-phep-xay-dung-nha-o",
+    "applicant": {"id": "048090001234", "name": "Nguyễn Văn An"},
+    "channel": "desk",
+    "data": {
+        "ho_ten_chu_dau_tu": "Nguyễn Văn An", "so_cccd": "048090001234",
+        "dia_chi_cong_trinh": "K12/5 Hoàng Diệu, phường Hải Châu", "so_thua_dat": "102",
+        "so_to_ban_do": "18", "quan_huyen": "hai-chau", "dien_tich_dat": 90.0,
+        "dien_tich_san": 240.0, "so_tang": 3, "chieu_cao": 11.5
+    },
+    "documents": ["don-de-nghi", "giay-to-dat", "ban-ve-thiet-ke"],
+    "meta": {"ma_ho_so_cong_dvc": "G22.99-261207-0001"}
+}))]
 pub struct SubmitBody {
     pub procedure: String,
     pub applicant: ApplicantBody,
     /// `desk` (default for officers), `online` (portals and applicants) or `post`.
     #[serde(default)]
-    pub channel: Option<String>,
+    pub channel: Option<ChannelName>,
     /// The form data, checked against the procedure's JSON Schema.
     #[schema(value_type = Object)]
     pub data: Value,
@@ -52,6 +65,11 @@ pub struct ApplicantBody {
 /// An action on a dossier.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "action": "chuyen-kiem-tra",
+    "input": {},
+    "comment": "Hồ sơ đủ thành phần, chuyển kiểm tra"
+}))]
 pub struct ActionBody {
     pub action: String,
     /// The action's declared inputs.
@@ -88,17 +106,22 @@ pub struct Received {
     pub replayed: bool,
 }
 
-fn channel(name: Option<&str>, default: Channel) -> Result<Channel, Problem> {
-    match name {
-        None => Ok(default),
-        Some("desk") => Ok(Channel::Desk),
-        Some("online") => Ok(Channel::Online),
-        Some("post") => Ok(Channel::Post),
-        Some(other) => Err(Problem::bad_request(
-            "invalid_request",
-            format!("channel '{other}': use desk, online or post"),
-        )
-        .with("field", Value::String("channel".into()))),
+/// Where a dossier was handed in.
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelName {
+    Desk,
+    Online,
+    Post,
+}
+
+impl From<ChannelName> for Channel {
+    fn from(c: ChannelName) -> Channel {
+        match c {
+            ChannelName::Desk => Channel::Desk,
+            ChannelName::Online => Channel::Online,
+            ChannelName::Post => Channel::Post,
+        }
     }
 }
 
@@ -106,7 +129,8 @@ fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
-/// Reads `If-Match` as a version: `"3"`, `W/"3"` or `3`.
+/// Reads `If-Match` as a version: the entity-tag `"3"` or `W/"3"` (RFC 9110), as the
+/// document's pattern says.
 fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Err(Problem::new(
@@ -116,8 +140,13 @@ fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
         ));
     };
     let text = raw.to_str().unwrap_or("").trim();
-    let text = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
-    text.parse().map_err(|_| {
+    let tag = text.strip_prefix("W/").unwrap_or(text);
+    let digits = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|d| (1..=18).contains(&d.len()) && d.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("x");
+    digits.parse().map_err(|_| {
         Problem::bad_request(
             "invalid_request",
             format!("If-Match '{text}' is not a dossier version"),
@@ -170,9 +199,11 @@ pub(crate) fn view(
 
 #[utoipa::path(post, path = "/v1/dossiers", operation_id = "submit_dossier", tag = "dossiers",
     request_body = SubmitBody,
-    params(("Idempotency-Key" = String, Header, description = "Required; a retry with the same key and body returns the first result")),
+    params(("Idempotency-Key" = String, Header, description = "Required; a retry with the same key and body returns the first result",
+        min_length = 1, max_length = 120, pattern = r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$")),
     responses((status = 201, body = Received), (status = 400, description = "Malformed request or no Idempotency-Key"),
         (status = 403, description = "The credential may not receive this dossier"),
+        (status = 404, description = "No such procedure"),
         (status = 422, description = "Invalid form data, unknown document, or the key reused with another body")),
     security(("bearer" = [])))]
 pub async fn submit(
@@ -192,10 +223,11 @@ pub async fn submit(
                 "send an Idempotency-Key header, so a retry cannot receive the dossier twice",
             )
         })?;
-    if key.len() > 120 || key.chars().any(|c| c.is_control()) {
+    // What the document's pattern says: visible ASCII and spaces, at most 120 bytes.
+    if key.len() > 120 || !key.bytes().all(|b| (0x20..0x7f).contains(&b)) {
         return Err(Problem::bad_request(
             "invalid_request",
-            "the Idempotency-Key must be at most 120 bytes with no control character",
+            "the Idempotency-Key must be at most 120 characters of visible ASCII",
         ));
     }
     let key = key.to_string();
@@ -245,10 +277,10 @@ pub(crate) fn receive(
     }
     let mut meta = body.meta;
     let channel = if who.is_officer() {
-        channel(body.channel.as_deref(), Channel::Desk)?
+        body.channel.map_or(Channel::Desk, Channel::from)
     } else {
         // Portals and applicants submit online, whatever the body says.
-        if body.channel.as_deref().is_some_and(|c| c != "online") {
+        if body.channel.is_some_and(|c| c != ChannelName::Online) {
             return Err(caller.forbid(s, format!("{} submits only online", who.subject)));
         }
         Channel::Online
@@ -336,9 +368,11 @@ pub async fn get(
 
 #[utoipa::path(post, path = "/v1/dossiers/{code}/actions", operation_id = "act_on_dossier", tag = "dossiers",
     params(("code" = String, Path, description = "The dossier code"),
-        ("If-Match" = String, Header, description = "The version (ETag) the decision was made on")),
+        ("If-Match" = String, Header, description = "The version (ETag) the decision was made on",
+            pattern = r#"^(W/)?"[0-9]{1,18}"$"#)),
     request_body = ActionBody,
     responses((status = 200, body = DossierView), (status = 403, description = "Role or department"),
+        (status = 404, description = "No such dossier"),
         (status = 409, description = "Stale version: current_version names the current one"),
         (status = 422, description = "Invalid input or a guard refused"),
         (status = 428, description = "If-Match missing")),
@@ -403,14 +437,31 @@ pub struct ListParams {
     /// Only open dossiers past their appointment now.
     pub overdue: Option<bool>,
     /// Only open dossiers whose appointment is before this instant (RFC 3339).
+    #[param(format = DateTime)]
     pub due_before: Option<String>,
-    /// The `next` of the previous page.
+    /// The `next` of the previous page (sealed: good only for this caller and these filters).
+    #[param(pattern = "^[A-Za-z0-9_-]{38,2731}$")]
     pub cursor: Option<String>,
     /// At most this many (1–200, default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "dossiers": [{
+        "code": "000.00.12.H17-261207-0001", "procedure": "cap-phep-xay-dung-nha-o",
+        "applicant_name": "Nguyễn Văn An", "status": 2,
+        "states": [{
+            "state": "tiep-nhan", "label": "Tiếp nhận hồ sơ", "department": "mot-cua",
+            "entered_at": "2026-12-07T02:00:00Z", "due_at": "2026-12-07T06:00:00Z",
+            "waiting": false, "applicant": false, "overdue_since": null
+        }],
+        "received_at": "2026-12-07T02:00:00Z", "appointment": "2026-12-29T02:00:00Z",
+        "paused": false, "open": true, "version": 1
+    }],
+    "next": "k3B1lq0P2m1dZ9Gv8xQn0wYx4oTq1Rj"
+}))]
 pub struct ListPage {
     pub dossiers: Vec<DossierSummary>,
     /// Pass as `cursor` for the next page; absent on the last.
@@ -418,7 +469,8 @@ pub struct ListPage {
 }
 
 #[utoipa::path(get, path = "/v1/dossiers", operation_id = "list_dossiers", tag = "dossiers", params(ListParams),
-    responses((status = 200, body = ListPage), (status = 400, description = "No selective filter, or a bad one")),
+    responses((status = 200, body = ListPage), (status = 400, description = "No selective filter, a bad one, or a cursor not given to this caller for this listing (bad_cursor)"),
+        (status = 403, description = "A department not the caller's, or a listing the role may not make")),
     security(("bearer" = [])))]
 pub async fn list(
     State(s): State<Shared>,
@@ -549,7 +601,8 @@ pub(crate) fn list_blocking(
 
 #[utoipa::path(get, path = "/v1/dossiers/{code}/audit", operation_id = "dossier_audit", tag = "audit",
     params(("code" = String, Path, description = "The dossier code")),
-    responses((status = 200, description = "The dossier's audit entries, in order", body = [Object])),
+    responses((status = 200, description = "The dossier's audit entries, in order", body = [Object]),
+        (status = 403, description = "The caller may not read this dossier"), (status = 404, description = "No such dossier")),
     security(("bearer" = [])))]
 pub async fn audit(
     State(s): State<Shared>,
@@ -579,7 +632,8 @@ async fn read_after_check<T: Serialize + Send + 'static>(
 
 #[utoipa::path(get, path = "/v1/dossiers/{code}/slip", operation_id = "dossier_slip", tag = "audit",
     params(("code" = String, Path, description = "The dossier code")),
-    responses((status = 200, description = "The process-control slip (form 06)", body = Object)),
+    responses((status = 200, description = "The process-control slip (form 06)", body = Object),
+        (status = 403, description = "The caller may not read this dossier"), (status = 404, description = "No such dossier")),
     security(("bearer" = [])))]
 pub async fn slip(
     State(s): State<Shared>,

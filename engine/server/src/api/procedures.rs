@@ -133,7 +133,15 @@ pub async fn get(
 #[serde(deny_unknown_fields)]
 pub struct GraphParams {
     /// `mermaid` (default) or `dot`.
-    pub format: Option<String>,
+    pub format: Option<GraphFormat>,
+}
+
+/// The notations a procedure's diagram is drawn in.
+#[derive(Deserialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 #[utoipa::path(get, path = "/v1/procedures/{id}/graph", operation_id = "procedure_graph", tag = "procedures",
@@ -148,15 +156,9 @@ pub async fn graph(
     Params(q): Params<GraphParams>,
 ) -> Result<Response, Problem> {
     let c = in_force(&s, &id)?;
-    let text = match q.format.as_deref().unwrap_or("mermaid") {
-        "mermaid" => motcua::procedure::render::mermaid(&c.procedure),
-        "dot" => motcua::procedure::render::dot(&c.procedure),
-        other => {
-            return Err(Problem::bad_request(
-                "invalid_request",
-                format!("format '{other}': use mermaid or dot"),
-            ));
-        }
+    let text = match q.format.unwrap_or(GraphFormat::Mermaid) {
+        GraphFormat::Mermaid => motcua::procedure::render::mermaid(&c.procedure),
+        GraphFormat::Dot => motcua::procedure::render::dot(&c.procedure),
     };
     let mut res = text.into_response();
     res.headers_mut().insert(
@@ -167,7 +169,7 @@ pub async fn graph(
 }
 
 #[utoipa::path(put, path = "/v1/procedures/{id}", operation_id = "put_procedure", tag = "procedures",
-    params(("id" = String, Path, description = "The procedure's id, as in the file")),
+    params(("id" = String, Path, description = "The procedure's id, as in the file", pattern = r"^[A-Za-z0-9._-]{1,128}$")),
     request_body(content = String, content_type = "application/yaml", description = "The procedure file"),
     responses((status = 201, description = "Stored as a new version, effective from its effective_from", body = Summary),
         (status = 422, description = "Refused with every diagnostic: errors [{code, line, col, message}]"),

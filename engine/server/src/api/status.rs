@@ -76,7 +76,8 @@ pub struct CitizenStatus {
 #[utoipa::path(get, path = "/v1/status/{public_code}", operation_id = "citizen_status", tag = "citizens",
     params(("public_code" = String, Path, description = "The code on the slip"), StatusParams),
     responses((status = 200, body = CitizenStatus),
-        (status = 404, description = "No dossier with this code and secret")))]
+        (status = 404, description = "No dossier with this code and secret"),
+        (status = 429, description = "Too many status requests from this address (see Retry-After)")))]
 pub async fn status(
     State(s): State<Shared>,
     Peer(peer): Peer,

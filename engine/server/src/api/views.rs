@@ -148,10 +148,12 @@ pub struct DossierView {
     /// The statutory clock as stored: pauses, supplements, extensions, apologies, resolution.
     #[schema(value_type = Object)]
     pub clock: Value,
-    /// Each clock now: due instant, share used, not_due / due_soon / overdue / paused.
-    #[schema(value_type = Object)]
+    /// Each clock now: due instant, share used, not_due / due_soon / overdue / paused; null when
+    /// they cannot be computed (a calendar without the days needed).
+    #[schema(value_type = Option<Object>, required = true)]
     pub clocks: Value,
-    #[schema(value_type = Object)]
+    /// How it ended (outcome, classification), or null while it is open.
+    #[schema(value_type = Option<Object>, required = true)]
     pub ending: Value,
     pub parent: Option<String>,
     pub children: Vec<String>,

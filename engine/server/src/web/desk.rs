@@ -16,7 +16,7 @@ use serde_json::Value;
 use super::fields::{self, Field};
 use super::{Html, Nav, Refused, Screen, Viewer, page, page_with, see_other};
 use crate::access;
-use crate::api::dossiers::{ApplicantBody, SubmitBody, receive};
+use crate::api::dossiers::{ApplicantBody, ChannelName, SubmitBody, receive};
 use crate::api::{Shared, blocking};
 use crate::problem::Problem;
 
@@ -242,6 +242,17 @@ async fn submit(
             return refuse(shown, lines, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
+    let channel = match shown.channel.as_str() {
+        "desk" => ChannelName::Desk,
+        "online" => ChannelName::Online,
+        "post" => ChannelName::Post,
+        other => {
+            let line = format!(
+                "Kênh tiếp nhận '{other}' không có: chọn tại quầy, trực tuyến hoặc bưu chính."
+            );
+            return refuse(shown, vec![line], StatusCode::BAD_REQUEST);
+        }
+    };
     let body = SubmitBody {
         procedure: id,
         applicant: ApplicantBody {
@@ -249,7 +260,7 @@ async fn submit(
             name: shown.applicant_name.clone(),
             disadvantaged_area: shown.disadvantaged,
         },
-        channel: Some(shown.channel.clone()),
+        channel: Some(channel),
         data,
         documents: ticked,
         meta: BTreeMap::new(),
