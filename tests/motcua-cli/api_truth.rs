@@ -121,7 +121,9 @@ fn schemathesis(s: &Server, config: &Path, who: Option<Cred>, report: &Path) -> 
     if let Some(c) = who {
         cmd.args(["-H", &format!("Authorization: Bearer {}", c.token)]);
     }
+    // Its cache of found failures stays in the test's folder, not the repository.
     let out = cmd
+        .current_dir(config.parent().expect("the config's folder"))
         .env("NO_COLOR", "1")
         .output()
         .expect("running schemathesis");
