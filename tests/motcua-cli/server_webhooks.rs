@@ -1053,3 +1053,51 @@ fn a_receiver_that_stalls_is_timed_out_and_retried_and_does_not_block_shutdown()
         server.stderr_text()
     );
 }
+
+fn resident_kib(s: &Server) -> u64 {
+    std::fs::read_to_string(format!("/proc/{}/status", s.child.id()))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Regression (issue 24): a subscriber's answer was read whole, so a receiver answering
+/// 256 MiB cost the server 314 MiB. Now at most 64 KiB of it is read: the status alone counts
+/// (the event is delivered, not retried) and the server's memory stays flat.
+#[test]
+fn a_receiver_answering_256_mib_costs_the_server_no_memory_and_its_delivery_counts() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let rx = Receiver::start();
+    rx.set_mode("huge", Mode::HugeAnswer);
+    let hooks = webhooks_file(
+        tmp.path(),
+        &format!(
+            "max_tries: 3\nbackoff_ms: 50\nmax_backoff_ms: 1000\ntimeout_ms: 10000\n\
+             subscriptions:\n\
+             - name: huge\n  url: {}\n  events: [\"*\"]\n  secret: {SECRET_ALL}\n",
+            rx.url("huge")
+        ),
+    );
+    let server = Server::start(tmp.path(), &["--webhooks", &hooks]);
+    let before = resident_kib(&server);
+    refuse(&server, "huge-a");
+    refuse(&server, "huge-b");
+    wait_for("every event delivered", Duration::from_secs(30), || {
+        backlog(&server, "huge") == Some(0) && !rx.arrivals("huge").is_empty()
+    });
+    let arrivals = rx.arrivals("huge");
+    assert!(arrivals.len() >= 4, "{}", arrivals.len());
+    assert!(
+        arrivals
+            .iter()
+            .all(|a| a.nth == 1 && a.answered == receiver::HUGE),
+        "each event once, none retried: {arrivals:?}"
+    );
+    let after = resident_kib(&server);
+    assert!(
+        after < before + 64 * 1024,
+        "the server grew from {before} KiB to {after} KiB"
+    );
+}

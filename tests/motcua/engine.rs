@@ -1,7 +1,8 @@
 //! The dossier engine end to end on a real store: submission, parallel appraisal, guards,
 //! supplements, extensions, conflicts, idempotency, linked groups, restarts. Listings are in
 //! `listing`, procedure versions in `versions`, appointment arithmetic in `appointments`;
-//! the officers and walks here are theirs too.
+//! the officers and walks here are theirs too. Slightly past 600 lines: those shared helpers
+//! live here rather than in a module of their own.
 
 use crate::support;
 

@@ -28,7 +28,14 @@ pub enum Mode {
     /// To the first `n` arrivals of each id, `200` and a content-length of 10, but no body
     /// (until the server drops the connection); then 200.
     StallBodyFirst(u32),
+    /// `200` and an answer of 256 MiB, streamed until the server stops reading.
+    HugeAnswer,
 }
+
+/// `Arrival::answered` for a 200 whose body was 256 MiB.
+pub const HUGE: u16 = 2;
+/// The huge answer's size.
+pub const HUGE_BYTES: usize = 256 << 20;
 
 /// `Arrival::answered` for a request left without an answer.
 pub const SILENT: u16 = 0;
@@ -185,6 +192,7 @@ pub fn serve_connection(stream: TcpStream, inbox: Arc<Mutex<Inbox>>) {
                         Mode::FailFirst(_) => 200,
                         Mode::SilentFirst(n) if nth <= n => SILENT,
                         Mode::StallBodyFirst(n) if nth <= n => STALLED,
+                        Mode::HugeAnswer => HUGE,
                         Mode::SilentFirst(_) | Mode::StallBodyFirst(_) => 200,
                     };
                     inbox.arrivals.push(Arrival {
@@ -210,6 +218,21 @@ pub fn serve_connection(stream: TcpStream, inbox: Arc<Mutex<Inbox>>) {
                 }
             }
         };
+        if status == HUGE {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {HUGE_BYTES}\r\n\r\n"
+            );
+            if writer.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let chunk = vec![b'x'; 64 * 1024];
+            for _ in 0..HUGE_BYTES / chunk.len() {
+                if writer.write_all(&chunk).is_err() {
+                    return;
+                }
+            }
+            continue;
+        }
         if status == SILENT || status == STALLED {
             if status == STALLED {
                 let _ = writer.write_all(
