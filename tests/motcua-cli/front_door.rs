@@ -251,15 +251,6 @@ fn a_formula_in_a_comment_arrives_in_the_csv_export_neutralised() {
     assert!(jsonl.contains("\"comment\":\"=HYPERLINK("), "{jsonl}");
 }
 
-fn resident_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// A copy of the construction-permit sample whose first plugin is read from `file`.
 fn with_plugin_file(source: &str, file: &str) -> String {
     source.replacen(
@@ -304,7 +295,7 @@ fn plugin_paths_outside_the_folders_fifos_and_devices_are_refused_promptly_with_
             Some(body.as_bytes()),
         )
     };
-    let before = resident_kib(s.child.id());
+    let before = s.resident_kib();
     for file in [
         "/etc/hostname",
         "../../../../../../etc/hostname",
@@ -334,7 +325,7 @@ fn plugin_paths_outside_the_folders_fifos_and_devices_are_refused_promptly_with_
             "{file}: {text}"
         );
     }
-    let after = resident_kib(s.child.id());
+    let after = s.resident_kib();
     assert!(
         after < before + 100 * 1024,
         "memory grew from {before} to {after} KiB"

@@ -1054,15 +1054,6 @@ fn a_receiver_that_stalls_is_timed_out_and_retried_and_does_not_block_shutdown()
     );
 }
 
-fn resident_kib(s: &Server) -> u64 {
-    std::fs::read_to_string(format!("/proc/{}/status", s.child.id()))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Regression (issue 24): a subscriber's answer was read whole, so a receiver answering
 /// 256 MiB cost the server 314 MiB. Now at most 64 KiB of it is read: the status alone counts
 /// (the event is delivered, not retried) and the server's memory stays flat.
@@ -1081,7 +1072,7 @@ fn a_receiver_answering_256_mib_costs_the_server_no_memory_and_its_delivery_coun
         ),
     );
     let server = Server::start(tmp.path(), &["--webhooks", &hooks]);
-    let before = resident_kib(&server);
+    let before = server.resident_kib();
     refuse(&server, "huge-a");
     refuse(&server, "huge-b");
     wait_for("every event delivered", Duration::from_secs(30), || {
@@ -1095,7 +1086,7 @@ fn a_receiver_answering_256_mib_costs_the_server_no_memory_and_its_delivery_coun
             .all(|a| a.nth == 1 && a.answered == receiver::HUGE),
         "each event once, none retried: {arrivals:?}"
     );
-    let after = resident_kib(&server);
+    let after = server.resident_kib();
     assert!(
         after < before + 64 * 1024,
         "the server grew from {before} KiB to {after} KiB"
