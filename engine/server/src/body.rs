@@ -63,6 +63,12 @@ pub fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
         })
 }
 
+/// The value of a wire enum named `name`, by its serde spelling: the one place a query's
+/// or form's word becomes the enum, so a screen and the API cannot spell it two ways.
+pub fn by_name<T: DeserializeOwned>(name: &str) -> Option<T> {
+    T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name)).ok()
+}
+
 /// Parses `bytes` as `T`, naming the offending field on failure.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if bytes.len() > MAX_BODY {
@@ -137,5 +143,26 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
         serde_urlencoded::from_str(query)
             .map(Params)
             .map_err(|e| Problem::bad_request("invalid_request", format!("query string: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::audit::ReportBy;
+    use crate::api::dossiers::ChannelName;
+
+    #[test]
+    fn a_wire_enum_is_found_by_its_serde_name_only() {
+        assert!(matches!(
+            by_name::<ChannelName>("post"),
+            Some(ChannelName::Post)
+        ));
+        assert!(matches!(
+            by_name::<ReportBy>("channel"),
+            Some(ReportBy::Channel)
+        ));
+        assert!(by_name::<ChannelName>("Post").is_none());
+        assert!(by_name::<ReportBy>("").is_none());
     }
 }

@@ -278,16 +278,14 @@ pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Respo
 
 /// A report's grouping by its name; `param` names the query parameter in the refusal.
 pub(crate) fn report_by(param: &str, name: &str) -> Result<motcua::report::By, Problem> {
-    match name {
-        "agency" => Ok(motcua::report::By::Agency),
-        "department" => Ok(motcua::report::By::Department),
-        "procedure" => Ok(motcua::report::By::Procedure),
-        "channel" => Ok(motcua::report::By::Channel),
-        other => Err(Problem::bad_request(
-            "invalid_request",
-            format!("{param} '{other}': use agency, department, procedure or channel"),
-        )),
-    }
+    crate::body::by_name::<ReportBy>(name)
+        .map(Into::into)
+        .ok_or_else(|| {
+            Problem::bad_request(
+                "invalid_request",
+                format!("{param} '{name}': use agency, department, procedure or channel"),
+            )
+        })
 }
 
 /// The on-time report for `query`, on the blocking pool; a reversed period is the caller's 400.

@@ -242,16 +242,12 @@ async fn submit(
             return refuse(shown, lines, StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
-    let channel = match shown.channel.as_str() {
-        "desk" => ChannelName::Desk,
-        "online" => ChannelName::Online,
-        "post" => ChannelName::Post,
-        other => {
-            let line = format!(
-                "Kênh tiếp nhận '{other}' không có: chọn tại quầy, trực tuyến hoặc bưu chính."
-            );
-            return refuse(shown, vec![line], StatusCode::BAD_REQUEST);
-        }
+    let Some(channel) = crate::body::by_name::<ChannelName>(&shown.channel) else {
+        let line = format!(
+            "Kênh tiếp nhận '{}' không có: chọn tại quầy, trực tuyến hoặc bưu chính.",
+            shown.channel
+        );
+        return refuse(shown, vec![line], StatusCode::BAD_REQUEST);
     };
     let body = SubmitBody {
         procedure: id,
