@@ -53,6 +53,7 @@ fn submission(n: u64) -> Submission {
         applicant: Applicant {
             id: format!("079{n:09}"),
             name: "Nguyễn Văn An".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: [Channel::Desk, Channel::Online, Channel::Post][(n % 3) as usize],

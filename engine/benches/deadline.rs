@@ -47,6 +47,7 @@ fn submission(n: u64) -> Submission {
         applicant: Applicant {
             id: format!("0480900{n:05}"),
             name: "Trần Thị Bình".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Online,

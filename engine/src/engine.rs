@@ -33,6 +33,8 @@ pub struct Listing {
     pub dossiers: Vec<Dossier>,
     /// Pass as `after` for the next page; `None` when this page is the last.
     pub next: Option<String>,
+    /// A search found more matches than it sorts at once: narrow the text.
+    pub truncated: bool,
 }
 
 /// Instants the engine decides on are whole milliseconds: timer keys store milliseconds, and a
@@ -543,6 +545,7 @@ impl Engine {
         Ok(Listing {
             dossiers,
             next: page.next,
+            truncated: page.truncated,
         })
     }
 

@@ -214,6 +214,7 @@ fn fill_for_firing(dir: &std::path::Path) -> Vec<String> {
                 applicant: motcua::dossier::Applicant {
                     id: "048090001234".into(),
                     name: "Trần Thị Bình".into(),
+                    phone: None,
                     disadvantaged_area: false,
                 },
                 channel: motcua::dossier::Channel::Online,

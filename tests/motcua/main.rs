@@ -27,4 +27,5 @@ mod older_stores;
 #[cfg(feature = "plugins")]
 mod plugin_steps;
 mod reports;
+mod search;
 mod versions;

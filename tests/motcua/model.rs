@@ -245,6 +245,7 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
                 applicant: Applicant {
                     id: format!("0790900{:05}", procedure % 7),
                     name: "Nguyễn Văn An".into(),
+                    phone: None,
                     disadvantaged_area: procedure % 5 == 0,
                 },
                 channel: Channel::Online,

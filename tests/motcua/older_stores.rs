@@ -19,8 +19,8 @@ use motcua::dossier::transition::Event;
 use motcua::store::sled::{Options, SledStore};
 use motcua::store::{AuditReader, DossierReader, OutboxReader};
 
-/// A copy of the fixture (sled writes to a store it opens).
-fn copy() -> tempfile::TempDir {
+/// A copy of the fixture as the old binary left it (sled writes to a store it opens).
+fn copy_as_written() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/stores/before-split");
     for f in std::fs::read_dir(&from).unwrap() {
@@ -28,6 +28,54 @@ fn copy() -> tempfile::TempDir {
         std::fs::copy(f.path(), dir.path().join(f.file_name())).unwrap();
     }
     dir
+}
+
+/// A copy of the fixture after `motcua migrate`, which rebuilds its index (staff search and
+/// due order came after it was written) and touches nothing else.
+fn copy() -> tempfile::TempDir {
+    let dir = copy_as_written();
+    let m = waiting_for_sled_lock(|| motcua::store::sled::migrate(dir.path())).unwrap();
+    assert!(m.reindexed && !m.migrated);
+    dir
+}
+
+#[test]
+fn an_index_older_than_staff_search_is_refused_at_open_until_migrated() {
+    let dir = copy_as_written();
+    let records = raw_lines(dir.path(), b'd');
+    let audit = raw_lines(dir.path(), b'a');
+    let refused =
+        waiting_for_sled_lock(
+            || match SledStore::open_existing(dir.path(), Options::default()) {
+                Err(motcua::store::Error::Unusable { problem, .. }) => Ok(problem),
+                Err(e) => Err(e),
+                Ok(_) => panic!("an old index was served"),
+            },
+        )
+        .unwrap();
+    assert!(refused.contains("motcua migrate"), "{refused}");
+    let m = waiting_for_sled_lock(|| motcua::store::sled::migrate(dir.path())).unwrap();
+    assert!(m.reindexed);
+    assert_eq!(m.dossiers, 4);
+    // Records and audit lines are the old binary's bytes, untouched by the rebuild.
+    assert_eq!(raw_lines(dir.path(), b'd'), records);
+    assert_eq!(raw_lines(dir.path(), b'a'), audit);
+    let again = waiting_for_sled_lock(|| motcua::store::sled::migrate(dir.path())).unwrap();
+    assert!(!again.reindexed, "a second migrate has nothing to do");
+    let store = open(dir.path());
+    let found = store
+        .list(
+            &motcua::store::Query::Search(Box::new(motcua::store::Search {
+                text: Some("le thi cuc".into()),
+                scope: motcua::store::Scope::All,
+                sort: motcua::store::Sort::Received,
+                ..Default::default()
+            })),
+            None,
+            10,
+        )
+        .unwrap();
+    assert_eq!(found.codes.len(), 1, "the birth registration's applicant");
 }
 
 fn open(dir: &Path) -> SledStore {

@@ -114,6 +114,7 @@ pub fn application() -> Submission {
         applicant: Applicant {
             id: "048090001234".into(),
             name: "Trần Thị Bình".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Online,

@@ -154,6 +154,7 @@ pub fn house_permit(data: serde_json::Value) -> Submission {
         applicant: Applicant {
             id: "079090001234".into(),
             name: "Nguyễn Văn An".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Desk,

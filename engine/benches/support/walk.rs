@@ -37,6 +37,7 @@ pub fn submission(n: u64) -> Submission {
         applicant: Applicant {
             id: format!("0790900{n:05}"),
             name: "Nguyễn Văn An".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Online,

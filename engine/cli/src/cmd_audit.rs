@@ -219,12 +219,15 @@ pub fn migrate(data: &Path, url: Option<&str>) -> anyhow::Result<ExitCode> {
             let e = motcua::Error::from(e);
             anyhow::anyhow!("error[{}]: {e}", e.code())
         })?;
-        match applied.as_slice() {
+        match applied.schema.as_slice() {
             [] => println!(
                 "already current: schema version {}",
                 motcua::store::pg::SCHEMA_VERSION
             ),
             v => println!("migrated: applied schema versions {v:?}"),
+        }
+        if let Some(n) = applied.reindexed {
+            println!("index rebuilt: {n} dossiers");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -232,6 +235,9 @@ pub fn migrate(data: &Path, url: Option<&str>) -> anyhow::Result<ExitCode> {
         let e = motcua::Error::from(e);
         anyhow::anyhow!("error[{}]: {e}", e.code())
     })?;
+    if m.reindexed {
+        println!("index rebuilt: {} dossiers", m.dossiers);
+    }
     if m.migrated {
         println!(
             "migrated: {} entries re-sealed, {} dossiers; old head {}, new head {}",

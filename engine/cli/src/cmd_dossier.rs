@@ -408,6 +408,7 @@ pub fn sample_submission(
         applicant: Applicant {
             id: "001090012345".into(),
             name: "Nguyễn Thị Mai".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Desk,

@@ -21,6 +21,7 @@
 //! - [`transition`]: the pure step: submit, act and fire produce a `Transition` (the new
 //!   dossier, its audit entries, timers and outgoing events) or a typed refusal.
 //! - [`report`]: the on-time report's facts, per-day counters and rows (Decision 766).
+//! - [`search`]: what staff search finds a dossier by (names folded, ids, phones, codes).
 
 pub mod audit;
 pub mod calendar;
@@ -31,4 +32,5 @@ pub mod dossier;
 pub mod plugin;
 pub mod procedure;
 pub mod report;
+pub mod search;
 pub mod transition;

@@ -129,6 +129,7 @@ fn submission(n: usize, receiver: &Actor) -> Submission {
         applicant: Applicant {
             id: format!("0790900{n:05}"),
             name: "Nguyễn Văn An".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Online,

@@ -65,6 +65,24 @@ pub fn media_type(headers: &axum::http::HeaderMap) -> Option<String> {
 
 /// The value of a wire enum named `name`, by its serde spelling: the one place a query's
 /// or form's word becomes the enum, so a screen and the API cannot spell it two ways.
+/// The start of local day `text` (YYYY-MM-DD, Asia/Ho_Chi_Minh), or of the day after it
+/// (`next`, for an inclusive end), as an instant; the query parameter `name` in a refusal.
+pub fn local_day_start(name: &str, text: &str, next: bool) -> Result<jiff::Timestamp, Problem> {
+    let bad = |e: String| {
+        Problem::bad_request("invalid_request", format!("{name} '{text}': {e}"))
+            .with("field", serde_json::Value::String(name.into()))
+    };
+    let day: jiff::civil::Date = text.parse().map_err(|e: jiff::Error| bad(e.to_string()))?;
+    let day = if next {
+        day.tomorrow().map_err(|e| bad(e.to_string()))?
+    } else {
+        day
+    };
+    day.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(7)))
+        .map(|z| z.timestamp())
+        .map_err(|e| bad(e.to_string()))
+}
+
 pub fn by_name<T: DeserializeOwned>(name: &str) -> Option<T> {
     T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(name)).ok()
 }

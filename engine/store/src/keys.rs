@@ -15,7 +15,18 @@
 //! - `ap \0 applicant \0 code`                           every dossier of an applicant;
 //! - `rc \0 agency \0 yymmdd \0 code`                    dossiers received per agency and day;
 //! - `od \0 appointment(16 hex) \0 code`                 open dossiers whose appointment breach
-//!   was recorded (with the appointment timers before now, the overdue listing).
+//!   was recorded (with the appointment timers before now, the overdue listing);
+//! - `sx \0 term \0 code`                                 staff search, one key per
+//!   [`motcua_core::search::terms`] of the dossier (folded name from each word on, id, phone,
+//!   code and its parts); terms are `[a-z0-9]`, so a prefix scan of a term is a prefix match;
+//! - `du \0 appointment(16 hex) \0 code`                 open dossiers by appointment;
+//! - `dd \0 department \0 due(16 hex) \0 code`           open dossiers by each active step's
+//!   department and due instant (the step's own when budgeted, else the appointment): a
+//!   department's work in due order across all pages;
+//! - `rt \0 received(16 hex) \0 code`                    every dossier by receipt instant.
+//!
+//! The last four are [`INDEX_GENERATION`] 2: a store written before them has them rebuilt by
+//! `motcua migrate` ([`crate::reindex`]).
 //!
 //! Space `x`: `procedure \0 state \0 department` → empty, every department a
 //! `wk` key was ever written with, so a list by procedure and state knows which `wk` prefixes
@@ -116,6 +127,25 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
     if d.is_open() && d.clock.overdue_since.is_some() && d.clock.resolved.is_none() {
         keys.push(overdue_key_at(d.clock.due_at, &d.code));
     }
+    for term in motcua_core::search::terms(d) {
+        keys.push(join(&[b"sx", term.as_bytes(), code]));
+    }
+    keys.push(timed_key(b"rt", None, d.clock.received_at, &d.code));
+    if d.is_open() {
+        keys.push(timed_key(b"du", None, d.clock.due_at, &d.code));
+        for t in d.tokens.iter().filter(|t| !t.waiting) {
+            let department = t.department.as_deref().unwrap_or("");
+            let k = timed_key(
+                b"dd",
+                Some(department),
+                t.due_at.unwrap_or(d.clock.due_at),
+                &d.code,
+            );
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+    }
     if d.is_open() {
         for t in d.tokens.iter() {
             let k = work_key(
@@ -130,6 +160,20 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
         }
     }
     keys
+}
+
+/// The generation of the index this version keeps; a store marked with an older one (or
+/// none) must be reindexed (`motcua migrate`) before it is served.
+#[cfg(any(feature = "sled", feature = "postgres"))]
+pub const INDEX_GENERATION: &[u8] = b"2";
+
+/// `kind \0 [part \0] <instant as 16 hex digits> \0 code`.
+pub fn timed_key(kind: &[u8], part: Option<&str>, at: Timestamp, code: &str) -> Vec<u8> {
+    let at = hex::encode(time_key(at));
+    match part {
+        Some(p) => join(&[kind, p.as_bytes(), at.as_bytes(), code.as_bytes()]),
+        None => join(&[kind, at.as_bytes(), code.as_bytes()]),
+    }
 }
 
 /// `od \0 <appointment as 16 hex digits> \0 code`: an open dossier whose appointment breach

@@ -18,6 +18,8 @@ pub mod memory;
 #[cfg(feature = "postgres")]
 pub mod pg;
 mod read;
+#[cfg(any(feature = "sled", feature = "postgres"))]
+mod reindex;
 #[cfg(feature = "sled")]
 pub mod sled;
 pub use read::{AuditReader, CounterReader, DossierReader, OutboxReader, Reader};
@@ -128,7 +130,65 @@ pub enum Query {
         from: String,
         to: String,
     },
+    /// Staff search and the all-dossiers list: free text and filters, in a chosen order.
+    Search(Box<Search>),
 }
+
+/// What staff look for: free text (a code whole or in part, the applicant's id, phone, or
+/// name with accents and case ignored) and filters, each optional.
+///
+/// With text, up to [`SEARCH_MATCHES`] matches are found through the `sx` index, filtered and
+/// sorted at once (more set [`Page::truncated`]: the text should be narrowed). Without, the
+/// listing walks the index of its order (`dd`/`du` by due, `rt` by receipt, the records by
+/// code) and examines at most [`SCAN_BUDGET`] dossiers per page; a page may then hold fewer
+/// than asked, with a cursor to go on.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Search {
+    pub text: Option<String>,
+    pub procedure: Option<String>,
+    /// Only dossiers of these procedures (what the caller may read); `None`: any.
+    pub procedures: Option<Vec<String>>,
+    /// National status code (1–10).
+    pub status: Option<u8>,
+    /// An active step owned by this department, or (closed) resolved under it.
+    pub department: Option<String>,
+    pub channel: Option<motcua_core::dossier::Channel>,
+    pub received_from: Option<Timestamp>,
+    pub received_before: Option<Timestamp>,
+    pub scope: Scope,
+    pub sort: Sort,
+}
+
+/// Which dossiers a search covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Still in progress.
+    #[default]
+    Open,
+    /// Handled: ended (returned, refused, withdrawn).
+    Closed,
+    All,
+}
+
+/// The order of a search's results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    /// Earliest appointment first (overdue first); open dossiers only.
+    #[default]
+    Due,
+    /// Latest receipt first.
+    Received,
+    /// By code.
+    Code,
+}
+
+/// Text matches found, filtered and sorted at once by a search.
+pub const SEARCH_MATCHES: usize = 1_000;
+/// Dossiers a filtered listing examines for one page.
+pub const SCAN_BUDGET: usize = 5_000;
 
 /// One page of a listing.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -138,6 +198,8 @@ pub struct Page {
     /// Unlike a code, it keeps its place in listings not ordered by code (a department's
     /// work by state, overdue dossiers by appointment).
     pub next: Option<String>,
+    /// A search found more than it sorts at once ([`SEARCH_MATCHES`]): narrow the text.
+    pub truncated: bool,
 }
 
 /// Bookkeeping kept beside the dossiers but outside the audit chain and the commit rules:

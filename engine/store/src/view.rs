@@ -18,6 +18,7 @@ use motcua_core::transition::{Event, Timer, TimerKind};
 mod delegate;
 pub(crate) use delegate::{dossier_reads_through_view, reads_through_view};
 mod chunks;
+mod search;
 #[cfg(test)]
 use chunks::chunk_start;
 use chunks::parse_entry;
@@ -348,6 +349,7 @@ impl<'a> View<'a> {
                     keys::code_of,
                 )
             }
+            Query::Search(q) => self.search(q, after, limit),
             Query::Overdue { now } => {
                 // Two disjoint sources in one order (appointment, then code): clocks still
                 // running past their appointment (its timer has not fired yet), and dossiers
@@ -543,6 +545,7 @@ fn page(mut found: Vec<(String, Vec<u8>)>, limit: usize) -> Page {
     Page {
         codes: found.into_iter().map(|(c, _)| c).collect(),
         next,
+        truncated: false,
     }
 }
 

@@ -54,6 +54,7 @@ fn appraisal(by: Actor) -> Submission {
         applicant: Applicant {
             id: APPLICANT.into(),
             name: "Trần Thị Bình".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Online,
@@ -71,6 +72,7 @@ fn residence() -> Submission {
         applicant: Applicant {
             id: "079090005678".into(),
             name: "Lê Văn Cường".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel: Channel::Desk,

@@ -304,6 +304,7 @@ fn plan(cal: &Calendar, rng: &mut Rng) -> (Submission, Timestamp, Fate) {
         applicant: Applicant {
             id: format!("0480900{:05}", rng.below(100_000)),
             name: "Trần Thị Bình".into(),
+            phone: None,
             disadvantaged_area: false,
         },
         channel,

@@ -48,6 +48,9 @@ pub struct Applicant {
     /// A stable identifier: citizen id (CCCD), tax code, or the portal's account id.
     pub id: String,
     pub name: String,
+    /// A phone number to reach them, as given (staff search finds it, `+84` or `0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
     /// Receipt in a disadvantaged area, where the longer statutory limit applies.
     #[serde(default)]
     pub disadvantaged_area: bool,

@@ -147,6 +147,18 @@ impl Submission {
         id(&self.applicant.id).map_err(|p| bad(|| "applicant.id".into(), p))?;
         text(&self.applicant.name, limits::TEXT_BYTES)
             .map_err(|p| bad(|| "applicant.name".into(), p))?;
+        if let Some(phone) = &self.applicant.phone {
+            let ok = phone.len() <= 32
+                && phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " .+-()".contains(c));
+            if !ok {
+                return Err(bad(
+                    || "applicant.phone".into(),
+                    "must be at most 32 characters of digits, spaces and + . - ( )".into(),
+                ));
+            }
+        }
         actor("received_by", &self.received_by)?;
         list(&self.documents).map_err(|p| bad(|| "documents".into(), p))?;
         for (i, d) in self.documents.iter().enumerate() {

@@ -61,6 +61,10 @@ pub struct ApplicantBody {
     /// The citizen's id (CCCD) or the enterprise's code.
     pub id: String,
     pub name: String,
+    /// A phone number to reach them (staff search finds it).
+    #[serde(default)]
+    #[schema(max_length = 32, pattern = r"^[0-9 .+()-]*$")]
+    pub phone: Option<String>,
     #[serde(default)]
     pub disadvantaged_area: bool,
 }
@@ -110,7 +114,7 @@ pub struct Received {
 }
 
 /// Where a dossier was handed in.
-#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelName {
     Desk,
@@ -303,6 +307,7 @@ pub(crate) fn receive(
         applicant: Applicant {
             id: body.applicant.id,
             name: body.applicant.name,
+            phone: body.applicant.phone.filter(|p| !p.trim().is_empty()),
             disadvantaged_area: body.applicant.disadvantaged_area,
         },
         channel,
@@ -427,7 +432,7 @@ pub(crate) fn act_blocking(
     Ok(view(s, caller, &next, &p))
 }
 
-#[derive(Deserialize, IntoParams)]
+#[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
@@ -442,6 +447,25 @@ pub struct ListParams {
     /// Only open dossiers whose appointment is before this instant (RFC 3339).
     #[param(format = DateTime)]
     pub due_before: Option<String>,
+    /// Staff search: a dossier code whole or in part, the applicant's id, phone or name
+    /// (accents and case ignored; "tran van binh" finds "Trần Văn Bình").
+    #[param(max_length = 200)]
+    pub q: Option<String>,
+    /// National status code.
+    #[param(minimum = 1, maximum = 10)]
+    pub status: Option<u8>,
+    pub channel: Option<ChannelName>,
+    /// Received on or after this local day (YYYY-MM-DD, Asia/Ho_Chi_Minh).
+    #[param(format = Date)]
+    pub received_from: Option<String>,
+    /// Received on or before this local day.
+    #[param(format = Date)]
+    pub received_to: Option<String>,
+    /// Staff listing: `open` (default), `closed` (handled) or `all`.
+    pub scope: Option<ScopeName>,
+    /// Staff listing order: `due` (default; open dossiers only), `received` (latest first)
+    /// or `code`.
+    pub sort: Option<SortName>,
     /// The `next` of the previous page (sealed: good only for this caller and these filters).
     #[param(pattern = "^[A-Za-z0-9_-]{38,2731}$")]
     pub cursor: Option<String>,
@@ -467,8 +491,29 @@ pub struct ListParams {
 }))]
 pub struct ListPage {
     pub dossiers: Vec<DossierSummary>,
-    /// Pass as `cursor` for the next page; absent on the last.
+    /// Pass as `cursor` for the next page; absent on the last. A staff listing with filters
+    /// may give fewer than `limit` with a `next`: it examined its share and goes on from there.
     pub next: Option<String>,
+    /// A search matched more than it sorts at once (1,000): narrow `q`.
+    pub truncated: bool,
+}
+
+/// Which dossiers a staff listing covers.
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum ScopeName {
+    Open,
+    Closed,
+    All,
+}
+
+/// A staff listing's order.
+#[derive(Deserialize, ToSchema, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum SortName {
+    Due,
+    Received,
+    Code,
 }
 
 #[utoipa::path(get, path = "/v1/dossiers", operation_id = "list_dossiers", tag = "dossiers", params(ListParams),
@@ -493,8 +538,31 @@ pub async fn list(
 pub(crate) fn list_blocking(
     s: &super::State,
     caller: &Caller,
-    mut q: ListParams,
+    q: ListParams,
 ) -> Result<ListPage, Problem> {
+    let found = find(s, caller, q)?;
+    Ok(ListPage {
+        dossiers: found
+            .dossiers
+            .iter()
+            .map(|(d, p)| views::summary(&p.procedure, d))
+            .collect(),
+        next: found.next,
+        truncated: found.truncated,
+    })
+}
+
+/// A page of dossiers the caller may read, with their pinned procedures.
+pub(crate) struct Found {
+    pub dossiers: Vec<(Dossier, std::sync::Arc<motcua::catalog::Compiled>)>,
+    /// Sealed for the caller and these filters.
+    pub next: Option<String>,
+    pub truncated: bool,
+}
+
+/// Every rule of `GET /v1/dossiers`: which listings the caller may make, the store's query,
+/// the sealed cursors, and each dossier held to [`access::may_read`].
+pub(crate) fn find(s: &super::State, caller: &Caller, mut q: ListParams) -> Result<Found, Problem> {
     let who = &caller.who;
     let now = s.engine.clock().now();
     if !who.has(AUDITOR) && !who.is_officer() {
@@ -536,7 +604,27 @@ pub(crate) fn list_blocking(
         (Some(true), None) => Some(now),
         (_, t) => t,
     };
-    let query = if let Some(a) = &q.applicant {
+    let staff = who.is_officer() || who.has(AUDITOR);
+    let filtered = q.q.is_some()
+        || q.status.is_some()
+        || q.channel.is_some()
+        || q.received_from.is_some()
+        || q.received_to.is_some()
+        || q.scope.is_some()
+        || q.sort.is_some();
+    let selective = q.applicant.is_some()
+        || q.department.is_some()
+        || (q.procedure.is_some() && q.state.is_some())
+        || overdue_at.is_some();
+    let query = if filtered || (staff && !selective) {
+        if !staff {
+            return Err(caller.forbid(
+                s,
+                format!("{} may not search dossiers (staff only)", who.subject),
+            ));
+        }
+        Query::Search(Box::new(search_of(s, caller, &q)?))
+    } else if let Some(a) = &q.applicant {
         Query::Applicant {
             applicant: a.clone(),
         }
@@ -560,8 +648,21 @@ pub(crate) fn list_blocking(
     };
     // A cursor is good only for the caller and the filters it was given for.
     let scope = format!(
-        "v1/dossiers\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
-        who.subject, q.applicant, q.department, q.procedure, q.state, q.overdue, q.due_before
+        "v1/dossiers\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        who.subject,
+        q.applicant,
+        q.department,
+        q.procedure,
+        q.state,
+        q.overdue,
+        q.due_before,
+        q.q,
+        q.status,
+        q.channel,
+        q.received_from,
+        q.received_to,
+        q.scope,
+        q.sort
     );
     let cursor = match &q.cursor {
         Some(c) => Some(s.cursors.open(&scope, c)?),
@@ -574,6 +675,7 @@ pub(crate) fn list_blocking(
             "limit must be 1 to 200",
         ));
     }
+    let searching = matches!(query, Query::Search(_));
     let page = s
         .engine
         .list(&query, cursor.as_deref(), limit)
@@ -588,17 +690,107 @@ pub(crate) fn list_blocking(
             && q.state
                 .as_ref()
                 .is_none_or(|st| d.tokens.iter().any(|t| &t.state == st))
-            && q.department
-                .as_ref()
-                .is_none_or(|dep| d.tokens.iter().any(|t| t.department.as_ref() == Some(dep)))
+            && (searching
+                || q.department
+                    .as_ref()
+                    .is_none_or(|dep| d.tokens.iter().any(|t| t.department.as_ref() == Some(dep))))
             && overdue_at.is_none_or(|t| d.is_overdue_at(t));
         if keep {
-            out.push(views::summary(&p.procedure, d));
+            out.push((d.clone(), p));
         }
     }
-    Ok(ListPage {
+    Ok(Found {
         dossiers: out,
         next: page.next.map(|n| s.cursors.seal(&scope, &n)),
+        truncated: page.truncated,
+    })
+}
+
+/// The store's search for a staff listing: the caller's filters, and only procedures whose
+/// dossiers the caller may read (an officer: those with a step in one of their departments;
+/// every result is held to [`access::may_read`] again on its pinned version).
+fn search_of(
+    s: &super::State,
+    caller: &Caller,
+    q: &ListParams,
+) -> Result<motcua::store::Search, Problem> {
+    use motcua::store::{Scope, Search, Sort};
+    let who = &caller.who;
+    if let Some(text) = &q.q
+        && text.chars().count() > 200
+    {
+        return Err(
+            Problem::bad_request("invalid_request", "q is longer than 200 characters")
+                .with("field", Value::String("q".into())),
+        );
+    }
+    if let Some(st) = q.status
+        && !(1..=10).contains(&st)
+    {
+        return Err(
+            Problem::bad_request("invalid_request", "status must be 1 to 10")
+                .with("field", Value::String("status".into())),
+        );
+    }
+    let scope = match q.scope.unwrap_or(ScopeName::Open) {
+        ScopeName::Open => Scope::Open,
+        ScopeName::Closed => Scope::Closed,
+        ScopeName::All => Scope::All,
+    };
+    let sort = match q.sort {
+        Some(SortName::Due) => Sort::Due,
+        Some(SortName::Received) => Sort::Received,
+        Some(SortName::Code) => Sort::Code,
+        // Handled dossiers have no due time left: newest first.
+        None if scope == Scope::Open => Sort::Due,
+        None => Sort::Received,
+    };
+    if sort == Sort::Due && scope != Scope::Open && q.q.is_none() {
+        return Err(Problem::bad_request(
+            "invalid_request",
+            "sort=due lists open dossiers; use sort=received or sort=code with this scope",
+        )
+        .with("field", Value::String("sort".into())));
+    }
+    let procedures = if who.has(AUDITOR) {
+        None
+    } else {
+        let mut ids: Vec<String> = s
+            .engine
+            .procedures()
+            .iter()
+            .filter(|c| {
+                c.procedure.states.iter().any(|st| {
+                    st.department
+                        .as_ref()
+                        .is_some_and(|d| who.departments.contains(d))
+                })
+            })
+            .map(|c| c.procedure.id.clone())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        Some(ids)
+    };
+    let received_from = match &q.received_from {
+        Some(d) => Some(crate::body::local_day_start("received_from", d, false)?),
+        None => None,
+    };
+    let received_before = match &q.received_to {
+        Some(d) => Some(crate::body::local_day_start("received_to", d, true)?),
+        None => None,
+    };
+    Ok(Search {
+        text: q.q.clone(),
+        procedure: q.procedure.clone(),
+        procedures,
+        status: q.status,
+        department: q.department.clone(),
+        channel: q.channel.map(Channel::from),
+        received_from,
+        received_before,
+        scope,
+        sort,
     })
 }
 

@@ -93,6 +93,7 @@ struct DeskForm {
     documents: Vec<Doc>,
     applicant_id: String,
     applicant_name: String,
+    applicant_phone: String,
     disadvantaged: bool,
     channel: String,
     /// A fresh idempotency key per form shown: posting it twice receives one dossier.
@@ -135,6 +136,7 @@ fn form_of(c: &motcua::catalog::Compiled, v: &Viewer, dev: bool) -> Result<DeskF
             .unwrap_or("")
             .to_string(),
         applicant_name: String::new(),
+        applicant_phone: String::new(),
         disadvantaged: false,
         channel: "desk".into(),
         form_key: hex::encode(key),
@@ -213,6 +215,11 @@ async fn submit(
         .unwrap_or("")
         .trim()
         .to_string();
+    shown.applicant_phone = posted
+        .get("applicant_phone")
+        .unwrap_or("")
+        .trim()
+        .to_string();
     shown.disadvantaged = posted.get("disadvantaged").is_some();
     shown.channel = posted.get("channel").unwrap_or("desk").to_string();
     shown.form_key = posted.get("form_key").unwrap_or("").to_string();
@@ -254,6 +261,7 @@ async fn submit(
         applicant: ApplicantBody {
             id: shown.applicant_id.clone(),
             name: shown.applicant_name.clone(),
+            phone: Some(shown.applicant_phone.clone()).filter(|p| !p.trim().is_empty()),
             disadvantaged_area: shown.disadvantaged,
         },
         channel: Some(channel),

@@ -55,21 +55,10 @@ fn day_start(
     v: &Option<String>,
     next: bool,
 ) -> Result<Option<jiff::Timestamp>, Problem> {
-    let Some(text) = some(v) else {
-        return Ok(None);
-    };
-    let day: jiff::civil::Date = text
-        .parse()
-        .map_err(|e| Problem::bad_request("invalid_request", format!("{name} '{text}': {e}")))?;
-    let day = if next {
-        day.tomorrow()
-            .map_err(|e| Problem::bad_request("invalid_request", e.to_string()))?
-    } else {
-        day
-    };
-    day.to_zoned_datetime(jiff::tz::TimeZone::fixed(jiff::tz::Offset::constant(7)))
-        .map(|z| Some(z.timestamp()))
-        .map_err(|e| Problem::bad_request("invalid_request", e.to_string()))
+    match some(v) {
+        None => Ok(None),
+        Some(text) => crate::body::local_day_start(name, &text, next).map(Some),
+    }
 }
 
 fn filter_of(q: &SearchParams) -> Result<Filter, Problem> {

@@ -35,6 +35,7 @@ mod forms;
 mod inspect;
 mod labels;
 mod qr;
+mod search;
 pub mod session;
 mod sign_in;
 mod work;
@@ -55,6 +56,7 @@ pub fn routes() -> Router<Shared> {
         .route("/static/motcua.css", get(css))
         .merge(desk::routes())
         .merge(work::routes())
+        .merge(search::routes())
         .merge(dossier::routes())
         .merge(inspect::routes())
         .merge(author::routes())
@@ -93,10 +95,14 @@ fn menu(who: &Principal, desk: bool) -> Vec<(&'static str, &'static str)> {
             links.push(("/tiep-nhan", "Tiếp nhận"));
         }
         links.push(("/viec-cua-toi", "Việc của tôi"));
+        links.push(("/tim-kiem", "Tìm hồ sơ"));
         links.push(("/lanh-dao", "Theo dõi tiến độ"));
         links.push(("/bao-cao", "Báo cáo"));
     }
     if who.has(AUDITOR) {
+        if !who.is_officer() {
+            links.push(("/tim-kiem", "Tìm hồ sơ"));
+        }
         links.push(("/kiem-tra", "Nhật ký kiểm tra"));
         if !who.is_officer() {
             links.push(("/bao-cao", "Báo cáo"));

@@ -120,22 +120,21 @@ fn waits_for(who: &crate::auth::Principal, p: &motcua::procedure::Procedure, sta
         .any(|a| a.roles.iter().any(|r| who.roles.contains(r)))
 }
 
-/// One page of a department's open steps, from the store's index.
+/// One page of a department's open steps, most urgent first, from the store's index.
 fn department_page(
     s: &crate::api::State,
     department: &str,
     cursor: Option<&str>,
 ) -> Result<motcua::Listing, Problem> {
-    s.engine
-        .list(
-            &Index::Department {
-                department: department.to_string(),
-                state: None,
-            },
-            cursor,
-            PAGE,
-        )
-        .map_err(Problem::from)
+    // In due order across all pages (the `dd` index: each step's own due, else the
+    // appointment), so page 1 holds the most urgent of the department, not of a code range.
+    let query = Index::Search(Box::new(motcua::store::Search {
+        department: Some(department.to_string()),
+        scope: motcua::store::Scope::Open,
+        sort: motcua::store::Sort::Due,
+        ..Default::default()
+    }));
+    s.engine.list(&query, cursor, PAGE).map_err(Problem::from)
 }
 
 #[derive(Deserialize)]

@@ -95,9 +95,18 @@ pub const SCHEMA_VERSION: i32 = match migrate::MIGRATIONS.last() {
     None => 0,
 };
 
-/// Applies the migrations the database at `url` lacks (`motcua migrate --store`); the
-/// versions applied now.
-pub fn migrate_url(url: &str) -> Result<Vec<i32>, Error> {
+/// What `motcua migrate --store` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migrated {
+    /// Schema versions applied now.
+    pub schema: Vec<i32>,
+    /// Dossiers whose index keys were rebuilt (`None`: the index was current).
+    pub reindexed: Option<u64>,
+}
+
+/// Applies the migrations the database at `url` lacks (`motcua migrate --store`) and
+/// rebuilds an index older than this version's ([`crate::reindex`]).
+pub fn migrate_url(url: &str) -> Result<Migrated, Error> {
     let address = Address::parse(url, Options::default().idle_in_transaction)?;
     let mut client = address
         .config
@@ -106,7 +115,42 @@ pub fn migrate_url(url: &str) -> Result<Vec<i32>, Error> {
             path: address.shown.clone().into(),
             problem: format!("cannot connect: {e}"),
         })?;
-    migrate::migrate(&mut client)
+    let schema = migrate::migrate(&mut client)?;
+    let kv = PoolKv {
+        pool: Arc::new(Pool::new(address.config.clone(), 1)?),
+    };
+    let reindexed = match crate::reindex::state(&kv)? {
+        crate::reindex::State::Current => None,
+        _ => Some(crate::reindex::rebuild(&kv, &mut |writes| {
+            put(&mut client, writes)
+        })?),
+    };
+    Ok(Migrated { schema, reindexed })
+}
+
+/// Writes `writes` in one transaction, outside the writer (migrations only).
+fn put(client: &mut postgres::Client, writes: crate::kv::Writes) -> Result<(), Error> {
+    let failed = |e: postgres::Error| Error::NotWritten(format!("PostgreSQL reindex: {e}"));
+    let mut tx = client.transaction().map_err(failed)?;
+    let (mut ks, mut vs, mut del) = (vec![], vec![], vec![]);
+    for (k, v) in writes {
+        match v {
+            Some(v) => {
+                ks.push(k);
+                vs.push(v.to_vec());
+            }
+            None => del.push(k),
+        }
+    }
+    tx.execute(
+        "INSERT INTO motcua_kv (k, v) SELECT * FROM unnest($1::bytea[], $2::bytea[]) \
+         ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+        &[&ks, &vs],
+    )
+    .map_err(failed)?;
+    tx.execute("DELETE FROM motcua_kv WHERE k = ANY($1)", &[&del])
+        .map_err(failed)?;
+    tx.commit().map_err(failed)
 }
 
 /// The connection settings every connection of a node with `options` uses: the address
@@ -131,6 +175,20 @@ impl PgStore {
         migrate::migrate(&mut first)?;
         let pool = Arc::new(Pool::new(config.clone(), options.read_connections)?);
         let kv = PoolKv { pool: pool.clone() };
+        match crate::reindex::state(&kv)? {
+            crate::reindex::State::Current => {}
+            crate::reindex::State::Empty => put(&mut first, vec![crate::reindex::mark()])?,
+            crate::reindex::State::Stale => {
+                return Err(Error::Unusable {
+                    path: shown.clone().into(),
+                    problem: "was written by an older motcua whose index has no staff search \
+                              or due order; run `motcua migrate --store <url>` to rebuild the \
+                              index (records and the audit log are not touched). Nothing was \
+                              changed"
+                        .into(),
+                });
+            }
+        }
         let known: HashSet<Vec<u8>> = Space::of(&kv, STATE_DEPARTMENTS)
             .range(b"", None)
             .map(|item| item.map(|(k, _)| k.to_vec()))

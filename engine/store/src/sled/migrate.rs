@@ -44,7 +44,25 @@ use super::kv::storage;
 pub(super) fn check_layout(db: &sled::Db, tree: &Tree, path: &Path) -> Result<(), Error> {
     let meta = Space::of(tree, META);
     match meta.get(LAYOUT_KEY)? {
-        Some(v) if v.as_ref() == LAYOUT => Ok(()),
+        Some(v) if v.as_ref() == LAYOUT => match crate::reindex::state(tree)? {
+            crate::reindex::State::Current => Ok(()),
+            crate::reindex::State::Empty => {
+                let (k, v) = crate::reindex::mark();
+                tree.insert(k, v.as_deref().unwrap_or_default())
+                    .map_err(storage)?;
+                db.flush().map_err(storage)?;
+                Ok(())
+            }
+            crate::reindex::State::Stale => Err(unusable(
+                path,
+                format!(
+                    "was written by an older motcua whose index has no staff search or \
+                         due order; run `motcua migrate --data {}` to rebuild the index \
+                         (records and the audit log are not touched). Nothing was changed",
+                    path.display()
+                ),
+            )),
+        },
         Some(v) => Err(unusable(
             path,
             format!(
@@ -55,6 +73,9 @@ pub(super) fn check_layout(db: &sled::Db, tree: &Tree, path: &Path) -> Result<()
         )),
         None if tree.first().map_err(storage)?.is_none() => {
             tree.insert(meta.key(LAYOUT_KEY), LAYOUT).map_err(storage)?;
+            let (k, v) = crate::reindex::mark();
+            tree.insert(k, v.as_deref().unwrap_or_default())
+                .map_err(storage)?;
             db.flush().map_err(storage)?;
             Ok(())
         }
@@ -75,6 +96,8 @@ pub(super) fn check_layout(db: &sled::Db, tree: &Tree, path: &Path) -> Result<()
 pub struct Migration {
     /// False when the store was already in this layout.
     pub migrated: bool,
+    /// The index was rebuilt (it predated this version's listing keys).
+    pub reindexed: bool,
     pub entries: u64,
     pub dossiers: u64,
     pub old_head: String,
@@ -228,8 +251,10 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
         ));
     }
     if meta.get(LAYOUT_KEY)?.is_some() {
+        let reindexed = reindex(&db, &tree, path)?;
         return Ok(Migration {
             migrated: false,
+            reindexed,
             entries: counters.audit_seq,
             dossiers: counters.dossiers,
             old_head: counters.audit_head.clone(),
@@ -409,11 +434,28 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
     std::fs::File::open(path.join("db"))
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::Read(e.to_string()))?;
+    let reindexed = reindex(&db, &tree, path)?;
     Ok(Migration {
         migrated: true,
+        reindexed,
         entries: count,
         dossiers,
         old_head: old.head,
         new_head: head,
     })
+}
+
+/// Rebuilds the index if it predates this version's ([`crate::reindex`]), then syncs; whether
+/// it did.
+fn reindex(db: &sled::Db, tree: &Tree, path: &Path) -> Result<bool, Error> {
+    use crate::kv::Kv;
+    if crate::reindex::state(tree)? == crate::reindex::State::Current {
+        return Ok(false);
+    }
+    crate::reindex::rebuild(tree, &mut |writes| tree.apply(writes))?;
+    db.flush().map_err(storage)?;
+    std::fs::File::open(path.join("db"))
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::Read(e.to_string()))?;
+    Ok(true)
 }
