@@ -15,7 +15,7 @@
 //! around the pure core; timer firing and the [`scheduler`]; the audit proof, queries,
 //! exports and slip ([`audit`]); and the on-time report read from a store ([`report`]).
 
-pub use motcua_core::{calendar, clock, transition};
+pub use motcua_core::{calendar, clock, search, transition};
 pub use motcua_store as store;
 
 /// Plugin steps: the core's [`plugin::Runner`] seam, its outputs and uses

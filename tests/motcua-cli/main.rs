@@ -22,6 +22,8 @@ mod report_cli;
 mod server_api;
 mod server_crash;
 mod server_edge;
+mod server_search;
 mod server_webhooks;
+mod web_desk_day;
 mod web_forms;
 mod web_screens;

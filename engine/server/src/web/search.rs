@@ -149,16 +149,21 @@ async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
         .iter()
         .map(|c| (c.procedure.id.clone(), c.procedure.name.clone()))
         .collect();
-    let mut departments: Vec<(String, String)> = catalogue
+    let mut names: Vec<(String, String)> = catalogue
         .iter()
         .flat_map(|c| c.procedure.departments.iter())
-        .filter(|d| who.has(AUDITOR) || who.departments.contains(&d.id))
         .map(|d| (d.id.clone(), d.name.clone()))
         .collect();
-    departments.sort();
-    departments.dedup_by(|a, b| a.0 == b.0);
+    names.sort();
+    names.dedup_by(|a, b| a.0 == b.0);
+    // The filter offers the departments the caller may list (an officer's own).
+    let departments: Vec<(String, String)> = names
+        .iter()
+        .filter(|(id, _)| who.has(AUDITOR) || who.departments.contains(id))
+        .cloned()
+        .collect();
     let department_name = |id: &str| {
-        departments
+        names
             .iter()
             .find(|(d, _)| d == id)
             .map_or_else(|| id.to_string(), |(_, n)| n.clone())
