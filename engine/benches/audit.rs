@@ -92,6 +92,7 @@ fn walk(engine: &Engine, code: &str) {
                 input: serde_json::json!({}),
                 comment: None,
                 seen_version: d.version,
+                on_behalf: false,
             })
             .unwrap();
     }

@@ -229,6 +229,7 @@ fn main() {
                 input: serde_json::json!({}),
                 comment: None,
                 seen_version: *version,
+                on_behalf: false,
             })
             .unwrap();
     });

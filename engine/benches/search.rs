@@ -43,11 +43,11 @@ const MIDDLE: [&str; 12] = [
 ];
 const GIVEN: [&str; 60] = [
     "An", "Bình", "Chi", "Cường", "Dũng", "Duy", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa",
-    "Hòa", "Hùng", "Hương", "Huy", "Khang", "Khánh", "Lan", "Linh", "Long", "Mai", "Minh",
-    "My", "Nam", "Nga", "Ngân", "Nhung", "Phong", "Phúc", "Phương", "Quân", "Quang", "Sơn",
-    "Tâm", "Tân", "Thảo", "Thắng", "Thành", "Thủy", "Tiến", "Trang", "Trí", "Trung", "Tú",
-    "Tuấn", "Tùng", "Uyên", "Vân", "Việt", "Vinh", "Vy", "Xuân", "Yến", "Bảo", "Châu",
-    "Đạt", "Định", "Khoa", "Lộc",
+    "Hòa", "Hùng", "Hương", "Huy", "Khang", "Khánh", "Lan", "Linh", "Long", "Mai", "Minh", "My",
+    "Nam", "Nga", "Ngân", "Nhung", "Phong", "Phúc", "Phương", "Quân", "Quang", "Sơn", "Tâm", "Tân",
+    "Thảo", "Thắng", "Thành", "Thủy", "Tiến", "Trang", "Trí", "Trung", "Tú", "Tuấn", "Tùng",
+    "Uyên", "Vân", "Việt", "Vinh", "Vy", "Xuân", "Yến", "Bảo", "Châu", "Đạt", "Định", "Khoa",
+    "Lộc",
 ];
 
 /// A deterministic spread over the names (a multiplicative hash, not sequential).
@@ -122,6 +122,7 @@ fn fill(path: &Path, total: u64) {
                                     input: serde_json::json!({}),
                                     comment: None,
                                     seen_version: d.version,
+                                    on_behalf: false,
                                 })
                                 .unwrap();
                         }

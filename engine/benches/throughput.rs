@@ -195,6 +195,7 @@ fn in_memory_step() -> f64 {
         input: serde_json::json!({}),
         comment: None,
         seen_version: 1,
+        on_behalf: false,
     };
     let iterations = 200_000;
     let start = Instant::now();

@@ -187,6 +187,7 @@ impl Error {
                 T::RoleRequired { .. }
                 | T::ApplicantOnly { .. }
                 | T::SystemOnly { .. }
+                | T::NotOnBehalf { .. }
                 | T::NotApprover { .. }
                 | T::DepartmentRequired { .. },
             ) => Code::Forbidden,

@@ -14,7 +14,12 @@ fn receive(s: &Server, key: &str, name: &str, phone: &str) -> String {
     let mut body = http::house_permit();
     body["applicant"]["name"] = json!(name);
     body["applicant"]["phone"] = json!(phone);
-    let r = s.post("/v1/dossiers", Some(DESK), &[("idempotency-key", key)], &body);
+    let r = s.post(
+        "/v1/dossiers",
+        Some(DESK),
+        &[("idempotency-key", key)],
+        &body,
+    );
     assert_eq!(r.status, 201, "{}", r.text());
     r.json()["code"].as_str().expect("code").to_string()
 }
@@ -54,11 +59,19 @@ fn the_desk_finds_a_forwarded_dossier_by_a_partial_unaccented_name_phone_or_code
         .text()
         .contains("\"kiem-tra-quy-hoach\"")
     {
-        assert!(std::time::Instant::now() < deadline, "never reached the check");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached the check"
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 
-    for q in ["q=tran%20van%20binh", "q=van%20binh", "q=BINH", "q=0905123456"] {
+    for q in [
+        "q=tran%20van%20binh",
+        "q=van%20binh",
+        "q=BINH",
+        "q=0905123456",
+    ] {
         let r = search(&s, DESK, q);
         assert_eq!(r.status, 200, "{q}: {}", r.text());
         assert_eq!(codes(&r.json()), [binh.clone()], "{q}");
@@ -87,8 +100,16 @@ fn the_desk_finds_a_forwarded_dossier_by_a_partial_unaccented_name_phone_or_code
     assert_eq!(codes(&r.json()), [hoa.clone(), binh.clone()]);
     let r = search(&s, DESK, "channel=post");
     assert!(codes(&r.json()).is_empty());
-    let r = search(&s, DESK, "received_from=2026-12-07&received_to=2026-12-07&status=2");
-    assert_eq!(codes(&r.json()), [hoa.clone()], "received today, still at receipt");
+    let r = search(
+        &s,
+        DESK,
+        "received_from=2026-12-07&received_to=2026-12-07&status=2",
+    );
+    assert_eq!(
+        codes(&r.json()),
+        [hoa.clone()],
+        "received today, still at receipt"
+    );
     let r = search(&s, DESK, "scope=closed");
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(codes(&r.json()).is_empty());

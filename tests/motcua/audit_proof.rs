@@ -408,6 +408,7 @@ fn a_record_rewritten_and_then_acted_on_is_named_between_its_two_entries() {
             input: serde_json::json!({}),
             comment: None,
             seen_version: d.version,
+            on_behalf: false,
         })
         .unwrap();
     drop(engine);

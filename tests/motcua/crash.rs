@@ -52,6 +52,7 @@ fn crash_child_writer() {
                         input: serde_json::json!({}),
                         comment: None,
                         seen_version: d.version,
+                        on_behalf: false,
                     });
                     if let Ok(d) = moved {
                         ack(&d.code, d.version);

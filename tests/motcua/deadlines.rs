@@ -370,6 +370,7 @@ fn a_commit_that_adds_an_earlier_timer_wakes_the_sleeping_scheduler() {
             input: serde_json::json!({}),
             comment: None,
             seen_version: a.version,
+            on_behalf: false,
         })
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(50));

@@ -372,6 +372,7 @@ fn the_applicant_cannot_take_the_engines_own_decision_out_of_an_automatic_state(
             input: serde_json::Value::Null,
             comment: None,
             seen_version: d.version,
+            on_behalf: false,
         };
         let err = transition::act(&p, &d, &req, &env).unwrap_err();
         assert!(

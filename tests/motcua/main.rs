@@ -24,6 +24,7 @@ mod model;
 mod nodes;
 mod notices;
 mod older_stores;
+mod on_behalf;
 #[cfg(feature = "plugins")]
 mod plugin_steps;
 mod reports;

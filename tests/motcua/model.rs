@@ -316,6 +316,7 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
                 actor,
                 comment: Some("Lý do: theo quy trình".into()),
                 seen_version: seen,
+                on_behalf: false,
             };
             match w.engine.act(req) {
                 Ok(next) => {
@@ -357,6 +358,7 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
                 input: serde_json::Value::Null,
                 comment: None,
                 seen_version: d.version,
+                on_behalf: false,
             };
             let e = w.engine.act(req).unwrap_err();
             prop_assert!(

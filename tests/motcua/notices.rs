@@ -335,6 +335,7 @@ fn no_extension_or_apology_once_the_result_is_issued_and_none_of_nothing() {
             input: serde_json::json!({"promised": "2026-12-15"}),
             comment: Some("muộn".into()),
             seen_version: d.version,
+            on_behalf: false,
         },
         &env,
     )

@@ -127,6 +127,7 @@ fn a_missing_document_sends_the_dossier_to_supplement_with_the_list_patched_in()
             input: serde_json::json!({"giay_to": ["ban_ve", "gcn_qsdd"]}),
             comment: None,
             seen_version: d.version,
+            on_behalf: false,
         })
         .unwrap();
     assert_eq!(states(&d), ["tham_dinh"]);
@@ -224,6 +225,7 @@ fn nobody_outside_the_engine_may_act_as_the_system() {
             input: serde_json::json!({}),
             comment: None,
             seen_version: d.version,
+            on_behalf: false,
         })
         .unwrap_err();
     assert_eq!(err.code(), "forbidden");
@@ -253,6 +255,7 @@ fn plugins_pinned_by_a_version_come_back_from_the_store_after_a_restart() {
             input: serde_json::json!({"giay_to": ["ban_ve", "gcn_qsdd"]}),
             comment: None,
             seen_version: first.version,
+            on_behalf: false,
         })
         .unwrap();
     assert_eq!(

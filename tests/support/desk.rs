@@ -73,6 +73,7 @@ impl Desk {
             input,
             comment: comment.map(String::from),
             seen_version: d.version,
+            on_behalf: false,
         })
     }
     /// The appraiser asks the applicant for a supplement (the clock pauses).

@@ -204,6 +204,7 @@ pub fn request(
         input: serde_json::json!({}),
         comment: None,
         seen_version: d.version,
+        on_behalf: false,
     }
 }
 

@@ -97,6 +97,7 @@ pub fn walk(engines: &[Arc<Engine>], clock: &Arc<ManualClock>, run: Duration) ->
                                 input: serde_json::json!({}),
                                 comment: None,
                                 seen_version: version,
+                                on_behalf: false,
                             })
                             .unwrap();
                         version = d.version;

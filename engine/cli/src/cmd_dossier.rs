@@ -507,6 +507,7 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
                 input,
                 comment: Some("Thực hiện theo quy trình (demo)".into()),
                 seen_version: d.version,
+                on_behalf: false,
             };
             match engine.act(req) {
                 Ok(next) => {

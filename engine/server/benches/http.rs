@@ -263,6 +263,7 @@ fn engine_worker(b: &Bench, pool: &Pool, until: Instant) -> Tally {
                     input: serde_json::json!({}),
                     comment: None,
                     seen_version: version,
+                    on_behalf: false,
                 });
                 match answer {
                     Ok(d) => {

@@ -118,6 +118,7 @@ fn fill(engine: &Engine, clock: &ManualClock, n: usize, threads: usize) -> Vec<S
                             input: serde_json::json!({}),
                             comment: None,
                             seen_version: d.version,
+                            on_behalf: false,
                         };
                         // A day's timers may have moved it first: the next one goes instead.
                         let _ = engine.act(req);

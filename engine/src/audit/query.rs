@@ -552,6 +552,7 @@ mod tests {
             to: vec![],
             comment: None,
             input: serde_json::Value::Null,
+            on_behalf: None,
             steps: vec![],
             resolution: None,
             version: 1,

@@ -217,6 +217,7 @@ fn take(engine: &Engine, code: &str, action: &str, who: Actor, comment: Option<&
             input: serde_json::json!({}),
             comment: comment.map(String::from),
             seen_version: d.version,
+            on_behalf: false,
         })
         .unwrap_or_else(|e| panic!("{code}: {action}: {e}"));
 }

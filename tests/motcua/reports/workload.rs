@@ -339,6 +339,7 @@ fn step(
             input: m.input,
             comment: m.comment.map(String::from),
             seen_version: d.version,
+            on_behalf: false,
         };
         match engine.act(req) {
             Ok(next) => {

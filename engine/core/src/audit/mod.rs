@@ -51,6 +51,10 @@ pub struct Entry {
     pub comment: Option<String>,
     #[serde(default, skip_serializing_if = "serde_json::Value::is_null")]
     pub input: serde_json::Value,
+    /// The applicant an officer acted for (an applicant's action handed in at the counter):
+    /// `actor` is the officer, this the applicant's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf: Option<String>,
     /// The steps this entry ended, each early, on time or late against its budget (the
     /// process-control slip prints them per handover).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -103,6 +107,8 @@ struct BodyRef<'a> {
     from: &'a [String],
     #[serde(skip_serializing_if = "serde_json::Value::is_null")]
     input: &'a serde_json::Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_behalf: &'a Option<String>,
     procedure: &'a str,
     procedure_hash: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +133,8 @@ struct Body {
     from: Vec<String>,
     #[serde(default)]
     input: serde_json::Value,
+    #[serde(default)]
+    on_behalf: Option<String>,
     procedure: String,
     procedure_hash: String,
     #[serde(default)]
@@ -186,6 +194,7 @@ impl Entry {
             departments: &self.departments,
             from: &self.from,
             input: &self.input,
+            on_behalf: &self.on_behalf,
             procedure: &self.procedure,
             procedure_hash: &self.procedure_hash,
             resolution: &self.resolution,
@@ -235,6 +244,7 @@ impl Entry {
             to: b.to,
             comment: b.comment,
             input: b.input,
+            on_behalf: b.on_behalf,
             steps: b.steps,
             resolution: b.resolution,
             version: b.version,

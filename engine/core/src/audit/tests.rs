@@ -15,6 +15,7 @@ fn entry(comment: Option<&str>, input: serde_json::Value) -> Entry {
         to: vec!["cho_bo_sung".into()],
         comment: comment.map(String::from),
         input,
+        on_behalf: None,
         steps: vec![],
         resolution: None,
         version: 4,

@@ -42,6 +42,12 @@ pub struct ActionRequest {
     pub comment: Option<String>,
     /// The dossier version the actor saw; a stale version is refused.
     pub seen_version: u64,
+    /// An officer takes the applicant's action for them (a supplement or withdrawal handed in
+    /// on paper at the counter): only the procedure's [`on_behalf`] roles may.
+    ///
+    /// [`on_behalf`]: crate::procedure::Procedure::on_behalf
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_behalf: bool,
 }
 
 /// Bounds on what a request may carry. Ids go into storage keys and audit entries, so they are

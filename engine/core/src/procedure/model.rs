@@ -75,6 +75,12 @@ pub struct Procedure {
     /// the desk's leader when 80% of the limit is used.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalation: Vec<Escalation>,
+    /// Roles that may take the applicant's actions (`by: applicant`: a supplement, a
+    /// withdrawal) for an applicant who hands them in on paper at the counter. Absent: the
+    /// receiving desk's roles (those of the actions leaving the start state). The audit
+    /// entry names the officer and the applicant they acted for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_behalf: Option<Vec<String>>,
 }
 
 fn empty_object_schema() -> serde_json::Value {
@@ -540,6 +546,24 @@ impl Procedure {
     }
     pub fn start_state(&self) -> Option<&State> {
         self.states.iter().find(|s| s.start)
+    }
+    /// The roles that may take the applicant's actions for them ([`Procedure::on_behalf`]).
+    pub fn on_behalf_roles(&self) -> Vec<&str> {
+        match &self.on_behalf {
+            Some(roles) => roles.iter().map(String::as_str).collect(),
+            None => {
+                let start = self.start_state().map(|s| s.id.as_str());
+                let mut roles: Vec<&str> = self
+                    .actions
+                    .iter()
+                    .filter(|a| Some(a.from.as_str()) == start)
+                    .flat_map(|a| a.roles.iter().map(String::as_str))
+                    .collect();
+                roles.sort_unstable();
+                roles.dedup();
+                roles
+            }
+        }
     }
     pub fn actions_from<'a>(&'a self, state: &'a str) -> impl Iterator<Item = &'a Action> + 'a {
         self.actions.iter().filter(move |a| a.from == state)

@@ -18,17 +18,40 @@ pub enum Requester {
 /// Who may take `action` (see [`crate::procedure::By`]): an officer holding one of its roles
 /// (and, for officers' steps, belonging to the step's department); the dossier's own applicant;
 /// or the engine alone.
+///
+/// `on_behalf`: an officer asks to take the applicant's action for them (handed in at the
+/// counter); only an applicant's action, and only with a role of
+/// [`crate::procedure::Procedure::on_behalf_roles`].
 pub(super) fn authorize(
     p: &Definition,
     d: &Dossier,
     action: &crate::procedure::Action,
     actor: &Actor,
     requester: Requester,
+    on_behalf: bool,
 ) -> Result<(), Error> {
     let taker = action.taker().ok_or_else(|| Error::Definition {
         procedure: p.procedure.id.clone(),
         message: format!("action '{}' names no one who may take it", action.id),
     })?;
+    if on_behalf {
+        let refuse = |reason: String| Error::NotOnBehalf {
+            action: action.id.clone(),
+            actor: actor.id.clone(),
+            reason,
+        };
+        if taker != By::Applicant || requester != Requester::Outside {
+            return Err(refuse("it is not the applicant's action".into()));
+        }
+        let roles = p.procedure.on_behalf_roles();
+        if actor.id == Actor::SYSTEM_ID || !roles.iter().any(|r| actor.roles.iter().any(|h| h == r))
+        {
+            return Err(refuse(format!(
+                "acting for the applicant needs one of the roles {roles:?}"
+            )));
+        }
+        return Ok(());
+    }
     match (taker, requester) {
         (By::System, Requester::Engine) => return Ok(()),
         (By::System, Requester::Outside) => {

@@ -48,6 +48,14 @@ pub enum Error {
     ApplicantOnly { action: String, actor: String },
     #[error("action '{action}' is taken only by the engine itself; '{actor}' cannot take it")]
     SystemOnly { action: String, actor: String },
+    /// Acting for the applicant: the action is not theirs, or the officer lacks a role the
+    /// procedure's `on_behalf` allows.
+    #[error("'{actor}' may not take action '{action}' for the applicant: {reason}")]
+    NotOnBehalf {
+        action: String,
+        actor: String,
+        reason: String,
+    },
     #[error("invalid request: {0}")]
     BadRequest(#[from] crate::dossier::request::BadField),
     #[error("action '{action}' belongs to department '{department}'; actor '{actor}' is not in it")]

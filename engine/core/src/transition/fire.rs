@@ -199,6 +199,7 @@ pub fn fire(
                     input: serde_json::Value::Null,
                     comment: Some(format!("taken on escalation: {threshold}")),
                     seen_version: next.version,
+                    on_behalf: false,
                 };
                 match step(p, &next, &req, Requester::Engine, env) {
                     Ok(mut taken) => {

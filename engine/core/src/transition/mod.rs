@@ -252,6 +252,7 @@ pub fn act_as_engine(
         input: serde_json::Value::Null,
         comment,
         seen_version: d.version,
+        on_behalf: false,
     };
     step(p, d, &req, Requester::Engine, env)
 }
@@ -292,7 +293,7 @@ pub(super) fn step(
             from: action.from.clone(),
             active: d.active_states().map(String::from).collect(),
         })?;
-    authorize(p, d, action, &req.actor, requester)?;
+    authorize(p, d, action, &req.actor, requester, req.on_behalf)?;
     check_inputs(p, action, &req.input)?;
     if needs_reason(action) && req.comment.as_deref().is_none_or(|c| c.trim().is_empty()) {
         return Err(Error::CommentRequired {
@@ -405,6 +406,7 @@ pub(super) fn step(
         env.now,
     );
     entry.steps = steps;
+    entry.on_behalf = req.on_behalf.then(|| d.applicant.id.clone());
     entry.resolution = resolution::gained(d.clock.resolved.as_ref(), &next);
     let mut audit = vec![entry];
     if let Some(m) = moved {
@@ -458,9 +460,13 @@ pub fn available(p: &Definition, d: &Dossier, actor: &Actor, now: Timestamp) -> 
     let mut out = vec![];
     for state in d.active_states() {
         for action in p.procedure.actions_from(state) {
-            if authorize(p, d, action, actor, Requester::Outside).is_err() {
-                continue;
-            }
+            // The applicant's own actions are offered to the officers who may take them for
+            // the applicant at the counter, marked so.
+            let on_behalf = match authorize(p, d, action, actor, Requester::Outside, false) {
+                Ok(()) => false,
+                Err(_) if authorize(p, d, action, actor, Requester::Outside, true).is_ok() => true,
+                Err(_) => continue,
+            };
             let refusal = match p.guards.get(&action.id) {
                 Some(g) => match g.allows(&d.data, Some(d), &serde_json::json!({}), actor, now) {
                     Ok(true) => None,
@@ -486,6 +492,7 @@ pub fn available(p: &Definition, d: &Dossier, actor: &Actor, now: Timestamp) -> 
                     .collect(),
                 comment_required: needs_reason(action),
                 refused: refusal,
+                on_behalf,
             });
         }
     }
@@ -510,6 +517,9 @@ pub struct Availability {
     /// cannot be evaluated on this dossier. `None`: available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refused: Option<String>,
+    /// The applicant's action, which this officer may take for them (`on_behalf: true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_behalf: bool,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -541,6 +551,7 @@ fn audit_entry(
         } else {
             input
         },
+        on_behalf: None,
         steps: vec![],
         resolution: None,
         version: d.version,

@@ -85,6 +85,11 @@ pub struct ActionBody {
     pub input: Value,
     #[serde(default)]
     pub comment: Option<String>,
+    /// An officer takes the applicant's action for them (a supplement or a withdrawal
+    /// handed in on paper at the counter): only roles the procedure's `on_behalf` names (by
+    /// default the receiving desk's). The audit entry names the officer and the applicant.
+    #[serde(default)]
+    pub on_behalf: bool,
 }
 
 /// The appointment slip's data (form 01) and how the citizen follows the dossier.
@@ -426,6 +431,7 @@ pub(crate) fn act_blocking(
         },
         comment: body.comment,
         seen_version: seen,
+        on_behalf: body.on_behalf,
     };
     let next = s.engine.act(req).map_err(|e| caller.engine_error(s, e))?;
     s.committed();

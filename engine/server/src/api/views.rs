@@ -82,6 +82,9 @@ pub struct ActionView {
     pub comment_required: bool,
     /// Why it cannot be taken now (a guard refuses); absent when it can.
     pub refused: Option<String>,
+    /// The applicant's action, which this officer may take for them (a supplement or a
+    /// withdrawal handed in at the counter): send it with `on_behalf: true`.
+    pub on_behalf: bool,
 }
 
 pub fn actions(p: &Procedure, available: Vec<Availability>) -> Vec<ActionView> {
@@ -113,6 +116,7 @@ pub fn actions(p: &Procedure, available: Vec<Availability>) -> Vec<ActionView> {
                 inputs,
                 comment_required: a.comment_required,
                 refused: a.refused,
+                on_behalf: a.on_behalf,
             }
         })
         .collect()

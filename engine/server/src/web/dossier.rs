@@ -55,6 +55,8 @@ pub struct ActionForm {
     pub fields: Vec<Field>,
     pub comment_required: bool,
     pub refused: Option<String>,
+    /// The applicant's action, recorded by this officer for the applicant at the counter.
+    pub on_behalf: bool,
 }
 
 #[derive(Template)]
@@ -114,7 +116,12 @@ pub fn timeline(p: &Procedure, history: &[Entry]) -> Vec<Step> {
             seq: e.seq,
             at: fmt::when(e.at),
             what: action_label(p, &e.action),
-            actor: e.actor.clone(),
+            actor: match &e.on_behalf {
+                Some(applicant) => {
+                    format!("{} (ghi nhận thay công dân {applicant})", e.actor)
+                }
+                None => e.actor.clone(),
+            },
             moved: if e.to.is_empty() {
                 String::new()
             } else {
@@ -215,6 +222,40 @@ fn action_fields(p: &Procedure, action: &motcua::procedure::Action) -> Vec<Field
     out
 }
 
+/// The documents the step that sent the dossier to the applicant's state `state` asked for
+/// (the last such entry's document lists): what form 02 told the applicant to bring.
+fn requested(history: &[motcua::audit::Entry], state: &str) -> Vec<String> {
+    let Some(asked) = history
+        .iter()
+        .rev()
+        .find(|e| e.to.iter().any(|t| t == state))
+    else {
+        return vec![];
+    };
+    let mut out = vec![];
+    if let Some(input) = asked.input.as_object() {
+        for list in input.values().filter_map(Value::as_array) {
+            out.extend(list.iter().filter_map(Value::as_str).map(String::from));
+        }
+    }
+    out
+}
+
+/// A documents field with the documents asked for first, each marked, so the desk ticks off
+/// what the applicant brought against what they were asked for.
+fn requested_first(fields: &mut [Field], asked: &[String]) {
+    for f in fields.iter_mut() {
+        if let fields::Kind::Documents(docs) = &mut f.kind {
+            docs.sort_by_key(|(id, _)| !asked.contains(id));
+            for (id, name) in docs.iter_mut() {
+                if asked.contains(id) {
+                    name.push_str(" — đã yêu cầu bổ sung");
+                }
+            }
+        }
+    }
+}
+
 fn draw(
     s: &crate::api::State,
     v: &Viewer,
@@ -235,8 +276,13 @@ fn draw(
         .into_iter()
         .map(|a| {
             let declared = p.actions.iter().find(|x| x.id == a.action);
+            let mut fields = declared.map(|x| action_fields(p, x)).unwrap_or_default();
+            if a.on_behalf {
+                requested_first(&mut fields, &requested(&history, &a.from));
+            }
             ActionForm {
-                fields: declared.map(|x| action_fields(p, x)).unwrap_or_default(),
+                fields,
+                on_behalf: a.on_behalf,
                 label: a.label,
                 to: p
                     .state(&a.to)
@@ -365,6 +411,7 @@ async fn act(
         .get("version")
         .and_then(|x| x.parse().ok())
         .ok_or_else(|| Problem::bad_request("invalid_request", "biểu mẫu thiếu phiên bản hồ sơ"))?;
+    let on_behalf = posted.get("on_behalf") == Some("1");
     let comment = posted
         .get("comment")
         .map(str::trim)
@@ -402,6 +449,7 @@ async fn act(
                     action: action.clone(),
                     input,
                     comment,
+                    on_behalf,
                 },
             )?;
             Ok::<_, Problem>(after(p, &d, &next))

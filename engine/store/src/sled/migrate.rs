@@ -157,6 +157,7 @@ impl Legacy {
             to: self.to,
             comment: self.comment,
             input: self.input,
+            on_behalf: None,
             steps: self.steps,
             resolution: None,
             version: self.version,
