@@ -37,6 +37,10 @@ pub struct Listing {
     pub truncated: bool,
 }
 
+/// How many times an action lost a commit race is decided again before the conflict is
+/// the caller's: each retry means another commit landed on the same dossier meanwhile.
+const RACE_RETRIES: u32 = 8;
+
 /// Instants the engine decides on are whole milliseconds: timer keys store milliseconds, and a
 /// due instant finer than its key would never match the timer read back.
 fn to_millisecond(t: jiff::Timestamp) -> jiff::Timestamp {
@@ -436,26 +440,39 @@ impl Engine {
     /// Performs an action. Returns the new version after it is durable.
     pub fn act(&self, req: ActionRequest) -> Result<Dossier> {
         req.check().map_err(transition::Error::from)?;
-        let d = self.dossier(&req.dossier)?;
-        let p = self.pinned(&d)?;
         if req.actor.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(req.actor.id.clone()));
         }
-        let now = self.now();
-        let day = self.calendar.local_date(now);
-        let lookup = |id: &str| -> Option<Arc<Definition>> {
-            self.procedure_in_force(id, day)
-                .map(|c| c.definition.clone())
-        };
-        let env = Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
-        let mut t = transition::act(&p, &d, &req, &env)?;
-        self.plugin_steps_on_act(&p, &d, &req, &mut t, &env)?;
-        match self.commit(t)? {
-            Committed::Applied(ds) => ds
-                .into_iter()
-                .next()
-                .ok_or_else(|| store::Error::Corrupt("a commit returned no dossier".into()).into()),
-            Committed::Replayed(d) => Ok(*d),
+        // Another commit between reading the dossier and committing (an officer on the other
+        // branch) refuses this one before it writes anything; the step is decided again on
+        // the dossier as it now is, where the branch rule (`transition::act`) tells a move
+        // elsewhere from a real conflict.
+        let mut raced = 0;
+        loop {
+            let d = self.dossier(&req.dossier)?;
+            let p = self.pinned(&d)?;
+            let now = self.now();
+            let day = self.calendar.local_date(now);
+            let lookup = |id: &str| -> Option<Arc<Definition>> {
+                self.procedure_in_force(id, day)
+                    .map(|c| c.definition.clone())
+            };
+            let env = Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
+            let mut t = transition::act(&p, &d, &req, &env)?;
+            self.plugin_steps_on_act(&p, &d, &req, &mut t, &env)?;
+            match self.commit(t) {
+                Err(Error::Store(store::Error::VersionMoved { .. })) if raced < RACE_RETRIES => {
+                    raced += 1;
+                }
+                committed => {
+                    return match committed? {
+                        Committed::Applied(ds) => ds.into_iter().next().ok_or_else(|| {
+                            store::Error::Corrupt("a commit returned no dossier".into()).into()
+                        }),
+                        Committed::Replayed(d) => Ok(*d),
+                    };
+                }
+            }
         }
     }
 

@@ -152,3 +152,77 @@ async fn the_desk_records_a_supplement_handed_in_on_paper_and_the_dossier_resume
     );
     b.close().await;
 }
+
+/// A second officer of the infrastructure office, on the other check.
+const HA_TANG_2: http::Cred = http::Cred {
+    subject: "ha-tang-2",
+    token: "tok-ha-tang-000002",
+    roles: &["chuyen-vien-ha-tang"],
+    departments: &["ha-tang"],
+};
+
+fn act(s: &Server, who: http::Cred, code: &str, action: &str) -> serde_json::Value {
+    let v = dossier(s, code)["version"].as_u64().expect("version");
+    let r = s.post(
+        &format!("/v1/dossiers/{code}/actions"),
+        Some(who),
+        &[("if-match", &format!("\"{v}\""))],
+        &json!({"action": action, "input": {}, "comment": "Đã kiểm tra"}),
+    );
+    assert_eq!(r.status, 200, "{action}: {}", r.text());
+    r.json()
+}
+
+/// Two officers on the two parallel checks of one dossier at once: the one who loaded the
+/// page first and decides second is accepted, with their comment; an officer whose own step
+/// moved meanwhile is refused, and the page keeps what they typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_officers_on_two_branches_at_once_are_both_accepted() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::create_dir_all(dir.path()).expect("dir");
+    let mut creds = http::ALL.to_vec();
+    creds.push(HA_TANG_2);
+    http::write_tokens(&dir.path().join("tokens.yaml"), &creds);
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    let code = receive(&s, "b1", "Trần Văn Bình");
+    forward(&s, &code);
+    wait_for(&s, &code, |d| in_state(d, "kiem-tra-ket-cau"));
+
+    let b = Browser::start(&format!("http://{}", s.addr), 1280, 1000).await;
+    b.sign_in(http::HA_TANG.token).await;
+    b.goto(&format!("/ho-so/{code}")).await;
+    b.fill("#comment-xong-ket-cau", "Kết cấu đạt, đủ hồ sơ khảo sát")
+        .await;
+    // Meanwhile the colleague finishes the zoning check over the API.
+    act(&s, HA_TANG_2, &code, "xong-quy-hoach");
+    b.click("#do-xong-ket-cau").await;
+    let d = wait_for(&s, &code, |d| in_state(d, "tong-hop"));
+    assert!(!in_state(&d, "kiem-tra-ket-cau"));
+    let history = s
+        .get(&format!("/v1/dossiers/{code}/audit"), Some(AUDITOR))
+        .json();
+    let mine = history
+        .as_array()
+        .expect("entries")
+        .iter()
+        .find(|e| e["action"] == "xong-ket-cau")
+        .expect("the structure check's entry")
+        .clone();
+    assert_eq!(mine["actor"], http::HA_TANG.subject);
+    assert_eq!(mine["comment"], "Kết cấu đạt, đủ hồ sơ khảo sát");
+
+    // A real conflict: the colleague sends the consolidated dossier back to the applicant
+    // after this page was loaded. The refusal says so and keeps the comment typed.
+    b.goto(&format!("/ho-so/{code}")).await;
+    b.fill("#comment-trinh-lanh-dao", "Hồ sơ đủ điều kiện, trình ký")
+        .await;
+    act(&s, HA_TANG_2, &code, "yeu-cau-bo-sung-tham-dinh");
+    b.click("#do-trinh-lanh-dao").await;
+    b.wait_for("#action-errors").await;
+    let errors = b.text("#action-errors").await;
+    assert!(errors.contains("vừa được người khác cập nhật"), "{errors}");
+    assert!(errors.contains("Hồ sơ đủ điều kiện, trình ký"), "{errors}");
+    assert!(in_state(&dossier(&s, &code), "cho-bo-sung-tham-dinh"));
+    b.shot("branch-conflict-kept").await;
+    b.close().await;
+}

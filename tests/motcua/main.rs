@@ -10,6 +10,7 @@ mod support;
 mod appointments;
 mod audit_proof;
 mod audit_queries;
+mod branches;
 mod crash;
 mod deadlines;
 mod engine;

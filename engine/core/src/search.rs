@@ -59,6 +59,16 @@ fn clip(mut t: String) -> String {
 /// on, their id, their phone, the whole code, and the code's day and number ("261207-0042",
 /// "0042").
 pub fn terms(d: &Dossier) -> Vec<String> {
+    terms_of(
+        &d.code,
+        &d.applicant.name,
+        &d.applicant.id,
+        d.applicant.phone.as_deref(),
+    )
+}
+
+/// [`terms`] from the parts it reads (for readers that parse only those).
+pub fn terms_of(code: &str, name: &str, id: &str, phone: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     let mut add = |t: String| {
         let t = clip(t);
@@ -66,16 +76,16 @@ pub fn terms(d: &Dossier) -> Vec<String> {
             out.push(t);
         }
     };
-    let name = words(&d.applicant.name);
+    let name = words(name);
     let name = &name[..name.len().min(NAME_WORDS)];
     for i in 0..name.len() {
         add(name[i..].concat());
     }
-    add(words(&d.applicant.id).concat());
-    if let Some(phone) = &d.applicant.phone {
+    add(words(id).concat());
+    if let Some(phone) = phone {
         add(phone_digits(phone));
     }
-    let code = words(&d.code);
+    let code = words(code);
     add(code.concat());
     if code.len() >= 2 {
         add(code[code.len() - 2..].concat());

@@ -108,6 +108,11 @@ pub struct Token {
     /// The step's budget ran out at this instant and the breach was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub overdue_since: Option<Timestamp>,
+    /// The dossier version in which the token entered its state. An officer who saw any
+    /// version since then saw this step as it is: a move on a sibling branch in between is
+    /// no conflict for them (absent on tokens stored before it was kept: exact versions only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_version: Option<u64>,
 }
 
 /// A warning or escalation rule waiting to fire: the rule's index in its `escalation` list

@@ -37,6 +37,7 @@ fn token(state: &str, department: Option<&str>, waiting: bool) -> Token {
         waiting,
         alarms: vec![],
         overdue_since: None,
+        since_version: None,
     }
 }
 

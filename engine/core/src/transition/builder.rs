@@ -341,14 +341,21 @@ impl<'e, 'a> Builder<'e, 'a> {
                 {
                     // Re-entered after the branches met (e.g. back from a supplement request):
                     // the join is then the consolidation step it became.
-                    d.tokens.push(working_token(env, state, lineage)?);
+                    d.tokens
+                        .push(working_token(env, state, lineage, d.version)?);
                     if state.status == DONE {
                         resolve(env, p, d, state, self.left.as_deref())?;
                     }
                     return Ok(());
                 }
-                d.tokens
-                    .push(token_at(state, env.now, None, lineage.clone(), true));
+                d.tokens.push(token_at(
+                    state,
+                    env.now,
+                    None,
+                    lineage.clone(),
+                    true,
+                    d.version,
+                ));
                 let parent_lineage = &lineage[..lineage.len() - 1];
                 let arrived: Vec<usize> = d
                     .tokens
@@ -369,8 +376,12 @@ impl<'e, 'a> Builder<'e, 'a> {
                             && t.lineage.len() == lineage.len()
                             && &t.lineage[..parent_lineage.len()] == parent_lineage)
                     });
-                    d.tokens
-                        .push(working_token(env, state, parent_lineage.to_vec())?);
+                    d.tokens.push(working_token(
+                        env,
+                        state,
+                        parent_lineage.to_vec(),
+                        d.version,
+                    )?);
                     if state.status == DONE {
                         resolve(env, p, d, state, self.left.as_deref())?;
                     }
@@ -408,9 +419,9 @@ impl<'e, 'a> Builder<'e, 'a> {
                     d.clock.supplements += 1;
                 }
                 let token = if state.kind == StateKind::Applicant || state.outside_budget {
-                    token_at(state, env.now, None, lineage, false)
+                    token_at(state, env.now, None, lineage, false, d.version)
                 } else {
-                    working_token(env, state, lineage)?
+                    working_token(env, state, lineage, d.version)?
                 };
                 d.tokens.push(token);
             }
@@ -542,9 +553,10 @@ fn working_token(
     env: &Env<'_>,
     state: &crate::procedure::State,
     lineage: Vec<(String, usize)>,
+    version: u64,
 ) -> Result<Token, Error> {
     let due = step_due(env, state)?;
-    let mut token = token_at(state, env.now, due, lineage, false);
+    let mut token = token_at(state, env.now, due, lineage, false, version);
     token.alarms = alarms_for(env, &state.escalation, env.now, state.budget, due)?;
     Ok(token)
 }
@@ -587,15 +599,17 @@ pub(super) fn timing_of(env: &Env<'_>, p: &Definition, t: &Token) -> StepTiming 
     }
 }
 
-/// A token entering `state` now.
+/// A token entering `state` now, in the dossier's `version`.
 fn token_at(
     state: &crate::procedure::State,
     now: Timestamp,
     due_at: Option<Timestamp>,
     lineage: Vec<(String, usize)>,
     waiting: bool,
+    version: u64,
 ) -> Token {
     Token {
+        since_version: Some(version),
         state: state.id.clone(),
         department: state.department.clone(),
         entered_at: now,

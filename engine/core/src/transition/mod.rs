@@ -270,13 +270,6 @@ pub(super) fn step(
             outcome: ending.outcome,
         });
     }
-    if req.seen_version != d.version {
-        return Err(Error::Conflict {
-            code: d.code.clone(),
-            seen: req.seen_version,
-            current: d.version,
-        });
-    }
     let proc_ = &p.procedure;
     let action = proc_
         .action(&req.action)
@@ -284,6 +277,23 @@ pub(super) fn step(
             procedure: proc_.id.clone(),
             action: req.action.clone(),
         })?;
+    // A version seen before the latest is no conflict when the step the action leaves is
+    // the one the officer saw (entered at or before that version): what happened in between
+    // moved other branches. Everything else below is checked against the dossier as it is
+    // now (availability, roles, inputs, guard), so a real conflict is still refused.
+    let untouched = req.seen_version < d.version
+        && d.tokens.iter().any(|t| {
+            !t.waiting
+                && t.state == action.from
+                && t.since_version.is_some_and(|v| v <= req.seen_version)
+        });
+    if req.seen_version != d.version && !untouched {
+        return Err(Error::Conflict {
+            code: d.code.clone(),
+            seen: req.seen_version,
+            current: d.version,
+        });
+    }
     let token_index = d
         .tokens
         .iter()

@@ -57,6 +57,8 @@ pub struct ActionForm {
     pub refused: Option<String>,
     /// The applicant's action, recorded by this officer for the applicant at the counter.
     pub on_behalf: bool,
+    /// The comment typed before a refusal, shown again.
+    pub comment: String,
 }
 
 #[derive(Template)]
@@ -217,6 +219,7 @@ fn action_fields(p: &Procedure, action: &motcua::procedure::Action) -> Vec<Field
             required: true,
             pattern: None,
             value: String::new(),
+            checked: vec![],
         });
     }
     out
@@ -256,11 +259,53 @@ fn requested_first(fields: &mut [Field], asked: &[String]) {
     }
 }
 
+/// What an officer typed into an action's form before it was refused: shown again, so a
+/// conflict or a bad value never costs them their comment and inputs.
+pub struct Kept {
+    pub action: String,
+    pub posted: Vec<(String, String)>,
+}
+
+impl Kept {
+    fn fill(&self, form: &mut ActionForm) {
+        if form.id != self.action {
+            return;
+        }
+        let get = |name: &str| {
+            self.posted
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        form.comment = get("comment").unwrap_or_default();
+        for f in &mut form.fields {
+            let name = format!("i.{}", f.name);
+            if f.is("documents") {
+                f.checked = self
+                    .posted
+                    .iter()
+                    .filter(|(k, _)| *k == name)
+                    .map(|(_, v)| v.clone())
+                    .collect();
+            } else if f.is("boolean") {
+                f.value = if get(&name).is_some() {
+                    "true".into()
+                } else {
+                    String::new()
+                };
+            } else {
+                f.value = get(&name).unwrap_or_default();
+            }
+        }
+    }
+}
+
 fn draw(
     s: &crate::api::State,
     v: &Viewer,
     code: &str,
     errors: Vec<String>,
+    kept: Option<&Kept>,
 ) -> Result<DossierPage, Problem> {
     let (d, c) = readable(s, &v.caller, code)?;
     let p = &c.procedure;
@@ -272,7 +317,8 @@ fn draw(
             .unwrap_or_default(),
         Err(_) => vec![],
     };
-    let actions = available
+    let mut errors = errors;
+    let actions: Vec<ActionForm> = available
         .into_iter()
         .map(|a| {
             let declared = p.actions.iter().find(|x| x.id == a.action);
@@ -280,9 +326,10 @@ fn draw(
             if a.on_behalf {
                 requested_first(&mut fields, &requested(&history, &a.from));
             }
-            ActionForm {
+            let mut form = ActionForm {
                 fields,
                 on_behalf: a.on_behalf,
+                comment: String::new(),
                 label: a.label,
                 to: p
                     .state(&a.to)
@@ -290,9 +337,27 @@ fn draw(
                 id: a.action,
                 comment_required: a.comment_required,
                 refused: a.refused,
+            };
+            if let Some(k) = kept {
+                k.fill(&mut form);
             }
+            form
         })
         .collect();
+    // The action is no longer offered (the dossier moved on): what was typed is shown
+    // with the refusal rather than lost.
+    if let Some(k) = kept
+        && !actions.iter().any(|a| a.id == k.action)
+        && let Some((_, c)) = k
+            .posted
+            .iter()
+            .find(|(n, v)| n == "comment" && !v.trim().is_empty())
+    {
+        errors.push(format!(
+            "Ý kiến anh/chị đã nhập (chưa được ghi nhận): “{}”",
+            c.trim()
+        ));
+    }
     let mut clocks = vec![];
     if let Ok(cl) = s.engine.clocks(&d) {
         let words = super::labels::clock;
@@ -359,7 +424,7 @@ fn draw(
 
 async fn show(State(s): State<Shared>, v: Viewer, Path(code): Path<String>) -> Screen {
     let state = s.clone();
-    let drawn = blocking(move || draw(&state, &v, &code, vec![])).await??;
+    let drawn = blocking(move || draw(&state, &v, &code, vec![], None)).await??;
     Ok(Html(page_with(StatusCode::OK, &drawn)))
 }
 
@@ -456,8 +521,9 @@ async fn act(
         })();
         match r {
             Ok(to) => Acted::Moved(to),
-            // A refusal the officer can fix is shown on the dossier's page.
-            Err(p) if matches!(p.status.as_u16(), 409 | 422) => {
+            // A refusal is shown on the dossier's page with what the officer typed, when
+            // they may still read it.
+            Err(p) if p.status.is_client_error() => {
                 let mut lines = super::desk::error_lines(&p);
                 if p.status == StatusCode::CONFLICT {
                     lines.insert(
@@ -466,10 +532,14 @@ async fn act(
                             .into(),
                     );
                 }
-                let drawn = draw(&state, &v, &code, lines);
+                let kept = Kept {
+                    action: action.clone(),
+                    posted: posted.0.clone(),
+                };
+                let drawn = draw(&state, &v, &code, lines, Some(&kept));
                 match drawn {
                     Ok(page) => Acted::Again(p.status, Box::new(page)),
-                    Err(p) => Acted::Refused(p),
+                    Err(_) => Acted::Refused(p),
                 }
             }
             Err(p) => Acted::Refused(p),

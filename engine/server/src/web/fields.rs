@@ -33,6 +33,8 @@ pub struct Field {
     pub pattern: Option<String>,
     /// The value to show (from the example, or what was posted before an error).
     pub value: String,
+    /// The documents ticked (a documents field shown again after a refusal).
+    pub checked: Vec<String>,
 }
 
 impl Field {
@@ -63,6 +65,9 @@ impl Field {
     }
     pub fn selected(&self, option: &str) -> bool {
         self.value == option
+    }
+    pub fn is_checked(&self, document: &str) -> bool {
+        self.checked.iter().any(|c| c == document)
     }
     pub fn step(&self) -> &'static str {
         if self.kind == Kind::Integer {
@@ -124,6 +129,7 @@ pub fn from_schema(schema: &Value, example: Option<&Value>) -> Vec<Field> {
                     .and_then(|e| e.get(name))
                     .map(text_of)
                     .unwrap_or_default(),
+                checked: vec![],
             }
         })
         .collect()
@@ -167,6 +173,7 @@ pub fn from_inputs(inputs: &[Input], documents: &[motcua::procedure::Document]) 
             required: i.required,
             pattern: None,
             value: String::new(),
+            checked: vec![],
         })
         .collect()
 }

@@ -8,16 +8,76 @@
 
 use std::collections::HashSet;
 
-use motcua_core::dossier::Dossier;
+use jiff::Timestamp;
+use motcua_core::dossier::Channel;
 use motcua_core::search;
+use serde::Deserialize;
 
 use super::{View, bad_cursor};
-use crate::batch::{DOSSIERS, IDX, parse_record};
+use crate::batch::{DOSSIERS, IDX, corrupt};
 use crate::keys::{self, SEP};
 use crate::{Error, Page, SCAN_BUDGET, SEARCH_MATCHES, Scope, Search, Sort};
 
 /// Dossiers read in one round trip while walking a listing.
 const LOAD_BATCH: usize = 64;
+
+/// What the filters and orders read of a stored dossier record: parsed without the form data,
+/// fees, notices and alarms, so a search that sorts a thousand matches stays within its time.
+#[derive(Deserialize)]
+struct Brief {
+    code: String,
+    procedure: String,
+    applicant: BriefApplicant,
+    channel: Channel,
+    status: u8,
+    #[serde(default)]
+    tokens: Vec<BriefToken>,
+    clock: BriefClock,
+    #[serde(default)]
+    ending: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct BriefApplicant {
+    id: String,
+    name: String,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BriefToken {
+    #[serde(default)]
+    department: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct BriefClock {
+    received_at: Timestamp,
+    due_at: Timestamp,
+    #[serde(default)]
+    resolved: Option<BriefResolution>,
+}
+
+#[derive(Deserialize)]
+struct BriefResolution {
+    #[serde(default)]
+    department: Option<String>,
+}
+
+impl Brief {
+    fn is_open(&self) -> bool {
+        self.ending.is_none()
+    }
+    fn terms(&self) -> Vec<String> {
+        search::terms_of(
+            &self.code,
+            &self.applicant.name,
+            &self.applicant.id,
+            self.applicant.phone.as_deref(),
+        )
+    }
+}
 
 impl View<'_> {
     pub(crate) fn search(
@@ -98,7 +158,7 @@ impl View<'_> {
             found = self
                 .load(&candidates[..candidates.len().min(SEARCH_MATCHES)])?
                 .iter()
-                .filter(|d| text.matches(&search::terms(d)))
+                .filter(|d| text.matches(&d.terms()))
                 .map(|d| d.code.clone())
                 .collect();
             return Ok((found, truncated));
@@ -135,14 +195,18 @@ impl View<'_> {
         Ok(codes)
     }
 
-    /// The stored dossiers of `codes` that exist, in one round trip.
-    fn load(&self, codes: &[String]) -> Result<Vec<Dossier>, Error> {
+    /// What the filters read of the stored dossiers of `codes` that exist, in one round trip.
+    fn load(&self, codes: &[String]) -> Result<Vec<Brief>, Error> {
         let space = self.space(DOSSIERS);
         let wanted: Vec<Vec<u8>> = codes.iter().map(|c| space.key(c.as_bytes())).collect();
         let mut out = Vec::with_capacity(codes.len());
         for (code, v) in codes.iter().zip(self.kv.get_many(&wanted)?) {
             if let Some(v) = v {
-                out.push(parse_record(code, &v)?.0);
+                let (_, json) = keys::parse_dossier_record(&v)
+                    .ok_or_else(|| corrupt(format!("dossier {code}: the record is truncated")))?;
+                let brief: Brief = serde_json::from_slice(json)
+                    .map_err(|e| corrupt(format!("dossier {code}: {e}")))?;
+                out.push(brief);
             }
         }
         Ok(out)
@@ -250,7 +314,7 @@ impl View<'_> {
 }
 
 /// Whether `d` passes every filter of `q`.
-fn keep(q: &Search, d: &Dossier) -> bool {
+fn keep(q: &Search, d: &Brief) -> bool {
     let scope = match q.scope {
         Scope::Open => d.is_open(),
         Scope::Closed => !d.is_open(),
@@ -276,7 +340,7 @@ fn keep(q: &Search, d: &Dossier) -> bool {
 }
 
 /// The bytes a text search's matches are sorted by (unique: the code ends them).
-fn sort_key(sort: Sort, d: &Dossier) -> Vec<u8> {
+fn sort_key(sort: Sort, d: &Brief) -> Vec<u8> {
     let mut k = match sort {
         Sort::Due => keys::time_key(d.clock.due_at).to_vec(),
         // Latest first.
