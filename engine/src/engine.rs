@@ -546,7 +546,9 @@ impl Engine {
     /// returned), without reading it again.
     pub fn available_actions_of(&self, d: &Dossier, actor: &Actor) -> Result<Vec<Availability>> {
         let p = self.pinned(d)?;
-        Ok(transition::available(&p, d, actor, self.now()))
+        let none = |_: &str| -> Option<Arc<Definition>> { None };
+        let env = Env::new(self.calendar.as_ref(), &none, self.now()).with_rules(&self.rules);
+        Ok(transition::available(&p, d, actor, &env))
     }
 
     /// Dossiers matching `query`, at most `limit`, continuing after the cursor `after` that

@@ -34,6 +34,7 @@ pub enum Code {
     ActionNotAvailable,
     Forbidden,
     ExtensionTooLate,
+    ApologyTooEarly,
     ExtensionCapped,
     AlreadyResolved,
     InvalidInput,
@@ -74,6 +75,7 @@ impl Code {
             Code::ActionNotAvailable => "action_not_available",
             Code::Forbidden => "forbidden",
             Code::ExtensionTooLate => "extension_too_late",
+            Code::ApologyTooEarly => "apology_too_early",
             Code::ExtensionCapped => "extension_capped",
             Code::AlreadyResolved => "already_resolved",
             Code::InvalidInput => "invalid_input",
@@ -192,6 +194,7 @@ impl Error {
                 | T::DepartmentRequired { .. },
             ) => Code::Forbidden,
             Error::Refused(T::ExtensionTooLate { .. }) => Code::ExtensionTooLate,
+            Error::Refused(T::ApologyTooEarly { .. }) => Code::ApologyTooEarly,
             Error::Refused(T::ExtensionCapped { .. }) => Code::ExtensionCapped,
             Error::Refused(T::AlreadyResolved { .. }) => Code::AlreadyResolved,
             Error::Refused(

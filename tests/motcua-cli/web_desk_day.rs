@@ -226,3 +226,46 @@ async fn two_officers_on_two_branches_at_once_are_both_accepted() {
     b.shot("branch-conflict-kept").await;
     b.close().await;
 }
+
+/// Extensions and apologies sit apart from the work's own actions; an apology is not offered
+/// while the dossier is on time; an extension prints its notice to the applicant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_prints_its_notice_and_an_apology_waits_for_lateness() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    let code = receive(&s, "e1", "Phạm Văn Cường");
+    forward(&s, &code);
+    wait_for(&s, &code, |d| in_state(d, "kiem-tra-ket-cau"));
+    act(&s, http::HA_TANG, &code, "xong-quy-hoach");
+    act(&s, http::HA_TANG, &code, "xong-ket-cau");
+    let before = dossier(&s, &code)["appointment"].clone();
+
+    let b = Browser::start(&format!("http://{}", s.addr), 1280, 1000).await;
+    b.sign_in(http::HA_TANG.token).await;
+    b.goto(&format!("/ho-so/{code}")).await;
+    assert!(
+        !b.text("#actions > form:first-of-type")
+            .await
+            .contains("Gia hạn"),
+        "the main actions come first, without the exceptional ones"
+    );
+    b.click("#exceptional summary").await;
+    let apology = b.text("#action-xin-loi-tong-hop").await;
+    assert!(apology.contains("Chưa thực hiện được"), "{apology}");
+    assert!(
+        !b.has("#do-xin-loi-tong-hop").await,
+        "no apology while on time"
+    );
+    b.fill("#comment-gia-han", "Chờ ý kiến của Sở Xây dựng về kết cấu")
+        .await;
+    b.click("#do-gia-han").await;
+    b.wait_path(|p| p.ends_with("/mau/gia-han")).await;
+    let sheet = b.text("#sheet").await;
+    assert!(sheet.contains("THÔNG BÁO GIA HẠN"), "{sheet}");
+    assert!(sheet.contains("10 ngày"), "{sheet}");
+    assert!(sheet.contains("Chờ ý kiến của Sở Xây dựng"), "{sheet}");
+    let after = dossier(&s, &code)["appointment"].clone();
+    assert_ne!(before, after, "the appointment moved");
+    b.shot("extension-notice").await;
+    b.close().await;
+}

@@ -348,3 +348,42 @@ fn no_extension_or_apology_once_the_result_is_issued_and_none_of_nothing() {
         "{refused}"
     );
 }
+
+/// Regression: an apology was offered at any time, and one made weeks before the due date
+/// turned a dossier returned on time into a late one. It is offered and accepted only when
+/// the step or the statutory clock is overdue or past its warning share (`Rules::due_soon`).
+#[test]
+fn an_apology_is_only_for_a_dossier_late_or_nearly_so() {
+    let desk = Desk::new("2026-12-01T09:00:00+07:00");
+    let d = to_sign_off(&desk);
+    let offered = desk.engine.available_actions_of(&d, &leader()).unwrap();
+    let apology = offered.iter().find(|a| a.action == "xin_loi_ky").unwrap();
+    let why = apology.refused.as_deref().expect("not offered yet");
+    assert!(why.contains("trễ hạn"), "{why}");
+    let early = desk
+        .take_with(
+            &d,
+            "xin_loi_ky",
+            leader(),
+            serde_json::json!({"promised": "2026-12-10"}),
+            Some("Chờ ý kiến"),
+        )
+        .unwrap_err();
+    assert_eq!(early.code(), "apology_too_early");
+    assert_eq!(desk.engine.dossier(&d.code).unwrap().version, d.version);
+    // Past the appointment: offered, and taken.
+    desk.now("2026-12-08T10:00:00+07:00");
+    desk.tick("2026-12-08T10:00:00+07:00");
+    let d = desk.engine.dossier(&d.code).unwrap();
+    let offered = desk.engine.available_actions_of(&d, &leader()).unwrap();
+    let apology = offered.iter().find(|a| a.action == "xin_loi_ky").unwrap();
+    assert_eq!(apology.refused, None);
+    desk.take_with(
+        &d,
+        "xin_loi_ky",
+        leader(),
+        serde_json::json!({"promised": "2026-12-10"}),
+        Some("Chờ ý kiến"),
+    )
+    .unwrap();
+}

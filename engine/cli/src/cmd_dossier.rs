@@ -484,9 +484,12 @@ pub fn demo(mut args: EngineArgs) -> anyhow::Result<ExitCode> {
                 roles: vec![],
                 departments: vec![],
             };
+            // The demo's citizen takes their own actions; the officer is offered them too (to
+            // record for a citizen at the counter), which the demo leaves to the citizen.
             let mut options: Vec<(Actor, _)> = engine
                 .available_actions(&d.code, &officer)?
                 .into_iter()
+                .filter(|a| !a.on_behalf)
                 .map(|a| (officer.clone(), a))
                 .collect();
             options.extend(

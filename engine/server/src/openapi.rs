@@ -160,6 +160,17 @@ impl Modify for Problems {
         api::status::status,
         api::ops::webhooks,
     ),
+    // Enums used only as query parameters are not collected from bodies: named here, so
+    // every `$ref` the parameters make resolves.
+    components(schemas(
+        api::dossiers::ChannelName,
+        api::dossiers::ScopeName,
+        api::dossiers::SortName,
+        api::audit::AuditFormat,
+        api::audit::ReportBy,
+        api::audit::ReportFormat,
+        api::procedures::GraphFormat,
+    )),
     modifiers(&Bearer, &Problems),
     tags(
         (name = "procedures", description = "The catalogue"),
@@ -182,6 +193,39 @@ pub fn json() -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Regression: enums used only as query parameters were referenced but never defined, so
+    /// generated clients dropped the listing and report endpoints.
+    #[test]
+    fn every_reference_in_the_document_resolves() {
+        let doc: serde_json::Value = serde_json::from_str(&super::json()).expect("json");
+        let mut refs = vec![];
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, x) in m {
+                        match (k.as_str(), x.as_str()) {
+                            ("$ref", Some(r)) => out.push(r.to_string()),
+                            _ => walk(x, out),
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+                _ => {}
+            }
+        }
+        walk(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("unexpected reference {r}"));
+            assert!(
+                doc["components"]["schemas"].get(name).is_some(),
+                "{r} is referenced but not defined"
+            );
+        }
+    }
+
     #[test]
     fn the_committed_openapi_json_is_fresh() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/openapi.json");

@@ -120,6 +120,7 @@ pub fn status_of(code: motcua::Code) -> StatusCode {
         | C::ValidationFailed
         | C::NotEffective
         | C::ExtensionTooLate
+        | C::ApologyTooEarly
         | C::ExtensionCapped
         | C::AlreadyResolved
         | C::Closed

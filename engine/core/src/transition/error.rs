@@ -100,6 +100,13 @@ pub enum Error {
         has: Vec<String>,
     },
     #[error(
+        "action '{action}': an apology is for a dossier that is late or about to be (overdue, or past the warning share of its time); the appointment is {appointment} and the step is on time"
+    )]
+    ApologyTooEarly {
+        action: String,
+        appointment: jiff::Timestamp,
+    },
+    #[error(
         "action '{action}': an extension must be granted before the appointment ({appointment}); it has passed, so issue an apology instead"
     )]
     ExtensionTooLate {

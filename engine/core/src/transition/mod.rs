@@ -357,6 +357,12 @@ pub(super) fn step(
         next.clock.extension_notices.push(n);
     }
     if action.apology {
+        if !late_or_nearly(p, d, &action.from, env) {
+            return Err(Error::ApologyTooEarly {
+                action: action.id.clone(),
+                appointment: d.clock.due_at,
+            });
+        }
         let a = notice::apologise(
             p,
             &mut next,
@@ -462,8 +468,26 @@ fn notice_event(d: &Dossier, kind: EventKind, notice: &impl Serialize, now: Time
     }
 }
 
+/// Whether an apology may be made now: the statutory clock or the step at `state` is
+/// overdue or past its warning share (`Rules::due_soon`). An apology turns a dossier late in
+/// the national index, so it is for lateness that is real or imminent, not a formality.
+fn late_or_nearly(p: &Definition, d: &Dossier, state: &str, env: &Env<'_>) -> bool {
+    use crate::dossier::status::{ClockState, clocks};
+    let c = clocks(&p.procedure, d, env.calendar, env.rules, env.now);
+    let pressing =
+        |s: Option<ClockState>| matches!(s, Some(ClockState::Overdue | ClockState::DueSoon));
+    pressing(c.statutory.state)
+        || c.steps
+            .iter()
+            .any(|st| st.state == state && pressing(Some(st.clock)))
+}
+
 /// The actions `actor` may take now, with the reason each refused one would be refused.
-pub fn available(p: &Definition, d: &Dossier, actor: &Actor, now: Timestamp) -> Vec<Availability> {
+///
+/// `env` supplies the instant, the calendar and the rules (an apology is offered only when
+/// the dossier is late or nearly so).
+pub fn available(p: &Definition, d: &Dossier, actor: &Actor, env: &Env<'_>) -> Vec<Availability> {
+    let now = env.now;
     if !d.is_open() {
         return vec![];
     }
@@ -477,7 +501,12 @@ pub fn available(p: &Definition, d: &Dossier, actor: &Actor, now: Timestamp) -> 
                 Err(_) if authorize(p, d, action, actor, Requester::Outside, true).is_ok() => true,
                 Err(_) => continue,
             };
+            let too_early = action.apology && !late_or_nearly(p, d, &action.from, env);
             let refusal = match p.guards.get(&action.id) {
+                _ if too_early => Some(
+                    "chỉ xin lỗi khi hồ sơ đã quá hạn hoặc sắp đến hạn (hồ sơ sẽ bị tính là trễ hạn)"
+                        .to_string(),
+                ),
                 Some(g) => match g.allows(&d.data, Some(d), &serde_json::json!({}), actor, now) {
                     Ok(true) => None,
                     Ok(false) => Some(g.label.clone()),

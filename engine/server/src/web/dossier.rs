@@ -59,6 +59,10 @@ pub struct ActionForm {
     pub on_behalf: bool,
     /// The comment typed before a refusal, shown again.
     pub comment: String,
+    /// An extension or an apology: shown apart from the work's own actions.
+    pub exceptional: bool,
+    /// An apology, which makes the dossier count as late.
+    pub apology: bool,
 }
 
 #[derive(Template)]
@@ -83,6 +87,8 @@ struct DossierPage {
     fee_total: String,
     clocks: Vec<ClockLine>,
     timeline: Vec<Step>,
+    /// Extensions or apologies are offered (shown apart, folded).
+    has_exceptional: bool,
     actions: Vec<ActionForm>,
     forms: Vec<(String, &'static str)>,
     errors: Vec<String>,
@@ -203,6 +209,12 @@ pub fn forms_of(p: &Procedure, d: &Dossier, history: &[Entry]) -> Vec<(String, &
     if !d.clock.apologies.is_empty() {
         out.push(("04".into(), "Phiếu xin lỗi và hẹn lại ngày trả kết quả"));
     }
+    if !d.clock.extension_notices.is_empty() {
+        out.push((
+            "gia-han".into(),
+            "Thông báo gia hạn thời gian giải quyết hồ sơ",
+        ));
+    }
     out.push(("06".into(), "Phiếu kiểm soát quá trình giải quyết hồ sơ"));
     out
 }
@@ -221,25 +233,6 @@ fn action_fields(p: &Procedure, action: &motcua::procedure::Action) -> Vec<Field
             value: String::new(),
             checked: vec![],
         });
-    }
-    out
-}
-
-/// The documents the step that sent the dossier to the applicant's state `state` asked for
-/// (the last such entry's document lists): what form 02 told the applicant to bring.
-fn requested(history: &[motcua::audit::Entry], state: &str) -> Vec<String> {
-    let Some(asked) = history
-        .iter()
-        .rev()
-        .find(|e| e.to.iter().any(|t| t == state))
-    else {
-        return vec![];
-    };
-    let mut out = vec![];
-    if let Some(input) = asked.input.as_object() {
-        for list in input.values().filter_map(Value::as_array) {
-            out.extend(list.iter().filter_map(Value::as_str).map(String::from));
-        }
     }
     out
 }
@@ -324,12 +317,14 @@ fn draw(
             let declared = p.actions.iter().find(|x| x.id == a.action);
             let mut fields = declared.map(|x| action_fields(p, x)).unwrap_or_default();
             if a.on_behalf {
-                requested_first(&mut fields, &requested(&history, &a.from));
+                requested_first(&mut fields, &super::forms::last_request(p, &d, &history));
             }
             let mut form = ActionForm {
                 fields,
                 on_behalf: a.on_behalf,
                 comment: String::new(),
+                exceptional: declared.is_some_and(|x| x.apology || x.extends.is_some()),
+                apology: declared.is_some_and(|x| x.apology),
                 label: a.label,
                 to: p
                     .state(&a.to)
@@ -417,6 +412,7 @@ fn draw(
         clocks,
         timeline: timeline(p, &history),
         forms: forms_of(p, &d, &history),
+        has_exceptional: actions.iter().any(|a| a.exceptional),
         actions,
         errors,
     })
@@ -446,6 +442,14 @@ fn after(p: &Procedure, before: &Dossier, next: &crate::api::views::DossierView)
         .map_or(0, Vec::len);
     if apologies > before.clock.apologies.len() {
         return form("04");
+    }
+    let extensions = next
+        .clock
+        .get("extension_notices")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if extensions > before.clock.extension_notices.len() {
+        return form("gia-han");
     }
     match next.ending.get("outcome").and_then(Value::as_str) {
         Some("refused") => form("03"),

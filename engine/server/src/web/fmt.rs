@@ -43,6 +43,25 @@ pub fn percent(permille: Option<u64>) -> u64 {
     permille.map_or(0, |p| p / 10)
 }
 
+/// A duration in words: "10 ngày", "0,5 ngày làm việc", "4 giờ làm việc".
+pub fn duration(d: motcua::calendar::Duration) -> String {
+    use motcua::calendar::Unit;
+    let whole = d.milli / 1000;
+    let frac = d.milli % 1000;
+    let amount = if frac == 0 {
+        whole.to_string()
+    } else {
+        let digits = format!("{frac:03}");
+        format!("{whole},{}", digits.trim_end_matches('0'))
+    };
+    let unit = match d.unit {
+        Unit::WorkingDays => "ngày làm việc",
+        Unit::WorkingHours => "giờ làm việc",
+        Unit::CalendarDays => "ngày",
+    };
+    format!("{amount} {unit}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +78,9 @@ mod tests {
         assert_eq!(dong(75_000), "75.000 đ");
         assert_eq!(dong(1_250_000), "1.250.000 đ");
         assert_eq!(percent(Some(1234)), 123);
+        let d = |t: &str| duration(t.parse().expect("duration"));
+        assert_eq!(d("10 days"), "10 ngày");
+        assert_eq!(d("0.5 working days"), "0,5 ngày làm việc");
+        assert_eq!(d("4 working hours"), "4 giờ làm việc");
     }
 }

@@ -95,6 +95,21 @@ struct Form04 {
     officer: String,
 }
 
+/// The written notice of a legal extension to the applicant (thông báo gia hạn).
+#[derive(Template)]
+#[template(path = "form_gia_han.html")]
+struct FormExtension {
+    head: Head,
+    applicant: String,
+    procedure: String,
+    received_at: String,
+    old_appointment: String,
+    new_appointment: String,
+    extension: String,
+    reason: String,
+    officer: String,
+}
+
 #[derive(Template)]
 #[template(path = "form_05.html")]
 struct Form05 {
@@ -167,6 +182,38 @@ fn into_kind<'a>(p: &Procedure, history: &'a [Entry], kind: StateKind) -> Option
                 .iter()
                 .any(|s| p.state(s).is_some_and(|x| x.kind == kind))
     })
+}
+
+/// The documents the applicant was last asked to bring (form 02's list, "guide once"): those
+/// the request's `documents` inputs named, or what an automatic completeness check wrote
+/// into the form data under its plugin's `missing_field`.
+pub fn asked_documents(p: &Procedure, d: &Dossier, request: &Entry) -> Vec<String> {
+    let action = p.actions.iter().find(|a| a.id == request.action);
+    let mut ids: Vec<String> = vec![];
+    for input in action.map(|a| a.inputs.as_slice()).unwrap_or_default() {
+        if input.kind == InputKind::Documents
+            && let Some(list) = request.input.get(&input.name).and_then(|x| x.as_array())
+        {
+            ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
+        }
+    }
+    if ids.is_empty() {
+        for plugin in &p.plugins {
+            if let Some(field) = plugin.config.get("missing_field").and_then(|f| f.as_str())
+                && let Some(list) = d.data.get(field).and_then(|x| x.as_array())
+            {
+                ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
+            }
+        }
+    }
+    ids
+}
+
+/// The last request that sent `d` to the applicant, and the documents it asked for.
+pub fn last_request(p: &Procedure, d: &Dossier, history: &[Entry]) -> Vec<String> {
+    into_kind(p, history, StateKind::Applicant)
+        .map(|e| asked_documents(p, d, e))
+        .unwrap_or_default()
 }
 
 /// The entry that ended `d` with `outcome`, if it so ended.
@@ -270,27 +317,7 @@ fn draw(
         }
         "02" => {
             let e = into_kind(p, &history, StateKind::Applicant).ok_or_else(none)?;
-            // Exactly the documents the officer's `documents` inputs named: guide once.
-            let action = p.actions.iter().find(|a| a.id == e.action);
-            let mut ids: Vec<String> = vec![];
-            for input in action.map(|a| a.inputs.as_slice()).unwrap_or_default() {
-                if input.kind == InputKind::Documents
-                    && let Some(list) = e.input.get(&input.name).and_then(|x| x.as_array())
-                {
-                    ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
-                }
-            }
-            // An automatic completeness check writes what is missing into the form data,
-            // under the field its plugin's `missing_field` names.
-            if ids.is_empty() {
-                for plugin in &p.plugins {
-                    if let Some(field) = plugin.config.get("missing_field").and_then(|f| f.as_str())
-                        && let Some(list) = d.data.get(field).and_then(|x| x.as_array())
-                    {
-                        ids.extend(list.iter().filter_map(|x| x.as_str()).map(String::from));
-                    }
-                }
-            }
+            let ids = asked_documents(p, &d, e);
             page(&Form02 {
                 head: head(
                     p,
@@ -344,6 +371,27 @@ fn draw(
                 promised: fmt::when(a.promised),
                 reason: a.reason.clone(),
                 officer: a.officer.clone(),
+            })
+        }
+        "gia-han" => {
+            let n = d.clock.extension_notices.last().ok_or_else(none)?;
+            page(&FormExtension {
+                head: head(
+                    p,
+                    &d,
+                    "",
+                    "THÔNG BÁO GIA HẠN THỜI GIAN GIẢI QUYẾT HỒ SƠ",
+                    n.at,
+                    true,
+                ),
+                applicant,
+                procedure: p.name.clone(),
+                received_at,
+                old_appointment: fmt::when(n.old_appointment),
+                new_appointment: fmt::when(n.new_appointment),
+                extension: fmt::duration(n.extension),
+                reason: n.reason.clone(),
+                officer: n.approver.clone(),
             })
         }
         "05" => {
@@ -426,7 +474,7 @@ fn draw(
         }
         _ => {
             return Err(Problem::not_found(format!(
-                "no form {form}: forms are 01 to 06"
+                "no form {form}: forms are 01 to 06 and gia-han"
             )));
         }
     }))

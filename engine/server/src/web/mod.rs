@@ -100,10 +100,10 @@ fn menu(who: &Principal, desk: bool) -> Vec<(&'static str, &'static str)> {
         links.push(("/bao-cao", "Báo cáo"));
     }
     if who.has(AUDITOR) {
+        links.push(("/kiem-tra", "Nhật ký kiểm tra"));
         if !who.is_officer() {
             links.push(("/tim-kiem", "Tìm hồ sơ"));
         }
-        links.push(("/kiem-tra", "Nhật ký kiểm tra"));
         if !who.is_officer() {
             links.push(("/bao-cao", "Báo cáo"));
         }
