@@ -220,14 +220,14 @@ fn main() {
     ];
     // Warm the cache as a running server would be, then measure each case twice, alternating.
     for (_, make) in &cases {
-        let qs: Vec<Query> = picks.iter().take(100).map(|n| make(n)).collect();
+        let qs: Vec<Query> = picks.iter().take(100).map(make).collect();
         time(&engine, &qs);
     }
     println!("| query (page of 50) | p50 ms | p99 ms | most on a page |");
     println!("|---|---|---|---|");
     for round in 1..=2 {
         for (label, make) in &cases {
-            let qs: Vec<Query> = picks.iter().map(|n| make(n)).collect();
+            let qs: Vec<Query> = picks.iter().map(make).collect();
             let (p50, p99, most) = time(&engine, &qs);
             println!("| {label} (round {round}) | {p50:.2} | {p99:.2} | {most} |");
         }

@@ -74,13 +74,13 @@ fn the_desk_finds_a_forwarded_dossier_by_a_partial_unaccented_name_phone_or_code
     ] {
         let r = search(&s, DESK, q);
         assert_eq!(r.status, 200, "{q}: {}", r.text());
-        assert_eq!(codes(&r.json()), [binh.clone()], "{q}");
+        assert_eq!(codes(&r.json()), vec![binh.clone()], "{q}");
     }
     let r = search(&s, DESK, "q=%2B84%20912%20000%20111");
-    assert_eq!(codes(&r.json()), [hoa.clone()]);
+    assert_eq!(codes(&r.json()), vec![hoa.clone()]);
     let number = hoa.rsplit('-').next().expect("number");
     let r = search(&s, DESK, &format!("q={number}"));
-    assert_eq!(codes(&r.json()), [hoa.clone()]);
+    assert_eq!(codes(&r.json()), vec![hoa.clone()]);
     let page = search(&s, AUDITOR, "q=tran").json();
     assert_eq!(page["truncated"], false);
     assert_eq!(page["dossiers"][0]["applicant_name"], "Trần Văn Bình");
@@ -89,10 +89,10 @@ fn the_desk_finds_a_forwarded_dossier_by_a_partial_unaccented_name_phone_or_code
     let r = search(&s, DESK, "limit=1");
     assert_eq!(r.status, 200, "{}", r.text());
     let first = r.json();
-    assert_eq!(codes(&first), [binh.clone()]);
+    assert_eq!(codes(&first), vec![binh.clone()]);
     let next = first["next"].as_str().expect("a second page");
     let r = search(&s, DESK, &format!("limit=1&cursor={next}"));
-    assert_eq!(codes(&r.json()), [hoa.clone()]);
+    assert_eq!(codes(&r.json()), vec![hoa.clone()]);
     // A cursor is sealed to its filters.
     let r = search(&s, DESK, &format!("limit=1&sort=received&cursor={next}"));
     assert_eq!(r.status, 400, "{}", r.text());
@@ -107,7 +107,7 @@ fn the_desk_finds_a_forwarded_dossier_by_a_partial_unaccented_name_phone_or_code
     );
     assert_eq!(
         codes(&r.json()),
-        [hoa.clone()],
+        vec![hoa.clone()],
         "received today, still at receipt"
     );
     let r = search(&s, DESK, "scope=closed");

@@ -137,7 +137,7 @@ impl Query {
 
 /// The ASCII letter a precomposed Latin letter is written on, if it is one.
 fn base_letter(c: char) -> Option<char> {
-    const GROUPS: [(&str, char); 14] = [
+    const GROUPS: [(&str, char); 15] = [
         ("àáảãạăằắẳẵặâầấẩẫậäåāą", 'a'),
         ("ÀÁẢÃẠĂẰẮẲẴẶÂẦẤẨẪẬÄÅĀĄ", 'a'),
         ("èéẻẽẹêềếểễệëēę", 'e'),
@@ -152,6 +152,7 @@ fn base_letter(c: char) -> Option<char> {
         ("ỲÝỶỸỴŸ", 'y'),
         ("đĐ", 'd'),
         ("çÇ", 'c'),
+        ("ñÑ", 'n'),
     ];
     if c.is_ascii() {
         return None;
@@ -160,10 +161,6 @@ fn base_letter(c: char) -> Option<char> {
         .iter()
         .find(|(letters, _)| letters.contains(c))
         .map(|(_, base)| *base)
-        .or_else(|| match c {
-            'ñ' | 'Ñ' => Some('n'),
-            _ => None,
-        })
 }
 
 #[cfg(test)]
