@@ -28,6 +28,7 @@ mod older_stores;
 mod on_behalf;
 #[cfg(feature = "plugins")]
 mod plugin_steps;
+mod receipt;
 mod reports;
 mod search;
 mod versions;

@@ -8,6 +8,44 @@ pub struct Form {
     validator: jsonschema::Validator,
     /// Top-level fields with a `default` in the schema, applied at receipt when absent.
     defaults: Vec<(String, serde_json::Value)>,
+    /// Top-level `format: date` fields bounded by `formatMinimum` / `formatMaximum` (a date,
+    /// or `today`: the receipt's local day), which JSON Schema 2020-12 leaves to extensions.
+    date_bounds: Vec<DateBounds>,
+}
+
+#[derive(Debug, Clone)]
+struct DateBounds {
+    field: String,
+    min: Option<DateBound>,
+    max: Option<DateBound>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum DateBound {
+    Today,
+    Day(jiff::civil::Date),
+}
+
+impl DateBound {
+    fn parse(field: &str, keyword: &str, v: &serde_json::Value) -> Result<DateBound, SchemaError> {
+        match v.as_str() {
+            Some("today") => Ok(DateBound::Today),
+            Some(text) => text.parse().map(DateBound::Day).map_err(|_| {
+                SchemaError(format!(
+                    "/properties/{field}/{keyword}: '{text}' is neither a date YYYY-MM-DD nor 'today'"
+                ))
+            }),
+            None => Err(SchemaError(format!(
+                "/properties/{field}/{keyword}: must be a date YYYY-MM-DD or 'today'"
+            ))),
+        }
+    }
+    fn on(self, today: jiff::civil::Date) -> jiff::civil::Date {
+        match self {
+            DateBound::Today => today,
+            DateBound::Day(d) => d,
+        }
+    }
 }
 
 impl std::fmt::Debug for Form {
@@ -56,10 +94,62 @@ impl Form {
                     .collect()
             })
             .unwrap_or_default();
+        let mut date_bounds = vec![];
+        if let Some(props) = schema.get("properties").and_then(serde_json::Value::as_object) {
+            for (name, p) in props {
+                let bound = |k: &str| {
+                    p.get(k)
+                        .map(|v| DateBound::parse(name, k, v))
+                        .transpose()
+                };
+                let (min, max) = (bound("formatMinimum")?, bound("formatMaximum")?);
+                if min.is_some() || max.is_some() {
+                    date_bounds.push(DateBounds {
+                        field: name.clone(),
+                        min,
+                        max,
+                    });
+                }
+            }
+        }
         Ok(Form {
             validator,
             defaults,
+            date_bounds,
         })
+    }
+
+    /// [`Form::check`], and the date bounds against `today` (the receipt's local day):
+    /// "no birth date in the future" is `formatMaximum: today`.
+    pub fn check_on(&self, data: &serde_json::Value, today: jiff::civil::Date) -> Vec<FieldError> {
+        let mut errors = self.check(data);
+        for b in &self.date_bounds {
+            let Some(day) = data
+                .get(&b.field)
+                .and_then(serde_json::Value::as_str)
+                .and_then(|t| t.parse::<jiff::civil::Date>().ok())
+            else {
+                continue;
+            };
+            let field = format!("/{}", b.field);
+            if let Some(min) = b.min.map(|m| m.on(today))
+                && day < min
+            {
+                errors.push(FieldError {
+                    field: field.clone(),
+                    message: format!("{day} is before the earliest allowed day, {min}"),
+                });
+            }
+            if let Some(max) = b.max.map(|m| m.on(today))
+                && day > max
+            {
+                errors.push(FieldError {
+                    field,
+                    message: format!("{day} is after the latest allowed day, {max}"),
+                });
+            }
+        }
+        errors
     }
 
     /// Fields the schema gives a `default`: a guard or a plugin may rely on them being present.
@@ -101,6 +191,31 @@ impl Form {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_birth_date_may_not_be_in_the_future() {
+        let form = Form::compile(&serde_json::json!({
+            "type": "object",
+            "properties": {
+                "ngay_sinh": {"type": "string", "format": "date", "formatMaximum": "today"},
+                "ngay_cap": {"type": "string", "format": "date", "formatMinimum": "2021-01-01"}
+            }
+        }))
+        .unwrap();
+        let today: jiff::civil::Date = "2026-12-07".parse().unwrap();
+        let ok = serde_json::json!({"ngay_sinh": "2026-12-07", "ngay_cap": "2021-01-01"});
+        assert!(form.check_on(&ok, today).is_empty());
+        let bad = serde_json::json!({"ngay_sinh": "2026-12-08", "ngay_cap": "2020-12-31"});
+        let errors = form.check_on(&bad, today);
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["/ngay_sinh", "/ngay_cap"], "{errors:?}");
+        assert!(
+            Form::compile(&serde_json::json!({
+                "properties": {"d": {"type": "string", "formatMaximum": "yesterday"}}
+            }))
+            .is_err()
+        );
+    }
 
     #[test]
     fn each_wrong_field_gets_its_own_message() {

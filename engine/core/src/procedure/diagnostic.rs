@@ -113,6 +113,7 @@ codes! {
     EscalationThreshold = "E055", Error, "escalation threshold missing, doubled or beyond the budget";
     EscalationAction = "E056", Error, "escalation takes an action the system cannot take from its state";
     ApologyAction = "E057", Error, "apology action that moves the dossier or also extends";
+    FeePerField = "E058", Error, "fee counted per a field the form does not declare as an integer";
     PluginUnreadable = "E060", Error, "plugin file missing or unreadable";
     PluginHashMismatch = "E061", Error, "plugin file does not match its pinned sha256";
     NotAPlugin = "E062", Error, "not a motcua plugin";

@@ -175,6 +175,10 @@ pub struct Fee {
     /// Fixed amount in VND.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<u64>,
+    /// The fixed amount is per unit of this integer form field (e.g. copies asked for):
+    /// charged `amount × data[per]`, itemised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per: Option<String>,
     /// A plugin computes the amount from the dossier data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plugin: Option<PluginCall>,

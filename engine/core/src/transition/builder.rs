@@ -115,6 +115,7 @@ impl<'e, 'a> Builder<'e, 'a> {
         let code = self.placeholder();
         let mut data = sub.data.clone();
         let defaulted = p.form.apply_defaults(&mut data);
+        let fees = fixed_fees(proc_, &data);
         let mut d = Dossier {
             code: code.clone(),
             procedure: proc_.id.clone(),
@@ -125,7 +126,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             channel: sub.channel,
             data,
             documents: sub.documents.clone(),
-            fees: fixed_fees(proc_),
+            fees,
             tokens: vec![],
             clock: Clock {
                 received_at: env.now,
@@ -263,7 +264,9 @@ impl<'e, 'a> Builder<'e, 'a> {
             // Checked as it will be stored, with the child form's defaults.
             let mut data = sub.data.clone();
             child.form.apply_defaults(&mut data);
-            let errors = child.form.check(&data);
+            let errors = child
+                .form
+                .check_on(&data, self.env.calendar.local_date(self.env.now));
             if !errors.is_empty() {
                 return Err(Error::InvalidForm(errors));
             }
@@ -621,16 +624,30 @@ fn token_at(
     }
 }
 
-/// The procedure's fixed fees; plugin-computed ones are added by the engine before commit.
-fn fixed_fees(p: &crate::procedure::Procedure) -> Vec<crate::dossier::FeeCharge> {
+/// The procedure's fixed fees, per copy where the fee says `per:` (a missing or negative
+/// count is none); plugin-computed ones are added by the engine before commit.
+fn fixed_fees(
+    p: &crate::procedure::Procedure,
+    data: &serde_json::Value,
+) -> Vec<crate::dossier::FeeCharge> {
     p.fees
         .iter()
         .filter_map(|f| {
-            f.amount.map(|amount| crate::dossier::FeeCharge {
+            let amount = f.amount?;
+            let Some(field) = &f.per else {
+                return Some(crate::dossier::FeeCharge {
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    amount,
+                    breakdown: vec![],
+                });
+            };
+            let count = data.get(field).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            Some(crate::dossier::FeeCharge {
                 id: f.id.clone(),
                 name: f.name.clone(),
-                amount,
-                breakdown: vec![],
+                amount: amount.saturating_mul(count),
+                breakdown: vec![(format!("{count} × {amount}"), amount.saturating_mul(count))],
             })
         })
         .collect()

@@ -204,7 +204,7 @@ pub fn submit(p: &Definition, sub: &Submission, env: &Env<'_>) -> Result<Transit
     // The data as it will be stored: with the schema's defaults, which must be valid too.
     let mut data = sub.data.clone();
     p.form.apply_defaults(&mut data);
-    let errors = p.form.check(&data);
+    let errors = p.form.check_on(&data, env.calendar.local_date(env.now));
     if !errors.is_empty() {
         return Err(Error::InvalidForm(errors));
     }

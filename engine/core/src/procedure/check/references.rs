@@ -23,6 +23,25 @@ impl Checker<'_> {
             if let Some(call) = &f.plugin {
                 calls.push((format!("/fees/{i}/plugin/plugin"), call));
             }
+            if let Some(field) = &f.per {
+                let kind = p
+                    .form
+                    .get("properties")
+                    .and_then(|props| props.get(field))
+                    .and_then(|x| x.get("type"))
+                    .and_then(serde_json::Value::as_str);
+                if kind != Some("integer") || f.amount.is_none() {
+                    self.emit(
+                        Code::FeePerField,
+                        self.at(&format!("/fees/{i}/per")),
+                        format!(
+                            "fee '{}' is counted per '{field}', which the form does not declare as an integer (or the fee has no amount)",
+                            f.id
+                        ),
+                        Some("name an integer field of the form, such as the number of copies, and give the fee an amount per unit".into()),
+                    );
+                }
+            }
             if f.amount.is_none() && f.plugin.is_none() {
                 self.emit(
                     Code::MissingField,
