@@ -62,6 +62,7 @@ fn submission(n: u64) -> Submission {
         idempotency_key: None,
         received_by: actor("mc01", "mot_cua", "bo_phan_mot_cua"),
         meta: Default::default(),
+        comment: None,
     }
 }
 

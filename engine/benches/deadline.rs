@@ -56,6 +56,7 @@ fn submission(n: u64) -> Submission {
         idempotency_key: None,
         received_by: desk(),
         meta: Default::default(),
+        comment: None,
     }
 }
 

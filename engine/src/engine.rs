@@ -601,6 +601,11 @@ impl Engine {
     pub fn store(&self) -> &dyn Reader {
         &*self.store
     }
+    /// The working-day calendar the engine decides on.
+    pub fn calendar(&self) -> &Arc<dyn WorkingCalendar> {
+        &self.calendar
+    }
+
     pub fn clock(&self) -> &Arc<dyn TimeSource> {
         &self.clock
     }

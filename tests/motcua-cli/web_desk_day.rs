@@ -269,3 +269,92 @@ async fn an_extension_prints_its_notice_and_an_apology_waits_for_lateness() {
     b.shot("extension-notice").await;
     b.close().await;
 }
+
+/// The receiving form cannot misfire: it opens blank, Enter in a field receives nothing, the
+/// applicant's identity is typed once, districts read as names, and a missing required
+/// document is either ticked or received with a reason the audit log keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_receiving_form_cannot_misfire() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    let b = Browser::start(&format!("http://{}", s.addr), 1280, 1200).await;
+    b.sign_in(DESK.token).await;
+    b.goto("/tiep-nhan/cap-phep-xay-dung-nha-o").await;
+    let blank: bool = b
+        .client
+        .execute(
+            "return [...document.querySelectorAll('#desk-form input[type=text], #desk-form input[type=number]')].every(i => i.value === '') \
+             && [...document.querySelectorAll('#desk-form input[type=checkbox]')].every(i => !i.checked)",
+            vec![],
+        )
+        .await
+        .expect("script")
+        .as_bool()
+        .expect("bool");
+    assert!(blank, "nothing typed, nothing ticked");
+    let district = b.text("#f\\.quan_huyen").await;
+    assert!(
+        district.contains("Quận Hải Châu"),
+        "labels, not codes: {district}"
+    );
+    b.fill("#applicant_id", "048090001234").await;
+    b.fill("#applicant_name", "Võ Thị Lan").await;
+    b.fill("#f\\.dia_chi_cong_trinh", "12 Lê Lợi").await;
+    b.select("#f\\.quan_huyen", "hai-chau").await;
+    b.fill("#f\\.dien_tich_san", "180").await;
+    // Enter in a field: nothing happens, nothing is received.
+    b.fill("#f\\.so_tang", "2\n").await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(b.path().await, "/tiep-nhan/cap-phep-xay-dung-nha-o");
+    assert!(!b.has("#confirm").await);
+    let none = s
+        .get("/v1/dossiers?applicant=048090001234", Some(AUDITOR))
+        .json();
+    assert_eq!(none["dossiers"].as_array().map(Vec::len), Some(0), "{none}");
+
+    // Two documents ticked, the drawing missing: the confirmation says so and asks why.
+    b.click("#doc-don-de-nghi").await;
+    b.click("#doc-giay-to-dat").await;
+    b.click("#submit-dossier").await;
+    b.wait_for("#confirm").await;
+    let confirm = b.text("#confirm").await;
+    assert!(confirm.contains("Võ Thị Lan"), "{confirm}");
+    assert!(confirm.contains("Quận Hải Châu"), "{confirm}");
+    assert!(
+        confirm.contains("Bản vẽ"),
+        "the missing drawing is named: {confirm}"
+    );
+    b.shot("desk-confirm").await;
+    b.click("#confirm-receive").await;
+    b.wait_for("#form-errors").await;
+    assert!(b.text("#form-errors").await.contains("lý do"));
+    b.fill("#ly_do_thieu", "Công dân nộp bản vẽ trong ngày mai")
+        .await;
+    b.click("#confirm-receive").await;
+    let path = b.wait_path(|p| p.ends_with("/mau/01")).await;
+    let code = path
+        .strip_prefix("/ho-so/")
+        .and_then(|p| p.strip_suffix("/mau/01"))
+        .expect("the slip")
+        .to_string();
+    let d = dossier(&s, &code);
+    // Typed once: the owner's name and id come from the applicant.
+    assert_eq!(d["data"]["ho_ten_chu_dau_tu"], "Võ Thị Lan");
+    assert_eq!(d["data"]["so_cccd"], "048090001234");
+    assert_eq!(
+        d["data"]["quan_huyen"], "hai-chau",
+        "the code is what is stored"
+    );
+    let history = s
+        .get(&format!("/v1/dossiers/{code}/audit"), Some(AUDITOR))
+        .json();
+    let receipt = &history[0];
+    assert_eq!(receipt["action"], "submit");
+    assert!(
+        receipt["comment"]
+            .as_str()
+            .is_some_and(|c| c.contains("nộp bản vẽ trong ngày mai")),
+        "{receipt}"
+    );
+    b.close().await;
+}

@@ -175,10 +175,31 @@ fn forged_cross_site_and_broken_desk_posts_are_refused_and_store_nothing() {
     let r = post(&s, path, &cookie, &[("origin", "null")], &form(&good));
     assert_eq!(r.status, 403, "{}", r.text());
 
+    // Checked, not received: the confirmation step writes nothing.
+    let r = post(&s, path, &cookie, &[], &form(&good));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(audit_count(&s), before, "a confirmation page wrote nothing");
+    let page = r.text();
+    let at = page
+        .find("name=\"xac_nhan\" value=\"")
+        .expect("a confirmation")
+        + 23;
+    let digest = page[at..at + 64].to_string();
+    let mut confirmed = good.clone();
+    confirmed.push(("buoc", "nhan"));
+    confirmed.push(("xac_nhan", &digest));
+    // Confirmed for other values than those posted: shown again, nothing received.
+    let mut changed = confirmed.clone();
+    changed[10] = ("f.so_tang", "4");
+    let r = post(&s, path, &cookie, &[], &form(&changed));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("Thông tin đã thay đổi"), "{}", r.text());
+    assert_eq!(audit_count(&s), before);
+
     // The form posted twice (a double click, a resend): one dossier.
-    let first = post(&s, path, &cookie, &[], &form(&good));
+    let first = post(&s, path, &cookie, &[], &form(&confirmed));
     assert_eq!(first.status, 303, "{}", first.text());
-    let second = post(&s, path, &cookie, &[], &form(&good));
+    let second = post(&s, path, &cookie, &[], &form(&confirmed));
     assert_eq!(second.header("location"), first.header("location"));
     let r = s
         .get("/v1/dossiers?applicant=001090012345", Some(AUDITOR))

@@ -85,6 +85,9 @@ async fn desk_receives_house_permit(b: &Browser) -> String {
         b.click(&format!("#doc-{doc}")).await;
     }
     b.click("#submit-dossier").await;
+    // The confirmation: what will be received, before anything is written.
+    b.wait_for("#confirm").await;
+    b.click("#confirm-receive").await;
     let path = b.wait_path(|p| p.ends_with("/mau/01")).await;
     path.strip_prefix("/ho-so/")
         .and_then(|p| p.strip_suffix("/mau/01"))

@@ -224,6 +224,7 @@ fn fill_for_firing(dir: &std::path::Path) -> Vec<String> {
                 idempotency_key: None,
                 received_by: officer("mc01", "mot_cua", "mot_cua"),
                 meta: Default::default(),
+                comment: None,
             };
             codes.push(engine.submit(sub).unwrap().dossier.code);
         }

@@ -260,6 +260,7 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
                 idempotency_key: None,
                 received_by: officer_of(p),
                 meta: Default::default(),
+                comment: None,
             };
             match w.engine.submit(sub) {
                 Ok(r) => {

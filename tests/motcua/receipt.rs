@@ -74,5 +74,8 @@ fn a_fee_per_a_field_the_form_lacks_is_a_validator_error() {
     std::fs::write(&path, source).unwrap();
     let loaded = motcua::procedure::load_and_check_file(&path).unwrap();
     let text = format!("{:?}", loaded.diagnostics);
-    assert!(text.contains("E058") || text.contains("FeePerField"), "{text}");
+    assert!(
+        text.contains("E058") || text.contains("FeePerField"),
+        "{text}"
+    );
 }

@@ -124,6 +124,7 @@ pub fn application() -> Submission {
         idempotency_key: None,
         received_by: desk_officer(),
         meta: Default::default(),
+        comment: None,
     }
 }
 

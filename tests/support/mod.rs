@@ -163,6 +163,7 @@ pub fn house_permit(data: serde_json::Value) -> Submission {
         idempotency_key: None,
         received_by: officer("mc01", "mot_cua", "bo_phan_mot_cua"),
         meta: Default::default(),
+        comment: None,
     }
 }
 

@@ -46,6 +46,7 @@ pub fn submission(n: u64) -> Submission {
         idempotency_key: None,
         received_by: officer(),
         meta: Default::default(),
+        comment: None,
     }
 }
 

@@ -422,6 +422,7 @@ pub fn sample_submission(
         idempotency_key: None,
         received_by: officer.clone(),
         meta: Default::default(),
+        comment: None,
     };
     Some((officer, sub))
 }

@@ -138,6 +138,7 @@ fn submission(n: usize, receiver: &Actor) -> Submission {
         idempotency_key: None,
         received_by: receiver.clone(),
         meta: Default::default(),
+        comment: None,
     }
 }
 

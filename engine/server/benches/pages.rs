@@ -78,6 +78,7 @@ fn submission(n: usize, receiver: &Actor) -> Submission {
         idempotency_key: None,
         received_by: receiver.clone(),
         meta: Default::default(),
+        comment: None,
     }
 }
 

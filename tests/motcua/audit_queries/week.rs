@@ -63,6 +63,7 @@ fn appraisal(by: Actor) -> Submission {
         idempotency_key: None,
         received_by: by,
         meta: Default::default(),
+        comment: None,
     }
 }
 
@@ -81,6 +82,7 @@ fn residence() -> Submission {
         idempotency_key: None,
         received_by: police(),
         meta: Default::default(),
+        comment: None,
     }
 }
 

@@ -313,6 +313,7 @@ fn plan(cal: &Calendar, rng: &mut Rng) -> (Submission, Timestamp, Fate) {
         idempotency_key: None,
         received_by: officer("mc01", "mot_cua", "mot_cua"),
         meta: Default::default(),
+        comment: None,
     };
     (sub, when, fate)
 }

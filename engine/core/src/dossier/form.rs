@@ -95,13 +95,12 @@ impl Form {
             })
             .unwrap_or_default();
         let mut date_bounds = vec![];
-        if let Some(props) = schema.get("properties").and_then(serde_json::Value::as_object) {
+        if let Some(props) = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object)
+        {
             for (name, p) in props {
-                let bound = |k: &str| {
-                    p.get(k)
-                        .map(|v| DateBound::parse(name, k, v))
-                        .transpose()
-                };
+                let bound = |k: &str| p.get(k).map(|v| DateBound::parse(name, k, v)).transpose();
                 let (min, max) = (bound("formatMinimum")?, bound("formatMaximum")?);
                 if min.is_some() || max.is_some() {
                     date_bounds.push(DateBounds {

@@ -27,6 +27,10 @@ pub struct Submission {
     pub received_by: Actor,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meta: BTreeMap<String, String>,
+    /// The receiving officer's note, recorded on the receipt's audit entry (the desk's reason
+    /// for receiving without a required document, for instance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 /// A request to perform an action on a dossier.
@@ -164,6 +168,9 @@ impl Submission {
                     "must be at most 32 characters of digits, spaces and + . - ( )".into(),
                 ));
             }
+        }
+        if let Some(c) = &self.comment {
+            text(c, limits::TEXT_BYTES).map_err(|p| bad(|| "comment".into(), p))?;
         }
         actor("received_by", &self.received_by)?;
         list(&self.documents).map_err(|p| bad(|| "documents".into(), p))?;

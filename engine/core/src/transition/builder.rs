@@ -186,7 +186,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             actor,
             vec![],
             entered.clone(),
-            None,
+            sub.comment.clone(),
             receipt_input,
             env.now,
         );
@@ -260,6 +260,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                 idempotency_key: None,
                 received_by: actor.clone(),
                 meta: BTreeMap::new(),
+                comment: None,
             };
             // Checked as it will be stored, with the child form's defaults.
             let mut data = sub.data.clone();
@@ -642,7 +643,10 @@ fn fixed_fees(
                     breakdown: vec![],
                 });
             };
-            let count = data.get(field).and_then(serde_json::Value::as_u64).unwrap_or(0);
+            let count = data
+                .get(field)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
             Some(crate::dossier::FeeCharge {
                 id: f.id.clone(),
                 name: f.name.clone(),

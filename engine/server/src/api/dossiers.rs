@@ -53,6 +53,11 @@ pub struct SubmitBody {
     /// The portal's own references (never interpreted).
     #[serde(default)]
     pub meta: BTreeMap<String, String>,
+    /// The receiving officer's note, recorded on the receipt's audit entry (why a dossier is
+    /// received without a required document, for instance).
+    #[serde(default)]
+    #[schema(max_length = 16384)]
+    pub comment: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -323,6 +328,7 @@ pub(crate) fn receive(
         idempotency_key: Some(format!("{}:{}:{key}", who.subject.len(), who.subject)),
         received_by: access::receiver(who),
         meta,
+        comment: body.comment.filter(|c| !c.trim().is_empty()),
     };
     let receipt = s
         .engine

@@ -99,18 +99,37 @@ struct DeskForm {
     /// A fresh idempotency key per form shown: posting it twice receives one dossier.
     form_key: String,
     errors: Vec<String>,
+    /// The second step: what will be received, checked before anything is written.
+    confirm: Option<Confirm>,
 }
 
-fn form_of(c: &motcua::catalog::Compiled, v: &Viewer, dev: bool) -> Result<DeskForm, Problem> {
+/// What the desk is about to receive, shown for a last look.
+struct Confirm {
+    /// (label, value) of the applicant and every field filled.
+    lines: Vec<(String, String)>,
+    received: Vec<String>,
+    /// Required documents not ticked: receiving anyway needs a reason, recorded.
+    missing: Vec<String>,
+    reason: String,
+    /// A digest of exactly what is confirmed: a change after the confirmation shows it again.
+    digest: String,
+}
+
+/// A blank form: nothing typed, nothing ticked. (`--dev` fills the store with sample
+/// dossiers received by the server; it never types into the desk's form.)
+fn form_of(
+    s: &crate::api::State,
+    c: &motcua::catalog::Compiled,
+    v: &Viewer,
+) -> Result<DeskForm, Problem> {
     let p = &c.procedure;
-    // The example fills the form only in a demo: at a real desk every value is typed.
-    let example = if dev {
-        p.form.get("examples").and_then(|e| e.get(0))
-    } else {
-        None
-    };
-    let mut form_fields = fields::from_schema(&p.form, example);
+    let today = s.engine.calendar().local_date(s.engine.clock().now());
+    let mut form_fields = fields::from_schema(&p.form, None, today);
     fields::in_source_order(&mut form_fields, &c.source, "/form/properties");
+    // A field that takes the applicant's identity when left empty is not required here.
+    for f in form_fields.iter_mut().filter(|f| f.same_as.is_some()) {
+        f.required = false;
+    }
     let mut key = [0u8; 16];
     getrandom::fill(&mut key).map_err(|e| Problem::internal(e.to_string()))?;
     Ok(DeskForm {
@@ -127,20 +146,17 @@ fn form_of(c: &motcua::catalog::Compiled, v: &Viewer, dev: bool) -> Result<DeskF
                 name: d.name.clone(),
                 copies: d.copies,
                 required: d.required,
-                ticked: dev && d.required,
+                ticked: false,
             })
             .collect(),
-        applicant_id: example
-            .and_then(|e| e.get("so_cccd"))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        applicant_id: String::new(),
         applicant_name: String::new(),
         applicant_phone: String::new(),
         disadvantaged: false,
         channel: "desk".into(),
         form_key: hex::encode(key),
         errors: vec![],
+        confirm: None,
     })
 }
 
@@ -164,7 +180,7 @@ fn procedure_for(
 
 async fn form(State(s): State<Shared>, v: Viewer, Path(id): Path<String>) -> Screen {
     let c = procedure_for(&s, &v, &id)?;
-    Ok(Html(page(&form_of(&c, &v, s.dev)?)))
+    Ok(Html(page(&form_of(&s, &c, &v)?)))
 }
 
 /// The problem's field errors as lines a desk officer reads.
@@ -197,7 +213,7 @@ async fn submit(
 ) -> Screen {
     let posted = v.posted(&s, &headers, &body)?;
     let c = procedure_for(&s, &v, &id)?;
-    let mut shown = form_of(&c, &v, false)?;
+    let mut shown = form_of(&s, &c, &v)?;
     // What was typed stays on the form when it comes back with errors.
     for f in &mut shown.fields {
         f.value = posted
@@ -209,22 +225,16 @@ async fn submit(
     for d in &mut shown.documents {
         d.ticked = ticked.contains(&d.id);
     }
-    shown.applicant_id = posted.get("applicant_id").unwrap_or("").trim().to_string();
-    shown.applicant_name = posted
-        .get("applicant_name")
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    shown.applicant_phone = posted
-        .get("applicant_phone")
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let text = |name: &str| posted.get(name).unwrap_or("").trim().to_string();
+    shown.applicant_id = text("applicant_id");
+    shown.applicant_name = text("applicant_name");
+    shown.applicant_phone = text("applicant_phone");
     shown.disadvantaged = posted.get("disadvantaged").is_some();
     shown.channel = posted.get("channel").unwrap_or("desk").to_string();
     shown.form_key = posted.get("form_key").unwrap_or("").to_string();
     let refuse = |mut shown: DeskForm, errors: Vec<String>, status: StatusCode| {
         shown.errors = errors;
+        shown.confirm = None;
         Err(Refused::page(page_with(status, &shown)))
     };
     if shown.form_key.len() != 32 {
@@ -239,7 +249,30 @@ async fn submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let data = match fields::read(&shown.fields, &posted.0, "f.") {
+    // The identity is typed once: fields the schema marks as the applicant's take it.
+    for f in &mut shown.fields {
+        if f.value.trim().is_empty() {
+            match f.same_as.as_deref() {
+                Some("applicant.name") => f.value = shown.applicant_name.clone(),
+                Some("applicant.id") => f.value = shown.applicant_id.clone(),
+                _ => {}
+            }
+        }
+    }
+    let typed: Vec<(String, String)> = shown
+        .fields
+        .iter()
+        .filter(|f| !f.is("documents"))
+        .map(|f| (format!("f.{}", f.name), f.value.clone()))
+        .chain(
+            posted
+                .0
+                .iter()
+                .filter(|(k, _)| k.starts_with("f."))
+                .cloned(),
+        )
+        .collect();
+    let data = match fields::read(&shown.fields, &typed, "f.") {
         Ok(d) => d,
         Err(bad) => {
             let lines = bad
@@ -256,18 +289,107 @@ async fn submit(
         );
         return refuse(shown, vec![line], StatusCode::BAD_REQUEST);
     };
+    // The schema's own checks before the confirmation (the engine checks again at receipt).
+    let today = s.engine.calendar().local_date(s.engine.clock().now());
+    let mut checked = data.clone();
+    c.form.apply_defaults(&mut checked);
+    let wrong = c.form.check_on(&checked, today);
+    if !wrong.is_empty() {
+        let lines = wrong.iter().map(|e| e.to_string()).collect();
+        return refuse(shown, lines, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let missing: Vec<String> = shown
+        .documents
+        .iter()
+        .filter(|d| d.required && !d.ticked)
+        .map(|d| d.name.clone())
+        .collect();
+    let phone = Some(shown.applicant_phone.clone()).filter(|p| !p.trim().is_empty());
+    let digest = {
+        use sha2::Digest;
+        let what = serde_json::json!([
+            id,
+            shown.applicant_id,
+            shown.applicant_name,
+            phone,
+            shown.disadvantaged,
+            shown.channel,
+            data,
+            ticked
+        ]);
+        hex::encode(sha2::Sha256::digest(what.to_string().as_bytes()))
+    };
+    let reason = text("ly_do_thieu");
+    let confirmed = posted.get("buoc") == Some("nhan") && posted.get("xac_nhan") == Some(&digest);
+    if !confirmed || (!missing.is_empty() && reason.is_empty()) {
+        let mut errors = vec![];
+        if posted.get("buoc") == Some("nhan") {
+            errors.push(if confirmed {
+                "Còn thiếu giấy tờ bắt buộc: ghi lý do vẫn tiếp nhận (được lưu vào nhật ký), hoặc quay lại đánh dấu giấy tờ đã nhận.".to_string()
+            } else {
+                "Thông tin đã thay đổi sau khi kiểm tra: xem lại trước khi xác nhận.".to_string()
+            });
+        }
+        let labels = |f: &Field| {
+            let shown_value = match &f.kind {
+                fields::Kind::Select(options) => options
+                    .iter()
+                    .find(|(v, _)| v == &f.value)
+                    .map_or_else(|| f.value.clone(), |(_, l)| l.clone()),
+                fields::Kind::Boolean => {
+                    if posted.get(&format!("f.{}", f.name)).is_some() {
+                        "Có".into()
+                    } else {
+                        "Không".into()
+                    }
+                }
+                _ => f.value.clone(),
+            };
+            (f.title.clone(), shown_value)
+        };
+        let mut lines = vec![
+            ("Người nộp".to_string(), shown.applicant_name.clone()),
+            ("Số định danh".to_string(), shown.applicant_id.clone()),
+        ];
+        if let Some(p) = &phone {
+            lines.push(("Số điện thoại".into(), p.clone()));
+        }
+        lines.extend(
+            shown
+                .fields
+                .iter()
+                .filter(|f| !f.value.trim().is_empty() || f.is("boolean"))
+                .map(labels),
+        );
+        shown.confirm = Some(Confirm {
+            lines,
+            received: shown
+                .documents
+                .iter()
+                .filter(|d| d.ticked)
+                .map(|d| d.name.clone())
+                .collect(),
+            missing,
+            reason,
+            digest,
+        });
+        shown.errors = errors;
+        return Ok(Html(page(&shown)));
+    }
     let body = SubmitBody {
         procedure: id,
         applicant: ApplicantBody {
             id: shown.applicant_id.clone(),
             name: shown.applicant_name.clone(),
-            phone: Some(shown.applicant_phone.clone()).filter(|p| !p.trim().is_empty()),
+            phone,
             disadvantaged_area: shown.disadvantaged,
         },
         channel: Some(channel),
         data,
         documents: ticked,
         meta: BTreeMap::new(),
+        comment: (!missing.is_empty())
+            .then(|| format!("Tiếp nhận khi còn thiếu giấy tờ: {reason}")),
     };
     let key = format!("web:{}", shown.form_key);
     let state = s.clone();

@@ -232,6 +232,10 @@ fn action_fields(p: &Procedure, action: &motcua::procedure::Action) -> Vec<Field
             pattern: None,
             value: String::new(),
             checked: vec![],
+            min: None,
+            max: None,
+            maxlength: None,
+            same_as: None,
         });
     }
     out

@@ -16,7 +16,7 @@ pub enum Kind {
     Boolean,
     Date,
     /// One of the listed values (a JSON Schema `enum`).
-    Select(Vec<String>),
+    Select(Vec<(String, String)>),
     /// Strings, one per line (a JSON Schema array of strings).
     Lines,
     /// Checklist documents (an action's `documents` input): `(id, name)`.
@@ -35,6 +35,14 @@ pub struct Field {
     pub value: String,
     /// The documents ticked (a documents field shown again after a refusal).
     pub checked: Vec<String>,
+    /// Bounds the browser checks first, from the schema: `min`/`max` of a number or a date
+    /// (`formatMinimum`/`formatMaximum`, `today` resolved), `maxlength` of text.
+    pub min: Option<String>,
+    pub max: Option<String>,
+    pub maxlength: Option<u64>,
+    /// Left empty, the field takes the applicant's `id` or `name` (the schema's `x-same-as`:
+    /// `applicant.id` / `applicant.name`): the identity is typed once.
+    pub same_as: Option<String>,
 }
 
 impl Field {
@@ -51,7 +59,7 @@ impl Field {
                 | (Kind::Documents(_), "documents")
         )
     }
-    pub fn options(&self) -> &[String] {
+    pub fn options(&self) -> &[(String, String)] {
         match &self.kind {
             Kind::Select(o) => o,
             _ => &[],
@@ -90,7 +98,21 @@ fn text_of(v: &Value) -> String {
 /// The fields of a form schema's top-level properties, in the schema's order. Fields the
 /// desk does not fill (an array a plugin writes, as its title says) are still shown: the
 /// procedure's author decides what the form asks.
-pub fn from_schema(schema: &Value, example: Option<&Value>) -> Vec<Field> {
+/// The first of `keywords` the property declares, as an HTML bound (`today` is the day given).
+fn bound(p: &Value, keywords: &[&str], today: jiff::civil::Date) -> Option<String> {
+    keywords.iter().find_map(|k| match p.get(*k)? {
+        Value::String(s) if s == "today" => Some(today.to_string()),
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    })
+}
+
+pub fn from_schema(
+    schema: &Value,
+    example: Option<&Value>,
+    today: jiff::civil::Date,
+) -> Vec<Field> {
     let required: Vec<&str> = schema
         .get("required")
         .and_then(Value::as_array)
@@ -104,7 +126,38 @@ pub fn from_schema(schema: &Value, example: Option<&Value>) -> Vec<Field> {
         .map(|(name, p)| {
             let ty = p.get("type").and_then(Value::as_str).unwrap_or("string");
             let kind = if let Some(options) = p.get("enum").and_then(Value::as_array) {
-                Kind::Select(options.iter().map(text_of).collect())
+                // Labels from an `x-labels` map (value → label); the value itself otherwise.
+                let labels = p.get("x-labels").and_then(Value::as_object);
+                Kind::Select(
+                    options
+                        .iter()
+                        .map(|o| {
+                            let value = text_of(o);
+                            let label = labels
+                                .and_then(|l| l.get(&value))
+                                .and_then(Value::as_str)
+                                .map_or_else(|| value.clone(), String::from);
+                            (value, label)
+                        })
+                        .collect(),
+                )
+            } else if let Some(one_of) = p.get("oneOf").and_then(Value::as_array)
+                && one_of.iter().all(|o| o.get("const").is_some())
+            {
+                // `oneOf: [{const, title}]`, the standard way to label an enumeration.
+                Kind::Select(
+                    one_of
+                        .iter()
+                        .map(|o| {
+                            let value = o.get("const").map(text_of).unwrap_or_default();
+                            let label = o
+                                .get("title")
+                                .and_then(Value::as_str)
+                                .map_or_else(|| value.clone(), String::from);
+                            (value, label)
+                        })
+                        .collect(),
+                )
             } else {
                 match ty {
                     "number" => Kind::Number,
@@ -130,6 +183,14 @@ pub fn from_schema(schema: &Value, example: Option<&Value>) -> Vec<Field> {
                     .map(text_of)
                     .unwrap_or_default(),
                 checked: vec![],
+                min: bound(p, &["minimum", "exclusiveMinimum", "formatMinimum"], today),
+                max: bound(p, &["maximum", "exclusiveMaximum", "formatMaximum"], today),
+                maxlength: p.get("maxLength").and_then(Value::as_u64),
+                same_as: p
+                    .get("x-same-as")
+                    .and_then(Value::as_str)
+                    .filter(|s| matches!(*s, "applicant.id" | "applicant.name"))
+                    .map(String::from),
             }
         })
         .collect()
@@ -174,6 +235,10 @@ pub fn from_inputs(inputs: &[Input], documents: &[motcua::procedure::Document]) 
             pattern: None,
             value: String::new(),
             checked: vec![],
+            min: None,
+            max: None,
+            maxlength: None,
+            same_as: None,
         })
         .collect()
 }
@@ -285,7 +350,11 @@ mod tests {
 
     #[test]
     fn the_desk_form_follows_the_schema_titles_types_and_enums() {
-        let mut fields = from_schema(&schema(), Some(&json!({"so_tang": 3})));
+        let mut fields = from_schema(
+            &schema(),
+            Some(&json!({"so_tang": 3})),
+            jiff::civil::date(2026, 12, 7),
+        );
         let source = "form:\n  properties:\n    so_cccd: {}\n    quan_huyen: {}\n    dien_tich_san: {}\n    so_tang: {}\n    giay_to_thieu: {}\n";
         in_source_order(&mut fields, source, "/form/properties");
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
@@ -310,7 +379,7 @@ mod tests {
 
     #[test]
     fn posted_text_becomes_typed_json_and_empty_optional_fields_stay_absent() {
-        let fields = from_schema(&schema(), None);
+        let fields = from_schema(&schema(), None, jiff::civil::date(2026, 12, 7));
         let data = read(
             &fields,
             &posted(&[
@@ -331,7 +400,7 @@ mod tests {
 
     #[test]
     fn a_number_box_with_words_is_named_not_guessed() {
-        let fields = from_schema(&schema(), None);
+        let fields = from_schema(&schema(), None, jiff::civil::date(2026, 12, 7));
         let errors = read(
             &fields,
             &posted(&[("f.so_tang", "ba"), ("f.dien_tich_san", "NaN")]),
