@@ -79,7 +79,11 @@ pub fn open_store(path: &Path) -> Arc<dyn motcua::store::Store> {
             motcua::store::pg::PgStore::open(&url, Default::default()).expect("store opens"),
         );
     }
-    Arc::new(SledStore::open(path, Options::default()).expect("store opens"))
+    // A handle dropped just before (a test reopening its store) may still hold sled's file
+    // lock for a moment.
+    Arc::new(
+        waiting_for_sled_lock(|| SledStore::open(path, Options::default())).expect("store opens"),
+    )
 }
 
 pub fn open(path: &Path, clock: Arc<ManualClock>) -> Engine {
