@@ -77,6 +77,7 @@ const BROKEN: &[(&str, &str, u32, u32)] = &[
     ("E055-escalation-threshold", "E055", 42, 17),
     ("E056-escalation-action", "E056", 43, 15),
     ("E057-apology-action", "E057", 57, 5),
+    ("E058-fee-per-field", "E058", 25, 10),
     ("E060-plugin-unreadable", "E060", 23, 11),
     ("E061-plugin-hash-mismatch", "E061", 25, 13),
     ("E062-not-a-plugin", "E062", 23, 11),

@@ -92,15 +92,30 @@ pub async fn list(
         from: instant("from", &q.from)?,
         to: instant("to", &q.to)?,
     };
+    // Checked for every format, as the document states it (an export streams every match
+    // and has no use for a page size, but a malformed one is still a malformed request).
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=motcua::audit::query::MAX_PAGE).contains(&limit) {
+        return Err(
+            Problem::bad_request("invalid_request", "limit must be 1 to 1000")
+                .with("field", serde_json::Value::String("limit".into())),
+        );
+    }
+    if let Some(c) = &q.cursor {
+        let well_formed = !c.is_empty()
+            && c.len() <= 19
+            && !c.starts_with('0')
+            && c.bytes().all(|b| b.is_ascii_digit());
+        if !well_formed {
+            return Err(Problem::bad_request(
+                "bad_cursor",
+                format!("cursor '{c}' is not a sequence number of this log"),
+            )
+            .with("field", serde_json::Value::String("cursor".into())));
+        }
+    }
     match q.format.unwrap_or(AuditFormat::Json) {
         AuditFormat::Json => {
-            let limit = q.limit.unwrap_or(100);
-            if !(1..=motcua::audit::query::MAX_PAGE).contains(&limit) {
-                return Err(Problem::bad_request(
-                    "invalid_request",
-                    "limit must be 1 to 1000",
-                ));
-            }
             let state = s.clone();
             let page = blocking(move || {
                 motcua::audit::query::list(

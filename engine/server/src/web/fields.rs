@@ -333,7 +333,10 @@ mod tests {
             "required": ["so_cccd", "so_tang"],
             "properties": {
                 "so_cccd": {"type": "string", "title": "Số căn cước công dân", "pattern": "^[0-9]{12}$"},
-                "quan_huyen": {"type": "string", "enum": ["hai-chau", "son-tra"]},
+                "quan_huyen": {"type": "string", "enum": ["hai-chau", "son-tra"],
+                    "x-labels": {"hai-chau": "Quận Hải Châu"}},
+                "gioi_tinh": {"oneOf": [{"const": "nam", "title": "Nam"}, {"const": "nu", "title": "Nữ"}]},
+                "ngay_sinh": {"type": "string", "format": "date", "formatMaximum": "today"},
                 "dien_tich_san": {"type": "number", "title": "Tổng diện tích sàn (m²)"},
                 "so_tang": {"type": "integer"},
                 "giay_to_thieu": {"type": "array", "items": {"type": "string"}}
@@ -355,7 +358,7 @@ mod tests {
             Some(&json!({"so_tang": 3})),
             jiff::civil::date(2026, 12, 7),
         );
-        let source = "form:\n  properties:\n    so_cccd: {}\n    quan_huyen: {}\n    dien_tich_san: {}\n    so_tang: {}\n    giay_to_thieu: {}\n";
+        let source = "form:\n  properties:\n    so_cccd: {}\n    quan_huyen: {}\n    dien_tich_san: {}\n    so_tang: {}\n    giay_to_thieu: {}\n    gioi_tinh: {}\n    ngay_sinh: {}\n";
         in_source_order(&mut fields, source, "/form/properties");
         let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
@@ -365,13 +368,30 @@ mod tests {
                 "quan_huyen",
                 "dien_tich_san",
                 "so_tang",
-                "giay_to_thieu"
+                "giay_to_thieu",
+                "gioi_tinh",
+                "ngay_sinh"
             ]
         );
         assert_eq!(fields[0].title, "Số căn cước công dân");
         assert!(fields[0].required);
         assert_eq!(fields[0].pattern.as_deref(), Some("^[0-9]{12}$"));
-        assert_eq!(fields[1].options(), ["hai-chau", "son-tra"]);
+        // Labels for people, codes for the data; a value without a label shows itself.
+        assert_eq!(
+            fields[1].options(),
+            [
+                ("hai-chau".to_string(), "Quận Hải Châu".to_string()),
+                ("son-tra".to_string(), "son-tra".to_string())
+            ]
+        );
+        let sex = fields.iter().find(|f| f.name == "gioi_tinh").unwrap();
+        assert_eq!(sex.options()[1], ("nu".to_string(), "Nữ".to_string()));
+        let born = fields.iter().find(|f| f.name == "ngay_sinh").unwrap();
+        assert_eq!(
+            born.max.as_deref(),
+            Some("2026-12-07"),
+            "no birth after today"
+        );
         assert!(fields[2].is("number") && !fields[2].required);
         assert_eq!(fields[3].value, "3");
         assert!(fields[4].is("lines"));
