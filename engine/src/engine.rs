@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+mod assignments;
 mod firing;
 mod plugin_steps;
 mod uploads;

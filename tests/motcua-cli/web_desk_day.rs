@@ -358,3 +358,73 @@ async fn the_receiving_form_cannot_misfire() {
     );
     b.close().await;
 }
+
+/// Named officers: the head of the infrastructure office assigns a check to a named officer,
+/// reassigns it, and the officer finds it under "Giao cho tôi"; every change is on the
+/// timeline with the people's names from the credentials, not their login ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn claim_assign_and_reassign_show_in_the_inbox_and_the_timeline() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::create_dir_all(dir.path()).expect("dir");
+    let mut creds = http::ALL.to_vec();
+    creds.push(HA_TANG_2);
+    http::write_tokens(&dir.path().join("tokens.yaml"), &creds);
+    // Names and titles, as a province's tokens file gives them.
+    let mut tokens = std::fs::read_to_string(dir.path().join("tokens.yaml")).expect("tokens");
+    for (subject, name, title) in [
+        ("ha-tang-1", "Trần Quốc Bảo", "Trưởng phòng Hạ tầng"),
+        ("ha-tang-2", "Lê Minh Tuấn", "Chuyên viên phòng Hạ tầng"),
+    ] {
+        tokens = tokens.replace(
+            &format!("  subject: \"{subject}\"\n"),
+            &format!("  subject: \"{subject}\"\n  name: \"{name}\"\n  title: \"{title}\"\n"),
+        );
+    }
+    std::fs::write(dir.path().join("tokens.yaml"), tokens).expect("tokens");
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    let code = receive(&s, "n1", "Phạm Thị Hoa");
+    forward(&s, &code);
+    wait_for(&s, &code, |d| in_state(d, "kiem-tra-ket-cau"));
+
+    let b = Browser::start(&format!("http://{}", s.addr), 1280, 1200).await;
+    // The head (truong-phong-ha-tang: the procedure's extension approver) assigns the check.
+    b.sign_in(http::HA_TANG.token).await;
+    assert!(
+        b.text("form.who").await.contains("Trần Quốc Bảo"),
+        "the name, not the id"
+    );
+    b.goto(&format!("/ho-so/{code}")).await;
+    b.fill("#to-kiem-tra-ket-cau", "ha-tang-2").await;
+    b.click("#assign-to-kiem-tra-ket-cau").await;
+    b.wait_text("#assignee-kiem-tra-ket-cau", "Lê Minh Tuấn")
+        .await;
+    // Reassigned to the head himself (he claims it), then back to the colleague.
+    b.click("#claim-kiem-tra-ket-cau").await;
+    b.wait_text("#assignee-kiem-tra-ket-cau", "Trần Quốc Bảo")
+        .await;
+    b.fill("#to-kiem-tra-ket-cau", "ha-tang-2").await;
+    b.click("#assign-to-kiem-tra-ket-cau").await;
+    b.wait_text("#assignee-kiem-tra-ket-cau", "Lê Minh Tuấn")
+        .await;
+    let timeline = b.text("#timeline").await;
+    assert!(
+        timeline.contains("Giao bước “Kiểm tra an toàn kết cấu, phòng cháy và công trình liền kề” cho Lê Minh Tuấn"),
+        "{timeline}"
+    );
+    assert!(timeline.contains("Trần Quốc Bảo"), "{timeline}");
+    b.shot("assignment").await;
+    b.sign_out().await;
+
+    // The colleague sees it under "Giao cho tôi"; the zoning check still waits for anyone.
+    b.sign_in(HA_TANG_2.token).await;
+    b.goto("/viec-cua-toi").await;
+    let mine = b.text("#mine-table").await;
+    assert!(mine.contains(&code) && mine.contains("kết cấu"), "{mine}");
+    let pool = b.text("#inbox-table").await;
+    assert!(pool.contains("quy hoạch"), "{pool}");
+    assert!(
+        !pool.contains("kết cấu"),
+        "an assigned step leaves the pool: {pool}"
+    );
+    b.close().await;
+}

@@ -8,6 +8,7 @@
 mod support;
 
 mod appointments;
+mod assign;
 mod audit_proof;
 mod audit_queries;
 mod branches;

@@ -162,39 +162,85 @@ fn dev_tokens(engine: &motcua::Engine, data: &Path) -> anyhow::Result<Vec<TokenE
         }
         let roles: Vec<String> = roles.into_iter().collect();
         let token = || auth::random_token().context("drawing a demo token");
-        let entry = |subject: String, roles: Vec<String>, departments: Vec<String>| {
+        let names: std::collections::BTreeMap<String, String> = engine
+            .procedures()
+            .iter()
+            .flat_map(|p| p.procedure.departments.clone())
+            .map(|d| (d.id, d.name))
+            .collect();
+        // Demo people: a name on every screen and printed form instead of a login id.
+        const PEOPLE: [&str; 8] = [
+            "Nguyễn Thị Hạnh",
+            "Trần Quốc Bảo",
+            "Lê Minh Tuấn",
+            "Phạm Thu Trang",
+            "Hoàng Văn Nam",
+            "Đặng Ngọc Ánh",
+            "Võ Thành Long",
+            "Bùi Thị Mai",
+        ];
+        let entry = |subject: String,
+                     roles: Vec<String>,
+                     departments: Vec<String>,
+                     name: Option<String>,
+                     title: Option<String>| {
             Ok::<_, anyhow::Error>(TokenEntry {
                 token_sha256: None,
                 token: Some(token()?),
                 subject,
                 roles,
                 departments,
+                name,
+                title,
             })
         };
         let mut list = vec![];
-        for d in &departments {
+        for (i, d) in departments.iter().enumerate() {
             list.push(entry(
                 format!("can-bo-{d}"),
                 roles.clone(),
                 vec![d.clone()],
+                Some(PEOPLE[i % PEOPLE.len()].to_string()),
+                Some(format!(
+                    "Cán bộ, {}",
+                    names.get(d).map_or(d.as_str(), String::as_str)
+                )),
             )?);
         }
         list.push(entry(
             "lanh-dao".into(),
             roles.clone(),
             departments.iter().cloned().collect(),
+            Some("Ngô Đức Thắng".into()),
+            Some("Lãnh đạo Ủy ban".into()),
         )?);
-        list.push(entry("thanh-tra".into(), vec!["auditor".into()], vec![])?);
-        list.push(entry("quan-tri".into(), vec!["admin".into()], vec![])?);
+        list.push(entry(
+            "thanh-tra".into(),
+            vec!["auditor".into()],
+            vec![],
+            Some("Trịnh Văn Hùng".into()),
+            Some("Thanh tra viên".into()),
+        )?);
+        list.push(entry(
+            "quan-tri".into(),
+            vec!["admin".into()],
+            vec![],
+            None,
+            Some("Quản trị hệ thống".into()),
+        )?);
         list.push(entry(
             "cong-dich-vu-cong".into(),
             vec!["portal".into()],
             vec![],
+            None,
+            None,
         )?);
         list.push(entry(
             "001090012345".into(),
             vec!["applicant".into()],
             vec![],
+            Some("Nguyễn Thị Mai".into()),
+            None,
         )?);
         let yaml = render(&list);
         // Plain tokens: readable by the owner only, like the status key.
@@ -247,6 +293,12 @@ fn render(list: &[TokenEntry]) -> String {
             l(&e.roles),
             l(&e.departments)
         ));
+        if let Some(n) = &e.name {
+            out.push_str(&format!("  name: {}\n", q(n)));
+        }
+        if let Some(t) = &e.title {
+            out.push_str(&format!("  title: {}\n", q(t)));
+        }
     }
     out
 }

@@ -117,6 +117,8 @@ fn tokens(steps: &[Step]) -> Vec<TokenEntry> {
                 subject: s.actor.id.clone(),
                 roles: s.actor.roles.clone(),
                 departments: s.actor.departments.clone(),
+                name: None,
+                title: None,
             });
         }
     }

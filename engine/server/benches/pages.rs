@@ -60,6 +60,8 @@ fn credential(subject: &str, roles: &[&str], departments: &[&str]) -> TokenEntry
         subject: subject.into(),
         roles: roles.iter().map(|r| r.to_string()).collect(),
         departments: departments.iter().map(|d| d.to_string()).collect(),
+        name: None,
+        title: None,
     }
 }
 

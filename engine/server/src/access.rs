@@ -155,6 +155,8 @@ mod tests {
             subject: "s".into(),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             departments: departments.iter().map(|d| d.to_string()).collect(),
+            name: None,
+            title: None,
         }
     }
 

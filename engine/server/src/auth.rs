@@ -22,6 +22,10 @@ pub struct Principal {
     pub subject: String,
     pub roles: Vec<String>,
     pub departments: Vec<String>,
+    /// The person's full name and title, as the credential states them (tokens file `name`
+    /// and `title`, JWT claims `name` and `title`): what screens and printed forms show.
+    pub name: Option<String>,
+    pub title: Option<String>,
 }
 
 impl Principal {
@@ -73,6 +77,12 @@ pub struct TokenEntry {
     pub roles: Vec<String>,
     #[serde(default)]
     pub departments: Vec<String>,
+    /// The officer's full name, shown instead of the subject.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Their title (chức vụ), e.g. "Trưởng phòng Quản lý đô thị".
+    #[serde(default)]
+    pub title: Option<String>,
 }
 
 /// The JWT configuration (`--jwt-config`).
@@ -133,6 +143,14 @@ fn digest(token: &str) -> [u8; 32] {
 }
 
 impl Auth {
+    /// The full name the tokens file gives `subject`, if it names them.
+    pub fn name_of(&self, subject: &str) -> Option<&str> {
+        self.tokens
+            .values()
+            .find(|p| p.subject == subject)
+            .and_then(|p| p.name.as_deref())
+    }
+
     pub fn new(
         entries: Vec<TokenEntry>,
         jwt: Option<JwtConfig>,
@@ -174,6 +192,8 @@ impl Auth {
                 subject: e.subject,
                 roles: e.roles,
                 departments: e.departments,
+                name: e.name.filter(|n| !n.trim().is_empty()),
+                title: e.title.filter(|n| !n.trim().is_empty()),
             };
             if tokens.insert(key, principal).is_some() {
                 return Err(at("the same token appears twice"));
@@ -302,12 +322,21 @@ impl Jwt {
                 Some(_) => Err(format!("the JWT claim '{claim}' is not a list")),
             }
         };
+        let text = |claim: &str| {
+            claims
+                .get(claim)
+                .and_then(|v| v.as_str())
+                .map(|v| v.chars().take(200).collect::<String>())
+                .filter(|v| !v.trim().is_empty())
+        };
         let expires = claims.get("exp").and_then(serde_json::Value::as_u64);
         Ok((
             Principal {
                 subject: subject.to_string(),
                 roles: list(&self.config.roles_claim)?,
                 departments: list(&self.config.departments_claim)?,
+                name: text("name"),
+                title: text("title"),
             },
             expires,
         ))

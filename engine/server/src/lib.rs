@@ -108,7 +108,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 
 /// The router over `state`.
 fn router(state: api::Shared) -> Router {
-    use api::{audit, dossiers, ops, procedures, status};
+    use api::{assignments, audit, dossiers, ops, procedures, status};
     let v1 = Router::new()
         .route("/v1/procedures", get(procedures::list))
         .route(
@@ -121,6 +121,10 @@ fn router(state: api::Shared) -> Router {
         .route(
             "/v1/dossiers/{code}/actions",
             axum::routing::post(dossiers::act),
+        )
+        .route(
+            "/v1/dossiers/{code}/assignments",
+            axum::routing::post(assignments::assign),
         )
         .route("/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/v1/dossiers/{code}/slip", get(dossiers::slip))

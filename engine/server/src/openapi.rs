@@ -150,6 +150,7 @@ impl Modify for Problems {
         api::dossiers::submit,
         api::dossiers::get,
         api::dossiers::act,
+        api::assignments::assign,
         api::dossiers::list,
         api::dossiers::audit,
         api::dossiers::slip,

@@ -23,9 +23,11 @@
 //! - `dd \0 department \0 due(16 hex) \0 code`           open dossiers by each active step's
 //!   department and due instant (the step's own when budgeted, else the appointment): a
 //!   department's work in due order across all pages;
-//! - `rt \0 received(16 hex) \0 code`                    every dossier by receipt instant.
+//! - `rt \0 received(16 hex) \0 code`                    every dossier by receipt instant;
+//! - `as \0 officer \0 due(16 hex) \0 code`              open steps assigned to a named
+//!   officer, by the same due instant as `dd`: "assigned to me", most urgent first.
 //!
-//! The last four are [`INDEX_GENERATION`] 2: a store written before them has them rebuilt by
+//! The last five are [`INDEX_GENERATION`] 2: a store written before them has them rebuilt by
 //! `motcua migrate` ([`crate::reindex`]).
 //!
 //! Space `x`: `procedure \0 state \0 department` → empty, every department a
@@ -135,14 +137,16 @@ pub fn index_keys(d: &Dossier) -> Vec<Vec<u8>> {
         keys.push(timed_key(b"du", None, d.clock.due_at, &d.code));
         for t in d.tokens.iter().filter(|t| !t.waiting) {
             let department = t.department.as_deref().unwrap_or("");
-            let k = timed_key(
-                b"dd",
-                Some(department),
-                t.due_at.unwrap_or(d.clock.due_at),
-                &d.code,
-            );
+            let due = t.due_at.unwrap_or(d.clock.due_at);
+            let k = timed_key(b"dd", Some(department), due, &d.code);
             if !keys.contains(&k) {
                 keys.push(k);
+            }
+            if let Some(officer) = &t.assignee {
+                let k = timed_key(b"as", Some(officer), due, &d.code);
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
             }
         }
     }

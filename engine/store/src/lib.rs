@@ -153,6 +153,8 @@ pub struct Search {
     pub status: Option<u8>,
     /// An active step owned by this department, or (closed) resolved under it.
     pub department: Option<String>,
+    /// An active step assigned to this officer.
+    pub assignee: Option<String>,
     pub channel: Option<motcua_core::dossier::Channel>,
     pub received_from: Option<Timestamp>,
     pub received_before: Option<Timestamp>,

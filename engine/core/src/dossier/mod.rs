@@ -113,6 +113,10 @@ pub struct Token {
     /// no conflict for them (absent on tokens stored before it was kept: exact versions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since_version: Option<u64>,
+    /// The named officer the step is assigned to (claimed, or given by a head of department);
+    /// absent, it waits for anyone of its roles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<String>,
 }
 
 /// A warning or escalation rule waiting to fire: the rule's index in its `escalation` list

@@ -33,6 +33,39 @@ pub struct Submission {
     pub comment: Option<String>,
 }
 
+/// A request to give an active step to a named officer (a claim when it is the actor
+/// themself), or back to its department (`assignee: None`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub dossier: String,
+    /// The active step (its state id).
+    pub state: String,
+    /// The officer it goes to, by id; `None` gives it back to the department.
+    pub assignee: Option<String>,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The dossier version the actor saw.
+    pub seen_version: u64,
+}
+
+impl AssignRequest {
+    /// Checks every id and bound (see [`limits`]); the first bad field is the error.
+    pub fn check(&self) -> Result<(), BadField> {
+        id(&self.dossier).map_err(|p| bad(|| "dossier".into(), p))?;
+        id(&self.state).map_err(|p| bad(|| "state".into(), p))?;
+        if let Some(a) = &self.assignee {
+            id(a).map_err(|p| bad(|| "assignee".into(), p))?;
+        }
+        actor("actor", &self.actor)?;
+        if let Some(c) = &self.comment {
+            text(c, limits::TEXT_BYTES).map_err(|p| bad(|| "comment".into(), p))?;
+        }
+        Ok(())
+    }
+}
+
 /// A request to perform an action on a dossier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

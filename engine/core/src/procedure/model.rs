@@ -81,6 +81,10 @@ pub struct Procedure {
     /// entry names the officer and the applicant they acted for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_behalf: Option<Vec<String>>,
+    /// Roles that assign and reassign a step to a named officer of its department (heads of
+    /// department). Absent: the extension approvers (`limit.extension_approvers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigners: Option<Vec<String>>,
 }
 
 fn empty_object_schema() -> serde_json::Value {
@@ -550,6 +554,18 @@ impl Procedure {
     }
     pub fn start_state(&self) -> Option<&State> {
         self.states.iter().find(|s| s.start)
+    }
+    /// The roles that assign steps to named officers ([`Procedure::assigners`]).
+    pub fn assigner_roles(&self) -> Vec<&str> {
+        match &self.assigners {
+            Some(roles) => roles.iter().map(String::as_str).collect(),
+            None => self
+                .limit
+                .extension_approvers
+                .iter()
+                .map(String::as_str)
+                .collect(),
+        }
     }
     /// The roles that may take the applicant's actions for them ([`Procedure::on_behalf`]).
     pub fn on_behalf_roles(&self) -> Vec<&str> {

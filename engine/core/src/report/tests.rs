@@ -38,6 +38,7 @@ fn token(state: &str, department: Option<&str>, waiting: bool) -> Token {
         alarms: vec![],
         overdue_since: None,
         since_version: None,
+        assignee: None,
     }
 }
 

@@ -614,6 +614,7 @@ fn token_at(
 ) -> Token {
     Token {
         since_version: Some(version),
+        assignee: None,
         state: state.id.clone(),
         department: state.department.clone(),
         entered_at: now,

@@ -14,6 +14,7 @@ use crate::dossier::definition::Definition;
 use crate::dossier::{Actor, Dossier, Ending};
 use crate::procedure::InputKind;
 
+mod assign;
 mod authorize;
 mod builder;
 mod error;
@@ -22,7 +23,8 @@ mod fire;
 mod notice;
 mod resolution;
 
-pub use crate::dossier::request::{ActionRequest, Submission};
+pub use crate::dossier::request::{ActionRequest, AssignRequest, Submission};
+pub use assign::{ASSIGN, assign};
 pub use authorize::Requester;
 use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;
@@ -562,7 +564,7 @@ pub struct Availability {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn audit_entry(
+pub(super) fn audit_entry(
     d: &Dossier,
     action: &str,
     actor: &Actor,

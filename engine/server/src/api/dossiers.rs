@@ -142,13 +142,13 @@ impl From<ChannelName> for Channel {
     }
 }
 
-fn etag(version: u64) -> HeaderValue {
+pub(crate) fn etag(version: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
 }
 
 /// Reads `If-Match` as a version: the entity-tag `"3"` or `W/"3"` (RFC 9110), as the
 /// document's pattern says.
-fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
+pub(crate) fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
         return Err(Problem::new(
             StatusCode::PRECONDITION_REQUIRED,
@@ -466,6 +466,8 @@ pub struct ListParams {
     /// National status code.
     #[param(minimum = 1, maximum = 10)]
     pub status: Option<u8>,
+    /// Open dossiers with a step assigned to this officer (their id).
+    pub assignee: Option<String>,
     pub channel: Option<ChannelName>,
     /// Received on or after this local day (YYYY-MM-DD, Asia/Ho_Chi_Minh).
     #[param(format = Date)]
@@ -619,6 +621,7 @@ pub(crate) fn find(s: &super::State, caller: &Caller, mut q: ListParams) -> Resu
     let staff = who.is_officer() || who.has(AUDITOR);
     let filtered = q.q.is_some()
         || q.status.is_some()
+        || q.assignee.is_some()
         || q.channel.is_some()
         || q.received_from.is_some()
         || q.received_to.is_some()
@@ -660,7 +663,7 @@ pub(crate) fn find(s: &super::State, caller: &Caller, mut q: ListParams) -> Resu
     };
     // A cursor is good only for the caller and the filters it was given for.
     let scope = format!(
-        "v1/dossiers\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        "v1/dossiers\n{}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         who.subject,
         q.applicant,
         q.department,
@@ -670,6 +673,7 @@ pub(crate) fn find(s: &super::State, caller: &Caller, mut q: ListParams) -> Resu
         q.due_before,
         q.q,
         q.status,
+        q.assignee,
         q.channel,
         q.received_from,
         q.received_to,
@@ -798,6 +802,7 @@ fn search_of(
         procedures,
         status: q.status,
         department: q.department.clone(),
+        assignee: q.assignee.clone(),
         channel: q.channel.map(Channel::from),
         received_from,
         received_before,

@@ -14,6 +14,7 @@ use crate::metrics::Metrics;
 use crate::problem::Problem;
 use crate::ratelimit::RateLimit;
 
+pub mod assignments;
 pub mod audit;
 pub mod dossiers;
 pub mod ops;

@@ -23,7 +23,113 @@ use crate::api::{Shared, blocking};
 use crate::problem::Problem;
 
 pub fn routes() -> Router<Shared> {
-    Router::new().route("/ho-so/{code}", get(show).post(act))
+    Router::new()
+        .route("/ho-so/{code}", get(show).post(act))
+        .route("/ho-so/{code}/giao", axum::routing::post(assign))
+}
+
+/// One active step and who it is assigned to, with what this viewer may do about it.
+pub struct StepAssignment {
+    pub state: String,
+    pub label: String,
+    /// The assigned officer's name, or empty when the step waits for anyone of its roles.
+    pub assignee: String,
+    pub mine: bool,
+    pub can_claim: bool,
+    pub can_assign: bool,
+}
+
+/// The active steps of `d` in the viewer's departments, for the assignment card.
+fn assignments(
+    s: &crate::api::State,
+    v: &Viewer,
+    p: &Procedure,
+    d: &Dossier,
+) -> Vec<StepAssignment> {
+    let who = v.who();
+    if !who.is_officer() || !d.is_open() {
+        return vec![];
+    }
+    let holds = |roles: &[&str]| roles.iter().any(|r| who.roles.iter().any(|h| h == r));
+    let assigners = p.assigner_roles();
+    d.tokens
+        .iter()
+        .filter(|t| !t.waiting)
+        .filter(|t| {
+            t.department
+                .as_ref()
+                .is_some_and(|dep| who.departments.contains(dep))
+        })
+        .filter(|t| {
+            p.state(&t.state)
+                .is_some_and(|x| x.kind != StateKind::Applicant)
+        })
+        .map(|t| {
+            let work: Vec<&str> = p
+                .actions_from(&t.state)
+                .flat_map(|a| a.roles.iter().map(String::as_str))
+                .collect();
+            let mine = t.assignee.as_deref() == Some(who.subject.as_str());
+            StepAssignment {
+                state: t.state.clone(),
+                label: p
+                    .state(&t.state)
+                    .map_or_else(|| t.state.clone(), |x| x.label.clone()),
+                assignee: t
+                    .assignee
+                    .as_deref()
+                    .map(|a| super::person(s, a))
+                    .unwrap_or_default(),
+                mine,
+                can_claim: !mine && (holds(&work) || holds(&assigners)),
+                can_assign: holds(&assigners),
+            }
+        })
+        .collect()
+}
+
+/// Claims, assigns or gives back a step (`/v1/dossiers/{code}/assignments` for the viewer),
+/// then back to the dossier; a refusal shows the page with why.
+async fn assign(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Screen {
+    let posted = v.posted(&s, &headers, &body)?;
+    let seen: u64 = posted
+        .get("version")
+        .and_then(|x| x.parse().ok())
+        .ok_or_else(|| Problem::bad_request("invalid_request", "biểu mẫu thiếu phiên bản hồ sơ"))?;
+    let body = crate::api::assignments::AssignBody {
+        state: posted.get("state").unwrap_or("").to_string(),
+        assignee: posted
+            .get("assignee")
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(String::from),
+        comment: None,
+    };
+    let state = s.clone();
+    let outcome = blocking(move || {
+        match crate::api::assignments::assign_blocking(&state, &v.caller, &code, seen, body) {
+            Ok(_) => Acted::Moved(format!("/ho-so/{code}")),
+            Err(p) if p.status.is_client_error() => {
+                match draw(&state, &v, &code, super::desk::error_lines(&p), None) {
+                    Ok(page) => Acted::Again(p.status, Box::new(page)),
+                    Err(_) => Acted::Refused(p),
+                }
+            }
+            Err(p) => Acted::Refused(p),
+        }
+    })
+    .await?;
+    match outcome {
+        Acted::Moved(to) => see_other(&to),
+        Acted::Again(status, page) => Err(Refused::page(page_with(status, &*page))),
+        Acted::Refused(p) => Err(p.into()),
+    }
 }
 
 pub struct DataLine {
@@ -70,6 +176,8 @@ pub struct ActionForm {
 struct DossierPage {
     nav: Nav,
     code: String,
+    /// Who each of the viewer's departments' active steps is assigned to.
+    assignments: Vec<StepAssignment>,
     procedure: String,
     procedure_version: String,
     status: String,
@@ -117,18 +225,25 @@ fn state_labels(p: &Procedure, states: &[String]) -> String {
         .join(", ")
 }
 
-pub fn timeline(p: &Procedure, history: &[Entry]) -> Vec<Step> {
+pub fn timeline(s: &crate::api::State, p: &Procedure, history: &[Entry]) -> Vec<Step> {
     history
         .iter()
         .map(|e| Step {
             seq: e.seq,
             at: fmt::when(e.at),
-            what: action_label(p, &e.action),
+            what: if e.action == motcua::dossier::transition::ASSIGN {
+                assignment_line(s, p, e)
+            } else {
+                action_label(p, &e.action)
+            },
             actor: match &e.on_behalf {
                 Some(applicant) => {
-                    format!("{} (ghi nhận thay công dân {applicant})", e.actor)
+                    format!(
+                        "{} (ghi nhận thay công dân {applicant})",
+                        super::person(s, &e.actor)
+                    )
                 }
-                None => e.actor.clone(),
+                None => super::person(s, &e.actor),
             },
             moved: if e.to.is_empty() {
                 String::new()
@@ -138,6 +253,22 @@ pub fn timeline(p: &Procedure, history: &[Entry]) -> Vec<Step> {
             comment: e.comment.clone(),
         })
         .collect()
+}
+
+/// An assignment as a sentence: who the step went to, or that it went back to its department.
+fn assignment_line(s: &crate::api::State, p: &Procedure, e: &Entry) -> String {
+    let state = e
+        .input
+        .get("state")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let step = p
+        .state(state)
+        .map_or_else(|| state.to_string(), |x| x.label.clone());
+    match e.input.get("assignee").and_then(Value::as_str) {
+        Some(who) => format!("Giao bước “{step}” cho {}", super::person(s, who)),
+        None => format!("Trả bước “{step}” về phòng, chưa giao ai"),
+    }
 }
 
 fn value_text(v: &Value) -> String {
@@ -175,9 +306,32 @@ pub fn data_lines(p: &Procedure, data: &Value, source: &str) -> Vec<DataLine> {
                 .and_then(Value::as_str)
                 .unwrap_or(k)
                 .to_string(),
-            value: value_text(v),
+            value: labelled(props.and_then(|ps| ps.get(k)), v),
         })
         .collect()
+}
+
+/// A stored value as people read it: the label the schema gives an enumeration's value
+/// (`x-labels`, or a `oneOf` entry's `title`), else the value.
+fn labelled(schema: Option<&Value>, v: &Value) -> String {
+    let text = value_text(v);
+    let Some(schema) = schema else {
+        return text;
+    };
+    if let Some(label) = schema
+        .get("x-labels")
+        .and_then(|l| l.get(&text))
+        .and_then(Value::as_str)
+    {
+        return label.to_string();
+    }
+    schema
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .and_then(|all| all.iter().find(|o| o.get("const") == Some(v)))
+        .and_then(|o| o.get("title"))
+        .and_then(Value::as_str)
+        .map_or(text, String::from)
 }
 
 pub fn document_names(p: &Procedure, ids: &[String]) -> Vec<String> {
@@ -414,8 +568,9 @@ fn draw(
             .collect(),
         fee_total: fmt::dong(fee_total),
         clocks,
-        timeline: timeline(p, &history),
+        timeline: timeline(s, p, &history),
         forms: forms_of(p, &d, &history),
+        assignments: assignments(s, v, p, &d),
         has_exceptional: actions.iter().any(|a| a.exceptional),
         actions,
         errors,

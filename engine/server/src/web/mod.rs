@@ -64,9 +64,24 @@ pub fn routes() -> Router<Shared> {
         .merge(forms::routes())
 }
 
+/// How a person the audit log names by id reads on a screen or a printed form: their full
+/// name from the credentials, else the id (a citizen, the system, an officer the server's
+/// credentials do not name).
+pub fn person(s: &crate::api::State, id: &str) -> String {
+    if id == motcua::dossier::Actor::SYSTEM_ID {
+        return "Hệ thống".into();
+    }
+    s.auth
+        .name_of(id)
+        .map_or_else(|| id.to_string(), String::from)
+}
+
 /// The menu of a signed-in page.
 pub struct Nav {
+    /// The signed-in person's name (the login id when the credential names no one).
     pub subject: String,
+    /// Their login id (what the audit log records).
+    pub login: String,
     pub csrf: String,
     pub links: Vec<(&'static str, &'static str)>,
     pub current: &'static str,
@@ -78,7 +93,8 @@ impl Nav {
     }
     pub fn for_(who: &Principal, desk: bool, csrf: &str, current: &'static str) -> Nav {
         Nav {
-            subject: who.subject.clone(),
+            subject: who.name.clone().unwrap_or_else(|| who.subject.clone()),
+            login: who.subject.clone(),
             csrf: csrf.to_string(),
             links: menu(who, desk),
             current,

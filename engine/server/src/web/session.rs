@@ -164,6 +164,8 @@ mod tests {
             subject: "can-bo".into(),
             roles: vec!["can-bo-mot-cua".into()],
             departments: vec!["mot-cua".into()],
+            name: None,
+            title: None,
         }
     }
 
@@ -172,6 +174,8 @@ mod tests {
             subject: "001090012345".into(),
             roles: vec!["applicant".into()],
             departments: vec![],
+            name: None,
+            title: None,
         }
     }
 

@@ -153,6 +153,8 @@ struct Inbox {
     departments: Vec<(String, bool)>,
     department: String,
     department_name: String,
+    /// Steps given to me by name, in any of my departments.
+    mine: Vec<Row>,
     rows: Vec<Row>,
     next: Option<String>,
 }
@@ -184,7 +186,7 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
     let who = v.who().clone();
     let dep = department.clone();
     let scope = format!("viec-cua-toi\n{}\n{department}", who.subject);
-    let (rows, next) = blocking(move || {
+    let (rows, next, mine) = blocking(move || {
         let cursor = match &q.sau {
             Some(c) => Some(state.cursors.open(&scope, c)?),
             None => None,
@@ -203,13 +205,43 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
             if !access::may_read(&who, d, &c.procedure) {
                 continue;
             }
+            // Waiting for anyone of my roles: not yet given to a named officer.
             rows.extend(rows_of(&state, d, &|p, t| {
-                t.department.as_deref() == Some(dep.as_str()) && waits_for(&who, p, &t.state)
+                t.department.as_deref() == Some(dep.as_str())
+                    && t.assignee.is_none()
+                    && waits_for(&who, p, &t.state)
             }));
         }
         sort(&mut rows);
         let next = page.next.map(|n| state.cursors.seal(&scope, &n));
-        Ok::<_, Problem>((rows, next))
+        // Given to me by name, most urgent first (the `as` index), before the rest.
+        let assigned = state
+            .engine
+            .list(
+                &Index::Search(Box::new(motcua::store::Search {
+                    assignee: Some(who.subject.clone()),
+                    scope: motcua::store::Scope::Open,
+                    sort: motcua::store::Sort::Due,
+                    ..Default::default()
+                })),
+                None,
+                PAGE,
+            )
+            .map_err(Problem::from)?;
+        let mut mine = vec![];
+        for d in &assigned.dossiers {
+            let Ok(c) = state.engine.pinned_procedure(d) else {
+                continue;
+            };
+            if !access::may_read(&who, d, &c.procedure) {
+                continue;
+            }
+            mine.extend(rows_of(&state, d, &|_, t| {
+                t.assignee.as_deref() == Some(who.subject.as_str())
+            }));
+        }
+        sort(&mut mine);
+        Ok::<_, Problem>((rows, next, mine))
     })
     .await??;
     let departments = v
@@ -230,6 +262,7 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
         departments,
         department,
         department_name,
+        mine,
         rows,
         next,
     })))

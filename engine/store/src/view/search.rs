@@ -49,6 +49,8 @@ struct BriefApplicant {
 struct BriefToken {
     #[serde(default)]
     department: Option<String>,
+    #[serde(default)]
+    assignee: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +218,11 @@ impl View<'_> {
     /// held to the filters, at most [`SCAN_BUDGET`] examined.
     fn walk(&self, q: &Search, after: Option<Vec<u8>>, limit: usize) -> Result<Page, Error> {
         let (space, prefix, descending) = match (q.sort, &q.department) {
+            (Sort::Due, _) if q.scope == Scope::Open && q.assignee.is_some() => (
+                IDX,
+                keys::prefix(&[b"as", q.assignee.as_deref().unwrap_or("").as_bytes()]),
+                false,
+            ),
             (Sort::Due, Some(dep)) if q.scope == Scope::Open => {
                 (IDX, keys::prefix(&[b"dd", dep.as_bytes()]), false)
             }
@@ -336,6 +343,9 @@ fn keep(q: &Search, d: &Brief) -> bool {
                     .as_ref()
                     .is_some_and(|r| r.department.as_ref() == Some(dep))
         })
+        && q.assignee
+            .as_ref()
+            .is_none_or(|who| d.tokens.iter().any(|t| t.assignee.as_ref() == Some(who)))
         && (q.sort != Sort::Due || q.text.is_some() || d.is_open())
 }
 

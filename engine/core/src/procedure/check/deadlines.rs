@@ -11,6 +11,15 @@ impl Checker<'_> {
     pub(super) fn deadlines(&mut self) {
         let p = self.p;
         let roles: Vec<&str> = p.roles.iter().map(|r| r.id.as_str()).collect();
+        for (i, r) in p.assigners.iter().flatten().enumerate() {
+            self.reference(
+                Code::UnknownRole,
+                "role",
+                r,
+                &roles,
+                &format!("/assigners/{i}"),
+            );
+        }
         for (i, r) in p.on_behalf.iter().flatten().enumerate() {
             self.reference(
                 Code::UnknownRole,

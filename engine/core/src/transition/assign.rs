@@ -1,0 +1,119 @@
+//! Named officers: a step claimed by an officer of its roles, assigned or reassigned to a
+//! named officer by a head of its department, or given back to the department. Each change is
+//! its own version of the dossier with its audit entry (`assign`); nothing about the step's
+//! clock, budget or place in the graph changes, so a page loaded before an assignment can
+//! still decide on the step.
+
+use super::{Change, Env, Error, Transition, audit_entry, timers_of};
+use crate::dossier::Dossier;
+use crate::dossier::definition::Definition;
+use crate::dossier::request::AssignRequest;
+
+/// The audit action of an assignment.
+pub const ASSIGN: &str = "assign";
+
+/// Gives `req.state`'s step of `d` to `req.assignee` (or back to the department).
+///
+/// Who may: anyone of the step's department holding a role of an action leaving it may
+/// claim it (assign it to themself) or give back their own; a holder of the procedure's
+/// [`assigner_roles`](crate::procedure::Procedure::assigner_roles) in that department may
+/// assign, reassign and take back anyone's.
+pub fn assign(
+    p: &Definition,
+    d: &Dossier,
+    req: &AssignRequest,
+    env: &Env<'_>,
+) -> Result<Transition, Error> {
+    req.check()?;
+    if let Some(ending) = &d.ending {
+        return Err(Error::Closed {
+            code: d.code.clone(),
+            outcome: ending.outcome,
+        });
+    }
+    let at = d
+        .tokens
+        .iter()
+        .position(|t| !t.waiting && t.state == req.state)
+        .ok_or_else(|| Error::NotAvailable {
+            action: ASSIGN.into(),
+            from: req.state.clone(),
+            active: d.active_states().map(String::from).collect(),
+        })?;
+    let token = &d.tokens[at];
+    let untouched =
+        req.seen_version < d.version && token.since_version.is_some_and(|v| v <= req.seen_version);
+    if req.seen_version != d.version && !untouched {
+        return Err(Error::Conflict {
+            code: d.code.clone(),
+            seen: req.seen_version,
+            current: d.version,
+        });
+    }
+    let proc_ = &p.procedure;
+    let actor = &req.actor;
+    let state = proc_.state(&req.state);
+    let in_department = state
+        .and_then(|s| s.department.as_ref())
+        .is_none_or(|dep| actor.departments.contains(dep));
+    let holds = |roles: &[&str]| roles.iter().any(|r| actor.roles.iter().any(|h| h == r));
+    let work_roles: Vec<&str> = proc_
+        .actions_from(&req.state)
+        .flat_map(|a| a.roles.iter().map(String::as_str))
+        .collect();
+    let assigners = proc_.assigner_roles();
+    let may_assign = in_department && holds(&assigners);
+    let may_claim = in_department && holds(&work_roles);
+    let allowed = match &req.assignee {
+        Some(who) if who == &actor.id => may_claim || may_assign,
+        None if token.assignee.as_deref() == Some(actor.id.as_str()) => true,
+        _ => may_assign,
+    };
+    if !allowed || actor.id == crate::dossier::Actor::SYSTEM_ID {
+        return Err(Error::RoleRequired {
+            action: ASSIGN.into(),
+            actor: actor.id.clone(),
+            roles: assigners.iter().map(|r| r.to_string()).collect(),
+            has: actor.roles.clone(),
+        });
+    }
+    if token.assignee == req.assignee {
+        return Err(Error::BadInput {
+            action: ASSIGN.into(),
+            input: "assignee".into(),
+            expected: "an officer other than the one the step is assigned to now".into(),
+        });
+    }
+    let previous = token.assignee.clone();
+    let mut next = d.clone();
+    next.version = d.version + 1;
+    next.updated_at = env.now;
+    next.tokens[at].assignee = req.assignee.clone();
+    let entry = audit_entry(
+        &next,
+        ASSIGN,
+        actor,
+        vec![req.state.clone()],
+        vec![req.state.clone()],
+        req.comment.clone(),
+        serde_json::json!({
+            "state": req.state,
+            "assignee": req.assignee,
+            "previous": previous,
+        }),
+        env.now,
+    );
+    Ok(Transition {
+        changes: vec![Change {
+            expected_version: Some(d.version),
+            code_prefix: None,
+            timers: timers_of(&next),
+            dossier: next,
+            audit: vec![entry],
+            events: vec![],
+        }],
+        idempotency: None,
+        procedures: vec![],
+        plugins: vec![],
+    })
+}
