@@ -426,5 +426,26 @@ async fn claim_assign_and_reassign_show_in_the_inbox_and_the_timeline() {
         !pool.contains("kết cấu"),
         "an assigned step leaves the pool: {pool}"
     );
+    b.sign_out().await;
+    drop(s);
+
+    // The colleague is away this week: the head covers, and sees the step as theirs to do.
+    let tokens = std::fs::read_to_string(dir.path().join("tokens.yaml")).expect("tokens");
+    let tokens = tokens.replace(
+        "  name: \"Lê Minh Tuấn\"\n",
+        "  name: \"Lê Minh Tuấn\"\n  away: {from: 2026-12-07, until: 2026-12-11, delegate: ha-tang-1}\n",
+    );
+    std::fs::write(dir.path().join("tokens.yaml"), tokens).expect("tokens");
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    b.close().await;
+    let b = Browser::start(&format!("http://{}", s.addr), 1280, 1200).await;
+    b.sign_in(http::HA_TANG.token).await;
+    b.goto("/viec-cua-toi").await;
+    let mine = b.text("#mine-table").await;
+    assert!(mine.contains(&code), "{mine}");
+    assert!(
+        mine.contains("Thay Lê Minh Tuấn (vắng đến 11/12/2026)"),
+        "{mine}"
+    );
     b.close().await;
 }

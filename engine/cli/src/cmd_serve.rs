@@ -192,6 +192,7 @@ fn dev_tokens(engine: &motcua::Engine, data: &Path) -> anyhow::Result<Vec<TokenE
                 departments,
                 name,
                 title,
+                away: None,
             })
         };
         let mut list = vec![];

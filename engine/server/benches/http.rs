@@ -119,6 +119,7 @@ fn tokens(steps: &[Step]) -> Vec<TokenEntry> {
                 departments: s.actor.departments.clone(),
                 name: None,
                 title: None,
+                away: None,
             });
         }
     }

@@ -62,6 +62,7 @@ fn credential(subject: &str, roles: &[&str], departments: &[&str]) -> TokenEntry
         departments: departments.iter().map(|d| d.to_string()).collect(),
         name: None,
         title: None,
+        away: None,
     }
 }
 

@@ -83,6 +83,20 @@ pub struct TokenEntry {
     /// Their title (chức vụ), e.g. "Trưởng phòng Quản lý đô thị".
     #[serde(default)]
     pub title: Option<String>,
+    /// Away for a span of days, their named work handed to a delegate (who sees it under
+    /// "Giao cho tôi" meanwhile).
+    #[serde(default)]
+    pub away: Option<Away>,
+}
+
+/// An officer's absence: from and until (inclusive, local days), and who covers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Away {
+    pub from: jiff::civil::Date,
+    pub until: jiff::civil::Date,
+    /// The covering officer's subject.
+    pub delegate: String,
 }
 
 /// The JWT configuration (`--jwt-config`).
@@ -135,6 +149,8 @@ pub struct Auth {
     /// sha256 of each token → its principal. Looking up the digest, not the token, keeps the
     /// comparison's timing independent of how much of a guessed token is right.
     tokens: HashMap<[u8; 32], Principal>,
+    /// Absences from the tokens file: (the absent officer's subject, the absence).
+    away: Vec<(String, Away)>,
     jwt: Option<Jwt>,
 }
 
@@ -143,6 +159,15 @@ fn digest(token: &str) -> [u8; 32] {
 }
 
 impl Auth {
+    /// The officers away on `day` whose named work `subject` covers: (subject, absence).
+    pub fn covered_by(&self, subject: &str, day: jiff::civil::Date) -> Vec<(String, Away)> {
+        self.away
+            .iter()
+            .filter(|(_, a)| a.delegate == subject && a.from <= day && day <= a.until)
+            .cloned()
+            .collect()
+    }
+
     /// The full name the tokens file gives `subject`, if it names them.
     pub fn name_of(&self, subject: &str) -> Option<&str> {
         self.tokens
@@ -160,6 +185,9 @@ impl Auth {
     ) -> Result<Auth, Error> {
         let mut tokens = HashMap::new();
         let mut subjects = std::collections::HashSet::new();
+        let mut away = vec![];
+        let known: std::collections::HashSet<String> =
+            entries.iter().map(|e| e.subject.clone()).collect();
         for (i, e) in entries.into_iter().enumerate() {
             let at = |m: &str| config_error(origin, format!("entry {}: {m}", i + 1));
             if e.subject.trim().is_empty() || e.subject.len() > 128 {
@@ -188,6 +216,18 @@ impl Auth {
             if !subjects.insert(e.subject.clone()) {
                 return Err(at(&format!("subject '{}' appears twice", e.subject)));
             }
+            if let Some(a) = &e.away {
+                if a.until < a.from {
+                    return Err(at("away: until is before from"));
+                }
+                if a.delegate == e.subject || !known.contains(&a.delegate) {
+                    return Err(at(&format!(
+                        "away: the delegate '{}' must be another officer of this file",
+                        a.delegate
+                    )));
+                }
+                away.push((e.subject.clone(), a.clone()));
+            }
             let principal = Principal {
                 subject: e.subject,
                 roles: e.roles,
@@ -203,7 +243,7 @@ impl Auth {
             None => None,
             Some(c) => Some(Jwt::new(c, jwt_dir)?),
         };
-        Ok(Auth { tokens, jwt })
+        Ok(Auth { tokens, away, jwt })
     }
 
     /// The principal the `Authorization` header's bearer credential names, or why not.

@@ -273,7 +273,7 @@ fn draw(
             let officer = history
                 .iter()
                 .find(|e| e.action == "submit")
-                .map(|e| e.actor.clone())
+                .map(|e| super::person(s, &e.actor))
                 .unwrap_or_default();
             page(&Form01 {
                 head: head(
@@ -332,7 +332,7 @@ fn draw(
                 received_at,
                 documents: document_names(p, &ids),
                 reason: e.comment.clone().unwrap_or_default(),
-                officer: e.actor.clone(),
+                officer: super::person(s, &e.actor),
             })
         }
         "03" => {
@@ -350,7 +350,7 @@ fn draw(
                 procedure: p.name.clone(),
                 received_at,
                 reason: e.comment.clone().unwrap_or_default(),
-                officer: e.actor.clone(),
+                officer: super::person(s, &e.actor),
             })
         }
         "04" => {
@@ -370,7 +370,7 @@ fn draw(
                 appointment: fmt::when(a.appointment),
                 promised: fmt::when(a.promised),
                 reason: a.reason.clone(),
-                officer: a.officer.clone(),
+                officer: super::person(s, &a.officer),
             })
         }
         "gia-han" => {
@@ -391,7 +391,7 @@ fn draw(
                 new_appointment: fmt::when(n.new_appointment),
                 extension: fmt::duration(n.extension),
                 reason: n.reason.clone(),
-                officer: n.approver.clone(),
+                officer: super::person(s, &n.approver),
             })
         }
         "05" => {
@@ -405,7 +405,7 @@ fn draw(
                     .comment
                     .clone()
                     .unwrap_or_else(|| super::dossier::action_label(p, &e.action)),
-                officer: e.actor.clone(),
+                officer: super::person(s, &e.actor),
             })
         }
         "06" => {
@@ -417,11 +417,11 @@ fn draw(
                 .map(|h| Handover {
                     time: h.time.clone(),
                     giver: if h.giver.department_names.is_empty() {
-                        h.giver.actor.clone()
+                        super::person(s, &h.giver.actor)
                     } else {
                         format!(
                             "{} ({})",
-                            h.giver.actor,
+                            super::person(s, &h.giver.actor),
                             h.giver.department_names.join(", ")
                         )
                     },

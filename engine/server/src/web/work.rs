@@ -42,6 +42,8 @@ pub struct Row {
     pub bar: u64,
     /// Escalations and warnings the scheduler fired on this dossier (leader's view).
     pub escalations: Vec<String>,
+    /// Covering for an absent colleague: "Thay … (vắng đến …)"; empty for my own.
+    pub covering: String,
     rank: (u8, i64),
 }
 
@@ -101,6 +103,7 @@ fn rows_of(
                 used,
                 bar: used.min(100),
                 escalations: vec![],
+                covering: String::new(),
                 rank: (order, due.unwrap_or(d.clock.due_at).as_millisecond()),
             }
         })
@@ -239,6 +242,45 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
             mine.extend(rows_of(&state, d, &|_, t| {
                 t.assignee.as_deref() == Some(who.subject.as_str())
             }));
+        }
+        // Colleagues away today whose named work I cover (the tokens file's `away`).
+        let today = state
+            .engine
+            .calendar()
+            .local_date(state.engine.clock().now());
+        for (absent, away) in state.auth.covered_by(&who.subject, today) {
+            let theirs = state
+                .engine
+                .list(
+                    &Index::Search(Box::new(motcua::store::Search {
+                        assignee: Some(absent.clone()),
+                        scope: motcua::store::Scope::Open,
+                        sort: motcua::store::Sort::Due,
+                        ..Default::default()
+                    })),
+                    None,
+                    PAGE,
+                )
+                .map_err(Problem::from)?;
+            let note = format!(
+                "Thay {} (vắng đến {})",
+                super::person(&state, &absent),
+                away.until.strftime("%d/%m/%Y")
+            );
+            for d in &theirs.dossiers {
+                let Ok(c) = state.engine.pinned_procedure(d) else {
+                    continue;
+                };
+                if !access::may_read(&who, d, &c.procedure) {
+                    continue;
+                }
+                for mut row in rows_of(&state, d, &|_, t| {
+                    t.assignee.as_deref() == Some(absent.as_str())
+                }) {
+                    row.covering = note.clone();
+                    mine.push(row);
+                }
+            }
         }
         sort(&mut mine);
         Ok::<_, Problem>((rows, next, mine))
