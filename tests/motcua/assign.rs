@@ -153,3 +153,47 @@ fn an_assignment_is_no_conflict_for_a_decision_on_the_step_and_ends_with_it() {
     );
     assert!(assigned_to(&h, "qlxd01").is_empty());
 }
+
+/// An escalation may take an overdue step back from its named officer: the rule says
+/// `unassign: true`, and the step waits in its department's pool for the head to give it on.
+#[test]
+fn an_escalation_takes_an_overdue_step_back_to_the_pool() {
+    let source = std::fs::read_to_string(fixture("engine").join("xay-dung.yaml")).unwrap();
+    let line = "  - { id: ket_cau, label: Kiểm tra kết cấu, kind: task, department: phong_qlxd, budget: 5 working days, status: 4 }";
+    assert!(source.contains(line));
+    let source = source.replacen(
+        line,
+        "  - { id: ket_cau, label: Kiểm tra kết cấu, kind: task, department: phong_qlxd, budget: 5 working days, status: 4, escalation: [{ after: 0 working hours, notify: [lanh_dao], unassign: true }] }",
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("xay-dung.yaml"), source).unwrap();
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    h.engine.load_procedures_dir(dir.path()).unwrap();
+    let d = h.engine.submit(house_permit(house())).unwrap().dossier;
+    let d = act(&h, &d, "chuyen_tham_dinh", desk()).unwrap();
+    let d = h
+        .engine
+        .assign(give(&d, "ket_cau", Some("qlxd01"), structure()))
+        .unwrap();
+    let due = d
+        .tokens
+        .iter()
+        .find(|t| t.state == "ket_cau")
+        .unwrap()
+        .due_at
+        .unwrap();
+    let later = due + jiff::SignedDuration::from_mins(1);
+    h.clock.set(later);
+    h.engine.fire_due(later).unwrap();
+    let d = h.engine.dossier(&d.code).unwrap();
+    let token = d.tokens.iter().find(|t| t.state == "ket_cau").unwrap();
+    assert_eq!(token.assignee, None, "back in the department's pool");
+    assert!(assigned_to(&h, "qlxd01").is_empty());
+    let history = h.engine.history(&d.code).unwrap();
+    let escalation = history
+        .iter()
+        .find(|e| e.action == "system:escalation")
+        .expect("the escalation's entry");
+    assert_eq!(escalation.input["unassigned"], "qlxd01");
+}

@@ -37,6 +37,9 @@ enum Op {
         choice: usize,
         stale: bool,
     },
+    /// The officer claims (or gives back) the `choice`-th active step: a version of its own
+    /// that moves nothing, after which decisions on the step made on the page before it land.
+    Claim { dossier: usize, choice: usize },
     /// A forged request: the system actor from outside, or an unknown action.
     Forge { dossier: usize, as_system: bool },
     /// The clock moves on.
@@ -49,6 +52,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0usize..64, any::<bool>()).prop_map(|(procedure, all_documents)| Op::Submit { procedure, all_documents }),
         8 => (0usize..64, 0usize..8, prop::bool::weighted(0.1)).prop_map(|(dossier, choice, stale)| Op::Act { dossier, choice, stale }),
+        2 => (0usize..64, 0usize..4).prop_map(|(dossier, choice)| Op::Claim { dossier, choice }),
         1 => (0usize..64, any::<bool>()).prop_map(|(dossier, as_system)| Op::Forge { dossier, as_system }),
         2 => (1u8..30).prop_map(|hours| Op::Wait { hours }),
         1 => Just(Op::Tick),
@@ -349,6 +353,60 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
                     if seen != d.version && !untouched {
                         prop_assert_eq!(e.code(), "conflict");
                     }
+                    false
+                }
+            }
+        }
+        Op::Claim { dossier, choice } => {
+            let Some(code) = pick(*dossier) else {
+                return Ok(());
+            };
+            let d = w.engine.dossier(&code).unwrap();
+            let Ok(pinned) = w.engine.pinned_procedure(&d) else {
+                return Ok(());
+            };
+            let officer = officer_of(&pinned);
+            let active: Vec<&motcua::dossier::Token> =
+                d.tokens.iter().filter(|t| !t.waiting).collect();
+            if active.is_empty() {
+                return check(w, model);
+            }
+            let token = active[choice % active.len()];
+            // Claim an unassigned step; give back one already mine.
+            let to = match &token.assignee {
+                None => Some(officer.id.clone()),
+                Some(_) => None,
+            };
+            let req = motcua::dossier::transition::AssignRequest {
+                dossier: code.clone(),
+                state: token.state.clone(),
+                assignee: to.clone(),
+                actor: officer,
+                comment: None,
+                seen_version: d.version,
+            };
+            match w.engine.assign(req) {
+                Ok(next) => {
+                    prop_assert_eq!(next.version, d.version + 1);
+                    let t = next
+                        .tokens
+                        .iter()
+                        .find(|t| !t.waiting && t.state == token.state)
+                        .unwrap();
+                    prop_assert_eq!(&t.assignee, &to);
+                    prop_assert_eq!(
+                        t.since_version,
+                        token.since_version,
+                        "the step did not move"
+                    );
+                    prop_assert_eq!(&next.data, &d.data);
+                    model.versions.insert(code.clone(), next.version);
+                    true
+                }
+                // A step no officer role of the procedure takes (an applicant's, the engine's)
+                // cannot be claimed; nothing changes.
+                Err(_) => {
+                    prop_assert_eq!(w.engine.dossier(&code).unwrap().version, d.version);
                     false
                 }
             }

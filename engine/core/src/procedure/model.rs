@@ -344,6 +344,10 @@ pub struct Escalation {
     /// (tacit approval where the law provides it, a transfer to the supervisor).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub take: Option<String>,
+    /// For a state's rule: the step goes back to its department's pool when the rule fires
+    /// (taken from a named officer who has not acted), for its head to give to someone else.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unassign: bool,
 }
 
 /// When an [`Escalation`] fires, relative to its clock.

@@ -65,7 +65,7 @@ pub fn fire(
         status: d.status,
         payload,
     };
-    let (kind, state, action, comment, input, event);
+    let (kind, state, action, comment, mut input, event);
     match &timer.kind {
         TimerKind::StepDue { state: s } => {
             let token = next
@@ -172,6 +172,19 @@ pub fn fire(
                 "state": s, "rule": rule, "threshold": threshold.to_string(),
                 "notify": e.notify, "department": department, "due_at": due, "take": e.take,
             });
+            if e.unassign
+                && let Some(st) = s
+                && let Some(t) = next
+                    .tokens
+                    .iter_mut()
+                    .find(|t| !t.waiting && &t.state == st)
+                && let Some(previous) = t.assignee.take()
+            {
+                did.push(format!("took the step back from {previous}"));
+                if let Some(m) = input.as_object_mut() {
+                    m.insert("unassigned".into(), previous.into());
+                }
+            }
             let name = if e.is_warning() {
                 EventKind::Warning
             } else {
