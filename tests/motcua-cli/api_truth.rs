@@ -96,6 +96,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 checks.missing_required_header.expected-statuses = [400, 401, 403, 406, 415, 422, 428]
 
 # A procedure file is checked by the validator (docs/diagnostics.md).
+# The same for an assignment: the step named may not be active (422), and If-Match is required.
+[[operations]]
+include-operation-id = "assign_step"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 422, 429]
+checks.missing_required_header.expected-statuses = [400, 401, 403, 406, 415, 422, 428]
+
 [[operations]]
 include-operation-id = "put_procedure"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 409, 422, 429]
