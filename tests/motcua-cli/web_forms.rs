@@ -327,3 +327,55 @@ fn an_upload_shows_each_diagnostic_under_its_line_and_stores_only_a_clean_file()
     assert!(page.contains("da-tra-ket-qa"));
     assert_eq!(versions(&s), before, "a file with errors is not stored");
 }
+
+/// Regression: the receiving form read every checkbox of the form data as ticked (the
+/// confirmation said "Không", the stored value was true).
+#[test]
+fn an_unticked_checkbox_is_received_as_false() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &[]);
+    let cookie = sign_in(&s, DESK.token);
+    let path = "/tiep-nhan/cap-giay-chung-nhan-dat-lan-dau";
+    let r = s.request("GET", path, None, &[("cookie", &cookie)], None);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.text();
+    let csrf = csrf_of(&page);
+    let at = page.find("name=\"form_key\" value=\"").expect("form key") + 23;
+    let key = page[at..at + 32].to_string();
+    let mut fields = vec![
+        ("csrf", csrf.as_str()),
+        ("form_key", key.as_str()),
+        ("applicant_id", "048085001234"),
+        ("applicant_name", "Trần Văn Bình"),
+        ("channel", "desk"),
+        ("f.ho_ten", "Trần Văn Bình"),
+        ("f.so_cccd", "048085001234"),
+        ("f.dia_chi_thua_dat", "Tổ 12, phường Hòa Khánh Bắc"),
+        ("f.dien_tich", "120,5"),
+        ("f.muc_dich_su_dung", "Đất ở"),
+        ("doc", "don-dang-ky"),
+        ("doc", "giay-to-nguon-goc"),
+        ("doc", "ban-do-thua-dat"),
+        ("doc", "chung-tu-tai-chinh"),
+    ];
+    let r = post(&s, path, &cookie, &[], &form(&fields));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = r.text();
+    let at = page
+        .find("name=\"xac_nhan\" value=\"")
+        .expect("a confirmation")
+        + 23;
+    let digest = page[at..at + 64].to_string();
+    fields.push(("buoc", "nhan"));
+    fields.push(("xac_nhan", &digest));
+    fields.push(("ly_do_thieu", "Giấy tờ khác nộp sau"));
+    let r = post(&s, path, &cookie, &[], &form(&fields));
+    assert_eq!(r.status, 303, "{}", r.text());
+    let location = r.header("location").expect("the slip").to_string();
+    let code = location
+        .strip_prefix("/ho-so/")
+        .and_then(|p| p.strip_suffix("/mau/01"))
+        .expect("a slip path");
+    let d = s.get(&format!("/v1/dossiers/{code}"), Some(AUDITOR)).json();
+    assert_eq!(d["data"]["vung_kho_khan"], false, "{d}");
+}

@@ -197,3 +197,23 @@ fn an_escalation_takes_an_overdue_step_back_to_the_pool() {
         .expect("the escalation's entry");
     assert_eq!(escalation.input["unassigned"], "qlxd01");
 }
+
+/// Regression (review): two officers claiming one step from the same page both succeeded,
+/// the second silently taking it. An assignment needs the version it was decided on.
+#[test]
+fn two_claims_from_one_page_the_second_is_a_conflict() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let d = h.engine.submit(house_permit(house())).unwrap().dossier;
+    let page = act(&h, &d, "chuyen_tham_dinh", desk()).unwrap();
+    h.engine
+        .assign(give(&page, "ket_cau", Some("qlxd01"), structure()))
+        .unwrap();
+    match h
+        .engine
+        .assign(give(&page, "ket_cau", Some("qlxd02"), structure_2()))
+    {
+        Err(motcua::Error::Refused(Refusal::Conflict { .. })) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(assigned_to(&h, "qlxd01"), vec![page.code.clone()]);
+}

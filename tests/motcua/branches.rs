@@ -125,3 +125,23 @@ fn simultaneous_commits_on_two_branches_both_land() {
         assert_eq!(now.version, d.version + 2);
     }
 }
+
+/// Regression (review): an extension leaves its step where it is, so two extensions decided
+/// on one page both passed the branch rule. A notice needs the version it was decided on.
+#[test]
+fn two_extensions_from_one_page_the_second_is_a_conflict() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let d = crate::engine::appraised(&h);
+    let d = act(&h, &d, "trinh_ky", structure()).unwrap();
+    let extend = |seen: &motcua::dossier::Dossier| {
+        h.engine.act(motcua::dossier::transition::ActionRequest {
+            comment: Some("Chờ ý kiến Sở Xây dựng".into()),
+            ..request(seen, "xin_gia_han", crate::engine::head_of_office())
+        })
+    };
+    extend(&d).unwrap();
+    assert!(matches!(
+        extend(&d),
+        Err(motcua::Error::Refused(Refusal::Conflict { .. }))
+    ));
+}

@@ -287,3 +287,64 @@ fn more_matches_than_are_sorted_at_once_say_so() {
     assert!(!page.truncated);
     assert_eq!(page.dossiers.len(), 1);
 }
+
+/// A PostgreSQL store written before the search index (no `sx`, `du`, `dd`, `rt`, `as` keys and
+/// no index mark) is refused at open naming `motcua migrate`, which rebuilds the keys; then
+/// the search finds what was there.
+#[cfg(feature = "postgres")]
+#[test]
+fn a_postgresql_store_from_before_the_search_index_is_rebuilt_by_migrate() {
+    use std::sync::Arc;
+    if support::on_postgres() {
+        return; // one database of its own, once
+    }
+    let cluster = support::pg::cluster();
+    let url = cluster.fresh_database();
+    let db = url.rsplit('/').next().unwrap().to_string();
+    let clock = Arc::new(motcua::clock::ManualClock::new(at(
+        "2026-06-01T09:00:00+07:00",
+    )));
+    let open = || motcua::store::pg::PgStore::open(&url, Default::default());
+    {
+        let engine = motcua::Engine::new(
+            Arc::new(open().unwrap()),
+            Arc::new(support::calendar::test_calendar()),
+            clock.clone(),
+        )
+        .unwrap();
+        engine.load_procedures_dir(&fixture("engine")).unwrap();
+        let mut s = house_permit(house());
+        s.applicant = applicant("048085001234", "Trần Văn Bình", None);
+        engine.submit(s).unwrap();
+    }
+    // As an older motcua left it: the new index keys and the mark are not there.
+    cluster
+        .psql(
+            &db,
+            "DELETE FROM motcua_kv WHERE k = '\\x6d696e646578'::bytea \
+             OR substring(k from 1 for 4) IN ('\\x69737800'::bytea, '\\x69647500'::bytea, \
+             '\\x69646400'::bytea, '\\x69727400'::bytea, '\\x69617300'::bytea)",
+        )
+        .unwrap();
+    match open() {
+        Err(motcua::store::Error::Unusable { problem, .. }) => {
+            assert!(problem.contains("motcua migrate"), "{problem}")
+        }
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("an old index was served"),
+    }
+    let migrated = motcua::store::pg::migrate_url(&url).unwrap();
+    assert_eq!(migrated.reindexed, Some(1));
+    assert_eq!(
+        motcua::store::pg::migrate_url(&url).unwrap().reindexed,
+        None
+    );
+    let engine = motcua::Engine::new(
+        Arc::new(open().unwrap()),
+        Arc::new(support::calendar::test_calendar()),
+        clock,
+    )
+    .unwrap();
+    let found = engine.list(&search("van binh"), None, 10).unwrap();
+    assert_eq!(found.dossiers.len(), 1);
+}

@@ -168,6 +168,17 @@ impl Auth {
             .collect()
     }
 
+    /// The principal the tokens file names `subject`; `None` also when credentials come
+    /// from JWTs alone (see [`Auth::has_tokens`]).
+    pub fn principal(&self, subject: &str) -> Option<&Principal> {
+        self.tokens.values().find(|p| p.subject == subject)
+    }
+
+    /// Whether a tokens file lists the credentials (a directory of officers to check against).
+    pub fn has_tokens(&self) -> bool {
+        !self.tokens.is_empty()
+    }
+
     /// The full name the tokens file gives `subject`, if it names them.
     pub fn name_of(&self, subject: &str) -> Option<&str> {
         self.tokens

@@ -28,12 +28,15 @@ pub(crate) enum State {
     Empty,
     /// Written by an older version: rebuild before serving.
     Stale,
+    /// Marked by a newer version, whose index this one does not know how to keep.
+    Newer,
 }
 
 pub(crate) fn state(kv: &dyn Kv) -> Result<State, Error> {
     let meta = Space::of(kv, META);
     Ok(match meta.get(INDEX_KEY)? {
         Some(v) if v.as_ref() == keys::INDEX_GENERATION => State::Current,
+        Some(v) if v.as_ref() > keys::INDEX_GENERATION => State::Newer,
         Some(_) => State::Stale,
         None if Space::of(kv, DOSSIERS).range(b"", None).next().is_none() => State::Empty,
         None => State::Stale,

@@ -2,7 +2,7 @@
 //! named officer by a head of its department, or given back to the department. Each change is
 //! its own version of the dossier with its audit entry (`assign`); nothing about the step's
 //! clock, budget or place in the graph changes, so a page loaded before an assignment can
-//! still decide on the step.
+//! still decide on the step. An assignment itself needs the version it was decided on.
 
 use super::{Change, Env, Error, Transition, audit_entry, timers_of};
 use crate::dossier::Dossier;
@@ -41,9 +41,9 @@ pub fn assign(
             active: d.active_states().map(String::from).collect(),
         })?;
     let token = &d.tokens[at];
-    let untouched =
-        req.seen_version < d.version && token.since_version.is_some_and(|v| v <= req.seen_version);
-    if req.seen_version != d.version && !untouched {
+    // Exactly the version seen: an assignment does not move the step, so the branch rule
+    // cannot tell two claims from the same page apart; the second is a conflict.
+    if req.seen_version != d.version {
         return Err(Error::Conflict {
             code: d.code.clone(),
             seen: req.seen_version,

@@ -283,7 +283,11 @@ pub(super) fn step(
     // the one the officer saw (entered at or before that version): what happened in between
     // moved other branches. Everything else below is checked against the dossier as it is
     // now (availability, roles, inputs, guard), so a real conflict is still refused.
-    let untouched = req.seen_version < d.version
+    // Not for a notice (an extension, an apology): it leaves the step where it is, so two
+    // made on one page would both pass.
+    let notice = action.apology || action.extends.is_some();
+    let untouched = !notice
+        && req.seen_version < d.version
         && d.tokens.iter().any(|t| {
             !t.waiting
                 && t.state == action.from

@@ -74,6 +74,31 @@ pub(crate) fn assign_blocking(
             ),
         ));
     }
+    // With a tokens file the server knows its officers: a step goes only to one who works
+    // in its department (a typo would otherwise hide it from the department's pool).
+    if let Some(to) = body.assignee.as_deref().filter(|a| !a.trim().is_empty())
+        && to != caller.who.subject
+        && s.auth.has_tokens()
+    {
+        let department = p
+            .procedure
+            .state(&body.state)
+            .and_then(|st| st.department.clone());
+        let fits = s.auth.principal(to).is_some_and(|o| {
+            o.is_officer()
+                && department
+                    .as_ref()
+                    .is_none_or(|dep| o.departments.contains(dep))
+        });
+        if !fits {
+            return Err(Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+                format!("'{to}' is not an officer of this step's department"),
+            )
+            .with("field", serde_json::Value::String("assignee".into())));
+        }
+    }
     let req = AssignRequest {
         dossier: d.code.clone(),
         state: body.state,

@@ -706,6 +706,7 @@ pub(crate) fn find(s: &super::State, caller: &Caller, mut q: ListParams) -> Resu
             && q.state
                 .as_ref()
                 .is_none_or(|st| d.tokens.iter().any(|t| &t.state == st))
+            && q.applicant.as_ref().is_none_or(|a| &d.applicant.id == a)
             && (searching
                 || q.department
                     .as_ref()

@@ -249,21 +249,23 @@ async fn submit(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    // The identity is typed once: fields the schema marks as the applicant's take it.
+    // The identity is typed once: fields the schema marks as the applicant's take it. Only
+    // those values go before what was posted (a field's first value is read), so a checkbox
+    // left unticked stays absent.
+    let mut filled: Vec<(String, String)> = vec![];
     for f in &mut shown.fields {
         if f.value.trim().is_empty() {
-            match f.same_as.as_deref() {
-                Some("applicant.name") => f.value = shown.applicant_name.clone(),
-                Some("applicant.id") => f.value = shown.applicant_id.clone(),
-                _ => {}
-            }
+            let value = match f.same_as.as_deref() {
+                Some("applicant.name") => shown.applicant_name.clone(),
+                Some("applicant.id") => shown.applicant_id.clone(),
+                _ => continue,
+            };
+            f.value = value.clone();
+            filled.push((format!("f.{}", f.name), value));
         }
     }
-    let typed: Vec<(String, String)> = shown
-        .fields
-        .iter()
-        .filter(|f| !f.is("documents"))
-        .map(|f| (format!("f.{}", f.name), f.value.clone()))
+    let typed: Vec<(String, String)> = filled
+        .into_iter()
         .chain(
             posted
                 .0

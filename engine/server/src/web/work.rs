@@ -232,7 +232,11 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
             )
             .map_err(Problem::from)?;
         let mut mine = vec![];
+        let mut shown = std::collections::HashSet::new();
         for d in &assigned.dossiers {
+            if !shown.insert(d.code.clone()) {
+                continue;
+            }
             let Ok(c) = state.engine.pinned_procedure(d) else {
                 continue;
             };
@@ -268,6 +272,9 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
                 away.until.strftime("%d/%m/%Y")
             );
             for d in &theirs.dossiers {
+                if !shown.insert(format!("{absent}\n{}", d.code)) {
+                    continue;
+                }
                 let Ok(c) = state.engine.pinned_procedure(d) else {
                     continue;
                 };

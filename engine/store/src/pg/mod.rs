@@ -121,6 +121,16 @@ pub fn migrate_url(url: &str) -> Result<Migrated, Error> {
     };
     let reindexed = match crate::reindex::state(&kv)? {
         crate::reindex::State::Current => None,
+        crate::reindex::State::Newer => {
+            return Err(Error::Unusable {
+                path: address.shown.clone().into(),
+                problem: "was written by a newer motcua (its index is of a later generation); \
+                          it is not migrated back"
+                    .into(),
+            });
+        }
+        // Stop every node first: a node still serving could commit between the rebuild's
+        // reads and its writes (docs/scaling.md).
         _ => Some(crate::reindex::rebuild(&kv, &mut |writes| {
             put(&mut client, writes)
         })?),
@@ -178,6 +188,14 @@ impl PgStore {
         match crate::reindex::state(&kv)? {
             crate::reindex::State::Current => {}
             crate::reindex::State::Empty => put(&mut first, vec![crate::reindex::mark()])?,
+            crate::reindex::State::Newer => {
+                return Err(Error::Unusable {
+                    path: shown.clone().into(),
+                    problem: "was written by a newer motcua (its index is of a later \
+                              generation); run that version. Nothing was changed"
+                        .into(),
+                });
+            }
             crate::reindex::State::Stale => {
                 return Err(Error::Unusable {
                     path: shown.clone().into(),

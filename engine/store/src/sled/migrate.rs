@@ -53,6 +53,11 @@ pub(super) fn check_layout(db: &sled::Db, tree: &Tree, path: &Path) -> Result<()
                 db.flush().map_err(storage)?;
                 Ok(())
             }
+            crate::reindex::State::Newer => Err(unusable(
+                path,
+                "was written by a newer motcua (its index is of a later generation); run that \
+                 version. Nothing was changed",
+            )),
             crate::reindex::State::Stale => Err(unusable(
                 path,
                 format!(
@@ -450,8 +455,16 @@ pub fn migrate(path: &Path) -> Result<Migration, Error> {
 /// it did.
 fn reindex(db: &sled::Db, tree: &Tree, path: &Path) -> Result<bool, Error> {
     use crate::kv::Kv;
-    if crate::reindex::state(tree)? == crate::reindex::State::Current {
-        return Ok(false);
+    match crate::reindex::state(tree)? {
+        crate::reindex::State::Current => return Ok(false),
+        crate::reindex::State::Newer => {
+            return Err(unusable(
+                path,
+                "was written by a newer motcua (its index is of a later generation); it is not \
+                 migrated back",
+            ));
+        }
+        _ => {}
     }
     crate::reindex::rebuild(tree, &mut |writes| tree.apply(writes))?;
     db.flush().map_err(storage)?;

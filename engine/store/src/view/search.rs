@@ -255,6 +255,9 @@ impl View<'_> {
             Box::new(range)
         };
         let mut found: Vec<(String, Vec<u8>)> = vec![];
+        // A dossier with two steps in one department (or assigned to one officer) has a key
+        // per step: listed once per page, at its most urgent.
+        let mut listed: HashSet<String> = HashSet::new();
         let mut examined = 0usize;
         let mut last_key: Option<Vec<u8>> = None;
         let mut done = false;
@@ -289,6 +292,7 @@ impl View<'_> {
                 };
                 if let Some(d) = d
                     && keep(q, &d)
+                    && listed.insert(code.clone())
                 {
                     found.push((code, key.clone()));
                     if found.len() > limit {
