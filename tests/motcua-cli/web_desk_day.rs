@@ -196,8 +196,12 @@ async fn two_officers_on_two_branches_at_once_are_both_accepted() {
     // Meanwhile the colleague finishes the zoning check over the API.
     act(&s, HA_TANG_2, &code, "xong-quy-hoach");
     b.click("#do-xong-ket-cau").await;
-    let d = wait_for(&s, &code, |d| in_state(d, "tong-hop"));
-    assert!(!in_state(&d, "kiem-tra-ket-cau"));
+    // The zoning branch already waits at the join: wait for the structure check to leave.
+    let d = wait_for(&s, &code, |d| !in_state(d, "kiem-tra-ket-cau"));
+    assert!(
+        in_state(&d, "tong-hop"),
+        "both branches met at the consolidation: {d}"
+    );
     let history = s
         .get(&format!("/v1/dossiers/{code}/audit"), Some(AUDITOR))
         .json();
