@@ -444,13 +444,26 @@ impl Engine {
         if req.actor.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(req.actor.id.clone()));
         }
-        // Another commit between reading the dossier and committing (an officer on the other
-        // branch) refuses this one before it writes anything; the step is decided again on
-        // the dossier as it now is, where the branch rule (`transition::act`) tells a move
-        // elsewhere from a real conflict.
+        self.decide_and_commit(&req.dossier, |p, d, env| {
+            let mut t = transition::act(p, d, &req, env)?;
+            self.plugin_steps_on_act(p, d, &req, &mut t, env)?;
+            Ok(t)
+        })
+    }
+
+    /// Decides a step on dossier `code` as stored (`decide`: the pinned version, the dossier,
+    /// the environment) and commits it; the dossier as stored after. Another commit between
+    /// reading and committing (an officer on the other branch) refuses this one before it
+    /// writes anything, and the step is decided again on the dossier as it now is, where the
+    /// pure step's version rules tell a move elsewhere from a real conflict.
+    fn decide_and_commit(
+        &self,
+        code: &str,
+        decide: impl Fn(&Compiled, &Dossier, &Env<'_>) -> Result<Transition>,
+    ) -> Result<Dossier> {
         let mut raced = 0;
         loop {
-            let d = self.dossier(&req.dossier)?;
+            let d = self.dossier(code)?;
             let p = self.pinned(&d)?;
             let now = self.now();
             let day = self.calendar.local_date(now);
@@ -459,8 +472,7 @@ impl Engine {
                     .map(|c| c.definition.clone())
             };
             let env = Env::new(self.calendar.as_ref(), &lookup, now).with_rules(&self.rules);
-            let mut t = transition::act(&p, &d, &req, &env)?;
-            self.plugin_steps_on_act(&p, &d, &req, &mut t, &env)?;
+            let t = decide(&p, &d, &env)?;
             match self.commit(t) {
                 Err(Error::Store(store::Error::VersionMoved { .. })) if raced < RACE_RETRIES => {
                     raced += 1;
