@@ -31,6 +31,7 @@ pub mod audit;
 pub mod catalog;
 pub mod engine;
 pub mod error;
+pub mod messages;
 pub mod report;
 pub mod scheduler;
 pub mod steps;

@@ -1,9 +1,9 @@
 //! The Vietnamese words the screens and forms use for the engine's classifications, in one
 //! place so a dossier page, a list and a printed form never name one thing two ways.
 
-use motcua::audit::SystemAction;
-use motcua::deadline::{Class, ClockState};
-use motcua::dossier::Channel;
+use crate::audit::SystemAction;
+use crate::deadline::{Class, ClockState};
+use crate::dossier::Channel;
 
 /// Early, on time, late: as the national index says them.
 pub fn class(c: Class) -> &'static str {

@@ -44,8 +44,8 @@ pub fn percent(permille: Option<u64>) -> u64 {
 }
 
 /// A duration in words: "10 ngày", "0,5 ngày làm việc", "4 giờ làm việc".
-pub fn duration(d: motcua::calendar::Duration) -> String {
-    use motcua::calendar::Unit;
+pub fn duration(d: crate::calendar::Duration) -> String {
+    use crate::calendar::Unit;
     let whole = d.milli / 1000;
     let frac = d.milli % 1000;
     let amount = if frac == 0 {

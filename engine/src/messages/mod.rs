@@ -1,0 +1,17 @@
+//! The message catalogue: every word motcua says to a person (a screen, a printed form, an
+//! API problem's `detail`) is made here, in Vietnamese, from a stable code and structured
+//! arguments. The engine, the validator and plugins return codes and data (`Error` variants,
+//! `FieldError::code`); only this module turns them into sentences, so one thing is never
+//! named two ways and a department reads no English and no internal id.
+//!
+//! - `format`: dates and times in Asia/Ho_Chi_Minh, numbers with a decimal comma and dots
+//!   between thousands, đồng, durations and lateness in words, appointments as a citizen
+//!   reads them;
+//! - `labels`: the engine's classifications (on time, clock states, channels, the engine's
+//!   own steps) as the national index and the forms name them.
+//!
+//! English stays where machines and integrators read: the stable `code`s, `Error`'s
+//! `Display` (logs, the CLI), JSON exports.
+
+pub mod format;
+pub mod labels;
