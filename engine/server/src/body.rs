@@ -120,7 +120,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
 }
 
 pub(crate) fn too_large() -> Problem {
-    Problem::new(
+    Problem::said(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",
         format!("the request body is over {MAX_BODY} bytes"),
@@ -134,7 +134,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         let json = media_type(req.headers())
             .is_some_and(|v| v == "application/json" || v.ends_with("+json"));
         if !json {
-            return Err(Problem::new(
+            return Err(Problem::said(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "send the body as application/json",

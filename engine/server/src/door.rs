@@ -128,7 +128,7 @@ pub(crate) async fn read_body(State(s): State<Shared>, req: Request, next: Next)
     let (parts, body) = req.into_parts();
     let limited = http_body_util::Limited::new(body, MAX_BODY);
     match tokio::time::timeout(s.limits.body_read_timeout, limited.collect()).await {
-        Err(_) => closing(Problem::new(
+        Err(_) => closing(Problem::said(
             StatusCode::REQUEST_TIMEOUT,
             "request_timeout",
             format!(

@@ -155,7 +155,7 @@ fn router(state: api::Shared) -> Router {
 
 async fn method_not_allowed() -> Response {
     use axum::response::IntoResponse;
-    Problem::new(
+    Problem::said(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         "this route does not take that method",

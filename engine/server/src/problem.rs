@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use motcua::messages::requests as say;
 use serde_json::{Map, Value, json};
 
 /// A refusal or failure, as the client sees it.
@@ -31,30 +32,52 @@ impl Problem {
         self
     }
 
-    pub fn bad_request(code: &str, detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::BAD_REQUEST, code, detail)
+    /// A refusal with `status` and `code` worded by the catalogue, the technical `cause`
+    /// beside it.
+    pub fn said(status: StatusCode, code: &str, cause: impl Into<String>) -> Problem {
+        Problem::new(status, code, say::bad_request(code))
+            .with("cause", Value::String(cause.into()))
     }
 
-    pub fn unauthorized(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    /// A request the server cannot take as sent: the detail is the catalogue's sentence for
+    /// `code`; `cause` (the precise technical reason, for integrators) travels beside it.
+    pub fn bad_request(code: &str, cause: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, code, say::bad_request(code))
+            .with("cause", Value::String(cause.into()))
     }
 
-    pub fn forbidden(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    pub fn unauthorized(reason: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", say::unauthorized())
+            .with("reason", Value::String(reason.into()))
     }
 
+    pub fn forbidden(reason: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", say::forbidden())
+            .with("reason", Value::String(reason.into()))
+    }
+
+    /// 404 with the catalogue's sentence (`say::dossier_not_found`, …).
     pub fn not_found(detail: impl Into<String>) -> Problem {
         Problem::new(StatusCode::NOT_FOUND, "not_found", detail)
     }
 
     /// 429 with the seconds to wait (also sent as `Retry-After`).
-    pub fn too_many(detail: impl Into<String>, wait_seconds: f64) -> Problem {
-        Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
-            .with("retry_after_seconds", json!(wait_seconds.ceil().max(1.0)))
+    pub fn too_many(wait_seconds: f64) -> Problem {
+        Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            say::too_many(wait_seconds),
+        )
+        .with("retry_after_seconds", json!(wait_seconds.ceil().max(1.0)))
     }
 
-    pub fn internal(detail: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", detail)
+    /// A fault of the server: the person reads the catalogue's sentence, the log and
+    /// integrators the cause.
+    pub fn internal(cause: impl Into<String>) -> Problem {
+        let cause = cause.into();
+        tracing::error!(%cause, "answered 500");
+        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", say::internal())
+            .with("cause", Value::String(cause))
     }
 
     /// The document's body.
@@ -142,10 +165,19 @@ pub fn status_of(code: motcua::Code) -> StatusCode {
 
 impl From<motcua::Error> for Problem {
     fn from(e: motcua::Error) -> Problem {
+        Problem::of(e, &motcua::messages::errors::NoNames)
+    }
+}
+
+impl Problem {
+    /// An engine error with its `detail` worded by the message catalogue, naming the steps,
+    /// roles and departments of `names` (the dossier's procedure) by their labels.
+    pub fn of(e: motcua::Error, names: &dyn motcua::messages::errors::Names) -> Problem {
         use motcua::dossier::transition::Error as T;
         use motcua::store::Error as S;
         let code = e.code();
-        let mut p = Problem::new(status_of(code), code.as_str(), e.to_string());
+        let detail = motcua::messages::errors::error(&e, names);
+        let mut p = Problem::new(status_of(code), code.as_str(), detail);
         match &e {
             motcua::Error::Refused(T::Conflict { current, .. })
             | motcua::Error::Store(S::VersionMoved { current, .. }) => {
@@ -213,10 +245,14 @@ pub async fn from_plain(res: Response) -> Response {
         s if s.is_client_error() => "invalid_request",
         _ => "internal",
     };
-    let detail = if text.trim().is_empty() {
-        title(status).to_string()
-    } else {
-        text
+    let detail = match status {
+        StatusCode::NOT_FOUND => say::no_route(),
+        s if s.is_client_error() => say::bad_request(code),
+        _ => say::internal(),
     };
-    Problem::new(status, code, detail).into_response()
+    let mut p = Problem::new(status, code, detail);
+    if !text.trim().is_empty() {
+        p = p.with("cause", Value::String(text));
+    }
+    p.into_response()
 }

@@ -7,11 +7,17 @@
 //! - `format`: dates and times in Asia/Ho_Chi_Minh, numbers with a decimal comma and dots
 //!   between thousands, đồng, durations and lateness in words, appointments as a citizen
 //!   reads them;
+//! - `errors`: why a request was refused, naming steps, roles and departments by their
+//!   labels ([`errors::Names`]);
+//! - `requests`: what the HTTP edge says of a request it cannot take (no credential, no
+//!   permission, an unknown address, a malformed body);
 //! - `labels`: the engine's classifications (on time, clock states, channels, the engine's
 //!   own steps) as the national index and the forms name them.
 //!
 //! English stays where machines and integrators read: the stable `code`s, `Error`'s
 //! `Display` (logs, the CLI), JSON exports.
 
+pub mod errors;
 pub mod format;
 pub mod labels;
+pub mod requests;

@@ -81,7 +81,7 @@ pub fn assign(
         return Err(Error::BadInput {
             action: ASSIGN.into(),
             input: "assignee".into(),
-            expected: "an officer other than the one the step is assigned to now".into(),
+            expected: super::error::Expected::OtherOfficer,
         });
     }
     let previous = token.assignee.clone();

@@ -1,5 +1,6 @@
 //! Who may take an action, and whether its input and comment are acceptable.
 
+use super::error::Expected;
 use super::Error;
 use crate::calendar::Duration;
 use crate::dossier::definition::Definition;
@@ -115,7 +116,7 @@ pub(super) fn check_inputs(
             return Err(Error::BadInput {
                 action: action.id.clone(),
                 input: "(input)".into(),
-                expected: "an object".into(),
+                expected: Expected::Object,
             });
         }
     };
@@ -138,10 +139,10 @@ pub(super) fn check_inputs(
         });
     }
     for decl in &action.inputs {
-        let bad = |expected: &str| Error::BadInput {
+        let bad = |expected: Expected| Error::BadInput {
             action: action.id.clone(),
             input: decl.name.clone(),
-            expected: expected.into(),
+            expected,
         };
         match given.get(&decl.name) {
             None | Some(serde_json::Value::Null) => {
@@ -153,7 +154,7 @@ pub(super) fn check_inputs(
                 }
             }
             Some(v) => match decl.kind {
-                InputKind::Text if !v.is_string() => return Err(bad("text")),
+                InputKind::Text if !v.is_string() => return Err(bad(Expected::Text)),
                 InputKind::Text
                     if decl.required && v.as_str().is_some_and(|s| s.trim().is_empty()) =>
                 {
@@ -162,26 +163,26 @@ pub(super) fn check_inputs(
                         input: decl.name.clone(),
                     });
                 }
-                InputKind::Number if !v.is_number() => return Err(bad("a number")),
-                InputKind::Boolean if !v.is_boolean() => return Err(bad("true or false")),
+                InputKind::Number if !v.is_number() => return Err(bad(Expected::Number)),
+                InputKind::Boolean if !v.is_boolean() => return Err(bad(Expected::Boolean)),
                 InputKind::Date => {
                     let ok = v
                         .as_str()
                         .is_some_and(|s| s.parse::<jiff::civil::Date>().is_ok());
                     if !ok {
-                        return Err(bad("a date YYYY-MM-DD"));
+                        return Err(bad(Expected::Date));
                     }
                 }
                 InputKind::Documents => {
                     let Some(items) = v.as_array() else {
-                        return Err(bad("a list of document ids"));
+                        return Err(bad(Expected::Documents));
                     };
                     for item in items {
                         let known = item
                             .as_str()
                             .is_some_and(|id| p.procedure.documents.iter().any(|d| d.id == id));
                         if !known {
-                            return Err(bad("a list of document ids from the checklist"));
+                            return Err(bad(Expected::Documents));
                         }
                     }
                 }
@@ -200,18 +201,18 @@ pub(super) fn extension_of(
     let Some(asked) = input.get("extension") else {
         return Ok(max);
     };
-    let bad = |expected: String| Error::BadInput {
+    let bad = || Error::BadInput {
         action: action.id.clone(),
         input: "extension".into(),
-        expected,
+        expected: Expected::AtMost(max),
     };
     let asked: Duration = asked
         .as_str()
-        .ok_or_else(|| bad(format!("a duration like '{max}'")))?
+        .ok_or_else(bad)?
         .parse()
-        .map_err(|e: crate::calendar::duration::Error| bad(e.to_string()))?;
+        .map_err(|_: crate::calendar::duration::Error| bad())?;
     if asked.unit != max.unit || asked.milli > max.milli {
-        return Err(bad(format!("at most {max}")));
+        return Err(bad());
     }
     Ok(asked)
 }

@@ -70,7 +70,7 @@ pub enum Error {
     BadInput {
         action: String,
         input: String,
-        expected: String,
+        expected: Expected,
     },
     #[error("action '{action}' takes no input '{input}' (it takes {known:?})")]
     UnknownInput {
@@ -131,6 +131,66 @@ pub enum Error {
         granted: String,
         cap: crate::calendar::Duration,
     },
+}
+
+/// What an action's input had to be, as data: the catalogue words it for people
+/// (`motcua::messages`), `Display` for logs and integrators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// The whole input is a JSON object of named inputs.
+    Object,
+    Text,
+    Number,
+    Boolean,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// Ids of documents in the procedure's checklist.
+    Documents,
+    /// An extension of more than nothing.
+    NotZero,
+    /// An extension written like the procedure's cap (`"5 working days"`), at most it.
+    AtMost(crate::calendar::Duration),
+    /// A working day; `next` is the first one after the day given.
+    WorkingDay {
+        given: jiff::civil::Date,
+        next: jiff::civil::Date,
+    },
+    /// A promised day after the appointment it apologises for missing.
+    AfterAppointment(jiff::civil::Date),
+    AfterToday,
+    /// A promised day after the one promised in an earlier apology.
+    AfterPromise(jiff::civil::Date),
+    /// An officer other than the step's current assignee.
+    OtherOfficer,
+}
+
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expected::Object => f.write_str("an object"),
+            Expected::Text => f.write_str("text"),
+            Expected::Number => f.write_str("a number"),
+            Expected::Boolean => f.write_str("true or false"),
+            Expected::Date => f.write_str("a date YYYY-MM-DD"),
+            Expected::Documents => f.write_str("a list of document ids from the checklist"),
+            Expected::NotZero => f.write_str("more than nothing"),
+            Expected::AtMost(max) => write!(f, "a duration of at most {max}"),
+            Expected::WorkingDay { given, next } => {
+                write!(f, "a working day ({given} is not one; the next is {next})")
+            }
+            Expected::AfterAppointment(day) => write!(
+                f,
+                "a date after the appointment {day}: an apology promises a later date than the one missed"
+            ),
+            Expected::AfterToday => f.write_str("a date after today"),
+            Expected::AfterPromise(day) => {
+                write!(f, "a date after the one promised before ({day})")
+            }
+            Expected::OtherOfficer => {
+                f.write_str("an officer other than the one the step is assigned to now")
+            }
+        }
+    }
 }
 
 fn active_list(active: &[String]) -> String {

@@ -28,7 +28,7 @@ pub use assign::{ASSIGN, assign};
 pub use authorize::Requester;
 use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;
-pub use error::Error;
+pub use error::{Error, Expected};
 pub use event::{Event, EventKind};
 pub use fire::{Fired, Firing, fire, firing_rank, merge};
 

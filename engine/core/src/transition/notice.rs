@@ -83,7 +83,7 @@ pub(super) fn extend(
         return Err(Error::BadInput {
             action: action.id.clone(),
             input: "extension".into(),
-            expected: "more than nothing".into(),
+            expected: super::error::Expected::NotZero,
         });
     }
     // Exact when the units agree (the usual case); otherwise in days, every hour rounded up
@@ -153,7 +153,7 @@ pub(super) fn apologise(
     env: &Env<'_>,
 ) -> Result<Apology, Error> {
     resolved_already(d, action)?;
-    let bad = |expected: String| Error::BadInput {
+    let bad = |expected: super::error::Expected| Error::BadInput {
         action: action.id.clone(),
         input: "promised".into(),
         expected,
@@ -162,33 +162,31 @@ pub(super) fn apologise(
         .get("promised")
         .and_then(|v| v.as_str())
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("a date YYYY-MM-DD".into()))?;
+        .ok_or_else(|| bad(super::error::Expected::Date))?;
     let cal = env.calendar;
     let opening = cal.next_working_instant(cal.start_of_day(date)?)?;
     let promised = cal.close_of_working_day(opening)?;
     if cal.local_date(promised) != date {
-        return Err(bad(format!(
-            "a working day ({date} is not one; the next is {})",
-            cal.local_date(promised)
-        )));
+        return Err(bad(super::error::Expected::WorkingDay {
+            given: date,
+            next: cal.local_date(promised),
+        }));
     }
     let appointment = current_appointment(p, d, env)?;
     if promised <= appointment {
-        return Err(bad(format!(
-            "a date after the appointment {}: an apology promises a later date than the one missed",
-            cal.local_date(appointment)
+        return Err(bad(super::error::Expected::AfterAppointment(
+            cal.local_date(appointment),
         )));
     }
     if date <= cal.local_date(env.now) {
-        return Err(bad("a date after today".into()));
+        return Err(bad(super::error::Expected::AfterToday));
     }
     let previous = d.clock.apologies.last().map(|a| a.promised);
     if let Some(before) = previous
         && promised <= before
     {
-        return Err(bad(format!(
-            "a date after the one promised before ({})",
-            cal.local_date(before)
+        return Err(bad(super::error::Expected::AfterPromise(
+            cal.local_date(before),
         )));
     }
     Ok(Apology {

@@ -91,7 +91,7 @@ pub(crate) fn assign_blocking(
                     .is_none_or(|dep| o.departments.contains(dep))
         });
         if !fits {
-            return Err(Problem::new(
+            return Err(Problem::said(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_input",
                 format!("'{to}' is not an officer of this step's department"),
@@ -110,7 +110,7 @@ pub(crate) fn assign_blocking(
     let next = s
         .engine
         .assign(req)
-        .map_err(|e| caller.engine_error(s, e))?;
+        .map_err(|e| caller.engine_error(s, e, &p.procedure))?;
     s.committed();
     Ok(view(s, caller, &next, &p))
 }

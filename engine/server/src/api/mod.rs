@@ -111,9 +111,9 @@ impl State {
                 StatusCode::TOO_MANY_REQUESTS,
                 "too many failed authentications from this address",
             );
-            Problem::too_many(
-                "too many failed authentications from this address; retry later",
-                wait,
+            Problem::too_many(wait).with(
+                "reason",
+                serde_json::json!("too many failed authentications from this address"),
             )
         })
     }
@@ -187,9 +187,9 @@ impl FromRequestParts<Shared> for Caller {
                 .metrics
                 .rate_limited
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            return Err(Problem::too_many(
-                format!("{} is over its request rate; retry later", who.subject),
-                wait,
+            return Err(Problem::too_many(wait).with(
+                "reason",
+                serde_json::json!(format!("{} is over its request rate", who.subject)),
             ));
         }
         Ok(Caller { who, route })
@@ -220,9 +220,15 @@ impl Caller {
         }
     }
 
-    /// Logs an engine refusal of this caller's request when it is a 403.
-    pub fn engine_error(&self, state: &State, e: motcua::Error) -> Problem {
-        let p = Problem::from(e);
+    /// Logs an engine refusal of this caller's request when it is a 403; the detail names
+    /// what `names` (the dossier's procedure) labels.
+    pub fn engine_error(
+        &self,
+        state: &State,
+        e: motcua::Error,
+        names: &dyn motcua::messages::errors::Names,
+    ) -> Problem {
+        let p = Problem::of(e, names);
         if p.status == StatusCode::FORBIDDEN {
             state.refused(Some(&self.who.subject), &self.route, p.status, &p.detail);
         }

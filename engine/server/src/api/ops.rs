@@ -108,7 +108,7 @@ pub async fn set_clock(
 ) -> Result<Response, crate::Problem> {
     caller.require(&s, &[crate::auth::ADMIN], "moving the clock")?;
     let Some(clock) = &s.manual_clock else {
-        return Err(crate::Problem::new(
+        return Err(crate::Problem::said(
             StatusCode::NOT_FOUND,
             "not_found",
             "this server runs on the system clock",

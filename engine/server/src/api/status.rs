@@ -88,7 +88,7 @@ pub async fn status(
     // proxy every caller shares the proxy's.
     let who = peer.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
     if let Err(wait) = s.public_limit.take(&who) {
-        return Err(Problem::new(
+        return Err(Problem::said(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "too many status requests; retry later",
@@ -99,7 +99,7 @@ pub async fn status(
         ));
     }
     // One answer for a wrong code and a wrong secret: nothing tells which dossiers exist.
-    let unknown = || Problem::not_found("no dossier with this code and secret");
+    let unknown = || Problem::not_found(motcua::messages::requests::slip_not_found());
     if code.len() > 128 || !crate::status::check(&s.status_key, &code, &q.secret) {
         return Err(unknown());
     }

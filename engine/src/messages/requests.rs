@@ -1,0 +1,72 @@
+//! What the HTTP edge says when a request itself is wrong, before any engine rule: no
+//! credential, no permission, an unknown address, a malformed body, too many requests. The
+//! precise technical cause travels beside it (`cause`, English, for integrators' logs).
+
+/// No credential, or one the server does not know.
+pub fn unauthorized() -> String {
+    "Cần đăng nhập: mã truy cập bị thiếu, sai hoặc đã hết hạn.".into()
+}
+
+/// The credential is known but may not do or see this.
+pub fn forbidden() -> String {
+    "Bạn không có quyền xem hoặc thực hiện việc này.".into()
+}
+
+pub fn dossier_not_found(code: &str) -> String {
+    format!("Không tìm thấy hồ sơ có mã {code}.")
+}
+
+pub fn procedure_not_found(id: &str) -> String {
+    format!("Không có thủ tục «{id}» trong danh mục.")
+}
+
+/// A printed form the dossier does not have (form 05 before any supplement request, …).
+pub fn form_not_found(code: &str, form: &str) -> String {
+    format!("Hồ sơ {code} chưa có mẫu {form}.")
+}
+
+/// The citizen's lookup: a wrong code and a wrong secret are told apart by nobody.
+pub fn slip_not_found() -> String {
+    "Không tìm thấy hồ sơ với mã và mã tra cứu này; hãy kiểm tra lại phiếu hẹn.".into()
+}
+
+pub fn no_route() -> String {
+    "Không có trang hoặc địa chỉ này.".into()
+}
+
+pub fn too_many(wait_seconds: f64) -> String {
+    format!(
+        "Quá nhiều yêu cầu; vui lòng thử lại sau {} giây.",
+        wait_seconds.ceil().max(1.0) as u64
+    )
+}
+
+pub fn internal() -> String {
+    "Lỗi hệ thống; chưa có gì thay đổi. Vui lòng thử lại hoặc báo quản trị.".into()
+}
+
+/// A request the server cannot take as sent, by its stable code.
+pub fn bad_request(code: &str) -> String {
+    match code {
+        "not_found" => no_route(),
+        "unknown_action" => "Thủ tục không có thao tác này.".into(),
+        "invalid_input" => "Thông tin kèm theo thao tác chưa hợp lệ.".into(),
+        "unknown_procedure" => "Không có thủ tục này trong danh mục.".into(),
+        "invalid_procedure" => "Tệp thủ tục không khớp với thủ tục đang cập nhật.".into(),
+        "checkpoint_unavailable" => {
+            "Máy chủ này chưa được cấu hình khóa ký xác nhận nhật ký.".into()
+        }
+        "clock_fixed" => "Máy chủ này chạy theo đồng hồ hệ thống; không thể đặt giờ.".into(),
+        "rate_limited" => "Quá nhiều yêu cầu; vui lòng thử lại sau giây lát.".into(),
+        "request_timeout" => "Nội dung gửi lên đến quá chậm; vui lòng gửi lại.".into(),
+        "body_too_large" => "Nội dung gửi lên quá lớn.".into(),
+        "unsupported_media_type" => "Định dạng nội dung gửi lên không được hỗ trợ.".into(),
+        "method_not_allowed" => "Địa chỉ này không nhận thao tác này.".into(),
+        "precondition_required" => {
+            "Thiếu phiên bản hồ sơ đã xem (If-Match): hãy mở lại hồ sơ rồi quyết định.".into()
+        }
+        "bad_cursor" => "Liên kết trang tiếp theo không hợp lệ; hãy mở lại danh sách.".into(),
+        "audit_broken" => "Chuỗi nhật ký kiểm tra bị hỏng; không thể ký xác nhận.".into(),
+        _ => "Yêu cầu không hợp lệ; kiểm tra lại các thông tin đã gửi.".into(),
+    }
+}
