@@ -134,9 +134,12 @@ pub fn validate(
         if !errors.is_empty() {
             let errors = errors
                 .into_iter()
-                .map(|e| FieldError {
-                    field: e.field,
-                    message: format!("{} [{}]", e.message, e.code),
+                .map(|e| {
+                    let mut args = serde_json::Map::new();
+                    args.insert("plugin".into(), call.plugin.clone().into());
+                    // The plugin's message is already a sentence for people (Vietnamese, by
+                    // the contract); its code stays apart for portals to switch on.
+                    FieldError::new(pointer(&e.field), e.code, args, e.message)
                 })
                 .collect();
             return Err(Error::PluginRefused {
@@ -146,6 +149,15 @@ pub fn validate(
         }
     }
     Ok(())
+}
+
+/// A plugin names a top-level field or gives a JSON pointer; the form's errors are pointers.
+fn pointer(field: &str) -> String {
+    if field.is_empty() || field.starts_with('/') {
+        field.to_string()
+    } else {
+        format!("/{}", field.replace('~', "~0").replace('/', "~1"))
+    }
 }
 
 /// Fees computed by plugins at receipt (fixed fees come from the pure step).

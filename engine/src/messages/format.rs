@@ -38,6 +38,41 @@ pub fn dong(amount: u64) -> String {
     out
 }
 
+/// A calendar day as forms write it: `07/12/2026`.
+pub fn date(d: jiff::civil::Date) -> String {
+    d.strftime("%d/%m/%Y").to_string()
+}
+
+/// A JSON number as a person reads it: as exact as written, a decimal comma, dots between
+/// thousands (`1.250,5`, `-5`, `0,25`), for the limits and values of a form.
+pub fn figure(n: &serde_json::Number) -> String {
+    // Shortest exact text: integers as they are, other numbers by Rust's shortest round trip
+    // (never an exponent, unlike JSON's own text).
+    let text = match (n.as_i64(), n.as_u64(), n.as_f64()) {
+        (Some(i), _, _) => i.to_string(),
+        (_, Some(u), _) => u.to_string(),
+        (_, _, Some(f)) => f.to_string(),
+        _ => n.to_string(),
+    };
+    let (sign, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", text.as_str()),
+    };
+    let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let mut out = String::from(sign);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if !frac.is_empty() {
+        out.push(',');
+        out.push_str(frac);
+    }
+    out
+}
+
 /// The share of a budget used, in percent, from thousandths (capped for drawing a bar).
 pub fn percent(permille: Option<u64>) -> u64 {
     permille.map_or(0, |p| p / 10)
@@ -65,6 +100,22 @@ pub fn duration(d: crate::calendar::Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_figures_keep_their_precision_with_a_decimal_comma() {
+        let f = |v: serde_json::Value| match v {
+            serde_json::Value::Number(n) => figure(&n),
+            other => panic!("{other}"),
+        };
+        assert_eq!(f(serde_json::json!(0)), "0");
+        assert_eq!(f(serde_json::json!(-5.0)), "-5");
+        assert_eq!(f(serde_json::json!(112.5)), "112,5");
+        assert_eq!(f(serde_json::json!(0.25)), "0,25");
+        assert_eq!(f(serde_json::json!(1250.5)), "1.250,5");
+        assert_eq!(f(serde_json::json!(-1_234_567)), "-1.234.567");
+        assert_eq!(f(serde_json::json!(u64::MAX)), "18.446.744.073.709.551.615");
+        assert_eq!(date(jiff::civil::date(2026, 1, 5)), "05/01/2026");
+    }
 
     #[test]
     fn instants_print_in_vietnam_time_and_amounts_with_dots() {

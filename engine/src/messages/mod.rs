@@ -11,6 +11,7 @@
 //!   labels ([`errors::Names`]);
 //! - `requests`: what the HTTP edge says of a request it cannot take (no credential, no
 //!   permission, an unknown address, a malformed body);
+//! - `fields`: a form's field errors as sentences at the field, by its title and labels;
 //! - `labels`: the engine's classifications (on time, clock states, channels, the engine's
 //!   own steps) as the national index and the forms name them.
 //!
@@ -18,6 +19,7 @@
 //! `Display` (logs, the CLI), JSON exports.
 
 pub mod errors;
+pub mod fields;
 pub mod format;
 pub mod labels;
 pub mod requests;
