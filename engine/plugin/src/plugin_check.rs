@@ -82,7 +82,9 @@ impl PluginInspector for WasmInspector {
                             "{} implements: {}",
                             info.name,
                             list(&info.capabilities)
-                        )),
+                        ))
+                        .with_arg("plugin", &plugin.id)
+                        .with_arg("capability", u.capability),
                     );
                 }
             }
@@ -162,7 +164,7 @@ impl WasmInspector {
                     .with_hint("pin the plugin by the sha256 of its .wasm, e.g. from plugins/dist/SHA256SUMS"),
                     _ => not_a_plugin(file, at("file"), &e),
                 };
-                out.push(d);
+                out.push(d.with_arg("plugin", &plugin.id));
                 return None;
             }
         };
@@ -256,8 +258,11 @@ impl Out<'_> {
                 pos,
                 format!("plugin '{plugin}' config{path} names '{name}', which is not {what}"),
             );
+            let d = d.with_arg("plugin", &plugin).with_arg("id", &name);
             let d = match did_you_mean(&name, candidates.iter().copied()) {
-                Some(near) => d.with_hint(format!("did you mean '{near}'?")),
+                Some(near) => d
+                    .with_hint(format!("did you mean '{near}'?"))
+                    .with_arg("suggestion", near),
                 None => d.with_hint(format!("{choices}: {}", candidates.join(", "))),
             };
             self.push(d);
@@ -375,6 +380,8 @@ fn config_invalid(file: &Path, pos: Pos, plugin: &str, path: &str, why: &str) ->
         pos,
         format!("config of plugin '{plugin}' at '{path}': {why}"),
     )
+    .with_arg("plugin", plugin)
+    .with_arg("path", path)
     .with_hint("the plugin's config schema is what `describe` returns; plugins/README.md and the plugin's source document each key")
 }
 

@@ -12,6 +12,8 @@
 //! - `requests`: what the HTTP edge says of a request it cannot take (no credential, no
 //!   permission, an unknown address, a malformed body);
 //! - `fields`: a form's field errors as sentences at the field, by its title and labels;
+//! - `diagnostics`: a procedure file's problems (validator codes E001…, W001…) as the author
+//!   reads them on the upload screen and in an upload refusal's `detail`s;
 //! - `labels`: the engine's classifications (on time, clock states, channels, the engine's
 //!   own steps) as the national index and the forms name them.
 //!
@@ -20,6 +22,7 @@
 
 pub mod errors;
 pub mod fields;
+pub mod diagnostics;
 pub mod format;
 pub mod labels;
 pub mod requests;

@@ -3,6 +3,7 @@
 //! Codes never change meaning once released: portals, CI scripts and `docs/diagnostics.md` refer
 //! to them. New checks get new codes; a retired check leaves its code unused.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -172,6 +173,12 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The values the message names, by name (`id`, `kind`, `field`, `suggestion`,
+    /// `first_line`, ...; `motcua::messages::diagnostics` lists them), so a screen can word the
+    /// problem in another language without parsing `message`, which stays English for the CLI.
+    /// Absent from JSON when empty, so diagnostics stored or sent before it read the same.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub args: BTreeMap<String, String>,
 }
 
 impl Diagnostic {
@@ -185,7 +192,19 @@ impl Diagnostic {
             col: pos.col,
             message: message.into(),
             hint: None,
+            args: BTreeMap::new(),
         }
+    }
+
+    /// Records a value the message names (see [`Diagnostic::args`]).
+    pub fn with_arg(mut self, name: &str, value: impl ToString) -> Self {
+        self.args.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// A value recorded with [`Diagnostic::with_arg`].
+    pub fn arg(&self, name: &str) -> Option<&str> {
+        self.args.get(name).map(String::as_str)
     }
 
     /// Adds a hint (replacing any).

@@ -139,7 +139,8 @@ pub fn load_bytes(bytes: &[u8], file: impl Into<PathBuf>) -> Loaded {
             Loaded {
                 diagnostics: vec![
                     Diagnostic::new(Code::YamlSyntax, &file, pos, "the file is not valid UTF-8")
-                        .with_hint("save the file as UTF-8 (Vietnamese text included)"),
+                        .with_hint("save the file as UTF-8 (Vietnamese text included)")
+                        .with_arg("reason", "utf8"),
                 ],
                 file,
                 procedure: None,
@@ -166,12 +167,16 @@ fn load_str_hashed(text: &str, file: PathBuf, content_hash: String) -> Loaded {
     let parsed = match source_map::parse(text) {
         Ok(p) => p,
         Err(e) => {
-            loaded.diagnostics.push(Diagnostic::new(
+            let mut d = Diagnostic::new(
                 Code::YamlSyntax,
                 &loaded.file,
                 e.pos,
                 format!("YAML syntax: {}", e.message),
-            ));
+            );
+            if e.limit {
+                d = d.with_arg("reason", "limit");
+            }
+            loaded.diagnostics.push(d);
             return loaded;
         }
     };
@@ -190,16 +195,20 @@ fn load_str_hashed(text: &str, file: PathBuf, content_hash: String) -> Loaded {
                 *pos,
                 format!("key '{key}' is written twice in this mapping; YAML keeps only the last"),
             )
-            .with_hint("remove or merge one of the two entries"),
+            .with_hint("remove or merge one of the two entries")
+            .with_arg("key", key),
         );
     }
     let Some(root) = parsed.value else {
-        typer.diagnostics.push(Diagnostic::new(
-            Code::WrongType,
-            typer.file,
-            Pos::START,
-            "the file is empty: expected a procedure (a mapping with id, name, states, ...)",
-        ));
+        typer.diagnostics.push(
+            Diagnostic::new(
+                Code::WrongType,
+                typer.file,
+                Pos::START,
+                "the file is empty: expected a procedure (a mapping with id, name, states, ...)",
+            )
+            .with_arg("reason", "empty"),
+        );
         loaded.diagnostics = typer.diagnostics;
         return loaded;
     };
@@ -286,9 +295,12 @@ impl Typer<'_> {
                         self.file,
                         self.sm.key(&p),
                         format!("unknown field '{key}' in the procedure"),
-                    );
+                    )
+                    .with_arg("field", key);
                     if let Some(m) = did_you_mean(key, known.iter().map(String::as_str)) {
-                        d = d.with_hint(format!("did you mean '{m}'?"));
+                        d = d
+                            .with_hint(format!("did you mean '{m}'?"))
+                            .with_arg("suggestion", m);
                     }
                     self.diagnostics.push(d);
                 }
@@ -296,12 +308,15 @@ impl Typer<'_> {
         }
         for required in required {
             if !fields.contains_key(required) {
-                self.diagnostics.push(Diagnostic::new(
-                    Code::MissingField,
-                    self.file,
-                    self.sm.value(""),
-                    format!("missing field '{required}' in the procedure"),
-                ));
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        Code::MissingField,
+                        self.file,
+                        self.sm.value(""),
+                        format!("missing field '{required}' in the procedure"),
+                    )
+                    .with_arg("field", required),
+                );
             }
         }
     }
@@ -363,12 +378,18 @@ impl Typer<'_> {
                 self.file,
                 self.sm.key(&key_pointer),
                 format!("unknown field '{field}' in {place}"),
-            );
+            )
+            .with_arg("field", field)
+            .with_arg("place", unquoted(&place));
             let expected = expected_names(message);
             if let Some(m) = did_you_mean(field, expected.iter().copied()) {
-                d = d.with_hint(format!("did you mean '{m}'?"));
+                d = d
+                    .with_hint(format!("did you mean '{m}'?"))
+                    .with_arg("suggestion", m);
             } else if !expected.is_empty() {
-                d = d.with_hint(format!("allowed here: {}", expected.join(", ")));
+                d = d
+                    .with_hint(format!("allowed here: {}", expected.join(", ")))
+                    .with_arg("allowed", expected.join(", "));
             }
             return d;
         }
@@ -378,7 +399,9 @@ impl Typer<'_> {
                 self.file,
                 self.sm.value(pointer),
                 format!("missing field '{field}' in {place}"),
-            );
+            )
+            .with_arg("field", field)
+            .with_arg("place", unquoted(&place));
         }
         if let Some(Value::String(s)) = at
             && let Err(e) = s.parse::<Duration>()
@@ -390,21 +413,31 @@ impl Typer<'_> {
                 self.sm.value(pointer),
                 format!("{place}: {message}"),
             )
-            .with_hint("write an amount and a unit: '3 working days', '0.5 working days', '4 working hours' or '15 days'");
+            .with_hint("write an amount and a unit: '3 working days', '0.5 working days', '4 working hours' or '15 days'")
+            .with_arg("place", unquoted(&place))
+            .with_arg("value", s);
         }
         let mut d = Diagnostic::new(
             Code::WrongType,
             self.file,
             self.sm.value(pointer),
             format!("{place}: {message}"),
-        );
+        )
+        .with_arg("place", unquoted(&place));
         if let Some(variant) = between_backticks(message, "unknown variant `") {
             let expected = expected_names(message);
+            d = d
+                .with_arg("value", variant)
+                .with_arg("allowed", expected.join(", "));
             if let Some(m) = did_you_mean(variant, expected.iter().copied()) {
-                d = d.with_hint(format!("did you mean '{m}'?"));
+                d = d
+                    .with_hint(format!("did you mean '{m}'?"))
+                    .with_arg("suggestion", m);
             }
         } else if message.contains("expected a string") && matches!(at, Some(Value::Number(_))) {
-            d = d.with_hint("quote the value, e.g. '1.001193', so YAML reads it as text");
+            d = d
+                .with_hint("quote the value, e.g. '1.001193', so YAML reads it as text")
+                .with_arg("reason", "number_for_text");
         }
         d
     }
@@ -427,6 +460,16 @@ fn describe(pointer: &str) -> String {
         }
     }
     format!("'{out}'")
+}
+
+/// A place as [`describe`] writes it, without its quotes (`states[3].kind`), for
+/// `Diagnostic::args`: the message catalogue words it in its own language. Empty for the
+/// procedure itself (the top level), which `describe` writes in English words.
+fn unquoted(place: &str) -> &str {
+    place
+        .strip_prefix('\'')
+        .and_then(|p| p.strip_suffix('\''))
+        .unwrap_or("")
 }
 
 /// The value at `pointer` inside `value`, which sits at `base`.

@@ -71,6 +71,9 @@ pub fn escape(segment: &str) -> String {
 pub struct SyntaxError {
     pub pos: Pos,
     pub message: String,
+    /// The text is YAML, but more than a procedure file may be ([`limits`]): the message
+    /// catalogue words this differently from a parse error.
+    pub limit: bool,
 }
 
 /// The parse of one YAML document.
@@ -108,6 +111,7 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
                 "the file is more than {} bytes, the most a procedure file may be",
                 limits::FILE_BYTES
             ),
+            limit: true,
         });
     }
     let mut builder = Builder {
@@ -118,6 +122,7 @@ pub fn parse(text: &str) -> Result<Parsed, SyntaxError> {
     parser.load(&mut builder, false).map_err(|e| SyntaxError {
         pos: to_pos(e.marker()),
         message: e.info().to_string(),
+        limit: false,
     })?;
     if let Some(e) = builder.error {
         return Err(e);
@@ -195,7 +200,7 @@ impl Builder<'_> {
     fn grow(&mut self, n: usize, pos: Pos, what: &str) -> bool {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > limits::NODES {
-            self.fail(
+            self.fail_limit(
                 pos,
                 &format!(
                     "{what} makes the document more than {} nodes; a procedure is far smaller (nested aliases?)",
@@ -313,7 +318,7 @@ impl Builder<'_> {
                 "lists and mappings nest more than {} levels deep here",
                 limits::DEPTH
             );
-            self.fail(pos, &message);
+            self.fail_limit(pos, &message);
             return None;
         }
         if !self.grow(1, pos, &format!("this {what}")) {
@@ -327,6 +332,18 @@ impl Builder<'_> {
             self.error = Some(SyntaxError {
                 pos,
                 message: message.to_string(),
+                limit: false,
+            });
+        }
+    }
+
+    /// Fails for a document past one of the [`limits`].
+    fn fail_limit(&mut self, pos: Pos, message: &str) {
+        if self.error.is_none() {
+            self.error = Some(SyntaxError {
+                pos,
+                message: message.to_string(),
+                limit: true,
             });
         }
     }

@@ -79,11 +79,12 @@ impl Checker<'_> {
                             Some(m) => format!("did you mean '{m}'?"),
                             None => format!("a guard may read {}", GUARD_VARIABLES.join(", ")),
                         };
-                        self.emit(
+                        self.emit_args(
                             Code::GuardUnknownVariable,
                             at_offset(offset),
                             format!("guard of action '{}' reads unknown variable '{name}'", a.id),
                             Some(hint),
+                            &[("id", name.as_str()), ("action", a.id.as_str())],
                         );
                     }
                     Ref::DataField(field) => {
@@ -92,24 +93,31 @@ impl Checker<'_> {
                                 || defaulted.contains(&field.as_str())
                                 || guard.expr.contains(&format!("has(data.{field})"));
                             if !present && warned.insert(field.clone()) {
-                                self.emit(
+                                self.emit_args(
                                     Code::GuardReadsOptionalField,
                                     at_offset(offset),
                                     format!("guard of action '{}' reads data.{field}, which the form neither requires nor defaults: on a dossier received without it the guard cannot be evaluated and the action is stuck", a.id),
                                     Some(format!("add '{field}' to form.required, give it a 'default:', or test has(data.{field}) first")),
+                                    &[("field", field.as_str()), ("action", a.id.as_str())],
                                 );
                             }
                             continue;
                         }
-                        let hint = match did_you_mean(&field, fields.iter().copied()) {
+                        let suggestion = did_you_mean(&field, fields.iter().copied());
+                        let hint = match suggestion {
                             Some(m) => format!("did you mean '{m}'?"),
                             None => "declare it under form.properties".to_string(),
                         };
-                        self.emit(
+                        let mut args = vec![("field", field.as_str()), ("action", a.id.as_str())];
+                        if let Some(m) = suggestion {
+                            args.push(("suggestion", m));
+                        }
+                        self.emit_args(
                             Code::GuardUnknownField,
                             at_offset(offset),
                             format!("guard of action '{}' reads data.{field}, which the form does not declare", a.id),
                             Some(hint),
+                            &args,
                         );
                     }
                 }

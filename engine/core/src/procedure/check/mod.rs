@@ -58,7 +58,8 @@ pub fn check_links(
             if known.contains(&link.procedure) {
                 continue;
             }
-            let hint = match did_you_mean(&link.procedure, names.iter().copied()) {
+            let suggestion = did_you_mean(&link.procedure, names.iter().copied());
+            let hint = match suggestion {
                 Some(m) => format!("did you mean '{m}'?"),
                 None => format!(
                     "put '{}.yaml' next to this file or validate it together with this one",
@@ -75,8 +76,15 @@ pub fn check_links(
                         s.id, link.procedure
                     ),
                 )
-                .with_hint(hint),
+                .with_hint(hint)
+                .with_arg("id", &link.procedure)
+                .with_arg("state", &s.id),
             );
+            if let Some(m) = suggestion
+                && let Some(d) = out.last_mut()
+            {
+                d.args.insert("suggestion".into(), m.to_string());
+            }
         }
     }
     out
@@ -128,8 +136,23 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn emit(&mut self, code: Code, pos: Pos, message: String, hint: Option<String>) {
+        self.emit_args(code, pos, message, hint, &[]);
+    }
+
+    /// `emit`, recording the values the message names (`Diagnostic::args`).
+    fn emit_args(
+        &mut self,
+        code: Code,
+        pos: Pos,
+        message: String,
+        hint: Option<String>,
+        args: &[(&str, &str)],
+    ) {
         let mut d = Diagnostic::new(code, self.file, pos, message);
         d.hint = hint;
+        for (name, value) in args {
+            d = d.with_arg(name, value);
+        }
         self.out.push(d);
     }
 
@@ -250,7 +273,7 @@ impl Checker<'_> {
                 }
                 if let Some(j) = first.get(id) {
                     let earlier = self.at(&format!("/{list}/{j}/id"));
-                    self.emit(
+                    self.emit_args(
                         Code::DuplicateId,
                         self.at(&format!("/{list}/{i}/id")),
                         format!(
@@ -258,6 +281,11 @@ impl Checker<'_> {
                             earlier.line
                         ),
                         Some(format!("give each {what} its own id")),
+                        &[
+                            ("kind", what),
+                            ("id", id),
+                            ("first_line", &earlier.line.to_string()),
+                        ],
                     );
                 } else {
                     first.insert(id, i);
@@ -267,11 +295,12 @@ impl Checker<'_> {
     }
 
     fn bad_id(&mut self, what: &str, id: &str, pointer: &str) {
-        self.emit(
+        self.emit_args(
             Code::InvalidId,
             self.at(pointer),
             format!("{what} id '{id}' is not lowercase ASCII letters, digits, '-' or '_'"),
             Some("ids travel in URLs, dossier records and other agencies' systems: write Vietnamese without diacritics, e.g. 'tiep-nhan'".into()),
+            &[("kind", what), ("id", id)],
         );
     }
 
@@ -280,16 +309,23 @@ impl Checker<'_> {
         if known.contains(&name) {
             return;
         }
-        let hint = match did_you_mean(name, known.iter().copied()) {
+        let suggestion = did_you_mean(name, known.iter().copied());
+        let hint = match suggestion {
             Some(m) => Some(format!("did you mean '{m}'?")),
             None if known.is_empty() => Some(format!("no {what} is declared")),
             None => Some(format!("declared: {}", known.join(", "))),
         };
-        self.emit(
+        let declared = known.join(", ");
+        let mut args = vec![("id", name), ("declared", declared.as_str())];
+        if let Some(m) = suggestion {
+            args.push(("suggestion", m));
+        }
+        self.emit_args(
             code,
             self.at(pointer),
             format!("unknown {what} '{name}'"),
             hint,
+            &args,
         );
     }
 
@@ -386,11 +422,12 @@ impl Checker<'_> {
             }
             if s.kind == StateKind::Join {
                 if s.fork.is_none() {
-                    self.emit(
+                    self.emit_args(
                         Code::MissingField,
                         self.at(&format!("{base}/kind")),
                         format!("join '{}' does not name its fork", s.id),
                         Some("add 'fork: <id of the fork state>'".into()),
+                        &[("field", "fork"), ("place", &format!("states[{i}]"))],
                     );
                 }
             } else if s.fork.is_some() {

@@ -43,11 +43,12 @@ impl Checker<'_> {
                 }
             }
             if f.amount.is_none() && f.plugin.is_none() {
-                self.emit(
+                self.emit_args(
                     Code::MissingField,
                     self.at(&format!("/fees/{i}/id")),
                     format!("fee '{}' has neither an amount nor a plugin", f.id),
                     Some("write 'amount: <VND>' for a fixed fee".into()),
+                    &[("field", "amount"), ("place", &format!("fees[{i}]"))],
                 );
             }
         }
