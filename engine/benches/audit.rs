@@ -213,6 +213,7 @@ fn measure(phase: &str, path: &Path) {
                 &store,
                 &Default::default(),
                 motcua::audit::export::Format::Jsonl,
+                &motcua::sheet::Names::default(),
                 &mut sink,
             )
             .unwrap();

@@ -34,6 +34,7 @@ pub mod error;
 pub mod messages;
 pub mod report;
 pub mod scheduler;
+pub mod sheet;
 pub mod steps;
 
 /// Procedures: the YAML model, loading with positioned diagnostics, checks and diagrams

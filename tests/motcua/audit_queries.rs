@@ -13,10 +13,11 @@ conformance!();
 mod week;
 
 use jiff::Timestamp;
-use motcua::audit::export::{self, CSV_HEADER, Format};
+use motcua::audit::export::{self, Format};
 use motcua::audit::query::{self, Filter, Source};
 use motcua::audit::{Entry, GENESIS, slip};
 use motcua::deadline::Class;
+use motcua::sheet::Names;
 use motcua::store::{AuditKey, Reader};
 use sha2::{Digest, Sha256};
 use support::at;
@@ -305,7 +306,14 @@ fn a_whole_jsonl_export_re_hashes_into_the_chain_and_a_filtered_one_keeps_the_st
     let r = office.engine.store();
     let log = everything(r);
     let mut out = Vec::new();
-    let n = export::export(r, &Filter::default(), Format::Jsonl, &mut out).expect("export");
+    let n = export::export(
+        r,
+        &Filter::default(),
+        Format::Jsonl,
+        &Names::default(),
+        &mut out,
+    )
+    .expect("export");
     let lines: Vec<&[u8]> = out
         .strip_suffix(b"\n")
         .unwrap_or(&out)
@@ -339,7 +347,7 @@ fn a_whole_jsonl_export_re_hashes_into_the_chain_and_a_filtered_one_keeps_the_st
     ];
     for f in cases {
         let mut out = Vec::new();
-        let n = export::export(r, &f, Format::Jsonl, &mut out).expect("export");
+        let n = export::export(r, &f, Format::Jsonl, &Names::default(), &mut out).expect("export");
         let got: Vec<Entry> = out
             .split(|b| *b == b'\n')
             .filter(|l| !l.is_empty())
@@ -384,47 +392,68 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
+/// The export for Excel: what the catalogue names, Vietnamese headers and local times.
+fn csv_export(r: &dyn Reader, filter: &Filter, names: &Names) -> (u64, Vec<Vec<String>>) {
+    let mut out = Vec::new();
+    let n = export::export(r, filter, Format::Csv, names, &mut out).expect("export");
+    let text = out
+        .strip_prefix(motcua::sheet::csv::BOM)
+        .expect("the byte-order mark comes first, so Excel reads UTF-8");
+    (n, parse_csv(std::str::from_utf8(text).expect("UTF-8")))
+}
+
 #[test]
 fn a_csv_export_parses_back_with_reasons_holding_commas_quotes_and_line_breaks() {
     let office = week();
     let r = office.engine.store();
     let log = everything(r);
-    let mut out = Vec::new();
-    let n = export::export(r, &Filter::default(), Format::Csv, &mut out).expect("export");
-    let rows = parse_csv(std::str::from_utf8(&out).expect("UTF-8"));
-    assert_eq!(rows[0].join(","), CSV_HEADER);
+    let catalogue = office.engine.procedures();
+    let names = Names::of(catalogue.iter().map(|c| &c.procedure));
+    let (n, rows) = csv_export(r, &Filter::default(), &names);
+    assert_eq!(rows[0], motcua::messages::columns::AUDIT);
+    assert_eq!(rows[0][1], "Thời điểm", "Vietnamese reads back intact");
     assert_eq!((n, rows.len() - 1), (log.len() as u64, log.len()));
     for (row, e) in rows[1..].iter().zip(&log) {
-        let list = |v: &[String]| v.join(";");
+        let list = |v: &[String], name: &dyn Fn(&str) -> String| {
+            v.iter().map(|x| name(x)).collect::<Vec<_>>().join("; ")
+        };
+        let state = |s: &str| names.state(&e.procedure, s);
         let want = [
             e.seq.to_string(),
-            e.at.to_string(),
+            motcua::messages::format::when(e.at),
             e.dossier.clone(),
-            e.procedure.clone(),
-            e.action.clone(),
-            e.actor.clone(),
-            list(&e.roles),
-            list(&e.departments),
-            list(&e.from),
-            list(&e.to),
+            names.procedure(&e.procedure),
+            names.action(&e.procedure, &e.action),
+            names.person(&e.actor),
+            list(&e.roles, &|x| names.role(x)),
+            list(&e.departments, &|x| names.department(x)),
+            list(&e.from, &state),
+            list(&e.to, &state),
             e.comment.clone().unwrap_or_default(),
             e.version.to_string(),
             e.hash.clone(),
         ];
         assert_eq!(row[..], want[..], "entry {}", e.seq);
+        // Labels, not ids: every procedure of the week is named, every step labelled.
+        assert_ne!(row[3], e.procedure, "entry {}", e.seq);
         assert!(
-            row[1].parse::<Timestamp>().is_ok_and(|t| t == e.at),
-            "RFC 3339"
+            e.to.is_empty() || !e.to.contains(&row[9]),
+            "entry {}",
+            e.seq
         );
+        // The local minute, read back at UTC+7, is the instant's minute.
+        let local = jiff::fmt::strtime::parse("%d/%m/%Y %H:%M %z", format!("{} +0700", row[1]))
+            .and_then(|t| t.to_timestamp())
+            .expect("dd/mm/yyyy HH:MM");
+        let behind = e.at.as_millisecond() - local.as_millisecond();
+        assert!((0..60_000).contains(&behind), "entry {}: {}", e.seq, row[1]);
     }
 
     let asked = Filter {
         action: Some("yeu_cau_bo_sung".into()),
         ..Filter::default()
     };
-    let mut out = Vec::new();
-    export::export(r, &asked, Format::Csv, &mut out).expect("export");
-    let rows = parse_csv(std::str::from_utf8(&out).expect("UTF-8"));
+    let (_, rows) = csv_export(r, &asked, &names);
     assert_eq!(rows.len() - 1, by_hand(&log, &asked).len());
     assert!(rows.len() > 10);
     assert!(rows[1..].iter().all(|row| row[10] == SUPPLEMENT));

@@ -23,7 +23,9 @@ pub enum Command {
     /// or empty page with a `next:`: go on while one is printed.
     List(ListArgs),
     /// Stream every matching entry to stdout: jsonl (the stored lines byte for byte; whole,
-    /// sha256 of each line is the next line's `prev`) or csv (RFC 4180).
+    /// sha256 of each line is the next line's `prev`), csv (RFC 4180 for Excel: a UTF-8
+    /// byte-order mark, Vietnamese headers, local times, names) or xlsx (an Excel workbook,
+    /// at most 100,000 entries).
     Export(ExportArgs),
     /// The process-control slip (phiếu kiểm soát quá trình, form 06) of one dossier: every
     /// handover with giver, receiver, minute, the step's budget and whether it ended early,
@@ -79,6 +81,7 @@ pub struct ListArgs {
 pub enum ExportFormat {
     Jsonl,
     Csv,
+    Xlsx,
 }
 
 #[derive(clap::Args)]
@@ -140,9 +143,18 @@ fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
     let format = match a.format {
         ExportFormat::Jsonl => export::Format::Jsonl,
         ExportFormat::Csv => export::Format::Csv,
+        ExportFormat::Xlsx => export::Format::Xlsx,
+    };
+    // Only the people formats print names; the stored procedures hold them.
+    let names = match format {
+        export::Format::Jsonl => motcua::sheet::Names::default(),
+        _ => match motcua::sheet::Names::from_store(&*store) {
+            Ok(n) => n,
+            Err(e) => return refused(motcua::Error::from(e)),
+        },
     };
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-    match export::export(&*store, &filter, format, &mut out) {
+    match export::export(&*store, &filter, format, &names, &mut out) {
         Ok(n) => {
             eprintln!("exported: {n} entries");
             Ok(ExitCode::SUCCESS)

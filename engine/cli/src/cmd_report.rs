@@ -1,11 +1,17 @@
 //! `motcua report on-time`: the service report of Decision 766 over a data folder, read from
 //! the per-day counters the store keeps (see `motcua::report` for what each figure counts).
+//! `table` is for the terminal, `json` for programs (every figure exact); `csv` and `xlsx` are
+//! for Excel (`motcua::sheet`: Vietnamese headers, rows named from the procedures the store
+//! keeps, percentages with a decimal comma), written to stdout.
+
+use std::io::Write;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use jiff::civil::Date;
 use motcua::report::{self, By, Format, Query};
+use motcua::sheet::{self, Names};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -48,6 +54,7 @@ pub enum ByArg {
 pub enum FormatArg {
     Table,
     Csv,
+    Xlsx,
     Json,
 }
 
@@ -64,11 +71,6 @@ fn on_time(args: OnTimeArgs) -> anyhow::Result<ExitCode> {
         ByArg::Procedure => By::Procedure,
         ByArg::Channel => By::Channel,
     };
-    let format = match args.format {
-        FormatArg::Table => Format::Table,
-        FormatArg::Csv => Format::Csv,
-        FormatArg::Json => Format::Json,
-    };
     let query = Query {
         from: args.from,
         to: args.to,
@@ -80,6 +82,18 @@ fn on_time(args: OnTimeArgs) -> anyhow::Result<ExitCode> {
     // A report only reads: nothing to sync, and a mistyped folder is an error naming it.
     let store = crate::cmd_audit::open_reading(&args.data, args.store.as_deref())?;
     let report = report::on_time(&*store, &query)?;
-    print!("{}", report.render(format)?);
+    let bytes = match args.format {
+        FormatArg::Table => report.render(Format::Table)?.into_bytes(),
+        FormatArg::Json => report.render(Format::Json)?.into_bytes(),
+        FormatArg::Csv => {
+            sheet::csv::write(&sheet::report::sheet(&report, &Names::from_store(&*store)?))
+        }
+        FormatArg::Xlsx => {
+            sheet::xlsx::write(&sheet::report::sheet(&report, &Names::from_store(&*store)?))?
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(&bytes)?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -187,6 +187,13 @@ impl Auth {
             .and_then(|p| p.name.as_deref())
     }
 
+    /// Every (subject, full name) the tokens file names, for lists that print people.
+    pub fn people(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.tokens
+            .values()
+            .filter_map(|p| Some((p.subject.as_str(), p.name.as_deref()?)))
+    }
+
     pub fn new(
         entries: Vec<TokenEntry>,
         jwt: Option<JwtConfig>,

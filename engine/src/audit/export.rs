@@ -7,15 +7,22 @@
 //!   last line's hash is the head `motcua audit verify` prints, so an inspector re-proves the
 //!   chain with nothing but sha256. Filtered, the lines are still the stored ones (each can be
 //!   rehashed and found in a full export), but they no longer chain to each other.
-//! - **CSV** (RFC 4180: CRLF records, fields with a comma, quote, CR or LF quoted, quotes
-//!   doubled): a header, then one row per entry: `seq, at, dossier, procedure, action, actor,
-//!   roles, departments, from, to, comment, version, hash`. Lists (roles, departments, states)
-//!   are joined with `;`; `at` is RFC 3339 in UTC.
+//! - **CSV**, for people opening it in Excel ([`crate::sheet`]): the UTF-8 byte-order mark,
+//!   a Vietnamese header ([`crate::messages::columns::AUDIT`]), then one RFC 4180 record per
+//!   entry (CRLF; fields with a comma, semicolon, quote, CR or LF quoted, quotes doubled, no
+//!   cell starting a formula): seq, local time (`dd/mm/yyyy HH:MM`, Asia/Ho_Chi_Minh),
+//!   dossier, procedure, action, officer, roles, departments, from, to, comment, version,
+//!   hash, each by its name where [`Names`] knows it; lists are joined with `; `. The exact
+//!   instant and ids are the JSON Lines export's.
+//! - **XLSX**: the same rows as an Excel workbook (times as Excel dates, seq and version as
+//!   numbers), built in memory and so bounded: at most [`XLSX_MAX`] entries, more is refused
+//!   before anything is written.
 
 use std::io::Write;
 
 use super::Entry;
 use super::query::{self, Filter};
+use crate::sheet::{self, Names};
 use crate::store::{self, AuditReader};
 
 /// What an export is written as.
@@ -23,7 +30,12 @@ use crate::store::{self, AuditReader};
 pub enum Format {
     Jsonl,
     Csv,
+    Xlsx,
 }
+
+/// The most entries one `.xlsx` export holds: a workbook is built whole in memory, and a
+/// longer selection is the CSV's or the JSON Lines' (both streamed).
+pub const XLSX_MAX: usize = 100_000;
 
 impl std::str::FromStr for Format {
     type Err = String;
@@ -31,7 +43,10 @@ impl std::str::FromStr for Format {
         match s {
             "jsonl" => Ok(Format::Jsonl),
             "csv" => Ok(Format::Csv),
-            other => Err(format!("unknown export format '{other}' (jsonl or csv)")),
+            "xlsx" => Ok(Format::Xlsx),
+            other => Err(format!(
+                "unknown export format '{other}' (jsonl, csv or xlsx)"
+            )),
         }
     }
 }
@@ -41,29 +56,36 @@ impl std::str::FromStr for Format {
 pub enum Error {
     #[error(transparent)]
     Store(#[from] store::Error),
+    /// More entries match than one workbook holds; nothing was written.
+    #[error(
+        "{XLSX_MAX} entries at most fit one .xlsx export: narrow the filter or export CSV or JSON Lines"
+    )]
+    TooMany,
+    #[error(transparent)]
+    Sheet(#[from] sheet::Error),
     /// The output refused the bytes (a closed pipe, a full disk): the export is incomplete.
     #[error("writing the export failed: {0}")]
     Write(#[from] std::io::Error),
 }
 
-/// The CSV header row.
-pub const CSV_HEADER: &str =
-    "seq,at,dossier,procedure,action,actor,roles,departments,from,to,comment,version,hash";
-
 /// Writes every entry matching `filter`, in sequence order, to `out` as `format`, and returns
-/// how many it wrote. Writes go straight to `out`: give it a buffered writer.
+/// how many it wrote; the CSV names what `names` knows. Writes go straight to `out`: give it
+/// a buffered writer.
 pub fn export(
     reader: &dyn AuditReader,
     filter: &Filter,
     format: Format,
+    names: &Names,
     out: &mut dyn Write,
 ) -> Result<u64, Error> {
     let mut written = 0u64;
     let mut failed: Option<Error> = None;
     let mut row = Vec::with_capacity(1024);
+    let mut rows: Vec<Vec<sheet::Cell>> = Vec::new();
     if format == Format::Csv {
-        out.write_all(CSV_HEADER.as_bytes())?;
-        out.write_all(b"\r\n")?;
+        let mut head = sheet::csv::BOM.to_vec();
+        sheet::csv::header(&mut head, &sheet::audit::header());
+        out.write_all(&head)?;
     }
     if format == Format::Jsonl && filter.is_empty() {
         // The whole log: copy the stored bytes, no need to parse a line.
@@ -80,8 +102,13 @@ pub fn export(
                 Format::Jsonl => jsonl(reader, e, line, out),
                 Format::Csv => {
                     row.clear();
-                    csv_row(&mut row, e);
+                    sheet::csv::row(&mut row, &sheet::audit::row(e, names));
                     out.write_all(&row).map_err(Error::from)
+                }
+                Format::Xlsx if rows.len() >= XLSX_MAX => Err(Error::TooMany),
+                Format::Xlsx => {
+                    rows.push(sheet::audit::row(e, names));
+                    Ok(())
                 }
             };
             match done {
@@ -93,6 +120,14 @@ pub fn export(
     }
     if let Some(e) = failed {
         return Err(e);
+    }
+    if format == Format::Xlsx {
+        let book = sheet::xlsx::write(&sheet::Sheet {
+            name: crate::messages::columns::SHEET_AUDIT,
+            header: sheet::audit::header(),
+            rows,
+        })?;
+        out.write_all(&book)?;
     }
     out.flush()?;
     Ok(written)
@@ -111,24 +146,4 @@ fn jsonl(
     }
     out.write_all(b"\n")?;
     Ok(())
-}
-
-/// Appends `e` as one CSV record, CRLF included (through the one CSV writer).
-pub fn csv_row(out: &mut Vec<u8>, e: &Entry) {
-    let fields: [&str; 13] = [
-        &e.seq.to_string(),
-        &e.at.to_string(),
-        &e.dossier,
-        &e.procedure,
-        &e.action,
-        &e.actor,
-        &e.roles.join(";"),
-        &e.departments.join(";"),
-        &e.from.join(";"),
-        &e.to.join(";"),
-        e.comment.as_deref().unwrap_or(""),
-        &e.version.to_string(),
-        &e.hash,
-    ];
-    motcua_core::csv::record(out, fields);
 }

@@ -26,16 +26,7 @@ pub fn long_day(t: Timestamp) -> String {
 
 /// `1.250.000 đ`.
 pub fn dong(amount: u64) -> String {
-    let digits = amount.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(c);
-    }
-    out.push_str(" đ");
-    out
+    format!("{} đ", grouped(&amount.to_string()))
 }
 
 /// A calendar day as forms write it: `07/12/2026`.
@@ -71,6 +62,52 @@ pub fn figure(n: &serde_json::Number) -> String {
         out.push_str(frac);
     }
     out
+}
+
+/// Digits grouped by dots in threes, as Vietnamese write thousands: `1.250.000`.
+fn grouped(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A whole number with dots between thousands: `-12.345`.
+pub fn number(n: i64) -> String {
+    let digits = grouped(&n.unsigned_abs().to_string());
+    if n < 0 { format!("-{digits}") } else { digits }
+}
+
+/// `x` rounded to `places` decimals, with a decimal comma and dots between thousands
+/// (`1.234,50` for two places); not finite prints as empty, which no count is.
+pub fn decimal(x: f64, places: usize) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    let fixed = format!("{:.*}", places, x.abs());
+    let (whole, frac) = fixed.split_once('.').unwrap_or((&fixed, ""));
+    // "-0,0" would read as a loss where the rounding left nothing.
+    let negative = x < 0.0 && fixed.bytes().any(|b| (b'1'..=b'9').contains(&b));
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(&grouped(whole));
+    if !frac.is_empty() {
+        out.push(',');
+        out.push_str(frac);
+    }
+    out
+}
+
+/// A share (0.875) as a percentage with one decimal and a decimal comma (`87,5`), the unit
+/// left to the column's header.
+pub fn rate(fraction: f64) -> String {
+    decimal(fraction * 100.0, 1)
 }
 
 /// The share of a budget used, in percent, from thousandths (capped for drawing a bar).
@@ -133,5 +170,35 @@ mod tests {
         assert_eq!(d("10 days"), "10 ngày");
         assert_eq!(d("0.5 working days"), "0,5 ngày làm việc");
         assert_eq!(d("4 working hours"), "4 giờ làm việc");
+    }
+
+    #[test]
+    fn numbers_take_a_decimal_comma_and_dots_between_thousands() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(999), "999");
+        assert_eq!(number(1000), "1.000");
+        assert_eq!(number(-1_234_567), "-1.234.567");
+        assert_eq!(decimal(0.126, 2), "0,13");
+        assert_eq!(decimal(1234.5, 2), "1.234,50");
+        assert_eq!(decimal(1234.6, 0), "1.235");
+        assert_eq!(decimal(-0.01, 1), "0,0", "no negative zero");
+        assert_eq!(decimal(-2.26, 1), "-2,3");
+        assert_eq!(decimal(f64::NAN, 1), "");
+        assert_eq!(rate(0.875), "87,5");
+        assert_eq!(rate(1.0), "100,0");
+        assert_eq!(rate(0.0), "0,0");
+        assert_eq!(rate(2.0 / 3.0), "66,7");
+    }
+
+    #[test]
+    fn the_day_turns_at_midnight_in_vietnam_not_in_utc() {
+        let at = |t: &str| when(t.parse().expect("instant"));
+        // 16:59 UTC is 23:59 the same day in Hà Nội; a minute later it is tomorrow there.
+        assert_eq!(at("2026-12-31T16:59:00Z"), "31/12/2026 23:59");
+        assert_eq!(at("2026-12-31T17:00:00Z"), "01/01/2027 00:00");
+        // Just after midnight UTC it has been morning in Vietnam for seven hours.
+        assert_eq!(at("2027-01-01T00:00:00Z"), "01/01/2027 07:00");
+        // Seconds are dropped, never rounded up into the next minute or day.
+        assert_eq!(at("2026-12-31T16:59:59.999Z"), "31/12/2026 23:59");
     }
 }

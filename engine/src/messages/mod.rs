@@ -14,6 +14,7 @@
 //! - `fields`: a form's field errors as sentences at the field, by its title and labels;
 //! - `diagnostics`: a procedure file's problems (validator codes E001…, W001…) as the author
 //!   reads them on the upload screen and in an upload refusal's `detail`s;
+//! - `columns`: the headers of the spreadsheets people download (CSV, `.xlsx`);
 //! - `labels`: the engine's classifications (on time, clock states, channels, the engine's
 //!   own steps) as the national index and the forms name them.
 //!
@@ -23,6 +24,7 @@
 pub mod errors;
 pub mod fields;
 pub mod diagnostics;
+pub mod columns;
 pub mod format;
 pub mod labels;
 pub mod requests;

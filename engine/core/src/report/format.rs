@@ -1,4 +1,6 @@
-//! A report as people and programs read it: an aligned table, CSV (RFC 4180) or JSON.
+//! A report as a terminal and programs read it: an aligned table or JSON. The spreadsheets
+//! people open (CSV for Excel, `.xlsx`) are the facade's `motcua::sheet`, which names rows
+//! from the catalogue and words them in Vietnamese.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,7 +11,6 @@ use super::{Error, Report, Row};
 #[serde(rename_all = "snake_case")]
 pub enum Format {
     Table,
-    Csv,
     Json,
 }
 
@@ -18,7 +19,6 @@ impl Report {
     pub fn render(&self, format: Format) -> Result<String, Error> {
         Ok(match format {
             Format::Table => self.table(),
-            Format::Csv => self.csv(),
             Format::Json => {
                 let mut s = serde_json::to_string_pretty(self)?;
                 s.push('\n');
@@ -110,63 +110,8 @@ impl Report {
         write(&mut out, &total);
         out
     }
-
-    /// One record per row and a last one for the total, shares as fractions with four
-    /// decimals (empty when there is nothing to divide by), lines ending CRLF.
-    pub fn csv(&self) -> String {
-        let mut out = String::new();
-        let header = [
-            self.query.by.name(),
-            "received",
-            "received_online",
-            "early",
-            "on_time",
-            "late",
-            "ended",
-            "open_not_due",
-            "open_overdue",
-            "paused",
-            "working_milli",
-            "online_share",
-            "average_working_days",
-            "on_time_rate",
-        ];
-        record(&mut out, header.iter().map(|h| h.to_string()));
-        for r in self.rows.iter().chain(std::iter::once(&self.total)) {
-            let fraction = |x: Option<f64>| x.map_or_else(String::new, |x| format!("{x:.4}"));
-            record(
-                &mut out,
-                [
-                    r.key.clone(),
-                    r.received.to_string(),
-                    r.received_online.to_string(),
-                    r.early.to_string(),
-                    r.on_time.to_string(),
-                    r.late.to_string(),
-                    r.ended.to_string(),
-                    r.open_not_due.to_string(),
-                    r.open_overdue.to_string(),
-                    r.paused.to_string(),
-                    r.working_milli.to_string(),
-                    fraction(r.online_share),
-                    fraction(r.average_working_days),
-                    fraction(r.on_time_rate),
-                ]
-                .into_iter(),
-            );
-        }
-        out
-    }
 }
 
 fn percent(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_string(), |x| format!("{:.1}%", x * 100.0))
-}
-
-/// One CSV record through the one CSV writer.
-fn record(out: &mut String, fields: impl Iterator<Item = String>) {
-    let fields: Vec<String> = fields.collect();
-    let mut bytes = Vec::new();
-    crate::csv::record(&mut bytes, fields.iter().map(String::as_str));
-    out.push_str(&String::from_utf8_lossy(&bytes));
 }

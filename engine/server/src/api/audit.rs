@@ -41,7 +41,9 @@ pub struct AuditParams {
     /// 1–1000, default 100.
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
-    /// `json` (a page, default), or `jsonl` / `csv` (every match, streamed).
+    /// `json` (a page, default); `jsonl` (every match, streamed, the stored lines); `csv`
+    /// (every match, streamed, for Excel: byte-order mark, Vietnamese headers, local times,
+    /// names); `xlsx` (the same as an Excel workbook, at most 100,000 entries).
     pub format: Option<AuditFormat>,
 }
 
@@ -52,6 +54,27 @@ pub enum AuditFormat {
     Json,
     Jsonl,
     Csv,
+    Xlsx,
+}
+
+/// The media type of an `.xlsx` workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// What the people-facing exports call ids: the catalogue's names, the credentials' people.
+pub(crate) fn names(s: &super::State) -> motcua::sheet::Names {
+    let catalogue = s.engine.procedures();
+    motcua::sheet::Names::of(catalogue.iter().map(|c| &c.procedure)).with_people(s.auth.people())
+}
+
+/// A downloadable file: its media type and the name a browser saves it under.
+pub(crate) fn download(body: Vec<u8>, media: &'static str, file: &str) -> Response {
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
 }
 
 #[derive(Serialize, ToSchema)]
@@ -73,8 +96,10 @@ fn instant(name: &str, v: &Option<String>) -> Result<Option<jiff::Timestamp>, Pr
 }
 
 #[utoipa::path(get, path = "/v1/audit", operation_id = "list_audit", tag = "audit", params(AuditParams),
-    responses((status = 200, description = "A page of entries (format=json), or every match streamed as JSON Lines or CSV",
-            content((AuditPage = "application/json"), (String = "application/jsonl"), (String = "text/csv"))),
+    responses((status = 200, description = "A page of entries (format=json), or every match: streamed as JSON Lines (the stored lines) or CSV (for Excel: UTF-8 byte-order mark, Vietnamese headers, local times, names), or as an .xlsx workbook",
+            content((AuditPage = "application/json"), (String = "application/jsonl"), (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, description = "A malformed filter, or more than 100,000 entries asked as xlsx"),
         (status = 403, description = "Not an auditor")),
     security(("bearer" = [])))]
 pub async fn list(
@@ -147,7 +172,35 @@ pub async fn list(
             motcua::audit::export::Format::Csv,
             "csv",
         )),
+        AuditFormat::Xlsx => xlsx_export(s, filter).await,
     }
+}
+
+/// The selection as one workbook, built on the blocking pool; too long a selection is the
+/// caller's 400, said before any byte is sent.
+pub(crate) async fn xlsx_export(s: Shared, filter: Filter) -> Result<Response, Problem> {
+    let book = blocking(move || {
+        let mut out = Vec::new();
+        let names = names(&s);
+        motcua::audit::export::export(
+            s.engine.store(),
+            &filter,
+            motcua::audit::export::Format::Xlsx,
+            &names,
+            &mut out,
+        )
+        .map(|_| out)
+    })
+    .await?
+    .map_err(|e| match e {
+        motcua::audit::export::Error::TooMany => {
+            Problem::bad_request("invalid_request", e.to_string())
+                .with("field", serde_json::Value::String("format".into()))
+        }
+        motcua::audit::export::Error::Store(e) => Problem::from(motcua::Error::from(e)),
+        other => Problem::internal(other.to_string()),
+    })?;
+    Ok(download(book, XLSX, "nhat-ky.xlsx"))
 }
 
 /// Streams an export through a bounded channel, so memory stays constant however long the log.
@@ -160,8 +213,9 @@ pub(crate) fn stream_export(
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(16);
     tokio::task::spawn_blocking(move || {
         let mut out = std::io::BufWriter::with_capacity(64 * 1024, ChannelWriter(tx));
+        let names = names(&s);
         // A client that goes away closes the channel; the export stops at its next write.
-        let _ = motcua::audit::export::export(s.engine.store(), &filter, format, &mut out);
+        let _ = motcua::audit::export::export(s.engine.store(), &filter, format, &names, &mut out);
         let _ = std::io::Write::flush(&mut out);
     });
     let mut res = Body::new(ChannelBody(rx)).into_response();
@@ -269,7 +323,7 @@ pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response,
 pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Response, Problem> {
     caller.require(&s, &[AUDITOR], "taking a checkpoint")?;
     if s.checkpoint_key.is_none() {
-        return Err(Problem::new(
+        return Err(Problem::said(
             StatusCode::NOT_FOUND,
             "checkpoint_unavailable",
             "this server signs no checkpoints: start it with --checkpoint-key FILE",
@@ -279,7 +333,7 @@ pub async fn checkpoint(State(s): State<Shared>, caller: Caller) -> Result<Respo
     let signed = blocking(move || {
         // Only a head that verifies is signed.
         let v = verify_live(&state)
-            .map_err(|e| Problem::new(StatusCode::CONFLICT, "audit_broken", e.to_string()))?;
+            .map_err(|e| Problem::said(StatusCode::CONFLICT, "audit_broken", e.to_string()))?;
         let key = state
             .checkpoint_key
             .as_ref()
@@ -331,7 +385,8 @@ pub struct ReportParams {
     pub to: String,
     /// `agency` (default), `department`, `procedure` or `channel`.
     pub by: Option<ReportBy>,
-    /// `json` (default) or `csv`.
+    /// `json` (default, the figures exactly), `csv` (for Excel: byte-order mark, Vietnamese
+    /// headers, names, percentages with a decimal comma) or `xlsx` (an Excel workbook).
     pub format: Option<ReportFormat>,
 }
 
@@ -362,11 +417,13 @@ impl From<ReportBy> for motcua::report::By {
 pub enum ReportFormat {
     Json,
     Csv,
+    Xlsx,
 }
 
 #[utoipa::path(get, path = "/v1/reports/on-time", operation_id = "report_on_time", tag = "reports", params(ReportParams),
-    responses((status = 200, description = "The on-time report (Decision 766), as JSON or (format=csv) CSV",
-            content((Object = "application/json"), (String = "text/csv"))),
+    responses((status = 200, description = "The on-time report (Decision 766), as JSON, or for people as CSV (UTF-8 byte-order mark, Vietnamese headers, names, percentages with a decimal comma) or an .xlsx workbook",
+            content((Object = "application/json"), (String = "text/csv"),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 403, description = "Neither an auditor nor an officer")),
     security(("bearer" = [])))]
 pub async fn on_time(
@@ -389,15 +446,34 @@ pub async fn on_time(
         to: day("to", &q.to)?,
         by,
     };
-    let csv = matches!(q.format, Some(ReportFormat::Csv));
     let report = on_time_report(&s, query).await?;
-    if csv {
-        let mut res = report.csv().into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/csv; charset=utf-8"),
-        );
-        return Ok(res);
+    match q.format.unwrap_or(ReportFormat::Json) {
+        ReportFormat::Json => Ok(json(StatusCode::OK, &report)),
+        ReportFormat::Csv => Ok(report_download(&s, &report, "csv")?),
+        ReportFormat::Xlsx => Ok(report_download(&s, &report, "xlsx")?),
     }
-    Ok(json(StatusCode::OK, &report))
+}
+
+/// The report as a file people open in Excel: `csv` or `xlsx`.
+pub(crate) fn report_download(
+    s: &super::State,
+    report: &motcua::report::Report,
+    kind: &str,
+) -> Result<Response, Problem> {
+    let sheet = motcua::sheet::report::sheet(report, &names(s));
+    let file = format!(
+        "bao-cao-dung-han-{}-{}.{kind}",
+        report.query.from, report.query.to
+    );
+    if kind == "csv" {
+        Ok(download(
+            motcua::sheet::csv::write(&sheet),
+            "text/csv; charset=utf-8",
+            &file,
+        ))
+    } else {
+        let book =
+            motcua::sheet::xlsx::write(&sheet).map_err(|e| Problem::internal(e.to_string()))?;
+        Ok(download(book, XLSX, &file))
+    }
 }

@@ -1,12 +1,12 @@
 //! The inspector's screens: the audit log searched with the API's filters, exported, verified
 //! live, a signed checkpoint downloaded; and the on-time report (Decision 766) by department,
-//! procedure or channel, as a table, a chart drawn on the server, and CSV.
+//! procedure or channel, as a table, a chart drawn on the server, CSV and `.xlsx` (the API's
+//! people formats, `motcua::sheet`).
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{HeaderValue, header};
-use axum::response::IntoResponse;
 use axum::routing::get;
 use motcua::audit::query::Filter;
 use serde::Deserialize;
@@ -26,6 +26,7 @@ pub fn routes() -> Router<Shared> {
         .route("/kiem-tra/checkpoint", get(checkpoint))
         .route("/bao-cao", get(report))
         .route("/bao-cao.csv", get(report_csv))
+        .route("/bao-cao.xlsx", get(report_xlsx))
 }
 
 #[derive(Deserialize, Default)]
@@ -172,6 +173,9 @@ async fn export(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
     let filter = filter_of(&q)?;
     let (format, name) = match q.format.as_deref() {
         Some("jsonl") => (motcua::audit::export::Format::Jsonl, "jsonl"),
+        Some("xlsx") => {
+            return Ok(Html(crate::api::audit::xlsx_export(s, filter).await?));
+        }
         _ => (motcua::audit::export::Format::Csv, "csv"),
     };
     let mut res = crate::api::audit::stream_export(s, filter, format, name);
@@ -289,35 +293,9 @@ fn report_query(
     ))
 }
 
-/// What a report row's key names: the department's or procedure's name from the catalogue.
-fn names(s: &crate::api::State, by: &str) -> std::collections::HashMap<String, String> {
-    let mut out = std::collections::HashMap::new();
-    for c in s.engine.procedures() {
-        let p = &c.procedure;
-        match by {
-            "department" => {
-                out.extend(p.departments.iter().map(|d| (d.id.clone(), d.name.clone())))
-            }
-            "procedure" => {
-                out.insert(p.id.clone(), p.name.clone());
-            }
-            "agency" => {
-                out.insert(p.agency.id.clone(), p.agency.name.clone());
-            }
-            _ => {}
-        }
-    }
-    for key in ["desk", "online", "post"] {
-        if let Some(name) = super::labels::channel_key(key) {
-            out.insert(key.into(), name.into());
-        }
-    }
-    out
-}
-
-fn row(r: &motcua::report::Row, names: &std::collections::HashMap<String, String>) -> ReportRow {
+fn row(r: &motcua::report::Row, key: String) -> ReportRow {
     ReportRow {
-        key: names.get(&r.key).cloned().unwrap_or_else(|| r.key.clone()),
+        key,
         received: r.received,
         early: r.early,
         on_time: r.on_time,
@@ -325,7 +303,7 @@ fn row(r: &motcua::report::Row, names: &std::collections::HashMap<String, String
         open_overdue: r.open_overdue,
         rate: r
             .on_time_rate
-            .map(|x| format!("{:.1}%", x * 100.0))
+            .map(|x| format!("{}%", fmt::rate(x)))
             .unwrap_or_else(|| "—".into()),
     }
 }
@@ -334,12 +312,13 @@ async fn report(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams
     may_report(&s, &v)?;
     let (query, tu, den, theo) = report_query(&s, &q)?;
     let r = crate::api::audit::on_time_report(&s, query).await?;
-    let names = names(&s, &theo);
+    let names = crate::api::audit::names(&s);
+    let by = r.query.by;
     let bars: Vec<chart::Bar> = r
         .rows
         .iter()
         .map(|x| chart::Bar {
-            label: names.get(&x.key).cloned().unwrap_or_else(|| x.key.clone()),
+            label: names.group(by, &x.key),
             early: x.early,
             on_time: x.on_time,
             late: x.late,
@@ -351,8 +330,12 @@ async fn report(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams
         .unwrap_or_default();
     Ok(Html(page(&ReportPage {
         nav: v.nav("/bao-cao"),
-        rows: r.rows.iter().map(|x| row(x, &names)).collect(),
-        total: row(&r.total, &names),
+        rows: r
+            .rows
+            .iter()
+            .map(|x| row(x, names.group(by, &x.key)))
+            .collect(),
+        total: row(&r.total, motcua::messages::columns::TOTAL.into()),
         chart: svg,
         tu,
         den,
@@ -361,18 +344,23 @@ async fn report(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams
     })))
 }
 
-async fn report_csv(State(s): State<Shared>, v: Viewer, Query(q): Query<ReportParams>) -> Screen {
+async fn report_csv(s: State<Shared>, v: Viewer, q: Query<ReportParams>) -> Screen {
+    report_file(s, v, q, "csv").await
+}
+
+async fn report_xlsx(s: State<Shared>, v: Viewer, q: Query<ReportParams>) -> Screen {
+    report_file(s, v, q, "xlsx").await
+}
+
+/// The report on screen as a file for Excel, the API's `format=csv|xlsx`.
+async fn report_file(
+    State(s): State<Shared>,
+    v: Viewer,
+    Query(q): Query<ReportParams>,
+    kind: &str,
+) -> Screen {
     may_report(&s, &v)?;
     let (query, ..) = report_query(&s, &q)?;
     let r = crate::api::audit::on_time_report(&s, query).await?;
-    let mut res = r.csv().into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    res.headers_mut().insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"bao-cao-dung-han.csv\""),
-    );
-    Ok(Html(res))
+    Ok(Html(crate::api::audit::report_download(&s, &r, kind)?))
 }
