@@ -202,12 +202,12 @@ pub fn refusal(r: &Refusal, names: &dyn Names) -> String {
             match until {
                 Some(u) => format!(
                     "Thủ tục {p} chỉ tiếp nhận hồ sơ từ ngày {} đến ngày {}.",
-                    format::day(*from),
-                    format::day(*u)
+                    format::date(*from),
+                    format::date(*u)
                 ),
                 None => format!(
                     "Thủ tục {p} tiếp nhận hồ sơ từ ngày {}.",
-                    format::day(*from)
+                    format::date(*from)
                 ),
             }
         }
@@ -338,17 +338,17 @@ fn expectation(e: &Expected) -> String {
         Expected::AtMost(max) => format!("tối đa {}", format::duration(*max)),
         Expected::WorkingDay { given, next } => format!(
             "phải là ngày làm việc ({} không phải; ngày làm việc kế tiếp là {})",
-            format::day(*given),
-            format::day(*next)
+            format::date(*given),
+            format::date(*next)
         ),
         Expected::AfterAppointment(day) => format!(
             "phải sau ngày hẹn đã lỡ ({})",
-            format::day(*day)
+            format::date(*day)
         ),
         Expected::AfterToday => "phải sau hôm nay".into(),
         Expected::AfterPromise(day) => format!(
             "phải sau ngày đã hẹn lần trước ({})",
-            format::day(*day)
+            format::date(*day)
         ),
         Expected::OtherOfficer => "phải là cán bộ khác với người đang được giao".into(),
     }

@@ -64,3 +64,20 @@ pub fn system_action(a: SystemAction) -> &'static str {
         SystemAction::StartLinked => "Khởi tạo hồ sơ liên thông",
     }
 }
+
+/// The national status of a dossier (1–10, as the national portal numbers them), by name.
+pub fn status(n: u8) -> &'static str {
+    match n {
+        1 => "Mới đăng ký",
+        2 => "Được tiếp nhận",
+        3 => "Không được tiếp nhận",
+        4 => "Đang xử lý",
+        5 => "Yêu cầu bổ sung giấy tờ",
+        6 => "Yêu cầu thực hiện nghĩa vụ tài chính",
+        7 => "Công dân yêu cầu rút hồ sơ",
+        8 => "Dừng xử lý",
+        9 => "Đã xử lý xong",
+        10 => "Đã trả kết quả",
+        _ => "",
+    }
+}

@@ -10,19 +10,7 @@ use utoipa::ToSchema;
 
 /// National status labels (1–10), as the National Public Service Portal names them.
 pub fn status_label(status: u8) -> &'static str {
-    match status {
-        1 => "Mới đăng ký",
-        2 => "Được tiếp nhận",
-        3 => "Không được tiếp nhận",
-        4 => "Đang xử lý",
-        5 => "Yêu cầu bổ sung giấy tờ",
-        6 => "Yêu cầu thực hiện nghĩa vụ tài chính",
-        7 => "Công dân yêu cầu rút hồ sơ",
-        8 => "Dừng xử lý",
-        9 => "Đã xử lý xong",
-        10 => "Đã trả kết quả",
-        _ => "",
-    }
+    motcua::messages::labels::status(status)
 }
 
 /// One active step.
