@@ -8,9 +8,17 @@
 use std::fmt::Write;
 
 use super::model::{Outcome, Procedure, State, StateKind};
+use crate::calendar::Duration;
 
-/// The node's text lines: label, department (by name), budget or outcome.
+/// The node's text lines, budgets as the duration's own notation (`1 working day`) that
+/// procedure files and the CLI use.
 fn lines(p: &Procedure, s: &State) -> Vec<String> {
+    state_lines(p, s, &|d| d.to_string())
+}
+
+/// A state's text lines: label, department (by name), budget or outcome, with budgets worded
+/// by `duration` (the screens word them in Vietnamese, which this crate does not know).
+pub fn state_lines(p: &Procedure, s: &State, duration: &dyn Fn(Duration) -> String) -> Vec<String> {
     let mut out = vec![s.label.clone()];
     if let Some(d) = &s.department {
         let name = p
@@ -22,12 +30,14 @@ fn lines(p: &Procedure, s: &State) -> Vec<String> {
     }
     match (s.kind, s.budget, s.outcome) {
         (StateKind::Fork, _, _) => out.push("⑂ song song (liên thông)".to_string()),
-        (StateKind::Join, Some(b), _) => out.push(format!("⑃ hợp nhánh · {b}")),
+        (StateKind::Join, Some(b), _) => out.push(format!("⑃ hợp nhánh · {}", duration(b))),
         (StateKind::Join, None, _) => out.push("⑃ hợp nhánh".to_string()),
         (StateKind::Applicant, _, _) => out.push("⏸ chờ công dân (dừng đồng hồ)".to_string()),
         (StateKind::Terminal, _, Some(o)) => out.push(outcome_text(o).to_string()),
-        (_, Some(b), _) if s.outside_budget => out.push(format!("{b} (ngoài thời hạn)")),
-        (_, Some(b), _) => out.push(b.to_string()),
+        (_, Some(b), _) if s.outside_budget => {
+            out.push(format!("{} (ngoài thời hạn)", duration(b)))
+        }
+        (_, Some(b), _) => out.push(duration(b)),
         _ => {}
     }
     out

@@ -1,15 +1,19 @@
 //! The author's screens (admin): the catalogue, each procedure's diagram drawn on the server
 //! with its versions and effective dates, and an upload that shows every diagnostic at its
-//! line and column beside the source before anything is stored.
+//! line and column beside the source before anything is stored. Also the diagram as seen
+//! from a dossier (`/ho-so/{code}/so-do`): the version it is pinned to with its active states
+//! marked, for whoever may read that dossier, admin or not.
 
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 
+use super::diagram;
 use super::{Html, Nav, Screen, Viewer, page, page_with, see_other};
+use crate::api::dossiers::readable;
 use crate::api::procedures::{Summary, load_uploaded, summary};
 use crate::api::{Shared, blocking};
 use crate::auth::ADMIN;
@@ -20,6 +24,45 @@ pub fn routes() -> Router<Shared> {
         .route("/thu-tuc", get(catalogue))
         .route("/thu-tuc/tai-len", get(upload_page).post(upload))
         .route("/thu-tuc/{id}", get(detail))
+        .route("/ho-so/{code}/so-do", get(dossier_diagram))
+}
+
+/// `?zoom=` as typed; anything but an offered zoom draws at the default.
+#[derive(serde::Deserialize)]
+struct ZoomParams {
+    zoom: Option<String>,
+}
+
+/// A drawn diagram and the zoom links around it (`diagram_view.html`).
+struct Drawn {
+    svg: String,
+    error: String,
+    /// (percent, link, is the current zoom)
+    zooms: Vec<(u16, String, bool)>,
+}
+
+impl Drawn {
+    /// Draws off the async workers: layout is CPU work proportional to the procedure.
+    async fn draw(
+        c: std::sync::Arc<motcua::catalog::Compiled>,
+        current: Vec<String>,
+        zoom: u16,
+        link: impl Fn(u16) -> String,
+    ) -> Result<Drawn, Problem> {
+        let drawn = blocking(move || diagram::svg(&c.procedure, &current, zoom)).await?;
+        let (svg, error) = match drawn {
+            Ok(svg) => (svg, String::new()),
+            Err(e) => (String::new(), e),
+        };
+        Ok(Drawn {
+            svg,
+            error,
+            zooms: diagram::ZOOMS
+                .iter()
+                .map(|&z| (z, link(z), z == zoom))
+                .collect(),
+        })
+    }
 }
 
 fn admin(s: &crate::api::State, v: &Viewer) -> Result<(), Problem> {
@@ -56,28 +99,30 @@ struct Detail {
     nav: Nav,
     p: Summary,
     versions: Vec<Summary>,
-    diagram: String,
-    diagram_error: String,
+    drawn: Drawn,
     departments: Vec<String>,
     roles: Vec<String>,
     documents: Vec<String>,
     limit: String,
 }
 
-async fn detail(State(s): State<Shared>, v: Viewer, Path(id): Path<String>) -> Screen {
+async fn detail(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<ZoomParams>,
+) -> Screen {
     admin(&s, &v)?;
     let c = s
         .engine
         .procedure(&id)
         .ok_or_else(|| Problem::not_found(format!("no procedure {id}")))?;
-    let drawn = {
-        let c = c.clone();
-        blocking(move || super::diagram::svg(&c.procedure)).await?
+    let link = {
+        let id = c.procedure.id.clone();
+        move |z| format!("/thu-tuc/{id}?zoom={z}#so-do")
     };
-    let (diagram, diagram_error) = match drawn {
-        Ok(svg) => (svg, String::new()),
-        Err(e) => (String::new(), e),
-    };
+    let drawn = Drawn::draw(c.clone(), vec![], diagram::zoom(q.zoom.as_deref()), link).await?;
+
     let p = &c.procedure;
     Ok(Html(page(&Detail {
         nav: v.nav("/thu-tuc"),
@@ -87,8 +132,7 @@ async fn detail(State(s): State<Shared>, v: Viewer, Path(id): Path<String>) -> S
             .iter()
             .map(|x| summary(x))
             .collect(),
-        diagram,
-        diagram_error,
+        drawn,
         departments: p.departments.iter().map(|d| d.name.clone()).collect(),
         roles: p.roles.iter().map(|r| r.name.clone()).collect(),
         documents: p.documents.iter().map(|d| d.name.clone()).collect(),
@@ -97,7 +141,63 @@ async fn detail(State(s): State<Shared>, v: Viewer, Path(id): Path<String>) -> S
     })))
 }
 
-/// A source line with the diagnostics that point into it.
+#[derive(Template)]
+#[template(path = "diagram.html")]
+struct DossierDiagram {
+    nav: Nav,
+    code: String,
+    procedure: String,
+    version: String,
+    /// The active states' labels, as the legend names them.
+    at: Vec<String>,
+    drawn: Drawn,
+}
+
+/// The diagram of the procedure version a dossier is pinned to, its active states marked (the
+/// ending's state once it is closed). Read access is the dossier page's own (`readable`).
+async fn dossier_diagram(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path(code): Path<String>,
+    Query(q): Query<ZoomParams>,
+) -> Screen {
+    let state = s.clone();
+    let caller = v.caller.clone();
+    let (d, c) = blocking(move || readable(&state, &caller, &code)).await??;
+    let mut current: Vec<String> = vec![];
+    for st in d
+        .tokens
+        .iter()
+        .map(|t| &t.state)
+        .chain(d.ending.iter().map(|e| &e.state))
+    {
+        if !current.contains(st) {
+            current.push(st.clone());
+        }
+    }
+    let at = current
+        .iter()
+        .map(|id| {
+            c.procedure
+                .state(id)
+                .map_or_else(|| id.clone(), |x| x.label.clone())
+        })
+        .collect();
+    let link = {
+        let code = d.code.clone();
+        move |z| format!("/ho-so/{code}/so-do?zoom={z}")
+    };
+    let drawn = Drawn::draw(c.clone(), current, diagram::zoom(q.zoom.as_deref()), link).await?;
+    Ok(Html(page(&DossierDiagram {
+        nav: v.nav(""),
+        code: d.code.clone(),
+        procedure: c.procedure.name.clone(),
+        version: d.procedure_version.clone(),
+        at,
+        drawn,
+    })))
+}
+
 struct Line {
     number: u32,
     text: String,
