@@ -171,17 +171,33 @@ fn audit_export_streams_the_stored_lines_or_a_csv_an_inspector_can_open() {
         ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let csv = text(&out.stdout);
-    let (header, rest) = csv.split_once("\r\n").expect("a header");
-    assert_eq!(header, motcua::audit::export::CSV_HEADER);
-    assert!(
-        rest.contains("\"Thiếu bản vẽ, \"\"mặt cắt\"\" và\nmặt bằng tầng 2\""),
-        "{rest}"
+    let records = crate::spreadsheets::excel_csv(&out.stdout);
+    assert_eq!(records[0], motcua::messages::columns::AUDIT);
+    assert_eq!(
+        records[1][10], "Thiếu bản vẽ, \"mặt cắt\" và\nmặt bằng tầng 2",
+        "a reason with a comma, quotes and a line break reads back whole"
     );
-    assert!(
-        rest.starts_with("3,2026-06-01T07:00:00Z,000.17.22.H56-260601-0001,"),
-        "{rest}"
+    // The local minute, the dossier, and the procedure and action by the names the stored
+    // procedure gives them (the CLI has no catalogue but the store's).
+    assert_eq!(
+        records[1][..3],
+        ["3", "01/06/2026 14:00", "000.17.22.H56-260601-0001"]
     );
+    assert!(!records[1][3].is_ascii(), "{}", records[1][3]);
+    assert!(!records[1][4].is_ascii(), "{}", records[1][4]);
+
+    let xlsx = audit(
+        &data,
+        &[
+            "export",
+            "--format",
+            "xlsx",
+            "--action",
+            "yeu_cau_bo_sung_ket_cau",
+        ],
+    );
+    assert!(xlsx.status.success(), "{}", text(&xlsx.stderr));
+    assert!(xlsx.stdout.starts_with(b"PK"), "a zip, as .xlsx files are");
 
     let bad = audit(&data, &["export", "--format", "xml"]);
     assert_eq!(bad.status.code(), Some(2), "a usage error");

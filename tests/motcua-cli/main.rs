@@ -24,6 +24,7 @@ mod server_crash;
 mod server_edge;
 mod server_search;
 mod server_webhooks;
+mod spreadsheets;
 mod web_desk_day;
 mod web_forms;
 mod web_screens;

@@ -869,7 +869,10 @@ fn the_inspector_pages_exports_verifies_and_takes_a_signed_checkpoint() {
     assert_eq!(jsonl.header("content-type"), Some("application/jsonl"));
     assert_eq!(jsonl.text().lines().count() as u64, total);
     let csv = s.get("/v1/audit?format=csv", Some(AUDITOR)).text();
-    assert!(csv.starts_with("seq,at,dossier"), "{csv}");
+    assert!(
+        csv.starts_with("\u{feff}Số thứ tự,Thời điểm,Mã hồ sơ"),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count() as u64, total + 1);
     let report = s.get(
         "/v1/reports/on-time?from=2020-01-01&to=2030-12-31&format=csv",

@@ -88,7 +88,9 @@ pub fn decimal(x: f64, places: usize) -> String {
     if !x.is_finite() {
         return String::new();
     }
-    let fixed = format!("{:.*}", places, x.abs());
+    // Half away from zero, as people round (0,125 → 0,13), not to even as `{:.2}` does.
+    let scale = 10f64.powi(i32::try_from(places).unwrap_or(i32::MAX));
+    let fixed = format!("{:.*}", places, (x.abs() * scale).round() / scale);
     let (whole, frac) = fixed.split_once('.').unwrap_or((&fixed, ""));
     // "-0,0" would read as a loss where the rounding left nothing.
     let negative = x < 0.0 && fixed.bytes().any(|b| (b'1'..=b'9').contains(&b));
@@ -179,6 +181,7 @@ mod tests {
         assert_eq!(number(1000), "1.000");
         assert_eq!(number(-1_234_567), "-1.234.567");
         assert_eq!(decimal(0.126, 2), "0,13");
+        assert_eq!(decimal(0.125, 2), "0,13", "a half rounds up");
         assert_eq!(decimal(1234.5, 2), "1.234,50");
         assert_eq!(decimal(1234.6, 0), "1.235");
         assert_eq!(decimal(-0.01, 1), "0,0", "no negative zero");

@@ -36,7 +36,7 @@ fn row(key: Cell, r: &Row) -> Vec<Cell> {
         Cell::Count(r.open_overdue),
         Cell::Count(r.paused),
         // Thousandths of a working hour, as hours.
-        Cell::Decimal(r.working_milli as f64 / 1000.0, 3),
+        Cell::Decimal(r.working_milli as f64 / 1000.0, 2),
         rate(r.online_share),
         r.average_working_days
             .map_or(Cell::Empty, |d| Cell::Decimal(d, 2)),
