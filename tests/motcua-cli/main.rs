@@ -26,5 +26,6 @@ mod server_search;
 mod server_webhooks;
 mod spreadsheets;
 mod web_desk_day;
+mod web_diagram;
 mod web_forms;
 mod web_screens;
