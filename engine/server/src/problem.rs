@@ -206,6 +206,9 @@ impl Problem {
                             "col": d.col,
                             "message": d.message,
                             "hint": d.hint,
+                            // The same problem in Vietnamese, for the people the author's
+                            // tools show it to; `message` stays English for integrators.
+                            "detail": motcua::messages::diagnostics::sentence(d),
                         })
                     })
                     .collect();

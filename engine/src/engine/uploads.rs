@@ -203,7 +203,9 @@ impl Engine {
                             plugin.id
                         ),
                     )
-                    .with_hint("name the .wasm relative to the procedures folder, e.g. ../plugins/dist/cccd.wasm"),
+                    .with_hint("name the .wasm relative to the procedures folder, e.g. ../plugins/dist/cccd.wasm")
+                    .with_arg("plugin", &plugin.id)
+                    .with_arg("reason", "confined"),
                 );
             }
         }

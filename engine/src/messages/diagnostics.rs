@@ -14,7 +14,7 @@
 //! | `place` | E002–E005 | where, as `states[3].kind`; empty or absent at the top level |
 //! | `value`, `allowed` | E004 (a word not allowed), E005 | the value written, the words allowed |
 //! | `key` | E006 | the key written twice |
-//! | `reason` | E001 `utf8`/`limit`, E004 `empty`/`number_for_text` | which case of the code |
+//! | `reason` | E001 `utf8`/`limit`, E004 `empty`/`number_for_text`, E060 `confined` | which case of the code |
 //! | `plugin`, `capability`, `path` | E060–E067 | the plugin entry, the function, the config key |
 //!
 //! A diagnostic without the arguments a sentence would use (stored before they existed, or a
@@ -101,6 +101,11 @@ pub fn sentence(d: &Diagnostic) -> String {
         Code::GuardReadsOptionalField => arg("field").map(|f| {
             format!(
                 "Điều kiện đọc trường '{f}', trường này không bắt buộc và không có giá trị mặc định: hồ sơ thiếu nó sẽ không thực hiện được hành động"
+            )
+        }),
+        Code::PluginUnreadable if arg("reason") == Some("confined") => arg("plugin").map(|p| {
+            format!(
+                "Tệp của mô-đun mở rộng '{p}' nằm ngoài thư mục thủ tục và thư mục mô-đun, nơi duy nhất một thủ tục tải lên được đọc"
             )
         }),
         Code::PluginUnreadable => arg("plugin").map(|p| {

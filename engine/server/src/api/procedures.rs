@@ -172,7 +172,7 @@ pub async fn graph(
     params(("id" = String, Path, description = "The procedure's id, as in the file", pattern = r"^[A-Za-z0-9._-]{1,128}$")),
     request_body(content = String, content_type = "application/yaml", description = "The procedure file"),
     responses((status = 201, description = "Stored as a new version, effective from its effective_from", body = Summary),
-        (status = 422, description = "Refused with every diagnostic: errors [{code, line, col, message}]"),
+        (status = 422, description = "Refused with every diagnostic: errors [{code, severity, line, col, message, hint, detail}]; message and hint are English, detail is the problem in Vietnamese"),
         (status = 403, description = "Not an admin")),
     security(("bearer" = [])))]
 pub async fn put(

@@ -14,10 +14,13 @@ use axum::routing::get;
 use super::diagram;
 use super::{Html, Nav, Screen, Viewer, page, page_with, see_other};
 use crate::api::dossiers::readable;
-use crate::api::procedures::{Summary, load_uploaded, summary};
+use crate::api::procedures::{Summary, summary};
 use crate::api::{Shared, blocking};
 use crate::auth::ADMIN;
 use crate::problem::Problem;
+use motcua::messages::diagnostics;
+use motcua::messages::errors::NoNames;
+use motcua::procedure::Diagnostic;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -204,12 +207,39 @@ struct Line {
     notes: Vec<Note>,
 }
 
+/// One problem shown under its line, in the author's words (`motcua::messages::diagnostics`);
+/// the code, a stable reference for the docs and support, is shown small beside it.
 struct Note {
     at: String,
     code: String,
     message: String,
     hint: String,
     error: bool,
+}
+
+impl Note {
+    fn of(d: &Diagnostic) -> Note {
+        Note {
+            at: format!("Dòng {}, cột {}", d.line, d.col),
+            code: d.code.to_string(),
+            message: diagnostics::sentence(d),
+            hint: diagnostics::hint(d).unwrap_or_default(),
+            error: d.is_error(),
+        }
+    }
+}
+
+/// What checking an upload found: diagnostics at their lines, or a refusal of the engine that
+/// is not about a line (a plugin that does not compile, the store).
+struct Found {
+    diagnostics: Vec<Diagnostic>,
+    refusal: Option<Note>,
+}
+
+impl Found {
+    fn count(&self) -> usize {
+        self.diagnostics.len() + usize::from(self.refusal.is_some())
+    }
 }
 
 #[derive(Template)]
@@ -235,8 +265,9 @@ async fn upload_page(State(s): State<Shared>, v: Viewer) -> Screen {
     })))
 }
 
-/// The source with each diagnostic beside its line.
-fn annotate(source: &str, diagnostics: &[serde_json::Value]) -> Vec<Line> {
+/// The source with each diagnostic beside its line (a refusal without a line goes under the
+/// first).
+fn annotate(source: &str, found: Found) -> Vec<Line> {
     let mut lines: Vec<Line> = source
         .lines()
         .enumerate()
@@ -253,23 +284,12 @@ fn annotate(source: &str, diagnostics: &[serde_json::Value]) -> Vec<Line> {
             notes: vec![],
         });
     }
-    for d in diagnostics {
-        let n = |k: &str| d.get(k).and_then(serde_json::Value::as_u64).unwrap_or(1) as u32;
-        let t = |k: &str| {
-            d.get(k)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let (line, col) = (n("line").max(1), n("col").max(1));
-        let idx = (line as usize).min(lines.len()) - 1;
-        lines[idx].notes.push(Note {
-            at: format!("{line}:{col}"),
-            code: t("code"),
-            message: t("message"),
-            hint: t("hint"),
-            error: t("severity") != "warning",
-        });
+    for d in &found.diagnostics {
+        let idx = (d.line.max(1) as usize).min(lines.len()) - 1;
+        lines[idx].notes.push(Note::of(d));
+    }
+    if let Some(refusal) = found.refusal {
+        lines[0].notes.push(refusal);
     }
     lines
 }
@@ -285,43 +305,51 @@ async fn upload(State(s): State<Shared>, v: Viewer, headers: HeaderMap, body: By
         blocking(move || {
             let loaded = motcua::procedure::load_and_check_str(&source, "upload.yaml");
             let id = loaded.procedure.as_ref().map(|p| p.id.clone());
-            let diagnostics: Vec<serde_json::Value> = loaded
-                .diagnostics
-                .iter()
-                .map(|d| serde_json::to_value(d).unwrap_or_default())
-                .collect();
             let errors = loaded.has_errors();
+            let mut found = Found {
+                diagnostics: loaded.diagnostics,
+                refusal: None,
+            };
             if errors || !store {
-                return Ok::<_, Problem>((id, diagnostics, None));
+                return Ok::<_, Problem>((id, found, None));
             }
             let Some(id) = id else {
-                return Ok((None, diagnostics, None));
+                return Ok((None, found, None));
             };
-            let origin = state
-                .procedures_dir
-                .join(format!("{id}.yaml"))
-                .display()
-                .to_string();
-            // The engine's own pipeline (plugins included) decides; its diagnostics too.
-            match load_uploaded(&state.engine, &origin, &id, source) {
-                Ok(c) => Ok((Some(id), diagnostics, Some(summary(&c)))),
-                Err(p) => {
-                    let mut found = diagnostics;
-                    match p.extra.get("errors") {
-                        Some(serde_json::Value::Array(errors)) => found.extend(errors.clone()),
-                        _ => found.push(serde_json::json!({"code": p.code, "message": p.detail})),
-                    }
+            // The engine's own pipeline (plugins included) decides; its diagnostics too. The
+            // id is the file's own, so the API's check that they agree has nothing to do here.
+            match state.engine.upload_procedure(&id, source) {
+                Ok(c) => Ok((Some(id), found, Some(summary(&c)))),
+                Err(motcua::Error::Catalog(motcua::catalog::Error::Invalid {
+                    diagnostics,
+                    ..
+                })) => {
+                    found.diagnostics.extend(diagnostics);
+                    Ok((Some(id), found, None))
+                }
+                Err(e) => {
+                    found.refusal = Some(Note {
+                        at: String::new(),
+                        code: e.code().as_str().to_string(),
+                        // The screen ends every note with its own full stop.
+                        message: motcua::messages::errors::error(&e, &NoNames)
+                            .trim_end_matches('.')
+                            .to_string(),
+                        hint: String::new(),
+                        error: true,
+                    });
                     Ok((Some(id), found, None))
                 }
             }
         })
         .await??
     };
-    let (id, diagnostics, stored) = checked;
+    let (id, found, stored) = checked;
     if let Some(stored) = stored {
         return see_other(&format!("/thu-tuc/{}", stored.id));
     }
-    let status = if diagnostics.is_empty() {
+    let notes = found.count();
+    let status = if notes == 0 {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
@@ -329,8 +357,8 @@ async fn upload(State(s): State<Shared>, v: Viewer, headers: HeaderMap, body: By
     let shown = Upload {
         nav: v.nav("/thu-tuc"),
         id: id.unwrap_or_default(),
-        lines: annotate(&source, &diagnostics),
-        notes: diagnostics.len(),
+        lines: annotate(&source, found),
+        notes,
         source,
         checked: true,
     };
