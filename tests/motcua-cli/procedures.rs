@@ -614,3 +614,170 @@ fn an_unknown_config_key_is_reported_at_the_key() {
     );
     assert!(diagnostics[0].message.contains("complete_actoin"));
 }
+
+/// The author's upload screen words each diagnostic in Vietnamese at its line
+/// (`motcua::messages::diagnostics`), the code small beside it, and no English; the API's
+/// refusal keeps the English `message` for integrators and adds the Vietnamese `detail`.
+mod upload_in_vietnamese {
+    use crate::http::{self, ADMIN, Server};
+
+    /// Words of the validator's English messages that must not reach the screen's notes.
+    const ENGLISH: &[&str] = &[
+        "unknown",
+        "missing",
+        "did you mean",
+        "declared",
+        "not ",
+        "cannot",
+        "error[",
+        "hint",
+    ];
+
+    fn sign_in(s: &Server) -> String {
+        let body = serde_urlencoded::to_string([("token", ADMIN.token), ("next", "")]).unwrap();
+        let r = s.request(
+            "POST",
+            "/dang-nhap",
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(r.status, 303, "{}", r.text());
+        let cookie = r.header("set-cookie").expect("a session cookie");
+        cookie.split(';').next().unwrap().to_string()
+    }
+
+    /// Posts `source` to the upload screen (`store`: the "Lưu" button) and returns the page.
+    fn upload(s: &Server, cookie: &str, source: &str, store: bool) -> String {
+        let r = s.request("GET", "/thu-tuc/tai-len", None, &[("cookie", cookie)], None);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let page = r.text();
+        let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+        let csrf = &page[at..at + 64];
+        let button = if store {
+            ("store", "1")
+        } else {
+            ("check", "1")
+        };
+        let body =
+            serde_urlencoded::to_string([("csrf", csrf), ("source", source), button]).unwrap();
+        let r = s.request(
+            "POST",
+            "/thu-tuc/tai-len",
+            None,
+            &[
+                ("cookie", cookie),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(r.status, 422, "{}", r.text());
+        r.text().replace("&#39;", "'").replace("&#x27;", "'")
+    }
+
+    /// The notes shown under source line `line`.
+    fn notes_at(page: &str, line: u32) -> Vec<String> {
+        let marker = format!("<span class=\"ln\">{line}</span>");
+        let at = page.find(&marker).unwrap_or_else(|| panic!("line {line}"));
+        let after = &page[at..];
+        // The line's own span ends at the first newline; its notes follow, up to the next line.
+        let end = after[marker.len()..]
+            .find("<span class=\"ln\">")
+            .map_or(after.len(), |i| i + marker.len());
+        after[..end]
+            .split("<span class=\"note")
+            .skip(1)
+            .map(|n| n[..n.find("</small></span>").expect("a note's end")].to_string())
+            .collect()
+    }
+
+    fn assert_no_english(notes: &[String]) {
+        for n in notes {
+            let lower = n.to_lowercase();
+            for word in ENGLISH {
+                assert!(!lower.contains(word), "English {word:?} in {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_upload_screen_says_each_problem_in_vietnamese_at_its_line() {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = Server::start(dir.path(), &[]);
+        let cookie = sign_in(&s);
+        let root = http::root();
+        let read = |name: &str| {
+            std::fs::read_to_string(root.join("tests/fixtures/broken").join(name)).unwrap()
+        };
+
+        // Checked on the screen: the validator's own diagnostics.
+        let page = upload(&s, &cookie, &read("E011-unknown-state.yaml"), false);
+        let notes = notes_at(&page, 55);
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains(
+                "Dòng 55, cột 9 · Lỗi: Trạng thái 'da-traa' không có trong thủ tục. \
+                 Gợi ý: Có phải ý bạn là 'da-tra'?"
+            ),
+            "{}",
+            notes[0]
+        );
+        assert!(
+            notes[0].ends_with(">E011"),
+            "the code as a reference: {}",
+            notes[0]
+        );
+        assert!(
+            !page.contains("unknown state 'da-traa'"),
+            "no English message"
+        );
+        assert_no_english(&notes);
+
+        let page = upload(&s, &cookie, &read("E010-duplicate-id.yaml"), false);
+        let notes = notes_at(&page, 15);
+        assert!(
+            notes.iter().any(|n| n.contains(
+                "Dòng 15, cột 9 · Lỗi: Mã vai trò 'can-bo' bị trùng (đã khai báo ở dòng 13)"
+            )),
+            "{notes:?}"
+        );
+        assert_no_english(&notes);
+
+        // Stored: the engine's pipeline (plugins inspected) refuses, worded the same way.
+        let page = upload(&s, &cookie, &read("E060-plugin-unreadable.yaml"), true);
+        let notes = notes_at(&page, 23);
+        assert!(
+            notes
+                .iter()
+                .any(|n| n.contains("Dòng 23, cột 11 · Lỗi: ")
+                    && n.contains("mô-đun mở rộng 'cccd'")),
+            "{notes:?}"
+        );
+        assert_no_english(&notes);
+    }
+
+    #[test]
+    fn an_api_refusal_keeps_the_english_message_and_adds_a_vietnamese_detail() {
+        let dir = tempfile::tempdir().expect("dir");
+        let s = Server::start(dir.path(), &[]);
+        let source =
+            std::fs::read(http::root().join("tests/fixtures/broken/E011-unknown-state.yaml"))
+                .unwrap();
+        let r = s.request(
+            "PUT",
+            "/v1/procedures/fixture",
+            Some(ADMIN),
+            &[("content-type", "application/yaml")],
+            Some(&source),
+        );
+        assert_eq!(r.status, 422, "{}", r.text());
+        let errors = r.json()["errors"].clone();
+        assert_eq!(errors[0]["code"], "E011", "{errors}");
+        assert_eq!(errors[0]["line"], 55);
+        assert_eq!(errors[0]["message"], "unknown state 'da-traa'");
+        assert_eq!(
+            errors[0]["detail"],
+            "Trạng thái 'da-traa' không có trong thủ tục"
+        );
+    }
+}

@@ -321,7 +321,7 @@ fn an_upload_shows_each_diagnostic_under_its_line_and_stores_only_a_clean_file()
     assert_eq!(r.status, 422, "{}", r.text());
     let page = r.text();
     assert!(
-        page.contains(&format!("{line}:")),
+        page.contains(&format!("Dòng {line}, cột ")),
         "the diagnostic names line {line}: {page}"
     );
     assert!(page.contains("da-tra-ket-qa"));
