@@ -25,6 +25,7 @@ mod server_edge;
 mod server_search;
 mod server_webhooks;
 mod spreadsheets;
+mod vietnamese;
 mod web_desk_day;
 mod web_diagram;
 mod web_forms;

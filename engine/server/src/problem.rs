@@ -99,7 +99,7 @@ impl Problem {
 }
 
 fn title(status: StatusCode) -> &'static str {
-    status.canonical_reason().unwrap_or("Error")
+    say::title(status.as_u16())
 }
 
 impl IntoResponse for Problem {

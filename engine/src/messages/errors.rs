@@ -35,6 +35,31 @@ pub trait Names {
     }
 }
 
+/// The catalogue's names seen from one procedure (an audit entry's): its states and
+/// actions, and every department, role and procedure the catalogue names.
+pub struct InProcedure<'a> {
+    pub names: &'a crate::sheet::Names,
+    pub procedure: &'a str,
+}
+
+impl Names for InProcedure<'_> {
+    fn procedure(&self, id: &str) -> Option<String> {
+        Some(self.names.procedure(id))
+    }
+    fn state(&self, id: &str) -> Option<String> {
+        Some(self.names.state(self.procedure, id))
+    }
+    fn action(&self, id: &str) -> Option<String> {
+        Some(self.names.action(self.procedure, id))
+    }
+    fn role(&self, id: &str) -> Option<String> {
+        Some(self.names.role(id))
+    }
+    fn department(&self, id: &str) -> Option<String> {
+        Some(self.names.department(id))
+    }
+}
+
 /// Where nothing is known of the procedure (a refusal before the dossier was read).
 pub struct NoNames;
 

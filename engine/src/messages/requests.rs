@@ -70,3 +70,24 @@ pub fn bad_request(code: &str) -> String {
         _ => "Yêu cầu không hợp lệ; kiểm tra lại các thông tin đã gửi.".into(),
     }
 }
+
+/// The short title of a refusal by its HTTP status: the problem document's `title` and the
+/// heading of an error page.
+pub fn title(status: u16) -> &'static str {
+    match status {
+        400 => "Yêu cầu không hợp lệ",
+        401 => "Cần đăng nhập",
+        403 => "Không có quyền",
+        404 => "Không tìm thấy",
+        405 => "Thao tác không được hỗ trợ",
+        408 => "Quá thời gian chờ",
+        409 => "Hồ sơ đã thay đổi",
+        413 => "Quá lớn",
+        415 => "Sai định dạng",
+        422 => "Dữ liệu chưa hợp lệ",
+        428 => "Thiếu phiên bản",
+        429 => "Quá nhiều yêu cầu",
+        503 => "Tạm thời chưa ghi được",
+        _ => "Lỗi hệ thống",
+    }
+}

@@ -150,7 +150,7 @@ pub(crate) fn etag(version: u64) -> HeaderValue {
 /// document's pattern says.
 pub(crate) fn if_match(headers: &HeaderMap) -> Result<u64, Problem> {
     let Some(raw) = headers.get(header::IF_MATCH) else {
-        return Err(Problem::new(
+        return Err(Problem::said(
             StatusCode::PRECONDITION_REQUIRED,
             "precondition_required",
             "send If-Match with the version (ETag) you saw",
@@ -182,7 +182,7 @@ pub(crate) fn readable(
     code: &str,
 ) -> Result<(Dossier, std::sync::Arc<motcua::catalog::Compiled>), Problem> {
     if !path_id_ok(code) {
-        return Err(Problem::not_found(format!("no dossier with code {code}")));
+        return Err(Problem::not_found(motcua::messages::requests::dossier_not_found(code)));
     }
     let d = s.engine.dossier(code).map_err(Problem::from)?;
     let p = s.engine.pinned_procedure(&d).map_err(Problem::from)?;
@@ -330,10 +330,11 @@ pub(crate) fn receive(
         meta,
         comment: body.comment.filter(|c| !c.trim().is_empty()),
     };
-    let receipt = s
-        .engine
-        .submit(sub)
-        .map_err(|e| caller.engine_error(s, e))?;
+    let named = s.engine.procedure(&sub.procedure);
+    let receipt = s.engine.submit(sub).map_err(|e| match &named {
+        Some(p) => caller.engine_error(s, e, &p.procedure),
+        None => caller.engine_error(s, e, &motcua::messages::errors::NoNames),
+    })?;
     if !receipt.replayed {
         s.committed();
     }
@@ -439,7 +440,10 @@ pub(crate) fn act_blocking(
         seen_version: seen,
         on_behalf: body.on_behalf,
     };
-    let next = s.engine.act(req).map_err(|e| caller.engine_error(s, e))?;
+    let next = s
+        .engine
+        .act(req)
+        .map_err(|e| caller.engine_error(s, e, &p.procedure))?;
     s.committed();
     Ok(view(s, caller, &next, &p))
 }
@@ -860,7 +864,13 @@ pub async fn slip(
     .await
 }
 
-/// Unused routes answer problem documents too.
-pub async fn not_found() -> Response {
-    Problem::not_found("no such route").into_response()
+/// Unused routes answer problem documents too: a page for a browser's address, a problem
+/// document under the API's.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    let p = Problem::not_found(motcua::messages::requests::no_route());
+    if uri.path().starts_with("/v1/") || uri.path().starts_with("/openapi") {
+        p.into_response()
+    } else {
+        crate::web::error_page(&p)
+    }
 }

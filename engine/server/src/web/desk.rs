@@ -13,6 +13,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::Value;
 
+use motcua::dossier::form::FieldError;
+use motcua::messages::fields as messages;
+
 use super::fields::{self, Field};
 use super::{Html, Nav, Refused, Screen, Viewer, page, page_with, see_other};
 use crate::access;
@@ -61,7 +64,7 @@ async fn choose(State(s): State<Shared>, v: Viewer) -> Screen {
             code: c.procedure.code.clone(),
             name: c.procedure.name.clone(),
             version: c.procedure.version.clone(),
-            limit: c.procedure.limit.duration.to_string(),
+            limit: super::fmt::duration(c.procedure.limit.duration),
         })
         .collect();
     Ok(Html(page(&Choose {
@@ -98,7 +101,10 @@ struct DeskForm {
     channel: String,
     /// A fresh idempotency key per form shown: posting it twice receives one dossier.
     form_key: String,
+    /// What is wrong with the request as a whole (the applicant, the channel, the receipt).
     errors: Vec<String>,
+    /// The fields' errors: a summary linking to them; each also shown under its field.
+    invalid: fields::Invalid,
     /// The second step: what will be received, checked before anything is written.
     confirm: Option<Confirm>,
 }
@@ -156,6 +162,7 @@ fn form_of(
         channel: "desk".into(),
         form_key: hex::encode(key),
         errors: vec![],
+        invalid: fields::Invalid::default(),
         confirm: None,
     })
 }
@@ -171,7 +178,7 @@ fn procedure_for(
     let c = s
         .engine
         .procedure(id)
-        .ok_or_else(|| Problem::not_found(format!("no procedure {id}")))?;
+        .ok_or_else(|| Problem::not_found(motcua::messages::requests::procedure_not_found(&id)))?;
     if let Some(reason) = access::receive_refusal(v.who(), &c.procedure) {
         return Err(v.caller.forbid(s, reason));
     }
@@ -183,25 +190,42 @@ async fn form(State(s): State<Shared>, v: Viewer, Path(id): Path<String>) -> Scr
     Ok(Html(page(&form_of(&s, &c, &v)?)))
 }
 
-/// The problem's field errors as lines a desk officer reads.
+/// The field errors a problem carries (`invalid_form`, `validation_failed`), as the engine
+/// gave them.
+pub fn field_errors(p: &Problem) -> Vec<FieldError> {
+    match p.extra.get("errors") {
+        Some(Value::Array(errors)) => errors
+            .iter()
+            .filter(|e| e.get("field").is_some())
+            .filter_map(|e| serde_json::from_value(e.clone()).ok())
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// The problem as lines a person reads: its detail, then each field error in the catalogue's
+/// words (a plugin's own message once; fields named as the schema titles them, when given).
 pub fn error_lines(p: &Problem) -> Vec<String> {
     let mut lines = vec![p.detail.clone()];
-    if let Some(Value::Array(errors)) = p.extra.get("errors") {
-        for e in errors {
-            let field = e
-                .get("field")
-                .or_else(|| e.get("path"))
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let message = e.get("message").and_then(Value::as_str).unwrap_or("");
-            lines.push(if field.is_empty() {
-                message.to_string()
-            } else {
-                format!("{}: {message}", field.trim_start_matches('/'))
-            });
+    let fields = field_errors(p);
+    if fields.is_empty() {
+        if let Some(Value::Array(errors)) = p.extra.get("errors") {
+            lines.extend(
+                errors
+                    .iter()
+                    .filter_map(|e| e.get("message").and_then(Value::as_str))
+                    .map(String::from),
+            );
         }
     }
+    lines.extend(fields.iter().map(|e| messages::sentence(&Value::Null, e)));
     lines
+}
+
+/// Words `errors` with the procedure's form schema and puts each under its field.
+fn place_errors(shown: &mut DeskForm, schema: &Value, errors: &[FieldError]) {
+    let said = messages::sentences(schema, errors);
+    shown.invalid = fields::place(&mut shown.fields, said, "f.");
 }
 
 async fn submit(
@@ -237,6 +261,7 @@ async fn submit(
         shown.confirm = None;
         Err(Refused::page(page_with(status, &shown)))
     };
+    let schema = &c.procedure.form;
     if shown.form_key.len() != 32 {
         return Err(
             Problem::bad_request("invalid_request", "biểu mẫu thiếu mã chống gửi trùng").into(),
@@ -277,11 +302,12 @@ async fn submit(
     let data = match fields::read(&shown.fields, &typed, "f.") {
         Ok(d) => d,
         Err(bad) => {
-            let lines = bad
-                .iter()
-                .map(|b| format!("{}: {}", b.field, b.message))
+            let said = bad
+                .into_iter()
+                .map(|b| (format!("/{}", b.field), b.message))
                 .collect();
-            return refuse(shown, lines, StatusCode::UNPROCESSABLE_ENTITY);
+            shown.invalid = fields::place(&mut shown.fields, said, "f.");
+            return refuse(shown, vec![], StatusCode::UNPROCESSABLE_ENTITY);
         }
     };
     let Some(channel) = crate::body::by_name::<ChannelName>(&shown.channel) else {
@@ -291,14 +317,39 @@ async fn submit(
         );
         return refuse(shown, vec![line], StatusCode::BAD_REQUEST);
     };
-    // The schema's own checks before the confirmation (the engine checks again at receipt).
+    // The schema's and the validators' checks before the confirmation, all shown at once
+    // (the engine checks again at receipt, and runs validators only on a valid form).
     let today = s.engine.calendar().local_date(s.engine.clock().now());
     let mut checked = data.clone();
     c.form.apply_defaults(&mut checked);
-    let wrong = c.form.check_on(&checked, today);
+    let mut wrong = c.form.check_on(&checked, today);
+    let plugin_errors = {
+        let c = c.clone();
+        let seen = motcua::steps::plugin_data(&checked, &ticked, None);
+        blocking(move || {
+            motcua::steps::validate(
+                &c,
+                &c.procedure.validators,
+                &seen,
+                motcua::steps::Asking::Submission,
+            )
+        })
+        .await?
+    };
+    match plugin_errors {
+        Ok(()) => {}
+        Err(motcua::Error::PluginRefused { errors, .. }) => {
+            // A field the schema already refused keeps that one sentence: the validator
+            // would say the same of the same text.
+            let refused: Vec<String> = wrong.iter().map(|e| e.field.clone()).collect();
+            wrong.extend(errors.into_iter().filter(|e| !refused.contains(&e.field)));
+        }
+        // A validator that cannot run now is met again at receipt, worded there.
+        Err(_) => {}
+    }
     if !wrong.is_empty() {
-        let lines = wrong.iter().map(|e| e.to_string()).collect();
-        return refuse(shown, lines, StatusCode::UNPROCESSABLE_ENTITY);
+        place_errors(&mut shown, schema, &wrong);
+        return refuse(shown, vec![], StatusCode::UNPROCESSABLE_ENTITY);
     }
     let missing: Vec<String> = shown
         .documents
@@ -400,8 +451,12 @@ async fn submit(
     match answer {
         Ok(received) => see_other(&format!("/ho-so/{}/mau/01", received.dossier.code)),
         Err(p) if p.status == StatusCode::UNPROCESSABLE_ENTITY => {
-            let status = p.status;
-            refuse(shown, error_lines(&p), status)
+            let wrong = field_errors(&p);
+            if wrong.is_empty() {
+                return refuse(shown, vec![p.detail.clone()], p.status);
+            }
+            place_errors(&mut shown, schema, &wrong);
+            refuse(shown, vec![], p.status)
         }
         Err(p) => Err(p.into()),
     }

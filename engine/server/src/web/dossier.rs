@@ -250,7 +250,14 @@ pub fn timeline(s: &crate::api::State, p: &Procedure, history: &[Entry]) -> Vec<
             } else {
                 format!("→ {}", state_labels(p, &e.to))
             },
-            comment: e.comment.clone(),
+            comment: motcua::messages::events::comment_of(
+                &e.action,
+                &e.actor,
+                e.comment.as_deref(),
+                &e.input,
+                p,
+                &|id| super::person(s, id),
+            ),
         })
         .collect()
 }
@@ -271,13 +278,19 @@ fn assignment_line(s: &crate::api::State, p: &Procedure, e: &Entry) -> String {
     }
 }
 
+/// A stored value as people read it: days as dd/mm/yyyy, numbers with a decimal comma.
 fn value_text(v: &Value) -> String {
     match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => match s.parse::<jiff::civil::Date>() {
+            Ok(day) if s.len() == 10 => fmt::date(day),
+            _ => s.clone(),
+        },
         Value::Bool(true) => "Có".into(),
         Value::Bool(false) => "Không".into(),
+        Value::Number(n) => fmt::figure(n),
+        Value::Null => String::new(),
         Value::Array(items) => items.iter().map(value_text).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
+        Value::Object(m) => m.values().map(value_text).collect::<Vec<_>>().join("; "),
     }
 }
 
@@ -390,6 +403,7 @@ fn action_fields(p: &Procedure, action: &motcua::procedure::Action) -> Vec<Field
             max: None,
             maxlength: None,
             same_as: None,
+            ..Field::default()
         });
     }
     out
@@ -546,11 +560,7 @@ fn draw(
         code: d.code.clone(),
         procedure: p.name.clone(),
         procedure_version: d.procedure_version.clone(),
-        status: format!(
-            "{} · {}",
-            d.status,
-            crate::api::views::status_label(d.status)
-        ),
+        status: crate::api::views::status_label(d.status).to_string(),
         version: d.version,
         applicant_name: d.applicant.name.clone(),
         applicant_id: d.applicant.id.clone(),
@@ -651,7 +661,7 @@ async fn act(
             let (d, c) = readable(&state, &v.caller, &code)?;
             let p = &c.procedure;
             let declared = p.actions.iter().find(|a| a.id == action).ok_or_else(|| {
-                Problem::new(
+                Problem::said(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "unknown_action",
                     format!("no action {action}"),
@@ -659,7 +669,7 @@ async fn act(
             })?;
             let inputs = action_fields(p, declared);
             let input = fields::read(&inputs, &posted.0, "i.").map_err(|bad| {
-                Problem::new(
+                Problem::said(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "invalid_input",
                     bad.iter()

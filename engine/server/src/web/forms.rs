@@ -249,7 +249,7 @@ fn draw(
     let history = s.engine.history(&d.code).map_err(Problem::from)?;
     let applicant = d.applicant.name.clone();
     let received_at = fmt::when(d.clock.received_at);
-    let none = || Problem::not_found(format!("dossier {code} has no form {form}"));
+    let none = || Problem::not_found(motcua::messages::requests::form_not_found(code, form));
     Ok(Html(match form {
         "01" => {
             // The API hands the secret only to whoever receives the dossier: here, a desk
@@ -473,8 +473,8 @@ fn draw(
             })
         }
         _ => {
-            return Err(Problem::not_found(format!(
-                "no form {form}: forms are 01 to 06 and gia-han"
+            return Err(Problem::not_found(motcua::messages::requests::form_not_found(
+                code, form,
             )));
         }
     }))

@@ -136,18 +136,48 @@ async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
     })
     .await?
     .map_err(|e| Problem::from(motcua::Error::from(e)))?;
+    let names = crate::api::audit::names(&s);
     let entries = page_
         .entries
         .iter()
-        .map(|e| EntryRow {
-            seq: e.seq,
-            at: fmt::when(e.at),
-            dossier: e.dossier.clone(),
-            action: e.action.clone(),
-            actor: e.actor.clone(),
-            departments: e.departments.join(", "),
-            moved: format!("{} → {}", e.from.join(", "), e.to.join(", ")),
-            comment: e.comment.clone().unwrap_or_default(),
+        .map(|e| {
+            let states = |ids: &[String]| {
+                ids.iter()
+                    .map(|id| names.state(&e.procedure, id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let seen = motcua::messages::errors::InProcedure {
+                names: &names,
+                procedure: &e.procedure,
+            };
+            EntryRow {
+                seq: e.seq,
+                at: fmt::when(e.at),
+                dossier: e.dossier.clone(),
+                action: names.action(&e.procedure, &e.action),
+                actor: names.person(&e.actor),
+                departments: e
+                    .departments
+                    .iter()
+                    .map(|d| names.department(d))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                moved: if e.to.is_empty() {
+                    String::new()
+                } else {
+                    format!("{} → {}", states(&e.from), states(&e.to))
+                },
+                comment: motcua::messages::events::comment_of(
+                    &e.action,
+                    &e.actor,
+                    e.comment.as_deref(),
+                    &e.input,
+                    &seen,
+                    &|id| names.person(id),
+                )
+                .unwrap_or_default(),
+            }
         })
         .collect();
     let f = |x: &Option<String>| x.clone().unwrap_or_default();

@@ -353,17 +353,7 @@ struct ErrorPage<'a> {
 
 /// A refusal or failure as a page, with the same status and code the API would answer.
 pub fn error_page(p: &Problem) -> Response {
-    let title = match p.status.as_u16() {
-        400 => "Yêu cầu không hợp lệ",
-        403 => "Không có quyền",
-        404 => "Không tìm thấy",
-        409 => "Hồ sơ đã thay đổi",
-        413 => "Quá lớn",
-        415 => "Sai định dạng",
-        422 => "Dữ liệu chưa hợp lệ",
-        429 => "Quá nhiều yêu cầu",
-        _ => "Lỗi hệ thống",
-    };
+    let title = motcua::messages::requests::title(p.status.as_u16());
     page_with(
         p.status,
         &ErrorPage {

@@ -153,7 +153,8 @@ struct InboxParams {
 #[template(path = "inbox.html")]
 struct Inbox {
     nav: Nav,
-    departments: Vec<(String, bool)>,
+    /// (id, name, shown now).
+    departments: Vec<(String, String, bool)>,
     department: String,
     department_name: String,
     /// Steps given to me by name, in any of my departments.
@@ -293,19 +294,14 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
         Ok::<_, Problem>((rows, next, mine))
     })
     .await??;
+    let names = crate::api::audit::names(&s);
     let departments = v
         .who()
         .departments
         .iter()
-        .map(|d| (d.clone(), d == &department))
+        .map(|d| (d.clone(), names.department(d), d == &department))
         .collect();
-    let department_name = s
-        .engine
-        .procedures()
-        .iter()
-        .flat_map(|c| c.procedure.departments.iter())
-        .find(|d| d.id == department)
-        .map_or_else(|| department.clone(), |d| d.name.clone());
+    let department_name = names.department(&department);
     Ok(Html(page(&Inbox {
         nav: v.nav("/viec-cua-toi"),
         departments,
