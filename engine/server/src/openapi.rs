@@ -57,6 +57,30 @@ fn problem_schema() -> Schema {
         )
         .property("code", string("The stable code (`forbidden`, `conflict`, `invalid_input`, …)"))
         .property("detail", string("What was wrong, for a person"))
+        .property(
+            "errors",
+            utoipa::openapi::schema::ArrayBuilder::new()
+                .description(Some(
+                    "Every problem found. `invalid_form` and `validation_failed`: one per field, `{field, code, args, message}` (`field` a JSON pointer, `code` stable: `required`, `minimum`, `exclusive_minimum`, `pattern`, `enum`, `date_after`, … or a plugin's own such as `cccd.province`; `args` its data, e.g. `{\"limit\": 0}`; `message` English, or a plugin's Vietnamese). `invalid_procedure`: diagnostics `{code, severity, line, col, message, hint}`.",
+                ))
+                .items(
+                    ObjectBuilder::new()
+                        .property("field", string("The field, a JSON pointer (`/so_cccd`); `\"\"` for the whole form"))
+                        .property("code", string("The stable code of what is wrong"))
+                        .property(
+                            "args",
+                            ObjectBuilder::new()
+                                .description(Some("The code's data: `limit`, `expected`, `format`, `pattern`, `values`, `value`, `today`, `plugin`, …"))
+                                .additional_properties(Some(
+                                    utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+                                )),
+                        )
+                        .property("message", string("For integrators (English), or the plugin's own sentence"))
+                        .additional_properties(Some(
+                            utoipa::openapi::schema::AdditionalProperties::FreeForm(true),
+                        )),
+                ),
+        )
         .required("type")
         .required("title")
         .required("status")

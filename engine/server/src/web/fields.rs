@@ -8,8 +8,9 @@ use serde_json::{Map, Value};
 use motcua::procedure::{Input, InputKind};
 
 /// How a field is drawn and read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Kind {
+    #[default]
     Text,
     Number,
     Integer,
@@ -23,7 +24,7 @@ pub enum Kind {
     Documents(Vec<(String, String)>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Field {
     pub name: String,
     pub title: String,
@@ -39,7 +40,13 @@ pub struct Field {
     /// (`formatMinimum`/`formatMaximum`, `today` resolved), `maxlength` of text.
     pub min: Option<String>,
     pub max: Option<String>,
+    /// `step` of a number box: `1` for integers, the schema's `multipleOf`, else `any`.
+    pub step: Option<String>,
+    pub minlength: Option<u64>,
     pub maxlength: Option<u64>,
+    /// What is wrong with the value shown, in the catalogue's words, drawn under the field
+    /// (the box marked `aria-invalid` and described by them).
+    pub errors: Vec<String>,
     /// Left empty, the field takes the applicant's `id` or `name` (the schema's `x-same-as`:
     /// `applicant.id` / `applicant.name`): the identity is typed once.
     pub same_as: Option<String>,
@@ -77,13 +84,72 @@ impl Field {
     pub fn is_checked(&self, document: &str) -> bool {
         self.checked.iter().any(|c| c == document)
     }
-    pub fn step(&self) -> &'static str {
-        if self.kind == Kind::Integer {
-            "1"
-        } else {
-            "any"
+    pub fn step(&self) -> &str {
+        match &self.step {
+            Some(step) => step,
+            None if self.kind == Kind::Integer => "1",
+            None => "any",
         }
     }
+    pub fn invalid(&self) -> bool {
+        !self.errors.is_empty()
+    }
+    /// The box's id (and posted name) on a form whose fields take `prefix`.
+    pub fn id(&self, prefix: &str) -> String {
+        format!("{prefix}{}", self.name)
+    }
+    /// The id of the sentences under the box, which its `aria-describedby` names.
+    pub fn described_by(&self, prefix: &str) -> String {
+        format!("{prefix}{}-error", self.name)
+    }
+}
+
+/// The summary above a form refused for its fields: a line and one link per error to the
+/// box it concerns (`id` is the box's), and the errors no box on this form shows.
+#[derive(Debug, Clone, Default)]
+pub struct Invalid {
+    pub summary: String,
+    /// `(id of the box, sentence)`.
+    pub at_fields: Vec<(String, String)>,
+    pub elsewhere: Vec<String>,
+}
+
+impl Invalid {
+    pub fn is_empty(&self) -> bool {
+        self.at_fields.is_empty() && self.elsewhere.is_empty()
+    }
+}
+
+/// Puts each `(JSON pointer, sentence)` under the field of `fields` it concerns (by the
+/// pointer's first name: a nested error belongs to its top-level box), and returns the
+/// summary. The boxes' ids are `prefix` + name, as `field.html` draws them.
+pub fn place(fields: &mut [Field], errors: Vec<(String, String)>, prefix: &str) -> Invalid {
+    let mut out = Invalid::default();
+    let mut boxes: Vec<&str> = vec![];
+    for (pointer, sentence) in errors {
+        let name = pointer
+            .strip_prefix('/')
+            .and_then(|p| p.split('/').next())
+            .map(|n| n.replace("~1", "/").replace("~0", "~"));
+        match name.and_then(|n| fields.iter_mut().find(|f| f.name == n)) {
+            Some(f) => {
+                if !f.errors.contains(&sentence) {
+                    f.errors.push(sentence.clone());
+                }
+                out.at_fields
+                    .push((format!("{prefix}{}", f.name), sentence));
+            }
+            None => out.elsewhere.push(sentence),
+        }
+    }
+    for f in fields.iter().filter(|f| f.invalid()) {
+        boxes.push(&f.name);
+    }
+    let count = boxes.len() + out.elsewhere.len();
+    if count > 0 {
+        out.summary = motcua::messages::fields::summary(count);
+    }
+    out
 }
 
 fn text_of(v: &Value) -> String {
@@ -106,6 +172,24 @@ fn bound(p: &Value, keywords: &[&str], today: jiff::civil::Date) -> Option<Strin
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     })
+}
+
+/// An integer's exclusive bound as the inclusive one next to it (`exclusiveMinimum: 0` is
+/// `min="1"`); a number's has no inclusive equal, so it stays the plain bound.
+fn exclusive(p: &Value, keyword: &str, ty: &str, by: i64) -> Option<String> {
+    let limit = p.get(keyword)?;
+    if ty != "integer" {
+        return None;
+    }
+    let next = limit
+        .as_i64()
+        .or_else(|| {
+            limit
+                .as_f64()
+                .map(|f| if by > 0 { f.floor() } else { f.ceil() } as i64)
+        })?
+        .checked_add(by)?;
+    Some(next.to_string())
 }
 
 pub fn from_schema(
@@ -183,9 +267,17 @@ pub fn from_schema(
                     .map(text_of)
                     .unwrap_or_default(),
                 checked: vec![],
-                min: bound(p, &["minimum", "exclusiveMinimum", "formatMinimum"], today),
-                max: bound(p, &["maximum", "exclusiveMaximum", "formatMaximum"], today),
+                min: exclusive(p, "exclusiveMinimum", ty, 1)
+                    .or_else(|| bound(p, &["minimum", "exclusiveMinimum", "formatMinimum"], today)),
+                max: exclusive(p, "exclusiveMaximum", ty, -1)
+                    .or_else(|| bound(p, &["maximum", "exclusiveMaximum", "formatMaximum"], today)),
+                step: p
+                    .get("multipleOf")
+                    .and_then(Value::as_number)
+                    .map(ToString::to_string),
+                minlength: p.get("minLength").and_then(Value::as_u64),
                 maxlength: p.get("maxLength").and_then(Value::as_u64),
+                errors: vec![],
                 same_as: p
                     .get("x-same-as")
                     .and_then(Value::as_str)
@@ -232,22 +324,47 @@ pub fn from_inputs(inputs: &[Input], documents: &[motcua::procedure::Document]) 
                 ),
             },
             required: i.required,
-            pattern: None,
-            value: String::new(),
-            checked: vec![],
-            min: None,
-            max: None,
-            maxlength: None,
-            same_as: None,
+            ..Field::default()
         })
         .collect()
 }
 
-/// A field that could not be read: its name and why.
+/// A field that could not be read: its name and why (the catalogue's sentence, naming the
+/// field by its title).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unreadable {
     pub field: String,
     pub message: String,
+}
+
+impl Unreadable {
+    /// A box whose text is not of the `expected` JSON type, as the schema's check would say.
+    fn not_a(f: &Field, expected: &str) -> Unreadable {
+        let mut args = Map::new();
+        args.insert("expected".into(), Value::Array(vec![expected.into()]));
+        let error = motcua::dossier::form::FieldError::new(
+            format!("/{}", f.name.replace('~', "~0").replace('/', "~1")),
+            "type",
+            args,
+            format!("not a {expected}"),
+        );
+        let schema = serde_json::json!({"properties": {&f.name: {"title": f.title}}});
+        Unreadable {
+            field: f.name.clone(),
+            message: motcua::messages::fields::sentence(&schema, &error),
+        }
+    }
+}
+
+/// A number as typed in Vietnam or in JSON: `1.250,5`, `1250,5`, `1250.5`, `1.250.000`.
+fn number_text(typed: &str) -> String {
+    let dots = typed.matches('.').count();
+    if typed.contains(',') || dots > 1 {
+        // Dots group thousands when a comma marks the decimals or when there are several.
+        typed.replace('.', "").replace(',', ".")
+    } else {
+        typed.to_string()
+    }
 }
 
 /// Reads posted `pairs` (field name prefixed with `prefix`) back into a JSON object by the
@@ -267,10 +384,6 @@ pub fn read(
             .map(|(_, v)| v.as_str())
             .collect();
         let first = values.first().map(|v| v.trim()).unwrap_or("");
-        let bad = |message: String| Unreadable {
-            field: f.name.clone(),
-            message,
-        };
         let value = match &f.kind {
             Kind::Boolean => Some(Value::Bool(!values.is_empty())),
             Kind::Documents(_) => Some(Value::Array(
@@ -289,8 +402,7 @@ pub fn read(
                 (!items.is_empty()).then_some(Value::Array(items))
             }
             _ if first.is_empty() => None,
-            Kind::Number => match first
-                .replace(',', ".")
+            Kind::Number => match number_text(first)
                 .parse::<f64>()
                 .ok()
                 .and_then(serde_json::Number::from_f64)
@@ -298,14 +410,14 @@ pub fn read(
                 // NaN and infinities parse as f64 but are no JSON number.
                 Some(n) => Some(Value::Number(n)),
                 None => {
-                    errors.push(bad(format!("'{first}' không phải là số")));
+                    errors.push(Unreadable::not_a(f, "number"));
                     None
                 }
             },
             Kind::Integer => match first.parse::<i64>() {
                 Ok(n) => Some(Value::from(n)),
                 Err(_) => {
-                    errors.push(bad(format!("'{first}' không phải là số nguyên")));
+                    errors.push(Unreadable::not_a(f, "integer"));
                     None
                 }
             },
@@ -429,5 +541,81 @@ mod tests {
         .expect_err("unreadable");
         let names: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(names, ["dien_tich_san", "so_tang"]);
+    }
+
+    #[test]
+    fn the_schemas_bounds_reach_the_browser() {
+        let fields = from_schema(
+            &json!({"properties": {
+                "so_tang": {"type": "integer", "exclusiveMinimum": 0, "exclusiveMaximum": 8},
+                "dien_tich": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.5},
+                "ma": {"type": "string", "minLength": 2, "maxLength": 9, "pattern": "^[A-Z]+$"}
+            }}),
+            None,
+            jiff::civil::date(2026, 12, 7),
+        );
+        let f = |n: &str| fields.iter().find(|f| f.name == n).expect(n);
+        let floors = f("so_tang");
+        assert_eq!(
+            (floors.min.as_deref(), floors.max.as_deref()),
+            (Some("1"), Some("7"))
+        );
+        assert_eq!(floors.step(), "1");
+        let area = f("dien_tich");
+        assert_eq!((area.min.as_deref(), area.step()), (Some("0"), "0.5"));
+        let code = f("ma");
+        assert_eq!((code.minlength, code.maxlength), (Some(2), Some(9)));
+        assert_eq!(code.pattern.as_deref(), Some("^[A-Z]+$"));
+    }
+
+    #[test]
+    fn errors_go_under_their_fields_and_the_rest_into_the_summary() {
+        let mut fields = from_schema(&schema(), None, jiff::civil::date(2026, 12, 7));
+        let invalid = place(
+            &mut fields,
+            vec![
+                (
+                    "/dien_tich_san".into(),
+                    "Tổng diện tích sàn phải lớn hơn 0".into(),
+                ),
+                ("/so_cccd".into(), "Số CCCD phải có đúng 12 chữ số".into()),
+                ("/so_cccd".into(), "Số CCCD phải có đúng 12 chữ số".into()),
+                ("".into(), "Tờ khai có thông tin không thuộc mẫu: x".into()),
+            ],
+            "f.",
+        );
+        assert_eq!(invalid.summary, "Hồ sơ chưa hợp lệ: 3 trường cần sửa");
+        assert_eq!(invalid.at_fields[0].0, "f.dien_tich_san");
+        assert_eq!(
+            invalid.elsewhere,
+            ["Tờ khai có thông tin không thuộc mẫu: x"]
+        );
+        let cccd = fields
+            .iter()
+            .find(|f| f.name == "so_cccd")
+            .expect("so_cccd");
+        assert_eq!(cccd.errors.len(), 1, "one sentence once");
+        assert_eq!(cccd.described_by("f."), "f.so_cccd-error");
+        assert!(
+            !fields
+                .iter()
+                .find(|f| f.name == "so_tang")
+                .expect("so_tang")
+                .invalid()
+        );
+    }
+
+    #[test]
+    fn numbers_typed_the_vietnamese_way_are_read_and_words_named_by_title() {
+        let fields = from_schema(&schema(), None, jiff::civil::date(2026, 12, 7));
+        let data =
+            read(&fields, &posted(&[("f.dien_tich_san", "1.250,5")]), "f.").expect("readable");
+        assert_eq!(data["dien_tich_san"], json!(1250.5));
+        let data =
+            read(&fields, &posted(&[("f.dien_tich_san", "1.250.000")]), "f.").expect("readable");
+        assert_eq!(data["dien_tich_san"], json!(1_250_000.0));
+        let errors =
+            read(&fields, &posted(&[("f.dien_tich_san", "nhiều")]), "f.").expect_err("unreadable");
+        assert_eq!(errors[0].message, "Tổng diện tích sàn (m²) phải là một số");
     }
 }
