@@ -379,3 +379,146 @@ fn an_unticked_checkbox_is_received_as_false() {
     let d = s.get(&format!("/v1/dossiers/{code}"), Some(AUDITOR)).json();
     assert_eq!(d["data"]["vung_kho_khan"], false, "{d}");
 }
+
+/// The opening tag of the form control with `id` in `page`.
+fn control<'a>(page: &'a str, id: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let start = page[..at].rfind('<').expect("a tag");
+    let end = at + page[at..].find('>').expect("a tag's end");
+    &page[start..=end]
+}
+
+/// A negative area and a CCCD of a province that does not exist (the schema's pattern
+/// passes, the `cccd` plugin refuses): both said in Vietnamese under their own boxes, at
+/// once, before any confirmation, the boxes marked and what was typed kept; the API says the
+/// same with codes and arguments.
+#[test]
+fn a_refused_receiving_form_speaks_vietnamese_at_each_field() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &[]);
+    let cookie = sign_in(&s, DESK.token);
+    let (csrf, key) = desk_form(&s, &cookie);
+    let before = audit_count(&s);
+    let path = "/tiep-nhan/cap-phep-xay-dung-nha-o";
+    let mut bad = house_permit_form(&csrf, &key);
+    bad[6] = ("f.so_cccd", "999090001234");
+    bad[9] = ("f.dien_tich_san", "-5");
+    let r = post(&s, path, &cookie, &[], &form(&bad));
+    assert_eq!(r.status, 422, "{}", r.text());
+    let page = r.text();
+
+    let area = control(&page, "f.dien_tich_san");
+    assert!(
+        area.contains("aria-invalid=\"true\"")
+            && area.contains("aria-describedby=\"f.dien_tich_san-error\"")
+            && area.contains("value=\"-5\""),
+        "{area}"
+    );
+    let said = |id: &str| {
+        let tag = control(&page, &format!("{id}-error"));
+        let at = page.find(tag).expect("the sentence") + tag.len();
+        page[at..at + page[at..].find("</p>").expect("its end")].to_string()
+    };
+    assert_eq!(
+        said("f.dien_tich_san"),
+        "Tổng diện tích sàn xây dựng (m²) phải lớn hơn 0"
+    );
+    let cccd = control(&page, "f.so_cccd");
+    assert!(
+        cccd.contains("aria-invalid=\"true\"") && cccd.contains("value=\"999090001234\""),
+        "{cccd}"
+    );
+    assert_eq!(
+        said("f.so_cccd"),
+        "Mã tỉnh 999 trong số CCCD không tồn tại",
+        "the plugin's own sentence, once"
+    );
+    // The fields that were right are not marked, and keep what was typed.
+    let address = control(&page, "f.dia_chi_cong_trinh");
+    assert!(
+        !address.contains("aria-invalid") && address.contains("value=\"K12/5 Hoàng Diệu\""),
+        "{address}"
+    );
+    assert!(
+        page.contains("Hồ sơ chưa hợp lệ: 2 trường cần sửa")
+            && page.contains("<a href=\"#f.dien_tich_san\">"),
+        "a summary linking to the fields: {page}"
+    );
+    // The HTML bounds let the browser refuse first.
+    assert!(area.contains("min=\"0\""), "{area}");
+    assert!(cccd.contains("pattern=\"^[0-9]{12}$\""), "{cccd}");
+    for english in [
+        "is less than",
+        "minimum",
+        "refused the data",
+        "plugin",
+        "[cccd.",
+        "/dien_tich_san",
+        "/so_cccd",
+        "invalid",
+    ] {
+        // `invalid` only marks a field, for CSS and screen readers.
+        let text = page
+            .replace("class=\"field invalid\"", "")
+            .replace("aria-invalid", "");
+        assert!(!text.contains(english), "{english:?} in {page}");
+    }
+    assert!(!page.contains("confirm-receive"), "no confirmation while wrong");
+    assert_eq!(audit_count(&s), before, "nothing received");
+
+    // The API: 422 with a code and the data to word it, per field.
+    let mut body = http::house_permit();
+    body["data"]["dien_tich_san"] = serde_json::json!(-5.0);
+    body["data"]
+        .as_object_mut()
+        .expect("data")
+        .remove("so_tang");
+    let r = s.post(
+        "/v1/dossiers",
+        Some(DESK),
+        &[("idempotency-key", "field-errors-1")],
+        &body,
+    );
+    assert_eq!(
+        (r.status, r.problem_code()),
+        (422, "invalid_form".into()),
+        "{}",
+        r.text()
+    );
+    let errors = r.json()["errors"].as_array().cloned().expect("errors");
+    let at = |field: &str| {
+        errors
+            .iter()
+            .find(|e| e["field"] == field)
+            .unwrap_or_else(|| panic!("no error at {field}: {errors:?}"))
+            .clone()
+    };
+    let area = at("/dien_tich_san");
+    assert_eq!(area["code"], "exclusive_minimum");
+    assert_eq!(area["args"], serde_json::json!({"limit": 0}));
+    assert!(area["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(at("/so_tang")["code"], "required", "at the missing field");
+
+    let mut body = http::house_permit();
+    body["data"]["so_cccd"] = serde_json::json!("999090001234");
+    let r = s.post(
+        "/v1/dossiers",
+        Some(DESK),
+        &[("idempotency-key", "field-errors-2")],
+        &body,
+    );
+    assert_eq!(
+        (r.status, r.problem_code()),
+        (422, "validation_failed".into()),
+        "{}",
+        r.text()
+    );
+    let e = &r.json()["errors"][0];
+    assert_eq!(e["field"], "/so_cccd");
+    assert_eq!(e["code"], "cccd.province");
+    assert_eq!(e["args"]["plugin"], "cccd");
+    assert_eq!(e["message"], "Mã tỉnh 999 trong số CCCD không tồn tại");
+    assert_eq!(audit_count(&s), before);
+}
