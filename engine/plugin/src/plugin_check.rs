@@ -258,7 +258,7 @@ impl Out<'_> {
                 pos,
                 format!("plugin '{plugin}' config{path} names '{name}', which is not {what}"),
             );
-            let d = d.with_arg("plugin", &plugin).with_arg("id", &name);
+            let d = d.with_arg("plugin", plugin).with_arg("id", &name);
             let d = match did_you_mean(&name, candidates.iter().copied()) {
                 Some(near) => d
                     .with_hint(format!("did you mean '{near}'?"))
