@@ -112,8 +112,8 @@ fn labelled_ids() -> BTreeMap<String, String> {
         if path.extension().is_none_or(|e| e != "yaml") {
             continue;
         }
-        let p: Value = serde_yaml::from_str(&std::fs::read_to_string(&path).expect("read"))
-            .expect("yaml");
+        let p: Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).expect("read")).expect("yaml");
         for (list, what) in [
             ("states", "state"),
             ("actions", "action"),
@@ -127,11 +127,7 @@ fn labelled_ids() -> BTreeMap<String, String> {
                 }
             }
         }
-        for (field, schema) in p["form"]["properties"]
-            .as_object()
-            .into_iter()
-            .flatten()
-        {
+        for (field, schema) in p["form"]["properties"].as_object().into_iter().flatten() {
             let labelled = schema.get("x-labels").is_some() || schema.get("oneOf").is_some();
             if !labelled {
                 continue;
@@ -141,7 +137,10 @@ fn labelled_ids() -> BTreeMap<String, String> {
             }
             for v in schema["oneOf"].as_array().into_iter().flatten() {
                 if let Some(c) = v["const"].as_str() {
-                    ids.insert(c.to_string(), format!("value of {field} in {}", path.display()));
+                    ids.insert(
+                        c.to_string(),
+                        format!("value of {field} in {}", path.display()),
+                    );
                 }
             }
         }
@@ -237,7 +236,8 @@ fn links(html: &str) -> Vec<String> {
 
 /// Whole-word occurrences: an id inside a longer id or a word is not it.
 fn has_word(text: &str, word: &str) -> bool {
-    let boundary = |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
+    let boundary =
+        |c: Option<char>| c.is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'));
     let mut from = 0;
     while let Some(at) = text[from..].find(word) {
         let start = from + at;
@@ -309,7 +309,9 @@ impl Walk<'_> {
                 continue;
             }
             let r = self.get(&path, cookie);
-            let html = r.header("content-type").is_some_and(|t| t.starts_with("text/html"));
+            let html = r
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("text/html"));
             if !html {
                 continue;
             }
@@ -346,7 +348,10 @@ fn around(text: &str, phrase: &str) -> String {
         .char_indices()
         .nth(phrase.chars().count() + 40)
         .map_or(text.len(), |(i, _)| at + i);
-    text[start..end].split_whitespace().collect::<Vec<_>>().join(" ")
+    text[start..end]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn sign_in(s: &Server, token: &str) -> String {
@@ -402,9 +407,17 @@ fn step(s: &Server, code: &str, people: &[Person]) -> bool {
         offered.retain(|a| !a["on_behalf"].as_bool().unwrap_or(false));
         offered.sort_by_key(|a| {
             let label = a["label"].as_str().unwrap_or_default().to_lowercase();
-            ["từ chối", "rút", "dừng", "không cấp", "xin lỗi", "gia hạn", "bổ sung"]
-                .iter()
-                .any(|w| label.contains(w))
+            [
+                "từ chối",
+                "rút",
+                "dừng",
+                "không cấp",
+                "xin lỗi",
+                "gia hạn",
+                "bổ sung",
+            ]
+            .iter()
+            .any(|w| label.contains(w))
         });
         for a in offered {
             let mut input = serde_json::Map::new();
@@ -486,7 +499,11 @@ fn every_screen_and_printed_form_speaks_vietnamese_and_names_things_by_their_lab
     // Pages nobody links to but people meet: a dossier that does not exist, a forbidden one,
     // the citizen's lookup.
     let (who, cookie) = &cookies[0];
-    for path in ["/ho-so/000.00.00.H17-000000-0000", "/khong-co-trang-nay", "/tra-cuu"] {
+    for path in [
+        "/ho-so/000.00.00.H17-000000-0000",
+        "/khong-co-trang-nay",
+        "/tra-cuu",
+    ] {
         let r = walk.get(path, cookie);
         let body = r.text();
         walk.check(path, who, &body);
@@ -556,7 +573,10 @@ fn every_screen_and_printed_form_speaks_vietnamese_and_names_things_by_their_lab
         .filter_map(|p| p.split("/mau/").nth(1))
         .collect();
     for form in ["01", "02", "06"] {
-        assert!(forms.contains(form), "form {form} was never read: {forms:?}");
+        assert!(
+            forms.contains(form),
+            "form {form} was never read: {forms:?}"
+        );
     }
     let report: Vec<String> = walk
         .problems

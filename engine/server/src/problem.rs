@@ -47,8 +47,12 @@ impl Problem {
     }
 
     pub fn unauthorized(reason: impl Into<String>) -> Problem {
-        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", say::unauthorized())
-            .with("reason", Value::String(reason.into()))
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            say::unauthorized(),
+        )
+        .with("reason", Value::String(reason.into()))
     }
 
     pub fn forbidden(reason: impl Into<String>) -> Problem {
@@ -76,8 +80,12 @@ impl Problem {
     pub fn internal(cause: impl Into<String>) -> Problem {
         let cause = cause.into();
         tracing::error!(%cause, "answered 500");
-        Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", say::internal())
-            .with("cause", Value::String(cause))
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            say::internal(),
+        )
+        .with("cause", Value::String(cause))
     }
 
     /// The document's body.

@@ -82,7 +82,10 @@ impl Names for Procedure {
             .map(|a| a.label.clone())
     }
     fn role(&self, id: &str) -> Option<String> {
-        self.roles.iter().find(|r| r.id == id).map(|r| r.name.clone())
+        self.roles
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.name.clone())
     }
     fn department(&self, id: &str) -> Option<String> {
         self.departments
@@ -141,7 +144,10 @@ pub fn outcome(o: Outcome) -> &'static str {
 pub fn error(e: &Error, names: &dyn Names) -> String {
     match e {
         Error::UnknownProcedure(id) => {
-            format!("Không có thủ tục {} trong danh mục.", quoted(names.procedure(id), id))
+            format!(
+                "Không có thủ tục {} trong danh mục.",
+                quoted(names.procedure(id), id)
+            )
         }
         Error::NotFound(code) => format!("Không tìm thấy hồ sơ có mã {code}."),
         Error::Refused(r) => refusal(r, names),
@@ -190,12 +196,12 @@ fn storage(e: &store::Error) -> String {
     match e {
         S::VersionMoved { code, .. } => conflict(code),
         S::NotFound(code) => format!("Không tìm thấy hồ sơ có mã {code}."),
-        S::IdempotencyMismatch { code, .. } => format!(
-            "Mã chống gửi trùng này đã dùng cho một yêu cầu khác (hồ sơ {code})."
-        ),
-        S::SequenceExhausted { day, .. } => format!(
-            "Cơ quan đã dùng hết 9.999 số hồ sơ của ngày {day}."
-        ),
+        S::IdempotencyMismatch { code, .. } => {
+            format!("Mã chống gửi trùng này đã dùng cho một yêu cầu khác (hồ sơ {code}).")
+        }
+        S::SequenceExhausted { day, .. } => {
+            format!("Cơ quan đã dùng hết 9.999 số hồ sơ của ngày {day}.")
+        }
         S::NotWritten(_) | S::Closed => {
             "Chưa ghi được; không có gì thay đổi, có thể gửi lại an toàn.".into()
         }
@@ -366,15 +372,13 @@ fn expectation(e: &Expected) -> String {
             format::date(*given),
             format::date(*next)
         ),
-        Expected::AfterAppointment(day) => format!(
-            "phải sau ngày hẹn đã lỡ ({})",
-            format::date(*day)
-        ),
+        Expected::AfterAppointment(day) => {
+            format!("phải sau ngày hẹn đã lỡ ({})", format::date(*day))
+        }
         Expected::AfterToday => "phải sau hôm nay".into(),
-        Expected::AfterPromise(day) => format!(
-            "phải sau ngày đã hẹn lần trước ({})",
-            format::date(*day)
-        ),
+        Expected::AfterPromise(day) => {
+            format!("phải sau ngày đã hẹn lần trước ({})", format::date(*day))
+        }
         Expected::OtherOfficer => "phải là cán bộ khác với người đang được giao".into(),
     }
 }
@@ -403,7 +407,10 @@ mod tests {
             active: vec!["tham-dinh".into()],
         });
         let text = error(&e, &p);
-        assert!(!text.contains("trinh-ky") && !text.contains("tham-dinh"), "{text}");
+        assert!(
+            !text.contains("trinh-ky") && !text.contains("tham-dinh"),
+            "{text}"
+        );
         assert!(text.contains("«Lãnh đạo ký giấy phép»"), "{text}");
         let role = Error::Refused(Refusal::RoleRequired {
             action: "ky-giay-phep".into(),
@@ -446,6 +453,9 @@ mod tests {
             current: 4,
         });
         let text = error(&e, &NoNames);
-        assert!(text.contains("mở lại hồ sơ") && !text.contains('4'), "{text}");
+        assert!(
+            text.contains("mở lại hồ sơ") && !text.contains('4'),
+            "{text}"
+        );
     }
 }

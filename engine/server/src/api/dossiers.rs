@@ -182,7 +182,9 @@ pub(crate) fn readable(
     code: &str,
 ) -> Result<(Dossier, std::sync::Arc<motcua::catalog::Compiled>), Problem> {
     if !path_id_ok(code) {
-        return Err(Problem::not_found(motcua::messages::requests::dossier_not_found(code)));
+        return Err(Problem::not_found(
+            motcua::messages::requests::dossier_not_found(code),
+        ));
     }
     let d = s.engine.dossier(code).map_err(Problem::from)?;
     let p = s.engine.pinned_procedure(&d).map_err(Problem::from)?;

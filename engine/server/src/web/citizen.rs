@@ -71,6 +71,8 @@ struct Status {
     status: String,
     received_at: String,
     appointment: String,
+    /// Paused, late by how much, or the working time left.
+    standing: String,
     open: bool,
     result: String,
     steps: Vec<StepLine>,
@@ -117,8 +119,25 @@ async fn status(
     }
     let state = s.clone();
     let c = code.clone();
-    let (view, names) = blocking(move || {
+    let (view, names, standing) = blocking(move || {
         let view = citizen_view(&state, &c)?;
+        // Where the clock stands (paused while the citizen supplements, late by how much),
+        // beside the appointment it may move.
+        let standing = state
+            .engine
+            .dossier(&c)
+            .ok()
+            .and_then(|d| state.engine.clocks(&d).ok())
+            .map(|cl| {
+                fmt::standing(
+                    state.engine.calendar().as_ref(),
+                    state.engine.clock().now(),
+                    cl.statutory.state,
+                    Some(cl.statutory.due_at),
+                    cl.statutory.paused_since,
+                )
+            })
+            .unwrap_or_default();
         // Document names come from the dossier's pinned procedure, never its data.
         let names: Vec<(String, String)> = state
             .engine
@@ -133,7 +152,7 @@ async fn status(
                     .collect()
             })
             .unwrap_or_default();
-        Ok::<_, Problem>((view, names))
+        Ok::<_, Problem>((view, names, standing))
     })
     .await??;
     let Some(v) = view else {
@@ -150,7 +169,12 @@ async fn status(
         procedure: v.procedure,
         status: v.status_label,
         received_at: instant(&v.received_at),
-        appointment: instant(&v.appointment),
+        appointment: v
+            .appointment
+            .parse::<jiff::Timestamp>()
+            .map(fmt::appointment)
+            .unwrap_or_else(|_| v.appointment.clone()),
+        standing,
         open: v.open,
         result: match v.result.as_deref() {
             Some("early") => "Trả kết quả sớm hạn",

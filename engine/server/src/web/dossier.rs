@@ -141,7 +141,9 @@ pub struct ClockLine {
     pub what: String,
     pub due: String,
     pub state: String,
-    pub used: u64,
+    /// Late by how much, or the working time left (days and hours).
+    pub standing: String,
+    /// The share of the time used, capped at 100, for the bar's width.
     pub bar: u64,
 }
 
@@ -528,12 +530,19 @@ fn draw(
     let mut clocks = vec![];
     if let Ok(cl) = s.engine.clocks(&d) {
         let words = super::labels::clock;
+        let (calendar, now) = (s.engine.calendar().as_ref(), s.engine.clock().now());
         let used = fmt::percent(cl.statutory.used_permille);
         clocks.push(ClockLine {
             what: "Thời hạn giải quyết (hẹn trả)".into(),
-            due: fmt::when(cl.statutory.due_at),
+            due: fmt::appointment(cl.statutory.due_at),
             state: words(cl.statutory.state).into(),
-            used,
+            standing: fmt::standing(
+                calendar,
+                now,
+                cl.statutory.state,
+                Some(cl.statutory.due_at),
+                cl.statutory.paused_since,
+            ),
             bar: used.min(100),
         });
         for st in &cl.steps {
@@ -544,7 +553,7 @@ fn draw(
                     .map_or_else(|| st.state.clone(), |x| x.label.clone()),
                 due: st.due_at.map(fmt::when).unwrap_or_else(|| "—".into()),
                 state: words(Some(st.clock)).into(),
-                used,
+                standing: fmt::standing(calendar, now, Some(st.clock), st.due_at, None),
                 bar: used.min(100),
             });
         }
@@ -566,7 +575,7 @@ fn draw(
         applicant_id: d.applicant.id.clone(),
         channel: super::labels::channel(d.channel).into(),
         received_at: fmt::when(d.clock.received_at),
-        appointment: fmt::when(d.clock.due_at),
+        appointment: fmt::appointment(d.clock.due_at),
         promised: d.clock.apologies.last().map(|a| fmt::when(a.promised)),
         result,
         data: data_lines(p, &d.data, &c.source),

@@ -36,9 +36,9 @@ pub struct Row {
     /// `overdue`, `due_soon`, `not_due` or `paused`.
     pub clock: &'static str,
     pub clock_label: &'static str,
-    /// Share of the step's budget used, percent (may pass 100).
-    pub used: u64,
-    /// The same, capped at 100 for the bar's width.
+    /// Late by how much, or the working time left, in days and hours.
+    pub standing: String,
+    /// The share of the step's budget used, capped at 100 for the bar's width.
     pub bar: u64,
     /// Escalations and warnings the scheduler fired on this dossier (leader's view).
     pub escalations: Vec<String>,
@@ -84,6 +84,13 @@ fn rows_of(
             let (clock, clock_label, order) = clock_words(state);
             let used = fmt::percent(step.and_then(|x| x.used_permille));
             let due = step.and_then(|x| x.due_at).or(t.due_at);
+            let standing = fmt::standing(
+                s.engine.calendar().as_ref(),
+                s.engine.clock().now(),
+                Some(state),
+                due,
+                None,
+            );
             Row {
                 code: d.code.clone(),
                 procedure: p.name.clone(),
@@ -97,10 +104,10 @@ fn rows_of(
                     .and_then(|id| p.departments.iter().find(|x| &x.id == id))
                     .map_or_else(String::new, |x| x.name.clone()),
                 due: due.map(fmt::when).unwrap_or_else(|| "—".into()),
-                appointment: fmt::when(d.clock.due_at),
+                appointment: fmt::appointment(d.clock.due_at),
                 clock,
                 clock_label,
-                used,
+                standing,
                 bar: used.min(100),
                 escalations: vec![],
                 covering: String::new(),
@@ -317,20 +324,46 @@ async fn inbox(State(s): State<Shared>, v: Viewer, Query(q): Query<InboxParams>)
 #[template(path = "leader.html")]
 struct Leader {
     nav: Nav,
+    /// The leader's departments (id, name, shown now); none shown means all.
+    departments: Vec<(String, String, bool)>,
+    /// Every department is shown (no `phong` filter).
+    all: bool,
+    /// Per department: (name, dossiers past their appointment, steps past their own budget,
+    /// steps due soon).
+    counts: Vec<(String, usize, usize, usize)>,
     overdue: Vec<Row>,
+    /// Steps past their own budget in dossiers still within their appointment.
+    late_steps: Vec<Row>,
     due_soon: Vec<Row>,
     /// The reading budget ran out before a full page was found: the lists may miss some.
     cut: bool,
 }
 
-async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
+#[derive(serde::Deserialize, Default)]
+struct LeaderParams {
+    /// One of the leader's departments; all of them when absent.
+    phong: Option<String>,
+}
+
+async fn leader(State(s): State<Shared>, v: Viewer, Query(q): Query<LeaderParams>) -> Screen {
     if !v.who().is_officer() {
         let reason = format!("{} is not an officer", v.who().subject);
         return Err(v.caller.forbid(&s, reason).into());
     }
+    let shown = q.phong.filter(|d| !d.is_empty());
+    if let Some(d) = &shown
+        && !v.who().departments.contains(d)
+    {
+        let reason = format!("{} is not in department {d}", v.who().subject);
+        return Err(v.caller.forbid(&s, reason).into());
+    }
     let state = s.clone();
-    let who = v.who().clone();
-    let (overdue, due_soon, cut) = blocking(move || {
+    let mut who = v.who().clone();
+    if let Some(d) = &shown {
+        who.departments = vec![d.clone()];
+    }
+    let departments_of = who.departments.clone();
+    let lists = blocking(move || {
         let mine = |t: &motcua::dossier::Token| {
             t.department
                 .as_ref()
@@ -364,9 +397,9 @@ async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
                     continue;
                 }
                 let mut rows = rows_of(&state, d, &|_, t| mine(t));
-                let fired = escalations(&state, d);
-                for r in &mut rows {
-                    r.escalations = fired.clone();
+                // The dossier's alarms once, on its first line.
+                if let Some(first) = rows.first_mut() {
+                    first.escalations = escalations(&state, d);
                 }
                 overdue.extend(rows);
             }
@@ -393,11 +426,8 @@ async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
                     }
                     let mut rows = rows_of(&state, d, &|_, t| t.department.as_ref() == Some(dep));
                     rows.retain(|r| r.clock == "overdue" || r.clock == "due_soon");
-                    if !rows.is_empty() {
-                        let fired = escalations(&state, d);
-                        for r in &mut rows {
-                            r.escalations = fired.clone();
-                        }
+                    if let Some(first) = rows.first_mut() {
+                        first.escalations = escalations(&state, d);
                     }
                     due_soon.extend(rows);
                 }
@@ -407,14 +437,38 @@ async fn leader(State(s): State<Shared>, v: Viewer) -> Screen {
                 }
             }
         }
+        // Each step in one list: a step past its own budget is not "due soon".
+        let (mut late_steps, mut due_soon): (Vec<Row>, Vec<Row>) =
+            due_soon.into_iter().partition(|r| r.clock == "overdue");
         sort(&mut overdue);
+        sort(&mut late_steps);
         sort(&mut due_soon);
-        Ok::<_, Problem>((overdue, due_soon, cut))
+        Ok::<_, Problem>((overdue, late_steps, due_soon, cut))
     })
     .await??;
+    let (overdue, late_steps, due_soon, cut) = lists;
+    let names = crate::api::audit::names(&s);
+    let counts = departments_of
+        .iter()
+        .map(|d| {
+            let name = names.department(d);
+            let n = |rows: &[Row]| rows.iter().filter(|r| r.department == name).count();
+            (name.clone(), n(&overdue), n(&late_steps), n(&due_soon))
+        })
+        .collect();
+    let departments = v
+        .who()
+        .departments
+        .iter()
+        .map(|d| (d.clone(), names.department(d), shown.as_ref() == Some(d)))
+        .collect();
     Ok(Html(page(&Leader {
         nav: v.nav("/lanh-dao"),
+        departments,
+        all: shown.is_none(),
+        counts,
         overdue,
+        late_steps,
         due_soon,
         cut,
     })))
@@ -425,6 +479,7 @@ fn escalations(s: &crate::api::State, d: &Dossier) -> Vec<String> {
     let Ok(history) = s.engine.history(&d.code) else {
         return vec![];
     };
+    let procedure = s.engine.pinned_procedure(d).ok();
     history
         .iter()
         .filter_map(|e| match SystemAction::of(&e.action)? {
@@ -434,23 +489,15 @@ fn escalations(s: &crate::api::State, d: &Dossier) -> Vec<String> {
             _ => None,
         })
         .map(|(e, a)| {
-            let what = super::labels::system_action(a);
-            let whom = e
-                .input
-                .get("notify")
-                .and_then(|n| n.as_array())
-                .map(|n| {
-                    n.iter()
-                        .filter_map(|x| x.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            if whom.is_empty() {
-                format!("{what} lúc {}", fmt::when(e.at))
-            } else {
-                format!("{what} lúc {} → {whom}", fmt::when(e.at))
-            }
+            let said = match &procedure {
+                Some(c) => {
+                    motcua::messages::events::system_step(a, &e.input, &c.procedure, &|id| {
+                        super::person(s, id)
+                    })
+                }
+                None => super::labels::system_action(a).to_string(),
+            };
+            format!("{} — {said}", fmt::when(e.at))
         })
         .collect()
 }
