@@ -84,7 +84,7 @@ pub async fn list(State(s): State<Shared>, _caller: Caller) -> Response {
 /// The version of `id` in force now.
 fn in_force(s: &super::State, id: &str) -> Result<Arc<Compiled>, Problem> {
     s.engine.procedure(id).ok_or_else(|| {
-        Problem::new(
+        Problem::said(
             StatusCode::NOT_FOUND,
             "unknown_procedure",
             format!("no procedure '{id}'"),
@@ -190,14 +190,14 @@ pub async fn put(
         )
     });
     if !yaml {
-        return Err(Problem::new(
+        return Err(Problem::said(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the procedure file as application/yaml",
         ));
     }
     if body.len() > MAX_BODY {
-        return Err(Problem::new(
+        return Err(Problem::said(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             format!("the procedure file is over {MAX_BODY} bytes"),
@@ -239,7 +239,7 @@ pub(crate) fn load_uploaded(
     if let Some(p) = &parsed.procedure
         && p.id != id
     {
-        return Err(Problem::new(
+        return Err(Problem::said(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_procedure",
             format!("the file is procedure '{}', not '{id}'", p.id),

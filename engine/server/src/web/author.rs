@@ -119,13 +119,12 @@ async fn detail(
     let c = s
         .engine
         .procedure(&id)
-        .ok_or_else(|| Problem::not_found(format!("no procedure {id}")))?;
+        .ok_or_else(|| Problem::not_found(motcua::messages::requests::procedure_not_found(&id)))?;
     let link = {
         let id = c.procedure.id.clone();
         move |z| format!("/thu-tuc/{id}?zoom={z}#so-do")
     };
     let drawn = Drawn::draw(c.clone(), vec![], diagram::zoom(q.zoom.as_deref()), link).await?;
-
     let p = &c.procedure;
     Ok(Html(page(&Detail {
         nav: v.nav("/thu-tuc"),
@@ -201,6 +200,7 @@ async fn dossier_diagram(
     })))
 }
 
+/// A source line with the diagnostics that point into it.
 struct Line {
     number: u32,
     text: String,
