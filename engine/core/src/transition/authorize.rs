@@ -1,7 +1,7 @@
 //! Who may take an action, and whether its input and comment are acceptable.
 
-use super::error::Expected;
 use super::Error;
+use super::error::Expected;
 use crate::calendar::Duration;
 use crate::dossier::definition::Definition;
 use crate::dossier::{Actor, Dossier};

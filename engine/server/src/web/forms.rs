@@ -473,9 +473,9 @@ fn draw(
             })
         }
         _ => {
-            return Err(Problem::not_found(motcua::messages::requests::form_not_found(
-                code, form,
-            )));
+            return Err(Problem::not_found(
+                motcua::messages::requests::form_not_found(code, form),
+            ));
         }
     }))
 }
