@@ -465,7 +465,10 @@ fn a_refused_receiving_form_speaks_vietnamese_at_each_field() {
             .replace("aria-invalid", "");
         assert!(!text.contains(english), "{english:?} in {page}");
     }
-    assert!(!page.contains("confirm-receive"), "no confirmation while wrong");
+    assert!(
+        !page.contains("confirm-receive"),
+        "no confirmation while wrong"
+    );
     assert_eq!(audit_count(&s), before, "nothing received");
 
     // The API: 422 with a code and the data to word it, per field.

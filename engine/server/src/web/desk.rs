@@ -178,7 +178,7 @@ fn procedure_for(
     let c = s
         .engine
         .procedure(id)
-        .ok_or_else(|| Problem::not_found(motcua::messages::requests::procedure_not_found(&id)))?;
+        .ok_or_else(|| Problem::not_found(motcua::messages::requests::procedure_not_found(id)))?;
     if let Some(reason) = access::receive_refusal(v.who(), &c.procedure) {
         return Err(v.caller.forbid(s, reason));
     }
@@ -208,15 +208,15 @@ pub fn field_errors(p: &Problem) -> Vec<FieldError> {
 pub fn error_lines(p: &Problem) -> Vec<String> {
     let mut lines = vec![p.detail.clone()];
     let fields = field_errors(p);
-    if fields.is_empty() {
-        if let Some(Value::Array(errors)) = p.extra.get("errors") {
-            lines.extend(
-                errors
-                    .iter()
-                    .filter_map(|e| e.get("message").and_then(Value::as_str))
-                    .map(String::from),
-            );
-        }
+    if fields.is_empty()
+        && let Some(Value::Array(errors)) = p.extra.get("errors")
+    {
+        lines.extend(
+            errors
+                .iter()
+                .filter_map(|e| e.get("message").and_then(Value::as_str))
+                .map(String::from),
+        );
     }
     lines.extend(fields.iter().map(|e| messages::sentence(&Value::Null, e)));
     lines
