@@ -191,6 +191,12 @@ impl Problem {
             | motcua::Error::Store(S::VersionMoved { current, .. }) => {
                 p = p.with("current_version", json!(current));
             }
+            // Which of the action's inputs, so a screen puts the sentence under its box.
+            motcua::Error::Refused(
+                T::MissingInput { input, .. }
+                | T::BadInput { input, .. }
+                | T::UnknownInput { input, .. },
+            ) => p = p.with("input", json!(input)),
             motcua::Error::Refused(T::InvalidForm(errors)) => {
                 p = p.with(
                     "errors",

@@ -120,6 +120,18 @@ impl Invalid {
     }
 }
 
+/// A refused action input (`invalid_input` naming its `input`) as the `(pointer, sentence)`
+/// [`place`] puts under that input's box: the problem's detail, already the catalogue's.
+pub fn input_errors(p: &crate::problem::Problem) -> Vec<(String, String)> {
+    match p.extra.get("input").and_then(Value::as_str) {
+        Some(input) => vec![(
+            format!("/{}", input.replace('~', "~0").replace('/', "~1")),
+            p.detail.clone(),
+        )],
+        None => vec![],
+    }
+}
+
 /// Puts each `(JSON pointer, sentence)` under the field of `fields` it concerns (by the
 /// pointer's first name: a nested error belongs to its top-level box), and returns the
 /// summary. The boxes' ids are `prefix` + name, as `field.html` draws them.
@@ -617,5 +629,27 @@ mod tests {
         let errors =
             read(&fields, &posted(&[("f.dien_tich_san", "nhiều")]), "f.").expect_err("unreadable");
         assert_eq!(errors[0].message, "Tổng diện tích sàn (m²) phải là một số");
+    }
+
+    #[test]
+    fn a_refused_action_input_goes_under_its_box() {
+        let mut inputs = from_inputs(
+            &[motcua::procedure::Input {
+                name: "promised".into(),
+                label: Some("Ngày hẹn mới".into()),
+                required: true,
+                kind: InputKind::Date,
+            }],
+            &[],
+        );
+        let p = crate::problem::Problem::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            "Ngày hẹn mới phải là ngày làm việc",
+        )
+        .with("input", json!("promised"));
+        let invalid = place(&mut inputs, input_errors(&p), "i.");
+        assert_eq!(inputs[0].errors, ["Ngày hẹn mới phải là ngày làm việc"]);
+        assert_eq!(invalid.at_fields[0].0, "i.promised");
     }
 }
