@@ -431,6 +431,8 @@ fn requested_first(fields: &mut [Field], asked: &[String]) {
 pub struct Kept {
     pub action: String,
     pub posted: Vec<(String, String)>,
+    /// `(pointer, sentence)` of the inputs refused, shown under their boxes.
+    pub errors: Vec<(String, String)>,
 }
 
 impl Kept {
@@ -445,6 +447,7 @@ impl Kept {
                 .map(|(_, v)| v.clone())
         };
         form.comment = get("comment").unwrap_or_default();
+        fields::place(&mut form.fields, self.errors.clone(), "i.");
         for f in &mut form.fields {
             let name = format!("i.{}", f.name);
             if f.is("documents") {
@@ -717,6 +720,7 @@ async fn act(
                 let kept = Kept {
                     action: action.clone(),
                     posted: posted.0.clone(),
+                    errors: fields::input_errors(&p),
                 };
                 let drawn = draw(&state, &v, &code, lines, Some(&kept));
                 match drawn {
