@@ -430,8 +430,14 @@ async fn an_auditor_verifies_the_chain_opens_the_report_chart_and_every_form_pri
     b.click("#search").await;
     b.wait_path(|p| p.contains("ho_so=")).await;
     let entries = b.text("#entries").await;
+    // The inspector reads labels: the apology by its label, the engine's step in words.
     assert!(
-        entries.contains("xin-loi-tong-hop") && entries.contains("system:overdue"),
+        entries.contains("Xin lỗi và hẹn lại ngày trả kết quả (mẫu 04)")
+            && entries.contains("Quá hạn trả kết quả"),
+        "{entries}"
+    );
+    assert!(
+        !entries.contains("xin-loi-tong-hop") && !entries.contains("system:"),
         "{entries}"
     );
     b.shot("auditor-search").await;

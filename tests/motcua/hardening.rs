@@ -671,7 +671,11 @@ fn engine_on(
         faults,
         ..Default::default()
     };
-    let store = motcua::store::sled::SledStore::open(path, options).unwrap();
+    // The engine dropped just before (a restart in the test) may hold sled's lock a moment.
+    let store = crate::support::waiting_for_sled_lock(|| {
+        motcua::store::sled::SledStore::open(path, options.clone())
+    })
+    .unwrap();
     let clock = std::sync::Arc::new(motcua::clock::ManualClock::new(at(
         "2026-06-01T09:00:00+07:00",
     )));
