@@ -168,7 +168,10 @@ fn readable(html: &str) -> String {
             .take_while(|c| c.is_ascii_alphanumeric())
             .collect::<String>()
             .to_ascii_lowercase();
-        if ["script", "style", "textarea", "pre"].contains(&name.as_str()) {
+        // `translate="no"` marks a machine name shown on purpose (a procedure's file id on
+        // the author's screen), as it tells translators to leave it alone.
+        let machine = tag.contains("translate=\"no\"");
+        if machine || ["script", "style", "textarea", "pre"].contains(&name.as_str()) {
             let end = format!("</{name}");
             match rest.find(&end) {
                 Some(at) => rest = &rest[at..],
@@ -309,6 +312,12 @@ impl Walk<'_> {
                 continue;
             }
             let r = self.get(&path, cookie);
+            if (300..400).contains(&r.status) {
+                if let Some(to) = r.header("location") {
+                    queue.push_back(to.to_string());
+                }
+                continue;
+            }
             let html = r
                 .header("content-type")
                 .is_some_and(|t| t.starts_with("text/html"));
@@ -495,6 +504,17 @@ fn every_screen_and_printed_form_speaks_vietnamese_and_names_things_by_their_lab
     // As the dossiers stand after receipt: every person's whole reachable screen set.
     for (who, cookie) in &cookies {
         walk.crawl(who, cookie, &["/".to_string()], 250);
+    }
+    for screen in [
+        "/tiep-nhan",
+        "/viec-cua-toi",
+        "/tim-kiem",
+        "/lanh-dao",
+        "/bao-cao",
+        "/kiem-tra",
+        "/thu-tuc",
+    ] {
+        assert!(walk.visited.contains(screen), "{screen} was never read");
     }
     // Pages nobody links to but people meet: a dossier that does not exist, a forbidden one,
     // the citizen's lookup.

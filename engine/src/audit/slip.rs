@@ -204,7 +204,10 @@ fn handover(p: &Procedure, e: &Entry) -> Handover {
     let label = match p.action(&e.action) {
         Some(a) => a.label.clone(),
         None if e.action == "submit" => "Tiếp nhận hồ sơ".to_string(),
-        None => e.action.clone(),
+        None => match crate::audit::SystemAction::of(&e.action) {
+            Some(system) => crate::messages::labels::system_action(system).to_string(),
+            None => e.action.clone(),
+        },
     };
     Handover {
         seq: e.seq,

@@ -138,7 +138,7 @@ async fn detail(
         departments: p.departments.iter().map(|d| d.name.clone()).collect(),
         roles: p.roles.iter().map(|r| r.name.clone()).collect(),
         documents: p.documents.iter().map(|d| d.name.clone()).collect(),
-        limit: p.limit.duration.to_string(),
+        limit: super::fmt::duration(p.limit.duration),
         p: summary(&c),
     })))
 }

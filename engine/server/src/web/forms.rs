@@ -290,7 +290,7 @@ fn draw(
                 received_at,
                 // The appointment as the API's slip states it (an apology's later date is
                 // form 04's).
-                appointment: fmt::when(d.clock.due_at),
+                appointment: fmt::appointment(d.clock.due_at),
                 documents: d
                     .documents
                     .iter()
@@ -367,8 +367,8 @@ fn draw(
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
-                appointment: fmt::when(a.appointment),
-                promised: fmt::when(a.promised),
+                appointment: fmt::appointment(a.appointment),
+                promised: fmt::appointment(a.promised),
                 reason: a.reason.clone(),
                 officer: super::person(s, &a.officer),
             })
@@ -387,8 +387,8 @@ fn draw(
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
-                old_appointment: fmt::when(n.old_appointment),
-                new_appointment: fmt::when(n.new_appointment),
+                old_appointment: fmt::appointment(n.old_appointment),
+                new_appointment: fmt::appointment(n.new_appointment),
                 extension: fmt::duration(n.extension),
                 reason: n.reason.clone(),
                 officer: super::person(s, &n.approver),

@@ -255,7 +255,7 @@ async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
                 appointment: if d.clock.paused_since.is_some() && d.is_open() {
                     labels::clock(Some(motcua::deadline::ClockState::Paused)).to_string()
                 } else {
-                    fmt::when(d.clock.due_at)
+                    fmt::appointment(d.clock.due_at)
                 },
                 class: if d.is_overdue_at(now) { "overdue" } else { "" },
             }
