@@ -633,20 +633,6 @@ mod upload_in_vietnamese {
         "hint",
     ];
 
-    fn sign_in(s: &Server) -> String {
-        let body = serde_urlencoded::to_string([("token", ADMIN.token), ("next", "")]).unwrap();
-        let r = s.request(
-            "POST",
-            "/dang-nhap",
-            None,
-            &[("content-type", "application/x-www-form-urlencoded")],
-            Some(body.as_bytes()),
-        );
-        assert_eq!(r.status, 303, "{}", r.text());
-        let cookie = r.header("set-cookie").expect("a session cookie");
-        cookie.split(';').next().unwrap().to_string()
-    }
-
     /// Posts `source` to the upload screen (`store`: the "Lưu" button) and returns the page.
     fn upload(s: &Server, cookie: &str, source: &str, store: bool) -> String {
         let r = s.request("GET", "/thu-tuc/tai-len", None, &[("cookie", cookie)], None);
@@ -704,7 +690,7 @@ mod upload_in_vietnamese {
     fn the_upload_screen_says_each_problem_in_vietnamese_at_its_line() {
         let dir = tempfile::tempdir().expect("dir");
         let s = Server::start(dir.path(), &[]);
-        let cookie = sign_in(&s);
+        let cookie = s.sign_in(ADMIN.token);
         let root = http::root();
         let read = |name: &str| {
             std::fs::read_to_string(root.join("tests/fixtures/broken").join(name)).unwrap()

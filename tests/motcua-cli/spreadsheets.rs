@@ -85,23 +85,6 @@ fn receive(s: &Server, key: &str) -> String {
     r.json()["code"].as_str().expect("code").to_string()
 }
 
-/// A session on the screens for `token`: its cookie.
-fn sign_in(s: &Server, token: &str) -> String {
-    let body = serde_urlencoded::to_string([("token", token), ("next", "")]).expect("form");
-    let r = s.request(
-        "POST",
-        "/dang-nhap",
-        None,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 303, "{}", r.text());
-    r.header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_string()
-}
-
 /// The figures of a JSON report row in the sheet's column order (hours for working time).
 fn figures(row: &Value) -> Vec<Option<f64>> {
     let n = |k: &str| row[k].as_f64();
@@ -186,7 +169,7 @@ fn the_report_downloads_as_a_csv_and_an_xlsx_with_the_json_figures_under_vietnam
     );
 
     // The screen's downloads are the same files.
-    let cookie = sign_in(&s, AUDITOR.token);
+    let cookie = s.sign_in(AUDITOR.token);
     let screen = |path: &str| s.request("GET", path, None, &[("cookie", cookie.as_str())], None);
     let from_screen = screen("/bao-cao.xlsx?tu=2026-12-01&den=2026-12-31&theo=procedure");
     assert_eq!(from_screen.status, 200, "{}", from_screen.text());
@@ -277,7 +260,7 @@ fn the_audit_log_downloads_as_a_csv_and_an_xlsx_with_local_times_and_labels() {
     );
 
     // The inspector's screen hands out the same workbook.
-    let cookie = sign_in(&s, AUDITOR.token);
+    let cookie = s.sign_in(AUDITOR.token);
     let from_screen = s.request(
         "GET",
         &format!("/kiem-tra/xuat?ho_so={code}&format=xlsx"),

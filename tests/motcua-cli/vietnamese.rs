@@ -363,24 +363,6 @@ fn around(text: &str, phrase: &str) -> String {
         .join(" ")
 }
 
-fn sign_in(s: &Server, token: &str) -> String {
-    let body = serde_urlencoded::to_string([("token", token), ("next", "")]).expect("form");
-    let r = s.request(
-        "POST",
-        "/dang-nhap",
-        None,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(body.as_bytes()),
-    );
-    assert_eq!(r.status, 303, "{}", r.text());
-    r.header("set-cookie")
-        .expect("a session cookie")
-        .split(';')
-        .next()
-        .expect("name=value")
-        .to_string()
-}
-
 /// An input as an officer would fill it in.
 fn filled(kind: &str) -> Value {
     match kind {
@@ -489,7 +471,7 @@ fn every_screen_and_printed_form_speaks_vietnamese_and_names_things_by_their_lab
     let cookies: Vec<(String, String)> = everyone
         .iter()
         .filter(|p| !p.roles.iter().any(|r| r == "portal" || r == "applicant"))
-        .map(|p| (p.subject.clone(), sign_in(&server, &p.token)))
+        .map(|p| (p.subject.clone(), server.sign_in(&p.token)))
         .collect();
 
     let mut walk = Walk {

@@ -9,26 +9,6 @@ use http::{ADMIN, AUDITOR, DESK, OTHER_DEPT, Server};
 const MONDAY_MORNING: &str = "2026-12-07T08:30:00+07:00";
 const PROCEDURE: &str = "cap-phep-xay-dung-nha-o";
 
-fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
-    serde_urlencoded::to_string(pairs)
-        .expect("form")
-        .into_bytes()
-}
-
-/// Signs in through the form; the session cookie (`name=value`).
-fn sign_in(s: &Server, token: &str) -> String {
-    let r = s.request(
-        "POST",
-        "/dang-nhap",
-        None,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(&form(&[("token", token), ("next", "")])),
-    );
-    assert_eq!(r.status, 303, "{}", r.text());
-    let cookie = r.header("set-cookie").expect("a session cookie");
-    cookie.split(';').next().expect("name=value").to_string()
-}
-
 fn page(s: &Server, cookie: &str, path: &str) -> (u16, String) {
     let r = s.request("GET", path, None, &[("cookie", cookie)], None);
     (r.status, r.text())
@@ -136,7 +116,7 @@ fn the_diagram_opened_from_a_dossier_marks_where_it_is_in_its_pinned_version_and
     assert_eq!(r.status, 201, "{}", r.text());
 
     // The dossier page links to its diagram.
-    let desk = sign_in(&s, DESK.token);
+    let desk = s.sign_in(DESK.token);
     let (status, dossier) = page(&s, &desk, &format!("/ho-so/{code}"));
     assert_eq!(status, 200, "{dossier}");
     let link = format!("/ho-so/{code}/so-do");
@@ -206,7 +186,7 @@ fn the_diagram_opened_from_a_dossier_marks_where_it_is_in_its_pinned_version_and
     // No wider than the dossier page: an officer of another department and an admin who may
     // not read the dossier get the same refusal for its diagram.
     for who in [OTHER_DEPT, ADMIN] {
-        let cookie = sign_in(&s, who.token);
+        let cookie = s.sign_in(who.token);
         let (dossier_status, _) = page(&s, &cookie, &format!("/ho-so/{code}"));
         let (diagram_status, body) = page(&s, &cookie, &link);
         assert_ne!(dossier_status, 200, "{}", who.subject);
@@ -217,7 +197,7 @@ fn the_diagram_opened_from_a_dossier_marks_where_it_is_in_its_pinned_version_and
     assert_eq!(status, 404);
 
     // The author's screen draws the newest version, nothing marked, with the same zoom links.
-    let admin = sign_in(&s, ADMIN.token);
+    let admin = s.sign_in(ADMIN.token);
     let (status, author) = page(&s, &admin, &format!("/thu-tuc/{PROCEDURE}?zoom=150"));
     assert_eq!(status, 200, "{author}");
     assert!(author.contains("Lãnh đạo phê duyệt giấy phép"));

@@ -12,27 +12,6 @@ fn form(pairs: &[(&str, &str)]) -> Vec<u8> {
         .into_bytes()
 }
 
-/// Signs in through the form; the session cookie (`name=value`).
-fn sign_in(s: &Server, token: &str) -> String {
-    let r = s.request(
-        "POST",
-        "/dang-nhap",
-        None,
-        &[("content-type", "application/x-www-form-urlencoded")],
-        Some(&form(&[("token", token), ("next", "")])),
-    );
-    assert_eq!(r.status, 303, "{}", r.text());
-    let cookie = r
-        .header("set-cookie")
-        .expect("a session cookie")
-        .to_string();
-    assert!(
-        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-        "{cookie}"
-    );
-    cookie.split(';').next().expect("name=value").to_string()
-}
-
 fn csrf_of(page: &str) -> String {
     let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
     page[at..at + 64].to_string()
@@ -96,7 +75,7 @@ fn post(
 fn forged_cross_site_and_broken_desk_posts_are_refused_and_store_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let s = Server::start(dir.path(), &[]);
-    let cookie = sign_in(&s, DESK.token);
+    let cookie = s.sign_in(DESK.token);
     let (csrf, key) = desk_form(&s, &cookie);
     let before = audit_count(&s);
     let path = "/tiep-nhan/cap-phep-xay-dung-nha-o";
@@ -243,7 +222,7 @@ fn a_wrong_token_a_stolen_looking_cookie_and_a_signed_out_session_open_nothing()
     assert_eq!(r.status, 403);
     assert!(r.header("set-cookie").is_none());
 
-    let cookie = sign_in(&s, DESK.token);
+    let cookie = s.sign_in(DESK.token);
     let r = s.request("GET", "/viec-cua-toi", None, &[("cookie", &cookie)], None);
     assert_eq!(r.status, 200);
     let csrf = csrf_of(&r.text());
@@ -258,7 +237,7 @@ fn a_wrong_token_a_stolen_looking_cookie_and_a_signed_out_session_open_nothing()
     assert_eq!(r.status, 303, "signed out, the old cookie opens nothing");
 
     // The desk may not open the inspector's or the author's screens.
-    let cookie = sign_in(&s, DESK.token);
+    let cookie = s.sign_in(DESK.token);
     for path in [
         "/kiem-tra",
         "/kiem-tra/xac-minh",
@@ -285,7 +264,7 @@ fn a_wrong_token_a_stolen_looking_cookie_and_a_signed_out_session_open_nothing()
 fn an_upload_shows_each_diagnostic_under_its_line_and_stores_only_a_clean_file() {
     let dir = tempfile::tempdir().expect("dir");
     let s = Server::start(dir.path(), &[]);
-    let cookie = sign_in(&s, ADMIN.token);
+    let cookie = s.sign_in(ADMIN.token);
     let r = s.request(
         "GET",
         "/thu-tuc/tai-len",
@@ -334,7 +313,7 @@ fn an_upload_shows_each_diagnostic_under_its_line_and_stores_only_a_clean_file()
 fn an_unticked_checkbox_is_received_as_false() {
     let dir = tempfile::tempdir().expect("dir");
     let s = Server::start(dir.path(), &[]);
-    let cookie = sign_in(&s, DESK.token);
+    let cookie = s.sign_in(DESK.token);
     let path = "/tiep-nhan/cap-giay-chung-nhan-dat-lan-dau";
     let r = s.request("GET", path, None, &[("cookie", &cookie)], None);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -398,7 +377,7 @@ fn control<'a>(page: &'a str, id: &str) -> &'a str {
 fn a_refused_receiving_form_speaks_vietnamese_at_each_field() {
     let dir = tempfile::tempdir().expect("dir");
     let s = Server::start(dir.path(), &[]);
-    let cookie = sign_in(&s, DESK.token);
+    let cookie = s.sign_in(DESK.token);
     let (csrf, key) = desk_form(&s, &cookie);
     let before = audit_count(&s);
     let path = "/tiep-nhan/cap-phep-xay-dung-nha-o";

@@ -283,6 +283,29 @@ impl Server {
         std::fs::read_to_string(&self.stderr).unwrap_or_default()
     }
 
+    /// Signs in on the screens with `token` through the sign-in form, as a browser does;
+    /// the session cookie (`name=value`), which is HttpOnly and SameSite=Strict.
+    pub fn sign_in(&self, token: &str) -> String {
+        let body = serde_urlencoded::to_string([("token", token), ("next", "")]).expect("form");
+        let r = self.request(
+            "POST",
+            "/dang-nhap",
+            None,
+            &[("content-type", "application/x-www-form-urlencoded")],
+            Some(body.as_bytes()),
+        );
+        assert_eq!(r.status, 303, "{}", r.text());
+        let cookie = r
+            .header("set-cookie")
+            .expect("a session cookie")
+            .to_string();
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+            "{cookie}"
+        );
+        cookie.split(';').next().expect("name=value").to_string()
+    }
+
     pub fn get(&self, path: &str, who: Option<Cred>) -> Response {
         self.request("GET", path, who, &[], None)
     }
