@@ -116,6 +116,7 @@ fn engine_input(name: &str) -> Option<&'static str> {
         "promised" => Some("Ngày hẹn trả kết quả mới"),
         "extension" => Some("Thời gian gia hạn"),
         "(input)" => Some("Thông tin kèm theo"),
+        "file" => Some("Tệp đính kèm"),
         _ => None,
     }
 }
@@ -380,6 +381,7 @@ fn expectation(e: &Expected) -> String {
             format!("phải sau ngày đã hẹn lần trước ({})", format::date(*day))
         }
         Expected::OtherOfficer => "phải là cán bộ khác với người đang được giao".into(),
+        Expected::Paper => "phải là tệp PDF, JPEG, PNG hoặc TIFF".into(),
     }
 }
 

@@ -12,6 +12,7 @@
 mod audit_index;
 pub use audit_index::{AuditKey, local_day};
 mod batch;
+pub mod files;
 mod keys;
 mod kv;
 pub mod memory;
@@ -239,6 +240,10 @@ pub trait Store: Reader + Marks {
     ) -> Vec<Result<Committed, Error>> {
         transitions.map(|t| self.commit(t)).collect()
     }
+
+    /// Where the dossiers' papers are kept: a file is put here, durably, before the
+    /// transition that attaches it is committed.
+    fn files(&self) -> &dyn files::Files;
 
     /// What the store adds when several nodes share it (leases, timer claims, word of
     /// other nodes' commits), or `None` for a store only one process opens: the embedded and

@@ -26,6 +26,7 @@ pub struct MemoryStore {
     audit: Mutex<(u64, String)>,
     outbox_seq: AtomicU64,
     marks: Mutex<std::collections::BTreeMap<String, Vec<u8>>>,
+    files: crate::files::MemoryFiles,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +57,10 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
+    fn files(&self) -> &dyn crate::files::Files {
+        &self.files
+    }
+
     fn commit(&self, transition: Transition) -> Result<Committed, Error> {
         let pending = Pending::new(transition)?;
         let mut writer = self

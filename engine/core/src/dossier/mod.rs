@@ -8,6 +8,7 @@
 pub mod definition;
 pub mod form;
 pub mod guard;
+pub mod paper;
 pub mod request;
 pub mod status;
 
@@ -282,6 +283,9 @@ pub struct Dossier {
     /// Fees and charges computed at receipt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fees: Vec<FeeCharge>,
+    /// The papers attached, every version, in the order attached (see [`paper`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub papers: Vec<paper::Paper>,
     pub tokens: Vec<Token>,
     pub clock: Clock,
     /// National status code (1–10) of the dossier as a whole.

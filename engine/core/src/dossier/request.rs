@@ -66,6 +66,45 @@ impl AssignRequest {
     }
 }
 
+/// A request to attach a paper (already kept by the store) to a dossier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttachRequest {
+    pub dossier: String,
+    /// The checklist item or result kind it is.
+    pub kind: String,
+    pub file: crate::dossier::paper::File,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+impl AttachRequest {
+    /// Checks every id and bound (see [`limits`]); the first bad field is the error.
+    pub fn check(&self) -> Result<(), BadField> {
+        id(&self.dossier).map_err(|p| bad(|| "dossier".into(), p))?;
+        id(&self.kind).map_err(|p| bad(|| "kind".into(), p))?;
+        let digest = self.file.sha256.len() == 64
+            && self
+                .file
+                .sha256
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !digest {
+            return Err(bad(
+                || "file.sha256".into(),
+                "must be 64 lower-case hex digits".into(),
+            ));
+        }
+        text(&self.file.name, 512).map_err(|p| bad(|| "file.name".into(), p))?;
+        actor("actor", &self.actor)?;
+        if let Some(c) = &self.comment {
+            text(c, limits::TEXT_BYTES).map_err(|p| bad(|| "comment".into(), p))?;
+        }
+        Ok(())
+    }
+}
+
 /// A request to perform an action on a dossier.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

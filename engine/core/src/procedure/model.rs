@@ -53,6 +53,10 @@ pub struct Procedure {
     /// The document checklist (thành phần hồ sơ).
     #[serde(default)]
     pub documents: Vec<Document>,
+    /// The papers the procedure issues (the permit, the certificate, the extract): kinds
+    /// the officers of a step may attach beside the checklist's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<ResultKind>,
     /// Fees and charges.
     #[serde(default)]
     pub fees: Vec<Fee>,
@@ -150,6 +154,14 @@ pub struct Department {
     /// The agency this department belongs to when it is not the competent agency (liên thông).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency: Option<String>,
+}
+
+/// A paper the procedure issues, attached to the dossier by the officers who produce it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultKind {
+    pub id: String,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -572,6 +584,20 @@ impl Procedure {
         }
     }
     /// The roles that may take the applicant's actions for them ([`Procedure::on_behalf`]).
+    /// The name of a kind of paper: a checklist document's or an issued result's.
+    pub fn paper_kind(&self, id: &str) -> Option<&str> {
+        self.documents
+            .iter()
+            .find(|d| d.id == id)
+            .map(|d| d.name.as_str())
+            .or_else(|| {
+                self.results
+                    .iter()
+                    .find(|r| r.id == id)
+                    .map(|r| r.name.as_str())
+            })
+    }
+
     pub fn on_behalf_roles(&self) -> Vec<&str> {
         match &self.on_behalf {
             Some(roles) => roles.iter().map(String::as_str).collect(),

@@ -127,6 +127,7 @@ impl<'e, 'a> Builder<'e, 'a> {
             data,
             documents: sub.documents.clone(),
             fees,
+            papers: vec![],
             tokens: vec![],
             clock: Clock {
                 received_at: env.now,

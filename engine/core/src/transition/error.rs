@@ -162,6 +162,8 @@ pub enum Expected {
     AfterPromise(jiff::civil::Date),
     /// An officer other than the step's current assignee.
     OtherOfficer,
+    /// A scan or photograph of pages: PDF, JPEG, PNG or TIFF.
+    Paper,
 }
 
 impl std::fmt::Display for Expected {
@@ -189,6 +191,7 @@ impl std::fmt::Display for Expected {
             Expected::OtherOfficer => {
                 f.write_str("an officer other than the one the step is assigned to now")
             }
+            Expected::Paper => f.write_str("a PDF, JPEG, PNG or TIFF file"),
         }
     }
 }

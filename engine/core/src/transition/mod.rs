@@ -15,6 +15,7 @@ use crate::dossier::{Actor, Dossier, Ending};
 use crate::procedure::InputKind;
 
 mod assign;
+mod attach;
 mod authorize;
 mod builder;
 mod error;
@@ -23,8 +24,9 @@ mod fire;
 mod notice;
 mod resolution;
 
-pub use crate::dossier::request::{ActionRequest, AssignRequest, Submission};
+pub use crate::dossier::request::{ActionRequest, AssignRequest, AttachRequest, Submission};
 pub use assign::{ASSIGN, assign};
+pub use attach::{ATTACH, attach};
 pub use authorize::Requester;
 use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;

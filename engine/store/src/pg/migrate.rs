@@ -8,11 +8,18 @@ use crate::Error;
 use crate::batch::{COUNTERS, Counters, META};
 
 /// Every migration, in order: (version, name, SQL).
-pub const MIGRATIONS: &[(i32, &str, &str)] = &[(
-    1,
-    "key space, marks, timer shards",
-    include_str!("migrations/0001_key_space.sql"),
-)];
+pub const MIGRATIONS: &[(i32, &str, &str)] = &[
+    (
+        1,
+        "key space, marks, timer shards",
+        include_str!("migrations/0001_key_space.sql"),
+    ),
+    (
+        2,
+        "the dossiers' papers",
+        include_str!("migrations/0002_files.sql"),
+    ),
+];
 
 fn failed(what: &str) -> impl Fn(postgres::Error) -> Error + '_ {
     move |e| Error::NotWritten(format!("PostgreSQL migration ({what}): {e}"))

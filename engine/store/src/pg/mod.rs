@@ -18,6 +18,7 @@
 
 mod address;
 mod conn;
+mod files;
 mod kv;
 pub mod migrate;
 mod read;
@@ -86,6 +87,7 @@ pub struct PgStore {
     claim_released: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// A safe rendering of the address (no password), for messages.
     shown: String,
+    files: files::PgFiles,
 }
 
 /// The address without its password, for messages.
@@ -238,6 +240,7 @@ impl PgStore {
         };
         Ok(PgStore {
             kv,
+            files: files::PgFiles { pool: pool.clone() },
             pool,
             sender: Mutex::new(Some(sender)),
             threads: Mutex::new(vec![write, listen]),
@@ -309,6 +312,10 @@ impl Drop for PgStore {
 }
 
 impl Store for PgStore {
+    fn files(&self) -> &dyn crate::files::Files {
+        &self.files
+    }
+
     fn commit(&self, transition: Transition) -> Result<Committed, Error> {
         let rx = self.send(transition)?;
         rx.recv()

@@ -117,6 +117,8 @@ pub struct SledStore {
     stats: Arc<Stats>,
     durable: Arc<Durable>,
     path: PathBuf,
+    /// The papers, in `papers/` beside sled's own files.
+    files: crate::files::DirFiles,
 }
 
 fn io(e: std::io::Error) -> Error {
@@ -237,7 +239,13 @@ impl SledStore {
                 .spawn(move || sync_loop(disk, applied, &poisoned, &stats, &durable))
                 .map_err(io)?
         };
+        let files =
+            crate::files::DirFiles::open(path.join("papers")).map_err(|e| Error::Unusable {
+                path: path.clone(),
+                problem: format!("cannot open the folder of papers: {e}"),
+            })?;
         Ok(SledStore {
+            files,
             db,
             tree,
             marks,
@@ -351,6 +359,10 @@ impl SledStore {
 }
 
 impl Store for SledStore {
+    fn files(&self) -> &dyn crate::files::Files {
+        &self.files
+    }
+
     fn commit(&self, transition: Transition) -> Result<Committed, Error> {
         let answer = self.send(transition)?;
         self.answered(answer)

@@ -1,0 +1,155 @@
+//! A paper attached to a dossier: its own version of the dossier with its audit entry
+//! (`attach`) naming the kind, the digest, the size and the media type. Nothing about the
+//! clock or the steps changes, so attaching never conflicts with a decision made on the page
+//! before it; who may attach is decided here:
+//!
+//! - the receiving desk (the procedure's [`on_behalf_roles`]) at any time while the dossier
+//!   is open: papers handed in at the counter, at receipt or with a supplement;
+//! - the officers of an active step (its department, a role of an action leaving it):
+//!   verification replies, drafts, results;
+//! - the applicant (or a portal for them), only the checklist's papers, and only while a
+//!   supplement is awaited from them.
+//!
+//! [`on_behalf_roles`]: crate::procedure::Procedure::on_behalf_roles
+
+use super::{Change, Env, Error, Expected, Transition, audit_entry, timers_of};
+use crate::dossier::Dossier;
+use crate::dossier::definition::Definition;
+use crate::dossier::paper::{ACCEPTED, Paper, Source, safe_name};
+use crate::dossier::request::AttachRequest;
+use crate::procedure::StateKind;
+
+/// The audit action of an attachment.
+pub const ATTACH: &str = "attach";
+
+/// Attaches `req.file` to `d` as a paper of `req.kind`.
+pub fn attach(
+    p: &Definition,
+    d: &Dossier,
+    req: &AttachRequest,
+    env: &Env<'_>,
+) -> Result<Transition, Error> {
+    req.check()?;
+    if let Some(ending) = &d.ending {
+        return Err(Error::Closed {
+            code: d.code.clone(),
+            outcome: ending.outcome,
+        });
+    }
+    let proc_ = &p.procedure;
+    if proc_.paper_kind(&req.kind).is_none() {
+        return Err(Error::UnknownDocument {
+            procedure: proc_.id.clone(),
+            document: req.kind.clone(),
+        });
+    }
+    if !ACCEPTED.contains(&req.file.media_type.as_str()) {
+        return Err(Error::BadInput {
+            action: ATTACH.into(),
+            input: "file".into(),
+            expected: Expected::Paper,
+        });
+    }
+    let source = source_of(p, d, req)?;
+    let actor = &req.actor;
+    let version = d.papers.iter().filter(|x| x.kind == req.kind).count() as u32 + 1;
+    let paper = Paper {
+        kind: req.kind.clone(),
+        sha256: req.file.sha256.clone(),
+        name: safe_name(&req.file.name),
+        media_type: req.file.media_type.clone(),
+        size: req.file.size,
+        source,
+        by: actor.id.clone(),
+        at: env.now,
+        version,
+    };
+    let mut next = d.clone();
+    next.version = d.version + 1;
+    next.updated_at = env.now;
+    next.papers.push(paper.clone());
+    let states: Vec<String> = d.active_states().map(String::from).collect();
+    let entry = audit_entry(
+        &next,
+        ATTACH,
+        actor,
+        states.clone(),
+        states,
+        req.comment.clone(),
+        serde_json::json!({
+            "kind": paper.kind,
+            "sha256": paper.sha256,
+            "size": paper.size,
+            "media_type": paper.media_type,
+            "name": paper.name,
+            "source": paper.source,
+            "version": paper.version,
+        }),
+        env.now,
+    );
+    Ok(Transition {
+        changes: vec![Change {
+            expected_version: Some(d.version),
+            code_prefix: None,
+            timers: timers_of(&next),
+            dossier: next,
+            audit: vec![entry],
+            events: vec![],
+        }],
+        idempotency: None,
+        procedures: vec![],
+        plugins: vec![],
+    })
+}
+
+/// Which of the three who may attach `req`'s actor is, or the refusal.
+fn source_of(p: &Definition, d: &Dossier, req: &AttachRequest) -> Result<Source, Error> {
+    let proc_ = &p.procedure;
+    let actor = &req.actor;
+    let holds = |roles: &[&str]| roles.iter().any(|r| actor.roles.iter().any(|h| h == r));
+    let awaiting_applicant = d.tokens.iter().any(|t| {
+        !t.waiting
+            && proc_
+                .state(&t.state)
+                .is_some_and(|s| s.kind == StateKind::Applicant)
+    });
+    let is_applicant = actor.id == d.applicant.id && actor.id != crate::dossier::Actor::SYSTEM_ID;
+    if is_applicant {
+        let checklist = proc_.documents.iter().any(|x| x.id == req.kind);
+        return if awaiting_applicant && checklist {
+            Ok(Source::Applicant)
+        } else {
+            Err(Error::ApplicantOnly {
+                action: ATTACH.into(),
+                actor: actor.id.clone(),
+            })
+        };
+    }
+    if holds(&proc_.on_behalf_roles()) {
+        return Ok(Source::Desk);
+    }
+    let of_a_step = d.tokens.iter().filter(|t| !t.waiting).any(|t| {
+        let state = proc_.state(&t.state);
+        let in_department = state
+            .and_then(|s| s.department.as_ref())
+            .is_none_or(|dep| actor.departments.contains(dep));
+        let roles: Vec<&str> = proc_
+            .actions_from(&t.state)
+            .flat_map(|a| a.roles.iter().map(String::as_str))
+            .collect();
+        in_department && holds(&roles)
+    });
+    if of_a_step {
+        return Ok(Source::Officer);
+    }
+    Err(Error::RoleRequired {
+        action: ATTACH.into(),
+        actor: actor.id.clone(),
+        roles: proc_
+            .on_behalf_roles()
+            .iter()
+            .map(|r| r.to_string())
+            .collect(),
+        has: actor.roles.clone(),
+    })
+}

@@ -1,0 +1,346 @@
+//! The dossiers' papers as bytes: each file stored once under its SHA-256, written and made
+//! durable before the transition that names it is committed, so a committed entry never names
+//! a file the store could lose. A file no entry names yet (an upload refused, or cut short
+//! before its attach) is the garbage a grace period later removes.
+//!
+//! - [`MemoryFiles`]: in memory, for the in-memory store;
+//! - [`DirFiles`]: one file per document in a folder beside sled's (`papers/ab/abcd…`),
+//!   written to a temporary name, fsynced, renamed, and the folder fsynced;
+//! - PostgreSQL keeps them in its own table (`pg::files`), so every node reads every file.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
+
+/// A file as stored: what the attach entry records of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Lower-case hex.
+    pub sha256: String,
+    pub size: u64,
+    /// The first bytes, for sniffing the media type without reading the file again.
+    pub head: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the file is over the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the file is empty")]
+    Empty,
+    #[error("reading the upload failed: {0}")]
+    Upload(std::io::Error),
+    #[error("storing the file failed: {0}")]
+    Storage(String),
+    #[error("'{0}' is not a SHA-256 in lower-case hex")]
+    BadDigest(String),
+}
+
+/// How many leading bytes [`Stored::head`] keeps.
+pub const HEAD: usize = 16;
+
+/// Where a store keeps its files.
+pub trait Files: Send + Sync {
+    /// Reads `from` to its end (at most `limit` bytes, else [`Error::TooLarge`] and nothing
+    /// kept), hashing as it goes, and keeps the bytes durably under their SHA-256. Storing
+    /// the same bytes twice keeps one copy. Memory stays bounded: the bytes are streamed.
+    fn put(&self, from: &mut dyn Read, limit: u64) -> Result<Stored, Error>;
+    /// The bytes of a file, streamed, or `None` when the store has no such file.
+    fn open(&self, sha256: &str) -> Result<Option<Box<dyn Read + Send>>, Error>;
+    /// Every file's digest (for checking them all and for collecting the unreferenced).
+    fn list(&self) -> Result<Vec<String>, Error>;
+    /// Removes a file (garbage collection of a file no committed entry names).
+    fn remove(&self, sha256: &str) -> Result<(), Error>;
+}
+
+/// A digest as the store names files: 64 lower-case hex digits, nothing else (it becomes a
+/// path on disk).
+pub fn check_digest(sha256: &str) -> Result<(), Error> {
+    let ok = sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::BadDigest(sha256.chars().take(80).collect()))
+    }
+}
+
+/// Copies `from` into `to` up to `limit` bytes, hashing; the digest, size and head.
+fn copy_hashing(from: &mut dyn Read, to: &mut dyn Write, limit: u64) -> Result<Stored, Error> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size: u64 = 0;
+    let mut head = Vec::with_capacity(HEAD);
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::Upload(e)),
+        };
+        size += n as u64;
+        if size > limit {
+            return Err(Error::TooLarge { limit });
+        }
+        if head.len() < HEAD {
+            let take = (HEAD - head.len()).min(n);
+            head.extend_from_slice(&buf[..take]);
+        }
+        hasher.update(&buf[..n]);
+        to.write_all(&buf[..n])
+            .map_err(|e| Error::Storage(e.to_string()))?;
+    }
+    if size == 0 {
+        return Err(Error::Empty);
+    }
+    Ok(Stored {
+        sha256: hex::encode(hasher.finalize()),
+        size,
+        head,
+    })
+}
+
+/// Files in memory (the in-memory store's).
+#[derive(Default)]
+pub struct MemoryFiles {
+    files: Mutex<HashMap<String, std::sync::Arc<Vec<u8>>>>,
+}
+
+impl Files for MemoryFiles {
+    fn put(&self, from: &mut dyn Read, limit: u64) -> Result<Stored, Error> {
+        let mut bytes = Vec::new();
+        let stored = copy_hashing(from, &mut bytes, limit)?;
+        let mut files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Storage("poisoned".into()))?;
+        files
+            .entry(stored.sha256.clone())
+            .or_insert_with(|| std::sync::Arc::new(bytes));
+        Ok(stored)
+    }
+
+    fn open(&self, sha256: &str) -> Result<Option<Box<dyn Read + Send>>, Error> {
+        check_digest(sha256)?;
+        let files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Storage("poisoned".into()))?;
+        Ok(files.get(sha256).map(|b| {
+            let reader: Box<dyn Read + Send> =
+                Box::new(std::io::Cursor::new(SharedBytes(b.clone())));
+            reader
+        }))
+    }
+
+    fn list(&self) -> Result<Vec<String>, Error> {
+        let files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Storage("poisoned".into()))?;
+        let mut all: Vec<String> = files.keys().cloned().collect();
+        all.sort();
+        Ok(all)
+    }
+
+    fn remove(&self, sha256: &str) -> Result<(), Error> {
+        check_digest(sha256)?;
+        self.files
+            .lock()
+            .map_err(|_| Error::Storage("poisoned".into()))?
+            .remove(sha256);
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for MemoryFiles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryFiles")
+    }
+}
+
+struct SharedBytes(std::sync::Arc<Vec<u8>>);
+
+impl AsRef<[u8]> for SharedBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Files in a folder: `<root>/ab/abcdef…` by digest, written through `<root>/tmp`.
+pub struct DirFiles {
+    root: PathBuf,
+}
+
+impl DirFiles {
+    /// The folder `root` (created if absent).
+    pub fn open(root: impl Into<PathBuf>) -> Result<DirFiles, Error> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("tmp")).map_err(|e| Error::Storage(e.to_string()))?;
+        Ok(DirFiles { root })
+    }
+
+    fn path_of(&self, sha256: &str) -> PathBuf {
+        self.root.join(&sha256[..2]).join(sha256)
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::Storage(e.to_string()))
+}
+
+impl Files for DirFiles {
+    fn put(&self, from: &mut dyn Read, limit: u64) -> Result<Stored, Error> {
+        let mut name = [0u8; 16];
+        getrandom::fill(&mut name).map_err(|e| Error::Storage(e.to_string()))?;
+        let tmp = self.root.join("tmp").join(hex::encode(name));
+        let stored = (|| {
+            let mut file =
+                std::fs::File::create(&tmp).map_err(|e| Error::Storage(e.to_string()))?;
+            let stored = {
+                let mut out = std::io::BufWriter::new(&mut file);
+                let s = copy_hashing(from, &mut out, limit)?;
+                out.flush().map_err(|e| Error::Storage(e.to_string()))?;
+                s
+            };
+            file.sync_all().map_err(|e| Error::Storage(e.to_string()))?;
+            Ok::<_, Error>(stored)
+        })();
+        let stored = match stored {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+        };
+        let dest = self.path_of(&stored.sha256);
+        let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
+        std::fs::create_dir_all(&dir).map_err(|e| Error::Storage(e.to_string()))?;
+        if dest.is_file() {
+            // The same bytes are there already (content-addressed): keep the first copy.
+            let _ = std::fs::remove_file(&tmp);
+        } else {
+            std::fs::rename(&tmp, &dest).map_err(|e| Error::Storage(e.to_string()))?;
+        }
+        // The rename is durable only once the folder holding the name is synced.
+        sync_dir(&dir)?;
+        Ok(stored)
+    }
+
+    fn open(&self, sha256: &str) -> Result<Option<Box<dyn Read + Send>>, Error> {
+        check_digest(sha256)?;
+        match std::fs::File::open(self.path_of(sha256)) {
+            Ok(f) => Ok(Some(Box::new(std::io::BufReader::new(f)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Storage(e.to_string())),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<String>, Error> {
+        let mut all = vec![];
+        let dirs = std::fs::read_dir(&self.root).map_err(|e| Error::Storage(e.to_string()))?;
+        for dir in dirs.flatten() {
+            let name = dir.file_name().to_string_lossy().into_owned();
+            if name.len() != 2 || !dir.path().is_dir() {
+                continue;
+            }
+            let files = std::fs::read_dir(dir.path()).map_err(|e| Error::Storage(e.to_string()))?;
+            for f in files.flatten() {
+                let sha = f.file_name().to_string_lossy().into_owned();
+                if check_digest(&sha).is_ok() {
+                    all.push(sha);
+                }
+            }
+        }
+        all.sort();
+        Ok(all)
+    }
+
+    fn remove(&self, sha256: &str) -> Result<(), Error> {
+        check_digest(sha256)?;
+        match std::fs::remove_file(self.path_of(sha256)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::Storage(e.to_string())),
+        }
+    }
+}
+
+/// The SHA-256 of everything `from` yields (checking a stored file against its name).
+pub fn digest_of(from: &mut dyn Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn each(check: impl Fn(&dyn Files)) {
+        check(&MemoryFiles::default());
+        let dir = tempfile::tempdir().expect("dir");
+        check(&DirFiles::open(dir.path().join("papers")).expect("files"));
+    }
+
+    #[test]
+    fn a_file_is_kept_once_under_its_digest_and_read_back_whole() {
+        each(|files| {
+            let scan = b"%PDF-1.7 a scanned land-use certificate".to_vec();
+            let a = files.put(&mut scan.as_slice(), 1 << 20).expect("stored");
+            let b = files
+                .put(&mut scan.as_slice(), 1 << 20)
+                .expect("stored again");
+            assert_eq!(a, b);
+            assert_eq!(a.size, scan.len() as u64);
+            assert_eq!(&a.head[..5], b"%PDF-");
+            assert_eq!(files.list().expect("list"), vec![a.sha256.clone()]);
+            let mut back = vec![];
+            files
+                .open(&a.sha256)
+                .expect("read")
+                .expect("present")
+                .read_to_end(&mut back)
+                .expect("bytes");
+            assert_eq!(back, scan);
+            assert_eq!(digest_of(&mut back.as_slice()).expect("digest"), a.sha256);
+            files.remove(&a.sha256).expect("removed");
+            assert!(files.open(&a.sha256).expect("read").is_none());
+        });
+    }
+
+    #[test]
+    fn an_oversized_or_empty_upload_keeps_nothing_and_a_path_is_no_digest() {
+        each(|files| {
+            let big = vec![7u8; 4096];
+            assert!(matches!(
+                files.put(&mut big.as_slice(), 1000),
+                Err(Error::TooLarge { limit: 1000 })
+            ));
+            assert!(matches!(
+                files.put(&mut [].as_slice(), 1000),
+                Err(Error::Empty)
+            ));
+            assert!(files.list().expect("list").is_empty());
+            assert!(matches!(
+                files.open("../../etc/passwd"),
+                Err(Error::BadDigest(_))
+            ));
+        });
+    }
+}
