@@ -29,4 +29,5 @@ mod vietnamese;
 mod web_desk_day;
 mod web_diagram;
 mod web_forms;
+mod web_lists;
 mod web_screens;

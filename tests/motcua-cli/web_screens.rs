@@ -25,7 +25,7 @@ const CONG_AN: Cred = Cred {
     departments: &["cong-an"],
 };
 
-fn start(dir: &std::path::Path) -> Server {
+pub(crate) fn start(dir: &std::path::Path) -> Server {
     std::fs::create_dir_all(dir).expect("dir");
     let mut creds = http::ALL.to_vec();
     creds.extend([LLTP, CONG_AN]);
@@ -37,12 +37,12 @@ fn base(s: &Server) -> String {
     format!("http://{}", s.addr)
 }
 
-fn dossier(s: &Server, code: &str) -> Value {
+pub(crate) fn dossier(s: &Server, code: &str) -> Value {
     s.get(&format!("/v1/dossiers/{code}"), Some(AUDITOR)).json()
 }
 
 /// Waits until the dossier's state satisfies `ok` (the automatic step runs after the commit).
-fn wait_for(s: &Server, code: &str, ok: impl Fn(&Value) -> bool) -> Value {
+pub(crate) fn wait_for(s: &Server, code: &str, ok: impl Fn(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
         let d = dossier(s, code);
@@ -57,7 +57,7 @@ fn wait_for(s: &Server, code: &str, ok: impl Fn(&Value) -> bool) -> Value {
     }
 }
 
-fn in_state(d: &Value, state: &str) -> bool {
+pub(crate) fn in_state(d: &Value, state: &str) -> bool {
     d["states"].as_array().is_some_and(|s| {
         s.iter()
             .any(|x| x["state"] == state && !x["waiting"].as_bool().unwrap_or(false))
@@ -258,7 +258,7 @@ fn example(procedure: &str) -> Value {
 }
 
 /// Receives a house permit over the API: its code and the citizen's status path.
-fn receive(s: &Server, key: &str, documents: Value) -> (String, String) {
+pub(crate) fn receive(s: &Server, key: &str, documents: Value) -> (String, String) {
     let mut body = http::house_permit();
     body["documents"] = documents;
     let r = s.post(
@@ -280,14 +280,14 @@ fn receive(s: &Server, key: &str, documents: Value) -> (String, String) {
 
 /// A house permit the desk sent on, which the automatic check handed to the infrastructure
 /// office (for tests about later steps).
-fn house_permit_in_review(s: &Server, key: &str) -> (String, String) {
+pub(crate) fn house_permit_in_review(s: &Server, key: &str) -> (String, String) {
     let (code, status) = receive(s, key, http::house_permit()["documents"].clone());
     act(s, DESK, &code, "chuyen-kiem-tra", json!({}));
     wait_for(s, &code, |d| in_state(d, "kiem-tra-quy-hoach"));
     (code, status)
 }
 
-fn act(s: &Server, who: Cred, code: &str, action: &str, input: Value) -> Value {
+pub(crate) fn act(s: &Server, who: Cred, code: &str, action: &str, input: Value) -> Value {
     let v = dossier(s, code)["version"]
         .as_u64()
         .expect("version")

@@ -9,7 +9,6 @@
 //! warning, an extension or an apology is not one: the step goes on as it was.
 
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde::Serialize;
 
 use super::Entry;
@@ -179,7 +178,7 @@ pub fn build(procedure: &Procedure, dossier: Option<&Dossier>, history: &[Entry]
             class: r.class,
             late_because: r.late_because.clone(),
             time: local_minute(r.at),
-            appointment: local_minute(r.appointment),
+            appointment: crate::messages::format::appointment(r.appointment),
         });
     Slip {
         dossier: code,
@@ -190,7 +189,7 @@ pub fn build(procedure: &Procedure, dossier: Option<&Dossier>, history: &[Entry]
             name: procedure.name.clone(),
         },
         applicant: dossier.map(|d| d.applicant.name.clone()),
-        appointment: dossier.map(|d| local_minute(d.clock.due_at)),
+        appointment: dossier.map(|d| crate::messages::format::appointment(d.clock.due_at)),
         handovers,
         resolution,
     }
@@ -203,7 +202,7 @@ fn is_handover(e: &Entry) -> bool {
 fn handover(p: &Procedure, e: &Entry) -> Handover {
     let label = match p.action(&e.action) {
         Some(a) => a.label.clone(),
-        None if e.action == "submit" => "Tiếp nhận hồ sơ".to_string(),
+        None if e.action == "submit" => crate::messages::columns::SUBMIT.to_string(),
         None => match crate::audit::SystemAction::of(&e.action) {
             Some(system) => crate::messages::labels::system_action(system).to_string(),
             None => e.action.clone(),
@@ -234,7 +233,7 @@ fn handover(p: &Procedure, e: &Entry) -> Handover {
                 state: t.state.clone(),
                 label: state_label(p, &t.state),
                 budget: t.budget.clone(),
-                due: t.due_at.map(local_minute),
+                due: t.due_at.map(crate::messages::format::appointment),
                 class: t.class,
             })
             .collect(),
@@ -298,22 +297,12 @@ fn role_name(p: &Procedure, id: &str) -> String {
 
 /// `t` in Vietnam's time to the minute, as the slip prints it.
 pub fn local_minute(t: Timestamp) -> String {
-    // The zone is bundled with jiff; the fixed offset is the same instant for every date
-    // since 1975 and only guards against a build without it.
-    let tz = TimeZone::get("Asia/Ho_Chi_Minh")
-        .unwrap_or_else(|_| TimeZone::fixed(jiff::tz::Offset::constant(7)));
-    t.to_zoned_datetime(tz)
-        .strftime("%d/%m/%Y %H:%M")
-        .to_string()
+    crate::messages::format::when(t)
 }
 
 /// What the slip prints for a class.
 pub fn class_label(c: Class) -> &'static str {
-    match c {
-        Class::Early => "Sớm hạn",
-        Class::OnTime => "Đúng hạn",
-        Class::Late => "Trễ hạn",
-    }
+    crate::messages::labels::class(c)
 }
 
 impl Slip {
@@ -329,7 +318,7 @@ impl Slip {
         ]];
         for (i, h) in self.handovers.iter().enumerate() {
             let giver = if h.giver.actor == Actor::SYSTEM_ID {
-                "Hệ thống".to_string()
+                crate::messages::columns::SYSTEM.to_string()
             } else {
                 let mut of = h.giver.role_names.clone();
                 of.extend(h.giver.department_names.iter().cloned());

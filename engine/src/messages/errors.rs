@@ -30,8 +30,8 @@ pub trait Names {
         None
     }
     /// An action's input by its name (`ly_do`), or the engine's own (`promised`, `extension`).
-    fn input(&self, _action: &str, _name: &str) -> Option<String> {
-        None
+    fn input(&self, _action: &str, name: &str) -> Option<String> {
+        engine_input(name).map(String::from)
     }
 }
 
@@ -176,9 +176,6 @@ pub fn error(e: &Error, names: &dyn Names) -> String {
             "Hồ sơ {code}: bước tự động lặp lại không dừng; chưa có gì được ghi nhận, vui lòng báo quản trị."
         ),
         Error::Io { .. } => "Không đọc được tệp thủ tục trên máy chủ.".into(),
-        // The facade's error grows with the engine; a new kind is worded here before it ships.
-        #[allow(unreachable_patterns)]
-        _ => "Yêu cầu không thực hiện được.".into(),
     }
 }
 
@@ -214,8 +211,6 @@ fn storage(e: &store::Error) -> String {
         S::Read(_) | S::Corrupt(_) | S::CorruptStore { .. } | S::Unusable { .. } => {
             "Lỗi kho dữ liệu của máy chủ; vui lòng báo quản trị.".into()
         }
-        #[allow(unreachable_patterns)]
-        _ => "Lỗi kho dữ liệu của máy chủ; vui lòng báo quản trị.".into(),
     }
 }
 
@@ -331,11 +326,11 @@ pub fn refusal(r: &Refusal, names: &dyn Names) -> String {
         ),
         Refusal::ApologyTooEarly { appointment, .. } => format!(
             "Chưa đến lúc xin lỗi: hồ sơ còn trong hạn (hẹn trả {}). Thư xin lỗi dành cho hồ sơ đã hoặc sắp trễ hạn.",
-            format::when(*appointment)
+            format::appointment(*appointment)
         ),
         Refusal::ExtensionTooLate { appointment, .. } => format!(
             "Đã quá ngày hẹn trả ({}): không thể gia hạn nữa, hãy gửi thư xin lỗi và hẹn lại.",
-            format::when(*appointment)
+            format::appointment(*appointment)
         ),
         Refusal::AlreadyResolved { code, at, .. } => format!(
             "Hồ sơ {code} đã có kết quả từ {}; không thể gia hạn hay xin lỗi nữa.",
@@ -439,7 +434,7 @@ mod tests {
         });
         assert_eq!(
             error(&e, &NoNames),
-            "«promised» phải là ngày làm việc (20/12/2026 không phải; ngày làm việc kế tiếp là 21/12/2026)."
+            "«Ngày hẹn trả kết quả mới» phải là ngày làm việc (20/12/2026 không phải; ngày làm việc kế tiếp là 21/12/2026)."
         );
         assert_eq!(
             error(&e, &permit()),
@@ -454,10 +449,9 @@ mod tests {
             seen: 3,
             current: 4,
         });
-        let text = error(&e, &NoNames);
-        assert!(
-            text.contains("mở lại hồ sơ") && !text.contains('4'),
-            "{text}"
+        assert_eq!(
+            error(&e, &NoNames),
+            "Hồ sơ H17.01-261207-0001 vừa được người khác cập nhật. Hãy mở lại hồ sơ để xem thay đổi rồi quyết định lại."
         );
     }
 }

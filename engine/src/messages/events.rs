@@ -13,11 +13,12 @@ fn quoted(label: Option<String>, id: &str) -> String {
     format!("«{}»", label.unwrap_or_else(|| id.to_string()))
 }
 
+/// A deadline the entry records, as [`format::appointment`] says deadlines.
 fn instant(v: &Value) -> Option<String> {
     v.as_str()?
         .parse::<jiff::Timestamp>()
         .ok()
-        .map(format::when)
+        .map(format::appointment)
 }
 
 fn step_of(input: &Value, names: &dyn Names) -> Option<String> {
@@ -92,12 +93,7 @@ pub fn system_step(
             let paused = input
                 .get("paused_working_hours_milli")
                 .and_then(Value::as_u64)
-                .map(|m| {
-                    format::duration(crate::calendar::Duration::new(
-                        m,
-                        crate::calendar::Unit::WorkingHours,
-                    ))
-                });
+                .map(format::working_time);
             let moved = input.get("appointment").and_then(instant);
             let mut text = "Hệ thống tiếp tục tính thời gian".to_string();
             if let Some(p) = paused {
@@ -162,7 +158,19 @@ pub fn comment_of(
         return Some(system_step(system, input, names, person));
     }
     if actor == crate::dossier::Actor::SYSTEM_ID {
-        return Some("Hệ thống tự thực hiện theo quy tắc báo cáo khi quá hạn.".into());
+        // A plugin's decision keeps the plugin's own note (its words, for the officer); a
+        // plugin that failed and an escalation rule's action are said here.
+        if let Some(plugin) = input.get("plugin").and_then(Value::as_str) {
+            if input.get("error").is_some() {
+                return Some(format!(
+                    "Phần mở rộng «{plugin}» không chạy được; hồ sơ chuyển sang bước dự phòng của thủ tục."
+                ));
+            }
+            return comment.map(String::from);
+        }
+        if comment.is_some_and(|c| c.starts_with("taken on escalation")) {
+            return Some("Hệ thống tự thực hiện theo quy tắc báo cáo khi quá hạn.".into());
+        }
     }
     comment.map(String::from)
 }
@@ -177,17 +185,28 @@ mod tests {
         id.to_string()
     }
 
+    fn permit() -> crate::procedure::Procedure {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../procedures/cap-phep-xay-dung-nha-o.yaml"
+        );
+        let source = std::fs::read_to_string(path).expect("sample");
+        crate::procedure::load_and_check_str(&source, path)
+            .procedure
+            .expect("valid sample")
+    }
+
     #[test]
     fn a_pause_says_the_clock_waits_on_the_citizen() {
         let text = system_step(
             SystemAction::Pause,
             &json!({"state": "cho-bo-sung", "reason": "waiting_on_applicant"}),
-            &NoNames,
+            &permit(),
             &nobody,
         );
         assert_eq!(
             text,
-            "Hệ thống tạm dừng tính thời gian: chờ công dân bổ sung hồ sơ («cho-bo-sung»)."
+            "Hệ thống tạm dừng tính thời gian: chờ công dân bổ sung hồ sơ («Chờ công dân bổ sung hồ sơ»)."
         );
     }
 
@@ -196,25 +215,48 @@ mod tests {
         let text = system_step(
             SystemAction::Warning,
             &json!({"clock": "appointment", "threshold": "2 days before due",
-                    "notify": ["truong-phong"], "department": "ha-tang"}),
-            &NoNames,
+                    "notify": ["truong-phong-ha-tang"], "department": "ha-tang"}),
+            &permit(),
             &nobody,
         );
         assert_eq!(
             text,
-            "Cảnh báo: hẹn trả kết quả còn 2 ngày đến hạn; báo truong-phong (ha-tang)."
+            "Cảnh báo: hẹn trả kết quả còn 2 ngày đến hạn; báo Trưởng phòng Kinh tế, Hạ tầng và Đô thị (Phòng Kinh tế, Hạ tầng và Đô thị)."
         );
         let late = system_step(
             SystemAction::Escalation,
             &json!({"clock": "step", "state": "tham-dinh", "threshold": "0 days after due",
                     "unassigned": "can-bo-1"}),
-            &NoNames,
+            &permit(),
             &|_| "Nguyễn Văn A".to_string(),
         );
         assert_eq!(
             late,
-            "Báo cáo lãnh đạo: bước «tham-dinh» đã quá hạn; thu hồi việc đã giao cho Nguyễn Văn A."
+            "Báo cáo lãnh đạo: bước «Thẩm định hồ sơ (liên thông trong phòng)» đã quá hạn; thu hồi việc đã giao cho Nguyễn Văn A."
         );
+    }
+
+    #[test]
+    fn a_plugins_decision_keeps_its_note_and_a_failed_plugin_is_said_in_words() {
+        let decided = comment_of(
+            "du",
+            "system",
+            Some("Đủ 3/3 thành phần bắt buộc"),
+            &json!({"plugin": "kiem-tra-thanh-phan"}),
+            &NoNames,
+            &nobody,
+        );
+        assert_eq!(decided.as_deref(), Some("Đủ 3/3 thành phần bắt buộc"));
+        let failed = comment_of(
+            "kiem-tra-loi",
+            "system",
+            Some("plugin kiem-tra-thanh-phan failed (trap): unreachable"),
+            &json!({"plugin": "kiem-tra-thanh-phan", "error": "trap"}),
+            &NoNames,
+            &nobody,
+        )
+        .expect("a sentence");
+        assert!(failed.starts_with("Phần mở rộng «kiem-tra-thanh-phan» không chạy được"));
     }
 
     #[test]
@@ -227,7 +269,7 @@ mod tests {
         );
         assert_eq!(
             text,
-            "Hệ thống tiếp tục tính thời gian sau 12 giờ làm việc tạm dừng; hẹn trả kết quả mới: 23/12/2026 17:00."
+            "Hệ thống tiếp tục tính thời gian sau 1 ngày 4 giờ làm việc tạm dừng; hẹn trả kết quả mới: 23/12/2026 17:00."
         );
     }
 }

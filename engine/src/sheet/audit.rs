@@ -31,7 +31,20 @@ pub fn row(e: &Entry, names: &Names) -> Vec<Cell> {
         Cell::Text(list(&e.departments, &|d| names.department(d))),
         Cell::Text(list(&e.from, &state)),
         Cell::Text(list(&e.to, &state)),
-        Cell::text(e.comment.as_deref().unwrap_or("")),
+        Cell::text(
+            crate::messages::events::comment_of(
+                &e.action,
+                &e.actor,
+                e.comment.as_deref(),
+                &e.input,
+                &crate::messages::errors::InProcedure {
+                    names,
+                    procedure: &e.procedure,
+                },
+                &|id| names.person(id),
+            )
+            .unwrap_or_default(),
+        ),
         Cell::Serial(e.version),
         Cell::text(&e.hash),
     ]

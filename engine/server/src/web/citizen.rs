@@ -119,15 +119,19 @@ async fn status(
     }
     let state = s.clone();
     let c = code.clone();
-    let (view, names, standing) = blocking(move || {
+    let (view, names, standing, paused) = blocking(move || {
         let view = citizen_view(&state, &c)?;
         // Where the clock stands (paused while the citizen supplements, late by how much),
         // beside the appointment it may move.
-        let standing = state
+        let clocks = state
             .engine
             .dossier(&c)
             .ok()
-            .and_then(|d| state.engine.clocks(&d).ok())
+            .and_then(|d| state.engine.clocks(&d).ok());
+        let paused = clocks
+            .as_ref()
+            .is_some_and(|cl| cl.statutory.state == Some(motcua::deadline::ClockState::Paused));
+        let standing = clocks
             .map(|cl| {
                 fmt::standing(
                     state.engine.calendar().as_ref(),
@@ -152,7 +156,7 @@ async fn status(
                     .collect()
             })
             .unwrap_or_default();
-        Ok::<_, Problem>((view, names, standing))
+        Ok::<_, Problem>((view, names, standing, paused))
     })
     .await??;
     let Some(v) = view else {
@@ -169,12 +173,17 @@ async fn status(
         procedure: v.procedure,
         status: v.status_label,
         received_at: instant(&v.received_at),
-        appointment: v
-            .appointment
-            .parse::<jiff::Timestamp>()
-            .map(fmt::appointment)
-            .unwrap_or_else(|_| v.appointment.clone()),
-        standing,
+        // A paused clock has no appointment yet: the old date would mislead; the time left
+        // when the citizen's supplement arrives is what they can act on.
+        appointment: if paused {
+            standing.clone()
+        } else {
+            v.appointment
+                .parse::<jiff::Timestamp>()
+                .map(fmt::appointment)
+                .unwrap_or_else(|_| v.appointment.clone())
+        },
+        standing: if paused { String::new() } else { standing },
         open: v.open,
         result: match v.result.as_deref() {
             Some("early") => "Trả kết quả sớm hạn",

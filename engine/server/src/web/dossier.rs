@@ -210,7 +210,7 @@ pub fn action_label(p: &Procedure, action: &str) -> String {
         return super::labels::system_action(system).into();
     }
     match action {
-        "submit" => "Tiếp nhận hồ sơ".into(),
+        "submit" => motcua::messages::columns::SUBMIT.into(),
         other => p
             .actions
             .iter()
@@ -554,7 +554,10 @@ fn draw(
                 what: p
                     .state(&st.state)
                     .map_or_else(|| st.state.clone(), |x| x.label.clone()),
-                due: st.due_at.map(fmt::when).unwrap_or_else(|| "—".into()),
+                due: st
+                    .due_at
+                    .map(fmt::appointment)
+                    .unwrap_or_else(|| "—".into()),
                 state: words(Some(st.clock)).into(),
                 standing: fmt::standing(calendar, now, Some(st.clock), st.due_at, None),
                 bar: used.min(100),

@@ -3,7 +3,8 @@
 //! caller's credential could not through `/v1`. Core flows are plain links and forms; the
 //! vendored htmx (embedded, no CDN) only refreshes the officer's inbox.
 //!
-//! - `session`: the sign-in cookie and the CSRF token; `fmt`: Vietnamese dates and amounts;
+//! - `session`: the sign-in cookie and the CSRF token (the words and formats are the
+//!   library's message catalogue, `motcua::messages`, used here as `fmt` and `labels`);
 //!   `fields`: forms generated from JSON Schema and action inputs;
 //! - `desk` (tiếp nhận), `work` (the officer's and the leader's lists), `dossier` (one
 //!   dossier and its actions), `inspect` (audit and reports), `author` (procedures),
@@ -69,7 +70,7 @@ pub fn routes() -> Router<Shared> {
 /// credentials do not name).
 pub fn person(s: &crate::api::State, id: &str) -> String {
     if id == motcua::dossier::Actor::SYSTEM_ID {
-        return "Hệ thống".into();
+        return motcua::messages::columns::SYSTEM.into();
     }
     s.auth
         .name_of(id)

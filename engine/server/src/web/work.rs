@@ -31,6 +31,8 @@ pub struct Row {
     pub applicant: String,
     pub state: String,
     pub department: String,
+    /// The department's id (the leader's counts group by it).
+    pub department_id: String,
     pub due: String,
     pub appointment: String,
     /// `overdue`, `due_soon`, `not_due` or `paused`.
@@ -103,7 +105,8 @@ fn rows_of(
                     .as_ref()
                     .and_then(|id| p.departments.iter().find(|x| &x.id == id))
                     .map_or_else(String::new, |x| x.name.clone()),
-                due: due.map(fmt::when).unwrap_or_else(|| "—".into()),
+                department_id: t.department.clone().unwrap_or_default(),
+                due: due.map(fmt::appointment).unwrap_or_else(|| "—".into()),
                 appointment: fmt::appointment(d.clock.due_at),
                 clock,
                 clock_label,
@@ -419,8 +422,12 @@ async fn leader(State(s): State<Shared>, v: Viewer, Query(q): Query<LeaderParams
                 }
                 let page = department_page(&state, dep, cursor.as_deref())?;
                 for d in &page.dossiers {
+                    // A dossier late as a whole is listed there; one with steps in two of
+                    // my departments is read once for each.
                     if overdue.iter().any(|r| r.code == d.code)
-                        || due_soon.iter().any(|r| r.code == d.code)
+                        || due_soon
+                            .iter()
+                            .any(|r| r.code == d.code && &r.department_id == dep)
                     {
                         continue;
                     }
@@ -451,9 +458,18 @@ async fn leader(State(s): State<Shared>, v: Viewer, Query(q): Query<LeaderParams
     let counts = departments_of
         .iter()
         .map(|d| {
-            let name = names.department(d);
-            let n = |rows: &[Row]| rows.iter().filter(|r| r.department == name).count();
-            (name.clone(), n(&overdue), n(&late_steps), n(&due_soon))
+            let steps = |rows: &[Row]| rows.iter().filter(|r| &r.department_id == d).count();
+            let late: std::collections::BTreeSet<&str> = overdue
+                .iter()
+                .filter(|r| &r.department_id == d)
+                .map(|r| r.code.as_str())
+                .collect();
+            (
+                names.department(d),
+                late.len(),
+                steps(&late_steps),
+                steps(&due_soon),
+            )
         })
         .collect();
     let departments = v
