@@ -429,11 +429,29 @@ fn a_csv_export_parses_back_with_reasons_holding_commas_quotes_and_line_breaks()
             list(&e.departments, &|x| names.department(x)),
             list(&e.from, &state),
             list(&e.to, &state),
-            e.comment.clone().unwrap_or_default(),
+            // A person's reason as written; the engine's own steps in the catalogue's words.
+            motcua::messages::events::comment_of(
+                &e.action,
+                &e.actor,
+                e.comment.as_deref(),
+                &e.input,
+                &motcua::messages::errors::InProcedure {
+                    names: &names,
+                    procedure: &e.procedure,
+                },
+                &|id| names.person(id),
+            )
+            .unwrap_or_default(),
             e.version.to_string(),
             e.hash.clone(),
         ];
         assert_eq!(row[..], want[..], "entry {}", e.seq);
+        assert!(
+            !row[10].starts_with("clock ") && !row[10].contains("system:"),
+            "entry {}: {}",
+            e.seq,
+            row[10]
+        );
         // Labels, not ids: every procedure of the week is named, every step labelled.
         assert_ne!(row[3], e.procedure, "entry {}", e.seq);
         assert!(
