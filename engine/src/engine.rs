@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 mod assignments;
+mod papers;
+pub use papers::Kept;
 mod firing;
 mod plugin_steps;
 mod uploads;

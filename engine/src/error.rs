@@ -49,6 +49,9 @@ pub enum Code {
     ValidationFailed,
     AutomaticLoop,
     Io,
+    FileTooLarge,
+    UnsupportedFile,
+    UnknownFile,
 }
 
 impl Code {
@@ -90,6 +93,9 @@ impl Code {
             Code::ValidationFailed => "validation_failed",
             Code::AutomaticLoop => "automatic_loop",
             Code::Io => "io",
+            Code::FileTooLarge => "file_too_large",
+            Code::UnsupportedFile => "unsupported_file",
+            Code::UnknownFile => "unknown_file",
         }
     }
 }
@@ -152,6 +158,12 @@ pub enum Error {
         state: String,
         decisions: usize,
     },
+    #[error(transparent)]
+    File(motcua_store::files::Error),
+    #[error("the file is not a PDF, JPEG, PNG or TIFF (by its bytes), whatever it claims to be")]
+    UnsupportedFile,
+    #[error("no file with SHA-256 {0} is kept by the store (upload it first)")]
+    UnknownFile(String),
     #[error("cannot read procedures from {path}: {source}")]
     Io {
         path: PathBuf,
@@ -217,6 +229,11 @@ impl Error {
             Error::PluginRefused { .. } => Code::ValidationFailed,
             Error::AutomaticLoop { .. } => Code::AutomaticLoop,
             Error::Io { .. } => Code::Io,
+            Error::File(motcua_store::files::Error::TooLarge { .. }) => Code::FileTooLarge,
+            Error::File(motcua_store::files::Error::Storage(_)) => Code::NotWritten,
+            Error::File(_) => Code::InvalidRequest,
+            Error::UnsupportedFile => Code::UnsupportedFile,
+            Error::UnknownFile(_) => Code::UnknownFile,
         }
     }
 }

@@ -102,6 +102,12 @@ include-operation-id = "assign_step"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 422, 429]
 checks.missing_required_header.expected-statuses = [400, 401, 403, 406, 415, 422, 428]
 
+# A paper's bytes must be a PDF, JPEG, PNG or TIFF by their own signature (415 otherwise),
+# not empty (400), of a kind the procedure declares (422).
+[[operations]]
+include-operation-id = "attach_document"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 413, 415, 422, 429]
+
 [[operations]]
 include-operation-id = "put_procedure"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 409, 422, 429]

@@ -16,6 +16,7 @@ mod audit_cli;
 mod calendar;
 mod dossier_cli;
 mod front_door;
+mod papers;
 mod procedures;
 mod proof_cli;
 mod report_cli;

@@ -123,11 +123,16 @@ async fn the_desk_receives_a_construction_permit_and_the_slips_qr_code_opens_the
         .expect("appointment")
         .parse()
         .expect("instant");
-    let local = appointment
+    // Fifteen calendar days end at midnight of the last: the slip says so as a citizen
+    // reads it, not as the engine's next-day 00:00.
+    let last_day = (appointment - jiff::SignedDuration::from_secs(1))
         .to_zoned_datetime(jiff::tz::TimeZone::get("Asia/Ho_Chi_Minh").expect("zone"))
-        .strftime("%d/%m/%Y %H:%M")
+        .strftime("%d/%m/%Y")
         .to_string();
-    assert_eq!(b.text("#slip-appointment").await, local);
+    assert_eq!(
+        b.text("#slip-appointment").await,
+        format!("trước 24:00 ngày {last_day}")
+    );
     assert!(sheet.contains("75.000 đ"), "the fee in đồng: {sheet}");
     b.shot("slip-form-01").await;
 

@@ -27,6 +27,7 @@ mod nodes;
 mod notices;
 mod older_stores;
 mod on_behalf;
+mod papers;
 #[cfg(feature = "plugins")]
 mod plugin_steps;
 mod receipt;

@@ -125,6 +125,10 @@ pub(crate) async fn read_body(State(s): State<Shared>, req: Request, next: Next)
     if declared.unwrap_or(0) == 0 && !chunked {
         return next.run(req).await;
     }
+    // A paper's upload is streamed to the store by its handler, with its own size limit.
+    if crate::api::papers::is_upload(req.method(), req.uri().path()) {
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let limited = http_body_util::Limited::new(body, MAX_BODY);
     match tokio::time::timeout(s.limits.body_read_timeout, limited.collect()).await {

@@ -108,7 +108,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 
 /// The router over `state`.
 fn router(state: api::Shared) -> Router {
-    use api::{assignments, audit, dossiers, ops, procedures, status};
+    use api::{assignments, audit, dossiers, ops, papers, procedures, status};
     let v1 = Router::new()
         .route("/v1/procedures", get(procedures::list))
         .route(
@@ -126,6 +126,11 @@ fn router(state: api::Shared) -> Router {
             "/v1/dossiers/{code}/assignments",
             axum::routing::post(assignments::assign),
         )
+        .route(
+            "/v1/dossiers/{code}/documents",
+            get(papers::list).post(papers::attach),
+        )
+        .route("/v1/dossiers/{code}/documents/{sha256}", get(papers::get))
         .route("/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/v1/dossiers/{code}/slip", get(dossiers::slip))
         .route("/v1/audit", get(audit::list))

@@ -157,6 +157,9 @@ pub fn status_of(code: motcua::Code) -> StatusCode {
         | C::Closed
         | C::Deadline
         | C::InvalidProcedure => StatusCode::UNPROCESSABLE_ENTITY,
+        C::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        C::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::UnknownFile => StatusCode::UNPROCESSABLE_ENTITY,
         C::NotWritten | C::SequenceExhausted => StatusCode::SERVICE_UNAVAILABLE,
         C::OutcomeUnknown
         | C::StoreCorrupt

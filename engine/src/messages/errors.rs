@@ -176,6 +176,14 @@ pub fn error(e: &Error, names: &dyn Names) -> String {
             "Hồ sơ {code}: bước tự động lặp lại không dừng; chưa có gì được ghi nhận, vui lòng báo quản trị."
         ),
         Error::Io { .. } => "Không đọc được tệp thủ tục trên máy chủ.".into(),
+        Error::File(f) => file(f),
+        Error::UnsupportedFile => {
+            "Tệp không phải bản quét hay ảnh chụp giấy tờ (PDF, JPEG, PNG, TIFF); không được nhận."
+                .into()
+        }
+        Error::UnknownFile(_) => {
+            "Máy chủ chưa có tệp này; hãy tải tệp lên trước khi đính kèm.".into()
+        }
     }
 }
 
@@ -186,6 +194,20 @@ fn fields(errors: &[FieldError]) -> String {
         0 => "Dữ liệu hồ sơ chưa hợp lệ.".into(),
         1 => "Dữ liệu hồ sơ chưa hợp lệ: 1 trường cần sửa.".into(),
         n => format!("Dữ liệu hồ sơ chưa hợp lệ: {n} trường cần sửa."),
+    }
+}
+
+fn file(e: &store::files::Error) -> String {
+    use store::files::Error as F;
+    match e {
+        F::TooLarge { limit } => format!(
+            "Tệp quá lớn: tối đa {} MB mỗi tệp.",
+            format::number((*limit / (1024 * 1024)) as i64)
+        ),
+        F::Empty => "Tệp rỗng, không có nội dung.".into(),
+        F::Upload(_) => "Tệp tải lên bị gián đoạn; vui lòng gửi lại.".into(),
+        F::Storage(_) => "Chưa lưu được tệp; không có gì thay đổi, có thể gửi lại.".into(),
+        F::BadDigest(_) => "Mã tệp không hợp lệ.".into(),
     }
 }
 

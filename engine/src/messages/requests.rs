@@ -16,6 +16,11 @@ pub fn dossier_not_found(code: &str) -> String {
     format!("Không tìm thấy hồ sơ có mã {code}.")
 }
 
+/// A paper the dossier does not have (a digest of another dossier's, or none at all).
+pub fn paper_not_found(code: &str) -> String {
+    format!("Hồ sơ {code} không có giấy tờ này.")
+}
+
 pub fn procedure_not_found(id: &str) -> String {
     format!("Không có thủ tục «{id}» trong danh mục.")
 }

@@ -18,6 +18,7 @@ pub mod assignments;
 pub mod audit;
 pub mod dossiers;
 pub mod ops;
+pub mod papers;
 pub mod procedures;
 pub mod status;
 pub mod views;

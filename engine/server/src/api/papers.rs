@@ -1,0 +1,346 @@
+//! A dossier's papers over HTTP: a file uploaded as the raw body (streamed to the store,
+//! never held whole), attached by the engine's rules; the list of papers with their versions;
+//! and each file's bytes, served as a download that no browser will run.
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use motcua::dossier::paper::{self, File, Paper};
+use motcua::dossier::transition::AttachRequest;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::dossiers::{etag, readable};
+use super::{Caller, Shared, blocking, json};
+use crate::access;
+use crate::problem::Problem;
+
+/// The largest file a paper may be: a scanned A4 dossier of a hundred pages at 300 dpi.
+pub const MAX_FILE: u64 = 50 << 20;
+
+/// Whether a request is a paper's upload (`POST /v1/dossiers/{code}/documents`), whose body
+/// the door does not read ahead of the handler.
+pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST
+        && path
+            .strip_prefix("/v1/dossiers/")
+            .and_then(|rest| rest.strip_suffix("/documents"))
+            .is_some_and(|code| !code.is_empty() && !code.contains('/'))
+}
+
+/// Which paper the upload is.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct AttachParams {
+    /// The checklist item it answers or the result kind it is (the procedure's `documents`
+    /// and `results` ids).
+    pub kind: String,
+    /// Why, for the audit entry (e.g. "bản quét giấy tờ đất nộp tại quầy").
+    pub comment: Option<String>,
+}
+
+/// One version of one paper, as the dossier records it.
+#[derive(Serialize, ToSchema)]
+pub struct PaperView {
+    pub kind: String,
+    /// The kind's name in the procedure.
+    pub kind_name: String,
+    pub sha256: String,
+    pub name: String,
+    pub media_type: String,
+    pub size: u64,
+    /// `desk`, `applicant` or `officer`.
+    pub source: String,
+    pub by: String,
+    pub at: String,
+    pub version: u32,
+    /// The latest version of its kind.
+    pub current: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PaperList {
+    pub papers: Vec<PaperView>,
+}
+
+fn view(p: &motcua::procedure::Procedure, papers: &[Paper]) -> Vec<PaperView> {
+    let current = paper::current(papers);
+    papers
+        .iter()
+        .map(|x| PaperView {
+            kind: x.kind.clone(),
+            kind_name: p.paper_kind(&x.kind).unwrap_or(&x.kind).to_string(),
+            sha256: x.sha256.clone(),
+            name: x.name.clone(),
+            media_type: x.media_type.clone(),
+            size: x.size,
+            source: serde_json::to_value(x.source)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            by: x.by.clone(),
+            at: x.at.to_string(),
+            version: x.version,
+            current: current.iter().any(|c| std::ptr::eq(*c, x)),
+        })
+        .collect()
+}
+
+/// The file name a client gave in `Content-Disposition` (`filename*=UTF-8''…` first).
+fn file_name(headers: &HeaderMap) -> String {
+    // Browsers send a UTF-8 name as raw bytes in the quoted form; others encode it.
+    let Some(v) = headers
+        .get(header::CONTENT_DISPOSITION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    else {
+        return String::new();
+    };
+    for part in v.split(';').map(str::trim) {
+        if let Some(encoded) = part.strip_prefix("filename*=UTF-8''") {
+            return percent_decode(encoded);
+        }
+    }
+    v.split(';')
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix("filename="))
+        .map(|n| n.trim_matches('"').to_string())
+        .unwrap_or_default()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Streams an HTTP body into a blocking reader, a few chunks at a time (back-pressure: the
+/// body is read only as fast as the store writes).
+struct Chunks {
+    rx: tokio::sync::mpsc::Receiver<std::io::Result<axum::body::Bytes>>,
+    current: axum::body::Bytes,
+}
+
+impl Read for Chunks {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(b)) => self.current = b,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+#[utoipa::path(post, path = "/v1/dossiers/{code}/documents", operation_id = "attach_document", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code"), AttachParams,
+        ("Content-Disposition" = Option<String>, Header, description = "The file's name: `attachment; filename*=UTF-8''…`")),
+    request_body(content = Vec<u8>, description = "The file's bytes (PDF, JPEG, PNG or TIFF; the type is read from the bytes, not the header)",
+        content_type = "application/octet-stream"),
+    responses((status = 201, body = PaperView, description = "Attached: the paper's record; ETag is the dossier's new version"),
+        (status = 403, description = "Not the desk, an officer of an active step, or the applicant while a supplement is awaited"),
+        (status = 404, description = "No such dossier"),
+        (status = 413, description = "Over the size limit"),
+        (status = 415, description = "Not a PDF, JPEG, PNG or TIFF by its bytes"),
+        (status = 422, description = "A kind the procedure does not declare, or the dossier has ended")),
+    security(("bearer" = [])))]
+pub async fn attach(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(code): Path<String>,
+    Query(q): Query<AttachParams>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Problem> {
+    let name = paper::safe_name(&file_name(&headers));
+    // Who may read the dossier is checked before a byte is stored.
+    let (state, c, who) = (s.clone(), code.clone(), caller.clone());
+    blocking(move || readable(&state, &who, &c).map(|_| ())).await??;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let state = s.clone();
+    let keeping = tokio::task::spawn_blocking(move || {
+        let mut reader = Chunks {
+            rx,
+            current: axum::body::Bytes::new(),
+        };
+        state.engine.keep_file(&mut reader, MAX_FILE)
+    });
+    let mut body = body;
+    let timeout = s.limits.body_read_timeout;
+    let fed = tokio::time::timeout(timeout * 10, async {
+        while let Some(frame) = body.frame().await {
+            let chunk = match frame {
+                Ok(f) => match f.into_data() {
+                    Ok(d) => Ok(d),
+                    Err(_) => continue,
+                },
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            let failed = chunk.is_err();
+            if tx.send(chunk).await.is_err() || failed {
+                // The store stopped reading (too large, or a fault): nothing more to feed.
+                break;
+            }
+        }
+    })
+    .await;
+    if fed.is_err() {
+        let _ = tx
+            .send(Err(std::io::Error::other("the upload stalled")))
+            .await;
+    }
+    drop(tx);
+    let kept = keeping
+        .await
+        .map_err(|e| Problem::internal(format!("the upload's worker failed: {e}")))?
+        .map_err(|e| caller.engine_error(&s, e, &motcua::messages::errors::NoNames))?;
+    let state = s.clone();
+    let (d, p) = blocking(move || {
+        let (d, p) = readable(&state, &caller, &code)?;
+        let actor =
+            access::actor_for(&caller.who, &d).map_err(|reason| caller.forbid(&state, reason))?;
+        let req = AttachRequest {
+            dossier: d.code.clone(),
+            kind: q.kind,
+            file: File {
+                sha256: kept.stored.sha256.clone(),
+                size: kept.stored.size,
+                media_type: kept.media_type.to_string(),
+                name,
+            },
+            actor,
+            comment: q.comment.filter(|c| !c.trim().is_empty()),
+        };
+        let next = state
+            .engine
+            .attach(req)
+            .map_err(|e| caller.engine_error(&state, e, &p.procedure))?;
+        state.committed();
+        Ok::<_, Problem>((next, p))
+    })
+    .await??;
+    let added = d.papers.last().cloned();
+    let Some(added) = added else {
+        return Err(Problem::internal(
+            "the attached paper is not on the dossier",
+        ));
+    };
+    let mut v = view(&p.procedure, &d.papers);
+    let at = v
+        .iter()
+        .rposition(|x| x.sha256 == added.sha256 && x.version == added.version)
+        .unwrap_or(0);
+    let one = v.swap_remove(at);
+    let mut res = json(StatusCode::CREATED, &one);
+    res.headers_mut().insert(header::ETAG, etag(d.version));
+    Ok(res)
+}
+
+#[utoipa::path(get, path = "/v1/dossiers/{code}/documents", operation_id = "list_documents", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code")),
+    responses((status = 200, body = PaperList, description = "Every version of every paper, in the order attached; `current` marks the latest of each kind"),
+        (status = 403, description = "Not yours to read"),
+        (status = 404, description = "No such dossier")),
+    security(("bearer" = [])))]
+pub async fn list(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path(code): Path<String>,
+) -> Result<Response, Problem> {
+    let (d, p) = blocking(move || readable(&s, &caller, &code)).await??;
+    Ok(json(
+        StatusCode::OK,
+        &PaperList {
+            papers: view(&p.procedure, &d.papers),
+        },
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/dossiers/{code}/documents/{sha256}", operation_id = "get_document", tag = "dossiers",
+    params(("code" = String, Path, description = "The dossier code"),
+        ("sha256" = String, Path, description = "The file's SHA-256 (lower-case hex)", pattern = "^[0-9a-f]{64}$")),
+    responses((status = 200, description = "The file, as a download", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "Not yours to read"),
+        (status = 404, description = "No such dossier, or no such paper on it")),
+    security(("bearer" = [])))]
+pub async fn get(
+    State(s): State<Shared>,
+    caller: Caller,
+    Path((code, sha256)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let found = blocking(move || {
+        let (d, _) = readable(&s, &caller, &code)?;
+        let found = s.engine.paper(&d, &sha256).map_err(Problem::from)?;
+        let Some((paper, mut bytes)) = found else {
+            return Err(Problem::not_found(
+                motcua::messages::requests::paper_not_found(&code),
+            ));
+        };
+        // Read on the blocking pool; a paper is at most MAX_FILE.
+        let mut all = Vec::with_capacity(paper.size.min(MAX_FILE) as usize);
+        bytes
+            .read_to_end(&mut all)
+            .map_err(|e| Problem::internal(format!("reading a paper: {e}")))?;
+        Ok::<_, Problem>((paper, all))
+    })
+    .await??;
+    let (paper, bytes) = found;
+    Ok(download(&paper, bytes))
+}
+
+/// A paper's bytes as a download a browser will neither run nor sniff.
+pub(crate) fn download(paper: &Paper, bytes: Vec<u8>) -> Response {
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&paper.media_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    let encoded: String = paper
+        .name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"{}\"; filename*=UTF-8''{encoded}",
+        paper.sha256.get(..12).unwrap_or("tep")
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}

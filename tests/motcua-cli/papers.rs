@@ -1,0 +1,175 @@
+//! A dossier's papers over HTTP against the real binary: the desk's scan attached at the
+//! counter and read back byte for byte, a second version kept beside the first, the audit
+//! entry naming the digest, and every hostile or out-of-turn upload refused with its code,
+//! nothing attached.
+
+use crate::http::{CITIZEN, Cred, DESK, HA_TANG, OTHER_DEPT, Server};
+use crate::web_screens::{receive, start};
+use serde_json::Value;
+
+/// A small but real PDF (one empty A4 page).
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n3 0 obj<</Type/Page/MediaBox[0 0 595 842]/Parent 2 0 R>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
+
+fn upload(
+    s: &Server,
+    who: Cred,
+    code: &str,
+    kind: &str,
+    name: &str,
+    bytes: &[u8],
+) -> crate::http::Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    s.request(
+        "POST",
+        &format!("/v1/dossiers/{code}/documents?kind={kind}"),
+        Some(who),
+        &[
+            ("content-type", "application/pdf"),
+            ("content-disposition", disposition.as_str()),
+        ],
+        Some(bytes),
+    )
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn the_desks_scan_is_kept_with_the_dossier_read_back_whole_and_named_in_the_audit_chain() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let (code, _) = receive(
+        &s,
+        "papers-1",
+        crate::http::house_permit()["documents"].clone(),
+    );
+
+    let r = upload(&s, DESK, &code, "giay-to-dat", "giấy tờ đất.pdf", PDF);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let first = r.json();
+    assert_eq!(first["sha256"], sha256(PDF));
+    assert_eq!(first["media_type"], "application/pdf");
+    assert_eq!(first["source"], "desk");
+    assert_eq!(first["version"], 1);
+    assert_eq!(first["name"], "giấy tờ đất.pdf");
+    assert_eq!(
+        first["kind_name"],
+        "Bản sao giấy tờ chứng minh quyền sử dụng đất"
+    );
+
+    // A clearer scan of the same paper is version 2; version 1 stays listed.
+    let mut better = PDF.to_vec();
+    better.extend_from_slice(b"% rescanned at 300 dpi\n");
+    let r = s.request(
+        "POST",
+        &format!("/v1/dossiers/{code}/documents?kind=giay-to-dat"),
+        Some(DESK),
+        &[(
+            "content-disposition",
+            "attachment; filename*=UTF-8''gi%E1%BA%A5y%20t%E1%BB%9D%202.pdf",
+        )],
+        Some(&better),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let list = s
+        .get(&format!("/v1/dossiers/{code}/documents"), Some(HA_TANG))
+        .json();
+    let papers = list["papers"].as_array().expect("papers");
+    assert_eq!(papers.len(), 2);
+    assert_eq!(papers[0]["current"], false);
+    assert_eq!(papers[1]["current"], true);
+    assert_eq!(papers[1]["version"], 2);
+    assert_eq!(papers[1]["name"], "giấy tờ 2.pdf");
+
+    // The bytes come back whole, as a download nothing will run.
+    let r = s.get(
+        &format!("/v1/dossiers/{code}/documents/{}", sha256(PDF)),
+        Some(HA_TANG),
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, PDF);
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
+    assert!(
+        r.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment;"))
+    );
+    assert!(
+        r.header("content-security-policy")
+            .is_some_and(|c| c.contains("sandbox"))
+    );
+
+    // The chain names what was attached.
+    let audit = s
+        .get(&format!("/v1/dossiers/{code}/audit"), Some(HA_TANG))
+        .json();
+    let attached: Vec<&Value> = audit
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "attach")
+        .collect();
+    assert_eq!(attached.len(), 2, "{audit}");
+    assert_eq!(attached[0]["input"]["sha256"], sha256(PDF));
+    assert_eq!(attached[0]["input"]["kind"], "giay-to-dat");
+    assert_eq!(attached[0]["input"]["size"], PDF.len());
+}
+
+#[test]
+fn hostile_and_out_of_turn_uploads_are_refused_and_attach_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let (code, _) = receive(
+        &s,
+        "papers-2",
+        crate::http::house_permit()["documents"].clone(),
+    );
+    let version = |s: &Server| {
+        s.get(&format!("/v1/dossiers/{code}"), Some(DESK)).json()["version"]
+            .as_u64()
+            .expect("version")
+    };
+    let before = version(&s);
+    // An SVG with a script, an HTML page and an executable, each claiming to be a PDF.
+    for (bytes, what) in [
+        (
+            &b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"[..],
+            "svg",
+        ),
+        (&b"<!DOCTYPE html><html><body>hi</body></html>"[..], "html"),
+        (&b"MZ\x90\x00\x03\x00\x00\x00"[..], "exe"),
+    ] {
+        let r = upload(&s, DESK, &code, "giay-to-dat", "scan.pdf", bytes);
+        assert_eq!(r.status, 415, "{what}: {}", r.text());
+        assert_eq!(r.problem_code(), "unsupported_file");
+    }
+    // A kind the procedure does not declare.
+    let r = upload(&s, DESK, &code, "hoa-don-dien", "x.pdf", PDF);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.problem_code(), "unknown_document");
+    // An officer of another department, and the applicant while nothing is asked of them.
+    let r = upload(&s, OTHER_DEPT, &code, "giay-to-dat", "x.pdf", PDF);
+    assert_eq!(r.status, 403, "{}", r.text());
+    let r = upload(&s, CITIZEN, &code, "giay-to-dat", "x.pdf", PDF);
+    assert_eq!(r.status, 403, "{}", r.text());
+    // An empty body.
+    let r = upload(&s, DESK, &code, "giay-to-dat", "x.pdf", b"");
+    assert_eq!(r.status, 400, "{}", r.text());
+    // A digest that is not one, and one the dossier does not have.
+    let r = s.get(
+        &format!("/v1/dossiers/{code}/documents/..%2F..%2Fetc"),
+        Some(DESK),
+    );
+    assert!(r.status == 404 || r.status == 400, "{}", r.status);
+    let r = s.get(
+        &format!("/v1/dossiers/{code}/documents/{}", sha256(b"elsewhere")),
+        Some(DESK),
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(version(&s), before, "nothing was attached");
+    let list = s
+        .get(&format!("/v1/dossiers/{code}/documents"), Some(DESK))
+        .json();
+    assert_eq!(list["papers"].as_array().map(Vec::len), Some(0));
+}
