@@ -3,7 +3,8 @@
 //! entry naming the digest, and every hostile or out-of-turn upload refused with its code,
 //! nothing attached.
 
-use crate::http::{CITIZEN, Cred, DESK, HA_TANG, OTHER_DEPT, Server};
+use crate::cli::{run, text};
+use crate::http::{AUDITOR, CITIZEN, Cred, DESK, HA_TANG, OTHER_DEPT, Server};
 use crate::web_screens::{receive, start};
 use serde_json::Value;
 
@@ -172,4 +173,57 @@ fn hostile_and_out_of_turn_uploads_are_refused_and_attach_nothing() {
         .get(&format!("/v1/dossiers/{code}/documents"), Some(DESK))
         .json();
     assert_eq!(list["papers"].as_array().map(Vec::len), Some(0));
+}
+
+#[test]
+fn a_scan_altered_or_lost_on_disk_is_named_by_audit_verify() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let (code, _) = receive(
+        &s,
+        "papers-3",
+        crate::http::house_permit()["documents"].clone(),
+    );
+    let r = upload(&s, DESK, &code, "giay-to-dat", "gcn.pdf", PDF);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = s.get("/v1/audit/verify", Some(AUDITOR)).json();
+    assert_eq!(
+        (v["ok"].clone(), v["papers"].clone()),
+        (true.into(), 1.into()),
+        "{v}"
+    );
+    s.terminate();
+
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("path");
+    let out = run(&["audit", "verify", "--data", data]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("papers: 1 checked"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // One byte changed in the stored scan: the dossier and the paper are named.
+    let sha = sha256(PDF);
+    let stored = dir.path().join("data/papers").join(&sha[..2]).join(&sha);
+    let mut bytes = std::fs::read(&stored).expect("the scan is a file in the data folder");
+    bytes[10] ^= 1;
+    std::fs::write(&stored, &bytes).expect("altered");
+    let out = run(&["audit", "verify", "--data", data]);
+    assert_eq!(out.status.code(), Some(1));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains(&code) && said.contains(&sha) && said.contains("altered"),
+        "{said}"
+    );
+    // Gone altogether.
+    std::fs::remove_file(&stored).expect("removed");
+    let out = run(&["audit", "verify", "--data", data]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("is missing"),
+        "{}",
+        text(&out.stdout)
+    );
 }

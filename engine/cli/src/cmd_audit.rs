@@ -132,6 +132,26 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
     };
     match verify_store(&*store, &options) {
         Ok(v) => {
+            // The chain holds; now the papers its entries name.
+            let files: Box<dyn motcua::store::files::Files> = match a.store.as_deref() {
+                Some(url) => Box::new(motcua::store::pg::PgFiles::open(url).map_err(|e| {
+                    let e = motcua::Error::from(e);
+                    anyhow::anyhow!("error[{}]: {e}", e.code())
+                })?),
+                None => Box::new(motcua::store::files::DirFiles::existing(
+                    a.data.join("papers"),
+                )),
+            };
+            let papers = motcua::audit::papers::verify(&*store, &*files).map_err(|e| {
+                let e = motcua::Error::from(e);
+                anyhow::anyhow!("error[{}]: {e}", e.code())
+            })?;
+            if !papers.failed.is_empty() {
+                for f in &papers.failed {
+                    println!("FAILED: {f}");
+                }
+                return Ok(ExitCode::from(1));
+            }
             print!("ok: {} entries, head {}", v.count, v.head);
             if let Some((c, _)) = &kept {
                 print!(
@@ -140,6 +160,10 @@ fn verify(a: VerifyArgs) -> anyhow::Result<ExitCode> {
                 );
             }
             println!();
+            println!(
+                "papers: {} checked, each present and hashing to the digest its entry records",
+                papers.papers
+            );
             Ok(ExitCode::SUCCESS)
         }
         // Stored data that does not read back is a finding, not a usage error.

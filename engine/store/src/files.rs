@@ -185,6 +185,12 @@ impl DirFiles {
         Ok(DirFiles { root })
     }
 
+    /// The folder `root` as it is, creating nothing (a reader's view: verification). A
+    /// folder that does not exist holds no files.
+    pub fn existing(root: impl Into<PathBuf>) -> DirFiles {
+        DirFiles { root: root.into() }
+    }
+
     fn path_of(&self, sha256: &str) -> PathBuf {
         self.root.join(&sha256[..2]).join(sha256)
     }
@@ -245,7 +251,11 @@ impl Files for DirFiles {
 
     fn list(&self) -> Result<Vec<String>, Error> {
         let mut all = vec![];
-        let dirs = std::fs::read_dir(&self.root).map_err(|e| Error::Storage(e.to_string()))?;
+        let dirs = match std::fs::read_dir(&self.root) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(all),
+            Err(e) => return Err(Error::Storage(e.to_string())),
+        };
         for dir in dirs.flatten() {
             let name = dir.file_name().to_string_lossy().into_owned();
             if name.len() != 2 || !dir.path().is_dir() {

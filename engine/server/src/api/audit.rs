@@ -275,6 +275,10 @@ pub struct Verification {
     /// Whether dossier records were proved too (only on a store at rest, with `motcua audit
     /// verify`); the server proves the chain up to the head it read.
     pub records: bool,
+    /// The files the chain's `attach` entries name, each checked once.
+    pub papers: u64,
+    /// Each paper missing or altered, naming its dossier, kind, digest and entry.
+    pub papers_failed: Vec<String>,
 }
 
 /// Verifies the chain up to the head read now, on a store that keeps committing.
@@ -296,9 +300,15 @@ pub(crate) fn verify_live(
 pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response, Problem> {
     caller.require(&s, &[AUDITOR], "verifying the audit log")?;
     let state = s.clone();
-    let result = blocking(move || verify_live(&state)).await?;
+    let result = blocking(move || {
+        let chain = verify_live(&state)?;
+        let papers = motcua::audit::papers::verify(state.engine.store(), state.engine.files())
+            .map_err(motcua::audit::proof::Error::Store)?;
+        Ok::<_, motcua::audit::proof::Error>((chain, papers))
+    })
+    .await?;
     Ok(match result {
-        Ok(v) => json(
+        Ok((v, papers)) if papers.failed.is_empty() => json(
             StatusCode::OK,
             &Verification {
                 ok: true,
@@ -306,6 +316,20 @@ pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response,
                 head: v.head,
                 error: None,
                 records: false,
+                papers: papers.papers,
+                papers_failed: vec![],
+            },
+        ),
+        Ok((v, papers)) => json(
+            StatusCode::CONFLICT,
+            &Verification {
+                ok: false,
+                count: v.count,
+                head: v.head,
+                error: Some(format!("{} papers missing or altered", papers.failed.len())),
+                records: false,
+                papers: papers.papers,
+                papers_failed: papers.failed.iter().map(|f| f.to_string()).collect(),
             },
         ),
         Err(e) => json(
@@ -316,6 +340,8 @@ pub async fn verify(State(s): State<Shared>, caller: Caller) -> Result<Response,
                 head: String::new(),
                 error: Some(e.to_string()),
                 records: false,
+                papers: 0,
+                papers_failed: vec![],
             },
         ),
     })

@@ -11,8 +11,20 @@ use crate::files::{Error, Files, HEAD, Stored, check_digest};
 
 const CHUNK: usize = 1 << 20;
 
-pub(crate) struct PgFiles {
+pub struct PgFiles {
     pub(crate) pool: Arc<Pool>,
+}
+
+impl PgFiles {
+    /// The files of the database at `url`, for a reader outside a running store (the CLI's
+    /// verification): one connection, no migration, nothing written but by `put`/`remove`.
+    pub fn open(url: &str) -> Result<PgFiles, crate::Error> {
+        let address =
+            super::address::Address::parse(url, super::Options::default().idle_in_transaction)?;
+        Ok(PgFiles {
+            pool: Arc::new(Pool::new(address.config, 1)?),
+        })
+    }
 }
 
 fn storage(e: impl std::fmt::Display) -> Error {

@@ -19,6 +19,7 @@
 mod address;
 mod conn;
 mod files;
+pub use files::PgFiles;
 mod kv;
 pub mod migrate;
 mod read;

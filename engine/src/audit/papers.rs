@@ -1,0 +1,115 @@
+//! The proof reaches the papers: every file an `attach` entry names must be kept by the store
+//! and hash to the digest the entry records, so a scan altered or lost after the officer
+//! decided on it is named, with its dossier, by `motcua audit verify` and `/v1/audit/verify`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::query::{self, Filter};
+use crate::dossier::transition::ATTACH;
+use crate::store::files::{Files, digest_of};
+use crate::store::{AuditReader, Error};
+
+/// What is wrong with one paper.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "problem", rename_all = "snake_case")]
+pub enum Problem {
+    /// The store keeps no file under the digest.
+    Missing,
+    /// The file's bytes hash to something else now.
+    Altered { found: String },
+}
+
+/// One paper that fails, with the entry that attached it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failed {
+    pub dossier: String,
+    pub seq: u64,
+    pub kind: String,
+    pub sha256: String,
+    #[serde(flatten)]
+    pub problem: Problem,
+}
+
+/// The papers checked (each file once, however many entries name it) and those that fail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Checked {
+    pub papers: u64,
+    pub failed: Vec<Failed>,
+}
+
+/// Checks every file the log's `attach` entries name against `files`.
+pub fn verify(reader: &dyn AuditReader, files: &dyn Files) -> Result<Checked, Error> {
+    let filter = Filter {
+        action: Some(ATTACH.to_string()),
+        ..Default::default()
+    };
+    // digest → (bytes hash to it, or what they hash to now)
+    let mut seen: BTreeMap<String, Option<Problem>> = BTreeMap::new();
+    let mut checked = Checked::default();
+    let mut after: Option<String> = None;
+    loop {
+        let page = query::list(reader, &filter, after.as_deref(), query::MAX_PAGE)?;
+        for e in &page.entries {
+            let (Some(sha), Some(kind)) = (
+                e.input.get("sha256").and_then(|v| v.as_str()),
+                e.input.get("kind").and_then(|v| v.as_str()),
+            ) else {
+                continue;
+            };
+            let problem = match seen.get(sha) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = check(files, sha)?;
+                    checked.papers += 1;
+                    seen.insert(sha.to_string(), p.clone());
+                    p
+                }
+            };
+            if let Some(problem) = problem {
+                checked.failed.push(Failed {
+                    dossier: e.dossier.clone(),
+                    seq: e.seq,
+                    kind: kind.to_string(),
+                    sha256: sha.to_string(),
+                    problem,
+                });
+            }
+        }
+        match page.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    Ok(checked)
+}
+
+fn check(files: &dyn Files, sha256: &str) -> Result<Option<Problem>, Error> {
+    let opened = files
+        .open(sha256)
+        .map_err(|e| Error::Read(format!("reading paper {sha256}: {e}")))?;
+    let Some(mut bytes) = opened else {
+        return Ok(Some(Problem::Missing));
+    };
+    let found =
+        digest_of(&mut bytes).map_err(|e| Error::Read(format!("reading paper {sha256}: {e}")))?;
+    Ok((found != sha256).then_some(Problem::Altered { found }))
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.problem {
+            Problem::Missing => write!(
+                f,
+                "dossier {}: paper '{}' ({}), attached by entry {}, is missing",
+                self.dossier, self.kind, self.sha256, self.seq
+            ),
+            Problem::Altered { found } => write!(
+                f,
+                "dossier {}: paper '{}' ({}), attached by entry {}, was altered (its bytes hash to {found})",
+                self.dossier, self.kind, self.sha256, self.seq
+            ),
+        }
+    }
+}
