@@ -227,3 +227,107 @@ fn a_scan_altered_or_lost_on_disk_is_named_by_audit_verify() {
         text(&out.stdout)
     );
 }
+
+fn multipart(boundary: &str, csrf: &str, kind: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (field, value) in [("csrf", csrf), ("kind", kind)] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    body
+}
+
+fn csrf_of(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    page[at..at + 64].to_string()
+}
+
+#[test]
+fn the_desk_attaches_a_scan_on_the_dossier_page_and_an_officer_downloads_it() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let (code, _) = receive(
+        &s,
+        "papers-4",
+        crate::http::house_permit()["documents"].clone(),
+    );
+    let desk = s.sign_in(DESK.token);
+    let page = s
+        .request(
+            "GET",
+            &format!("/ho-so/{code}"),
+            None,
+            &[("cookie", &desk)],
+            None,
+        )
+        .text();
+    assert!(page.contains("id=\"attach-form\""), "the desk may attach");
+    assert!(page.contains("Bản sao giấy tờ chứng minh quyền sử dụng đất"));
+    let csrf = csrf_of(&page);
+    let boundary = "----motcua-test-7f3a";
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+
+    // A post without this session's token stores nothing.
+    let forged = multipart(boundary, &"0".repeat(64), "giay-to-dat", "x.pdf", PDF);
+    let r = s.request(
+        "POST",
+        &format!("/ho-so/{code}/giay-to"),
+        None,
+        &[("cookie", &desk), ("content-type", &content_type)],
+        Some(&forged),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+
+    let body = multipart(boundary, &csrf, "giay-to-dat", "giấy tờ đất.pdf", PDF);
+    let r = s.request(
+        "POST",
+        &format!("/ho-so/{code}/giay-to"),
+        None,
+        &[("cookie", &desk), ("content-type", &content_type)],
+        Some(&body),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let officer = s.sign_in(HA_TANG.token);
+    let page = s
+        .request(
+            "GET",
+            &format!("/ho-so/{code}"),
+            None,
+            &[("cookie", &officer)],
+            None,
+        )
+        .text();
+    let href = format!("/ho-so/{code}/giay-to/{}", sha256(PDF));
+    assert!(page.contains(&href), "listed with its download link");
+    assert!(
+        page.contains("giấy tờ đất.pdf") && page.contains("(PDF, 1 KB)"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("id=\"attach-form\""),
+        "no step of theirs yet: nothing to attach"
+    );
+    let r = s.request("GET", &href, None, &[("cookie", &officer)], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, PDF);
+    // Another department's officer reads neither the dossier nor its papers.
+    let other = s.sign_in(OTHER_DEPT.token);
+    let r = s.request("GET", &href, None, &[("cookie", &other)], None);
+    assert_eq!(r.status, 403);
+    let list = s
+        .get(&format!("/v1/dossiers/{code}/documents"), Some(DESK))
+        .json();
+    assert_eq!(list["papers"].as_array().map(Vec::len), Some(1), "{list}");
+}

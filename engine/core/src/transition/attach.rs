@@ -50,7 +50,7 @@ pub fn attach(
             expected: Expected::Paper,
         });
     }
-    let source = source_of(p, d, req)?;
+    let source = source_of(p, d, &req.actor, &req.kind)?;
     let actor = &req.actor;
     let version = d.papers.iter().filter(|x| x.kind == req.kind).count() as u32 + 1;
     let paper = Paper {
@@ -102,10 +102,34 @@ pub fn attach(
     })
 }
 
-/// Which of the three who may attach `req`'s actor is, or the refusal.
-fn source_of(p: &Definition, d: &Dossier, req: &AttachRequest) -> Result<Source, Error> {
+/// The kinds of paper `actor` may attach to `d` now (what the screen offers), in the
+/// procedure's order: checklist papers first, then results.
+pub fn attachable<'p>(
+    p: &'p Definition,
+    d: &Dossier,
+    actor: &crate::dossier::Actor,
+) -> Vec<&'p str> {
+    if d.ending.is_some() {
+        return vec![];
+    }
     let proc_ = &p.procedure;
-    let actor = &req.actor;
+    proc_
+        .documents
+        .iter()
+        .map(|x| x.id.as_str())
+        .chain(proc_.results.iter().map(|r| r.id.as_str()))
+        .filter(|kind| source_of(p, d, actor, kind).is_ok())
+        .collect()
+}
+
+/// Which of the three who may attach `actor` is for a paper of `kind`, or the refusal.
+fn source_of(
+    p: &Definition,
+    d: &Dossier,
+    actor: &crate::dossier::Actor,
+    kind: &str,
+) -> Result<Source, Error> {
+    let proc_ = &p.procedure;
     let holds = |roles: &[&str]| roles.iter().any(|r| actor.roles.iter().any(|h| h == r));
     let awaiting_applicant = d.tokens.iter().any(|t| {
         !t.waiting
@@ -115,7 +139,7 @@ fn source_of(p: &Definition, d: &Dossier, req: &AttachRequest) -> Result<Source,
     });
     let is_applicant = actor.id == d.applicant.id && actor.id != crate::dossier::Actor::SYSTEM_ID;
     if is_applicant {
-        let checklist = proc_.documents.iter().any(|x| x.id == req.kind);
+        let checklist = proc_.documents.iter().any(|x| x.id == kind);
         return if awaiting_applicant && checklist {
             Ok(Source::Applicant)
         } else {

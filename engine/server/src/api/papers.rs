@@ -154,6 +154,28 @@ impl Read for Chunks {
     }
 }
 
+/// What feeds a file to the store: the chunks sent are written as they come, on the
+/// blocking pool; drop the sender at the end and await the handle for what was kept.
+pub(crate) type Keeping = tokio::task::JoinHandle<Result<motcua::Kept, motcua::Error>>;
+
+pub(crate) fn keeper(
+    s: &Shared,
+) -> (
+    tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>,
+    Keeping,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let state = s.clone();
+    let keeping = tokio::task::spawn_blocking(move || {
+        let mut reader = Chunks {
+            rx,
+            current: axum::body::Bytes::new(),
+        };
+        state.engine.keep_file(&mut reader, MAX_FILE)
+    });
+    (tx, keeping)
+}
+
 #[utoipa::path(post, path = "/v1/dossiers/{code}/documents", operation_id = "attach_document", tag = "dossiers",
     params(("code" = String, Path, description = "The dossier code"), AttachParams,
         ("Content-Disposition" = Option<String>, Header, description = "The file's name: `attachment; filename*=UTF-8''…`")),
@@ -178,15 +200,7 @@ pub async fn attach(
     // Who may read the dossier is checked before a byte is stored.
     let (state, c, who) = (s.clone(), code.clone(), caller.clone());
     blocking(move || readable(&state, &who, &c).map(|_| ())).await??;
-    let (tx, rx) = tokio::sync::mpsc::channel(4);
-    let state = s.clone();
-    let keeping = tokio::task::spawn_blocking(move || {
-        let mut reader = Chunks {
-            rx,
-            current: axum::body::Bytes::new(),
-        };
-        state.engine.keep_file(&mut reader, MAX_FILE)
-    });
+    let (tx, keeping) = keeper(&s);
     let mut body = body;
     let timeout = s.limits.body_read_timeout;
     let fed = tokio::time::timeout(timeout * 10, async {

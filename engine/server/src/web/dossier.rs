@@ -193,6 +193,7 @@ struct DossierPage {
     result: Option<String>,
     data: Vec<DataLine>,
     documents: Vec<String>,
+    papers: super::papers::Section,
     fees: Vec<(String, String)>,
     fee_total: String,
     clocks: Vec<ClockLine>,
@@ -586,6 +587,7 @@ fn draw(
         result,
         data: data_lines(p, &d.data, &c.source),
         documents: document_names(p, &d.documents),
+        papers: super::papers::section(s, v, &c, &d),
         fees: d
             .fees
             .iter()

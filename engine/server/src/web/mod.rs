@@ -35,6 +35,7 @@ pub use motcua::messages::format as fmt;
 mod forms;
 mod inspect;
 use motcua::messages::labels;
+pub(crate) mod papers;
 mod qr;
 mod search;
 pub mod session;
@@ -63,6 +64,7 @@ pub fn routes() -> Router<Shared> {
         .merge(author::routes())
         .merge(citizen::routes())
         .merge(forms::routes())
+        .merge(papers::routes())
 }
 
 /// How a person the audit log names by id reads on a screen or a printed form: their full
@@ -251,19 +253,7 @@ impl Posted {
                 "biểu mẫu quá lớn",
             ));
         }
-        let origin = headers
-            .get(header::ORIGIN)
-            .or_else(|| headers.get(header::REFERER))
-            .and_then(|v| v.to_str().ok());
-        // A client that names no origin is not a browser carrying someone's cookie; `null`
-        // (a page that hides its referrer, a sandboxed frame) is another site.
-        if let Some(origin) = origin
-            && !same_site(origin, headers, public_url)
-        {
-            return Err(Problem::forbidden(format!(
-                "biểu mẫu gửi từ trang khác ({origin})"
-            )));
-        }
+        same_origin(headers, public_url)?;
         serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
             .map(Posted)
             .map_err(|e| Problem::bad_request("invalid_request", format!("biểu mẫu hỏng: {e}")))
@@ -279,6 +269,24 @@ impl Posted {
             )),
         }
     }
+}
+
+/// Refuses a form posted from another site (its `Origin` or, failing that, `Referer`).
+pub(crate) fn same_origin(headers: &HeaderMap, public_url: Option<&str>) -> Result<(), Problem> {
+    let origin = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok());
+    // A client that names no origin is not a browser carrying someone's cookie; `null`
+    // (a page that hides its referrer, a sandboxed frame) is another site.
+    if let Some(origin) = origin
+        && !same_site(origin, headers, public_url)
+    {
+        return Err(Problem::forbidden(format!(
+            "biểu mẫu gửi từ trang khác ({origin})"
+        )));
+    }
+    Ok(())
 }
 
 /// Whether `origin` is this server, scheme included: `http://` or `https://` (a TLS proxy may

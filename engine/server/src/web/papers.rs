@@ -1,0 +1,235 @@
+//! A dossier's papers on its page: each kind with its current version and the earlier ones,
+//! downloaded under the dossier's own read check, and the form to attach a scan, offered for
+//! the kinds the engine lets this viewer attach now ([`transition::attachable`]). The file
+//! streams from the browser's multipart body to the store, never held whole.
+
+use axum::Router;
+use axum::extract::{Multipart, Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use motcua::dossier::paper::{self, File};
+use motcua::dossier::transition::{self, AttachRequest};
+use motcua::dossier::{Dossier, paper::Paper};
+
+use super::{Screen, Viewer, fmt, see_other};
+use crate::access;
+use crate::api::dossiers::readable;
+use crate::api::{Shared, blocking};
+use crate::problem::Problem;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/ho-so/{code}/giay-to", post(attach))
+        .route("/ho-so/{code}/giay-to/{sha256}", get(download))
+}
+
+/// Whether a request is a paper's upload from the screens (the door leaves its body to the
+/// handler, which streams it).
+pub fn is_upload(method: &axum::http::Method, path: &str) -> bool {
+    method == axum::http::Method::POST
+        && path
+            .strip_prefix("/ho-so/")
+            .and_then(|rest| rest.strip_suffix("/giay-to"))
+            .is_some_and(|code| !code.is_empty() && !code.contains('/'))
+}
+
+/// One version of one paper, as the page lists it.
+pub struct PaperLine {
+    pub kind: String,
+    pub name: String,
+    pub href: String,
+    pub size: String,
+    pub media: &'static str,
+    pub by: String,
+    pub at: String,
+    pub version: u32,
+    pub current: bool,
+}
+
+/// The papers card of a dossier page.
+pub struct Section {
+    pub lines: Vec<PaperLine>,
+    /// The kinds this viewer may attach now: (id, name).
+    pub attachable: Vec<(String, String)>,
+}
+
+fn media_word(media_type: &str) -> &'static str {
+    match media_type {
+        "application/pdf" => "PDF",
+        "image/jpeg" => "Ảnh JPEG",
+        "image/png" => "Ảnh PNG",
+        "image/tiff" => "Ảnh TIFF",
+        _ => "Tệp",
+    }
+}
+
+/// Bytes as people read a file's size: "245 KB", "3,2 MB".
+fn size_words(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{} KB", fmt::number(bytes.div_ceil(1024) as i64))
+    } else {
+        format!("{} MB", fmt::decimal(bytes as f64 / (1024.0 * 1024.0), 1))
+    }
+}
+
+/// The card for `d` as `v` sees it.
+pub fn section(
+    s: &crate::api::State,
+    v: &Viewer,
+    p: &motcua::catalog::Compiled,
+    d: &Dossier,
+) -> Section {
+    let current = paper::current(&d.papers);
+    let line = |x: &Paper| PaperLine {
+        kind: p
+            .procedure
+            .paper_kind(&x.kind)
+            .unwrap_or(&x.kind)
+            .to_string(),
+        name: x.name.clone(),
+        href: format!("/ho-so/{}/giay-to/{}", d.code, x.sha256),
+        size: size_words(x.size),
+        media: media_word(&x.media_type),
+        by: super::person(s, &x.by),
+        at: fmt::when(x.at),
+        version: x.version,
+        current: current.iter().any(|c| std::ptr::eq(*c, x)),
+    };
+    let attachable = match access::actor_for(v.who(), d) {
+        Ok(actor) => transition::attachable(p, d, &actor)
+            .into_iter()
+            .map(|k| {
+                (
+                    k.to_string(),
+                    p.procedure.paper_kind(k).unwrap_or(k).to_string(),
+                )
+            })
+            .collect(),
+        Err(_) => vec![],
+    };
+    Section {
+        lines: d.papers.iter().rev().map(line).collect(),
+        attachable,
+    }
+}
+
+async fn download(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path((code, sha256)): Path<(String, String)>,
+) -> Screen {
+    let found = blocking(move || {
+        let (d, _) = readable(&s, &v.caller, &code)?;
+        let found = s.engine.paper(&d, &sha256).map_err(Problem::from)?;
+        let Some((paper, mut bytes)) = found else {
+            return Err(Problem::not_found(
+                motcua::messages::requests::paper_not_found(&code),
+            ));
+        };
+        let mut all = Vec::new();
+        std::io::Read::read_to_end(&mut bytes, &mut all)
+            .map_err(|e| Problem::internal(format!("reading a paper: {e}")))?;
+        Ok::<_, Problem>((paper, all))
+    })
+    .await??;
+    Ok(super::Html(crate::api::papers::download(&found.0, found.1)))
+}
+
+async fn attach(
+    State(s): State<Shared>,
+    v: Viewer,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    mut form: Multipart,
+) -> Screen {
+    super::same_origin(&headers, s.public_url.as_deref())?;
+    let mut csrf = None;
+    let mut kind = None;
+    let mut kept = None;
+    let mut name = String::new();
+    while let Some(mut field) = form
+        .next_field()
+        .await
+        .map_err(|e| Problem::bad_request("invalid_request", e.to_string()))?
+    {
+        match field.name() {
+            Some("csrf") => csrf = field.text().await.ok(),
+            Some("kind") => kind = field.text().await.ok(),
+            Some("file") => {
+                // The token comes first in the form: nothing is stored for a forged post.
+                if !csrf
+                    .as_deref()
+                    .is_some_and(|t| super::session::same_token(t, &v.csrf))
+                {
+                    break;
+                }
+                name = paper::safe_name(field.file_name().unwrap_or_default());
+                let (tx, keeping) = crate::api::papers::keeper(&s);
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if tx.send(Ok(chunk)).await.is_err() {
+                                break;
+                            }
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                            break;
+                        }
+                    }
+                }
+                drop(tx);
+                kept = Some(
+                    keeping
+                        .await
+                        .map_err(|e| Problem::internal(format!("the upload's worker failed: {e}")))?
+                        .map_err(|e| {
+                            v.caller
+                                .engine_error(&s, e, &motcua::messages::errors::NoNames)
+                        })?,
+                );
+            }
+            _ => {}
+        }
+    }
+    if !csrf
+        .as_deref()
+        .is_some_and(|t| super::session::same_token(t, &v.csrf))
+    {
+        return Err(v
+            .caller
+            .forbid(
+                &s,
+                "the form's CSRF token is missing or not this session's".into(),
+            )
+            .into());
+    }
+    let (Some(kind), Some(kept)) = (kind, kept) else {
+        return Err(Problem::bad_request("invalid_request", "a kind and a file are needed").into());
+    };
+    let state = s.clone();
+    let to = blocking(move || {
+        let (d, c) = readable(&state, &v.caller, &code)?;
+        let actor = access::actor_for(v.who(), &d).map_err(|r| v.caller.forbid(&state, r))?;
+        state
+            .engine
+            .attach(AttachRequest {
+                dossier: d.code.clone(),
+                kind,
+                file: File {
+                    sha256: kept.stored.sha256.clone(),
+                    size: kept.stored.size,
+                    media_type: kept.media_type.to_string(),
+                    name,
+                },
+                actor,
+                comment: None,
+            })
+            .map_err(|e| v.caller.engine_error(&state, e, &c.procedure))?;
+        state.committed();
+        Ok::<_, Problem>(format!("/ho-so/{}#giay-to", d.code))
+    })
+    .await??;
+    see_other(&to)
+}
