@@ -52,6 +52,7 @@ pub enum Code {
     FileTooLarge,
     UnsupportedFile,
     UnknownFile,
+    PapersRequired,
 }
 
 impl Code {
@@ -96,6 +97,7 @@ impl Code {
             Code::FileTooLarge => "file_too_large",
             Code::UnsupportedFile => "unsupported_file",
             Code::UnknownFile => "unknown_file",
+            Code::PapersRequired => "documents_required",
         }
     }
 }
@@ -216,6 +218,7 @@ impl Error {
                 | T::CommentRequired { .. },
             ) => Code::InvalidInput,
             Error::Refused(T::GuardRefused { .. }) => Code::GuardRefused,
+            Error::Refused(T::PapersRequired { .. }) => Code::PapersRequired,
             Error::Refused(T::Guard(_)) => Code::GuardError,
             Error::Refused(T::Deadline(_)) => Code::Deadline,
             Error::Refused(T::Definition { .. } | T::UnknownLinkedProcedure(_)) => {

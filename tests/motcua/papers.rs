@@ -138,3 +138,65 @@ fn what_may_not_be_attached_is_refused_and_nothing_changes() {
     assert_eq!(after.version, d.version);
     assert!(after.papers.is_empty());
 }
+
+/// The smallest procedure issuing a result that must be attached before it is returned.
+fn with_result(requires: &str) -> String {
+    include_str!("../fixtures/valid-minimal.yaml")
+        .replace(
+            "documents:\n  - id: don\n    name: Đơn đề nghị\n",
+            "documents:\n  - id: don\n    name: Đơn đề nghị\nresults:\n  - id: ket-qua\n    name: Văn bản trả lời\n",
+        )
+        .replace(
+            "    from: xu-ly\n    to: da-tra\n    roles: [can-bo]",
+            &format!("    from: xu-ly\n    to: da-tra\n    roles: [can-bo]\n    requires_documents: [{requires}]"),
+        )
+}
+
+#[test]
+fn a_result_must_be_attached_before_it_is_returned_and_the_validator_knows_the_kinds() {
+    // A kind the procedure declares nowhere is a positioned diagnostic.
+    let broken = with_result("ket-qua-khac");
+    let loaded = motcua::procedure::load_and_check_str(&broken, "broken.yaml");
+    let d = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.code.to_string() == "E014")
+        .expect("E014 for the unknown kind");
+    let line = broken
+        .lines()
+        .position(|l| l.contains("requires_documents"))
+        .expect("line")
+        + 1;
+    assert_eq!(d.line as usize, line, "{d}");
+
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    h.engine
+        .load_procedure("with-result.yaml", with_result("ket-qua"))
+        .expect("loads");
+    let officer = officer("cb01", "can-bo", "mot-cua");
+    let mut sub = house_permit(serde_json::json!({"so_tang": 1}));
+    sub.procedure = "fixture".into();
+    sub.documents = vec!["don".into()];
+    sub.received_by = officer.clone();
+    let d = h.engine.submit(sub).unwrap().dossier;
+    let d = act(&h, &d, "chuyen", officer.clone()).unwrap();
+    // Offered, but saying what is missing; refused when taken.
+    let offered = h.engine.available_actions_of(&d, &officer).unwrap();
+    let tra = offered.iter().find(|a| a.action == "tra").expect("offered");
+    assert_eq!(
+        tra.refused.as_deref(),
+        Some("cần đính kèm trước: Văn bản trả lời")
+    );
+    let e = act(&h, &d, "tra", officer.clone()).unwrap_err();
+    assert_eq!(e.code(), "documents_required", "{e}");
+    assert!(matches!(e, Error::Refused(Refusal::PapersRequired { .. })));
+    // The officer of the step attaches the signed answer; now it is returned.
+    let answer = keep(&h.engine, b"%PDF-1.7\n% signed answer\n");
+    let d = h
+        .engine
+        .attach(attach(&d, "ket-qua", answer, officer.clone()))
+        .unwrap();
+    assert_eq!(d.papers[0].source, motcua::dossier::paper::Source::Officer);
+    let d = act(&h, &d, "tra", officer).unwrap();
+    assert!(!d.is_open());
+}

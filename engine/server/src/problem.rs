@@ -159,7 +159,7 @@ pub fn status_of(code: motcua::Code) -> StatusCode {
         | C::InvalidProcedure => StatusCode::UNPROCESSABLE_ENTITY,
         C::FileTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::UnsupportedFile => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        C::UnknownFile => StatusCode::UNPROCESSABLE_ENTITY,
+        C::UnknownFile | C::PapersRequired => StatusCode::UNPROCESSABLE_ENTITY,
         C::NotWritten | C::SequenceExhausted => StatusCode::SERVICE_UNAVAILABLE,
         C::OutcomeUnknown
         | C::StoreCorrupt

@@ -94,10 +94,7 @@ impl Names for Procedure {
             .map(|d| d.name.clone())
     }
     fn document(&self, id: &str) -> Option<String> {
-        self.documents
-            .iter()
-            .find(|d| d.id == id)
-            .map(|d| d.name.clone())
+        self.paper_kind(id).map(String::from)
     }
     fn input(&self, action: &str, name: &str) -> Option<String> {
         let declared = self
@@ -327,6 +324,11 @@ pub fn refusal(r: &Refusal, names: &dyn Names) -> String {
             action(a)
         ),
         Refusal::GuardRefused { label, .. } => format!("Chưa đủ điều kiện: {label}."),
+        Refusal::PapersRequired { action: a, kinds } => format!(
+            "Thao tác {} cần đính kèm trước: {}.",
+            action(a),
+            list(kinds, |k| names.document(k))
+        ),
         Refusal::Guard(_) => {
             "Điều kiện của thao tác không tính được trên dữ liệu hồ sơ; vui lòng báo người soạn thủ tục."
                 .into()

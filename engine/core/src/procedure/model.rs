@@ -502,6 +502,10 @@ pub struct Action {
     /// request, or issued as the result. Each is the id of an entry in `documents`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub documents: Vec<String>,
+    /// Papers that must be attached before this action is taken (e.g. the signed permit
+    /// before it is returned): ids of `documents` or `results`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requires_documents: Vec<String>,
 }
 
 /// Who takes an action.

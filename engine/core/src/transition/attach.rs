@@ -4,7 +4,7 @@
 //! before it; who may attach is decided here:
 //!
 //! - the receiving desk (the procedure's [`on_behalf_roles`]) at any time while the dossier
-//!   is open: papers handed in at the counter, at receipt or with a supplement;
+//!   is open: checklist papers handed in at the counter, at receipt or with a supplement;
 //! - the officers of an active step (its department, a role of an action leaving it):
 //!   verification replies, drafts, results;
 //! - the applicant (or a portal for them), only the checklist's papers, and only while a
@@ -149,7 +149,10 @@ fn source_of(
             })
         };
     }
-    if holds(&proc_.on_behalf_roles()) {
+    // A result is the work of a step's officers; a checklist paper brought to the counter is
+    // the desk's, whoever else the desk officer also is.
+    let result = proc_.results.iter().any(|r| r.id == kind);
+    if !result && holds(&proc_.on_behalf_roles()) {
         return Ok(Source::Desk);
     }
     let of_a_step = d.tokens.iter().filter(|t| !t.waiting).any(|t| {

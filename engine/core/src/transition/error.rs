@@ -80,6 +80,8 @@ pub enum Error {
     },
     #[error("action '{action}' needs a comment stating the reason")]
     CommentRequired { action: String },
+    #[error("action '{action}' needs these papers attached first: {kinds:?}")]
+    PapersRequired { action: String, kinds: Vec<String> },
     #[error("action '{action}' refused: {label}")]
     GuardRefused { action: String, label: String },
     #[error(transparent)]

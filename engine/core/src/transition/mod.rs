@@ -318,6 +318,13 @@ pub(super) fn step(
             action: action.id.clone(),
         });
     }
+    let missing = missing_papers(action, d);
+    if !missing.is_empty() {
+        return Err(Error::PapersRequired {
+            action: action.id.clone(),
+            kinds: missing,
+        });
+    }
     if let Some(guard) = p.guards.get(&action.id)
         && !guard.allows(&d.data, Some(d), &req.input, &req.actor, env.now)?
     {
@@ -510,7 +517,16 @@ pub fn available(p: &Definition, d: &Dossier, actor: &Actor, env: &Env<'_>) -> V
                 Err(_) => continue,
             };
             let too_early = action.apology && !late_or_nearly(p, d, &action.from, env);
+            let missing = missing_papers(action, d);
             let refusal = match p.guards.get(&action.id) {
+                _ if !missing.is_empty() => Some(format!(
+                    "cần đính kèm trước: {}",
+                    missing
+                        .iter()
+                        .map(|k| p.procedure.paper_kind(k).unwrap_or(k))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
                 _ if too_early => Some(
                     "chỉ xin lỗi khi hồ sơ đã quá hạn hoặc sắp đến hạn (hồ sơ sẽ bị tính là trễ hạn)"
                         .to_string(),
@@ -544,6 +560,16 @@ pub fn available(p: &Definition, d: &Dossier, actor: &Actor, env: &Env<'_>) -> V
         }
     }
     out
+}
+
+/// The papers `action` requires that `d` does not have yet.
+fn missing_papers(action: &crate::procedure::Action, d: &Dossier) -> Vec<String> {
+    action
+        .requires_documents
+        .iter()
+        .filter(|k| !d.papers.iter().any(|p| &p.kind == *k))
+        .cloned()
+        .collect()
 }
 
 /// Refusals, supplement requests, extensions and apologies state their reason.

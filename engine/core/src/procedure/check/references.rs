@@ -13,6 +13,11 @@ impl Checker<'_> {
         let roles: Vec<&str> = p.roles.iter().map(|s| s.id.as_str()).collect();
         let departments: Vec<&str> = p.departments.iter().map(|s| s.id.as_str()).collect();
         let documents: Vec<&str> = p.documents.iter().map(|s| s.id.as_str()).collect();
+        let papers: Vec<&str> = documents
+            .iter()
+            .copied()
+            .chain(p.results.iter().map(|r| r.id.as_str()))
+            .collect();
         let plugins: Vec<&str> = p.plugins.iter().map(|s| s.id.as_str()).collect();
 
         let mut calls: Vec<(String, &PluginCall)> = Vec::new();
@@ -188,6 +193,15 @@ impl Checker<'_> {
                     d,
                     &documents,
                     &format!("{base}/documents/{j}"),
+                );
+            }
+            for (j, d) in a.requires_documents.iter().enumerate() {
+                self.reference(
+                    Code::UnknownDocument,
+                    "document or result",
+                    d,
+                    &papers,
+                    &format!("{base}/requires_documents/{j}"),
                 );
             }
             for (j, v) in a.validators.iter().enumerate() {
