@@ -331,3 +331,36 @@ fn the_desk_attaches_a_scan_on_the_dossier_page_and_an_officer_downloads_it() {
         .json();
     assert_eq!(list["papers"].as_array().map(Vec::len), Some(1), "{list}");
 }
+
+#[test]
+fn documents_gc_removes_what_no_entry_names_and_verify_still_holds() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let (code, _) = receive(
+        &s,
+        "papers-5",
+        crate::http::house_permit()["documents"].clone(),
+    );
+    assert_eq!(
+        upload(&s, DESK, &code, "giay-to-dat", "gcn.pdf", PDF).status,
+        201
+    );
+    // Kept, then refused for its kind: a file no entry names.
+    let mut other = PDF.to_vec();
+    other.extend_from_slice(b"% refused\n");
+    assert_eq!(
+        upload(&s, DESK, &code, "hoa-don", "x.pdf", &other).status,
+        422
+    );
+    s.terminate();
+    let data = dir.path().join("data");
+    let data = data.to_str().expect("path");
+    let out = run(&["documents", "gc", "--data", data, "--grace", "0s"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(said.starts_with("removed 1 unreferenced files"), "{said}");
+    assert!(said.contains(&sha256(&other)), "{said}");
+    let out = run(&["audit", "verify", "--data", data]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("papers: 1 checked"));
+}

@@ -200,3 +200,30 @@ fn a_result_must_be_attached_before_it_is_returned_and_the_validator_knows_the_k
     let d = act(&h, &d, "tra", officer).unwrap();
     assert!(!d.is_open());
 }
+
+#[test]
+fn files_no_entry_names_are_collected_and_attached_ones_never() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let d = h.engine.submit(house_permit(house())).unwrap().dossier;
+    let named = keep(&h.engine, SCAN);
+    h.engine
+        .attach(attach(&d, "gcn_qsdd", named.clone(), desk()))
+        .unwrap();
+    // Kept, then refused: nothing names it.
+    let orphan = keep(&h.engine, b"%PDF-1.7\n% attached to nothing\n");
+    let reader = h.engine.store();
+    // Younger than the grace period: kept for the request still on its way to the commit.
+    let none = motcua::audit::papers::collect(
+        reader,
+        h.engine.files(),
+        std::time::Duration::from_secs(3600),
+    )
+    .unwrap();
+    assert!(none.removed.is_empty());
+    let done = motcua::audit::papers::collect(reader, h.engine.files(), std::time::Duration::ZERO)
+        .unwrap();
+    assert_eq!(done.removed, vec![orphan.sha256.clone()]);
+    assert_eq!(h.engine.files().list().unwrap(), vec![named.sha256.clone()]);
+    let checked = motcua::audit::papers::verify(reader, h.engine.files()).unwrap();
+    assert_eq!((checked.papers, checked.failed.len()), (1, 0));
+}

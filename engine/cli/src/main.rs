@@ -15,6 +15,7 @@ mod cmd_audit;
 mod cmd_audit_read;
 mod cmd_calendar;
 mod cmd_dossier;
+mod cmd_papers;
 mod cmd_procedure;
 mod cmd_report;
 mod cmd_serve;
@@ -57,6 +58,9 @@ enum Command {
         #[arg(long)]
         store: Option<String>,
     },
+    /// The papers' files: gc (remove files no audit entry names, after a grace period).
+    #[command(subcommand)]
+    Documents(cmd_papers::Command),
     /// The audit log: verify, keygen, checkpoint, list, export, slip.
     #[command(subcommand)]
     Audit(cmd_audit::Command),
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         Command::Demo(engine) => cmd_dossier::demo(engine),
         Command::Report(c) => cmd_report::run(c),
         Command::Audit(c) => cmd_audit::run(c),
+        Command::Documents(c) => cmd_papers::run(c),
         Command::Migrate { data, store } => cmd_audit::migrate(&data, store.as_deref()),
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Openapi => {

@@ -301,6 +301,10 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
             )));
         }
     }
+    deliveries.push(tokio::spawn(collect_papers(
+        engine.clone(),
+        stop_rx.clone(),
+    )));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(io(format!("binding {}", config.listen)))?;
@@ -399,6 +403,35 @@ async fn accept_loop(
         eprintln!("stopping: requests still in flight after {DRAIN_TIMEOUT:?}");
     }
     Ok(())
+}
+
+/// How long a kept file may wait for the transition that names it before it is garbage.
+const PAPER_GRACE: Duration = Duration::from_secs(24 * 3600);
+
+/// Every hour, the files no `attach` entry names and older than [`PAPER_GRACE`] are removed
+/// (uploads refused, or abandoned before their attach), with what uploads cut short left.
+async fn collect_papers(engine: Arc<motcua::Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+        let engine = engine.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            motcua::audit::papers::collect(engine.store(), engine.files(), PAPER_GRACE)
+        })
+        .await;
+        match done {
+            Ok(Ok(c)) if !c.removed.is_empty() || c.uploads_swept > 0 => tracing::info!(
+                removed = c.removed.len(),
+                uploads = c.uploads_swept,
+                "collected papers no entry names"
+            ),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("collecting papers: {e}"),
+            Err(e) => tracing::warn!("collecting papers: {e}"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

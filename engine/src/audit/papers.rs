@@ -39,50 +39,108 @@ pub struct Checked {
     pub failed: Vec<Failed>,
 }
 
-/// Checks every file the log's `attach` entries name against `files`.
-pub fn verify(reader: &dyn AuditReader, files: &dyn Files) -> Result<Checked, Error> {
+/// Calls `each` with every `attach` entry of the log and the digest and kind it names.
+fn each_attached(
+    reader: &dyn AuditReader,
+    mut each: impl FnMut(&super::Entry, &str, &str) -> Result<(), Error>,
+) -> Result<(), Error> {
     let filter = Filter {
         action: Some(ATTACH.to_string()),
         ..Default::default()
     };
-    // digest → (bytes hash to it, or what they hash to now)
-    let mut seen: BTreeMap<String, Option<Problem>> = BTreeMap::new();
-    let mut checked = Checked::default();
     let mut after: Option<String> = None;
     loop {
         let page = query::list(reader, &filter, after.as_deref(), query::MAX_PAGE)?;
         for e in &page.entries {
-            let (Some(sha), Some(kind)) = (
+            if let (Some(sha), Some(kind)) = (
                 e.input.get("sha256").and_then(|v| v.as_str()),
                 e.input.get("kind").and_then(|v| v.as_str()),
-            ) else {
-                continue;
-            };
-            let problem = match seen.get(sha) {
-                Some(p) => p.clone(),
-                None => {
-                    let p = check(files, sha)?;
-                    checked.papers += 1;
-                    seen.insert(sha.to_string(), p.clone());
-                    p
-                }
-            };
-            if let Some(problem) = problem {
-                checked.failed.push(Failed {
-                    dossier: e.dossier.clone(),
-                    seq: e.seq,
-                    kind: kind.to_string(),
-                    sha256: sha.to_string(),
-                    problem,
-                });
+            ) {
+                each(e, sha, kind)?;
             }
         }
         match page.next {
             Some(n) => after = Some(n),
-            None => break,
+            None => return Ok(()),
         }
     }
+}
+
+/// Every digest the log's `attach` entries name.
+pub fn referenced(reader: &dyn AuditReader) -> Result<std::collections::BTreeSet<String>, Error> {
+    let mut all = std::collections::BTreeSet::new();
+    each_attached(reader, |_, sha, _| {
+        all.insert(sha.to_string());
+        Ok(())
+    })?;
+    Ok(all)
+}
+
+/// Checks every file the log's `attach` entries name against `files`.
+pub fn verify(reader: &dyn AuditReader, files: &dyn Files) -> Result<Checked, Error> {
+    // digest → what is wrong with it, once per file
+    let mut seen: BTreeMap<String, Option<Problem>> = BTreeMap::new();
+    let mut checked = Checked::default();
+    each_attached(reader, |e, sha, kind| {
+        let problem = match seen.get(sha) {
+            Some(p) => p.clone(),
+            None => {
+                let p = check(files, sha)?;
+                checked.papers += 1;
+                seen.insert(sha.to_string(), p.clone());
+                p
+            }
+        };
+        if let Some(problem) = problem {
+            checked.failed.push(Failed {
+                dossier: e.dossier.clone(),
+                seq: e.seq,
+                kind: kind.to_string(),
+                sha256: sha.to_string(),
+                problem,
+            });
+        }
+        Ok(())
+    })?;
     Ok(checked)
+}
+
+/// What a collection removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Collected {
+    /// Files no entry names, kept longer than the grace period.
+    pub removed: Vec<String>,
+    /// Leftovers of uploads cut short.
+    pub uploads_swept: u64,
+}
+
+/// Removes the files no `attach` entry names that were kept longer ago than `grace`, and
+/// what uploads cut short left. A file named by an entry is never removed; the grace period
+/// covers a file kept and not yet attached (its request is still on its way to the commit).
+pub fn collect(
+    reader: &dyn AuditReader,
+    files: &dyn Files,
+    grace: std::time::Duration,
+) -> Result<Collected, Error> {
+    // The candidates first, then the references: a file attached between the two readings
+    // is among the references.
+    let candidates = files
+        .older_than(grace)
+        .map_err(|e| Error::Read(format!("listing papers: {e}")))?;
+    let named = referenced(reader)?;
+    let mut collected = Collected::default();
+    for sha in candidates {
+        if !named.contains(&sha) {
+            files
+                .remove(&sha)
+                .map_err(|e| Error::Read(format!("removing paper {sha}: {e}")))?;
+            collected.removed.push(sha);
+        }
+    }
+    collected.uploads_swept = files
+        .sweep_uploads(grace)
+        .map_err(|e| Error::Read(format!("sweeping uploads: {e}")))?;
+    Ok(collected)
 }
 
 fn check(files: &dyn Files, sha256: &str) -> Result<Option<Problem>, Error> {

@@ -54,6 +54,12 @@ pub trait Files: Send + Sync {
     fn list(&self) -> Result<Vec<String>, Error>;
     /// Removes a file (garbage collection of a file no committed entry names).
     fn remove(&self, sha256: &str) -> Result<(), Error>;
+    /// The digests of the files kept longer ago than `age` (candidates for collection; the
+    /// caller keeps those an entry names).
+    fn older_than(&self, age: std::time::Duration) -> Result<Vec<String>, Error>;
+    /// Removes what uploads cut short left (written under a temporary name) longer ago than
+    /// `age`; how many.
+    fn sweep_uploads(&self, age: std::time::Duration) -> Result<u64, Error>;
 }
 
 /// A digest as the store names files: 64 lower-case hex digits, nothing else (it becomes a
@@ -105,10 +111,13 @@ fn copy_hashing(from: &mut dyn Read, to: &mut dyn Write, limit: u64) -> Result<S
     })
 }
 
-/// Files in memory (the in-memory store's).
+/// One file in memory and when it was kept.
+type Held = (std::sync::Arc<Vec<u8>>, std::time::Instant);
+
+/// Files in memory (the in-memory store's), with when each was kept.
 #[derive(Default)]
 pub struct MemoryFiles {
-    files: Mutex<HashMap<String, std::sync::Arc<Vec<u8>>>>,
+    files: Mutex<HashMap<String, Held>>,
 }
 
 impl Files for MemoryFiles {
@@ -121,7 +130,7 @@ impl Files for MemoryFiles {
             .map_err(|_| Error::Storage("poisoned".into()))?;
         files
             .entry(stored.sha256.clone())
-            .or_insert_with(|| std::sync::Arc::new(bytes));
+            .or_insert_with(|| (std::sync::Arc::new(bytes), std::time::Instant::now()));
         Ok(stored)
     }
 
@@ -131,7 +140,7 @@ impl Files for MemoryFiles {
             .files
             .lock()
             .map_err(|_| Error::Storage("poisoned".into()))?;
-        Ok(files.get(sha256).map(|b| {
+        Ok(files.get(sha256).map(|(b, _)| {
             let reader: Box<dyn Read + Send> =
                 Box::new(std::io::Cursor::new(SharedBytes(b.clone())));
             reader
@@ -155,6 +164,25 @@ impl Files for MemoryFiles {
             .map_err(|_| Error::Storage("poisoned".into()))?
             .remove(sha256);
         Ok(())
+    }
+
+    fn older_than(&self, age: std::time::Duration) -> Result<Vec<String>, Error> {
+        let files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Storage("poisoned".into()))?;
+        let mut old: Vec<String> = files
+            .iter()
+            .filter(|(_, (_, at))| at.elapsed() >= age)
+            .map(|(sha, _)| sha.clone())
+            .collect();
+        old.sort();
+        Ok(old)
+    }
+
+    fn sweep_uploads(&self, _age: std::time::Duration) -> Result<u64, Error> {
+        // An upload in memory is kept whole or not at all.
+        Ok(0)
     }
 }
 
@@ -280,6 +308,42 @@ impl Files for DirFiles {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::Storage(e.to_string())),
         }
+    }
+
+    fn older_than(&self, age: std::time::Duration) -> Result<Vec<String>, Error> {
+        let mut old = vec![];
+        for sha in self.list()? {
+            if modified_before(&self.path_of(&sha), age)? {
+                old.push(sha);
+            }
+        }
+        Ok(old)
+    }
+
+    fn sweep_uploads(&self, age: std::time::Duration) -> Result<u64, Error> {
+        let tmp = self.root.join("tmp");
+        let entries = match std::fs::read_dir(&tmp) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(Error::Storage(e.to_string())),
+        };
+        let mut swept = 0;
+        for e in entries.flatten() {
+            if modified_before(&e.path(), age)? && std::fs::remove_file(e.path()).is_ok() {
+                swept += 1;
+            }
+        }
+        Ok(swept)
+    }
+}
+
+/// Whether the file at `path` was last written longer ago than `age` (a file gone meanwhile
+/// is not).
+fn modified_before(path: &Path, age: std::time::Duration) -> Result<bool, Error> {
+    match std::fs::metadata(path).and_then(|m| m.modified()) {
+        Ok(at) => Ok(at.elapsed().is_ok_and(|e| e >= age)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::Storage(e.to_string())),
     }
 }
 

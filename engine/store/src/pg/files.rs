@@ -153,6 +153,35 @@ impl Files for PgFiles {
             .map_err(storage)
     }
 
+    fn older_than(&self, age: std::time::Duration) -> Result<Vec<String>, Error> {
+        let seconds = age.as_secs_f64();
+        self.pool
+            .with(move |c| {
+                c.client
+                    .query(
+                        "SELECT name FROM motcua_files WHERE chunk = 0 AND name NOT LIKE 'tmp-%' \
+                         AND kept_at < now() - make_interval(secs => $1) ORDER BY name",
+                        &[&seconds],
+                    )
+                    .map(|rows| rows.iter().filter_map(|r| r.try_get(0).ok()).collect())
+            })
+            .map_err(storage)
+    }
+
+    fn sweep_uploads(&self, age: std::time::Duration) -> Result<u64, Error> {
+        let seconds = age.as_secs_f64();
+        self.pool
+            .with(move |c| {
+                c.client.execute(
+                    "DELETE FROM motcua_files WHERE name IN (SELECT name FROM motcua_files \
+                     WHERE name LIKE 'tmp-%' AND chunk = 0 \
+                     AND kept_at < now() - make_interval(secs => $1))",
+                    &[&seconds],
+                )
+            })
+            .map_err(storage)
+    }
+
     fn remove(&self, sha256: &str) -> Result<(), Error> {
         check_digest(sha256)?;
         let name = sha256.to_string();

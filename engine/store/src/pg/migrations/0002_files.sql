@@ -5,5 +5,7 @@ CREATE TABLE motcua_files (
     name text COLLATE "C" NOT NULL,
     chunk integer NOT NULL,
     bytes bytea NOT NULL,
+    -- When the chunk was written: files no entry names are collected after a grace period.
+    kept_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (name, chunk)
 );
