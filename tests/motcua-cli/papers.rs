@@ -364,3 +364,98 @@ fn documents_gc_removes_what_no_entry_names_and_verify_still_holds() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("papers: 1 checked"));
 }
+
+#[test]
+fn the_citizen_uploads_a_requested_supplement_and_downloads_the_permit_with_the_slips_secret() {
+    use crate::http::LEADER;
+    use crate::web_screens::{act, house_permit_in_review, in_state, wait_for};
+    use serde_json::json;
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let (code, status_path) = house_permit_in_review(&s, "papers-6");
+    let page_path = status_path.replace("/v1/status/", "/tra-cuu/");
+    let secret = page_path
+        .split("secret=")
+        .nth(1)
+        .expect("secret")
+        .to_string();
+    let page = s.get(&page_path, None).text();
+    assert!(!page.contains("supplement-online"), "nothing asked yet");
+    // Nor may the secret upload anything now.
+    let boundary = "----motcua-test-c1t1";
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let body = multipart(boundary, "", "ban-ve-thiet-ke", "mat-cat.pdf", PDF);
+    let upload_to = format!("/tra-cuu/{code}/giay-to?secret={secret}");
+    let r = s.request(
+        "POST",
+        &upload_to,
+        None,
+        &[("content-type", &content_type)],
+        Some(&body),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+
+    act(&s, HA_TANG, &code, "xong-quy-hoach", json!({}));
+    act(&s, HA_TANG, &code, "xong-ket-cau", json!({}));
+    act(&s, HA_TANG, &code, "yeu-cau-bo-sung-tham-dinh", json!({}));
+    wait_for(&s, &code, |d| in_state(d, "cho-bo-sung-tham-dinh"));
+    let page = s.get(&page_path, None).text();
+    assert!(
+        page.contains("id=\"supplement-online\""),
+        "the form is offered"
+    );
+    // A wrong secret stores nothing.
+    let wrong = format!(
+        "/tra-cuu/{code}/giay-to?secret={}",
+        "0".repeat(secret.len())
+    );
+    let r = s.request(
+        "POST",
+        &wrong,
+        None,
+        &[("content-type", &content_type)],
+        Some(&body),
+    );
+    assert_eq!(r.status, 404);
+    let r = s.request(
+        "POST",
+        &upload_to,
+        None,
+        &[("content-type", &content_type)],
+        Some(&body),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let list = s
+        .get(&format!("/v1/dossiers/{code}/documents"), Some(HA_TANG))
+        .json();
+    assert_eq!(list["papers"][0]["source"], "applicant", "{list}");
+    assert_eq!(list["papers"][0]["kind"], "ban-ve-thiet-ke");
+
+    // The office goes on; the leader attaches the signed permit; the desk returns it.
+    act(&s, CITIZEN, &code, "nop-bo-sung-tham-dinh", json!({}));
+    wait_for(&s, &code, |d| in_state(d, "tong-hop"));
+    act(&s, HA_TANG, &code, "trinh-lanh-dao", json!({}));
+    let permit = b"%PDF-1.7\n% giay phep xay dung, da ky\n%%EOF\n";
+    let r = upload(&s, LEADER, &code, "giay-phep", "giay-phep.pdf", permit);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["source"], "officer");
+    let page = s.get(&page_path, None).text();
+    assert!(
+        !page.contains("id=\"results\""),
+        "not released before it is returned"
+    );
+    act(&s, LEADER, &code, "ky-giay-phep", json!({}));
+    act(&s, DESK, &code, "tra-giay-phep", json!({}));
+    let page = s.get(&page_path, None).text();
+    let href = format!("/tra-cuu/{code}/giay-to/{}?secret={secret}", sha256(permit));
+    assert!(
+        page.contains(&href.replace('&', "&amp;")) || page.contains(&href),
+        "{page}"
+    );
+    let r = s.get(&href, None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, permit);
+    // The applicant's own supplement is not a result: not served on the public page.
+    let other = format!("/tra-cuu/{code}/giay-to/{}?secret={secret}", sha256(PDF));
+    assert_eq!(s.get(&other, None).status, 404);
+}

@@ -128,6 +128,7 @@ pub(crate) async fn read_body(State(s): State<Shared>, req: Request, next: Next)
     // A paper's upload is streamed to the store by its handler, with its own size limit.
     if crate::api::papers::is_upload(req.method(), req.uri().path())
         || crate::web::papers::is_upload(req.method(), req.uri().path())
+        || crate::web::citizen_papers::is_upload(req.method(), req.uri().path())
     {
         return next.run(req).await;
     }

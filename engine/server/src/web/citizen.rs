@@ -77,6 +77,9 @@ struct Status {
     result: String,
     steps: Vec<StepLine>,
     awaited: Vec<AwaitedLine>,
+    papers: super::citizen_papers::Offered,
+    /// Where the supplement form posts (the page's own address, secret included).
+    upload_to: String,
 }
 
 fn instant(text: &str) -> String {
@@ -119,8 +122,18 @@ async fn status(
     }
     let state = s.clone();
     let c = code.clone();
-    let (view, names, standing, paused) = blocking(move || {
+    let secret = q.secret.clone();
+    let (view, names, standing, paused, papers) = blocking(move || {
         let view = citizen_view(&state, &c)?;
+        let papers = state
+            .engine
+            .dossier(&c)
+            .ok()
+            .and_then(|d| {
+                let p = state.engine.pinned_procedure(&d).ok()?;
+                Some(super::citizen_papers::offered(&p, &d, &c, &secret))
+            })
+            .unwrap_or_default();
         // Where the clock stands (paused while the citizen supplements, late by how much),
         // beside the appointment it may move.
         let clocks = state
@@ -156,7 +169,7 @@ async fn status(
                     .collect()
             })
             .unwrap_or_default();
-        Ok::<_, Problem>((view, names, standing, paused))
+        Ok::<_, Problem>((view, names, standing, paused, papers))
     })
     .await??;
     let Some(v) = view else {
@@ -184,6 +197,12 @@ async fn status(
                 .unwrap_or_else(|_| v.appointment.clone())
         },
         standing: if paused { String::new() } else { standing },
+        papers,
+        upload_to: format!(
+            "/tra-cuu/{}/giay-to?secret={}",
+            super::urlencode(&code),
+            super::urlencode(&q.secret)
+        ),
         open: v.open,
         result: match v.result.as_deref() {
             Some("early") => "Trả kết quả sớm hạn",

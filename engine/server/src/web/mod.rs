@@ -27,6 +27,7 @@ use crate::problem::Problem;
 mod author;
 mod chart;
 mod citizen;
+pub(crate) mod citizen_papers;
 mod desk;
 mod diagram;
 mod dossier;
@@ -65,6 +66,7 @@ pub fn routes() -> Router<Shared> {
         .merge(citizen::routes())
         .merge(forms::routes())
         .merge(papers::routes())
+        .merge(citizen_papers::routes())
 }
 
 /// How a person the audit log names by id reads on a screen or a printed form: their full
