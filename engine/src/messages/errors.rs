@@ -408,16 +408,7 @@ fn expectation(e: &Expected) -> String {
 mod tests {
     use super::*;
 
-    fn permit() -> Procedure {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../procedures/cap-phep-xay-dung-nha-o.yaml"
-        );
-        let source = std::fs::read_to_string(path).expect("sample");
-        crate::procedure::load_and_check_str(&source, path)
-            .procedure
-            .expect("valid sample")
-    }
+    use crate::messages::sample_permit as permit;
 
     #[test]
     fn a_refusal_names_steps_and_roles_by_their_labels() {

@@ -185,16 +185,7 @@ mod tests {
         id.to_string()
     }
 
-    fn permit() -> crate::procedure::Procedure {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../procedures/cap-phep-xay-dung-nha-o.yaml"
-        );
-        let source = std::fs::read_to_string(path).expect("sample");
-        crate::procedure::load_and_check_str(&source, path)
-            .procedure
-            .expect("valid sample")
-    }
+    use crate::messages::sample_permit as permit;
 
     #[test]
     fn a_pause_says_the_clock_waits_on_the_citizen() {

@@ -31,3 +31,16 @@ pub mod fields;
 pub mod format;
 pub mod labels;
 pub mod requests;
+
+/// The construction-permit sample, whose labels the catalogue's tests expect in sentences.
+#[cfg(test)]
+pub(crate) fn sample_permit() -> crate::procedure::Procedure {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../procedures/cap-phep-xay-dung-nha-o.yaml"
+    );
+    let source = std::fs::read_to_string(path).expect("sample");
+    crate::procedure::load_and_check_str(&source, path)
+        .procedure
+        .expect("valid sample")
+}

@@ -306,22 +306,56 @@ pub async fn get(
 ) -> Result<Response, Problem> {
     let found = blocking(move || {
         let (d, _) = readable(&s, &caller, &code)?;
-        let found = s.engine.paper(&d, &sha256).map_err(Problem::from)?;
-        let Some((paper, mut bytes)) = found else {
-            return Err(Problem::not_found(
-                motcua::messages::requests::paper_not_found(&code),
-            ));
-        };
-        // Read on the blocking pool; a paper is at most MAX_FILE.
-        let mut all = Vec::with_capacity(paper.size.min(MAX_FILE) as usize);
-        bytes
-            .read_to_end(&mut all)
-            .map_err(|e| Problem::internal(format!("reading a paper: {e}")))?;
-        Ok::<_, Problem>((paper, all))
+        read_paper(&s, &d, &sha256)
     })
     .await??;
     let (paper, bytes) = found;
     Ok(download(&paper, bytes))
+}
+
+/// Feeds a browser's multipart file field to the store as it arrives; what was kept.
+pub(crate) async fn keep_field(
+    s: &Shared,
+    field: &mut axum::extract::multipart::Field<'_>,
+) -> Result<motcua::Kept, Problem> {
+    let (tx, keeping) = keeper(s);
+    loop {
+        match field.chunk().await {
+            Ok(Some(chunk)) => {
+                if tx.send(Ok(chunk)).await.is_err() {
+                    break;
+                }
+            }
+            Ok(None) => break,
+            Err(e) => {
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                break;
+            }
+        }
+    }
+    drop(tx);
+    keeping
+        .await
+        .map_err(|e| Problem::internal(format!("the upload's worker failed: {e}")))?
+        .map_err(Problem::from)
+}
+
+/// One of `d`'s papers, whole (at most [`MAX_FILE`]), or 404 naming the dossier.
+pub(crate) fn read_paper(
+    s: &super::State,
+    d: &motcua::dossier::Dossier,
+    sha256: &str,
+) -> Result<(Paper, Vec<u8>), Problem> {
+    let Some((paper, mut bytes)) = s.engine.paper(d, sha256).map_err(Problem::from)? else {
+        return Err(Problem::not_found(
+            motcua::messages::requests::paper_not_found(&d.code),
+        ));
+    };
+    let mut all = Vec::with_capacity(paper.size.min(MAX_FILE) as usize);
+    bytes
+        .read_to_end(&mut all)
+        .map_err(|e| Problem::internal(format!("reading a paper: {e}")))?;
+    Ok((paper, all))
 }
 
 /// A paper's bytes as a download a browser will neither run nor sniff.

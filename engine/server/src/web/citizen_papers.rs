@@ -137,15 +137,7 @@ async fn download(
                 motcua::messages::requests::paper_not_found(&code),
             ));
         }
-        let Some((paper, mut bytes)) = s.engine.paper(&d, &sha256).map_err(Problem::from)? else {
-            return Err(Problem::not_found(
-                motcua::messages::requests::paper_not_found(&code),
-            ));
-        };
-        let mut all = Vec::new();
-        std::io::Read::read_to_end(&mut bytes, &mut all)
-            .map_err(|e| Problem::internal(format!("reading a paper: {e}")))?;
-        Ok::<_, Problem>((paper, all))
+        crate::api::papers::read_paper(&s, &d, &sha256)
     })
     .await??;
     Ok(Html(crate::api::papers::download(&found.0, found.1)))
@@ -173,28 +165,7 @@ async fn upload(
             Some("kind") => kind = field.text().await.ok(),
             Some("file") => {
                 name = paper::safe_name(field.file_name().unwrap_or_default());
-                let (tx, keeping) = crate::api::papers::keeper(&s);
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if tx.send(Ok(chunk)).await.is_err() {
-                                break;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                            break;
-                        }
-                    }
-                }
-                drop(tx);
-                kept = Some(
-                    keeping
-                        .await
-                        .map_err(|e| Problem::internal(format!("the upload's worker failed: {e}")))?
-                        .map_err(Problem::from)?,
-                );
+                kept = Some(crate::api::papers::keep_field(&s, &mut field).await?);
             }
             _ => {}
         }

@@ -120,16 +120,7 @@ async fn download(
 ) -> Screen {
     let found = blocking(move || {
         let (d, _) = readable(&s, &v.caller, &code)?;
-        let found = s.engine.paper(&d, &sha256).map_err(Problem::from)?;
-        let Some((paper, mut bytes)) = found else {
-            return Err(Problem::not_found(
-                motcua::messages::requests::paper_not_found(&code),
-            ));
-        };
-        let mut all = Vec::new();
-        std::io::Read::read_to_end(&mut bytes, &mut all)
-            .map_err(|e| Problem::internal(format!("reading a paper: {e}")))?;
-        Ok::<_, Problem>((paper, all))
+        crate::api::papers::read_paper(&s, &d, &sha256)
     })
     .await??;
     Ok(super::Html(crate::api::papers::download(&found.0, found.1)))
@@ -164,31 +155,7 @@ async fn attach(
                     break;
                 }
                 name = paper::safe_name(field.file_name().unwrap_or_default());
-                let (tx, keeping) = crate::api::papers::keeper(&s);
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if tx.send(Ok(chunk)).await.is_err() {
-                                break;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                            break;
-                        }
-                    }
-                }
-                drop(tx);
-                kept = Some(
-                    keeping
-                        .await
-                        .map_err(|e| Problem::internal(format!("the upload's worker failed: {e}")))?
-                        .map_err(|e| {
-                            v.caller
-                                .engine_error(&s, e, &motcua::messages::errors::NoNames)
-                        })?,
-                );
+                kept = Some(crate::api::papers::keep_field(&s, &mut field).await?);
             }
             _ => {}
         }
