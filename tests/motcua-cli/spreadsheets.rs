@@ -271,3 +271,47 @@ fn the_audit_log_downloads_as_a_csv_and_an_xlsx_with_local_times_and_labels() {
     assert_eq!(from_screen.status, 200, "{}", from_screen.text());
     assert_eq!(workbook(&from_screen.body, columns::SHEET_AUDIT), sheet);
 }
+
+#[test]
+fn the_staff_search_list_downloads_whole_for_excel() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    let codes: Vec<String> = (0..3).map(|i| receive(&s, &format!("list-{i}"))).collect();
+    let cookie = s.sign_in(DESK.token);
+    let get = |path: &str| s.request("GET", path, None, &[("cookie", &cookie)], None);
+    let page = get("/tim-kiem?q=nguyen+thi+mai").text();
+    assert!(
+        page.contains("id=\"search-xlsx\""),
+        "offered beside the list"
+    );
+
+    let csv = get("/tim-kiem?q=nguyen+thi+mai&tai=csv");
+    assert_eq!(csv.status, 200);
+    let rows = excel_csv(&csv.body);
+    assert_eq!(rows[0][0], "Mã hồ sơ");
+    assert_eq!(rows.len(), 1 + codes.len(), "{rows:?}");
+    for code in &codes {
+        assert!(rows.iter().any(|r| &r[0] == code), "{code} listed");
+    }
+    assert!(
+        rows[1..].iter().all(|r| r[2] == "Nguyễn Thị Mai"),
+        "Vietnamese intact"
+    );
+
+    let xlsx = get("/tim-kiem?q=nguyen+thi+mai&tai=xlsx");
+    assert_eq!(xlsx.status, 200);
+    let sheet = workbook(&xlsx.body, "Hồ sơ");
+    assert_eq!(sheet.len(), 1 + codes.len());
+    assert_eq!(sheet[1][2], Data::String("Nguyễn Thị Mai".into()));
+    assert!(
+        matches!(sheet[1][6], Data::DateTime(_) | Data::Float(_)),
+        "the receipt as an Excel date: {:?}",
+        sheet[1][6]
+    );
+    // A format that is not offered is said on the page, not served.
+    assert!(
+        get("/tim-kiem?q=x&tai=pdf")
+            .text()
+            .contains("Định dạng tải về")
+    );
+}

@@ -171,8 +171,10 @@ fn a_false_guard_refuses_with_its_label() {
     let offered = h.engine.available_actions(&d.code, &structure()).unwrap();
     let dat = offered.iter().find(|a| a.action == "dat_ket_cau").unwrap();
     assert_eq!(
-        dat.refused.as_deref(),
-        Some("Nhà riêng lẻ không quá 7 tầng")
+        dat.refused,
+        Some(motcua::dossier::transition::Unavailable::Guard {
+            label: "Nhà riêng lẻ không quá 7 tầng".into()
+        })
     );
 }
 

@@ -358,7 +358,15 @@ fn an_apology_is_only_for_a_dossier_late_or_nearly_so() {
     let d = to_sign_off(&desk);
     let offered = desk.engine.available_actions_of(&d, &leader()).unwrap();
     let apology = offered.iter().find(|a| a.action == "xin_loi_ky").unwrap();
-    let why = apology.refused.as_deref().expect("not offered yet");
+    assert_eq!(
+        apology.refused,
+        Some(motcua::dossier::transition::Unavailable::ApologyTooEarly),
+        "not offered yet"
+    );
+    let why = motcua::messages::errors::unavailable(
+        apology.refused.as_ref().expect("refused"),
+        &motcua::messages::errors::NoNames,
+    );
     assert!(why.contains("trễ hạn"), "{why}");
     let early = desk
         .take_with(

@@ -184,8 +184,15 @@ fn a_result_must_be_attached_before_it_is_returned_and_the_validator_knows_the_k
     let offered = h.engine.available_actions_of(&d, &officer).unwrap();
     let tra = offered.iter().find(|a| a.action == "tra").expect("offered");
     assert_eq!(
-        tra.refused.as_deref(),
-        Some("cần đính kèm trước: Văn bản trả lời")
+        tra.refused,
+        Some(motcua::dossier::transition::Unavailable::PapersMissing {
+            kinds: vec!["ket-qua".into()]
+        })
+    );
+    let p = h.engine.procedure("fixture").expect("loaded");
+    assert_eq!(
+        motcua::messages::errors::unavailable(tra.refused.as_ref().expect("refused"), &p.procedure),
+        "cần đính kèm trước: Văn bản trả lời"
     );
     let e = act(&h, &d, "tra", officer.clone()).unwrap_err();
     assert_eq!(e.code(), "documents_required", "{e}");

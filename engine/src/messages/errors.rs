@@ -369,6 +369,29 @@ pub fn refusal(r: &Refusal, names: &dyn Names) -> String {
     }
 }
 
+/// Why an action offered now would be refused, said beside it on the screen and in the API.
+pub fn unavailable(u: &crate::dossier::transition::Unavailable, names: &dyn Names) -> String {
+    use crate::dossier::transition::Unavailable as U;
+    match u {
+        U::Guard { label } => label.clone(),
+        U::GuardError { .. } => {
+            "Điều kiện của thao tác không tính được trên dữ liệu hồ sơ; vui lòng báo người soạn thủ tục."
+                .into()
+        }
+        U::ApologyTooEarly => {
+            "chỉ xin lỗi khi hồ sơ đã quá hạn hoặc sắp đến hạn (hồ sơ sẽ bị tính là trễ hạn)".into()
+        }
+        U::PapersMissing { kinds } => format!(
+            "cần đính kèm trước: {}",
+            kinds
+                .iter()
+                .map(|k| names.document(k).unwrap_or_else(|| k.clone()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// `granted` is the engine's own duration text ("3 working days"); worded when it parses.
 fn granted_words(granted: &str) -> String {
     granted

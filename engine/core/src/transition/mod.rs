@@ -519,25 +519,19 @@ pub fn available(p: &Definition, d: &Dossier, actor: &Actor, env: &Env<'_>) -> V
             let too_early = action.apology && !late_or_nearly(p, d, &action.from, env);
             let missing = missing_papers(action, d);
             let refusal = match p.guards.get(&action.id) {
-                _ if !missing.is_empty() => Some(format!(
-                    "cần đính kèm trước: {}",
-                    missing
-                        .iter()
-                        .map(|k| p.procedure.paper_kind(k).unwrap_or(k))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
-                _ if too_early => Some(
-                    "chỉ xin lỗi khi hồ sơ đã quá hạn hoặc sắp đến hạn (hồ sơ sẽ bị tính là trễ hạn)"
-                        .to_string(),
-                ),
+                _ if !missing.is_empty() => Some(Unavailable::PapersMissing { kinds: missing }),
+                _ if too_early => Some(Unavailable::ApologyTooEarly),
                 Some(g) => match g.allows(&d.data, Some(d), &serde_json::json!({}), actor, now) {
                     Ok(true) => None,
-                    Ok(false) => Some(g.label.clone()),
+                    Ok(false) => Some(Unavailable::Guard {
+                        label: g.label.clone(),
+                    }),
                     // Guards over `input` cannot be judged before the input exists.
                     Err(_) if g.reads_input => None,
                     // Listed as available, it would only be refused when taken: say why now.
-                    Err(e) => Some(format!("the guard cannot be evaluated: {e}")),
+                    Err(e) => Some(Unavailable::GuardError {
+                        message: e.to_string(),
+                    }),
                 },
                 None => None,
             };
@@ -577,6 +571,20 @@ fn needs_reason(action: &crate::procedure::Action) -> bool {
     action.comment_required || action.extends.is_some() || action.apology
 }
 
+/// Why an action offered now would be refused if taken: data the message catalogue words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Unavailable {
+    /// Its guard is false on the dossier's data; the procedure's own words for it.
+    Guard { label: String },
+    /// Its guard cannot be evaluated on the data (a defect of the procedure).
+    GuardError { message: String },
+    /// An apology before the dossier is late or nearly so.
+    ApologyTooEarly,
+    /// Papers it requires are not attached yet (their kinds).
+    PapersMissing { kinds: Vec<String> },
+}
+
 /// One action an actor could take.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Availability {
@@ -589,7 +597,7 @@ pub struct Availability {
     /// Why the action cannot be taken now: the guard's label when it refuses, or why the guard
     /// cannot be evaluated on this dossier. `None`: available.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refused: Option<String>,
+    pub refused: Option<Unavailable>,
     /// The applicant's action, which this officer may take for them (`on_behalf: true`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_behalf: bool,

@@ -450,7 +450,7 @@ pub(crate) fn act_blocking(
     Ok(view(s, caller, &next, &p))
 }
 
-#[derive(Deserialize, IntoParams, Default)]
+#[derive(Deserialize, IntoParams, Default, Clone)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {

@@ -103,7 +103,10 @@ pub fn actions(p: &Procedure, available: Vec<Availability>) -> Vec<ActionView> {
                 to: a.to,
                 inputs,
                 comment_required: a.comment_required,
-                refused: a.refused,
+                refused: a
+                    .refused
+                    .as_ref()
+                    .map(|u| motcua::messages::errors::unavailable(u, p)),
                 on_behalf: a.on_behalf,
             }
         })

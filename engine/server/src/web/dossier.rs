@@ -509,7 +509,10 @@ fn draw(
                     .map_or_else(|| a.to.clone(), |x| x.label.clone()),
                 id: a.action,
                 comment_required: a.comment_required,
-                refused: a.refused,
+                refused: a
+                    .refused
+                    .as_ref()
+                    .map(|u| motcua::messages::errors::unavailable(u, p)),
             };
             if let Some(k) = kept {
                 k.fill(&mut form);

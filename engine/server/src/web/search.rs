@@ -43,7 +43,13 @@ struct SearchParams {
     #[serde(default)]
     sap_xep: String,
     sau: Option<String>,
+    /// A download of the whole list for Excel: `csv` or `xlsx`.
+    #[serde(default)]
+    tai: String,
 }
+
+/// How many dossiers a downloaded list holds at most (pages of the listing read in turn).
+const EXPORT_ROWS: usize = 5_000;
 
 /// A wire enum chosen by its serde name; empty is "any".
 fn pick<T: serde::de::DeserializeOwned>(v: &str) -> Result<Option<T>, String> {
@@ -85,8 +91,8 @@ impl SearchParams {
         })
     }
 
-    /// The query string of this search with cursor `after`.
-    fn link(&self, after: &str) -> String {
+    /// The query string of this search, without a cursor.
+    fn query(&self) -> String {
         let pairs = [
             ("q", &self.q),
             ("thu_tuc", &self.thu_tuc),
@@ -98,12 +104,16 @@ impl SearchParams {
             ("pham_vi", &self.pham_vi),
             ("sap_xep", &self.sap_xep),
         ];
-        let mut out = String::from("/tim-kiem?");
+        let mut out = String::new();
         for (k, v) in pairs.iter().filter(|(_, v)| !v.trim().is_empty()) {
             out.push_str(&format!("{k}={}&", super::urlencode(v.trim())));
         }
-        out.push_str(&format!("sau={}", super::urlencode(after)));
         out
+    }
+
+    /// The address of this search with cursor `after`.
+    fn link(&self, after: &str) -> String {
+        format!("/tim-kiem?{}sau={}", self.query(), super::urlencode(after))
     }
 }
 
@@ -117,6 +127,7 @@ struct Hit {
     /// Where it is now: the active steps and their departments, or how it ended.
     place: String,
     received: String,
+    received_at: jiff::Timestamp,
     appointment: String,
     /// `overdue` when past its appointment with the clock running.
     class: &'static str,
@@ -136,6 +147,8 @@ struct SearchPage {
     next: Option<String>,
     truncated: bool,
     error: Option<String>,
+    /// This search's query string, for the downloads.
+    query: String,
 }
 
 async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams>) -> Screen {
@@ -162,12 +175,7 @@ async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
         .filter(|(id, _)| who.has(AUDITOR) || who.departments.contains(id))
         .cloned()
         .collect();
-    let department_name = |id: &str| {
-        names
-            .iter()
-            .find(|(d, _)| d == id)
-            .map_or_else(|| id.to_string(), |(_, n)| n.clone())
-    };
+    let department_name = |id: &str| department_of(&names, id);
     let asked = q.sau.is_some()
         || [
             &q.q,
@@ -193,6 +201,7 @@ async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
         next: None,
         truncated: false,
         error: None,
+        query: q.query(),
     };
     let params = match q.to_api() {
         Ok(p) => p,
@@ -207,6 +216,42 @@ async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
         sort: params.sort.or(scope_closed.then_some(SortName::Received)),
         ..params
     };
+    let download = match q.tai.as_str() {
+        "" => None,
+        "csv" => Some(false),
+        "xlsx" => Some(true),
+        other => {
+            shown.error = Some(format!("Định dạng tải về '{other}' không có."));
+            return Ok(Html(page(&shown)));
+        }
+    };
+    if let Some(xlsx) = download {
+        let state = s.clone();
+        let caller = v.caller.clone();
+        let names = names.clone();
+        let hits = blocking(move || {
+            let department_name = |id: &str| department_of(&names, id);
+            let mut all = vec![];
+            let mut params = params;
+            loop {
+                let found = find(&state, &caller, params.clone())?;
+                let now = state.engine.clock().now();
+                all.extend(
+                    found
+                        .dossiers
+                        .iter()
+                        .map(|(d, c)| hit(d, c, now, &department_name)),
+                );
+                match found.next {
+                    Some(n) if all.len() < EXPORT_ROWS => params.cursor = Some(n),
+                    _ => break,
+                }
+            }
+            Ok::<_, crate::problem::Problem>(all)
+        })
+        .await??;
+        return Ok(Html(sheet(&hits, xlsx)?));
+    }
     let state = s.clone();
     let caller = v.caller.clone();
     let found = blocking(move || find(&state, &caller, params)).await?;
@@ -222,46 +267,105 @@ async fn search(State(s): State<Shared>, v: Viewer, Query(q): Query<SearchParams
     shown.hits = found
         .dossiers
         .iter()
-        .map(|(d, c)| {
-            let p = &c.procedure;
-            let place = match &d.ending {
-                Some(e) => p
-                    .state(&e.state)
-                    .map_or_else(|| e.state.clone(), |x| x.label.clone()),
-                None => d
-                    .tokens
-                    .iter()
-                    .filter(|t| !t.waiting)
-                    .map(|t| {
-                        let label = p
-                            .state(&t.state)
-                            .map_or_else(|| t.state.clone(), |x| x.label.clone());
-                        match &t.department {
-                            Some(dep) => format!("{label} ({})", department_name(dep)),
-                            None => label,
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            };
-            Hit {
-                code: d.code.clone(),
-                procedure: p.name.clone(),
-                applicant: d.applicant.name.clone(),
-                applicant_id: d.applicant.id.clone(),
-                status: status_label(d.status).to_string(),
-                place,
-                received: fmt::when(d.clock.received_at),
-                appointment: if d.clock.paused_since.is_some() && d.is_open() {
-                    labels::clock(Some(motcua::deadline::ClockState::Paused)).to_string()
-                } else {
-                    fmt::appointment(d.clock.due_at)
-                },
-                class: if d.is_overdue_at(now) { "overdue" } else { "" },
-            }
-        })
+        .map(|(d, c)| hit(d, c, now, &department_name))
         .collect();
     shown.next = found.next.as_deref().map(|n| q.link(n));
     shown.truncated = found.truncated;
     Ok(Html(page(&shown)))
+}
+
+/// A department's name from the catalogue's (id, name) pairs.
+fn department_of(names: &[(String, String)], id: &str) -> String {
+    names
+        .iter()
+        .find(|(d, _)| d == id)
+        .map_or_else(|| id.to_string(), |(_, n)| n.clone())
+}
+
+/// One dossier as the list shows it.
+fn hit(
+    d: &motcua::dossier::Dossier,
+    c: &motcua::catalog::Compiled,
+    now: jiff::Timestamp,
+    department_name: &dyn Fn(&str) -> String,
+) -> Hit {
+    let p = &c.procedure;
+    let place = match &d.ending {
+        Some(e) => p
+            .state(&e.state)
+            .map_or_else(|| e.state.clone(), |x| x.label.clone()),
+        None => d
+            .tokens
+            .iter()
+            .filter(|t| !t.waiting)
+            .map(|t| {
+                let label = p
+                    .state(&t.state)
+                    .map_or_else(|| t.state.clone(), |x| x.label.clone());
+                match &t.department {
+                    Some(dep) => format!("{label} ({})", department_name(dep)),
+                    None => label,
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+    };
+    Hit {
+        code: d.code.clone(),
+        procedure: p.name.clone(),
+        applicant: d.applicant.name.clone(),
+        applicant_id: d.applicant.id.clone(),
+        status: status_label(d.status).to_string(),
+        place,
+        received: fmt::when(d.clock.received_at),
+        received_at: d.clock.received_at,
+        appointment: if d.clock.paused_since.is_some() && d.is_open() {
+            labels::clock(Some(motcua::deadline::ClockState::Paused)).to_string()
+        } else {
+            fmt::appointment(d.clock.due_at)
+        },
+        class: if d.is_overdue_at(now) { "overdue" } else { "" },
+    }
+}
+
+/// The list as a spreadsheet download (CSV for Excel, or `.xlsx`).
+fn sheet(hits: &[Hit], xlsx: bool) -> Result<axum::response::Response, crate::problem::Problem> {
+    use motcua::sheet::{Cell, Sheet};
+    let sheet = Sheet {
+        name: motcua::messages::columns::SHEET_SEARCH,
+        header: motcua::messages::columns::SEARCH
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        rows: hits
+            .iter()
+            .map(|h| {
+                vec![
+                    Cell::text(&h.code),
+                    Cell::text(&h.procedure),
+                    Cell::text(&h.applicant),
+                    Cell::text(&h.applicant_id),
+                    Cell::text(&h.status),
+                    Cell::text(&h.place),
+                    Cell::Time(h.received_at),
+                    Cell::text(&h.appointment),
+                ]
+            })
+            .collect(),
+    };
+    if xlsx {
+        let bytes = motcua::sheet::xlsx::write(&sheet)
+            .map_err(|e| crate::problem::Problem::internal(e.to_string()))?;
+        Ok(crate::api::audit::download(
+            bytes,
+            crate::api::audit::XLSX,
+            "ho-so.xlsx",
+        ))
+    } else {
+        Ok(crate::api::audit::download(
+            motcua::sheet::csv::write(&sheet),
+            "text/csv; charset=utf-8",
+            "ho-so.csv",
+        ))
+    }
 }
