@@ -169,10 +169,35 @@ fn hostile_and_out_of_turn_uploads_are_refused_and_attach_nothing() {
     );
     assert_eq!(r.status, 404);
     assert_eq!(version(&s), before, "nothing was attached");
+    // Refused for who or what they are, before a byte was kept: the folder holds nothing
+    // (the markup was read to be refused, and not kept either).
+    let kept: usize = std::fs::read_dir(dir.path().join("data/papers"))
+        .expect("papers folder")
+        .flatten()
+        .filter(|e| e.file_name() != "tmp")
+        .map(|e| std::fs::read_dir(e.path()).map_or(0, |d| d.count()))
+        .sum();
+    assert_eq!(kept, 0, "no file kept for a refused upload");
+    // A raw byte in an encoded name is read, not a panic.
+    let r = s.request(
+        "POST",
+        &format!("/v1/dossiers/{code}/documents?kind=giay-to-dat"),
+        Some(DESK),
+        &[(
+            "content-disposition",
+            "attachment; filename*=UTF-8''%a\u{e9}x.pdf",
+        )],
+        Some(PDF),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
     let list = s
         .get(&format!("/v1/dossiers/{code}/documents"), Some(DESK))
         .json();
-    assert_eq!(list["papers"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        list["papers"].as_array().map(Vec::len),
+        Some(1),
+        "only the one with the odd name: {list}"
+    );
 }
 
 #[test]
@@ -345,7 +370,7 @@ fn documents_gc_removes_what_no_entry_names_and_verify_still_holds() {
         upload(&s, DESK, &code, "giay-to-dat", "gcn.pdf", PDF).status,
         201
     );
-    // Kept, then refused for its kind: a file no entry names.
+    // Refused for its kind before a byte is kept.
     let mut other = PDF.to_vec();
     other.extend_from_slice(b"% refused\n");
     assert_eq!(
@@ -353,6 +378,11 @@ fn documents_gc_removes_what_no_entry_names_and_verify_still_holds() {
         422
     );
     s.terminate();
+    // A file whose attach never came (the server killed between keeping and committing).
+    let sha = sha256(&other);
+    let orphan = dir.path().join("data/papers").join(&sha[..2]);
+    std::fs::create_dir_all(&orphan).expect("folder");
+    std::fs::write(orphan.join(&sha), &other).expect("orphan");
     let data = dir.path().join("data");
     let data = data.to_str().expect("path");
     let out = run(&["documents", "gc", "--data", data, "--grace", "0s"]);
@@ -458,4 +488,74 @@ fn the_citizen_uploads_a_requested_supplement_and_downloads_the_permit_with_the_
     // The applicant's own supplement is not a result: not served on the public page.
     let other = format!("/tra-cuu/{code}/giay-to/{}?secret={secret}", sha256(PDF));
     assert_eq!(s.get(&other, None).status, 404);
+}
+
+/// A scan of several MiB: a PDF header, then pages of bytes.
+fn big_scan(mib: usize, seed: u8) -> Vec<u8> {
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    bytes.extend((0..mib * 1024 * 1024).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    bytes
+}
+
+#[test]
+fn a_scan_of_several_megabytes_streams_in_and_out_through_the_api_and_the_page() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let (code, _) = receive(
+        &s,
+        "papers-7",
+        crate::http::house_permit()["documents"].clone(),
+    );
+    let scan = big_scan(3, 1);
+    let r = upload(&s, DESK, &code, "giay-to-dat", "gcn.pdf", &scan);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = s.get(
+        &format!("/v1/dossiers/{code}/documents/{}", sha256(&scan)),
+        Some(HA_TANG),
+    );
+    assert_eq!((r.status, r.body.len()), (200, scan.len()));
+    assert_eq!(sha256(&r.body), sha256(&scan));
+
+    // The same through the dossier page's form (multipart, past the door's 1 MiB).
+    let desk = s.sign_in(DESK.token);
+    let page = s
+        .request(
+            "GET",
+            &format!("/ho-so/{code}"),
+            None,
+            &[("cookie", &desk)],
+            None,
+        )
+        .text();
+    let boundary = "----motcua-test-big";
+    let second = big_scan(2, 7);
+    let body = multipart(
+        boundary,
+        &csrf_of(&page),
+        "ban-ve-thiet-ke",
+        "ban-ve.pdf",
+        &second,
+    );
+    let r = s.request(
+        "POST",
+        &format!("/ho-so/{code}/giay-to"),
+        None,
+        &[
+            ("cookie", &desk),
+            (
+                "content-type",
+                &format!("multipart/form-data; boundary={boundary}"),
+            ),
+        ],
+        Some(&body),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let r = s.request(
+        "GET",
+        &format!("/ho-so/{code}/giay-to/{}", sha256(&second)),
+        None,
+        &[("cookie", &desk)],
+        None,
+    );
+    assert_eq!(sha256(&r.body), sha256(&second));
 }

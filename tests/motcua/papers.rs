@@ -234,3 +234,21 @@ fn files_no_entry_names_are_collected_and_attached_ones_never() {
     let checked = motcua::audit::papers::verify(reader, h.engine.files()).unwrap();
     assert_eq!((checked.papers, checked.failed.len()), (1, 0));
 }
+
+#[test]
+fn a_file_kept_again_is_young_again_and_not_collected_from_the_attach_to_come() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let first = keep(&h.engine, SCAN);
+    // Old enough to collect, then the same bytes are uploaded again for an attach.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = keep(&h.engine, SCAN);
+    assert_eq!(first.sha256, again.sha256, "one file for the same bytes");
+    let collected = motcua::audit::papers::collect(
+        h.engine.store(),
+        h.engine.files(),
+        std::time::Duration::from_secs(1),
+    )
+    .unwrap();
+    assert!(collected.removed.is_empty(), "{collected:?}");
+    assert_eq!(h.engine.files().list().unwrap(), vec![again.sha256]);
+}

@@ -32,15 +32,15 @@ fn grace(text: &str) -> Result<std::time::Duration, String> {
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
     );
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("'{text}' is not like 90s, 30m or 24h"))?;
+    let bad = || format!("'{text}' is not like 90s, 30m or 24h");
+    let n: u64 = n.parse().map_err(|_| bad())?;
     let seconds = match unit {
-        "s" | "" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => return Err(format!("'{text}' is not like 90s, 30m or 24h")),
-    };
+        "s" | "" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }
+    .ok_or_else(bad)?;
     Ok(std::time::Duration::from_secs(seconds))
 }
 
@@ -56,6 +56,11 @@ fn gc(a: GcArgs) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("error[{}]: {e}", e.code())
     };
     let collected = match a.store.as_deref() {
+        // A shared store keeps receiving uploads while this runs: a file kept minutes ago may
+        // be on its way to its attach.
+        Some(_) if a.grace < std::time::Duration::from_secs(600) => {
+            anyhow::bail!("--grace must be at least 10m on a PostgreSQL store that nodes use")
+        }
         Some(url) => {
             let reader = super::cmd_audit::open_reading(&a.data, Some(url))?;
             let files = motcua::store::pg::PgFiles::open(url).map_err(failed)?;

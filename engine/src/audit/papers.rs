@@ -130,10 +130,13 @@ pub fn collect(
     let named = referenced(reader)?;
     let mut collected = Collected::default();
     for sha in candidates {
-        if !named.contains(&sha) {
-            files
-                .remove(&sha)
-                .map_err(|e| Error::Read(format!("removing paper {sha}: {e}")))?;
+        // Only if still old: kept again since the listing, it is on its way to an attach
+        // the references read above may not show yet.
+        if !named.contains(&sha)
+            && files
+                .remove_if_older(&sha, grace)
+                .map_err(|e| Error::Read(format!("removing paper {sha}: {e}")))?
+        {
             collected.removed.push(sha);
         }
     }

@@ -41,6 +41,14 @@ impl Engine {
         }
     }
 
+    /// Whether `actor` may attach a paper of `kind` to `d` now (asked before keeping its
+    /// bytes, so a refused upload stores nothing).
+    pub fn may_attach(&self, d: &Dossier, actor: &Actor, kind: &str) -> Result<()> {
+        let p = self.pinned(d)?;
+        transition::may_attach(&p, d, actor, kind)?;
+        Ok(())
+    }
+
     /// Attaches a kept file to a dossier as a paper of `req.kind`; the dossier as stored
     /// after. Who may attach what is the pure step's decision.
     pub fn attach(&self, req: AttachRequest) -> Result<Dossier> {

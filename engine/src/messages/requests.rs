@@ -54,6 +54,7 @@ pub fn internal() -> String {
 pub fn bad_request(code: &str) -> String {
     match code {
         "not_found" => no_route(),
+        "busy" => "Máy chủ đang nhận nhiều tệp cùng lúc; vui lòng gửi lại sau giây lát.".into(),
         "unknown_action" => "Thủ tục không có thao tác này.".into(),
         "invalid_input" => "Thông tin kèm theo thao tác chưa hợp lệ.".into(),
         "unknown_procedure" => "Không có thủ tục này trong danh mục.".into(),

@@ -60,6 +60,9 @@ pub trait Files: Send + Sync {
     /// Removes what uploads cut short left (written under a temporary name) longer ago than
     /// `age`; how many.
     fn sweep_uploads(&self, age: std::time::Duration) -> Result<u64, Error>;
+    /// Removes a file only if it is still older than `age` (a file kept again meanwhile is
+    /// young again: its upload is on its way to an attach); whether it was removed.
+    fn remove_if_older(&self, sha256: &str, age: std::time::Duration) -> Result<bool, Error>;
 }
 
 /// A digest as the store names files: 64 lower-case hex digits, nothing else (it becomes a
@@ -128,8 +131,10 @@ impl Files for MemoryFiles {
             .files
             .lock()
             .map_err(|_| Error::Storage("poisoned".into()))?;
+        // Kept again: young again, so a collection does not take it from the attach to come.
         files
             .entry(stored.sha256.clone())
+            .and_modify(|(_, at)| *at = std::time::Instant::now())
             .or_insert_with(|| (std::sync::Arc::new(bytes), std::time::Instant::now()));
         Ok(stored)
     }
@@ -184,6 +189,19 @@ impl Files for MemoryFiles {
         // An upload in memory is kept whole or not at all.
         Ok(0)
     }
+
+    fn remove_if_older(&self, sha256: &str, age: std::time::Duration) -> Result<bool, Error> {
+        check_digest(sha256)?;
+        let mut files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Storage("poisoned".into()))?;
+        let old = files.get(sha256).is_some_and(|(_, at)| at.elapsed() >= age);
+        if old {
+            files.remove(sha256);
+        }
+        Ok(old)
+    }
 }
 
 impl std::fmt::Debug for MemoryFiles {
@@ -210,6 +228,10 @@ impl DirFiles {
     pub fn open(root: impl Into<PathBuf>) -> Result<DirFiles, Error> {
         let root = root.into();
         std::fs::create_dir_all(root.join("tmp")).map_err(|e| Error::Storage(e.to_string()))?;
+        if let Some(parent) = root.parent() {
+            sync_dir(parent)?;
+        }
+        sync_dir(&root)?;
         Ok(DirFiles { root })
     }
 
@@ -256,13 +278,15 @@ impl Files for DirFiles {
         };
         let dest = self.path_of(&stored.sha256);
         let dir = dest.parent().unwrap_or(&self.root).to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| Error::Storage(e.to_string()))?;
-        if dest.is_file() {
-            // The same bytes are there already (content-addressed): keep the first copy.
-            let _ = std::fs::remove_file(&tmp);
-        } else {
-            std::fs::rename(&tmp, &dest).map_err(|e| Error::Storage(e.to_string()))?;
+        if !dir.is_dir() {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::Storage(e.to_string()))?;
+            // A new `ab/` folder is itself a name in the root, durable once the root is synced.
+            sync_dir(&self.root)?;
         }
+        // Renamed over any copy already there: the same bytes (content-addressed), and fresh
+        // ones repair a copy damaged on disk; the new mtime makes the file young again, so a
+        // collection does not take it from the attach to come.
+        std::fs::rename(&tmp, &dest).map_err(|e| Error::Storage(e.to_string()))?;
         // The rename is durable only once the folder holding the name is synced.
         sync_dir(&dir)?;
         Ok(stored)
@@ -308,6 +332,15 @@ impl Files for DirFiles {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::Storage(e.to_string())),
         }
+    }
+
+    fn remove_if_older(&self, sha256: &str, age: std::time::Duration) -> Result<bool, Error> {
+        check_digest(sha256)?;
+        if !modified_before(&self.path_of(sha256), age)? {
+            return Ok(false);
+        }
+        self.remove(sha256)?;
+        Ok(true)
     }
 
     fn older_than(&self, age: std::time::Duration) -> Result<Vec<String>, Error> {

@@ -30,19 +30,7 @@ pub fn attach(
     env: &Env<'_>,
 ) -> Result<Transition, Error> {
     req.check()?;
-    if let Some(ending) = &d.ending {
-        return Err(Error::Closed {
-            code: d.code.clone(),
-            outcome: ending.outcome,
-        });
-    }
-    let proc_ = &p.procedure;
-    if proc_.paper_kind(&req.kind).is_none() {
-        return Err(Error::UnknownDocument {
-            procedure: proc_.id.clone(),
-            document: req.kind.clone(),
-        });
-    }
+    let source = may_attach(p, d, &req.actor, &req.kind)?;
     if !ACCEPTED.contains(&req.file.media_type.as_str()) {
         return Err(Error::BadInput {
             action: ATTACH.into(),
@@ -50,7 +38,6 @@ pub fn attach(
             expected: Expected::Paper,
         });
     }
-    let source = source_of(p, d, &req.actor, &req.kind)?;
     let actor = &req.actor;
     let version = d.papers.iter().filter(|x| x.kind == req.kind).count() as u32 + 1;
     let paper = Paper {
@@ -100,6 +87,30 @@ pub fn attach(
         procedures: vec![],
         plugins: vec![],
     })
+}
+
+/// Whether `actor` may attach a paper of `kind` to `d` now, and as whom; asked before a
+/// byte of the file is kept, and again by [`attach`].
+pub fn may_attach(
+    p: &Definition,
+    d: &Dossier,
+    actor: &crate::dossier::Actor,
+    kind: &str,
+) -> Result<Source, Error> {
+    if let Some(ending) = &d.ending {
+        return Err(Error::Closed {
+            code: d.code.clone(),
+            outcome: ending.outcome,
+        });
+    }
+    let proc_ = &p.procedure;
+    if proc_.paper_kind(kind).is_none() {
+        return Err(Error::UnknownDocument {
+            procedure: proc_.id.clone(),
+            document: kind.to_string(),
+        });
+    }
+    source_of(p, d, actor, kind)
 }
 
 /// The kinds of paper `actor` may attach to `d` now (what the screen offers), in the

@@ -26,7 +26,7 @@ mod resolution;
 
 pub use crate::dossier::request::{ActionRequest, AssignRequest, AttachRequest, Submission};
 pub use assign::{ASSIGN, assign};
-pub use attach::{ATTACH, attach, attachable};
+pub use attach::{ATTACH, attach, attachable, may_attach};
 pub use authorize::Requester;
 use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;

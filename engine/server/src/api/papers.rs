@@ -7,7 +7,7 @@ use std::io::Read;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use http_body_util::BodyExt;
 use motcua::dossier::paper::{self, File, Paper};
 use motcua::dossier::transition::AttachRequest;
@@ -114,18 +114,22 @@ fn file_name(headers: &HeaderMap) -> String {
 
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16);
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+        // Byte by byte: a header may hold any bytes, and a `&str` slice could split one.
+        let hi = bytes.get(i + 1).copied().and_then(hex);
+        let lo = bytes.get(i + 2).copied().and_then(hex);
+        match (bytes[i], hi, lo) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
         }
     }
     String::from_utf8_lossy(&out).into_owned()
@@ -152,6 +156,37 @@ impl Read for Chunks {
         self.current = self.current.slice(n..);
         Ok(n)
     }
+}
+
+/// How many uploads stream to the store at once, per server: each holds a blocking thread
+/// (and on PostgreSQL a connection) while its bytes arrive.
+pub const UPLOADS_AT_ONCE: usize = 8;
+
+static UPLOADS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(UPLOADS_AT_ONCE);
+
+/// A slot for one upload, or 503 when all are taken (retry shortly).
+pub(crate) fn upload_slot() -> Result<tokio::sync::SemaphorePermit<'static>, Problem> {
+    UPLOADS.try_acquire().map_err(|_| {
+        Problem::said(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "all upload slots are taken; retry in a moment",
+        )
+    })
+}
+
+/// The caller may read the dossier and attach a paper of `kind` to it now.
+pub(crate) fn allowed(
+    s: &super::State,
+    caller: &Caller,
+    code: &str,
+    kind: &str,
+) -> Result<(), Problem> {
+    let (d, p) = readable(s, caller, code)?;
+    let actor = access::actor_for(&caller.who, &d).map_err(|reason| caller.forbid(s, reason))?;
+    s.engine
+        .may_attach(&d, &actor, kind)
+        .map_err(|e| caller.engine_error(s, e, &p.procedure))
 }
 
 /// What feeds a file to the store: the chunks sent are written as they come, on the
@@ -197,33 +232,37 @@ pub async fn attach(
     body: Body,
 ) -> Result<Response, Problem> {
     let name = paper::safe_name(&file_name(&headers));
-    // Who may read the dossier is checked before a byte is stored.
-    let (state, c, who) = (s.clone(), code.clone(), caller.clone());
-    blocking(move || readable(&state, &who, &c).map(|_| ())).await??;
+    // Who may attach what is decided before a byte is stored: a refused upload keeps nothing.
+    let (state, c, who, kind) = (s.clone(), code.clone(), caller.clone(), q.kind.clone());
+    blocking(move || allowed(&state, &who, &c, &kind)).await??;
+    let _slot = upload_slot()?;
     let (tx, keeping) = keeper(&s);
     let mut body = body;
-    let timeout = s.limits.body_read_timeout;
-    let fed = tokio::time::timeout(timeout * 10, async {
-        while let Some(frame) = body.frame().await {
-            let chunk = match frame {
-                Ok(f) => match f.into_data() {
-                    Ok(d) => Ok(d),
-                    Err(_) => continue,
-                },
-                Err(e) => Err(std::io::Error::other(e.to_string())),
-            };
-            let failed = chunk.is_err();
-            if tx.send(chunk).await.is_err() || failed {
-                // The store stopped reading (too large, or a fault): nothing more to feed.
+    let stall = s.limits.body_read_timeout;
+    loop {
+        // Each piece must arrive within the body timeout: a stalled upload frees its slot.
+        let frame = match tokio::time::timeout(stall, body.frame()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                let _ = tx
+                    .send(Err(std::io::Error::other("the upload stalled")))
+                    .await;
                 break;
             }
+        };
+        let chunk = match frame {
+            Ok(f) => match f.into_data() {
+                Ok(d) => Ok(d),
+                Err(_) => continue,
+            },
+            Err(e) => Err(std::io::Error::other(e.to_string())),
+        };
+        let failed = chunk.is_err();
+        if tx.send(chunk).await.is_err() || failed {
+            // The store stopped reading (too large, or a fault): nothing more to feed.
+            break;
         }
-    })
-    .await;
-    if fed.is_err() {
-        let _ = tx
-            .send(Err(std::io::Error::other("the upload stalled")))
-            .await;
     }
     drop(tx);
     let kept = keeping
@@ -306,7 +345,7 @@ pub async fn get(
 ) -> Result<Response, Problem> {
     let found = blocking(move || {
         let (d, _) = readable(&s, &caller, &code)?;
-        read_paper(&s, &d, &sha256)
+        stream_paper(&s, &d, &sha256)
     })
     .await??;
     let (paper, bytes) = found;
@@ -318,17 +357,26 @@ pub(crate) async fn keep_field(
     s: &Shared,
     field: &mut axum::extract::multipart::Field<'_>,
 ) -> Result<motcua::Kept, Problem> {
+    let _slot = upload_slot()?;
     let (tx, keeping) = keeper(s);
+    let stall = s.limits.body_read_timeout;
     loop {
-        match field.chunk().await {
-            Ok(Some(chunk)) => {
+        // Each piece must arrive within the body timeout: a stalled upload frees its slot.
+        match tokio::time::timeout(stall, field.chunk()).await {
+            Ok(Ok(Some(chunk))) => {
                 if tx.send(Ok(chunk)).await.is_err() {
                     break;
                 }
             }
-            Ok(None) => break,
-            Err(e) => {
+            Ok(Ok(None)) => break,
+            Ok(Err(e)) => {
                 let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                break;
+            }
+            Err(_) => {
+                let _ = tx
+                    .send(Err(std::io::Error::other("the upload stalled")))
+                    .await;
                 break;
             }
         }
@@ -340,27 +388,61 @@ pub(crate) async fn keep_field(
         .map_err(Problem::from)
 }
 
-/// One of `d`'s papers, whole (at most [`MAX_FILE`]), or 404 naming the dossier.
-pub(crate) fn read_paper(
+/// One of `d`'s papers, streamed from the store in pieces (a scan is never held whole), or
+/// 404 naming the dossier. Call on the blocking pool: the reading runs on a thread of its own.
+pub(crate) fn stream_paper(
     s: &super::State,
     d: &motcua::dossier::Dossier,
     sha256: &str,
-) -> Result<(Paper, Vec<u8>), Problem> {
+) -> Result<(Paper, Body), Problem> {
     let Some((paper, mut bytes)) = s.engine.paper(d, sha256).map_err(Problem::from)? else {
         return Err(Problem::not_found(
             motcua::messages::requests::paper_not_found(&d.code),
         ));
     };
-    let mut all = Vec::with_capacity(paper.size.min(MAX_FILE) as usize);
-    bytes
-        .read_to_end(&mut all)
-        .map_err(|e| Problem::internal(format!("reading a paper: {e}")))?;
-    Ok((paper, all))
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match bytes.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    let chunk = axum::body::Bytes::copy_from_slice(&buf[..n]);
+                    if tx.blocking_send(Ok(chunk)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    Ok((paper, Body::new(Pieces(rx))))
+}
+
+/// A response body fed by the reading thread.
+struct Pieces(tokio::sync::mpsc::Receiver<std::io::Result<axum::body::Bytes>>);
+
+impl http_body::Body for Pieces {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|piece| piece.map(|r| r.map(http_body::Frame::data)))
+    }
 }
 
 /// A paper's bytes as a download a browser will neither run nor sniff.
-pub(crate) fn download(paper: &Paper, bytes: Vec<u8>) -> Response {
-    let mut res = bytes.into_response();
+pub(crate) fn download(paper: &Paper, body: Body) -> Response {
+    let mut res = Response::new(body);
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&paper.media_type) {
         h.insert(header::CONTENT_TYPE, v);

@@ -21,7 +21,12 @@ use crate::problem::Problem;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
-        .route("/tra-cuu/{code}/giay-to", post(upload))
+        .route(
+            "/tra-cuu/{code}/giay-to",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(
+                super::papers::UPLOAD_BODY,
+            )),
+        )
         .route("/tra-cuu/{code}/giay-to/{sha256}", get(download))
 }
 
@@ -137,7 +142,7 @@ async fn download(
                 motcua::messages::requests::paper_not_found(&code),
             ));
         }
-        crate::api::papers::read_paper(&s, &d, &sha256)
+        crate::api::papers::stream_paper(&s, &d, &sha256)
     })
     .await??;
     Ok(Html(crate::api::papers::download(&found.0, found.1)))
@@ -165,6 +170,17 @@ async fn upload(
             Some("kind") => kind = field.text().await.ok(),
             Some("file") => {
                 name = paper::safe_name(field.file_name().unwrap_or_default());
+                // The applicant may attach this kind now, or nothing is stored.
+                let (state, c, k) = (s.clone(), code.clone(), kind.clone().unwrap_or_default());
+                blocking(move || {
+                    let d = state.engine.dossier(&c).map_err(Problem::from)?;
+                    let p = state.engine.pinned_procedure(&d).map_err(Problem::from)?;
+                    state
+                        .engine
+                        .may_attach(&d, &applicant(&d), &k)
+                        .map_err(|e| Problem::of(e, &p.procedure))
+                })
+                .await??;
                 kept = Some(crate::api::papers::keep_field(&s, &mut field).await?);
             }
             _ => {}

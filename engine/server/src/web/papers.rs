@@ -19,9 +19,15 @@ use crate::problem::Problem;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
-        .route("/ho-so/{code}/giay-to", post(attach))
+        .route(
+            "/ho-so/{code}/giay-to",
+            post(attach).layer(axum::extract::DefaultBodyLimit::max(UPLOAD_BODY)),
+        )
         .route("/ho-so/{code}/giay-to/{sha256}", get(download))
 }
+
+/// A multipart body may carry one paper of at most `MAX_FILE` and its few form fields.
+pub const UPLOAD_BODY: usize = crate::api::papers::MAX_FILE as usize + (1 << 20);
 
 /// Whether a request is a paper's upload from the screens (the door leaves its body to the
 /// handler, which streams it).
@@ -120,7 +126,7 @@ async fn download(
 ) -> Screen {
     let found = blocking(move || {
         let (d, _) = readable(&s, &v.caller, &code)?;
-        crate::api::papers::read_paper(&s, &d, &sha256)
+        crate::api::papers::stream_paper(&s, &d, &sha256)
     })
     .await??;
     Ok(super::Html(crate::api::papers::download(&found.0, found.1)))
@@ -155,6 +161,14 @@ async fn attach(
                     break;
                 }
                 name = paper::safe_name(field.file_name().unwrap_or_default());
+                // Who may attach what is decided before a byte is stored.
+                let (state, caller, c, k) = (
+                    s.clone(),
+                    v.caller.clone(),
+                    code.clone(),
+                    kind.clone().unwrap_or_default(),
+                );
+                blocking(move || crate::api::papers::allowed(&state, &caller, &c, &k)).await??;
                 kept = Some(crate::api::papers::keep_field(&s, &mut field).await?);
             }
             _ => {}

@@ -83,6 +83,14 @@ impl Files for PgFiles {
             }
             let sha256 = hex::encode(hasher.finalize());
             let mut tx = conn.client.transaction().map_err(storage)?;
+            // Two uploads of the same bytes at once take turns on the digest.
+            tx.execute("SET LOCAL synchronous_commit = on", &[])
+                .map_err(storage)?;
+            tx.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7406140002))",
+                &[&sha256],
+            )
+            .map_err(storage)?;
             let there = tx
                 .query_opt(
                     "SELECT 1 FROM motcua_files WHERE name = $1 AND chunk = 0",
@@ -93,6 +101,12 @@ impl Files for PgFiles {
             if there {
                 tx.execute("DELETE FROM motcua_files WHERE name = $1", &[&tmp])
                     .map_err(storage)?;
+                // Kept again: young again, so a collection does not take it from the attach.
+                tx.execute(
+                    "UPDATE motcua_files SET kept_at = now() WHERE name = $1",
+                    &[&sha256],
+                )
+                .map_err(storage)?;
             } else {
                 tx.execute(
                     "UPDATE motcua_files SET name = $1 WHERE name = $2",
@@ -179,6 +193,22 @@ impl Files for PgFiles {
                     &[&seconds],
                 )
             })
+            .map_err(storage)
+    }
+
+    fn remove_if_older(&self, sha256: &str, age: std::time::Duration) -> Result<bool, Error> {
+        check_digest(sha256)?;
+        let (name, seconds) = (sha256.to_string(), age.as_secs_f64());
+        self.pool
+            .with(move |c| {
+                c.client.execute(
+                    "DELETE FROM motcua_files WHERE name = $1 AND (SELECT kept_at \
+                     FROM motcua_files WHERE name = $1 AND chunk = 0) \
+                     < now() - make_interval(secs => $2)",
+                    &[&name, &seconds],
+                )
+            })
+            .map(|n| n > 0)
             .map_err(storage)
     }
 
