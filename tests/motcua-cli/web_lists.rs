@@ -3,7 +3,7 @@
 //! appointment counted in calendar days as the end of its last day, and a paused clock on the
 //! citizen's page as paused with the time left, not the old date.
 
-use crate::http::{ADMIN, HA_TANG, Server};
+use crate::http::{ADMIN, AUDITOR, HA_TANG, Server};
 use crate::web_screens::{act, house_permit_in_review, in_state, start, wait_for};
 use serde_json::json;
 
@@ -46,11 +46,30 @@ fn a_late_step_is_listed_once_as_late_in_working_time_with_its_departments_count
     // Thursday 17/12 at 10:30: both checks (7 working days each, due Wednesday 16/12 08:30)
     // are one working day and two hours late; the dossier is still within its appointment.
     set_clock(&s, "2026-12-17T10:30:00+07:00");
-    wait_for(&s, &code, |d| {
-        d["clocks"]["steps"]
-            .as_array()
-            .is_some_and(|st| st.iter().all(|x| x["clock"] == "overdue"))
-    });
+    // The scheduler fires the six timers due by then (two warnings, two step breaches, two
+    // reports to the head) after the clock moves: wait for its entries, not the clock's view.
+    let fired = |s: &Server| {
+        let audit = s
+            .get(&format!("/v1/dossiers/{code}/audit"), Some(AUDITOR))
+            .json();
+        audit.as_array().map_or(0, |entries| {
+            entries
+                .iter()
+                .filter(|e| {
+                    ["system:warning", "system:overdue", "system:escalation"]
+                        .contains(&e["action"].as_str().unwrap_or_default())
+                })
+                .count()
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while fired(&s) < 6 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler never fired"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let leader = page(&s, &cookie, "/lanh-dao");
     let late = section(&leader, "late-steps");
     let row = format!("href=\"/ho-so/{code}\"");
