@@ -153,7 +153,7 @@ fn a_layout_1_store_is_refused_at_open_until_migrated_then_verifies_with_the_old
     let old_head = downgrade(&dir, None);
     let refused = open(&dir).err().expect("a layout-1 store is refused");
     assert!(refused.to_string().contains("motcua migrate"), "{refused}");
-    let m = migrate(dir.path()).unwrap();
+    let m = waiting_for_sled_lock(|| migrate(dir.path())).unwrap();
     assert!(m.migrated);
     assert_eq!(
         (m.entries, m.dossiers, m.old_head.as_str()),
@@ -173,7 +173,7 @@ fn a_layout_1_store_is_refused_at_open_until_migrated_then_verifies_with_the_old
     s.shutdown();
     drop(s);
     // Running it again changes nothing.
-    let again = migrate(dir.path()).unwrap();
+    let again = waiting_for_sled_lock(|| migrate(dir.path())).unwrap();
     assert!(!again.migrated);
     assert_eq!(again.new_head, m.new_head);
 }
@@ -182,7 +182,7 @@ fn a_layout_1_store_is_refused_at_open_until_migrated_then_verifies_with_the_old
 fn a_migration_cut_short_is_resumed_from_the_old_head_it_recorded() {
     let dir = store();
     let old_head = downgrade(&dir, None);
-    let first = migrate(dir.path()).unwrap();
+    let first = waiting_for_sled_lock(|| migrate(dir.path())).unwrap();
     // As if it had stopped after rewriting the chunks: the marker of a migration in
     // progress, no layout.
     {
@@ -195,7 +195,7 @@ fn a_migration_cut_short_is_resumed_from_the_old_head_it_recorded() {
         db.flush().unwrap();
     }
     assert!(open(&dir).is_err(), "a store mid-migration is refused");
-    let resumed = migrate(dir.path()).unwrap();
+    let resumed = waiting_for_sled_lock(|| migrate(dir.path())).unwrap();
     assert!(resumed.migrated);
     assert_eq!(
         (resumed.old_head, resumed.new_head),
@@ -211,7 +211,7 @@ fn a_layout_1_store_whose_old_chain_is_broken_is_not_migrated_and_left_untouched
     let dir = store();
     downgrade(&dir, Some(12));
     let before = contents(&dir);
-    let err = migrate(dir.path()).unwrap_err();
+    let err = waiting_for_sled_lock(|| migrate(dir.path())).unwrap_err();
     assert!(
         err.to_string().contains("does not verify at entry 12"),
         "{err}"
