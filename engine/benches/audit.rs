@@ -49,6 +49,7 @@ fn actor(id: &str, role: &str, department: &str) -> Actor {
 
 fn submission(n: u64) -> Submission {
     Submission {
+        papers: vec![],
         procedure: "cap-phep-xay-dung-thu-nghiem".into(),
         applicant: Applicant {
             id: format!("079{n:09}"),

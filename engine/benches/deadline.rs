@@ -43,6 +43,7 @@ fn desk() -> Actor {
 
 fn submission(n: u64) -> Submission {
     Submission {
+        papers: vec![],
         procedure: "tham-dinh-co-han".into(),
         applicant: Applicant {
             id: format!("0480900{n:05}"),

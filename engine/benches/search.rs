@@ -63,6 +63,7 @@ fn name(n: u64) -> String {
 
 fn submission(n: u64) -> Submission {
     Submission {
+        papers: vec![],
         procedure: "cap-phep-xay-dung-thu-nghiem".into(),
         applicant: Applicant {
             id: format!("048{n:09}"),

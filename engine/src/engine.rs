@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 
 mod assignments;
 mod papers;
-pub use papers::Kept;
+pub use papers::{Held, Kept};
 mod firing;
 mod plugin_steps;
 mod uploads;
@@ -394,10 +394,12 @@ impl Engine {
 
     /// Receives a dossier under the version in force at this instant. Returns after it is
     /// durable, with its code and appointment.
-    pub fn submit(&self, sub: Submission) -> Result<Receipt> {
+    pub fn submit(&self, mut sub: Submission) -> Result<Receipt> {
         if sub.received_by.id == Actor::SYSTEM_ID {
             return Err(Error::ReservedActor(sub.received_by.id.clone()));
         }
+        sub.check().map_err(transition::Error::from)?;
+        self.take_brought(&mut sub)?;
         // On a shared store another node may have uploaded a version of this procedure a
         // moment ago: the next request uses it, told or not.
         if self.store_is_shared() {

@@ -74,5 +74,5 @@ pub mod deadline {
     pub use motcua_core::dossier::status::{self, ClockState, ClockView, Clocks, StepClock};
 }
 
-pub use engine::{Engine, Kept, Listing, Options, Receipt};
+pub use engine::{Engine, Held, Kept, Listing, Options, Receipt};
 pub use error::{Code, Error, Result};

@@ -211,6 +211,7 @@ fn fill_for_firing(dir: &std::path::Path) -> Vec<String> {
         clock.set(at("2027-03-01T08:00:00+07:00") + jiff::SignedDuration::from_mins(minute));
         for _ in 0..20 {
             let sub = motcua::dossier::transition::Submission {
+                papers: vec![],
                 procedure: "tham-dinh-co-han".into(),
                 applicant: motcua::dossier::Applicant {
                     id: "048090001234".into(),

@@ -245,6 +245,7 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
             let procedures = w.engine.procedures();
             let p = &procedures[procedure % procedures.len()];
             let sub = Submission {
+                papers: vec![],
                 procedure: p.procedure.id.clone(),
                 applicant: Applicant {
                     id: format!("0790900{:05}", procedure % 7),

@@ -252,3 +252,116 @@ fn a_file_kept_again_is_young_again_and_not_collected_from_the_attach_to_come() 
     assert!(collected.removed.is_empty(), "{collected:?}");
     assert_eq!(h.engine.files().list().unwrap(), vec![again.sha256]);
 }
+
+fn brought(kind: &str, file: &File, from: Option<&str>) -> motcua::dossier::paper::Brought {
+    motcua::dossier::paper::Brought {
+        kind: kind.into(),
+        // What the request claims of size and type is replaced by what the store holds.
+        file: File {
+            sha256: file.sha256.clone(),
+            size: 1,
+            media_type: "text/html".into(),
+            name: file.name.clone(),
+        },
+        from: from.map(String::from),
+    }
+}
+
+#[test]
+fn papers_handed_in_at_receipt_are_attached_by_the_receipts_own_commit() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let scan = keep(&h.engine, SCAN);
+    let mut sub = house_permit(house());
+    sub.documents = vec!["don".into()];
+    sub.papers = vec![brought("gcn_qsdd", &scan, None)];
+    let d = h.engine.submit(sub).unwrap().dossier;
+    // The item with a paper counts as handed in, ticked or not.
+    assert_eq!(d.documents, ["don", "gcn_qsdd"]);
+    assert_eq!(d.papers.len(), 1);
+    let p = &d.papers[0];
+    assert_eq!(
+        (p.kind.as_str(), p.size, p.media_type.as_str(), p.version),
+        ("gcn_qsdd", SCAN.len() as u64, "application/pdf", 1)
+    );
+    assert_eq!(p.source, motcua::dossier::paper::Source::Desk);
+    assert_eq!(d.version, 1, "one commit: the receipt and its papers");
+    let history = h.engine.history(&d.code).unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["submit", "attach"]);
+    assert_eq!(history[1].input["sha256"], scan.sha256.as_str());
+    assert_eq!(history[1].input["size"], SCAN.len() as u64);
+    // The proof reaches the papers handed in at receipt too.
+    let checked = motcua::audit::papers::verify(h.engine.store(), h.engine.files()).unwrap();
+    assert_eq!((checked.papers, checked.failed.len()), (1, 0));
+}
+
+#[test]
+fn a_receipt_naming_a_paper_the_store_does_not_hold_or_a_result_is_refused_whole() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let scan = keep(&h.engine, SCAN);
+    let mut ghost = scan.clone();
+    ghost.sha256 = "ab".repeat(32);
+    let mut sub = house_permit(house());
+    sub.papers = vec![
+        brought("gcn_qsdd", &scan, None),
+        brought("don", &ghost, None),
+    ];
+    let e = h.engine.submit(sub).unwrap_err();
+    assert_eq!(e.code(), "unknown_file", "{e}");
+    let mut sub = house_permit(house());
+    sub.papers = vec![brought("hoa_don", &scan, None)];
+    let e = h.engine.submit(sub).unwrap_err();
+    assert!(
+        matches!(e, Error::Refused(Refusal::UnknownDocument { .. })),
+        "{e}"
+    );
+    assert_eq!(
+        h.engine.store().dossier_count().unwrap(),
+        0,
+        "nothing received"
+    );
+}
+
+#[test]
+fn the_citizens_papers_are_reused_by_reference_and_never_by_a_stranger() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let scan = keep(&h.engine, SCAN);
+    let mut sub = house_permit(house());
+    sub.papers = vec![brought("gcn_qsdd", &scan, None)];
+    let first = h.engine.submit(sub).unwrap().dossier;
+
+    // The same applicant, a year on: the land-use certificate is already held.
+    h.clock.advance(jiff::SignedDuration::from_hours(24 * 365));
+    let held = h.engine.applicant_papers("079090001234", 50).unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(
+        (held[0].dossier.as_str(), held[0].paper.kind.as_str()),
+        (first.code.as_str(), "gcn_qsdd")
+    );
+    let mut sub = house_permit(house());
+    let mut reuse = brought("gcn_qsdd", &scan, Some(&first.code));
+    reuse.file.name = String::new();
+    sub.papers = vec![reuse];
+    let second = h.engine.submit(sub).unwrap().dossier;
+    let p = &second.papers[0];
+    assert_eq!(p.from.as_deref(), Some(first.code.as_str()));
+    assert_eq!(
+        (p.sha256.as_str(), p.name.as_str()),
+        (scan.sha256.as_str(), "gcn.pdf")
+    );
+    let entry = &h.engine.history(&second.code).unwrap()[1];
+    assert_eq!(entry.input["from"], first.code.as_str());
+
+    // Another applicant naming the first dossier's paper gets nothing.
+    let mut sub = house_permit(house());
+    sub.applicant.id = "079090009999".into();
+    sub.papers = vec![brought("gcn_qsdd", &scan, Some(&first.code))];
+    let e = h.engine.submit(sub).unwrap_err();
+    assert_eq!(e.code(), "unknown_file", "{e}");
+    assert!(
+        h.engine
+            .applicant_papers("079090009999", 50)
+            .unwrap()
+            .is_empty()
+    );
+}

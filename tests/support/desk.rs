@@ -111,6 +111,7 @@ impl Desk {
 
 pub fn application() -> Submission {
     Submission {
+        papers: vec![],
         procedure: "tham-dinh-co-han".into(),
         applicant: Applicant {
             id: "048090001234".into(),

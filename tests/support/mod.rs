@@ -154,6 +154,7 @@ pub fn citizen() -> Actor {
 
 pub fn house_permit(data: serde_json::Value) -> Submission {
     Submission {
+        papers: vec![],
         procedure: "cap-phep-xay-dung-thu-nghiem".into(),
         applicant: Applicant {
             id: "079090001234".into(),

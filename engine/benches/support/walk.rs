@@ -33,6 +33,7 @@ pub fn officer() -> Actor {
 
 pub fn submission(n: u64) -> Submission {
     Submission {
+        papers: vec![],
         procedure: "cap-phep-xay-dung-thu-nghiem".into(),
         applicant: Applicant {
             id: format!("0790900{n:05}"),

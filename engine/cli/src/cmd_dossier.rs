@@ -404,6 +404,7 @@ pub fn sample_submission(
         departments: proc_.departments.iter().map(|d| d.id.clone()).collect(),
     };
     let sub = Submission {
+        papers: vec![],
         procedure: proc_.id.clone(),
         applicant: Applicant {
             id: "001090012345".into(),

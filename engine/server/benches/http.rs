@@ -128,6 +128,7 @@ fn tokens(steps: &[Step]) -> Vec<TokenEntry> {
 
 fn submission(n: usize, receiver: &Actor) -> Submission {
     Submission {
+        papers: vec![],
         procedure: PROCEDURE.into(),
         applicant: Applicant {
             id: format!("0790900{n:05}"),

@@ -68,6 +68,7 @@ fn credential(subject: &str, roles: &[&str], departments: &[&str]) -> TokenEntry
 
 fn submission(n: usize, receiver: &Actor) -> Submission {
     Submission {
+        papers: vec![],
         procedure: PROCEDURE.into(),
         applicant: Applicant {
             id: format!("0790900{n:05}"),

@@ -7,10 +7,19 @@ use std::io::Read;
 
 use super::{Engine, Result};
 use crate::dossier::paper::{self, Paper};
-use crate::dossier::transition::{self, AttachRequest};
+use crate::dossier::transition::{self, AttachRequest, Submission};
 use crate::dossier::{Actor, Dossier};
 use crate::error::Error;
 use crate::store::files::Stored;
+
+/// A paper the applicant already has in an earlier dossier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    pub dossier: String,
+    pub procedure: String,
+    pub received_at: jiff::Timestamp,
+    pub paper: Paper,
+}
 
 /// A file the store now keeps, and what its bytes say it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +77,92 @@ impl Engine {
         self.decide_and_commit(&req.dossier, |p, d, env| {
             Ok(transition::attach(p, d, &req, env)?)
         })
+    }
+
+    /// Fills in what the store knows of each paper a submission brings: its size and media
+    /// type come from the bytes kept, never from the request. A paper reused from an earlier
+    /// dossier must be one of that dossier's, and the dossier the same applicant's; otherwise,
+    /// as for a digest the store does not keep, the paper is unknown (saying which would tell
+    /// a stranger that a file exists).
+    pub(super) fn take_brought(&self, sub: &mut Submission) -> Result<()> {
+        let files = self.store.files();
+        for b in sub.papers.iter_mut() {
+            let unknown = || Error::UnknownFile(b.file.sha256.clone());
+            if let Some(from) = &b.from {
+                let earlier = self.store.dossier(from)?.ok_or_else(unknown)?;
+                if earlier.applicant.id != sub.applicant.id {
+                    return Err(unknown());
+                }
+                let held = earlier
+                    .papers
+                    .iter()
+                    .rev()
+                    .find(|p| p.sha256 == b.file.sha256)
+                    .ok_or_else(unknown)?;
+                if b.file.name.trim().is_empty() {
+                    b.file.name = held.name.clone();
+                }
+            }
+            let size = files
+                .size(&b.file.sha256)
+                .map_err(Error::File)?
+                .ok_or_else(unknown)?;
+            let mut head = [0u8; 16];
+            let mut filled = 0;
+            if let Some(mut bytes) = files.open(&b.file.sha256).map_err(Error::File)? {
+                while filled < head.len() {
+                    match bytes.read(&mut head[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(Error::File(crate::store::files::Error::Upload(e))),
+                    }
+                }
+            }
+            let media_type = paper::sniff(&head[..filled]).ok_or(Error::UnsupportedFile)?;
+            b.file.size = size;
+            b.file.media_type = media_type.to_string();
+            b.file.name = paper::safe_name(&b.file.name);
+        }
+        Ok(())
+    }
+
+    /// The citizen's store of papers: the current papers of the applicant's dossiers (their
+    /// results and what the desk received), newest dossier first, at most `limit`, for a new
+    /// dossier to reuse by reference instead of asking for them again.
+    pub fn applicant_papers(&self, applicant: &str, limit: usize) -> Result<Vec<Held>> {
+        let query = crate::store::Query::Applicant {
+            applicant: applicant.to_string(),
+        };
+        let mut held = vec![];
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.list(&query, after.as_deref(), 200)?;
+            for d in &page.dossiers {
+                for p in paper::current(&d.papers) {
+                    held.push(Held {
+                        dossier: d.code.clone(),
+                        procedure: d.procedure.clone(),
+                        received_at: d.clock.received_at,
+                        paper: p.clone(),
+                    });
+                }
+            }
+            match page.next {
+                Some(next) if held.len() < limit => after = Some(next),
+                _ => break,
+            }
+        }
+        held.sort_by(|a, b| {
+            b.received_at
+                .cmp(&a.received_at)
+                .then(a.paper.kind.cmp(&b.paper.kind))
+        });
+        // One offer per file: the same scan reused by later dossiers is one paper.
+        let mut seen = std::collections::BTreeSet::new();
+        held.retain(|h| seen.insert(h.paper.sha256.clone()));
+        held.truncate(limit);
+        Ok(held)
     }
 
     /// The bytes of one of a dossier's papers (any version), with what the dossier records of

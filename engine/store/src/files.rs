@@ -50,6 +50,9 @@ pub trait Files: Send + Sync {
     fn put(&self, from: &mut dyn Read, limit: u64) -> Result<Stored, Error>;
     /// The bytes of a file, streamed, or `None` when the store has no such file.
     fn open(&self, sha256: &str) -> Result<Option<Box<dyn Read + Send>>, Error>;
+    /// A file's size in bytes, or `None` when the store has no such file (a paper referenced
+    /// by a submission takes its size from here, not from the request).
+    fn size(&self, sha256: &str) -> Result<Option<u64>, Error>;
     /// Every file's digest (for checking them all and for collecting the unreferenced).
     fn list(&self) -> Result<Vec<String>, Error>;
     /// Removes a file (garbage collection of a file no committed entry names).
@@ -150,6 +153,15 @@ impl Files for MemoryFiles {
                 Box::new(std::io::Cursor::new(SharedBytes(b.clone())));
             reader
         }))
+    }
+
+    fn size(&self, sha256: &str) -> Result<Option<u64>, Error> {
+        check_digest(sha256)?;
+        let files = self
+            .files
+            .lock()
+            .map_err(|_| Error::Storage("poisoned".into()))?;
+        Ok(files.get(sha256).map(|(b, _)| b.len() as u64))
     }
 
     fn list(&self) -> Result<Vec<String>, Error> {
@@ -296,6 +308,15 @@ impl Files for DirFiles {
         check_digest(sha256)?;
         match std::fs::File::open(self.path_of(sha256)) {
             Ok(f) => Ok(Some(Box::new(std::io::BufReader::new(f)))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Storage(e.to_string())),
+        }
+    }
+
+    fn size(&self, sha256: &str) -> Result<Option<u64>, Error> {
+        check_digest(sha256)?;
+        match std::fs::metadata(self.path_of(sha256)) {
+            Ok(m) => Ok(Some(m.len())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Storage(e.to_string())),
         }

@@ -50,6 +50,7 @@ fn applicant() -> Actor {
 
 fn appraisal(by: Actor) -> Submission {
     Submission {
+        papers: vec![],
         procedure: "tham-dinh-co-han".into(),
         applicant: Applicant {
             id: APPLICANT.into(),
@@ -69,6 +70,7 @@ fn appraisal(by: Actor) -> Submission {
 
 fn residence() -> Submission {
     Submission {
+        papers: vec![],
         procedure: "thuong-tru-tre-em-thu-nghiem".into(),
         applicant: Applicant {
             id: "079090005678".into(),

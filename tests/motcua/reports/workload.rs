@@ -300,6 +300,7 @@ fn plan(cal: &Calendar, rng: &mut Rng) -> (Submission, Timestamp, Fate) {
         apologise: rng.percent(8),
     };
     let sub = Submission {
+        papers: vec![],
         procedure: procedure.into(),
         applicant: Applicant {
             id: format!("0480900{:05}", rng.below(100_000)),

@@ -25,6 +25,10 @@ pub struct Paper {
     pub at: Timestamp,
     /// 1 for the first file of its kind, then 2, 3, …: earlier versions are kept.
     pub version: u32,
+    /// The earlier dossier of the same applicant this file was reused from (the citizen's
+    /// store of papers): a reference to the same bytes, nothing uploaded again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// Where a paper came from.
@@ -47,6 +51,21 @@ pub struct File {
     pub size: u64,
     pub media_type: String,
     pub name: String,
+}
+
+/// A paper handed in with a submission: a file the store already keeps (scanned at the
+/// desk or uploaded by a portal beforehand), or one reused from an earlier dossier of the
+/// same applicant (`from`). The engine takes its size and media type from the store, not
+/// from the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Brought {
+    /// The checklist item it answers.
+    pub kind: String,
+    pub file: File,
+    /// The earlier dossier of the same applicant that holds the same file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 /// The media types a paper may be: scans and photographs of A4 pages.

@@ -20,6 +20,10 @@ pub struct Submission {
     /// Ids of the documents handed in, from the procedure's checklist.
     #[serde(default)]
     pub documents: Vec<String>,
+    /// The papers themselves: files the store keeps, each answering a checklist item (an
+    /// item with a paper counts as handed in). Attached by the receipt's own transition.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub papers: Vec<crate::dossier::paper::Brought>,
     /// Portals retry with the same key; the same key returns the same dossier, once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
@@ -84,18 +88,7 @@ impl AttachRequest {
     pub fn check(&self) -> Result<(), BadField> {
         id(&self.dossier).map_err(|p| bad(|| "dossier".into(), p))?;
         id(&self.kind).map_err(|p| bad(|| "kind".into(), p))?;
-        let digest = self.file.sha256.len() == 64
-            && self
-                .file
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        if !digest {
-            return Err(bad(
-                || "file.sha256".into(),
-                "must be 64 lower-case hex digits".into(),
-            ));
-        }
+        digest(&self.file.sha256).map_err(|p| bad(|| "file.sha256".into(), p))?;
         text(&self.file.name, 512).map_err(|p| bad(|| "file.name".into(), p))?;
         actor("actor", &self.actor)?;
         if let Some(c) = &self.comment {
@@ -198,6 +191,19 @@ fn text(value: &str, max: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// A file's name in the store: 64 lower-case hex digits.
+fn digest(value: &str) -> Result<(), String> {
+    let ok = value.len() == 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err("must be 64 lower-case hex digits".into())
+    }
+}
+
 fn list<T>(items: &[T]) -> Result<(), String> {
     if items.len() > limits::LIST_ITEMS {
         return Err(format!(
@@ -248,6 +254,15 @@ impl Submission {
         list(&self.documents).map_err(|p| bad(|| "documents".into(), p))?;
         for (i, d) in self.documents.iter().enumerate() {
             id(d).map_err(|p| bad(|| format!("documents[{i}]"), p))?;
+        }
+        list(&self.papers).map_err(|p| bad(|| "papers".into(), p))?;
+        for (i, b) in self.papers.iter().enumerate() {
+            id(&b.kind).map_err(|p| bad(|| format!("papers[{i}].kind"), p))?;
+            digest(&b.file.sha256).map_err(|p| bad(|| format!("papers[{i}].file.sha256"), p))?;
+            text(&b.file.name, 512).map_err(|p| bad(|| format!("papers[{i}].file.name"), p))?;
+            if let Some(from) = &b.from {
+                id(from).map_err(|p| bad(|| format!("papers[{i}].from"), p))?;
+            }
         }
         if let Some(key) = &self.idempotency_key {
             token(key, limits::IDEMPOTENCY_KEY_BYTES)

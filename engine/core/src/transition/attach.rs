@@ -16,7 +16,7 @@ use super::{Change, Env, Error, Expected, Transition, audit_entry, timers_of};
 use crate::dossier::Dossier;
 use crate::dossier::definition::Definition;
 use crate::dossier::paper::{ACCEPTED, Paper, Source, safe_name};
-use crate::dossier::request::AttachRequest;
+use crate::dossier::request::{AttachRequest, Submission};
 use crate::procedure::StateKind;
 
 /// The audit action of an attachment.
@@ -50,30 +50,13 @@ pub fn attach(
         by: actor.id.clone(),
         at: env.now,
         version,
+        from: None,
     };
     let mut next = d.clone();
     next.version = d.version + 1;
     next.updated_at = env.now;
     next.papers.push(paper.clone());
-    let states: Vec<String> = d.active_states().map(String::from).collect();
-    let entry = audit_entry(
-        &next,
-        ATTACH,
-        actor,
-        states.clone(),
-        states,
-        req.comment.clone(),
-        serde_json::json!({
-            "kind": paper.kind,
-            "sha256": paper.sha256,
-            "size": paper.size,
-            "media_type": paper.media_type,
-            "name": paper.name,
-            "source": paper.source,
-            "version": paper.version,
-        }),
-        env.now,
-    );
+    let entry = entry_of(&next, &paper, actor, req.comment.clone(), env);
     Ok(Transition {
         changes: vec![Change {
             expected_version: Some(d.version),
@@ -87,6 +70,102 @@ pub fn attach(
         procedures: vec![],
         plugins: vec![],
     })
+}
+
+/// The audit entry of one attached paper: the chain names its digest, so it proves which
+/// papers were before whoever decided next.
+fn entry_of(
+    d: &Dossier,
+    paper: &Paper,
+    actor: &crate::dossier::Actor,
+    comment: Option<String>,
+    env: &Env<'_>,
+) -> crate::audit::Entry {
+    let states: Vec<String> = d.active_states().map(String::from).collect();
+    let mut input = serde_json::json!({
+        "kind": paper.kind,
+        "sha256": paper.sha256,
+        "size": paper.size,
+        "media_type": paper.media_type,
+        "name": paper.name,
+        "source": paper.source,
+        "version": paper.version,
+    });
+    if let Some(from) = &paper.from {
+        input["from"] = serde_json::Value::String(from.clone());
+    }
+    audit_entry(
+        d,
+        ATTACH,
+        actor,
+        states.clone(),
+        states,
+        comment,
+        input,
+        env.now,
+    )
+}
+
+/// Checks the papers a submission brings before anything is built: each answers an item of
+/// the procedure's checklist (a result is issued, never handed in) and is a scan or a photo.
+pub(super) fn check_brought(p: &Definition, sub: &Submission) -> Result<(), Error> {
+    let proc_ = &p.procedure;
+    for b in &sub.papers {
+        if !proc_.documents.iter().any(|x| x.id == b.kind) {
+            return Err(Error::UnknownDocument {
+                procedure: proc_.id.clone(),
+                document: b.kind.clone(),
+            });
+        }
+        if !ACCEPTED.contains(&b.file.media_type.as_str()) {
+            return Err(Error::BadInput {
+                action: "submit".into(),
+                input: "papers".into(),
+                expected: Expected::Paper,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Attaches a submission's papers to the dossier it creates (the transition's first change),
+/// one `attach` entry each after the receipt's: handed in at the desk, or by the applicant
+/// when the dossier comes in online.
+pub(super) fn receive_brought(
+    sub: &Submission,
+    t: &mut Transition,
+    env: &Env<'_>,
+) -> Result<(), Error> {
+    if sub.papers.is_empty() {
+        return Ok(());
+    }
+    let Some(change) = t.changes.first_mut() else {
+        return Ok(());
+    };
+    let source = match sub.channel {
+        crate::dossier::Channel::Online => Source::Applicant,
+        _ => Source::Desk,
+    };
+    for b in &sub.papers {
+        let d = &mut change.dossier;
+        let version = d.papers.iter().filter(|x| x.kind == b.kind).count() as u32 + 1;
+        let paper = Paper {
+            kind: b.kind.clone(),
+            sha256: b.file.sha256.clone(),
+            name: safe_name(&b.file.name),
+            media_type: b.file.media_type.clone(),
+            size: b.file.size,
+            source,
+            by: sub.received_by.id.clone(),
+            at: env.now,
+            version,
+            from: b.from.clone(),
+        };
+        d.papers.push(paper.clone());
+        let entry = entry_of(d, &paper, &sub.received_by, None, env);
+        change.audit.push(entry);
+    }
+    Ok(())
 }
 
 /// Whether `actor` may attach a paper of `kind` to `d` now, and as whom; asked before a

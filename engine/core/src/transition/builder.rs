@@ -253,6 +253,7 @@ impl<'e, 'a> Builder<'e, 'a> {
                 }
             }
             let sub = Submission {
+                papers: vec![],
                 procedure: link.procedure.clone(),
                 applicant: parent.applicant.clone(),
                 channel: parent.channel,

@@ -205,6 +205,7 @@ pub fn submit(p: &Definition, sub: &Submission, env: &Env<'_>) -> Result<Transit
             });
         }
     }
+    attach::check_brought(p, sub)?;
     // The data as it will be stored: with the schema's defaults, which must be valid too.
     let mut data = sub.data.clone();
     p.form.apply_defaults(&mut data);
@@ -212,19 +213,28 @@ pub fn submit(p: &Definition, sub: &Submission, env: &Env<'_>) -> Result<Transit
     if !errors.is_empty() {
         return Err(Error::InvalidForm(errors));
     }
+    // An item with a paper is handed in, ticked or not.
+    let mut handed_in = sub.clone();
+    for b in &sub.papers {
+        if !handed_in.documents.contains(&b.kind) {
+            handed_in.documents.push(b.kind.clone());
+        }
+    }
     let mut builder = Builder::new(env);
-    builder.create(p, sub, None, &sub.received_by, "submit")?;
+    builder.create(p, &handed_in, None, &sub.received_by, "submit")?;
     let request_hash = {
         use sha2::Digest;
         let body = serde_json::to_vec(sub).unwrap_or_default();
         hex::encode(sha2::Sha256::digest(&body))
     };
-    Ok(Transition {
+    let mut t = Transition {
         changes: builder.changes,
         idempotency: sub.idempotency_key.clone().map(|k| (k, request_hash)),
         procedures: builder.procedures,
         plugins: builder.plugins,
-    })
+    };
+    attach::receive_brought(sub, &mut t, env)?;
+    Ok(t)
 }
 
 /// Checks that the request's actor may take its action on `dossier` (role, department, inputs,

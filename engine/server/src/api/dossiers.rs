@@ -315,6 +315,7 @@ pub(crate) fn receive(
         meta.insert(PORTAL_META.to_string(), who.subject.clone());
     }
     let sub = Submission {
+        papers: vec![],
         procedure: body.procedure,
         applicant: Applicant {
             id: body.applicant.id,

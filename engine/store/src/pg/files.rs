@@ -153,6 +153,24 @@ impl Files for PgFiles {
         })))
     }
 
+    fn size(&self, sha256: &str) -> Result<Option<u64>, Error> {
+        check_digest(sha256)?;
+        let name = sha256.to_string();
+        let (chunks, bytes): (i64, i64) = self
+            .pool
+            .with(move |c| {
+                c.client
+                    .query_one(
+                        "SELECT count(*), coalesce(sum(octet_length(bytes)), 0)::bigint \
+                         FROM motcua_files WHERE name = $1",
+                        &[&name],
+                    )
+                    .and_then(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            })
+            .map_err(storage)?;
+        Ok((chunks > 0).then_some(bytes.max(0) as u64))
+    }
+
     fn list(&self) -> Result<Vec<String>, Error> {
         self.pool
             .with(|c| {
