@@ -108,6 +108,11 @@ checks.missing_required_header.expected-statuses = [400, 401, 403, 406, 415, 422
 include-operation-id = "attach_document"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 413, 415, 422, 429]
 
+# The same bytes ahead of a submission: a scan or a photo by its signature (415 otherwise).
+[[operations]]
+include-operation-id = "upload_document"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 413, 415, 429]
+
 [[operations]]
 include-operation-id = "put_procedure"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 409, 422, 429]

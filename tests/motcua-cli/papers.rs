@@ -559,3 +559,315 @@ fn a_scan_of_several_megabytes_streams_in_and_out_through_the_api_and_the_page()
     );
     assert_eq!(sha256(&r.body), sha256(&second));
 }
+
+/// Uploads `bytes` ahead of a submission: the answer's JSON (`sha256`, `upload`).
+fn stage(s: &Server, who: Cred, name: &str, bytes: &[u8]) -> Value {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    let r = s.request(
+        "POST",
+        "/v1/documents",
+        Some(who),
+        &[
+            ("content-type", "application/pdf"),
+            ("content-disposition", disposition.as_str()),
+        ],
+        Some(bytes),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    r.json()
+}
+
+#[test]
+fn a_portal_submits_with_papers_uploaded_ahead_and_the_applicant_reuses_them_later() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let staged = stage(&s, crate::http::PORTAL, "so-do.pdf", PDF);
+    assert_eq!(staged["sha256"], sha256(PDF).as_str());
+    assert_eq!(staged["media_type"], "application/pdf");
+    let ticket = staged["upload"].as_str().expect("a ticket").to_string();
+
+    let mut body = crate::http::house_permit();
+    body["channel"] = "online".into();
+    body["papers"] = serde_json::json!([
+        {"kind": "giay-to-dat", "sha256": sha256(PDF), "upload": ticket}
+    ]);
+    // Another caller cannot name the portal's upload, ticket or not.
+    let r = s.post(
+        "/v1/dossiers",
+        Some(DESK),
+        &[("idempotency-key", "ahead-0")],
+        &body,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "unknown_file");
+    let r = s.post(
+        "/v1/dossiers",
+        Some(crate::http::PORTAL),
+        &[("idempotency-key", "ahead-1")],
+        &body,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let first = r.json()["code"].as_str().expect("code").to_string();
+    let list = s
+        .get(&format!("/v1/dossiers/{first}/documents"), Some(DESK))
+        .json();
+    let p = &list["papers"][0];
+    assert_eq!(
+        (p["kind"].as_str(), p["source"].as_str(), p["name"].as_str()),
+        (Some("giay-to-dat"), Some("applicant"), Some("so-do.pdf")),
+        "{list}"
+    );
+    let history = s
+        .get(&format!("/v1/dossiers/{first}/audit"), Some(AUDITOR))
+        .json();
+    let actions: Vec<&str> = history
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(actions.starts_with(&["submit", "attach"]), "{actions:?}");
+
+    // The applicant's store: the desk sees the certificate the applicant already gave.
+    let held = s
+        .get("/v1/applicants/001090012345/documents", Some(DESK))
+        .json();
+    assert_eq!(held["papers"][0]["dossier"], first.as_str(), "{held}");
+    assert_eq!(
+        held["papers"][0]["kind_name"],
+        "Bản sao giấy tờ chứng minh quyền sử dụng đất"
+    );
+    let mut again = crate::http::house_permit();
+    again["papers"] = serde_json::json!([
+        {"kind": "giay-to-dat", "sha256": sha256(PDF), "from": first}
+    ]);
+    let r = s.post(
+        "/v1/dossiers",
+        Some(DESK),
+        &[("idempotency-key", "reuse-1")],
+        &again,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let second = r.json()["code"].as_str().expect("code").to_string();
+    let list = s
+        .get(&format!("/v1/dossiers/{second}/documents"), Some(DESK))
+        .json();
+    assert_eq!(list["papers"][0]["sha256"], sha256(PDF).as_str(), "{list}");
+    assert_eq!(list["papers"][0]["source"], "desk");
+    // Another applicant naming that dossier's paper gets nothing.
+    again["applicant"]["id"] = "001090099999".into();
+    let r = s.post(
+        "/v1/dossiers",
+        Some(DESK),
+        &[("idempotency-key", "reuse-2")],
+        &again,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "unknown_file");
+    // An HTML page dressed as a PDF is refused at the upload, nothing kept.
+    let r = s.request(
+        "POST",
+        "/v1/documents",
+        Some(crate::http::PORTAL),
+        &[("content-type", "application/pdf")],
+        Some(b"<!DOCTYPE html><script>alert(1)</script>"),
+    );
+    assert_eq!(r.status, 415, "{}", r.text());
+    // Someone with no role that receives dossiers uploads nothing.
+    let r = s.request(
+        "POST",
+        "/v1/documents",
+        Some(AUDITOR),
+        &[("content-type", "application/pdf")],
+        Some(PDF),
+    );
+    assert_eq!(r.status, 403, "{}", r.text());
+    // The chain proves the papers handed in with a receipt too.
+    let v = s.get("/v1/audit/verify", Some(AUDITOR)).json();
+    assert_eq!(
+        (v["ok"].clone(), v["papers"].clone()),
+        (true.into(), 1.into()),
+        "{v}"
+    );
+    s.terminate();
+    let data = dir.path().join("data");
+    let out = run(&["audit", "verify", "--data", data.to_str().expect("utf-8")]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("papers: 1 checked"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// The desk's receiving form as a browser sends it with scans: the fields, then the files.
+fn desk_multipart(
+    boundary: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &str, &[u8])],
+) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (field, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    for (field, name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    body
+}
+
+fn hidden(page: &str, name: &str) -> Vec<String> {
+    let needle = format!("name=\"{name}\" value=\"");
+    page.match_indices(&needle)
+        .map(|(at, _)| {
+            let rest = &page[at + needle.len()..];
+            rest[..rest.find('"').expect("closing quote")].to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_desk_scans_papers_into_the_receiving_form_and_the_slip_counts_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    let desk = s.sign_in(DESK.token);
+    let path = "/tiep-nhan/cap-phep-xay-dung-nha-o";
+    let page = s
+        .request("GET", path, None, &[("cookie", &desk)], None)
+        .text();
+    assert!(page.contains("enctype=\"multipart/form-data\""));
+    assert!(
+        page.contains("name=\"tep.giay-to-dat\""),
+        "a file input per item"
+    );
+    let csrf = csrf_of(&page);
+    let key = hidden(&page, "form_key").remove(0);
+    let mut fields: Vec<(String, String)> = [
+        ("csrf", csrf.as_str()),
+        ("form_key", key.as_str()),
+        ("applicant_id", "001090012345"),
+        ("applicant_name", "Nguyễn Thị Mai"),
+        ("channel", "desk"),
+        ("f.ho_ten_chu_dau_tu", "Nguyễn Thị Mai"),
+        ("f.so_cccd", "048090001234"),
+        ("f.dia_chi_cong_trinh", "K12/5 Hoàng Diệu"),
+        ("f.quan_huyen", "hai-chau"),
+        ("f.dien_tich_san", "240"),
+        ("f.so_tang", "3"),
+        ("doc", "don-de-nghi"),
+        ("doc", "ban-ve-thiet-ke"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    fields.push(("buoc".into(), "kiem-tra".into()));
+    let borrowed: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let boundary = "----motcua-desk-scan";
+    let content_type = format!("multipart/form-data; boundary={boundary}");
+    let mut page2 = PDF.to_vec();
+    page2.extend_from_slice(b"% trang 2\n");
+    let body = desk_multipart(
+        boundary,
+        &borrowed,
+        &[
+            ("tep.giay-to-dat", "gcn-trang-1.pdf", PDF),
+            ("tep.giay-to-dat", "gcn-trang-2.pdf", &page2),
+        ],
+    );
+    let r = s.request(
+        "POST",
+        path,
+        None,
+        &[("cookie", &desk), ("content-type", &content_type)],
+        Some(&body),
+    );
+    let confirm = r.text();
+    assert_eq!(r.status, 200, "{confirm}");
+    assert!(
+        confirm.contains("id=\"confirm\""),
+        "the confirmation: {confirm}"
+    );
+    assert!(confirm.contains("Đã quét: gcn-trang-1.pdf"), "{confirm}");
+    assert!(
+        confirm.contains("Bản sao giấy tờ chứng minh quyền sử dụng đất (2 tệp)"),
+        "an item with scans counts as received, with its count"
+    );
+    // Confirm: the scans ride along as the hidden tickets the page carries, no bytes again.
+    let kept = hidden(&confirm, "giu.giay-to-dat");
+    assert_eq!(kept.len(), 2);
+    let digest = hidden(&confirm, "xac_nhan").remove(0);
+    let mut fields2: Vec<(String, String)> =
+        fields.into_iter().filter(|(k, _)| k != "buoc").collect();
+    fields2.push(("buoc".into(), "nhan".into()));
+    fields2.push(("xac_nhan".into(), digest));
+    fields2.push(("doc".into(), "giay-to-dat".into()));
+    for k in &kept {
+        fields2.push(("giu.giay-to-dat".into(), k.replace("&#x2f;", "/")));
+    }
+    let borrowed: Vec<(&str, &str)> = fields2
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let body = desk_multipart(boundary, &borrowed, &[]);
+    let r = s.request(
+        "POST",
+        path,
+        None,
+        &[("cookie", &desk), ("content-type", &content_type)],
+        Some(&body),
+    );
+    assert_eq!(r.status, 303, "{}", r.text());
+    let slip = r.header("location").expect("to the slip");
+    let code = slip
+        .strip_prefix("/ho-so/")
+        .and_then(|r| r.strip_suffix("/mau/01"))
+        .expect("a slip path")
+        .to_string();
+    let form = s
+        .request("GET", &slip, None, &[("cookie", &desk)], None)
+        .text();
+    assert!(
+        form.contains("2 tệp: gcn-trang-1.pdf, gcn-trang-2.pdf"),
+        "form 01 lists the scans received: {form}"
+    );
+    let list = s
+        .get(&format!("/v1/dossiers/{code}/documents"), Some(DESK))
+        .json();
+    let sources: Vec<&str> = list["papers"]
+        .as_array()
+        .expect("papers")
+        .iter()
+        .filter_map(|p| p["source"].as_str())
+        .collect();
+    assert_eq!(sources, ["desk", "desk"], "{list}");
+    let r = s.request(
+        "GET",
+        &format!("/ho-so/{code}/giay-to/{}?xem=1", sha256(PDF)),
+        None,
+        &[("cookie", &desk)],
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type").as_deref(), Some("application/pdf"));
+    assert!(
+        r.header("content-disposition")
+            .is_some_and(|d| d.starts_with("inline"))
+    );
+    assert_eq!(r.body, PDF);
+}

@@ -129,6 +129,7 @@ pub(crate) async fn read_body(State(s): State<Shared>, req: Request, next: Next)
     if crate::api::papers::is_upload(req.method(), req.uri().path())
         || crate::web::papers::is_upload(req.method(), req.uri().path())
         || crate::web::citizen_papers::is_upload(req.method(), req.uri().path())
+        || crate::web::desk_papers::is_upload(req.method(), req.uri().path(), req.headers())
     {
         return next.run(req).await;
     }

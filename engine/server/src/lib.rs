@@ -131,6 +131,8 @@ fn router(state: api::Shared) -> Router {
             get(papers::list).post(papers::attach),
         )
         .route("/v1/dossiers/{code}/documents/{sha256}", get(papers::get))
+        .route("/v1/documents", axum::routing::post(papers::stage))
+        .route("/v1/applicants/{id}/documents", get(papers::held))
         .route("/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/v1/dossiers/{code}/slip", get(dossiers::slip))
         .route("/v1/audit", get(audit::list))

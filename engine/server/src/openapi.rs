@@ -178,6 +178,8 @@ impl Modify for Problems {
         api::papers::attach,
         api::papers::list,
         api::papers::get,
+        api::papers::stage,
+        api::papers::held,
         api::dossiers::list,
         api::dossiers::audit,
         api::dossiers::slip,

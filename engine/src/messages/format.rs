@@ -78,6 +78,15 @@ pub fn decimal(x: f64, places: usize) -> String {
 
 /// A share (0.875) as a percentage with one decimal and a decimal comma (`87,5`), the unit
 /// left to the column's header.
+/// Bytes as people read a file's size: "245 KB", "3,2 MB".
+pub fn file_size(bytes: u64) -> String {
+    if bytes < 1024 * 1024 {
+        format!("{} KB", number(bytes.div_ceil(1024) as i64))
+    } else {
+        format!("{} MB", decimal(bytes as f64 / (1024.0 * 1024.0), 1))
+    }
+}
+
 pub fn rate(fraction: f64) -> String {
     decimal(fraction * 100.0, 1)
 }

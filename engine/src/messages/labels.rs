@@ -35,6 +35,17 @@ pub fn clock_class(c: ClockState) -> &'static str {
     }
 }
 
+/// A paper's media type as a word.
+pub fn media_type(media_type: &str) -> &'static str {
+    match media_type {
+        "application/pdf" => "PDF",
+        "image/jpeg" => "Ảnh JPEG",
+        "image/png" => "Ảnh PNG",
+        "image/tiff" => "Ảnh TIFF",
+        _ => "Tệp",
+    }
+}
+
 pub fn channel(c: Channel) -> &'static str {
     match c {
         Channel::Desk => "Trực tiếp",

@@ -50,6 +50,12 @@ pub struct SubmitBody {
     /// Ids of the documents received, from the procedure's checklist.
     #[serde(default)]
     pub documents: Vec<String>,
+    /// The papers themselves, attached by the receipt's own commit: files uploaded ahead
+    /// (`POST /v1/documents`) or held in the applicant's earlier dossiers. An item with a
+    /// paper counts as received.
+    #[serde(default)]
+    #[schema(max_items = 256)]
+    pub papers: Vec<super::papers::PaperRef>,
     /// The portal's own references (never interpreted).
     #[serde(default)]
     pub meta: BTreeMap<String, String>,
@@ -314,8 +320,34 @@ pub(crate) fn receive(
     if !who.is_officer() && who.has(PORTAL) {
         meta.insert(PORTAL_META.to_string(), who.subject.clone());
     }
+    let mut papers = Vec::with_capacity(body.papers.len());
+    for (i, r) in body.papers.into_iter().enumerate() {
+        // A file uploaded ahead is this caller's only with its ticket; a reused one is
+        // checked by the engine against the earlier dossier's applicant.
+        let uploaded = r
+            .upload
+            .as_deref()
+            .and_then(|t| super::papers::ticket_name(&s.status_key, &who.subject, &r.sha256, t));
+        if r.from.is_none() && uploaded.is_none() {
+            return Err(Problem::of(
+                motcua::Error::UnknownFile(r.sha256.clone()),
+                &motcua::messages::errors::NoNames,
+            )
+            .with("field", Value::String(format!("papers[{i}].upload"))));
+        }
+        papers.push(motcua::dossier::paper::Brought {
+            kind: r.kind,
+            file: motcua::dossier::paper::File {
+                sha256: r.sha256,
+                size: 0,
+                media_type: String::new(),
+                name: r.name.or(uploaded).unwrap_or_default(),
+            },
+            from: r.from,
+        });
+    }
     let sub = Submission {
-        papers: vec![],
+        papers,
         procedure: body.procedure,
         applicant: Applicant {
             id: body.applicant.id,

@@ -16,6 +16,7 @@ use serde_json::Value;
 use motcua::dossier::form::FieldError;
 use motcua::messages::fields as messages;
 
+use super::desk_papers::{self, KeptFile, Offer};
 use super::fields::{self, Field};
 use super::{Html, Nav, Refused, Screen, Viewer, page, page_with, see_other};
 use crate::access;
@@ -24,9 +25,12 @@ use crate::api::{Shared, blocking};
 use crate::problem::Problem;
 
 pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/tiep-nhan", get(choose))
-        .route("/tiep-nhan/{id}", get(form).post(submit))
+    Router::new().route("/tiep-nhan", get(choose)).route(
+        "/tiep-nhan/{id}",
+        get(form)
+            .post(submit)
+            .layer(axum::extract::DefaultBodyLimit::max(desk_papers::DESK_BODY)),
+    )
 }
 
 struct Choice {
@@ -83,6 +87,10 @@ struct Doc {
     copies: u32,
     required: bool,
     ticked: bool,
+    /// The scans kept for it so far (carried through the confirmation).
+    kept: Vec<KeptFile>,
+    /// The applicant's papers of this kind in earlier dossiers.
+    offers: Vec<Offer>,
 }
 
 #[derive(Template)]
@@ -153,6 +161,8 @@ fn form_of(
                 copies: d.copies,
                 required: d.required,
                 ticked: false,
+                kept: vec![],
+                offers: vec![],
             })
             .collect(),
         applicant_id: String::new(),
@@ -233,10 +243,27 @@ async fn submit(
     v: Viewer,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    req: axum::extract::Request,
 ) -> Screen {
-    let posted = v.posted(&s, &headers, &body)?;
+    use axum::extract::FromRequest;
     let c = procedure_for(&s, &v, &id)?;
+    // With scans the form comes as multipart, streamed; without, as a plain form.
+    let read = if crate::body::media_type(&headers).as_deref() == Some("multipart/form-data") {
+        let form = axum::extract::Multipart::from_request(req, &s)
+            .await
+            .map_err(|e| Problem::bad_request("invalid_request", e.body_text()))?;
+        desk_papers::read_checked(&s, &v, &headers, form).await?
+    } else {
+        let body = Bytes::from_request(req, &s)
+            .await
+            .map_err(|e| Problem::bad_request("invalid_request", e.body_text()))?;
+        desk_papers::Read {
+            posted: v.posted(&s, &headers, &body)?,
+            kept: vec![],
+            errors: vec![],
+        }
+    };
+    let posted = read.posted;
     let mut shown = form_of(&s, &c, &v)?;
     // What was typed stays on the form when it comes back with errors.
     for f in &mut shown.fields {
@@ -245,10 +272,13 @@ async fn submit(
             .unwrap_or("")
             .to_string();
     }
-    let ticked = posted.all("doc");
+    let mut ticked = posted.all("doc");
+    let mut kept = read.kept;
     for d in &mut shown.documents {
-        d.ticked = ticked.contains(&d.id);
+        d.kept = kept.extract_if(.., |k| k.kind == d.id).collect();
     }
+    // A scan for an item the procedure does not list is dropped (a forged field).
+    kept.clear();
     let text = |name: &str| posted.get(name).unwrap_or("").trim().to_string();
     shown.applicant_id = text("applicant_id");
     shown.applicant_name = text("applicant_name");
@@ -256,6 +286,24 @@ async fn submit(
     shown.disadvantaged = posted.get("disadvantaged").is_some();
     shown.channel = posted.get("channel").unwrap_or("desk").to_string();
     shown.form_key = posted.get("form_key").unwrap_or("").to_string();
+    let doc_ids: Vec<String> = shown.documents.iter().map(|d| d.id.clone()).collect();
+    let chosen: Vec<(String, String)> = posted
+        .0
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("dung.")?.to_string(), v.clone())))
+        .collect();
+    let mut offers = desk_papers::offers(&s, &v, &shown.applicant_id, &doc_ids, &chosen).await?;
+    for d in &mut shown.documents {
+        d.offers = offers.extract_if(.., |o| o.kind == d.id).collect();
+        // An item with a paper is received, ticked or not.
+        if !d.kept.is_empty() || d.offers.iter().any(|o| o.chosen) {
+            d.ticked = true;
+            if !ticked.contains(&d.id) {
+                ticked.push(d.id.clone());
+            }
+        }
+        d.ticked = d.ticked || ticked.contains(&d.id);
+    }
     let refuse = |mut shown: DeskForm, errors: Vec<String>, status: StatusCode| {
         shown.errors = errors;
         shown.confirm = None;
@@ -266,6 +314,10 @@ async fn submit(
         return Err(
             Problem::bad_request("invalid_request", "biểu mẫu thiếu mã chống gửi trùng").into(),
         );
+    }
+    if !read.errors.is_empty() {
+        // The scans kept stay on the form; the one refused is named, in the catalogue's words.
+        return refuse(shown, read.errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
     if shown.applicant_id.is_empty() || shown.applicant_name.is_empty() {
         return refuse(
@@ -358,6 +410,11 @@ async fn submit(
         .map(|d| d.name.clone())
         .collect();
     let phone = Some(shown.applicant_phone.clone()).filter(|p| !p.trim().is_empty());
+    let papers = {
+        let kept: Vec<&KeptFile> = shown.documents.iter().flat_map(|d| &d.kept).collect();
+        let offers: Vec<&Offer> = shown.documents.iter().flat_map(|d| &d.offers).collect();
+        desk_papers::refs(&kept, &offers)
+    };
     let digest = {
         use sha2::Digest;
         let what = serde_json::json!([
@@ -368,7 +425,11 @@ async fn submit(
             shown.disadvantaged,
             shown.channel,
             data,
-            ticked
+            ticked,
+            papers
+                .iter()
+                .map(|r| (&r.kind, &r.sha256, &r.from))
+                .collect::<Vec<_>>()
         ]);
         hex::encode(sha2::Sha256::digest(what.to_string().as_bytes()))
     };
@@ -420,7 +481,13 @@ async fn submit(
                 .documents
                 .iter()
                 .filter(|d| d.ticked)
-                .map(|d| d.name.clone())
+                .map(|d| {
+                    let files = papers.iter().filter(|r| r.kind == d.id).count();
+                    match files {
+                        0 => d.name.clone(),
+                        n => format!("{} ({} tệp)", d.name, n),
+                    }
+                })
                 .collect(),
             missing,
             reason,
@@ -440,6 +507,7 @@ async fn submit(
         channel: Some(channel),
         data,
         documents: ticked,
+        papers,
         meta: BTreeMap::new(),
         comment: (!missing.is_empty())
             .then(|| format!("Tiếp nhận khi còn thiếu giấy tờ: {reason}")),

@@ -39,6 +39,8 @@ struct Head {
 struct Doc {
     name: String,
     copies: u32,
+    /// The scans received with it at the counter: "2 tệp: gcn.pdf, gcn-trang-2.pdf".
+    files: String,
 }
 
 #[derive(Template)]
@@ -296,9 +298,20 @@ fn draw(
                     .iter()
                     .map(|id| {
                         let doc = p.documents.iter().find(|x| &x.id == id);
+                        // The papers of the receipt itself: a reprint says what the slip said.
+                        let at_receipt: Vec<&str> = d
+                            .papers
+                            .iter()
+                            .filter(|x| &x.kind == id && x.at <= d.clock.received_at)
+                            .map(|x| x.name.as_str())
+                            .collect();
                         Doc {
                             name: doc.map_or_else(|| id.clone(), |x| x.name.clone()),
                             copies: doc.map_or(1, |x| x.copies),
+                            files: match at_receipt.len() {
+                                0 => String::new(),
+                                n => format!("{n} tệp: {}", at_receipt.join(", ")),
+                            },
                         }
                     })
                     .collect(),

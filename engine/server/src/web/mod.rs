@@ -29,6 +29,7 @@ mod chart;
 mod citizen;
 pub(crate) mod citizen_papers;
 mod desk;
+pub(crate) mod desk_papers;
 mod diagram;
 mod dossier;
 pub mod fields;

@@ -50,6 +50,8 @@ pub struct PaperLine {
     pub at: String,
     pub version: u32,
     pub current: bool,
+    /// How the page shows it: `pdf`, `image`, or empty (download only).
+    pub preview: &'static str,
 }
 
 /// The papers card of a dossier page.
@@ -57,25 +59,6 @@ pub struct Section {
     pub lines: Vec<PaperLine>,
     /// The kinds this viewer may attach now: (id, name).
     pub attachable: Vec<(String, String)>,
-}
-
-fn media_word(media_type: &str) -> &'static str {
-    match media_type {
-        "application/pdf" => "PDF",
-        "image/jpeg" => "Ảnh JPEG",
-        "image/png" => "Ảnh PNG",
-        "image/tiff" => "Ảnh TIFF",
-        _ => "Tệp",
-    }
-}
-
-/// Bytes as people read a file's size: "245 KB", "3,2 MB".
-fn size_words(bytes: u64) -> String {
-    if bytes < 1024 * 1024 {
-        format!("{} KB", fmt::number(bytes.div_ceil(1024) as i64))
-    } else {
-        format!("{} MB", fmt::decimal(bytes as f64 / (1024.0 * 1024.0), 1))
-    }
 }
 
 /// The card for `d` as `v` sees it.
@@ -94,12 +77,17 @@ pub fn section(
             .to_string(),
         name: x.name.clone(),
         href: format!("/ho-so/{}/giay-to/{}", d.code, x.sha256),
-        size: size_words(x.size),
-        media: media_word(&x.media_type),
+        size: fmt::file_size(x.size),
+        media: super::labels::media_type(&x.media_type),
         by: super::person(s, &x.by),
         at: fmt::when(x.at),
         version: x.version,
         current: current.iter().any(|c| std::ptr::eq(*c, x)),
+        preview: match x.media_type.as_str() {
+            "application/pdf" => "pdf",
+            t if crate::api::papers::previewable(t) => "image",
+            _ => "",
+        },
     };
     let attachable = match access::actor_for(v.who(), d) {
         Ok(actor) => transition::attachable(p, d, &actor)
@@ -119,17 +107,28 @@ pub fn section(
     }
 }
 
+/// `?xem=1` shows the paper in the page's frame instead of downloading it.
+#[derive(serde::Deserialize)]
+struct Look {
+    xem: Option<String>,
+}
+
 async fn download(
     State(s): State<Shared>,
     v: Viewer,
     Path((code, sha256)): Path<(String, String)>,
+    axum::extract::Query(look): axum::extract::Query<Look>,
 ) -> Screen {
     let found = blocking(move || {
         let (d, _) = readable(&s, &v.caller, &code)?;
         crate::api::papers::stream_paper(&s, &d, &sha256)
     })
     .await??;
-    Ok(super::Html(crate::api::papers::download(&found.0, found.1)))
+    let (paper, body) = found;
+    if look.xem.is_some() && crate::api::papers::previewable(&paper.media_type) {
+        return Ok(super::Html(crate::api::papers::preview(&paper, body)));
+    }
+    Ok(super::Html(crate::api::papers::download(&paper, body)))
 }
 
 async fn attach(
