@@ -31,4 +31,5 @@ mod web_desk_day;
 mod web_diagram;
 mod web_forms;
 mod web_lists;
+mod web_papers;
 mod web_screens;

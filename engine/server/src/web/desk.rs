@@ -304,6 +304,14 @@ async fn submit(
         }
         d.ticked = d.ticked || ticked.contains(&d.id);
     }
+    // In the checklist's order, however the browser posted them: the confirmation's digest
+    // must not change with the order of the boxes.
+    let ticked: Vec<String> = shown
+        .documents
+        .iter()
+        .filter(|d| d.ticked)
+        .map(|d| d.id.clone())
+        .collect();
     let refuse = |mut shown: DeskForm, errors: Vec<String>, status: StatusCode| {
         shown.errors = errors;
         shown.confirm = None;
