@@ -219,6 +219,8 @@ impl Error {
             ) => Code::InvalidInput,
             Error::Refused(T::GuardRefused { .. }) => Code::GuardRefused,
             Error::Refused(T::PapersRequired { .. }) => Code::PapersRequired,
+            Error::Refused(T::PaperNotAccepted { .. }) => Code::UnsupportedFile,
+            Error::Refused(T::PaperTooLarge { .. }) => Code::FileTooLarge,
             Error::Refused(T::Guard(_)) => Code::GuardError,
             Error::Refused(T::Deadline(_)) => Code::Deadline,
             Error::Refused(T::Definition { .. } | T::UnknownLinkedProcedure(_)) => {

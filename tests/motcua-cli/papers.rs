@@ -337,7 +337,7 @@ fn the_desk_attaches_a_scan_on_the_dossier_page_and_an_officer_downloads_it() {
     let href = format!("/ho-so/{code}/giay-to/{}", sha256(PDF));
     assert!(page.contains(&href), "listed with its download link");
     assert!(
-        page.contains("giấy tờ đất.pdf") && page.contains("(PDF, 1 KB)"),
+        page.contains("giấy tờ đất.pdf") && page.contains("(PDF, 1 KB; 1 trang)"),
         "{page}"
     );
     assert!(
@@ -840,7 +840,7 @@ fn the_desk_scans_papers_into_the_receiving_form_and_the_slip_counts_them() {
         .expect("a slip path")
         .to_string();
     let form = s
-        .request("GET", &slip, None, &[("cookie", &desk)], None)
+        .request("GET", slip, None, &[("cookie", &desk)], None)
         .text();
     assert!(
         form.contains("2 tệp: gcn-trang-1.pdf, gcn-trang-2.pdf"),
@@ -864,7 +864,7 @@ fn the_desk_scans_papers_into_the_receiving_form_and_the_slip_counts_them() {
         None,
     );
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type").as_deref(), Some("application/pdf"));
+    assert_eq!(r.header("content-type"), Some("application/pdf"));
     assert!(
         r.header("content-disposition")
             .is_some_and(|d| d.starts_with("inline"))

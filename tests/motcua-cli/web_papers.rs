@@ -144,7 +144,11 @@ async fn a_scan_goes_from_the_desk_to_the_officer_and_the_permit_to_the_citizens
         .goto(&format!("/tra-cuu/{public}?secret={secret}"))
         .await;
     phone.wait_for("#results").await;
-    assert!(phone.text("#results").await.contains("Giấy phép xây dựng"));
+    let results = phone.text("#results").await;
+    assert!(
+        results.contains("Giấy phép xây dựng (có giá trị đến hết ngày"),
+        "the permit with the last day it is valid: {results}"
+    );
     let fetched = eval(
         &phone,
         "const a = document.querySelector('#results a'); \

@@ -22,12 +22,7 @@ fn keep(engine: &Engine, bytes: &[u8]) -> File {
     let kept = engine
         .keep_file(&mut &bytes[..], 1 << 20)
         .expect("a PDF is kept");
-    File {
-        sha256: kept.stored.sha256,
-        size: kept.stored.size,
-        media_type: kept.media_type.into(),
-        name: "gcn.pdf".into(),
-    }
+    kept.file("gcn.pdf".into())
 }
 
 fn attach(d: &Dossier, kind: &str, file: File, actor: Actor) -> AttachRequest {
@@ -262,6 +257,7 @@ fn brought(kind: &str, file: &File, from: Option<&str>) -> motcua::dossier::pape
             size: 1,
             media_type: "text/html".into(),
             name: file.name.clone(),
+            pages: Some(999),
         },
         from: from.map(String::from),
     }
@@ -363,5 +359,117 @@ fn the_citizens_papers_are_reused_by_reference_and_never_by_a_stranger() {
             .applicant_papers("079090009999", 50)
             .unwrap()
             .is_empty()
+    );
+}
+
+/// The fixture issuing a result valid for a year, taking at most 1 MiB per file, with office
+/// files allowed or not.
+fn with_policy(office: bool) -> String {
+    with_result("ket-qua")
+        .replace(
+            "    name: Văn bản trả lời\n",
+            "    name: Văn bản trả lời\n    valid_for: 12 months\n",
+        )
+        .replace(
+            "results:\n",
+            &format!("papers:\n  max_size_mib: 1\n  office: {office}\nresults:\n"),
+        )
+}
+
+/// A DOCX as its ZIP local headers show it (what the inspector reads).
+fn docx(with_macros: bool) -> Vec<u8> {
+    let mut names = vec!["[Content_Types].xml", "_rels/.rels", "word/document.xml"];
+    if with_macros {
+        names.push("word/vbaProject.bin");
+    }
+    let mut out = vec![];
+    for name in names {
+        out.extend_from_slice(b"PK\x03\x04");
+        // Version, flags, method, time, date, CRC, sizes: 22 bytes before the name's length.
+        out.extend_from_slice(&[20]);
+        out.extend_from_slice(&[0; 21]);
+        out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+    }
+    out
+}
+
+#[test]
+fn a_procedures_paper_rules_decide_size_office_files_and_a_results_validity() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    h.engine
+        .load_procedure("with-policy.yaml", with_policy(false))
+        .expect("loads");
+    let officer = officer("cb01", "can-bo", "mot-cua");
+    let mut sub = house_permit(serde_json::json!({"so_tang": 1}));
+    sub.procedure = "fixture".into();
+    sub.documents = vec!["don".into()];
+    sub.received_by = officer.clone();
+    let d = h.engine.submit(sub.clone()).unwrap().dossier;
+    // Two pages counted from the PDF's own page objects.
+    let two = b"%PDF-1.7\n1 0 obj<</Type/Pages/Count 2>>endobj\n2 0 obj<</Type/Page>>endobj\n3 0 obj<</Type/Page>>endobj\n";
+    let d = h
+        .engine
+        .attach(attach(&d, "don", keep(&h.engine, two), officer.clone()))
+        .unwrap();
+    assert_eq!(d.papers[0].pages, Some(2));
+    // Over this procedure's 1 MiB: refused, nothing attached.
+    let mut big = b"%PDF-1.7\n".to_vec();
+    big.resize((1 << 20) + 1, b'0');
+    let e = h
+        .engine
+        .attach(attach(
+            &d,
+            "don",
+            h.engine
+                .keep_file(&mut &big[..], 8 << 20)
+                .expect("kept: the store's ceiling is higher")
+                .file("lon.pdf".into()),
+            officer.clone(),
+        ))
+        .unwrap_err();
+    assert_eq!(e.code(), "file_too_large", "{e}");
+    // A word-processor file: kept by the store, refused by a procedure that takes scans only.
+    let word = keep(&h.engine, &docx(false));
+    assert_eq!(word.media_type, motcua::dossier::paper::OFFICE[0]);
+    let e = h
+        .engine
+        .attach(attach(&d, "don", word.clone(), officer.clone()))
+        .unwrap_err();
+    assert_eq!(e.code(), "unsupported_file", "{e}");
+    // Macros are refused by any procedure, before anything is kept.
+    let e = h
+        .engine
+        .keep_file(&mut &docx(true)[..], 1 << 20)
+        .unwrap_err();
+    assert_eq!(e.code(), "unsupported_file", "{e}");
+
+    // The next version takes office files; the result records its last valid day.
+    h.engine
+        .load_procedure(
+            "with-policy.yaml",
+            with_policy(true).replace("version: \"1\"", "version: \"2\""),
+        )
+        .expect("loads");
+    let d = h.engine.submit(sub).unwrap().dossier;
+    let d = h
+        .engine
+        .attach(attach(&d, "don", word, officer.clone()))
+        .unwrap();
+    assert_eq!(
+        d.papers[0].pages, None,
+        "an office file's pages are not known"
+    );
+    let d = act(&h, &d, "chuyen", officer.clone()).unwrap();
+    let answer = keep(&h.engine, b"%PDF-1.7\n% the answer\n");
+    let d = h
+        .engine
+        .attach(attach(&d, "ket-qua", answer, officer))
+        .unwrap();
+    assert_eq!(
+        d.papers[1].valid_until,
+        Some(jiff::civil::date(2027, 5, 31)),
+        "a year from 1 June 2026, its last day"
     );
 }

@@ -26,6 +26,35 @@ pub struct Held {
 pub struct Kept {
     pub stored: Stored,
     pub media_type: &'static str,
+    /// Pages, where the bytes say.
+    pub pages: Option<u32>,
+}
+
+impl Kept {
+    /// The file as an attach request names it.
+    pub fn file(&self, name: String) -> paper::File {
+        paper::File {
+            sha256: self.stored.sha256.clone(),
+            size: self.stored.size,
+            media_type: self.media_type.to_string(),
+            name,
+            pages: self.pages,
+        }
+    }
+}
+
+/// Feeds every byte read through an [`paper::Inspector`] on its way to the store.
+struct Inspecting<'a> {
+    from: &'a mut dyn Read,
+    inspector: paper::Inspector,
+}
+
+impl Read for Inspecting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.from.read(buf)?;
+        self.inspector.feed(&buf[..n]);
+        Ok(n)
+    }
 }
 
 impl Engine {
@@ -34,14 +63,24 @@ impl Engine {
         self.store.files()
     }
 
-    /// Keeps the bytes of `from` (at most `limit`) in the store and sniffs what they are. A
-    /// file that is not a scan or a photograph of pages ([`paper::ACCEPTED`]) is refused
-    /// whatever its name or declared type says, and not kept.
+    /// Keeps the bytes of `from` (at most `limit`) in the store and reads what they are as
+    /// they pass ([`paper::Inspector`]). A file that is neither a scan or photograph of pages
+    /// ([`paper::ACCEPTED`]) nor an office file without macros ([`paper::OFFICE`]) is refused
+    /// whatever its name or declared type says, and not kept; whether a procedure takes
+    /// office files is the attach's decision.
     pub fn keep_file(&self, from: &mut dyn Read, limit: u64) -> Result<Kept> {
         let files = self.store.files();
-        let stored = files.put(from, limit).map_err(Error::File)?;
-        match paper::sniff(&stored.head) {
-            Some(media_type) => Ok(Kept { stored, media_type }),
+        let mut reading = Inspecting {
+            from,
+            inspector: paper::Inspector::default(),
+        };
+        let stored = files.put(&mut reading, limit).map_err(Error::File)?;
+        match reading.inspector.finish() {
+            Some(seen) => Ok(Kept {
+                stored,
+                media_type: seen.media_type,
+                pages: seen.pages,
+            }),
             None => {
                 // The same bytes sniff the same, so no accepted paper shares this digest.
                 let _ = files.remove(&stored.sha256);
@@ -107,21 +146,25 @@ impl Engine {
                 .size(&b.file.sha256)
                 .map_err(Error::File)?
                 .ok_or_else(unknown)?;
-            let mut head = [0u8; 16];
-            let mut filled = 0;
-            if let Some(mut bytes) = files.open(&b.file.sha256).map_err(Error::File)? {
-                while filled < head.len() {
-                    match bytes.read(&mut head[filled..]) {
-                        Ok(0) => break,
-                        Ok(n) => filled += n,
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        Err(e) => return Err(Error::File(crate::store::files::Error::Upload(e))),
-                    }
+            // Read through once more: the type and pages are the bytes', never the request's.
+            let mut bytes = files
+                .open(&b.file.sha256)
+                .map_err(Error::File)?
+                .ok_or_else(unknown)?;
+            let mut inspector = paper::Inspector::default();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                match bytes.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => inspector.feed(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(Error::File(crate::store::files::Error::Upload(e))),
                 }
             }
-            let media_type = paper::sniff(&head[..filled]).ok_or(Error::UnsupportedFile)?;
+            let seen = inspector.finish().ok_or(Error::UnsupportedFile)?;
             b.file.size = size;
-            b.file.media_type = media_type.to_string();
+            b.file.media_type = seen.media_type.to_string();
+            b.file.pages = seen.pages;
             b.file.name = paper::safe_name(&b.file.name);
         }
         Ok(())

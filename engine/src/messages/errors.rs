@@ -329,6 +329,17 @@ pub fn refusal(r: &Refusal, names: &dyn Names) -> String {
             action(a),
             list(kinds, |k| names.document(k))
         ),
+        Refusal::PaperNotAccepted { office, .. } => if *office {
+            "Tệp không phải bản quét, ảnh chụp hay văn bản, bảng tính (PDF, JPEG, PNG, TIFF, DOCX, XLSX, ODT, ODS) không có macro; không được nhận."
+        } else {
+            "Thủ tục này chỉ nhận bản quét hoặc ảnh chụp giấy tờ (PDF, JPEG, PNG, TIFF); không được nhận."
+        }
+        .into(),
+        Refusal::PaperTooLarge { size, limit } => format!(
+            "Tệp {} vượt giới hạn {} của thủ tục này; hãy quét lại với độ phân giải thấp hơn hoặc chia thành nhiều tệp.",
+            super::format::file_size(*size),
+            super::format::file_size(*limit)
+        ),
         Refusal::Guard(_) => {
             "Điều kiện của thao tác không tính được trên dữ liệu hồ sơ; vui lòng báo người soạn thủ tục."
                 .into()
@@ -423,7 +434,6 @@ fn expectation(e: &Expected) -> String {
             format!("phải sau ngày đã hẹn lần trước ({})", format::date(*day))
         }
         Expected::OtherOfficer => "phải là cán bộ khác với người đang được giao".into(),
-        Expected::Paper => "phải là tệp PDF, JPEG, PNG hoặc TIFF".into(),
     }
 }
 

@@ -29,6 +29,12 @@ pub struct Paper {
     /// store of papers): a reference to the same bytes, nothing uploaded again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// Pages, where the file says (a PDF's page objects; one for a photograph).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
+    /// For a result: the last day it is valid, from the validity the procedure declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<jiff::civil::Date>,
 }
 
 /// Where a paper came from.
@@ -51,6 +57,9 @@ pub struct File {
     pub size: u64,
     pub media_type: String,
     pub name: String,
+    /// Pages, where the bytes say ([`Inspector`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
 }
 
 /// A paper handed in with a submission: a file the store already keeps (scanned at the
@@ -70,6 +79,159 @@ pub struct Brought {
 
 /// The media types a paper may be: scans and photographs of A4 pages.
 pub const ACCEPTED: &[&str] = &["application/pdf", "image/jpeg", "image/png", "image/tiff"];
+
+/// Word-processor and spreadsheet files, accepted only where a procedure allows them.
+pub const OFFICE: &[&str] = &[
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+];
+
+/// What a file is, read from all of its bytes as they stream past (nothing is held but a
+/// short window): its media type, one of [`ACCEPTED`] or [`OFFICE`], and its pages where
+/// known. An office file is a ZIP archive: every entry name is seen, so one carrying macros
+/// or embedded programs is none of the accepted types, whatever it is called.
+#[derive(Debug, Default)]
+pub struct Inspector {
+    head: Vec<u8>,
+    window: Vec<u8>,
+    /// Bytes seen before `window` starts.
+    offset: u64,
+    pages: u32,
+    names: Vec<String>,
+    odf: Option<&'static str>,
+    active: bool,
+}
+
+/// How far back a pattern may straddle two chunks: a ZIP entry header and its name.
+const CARRY: usize = 320;
+const HEAD_KEEP: usize = 128;
+
+/// The inspection's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspected {
+    pub media_type: &'static str,
+    pub pages: Option<u32>,
+}
+
+impl Inspector {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.head.len() < HEAD_KEEP {
+            let take = (HEAD_KEEP - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..take]);
+        }
+        let carried = self.window.len();
+        self.window.extend_from_slice(chunk);
+        self.scan(carried);
+        if self.window.len() > CARRY {
+            let drop = self.window.len() - CARRY;
+            self.window.drain(..drop);
+            self.offset += drop as u64;
+        }
+    }
+
+    /// Looks for page objects and ZIP entries that end past `carried` (those ending inside
+    /// the carried window were counted with the chunk before).
+    fn scan(&mut self, carried: usize) {
+        let w = &self.window;
+        let pdf = self.head.starts_with(b"%PDF-");
+        let zip = self.head.starts_with(b"PK\x03\x04");
+        if pdf {
+            for pat in [&b"/Type/Page"[..], &b"/Type /Page"[..]] {
+                let mut at = 0;
+                while let Some(i) = find(&w[at..], pat) {
+                    let end = at + i + pat.len();
+                    // "/Pages" is the tree, not a page: the next byte tells. It is counted by
+                    // the scan that first sees that byte.
+                    if end < w.len() && end >= carried && w[end] != b's' {
+                        self.pages = self.pages.saturating_add(1);
+                    }
+                    at = end;
+                }
+            }
+        }
+        if zip {
+            let mut at = 0;
+            while let Some(i) = find(&w[at..], b"PK\x03\x04") {
+                let start = at + i;
+                at = start + 4;
+                let Some(header) = w.get(start..start + 30) else {
+                    break;
+                };
+                let name_len = usize::from(u16::from_le_bytes([header[26], header[27]]));
+                let extra_len = usize::from(u16::from_le_bytes([header[28], header[29]]));
+                let name_end = start + 30 + name_len;
+                if name_end > w.len() || name_end <= carried {
+                    // Incomplete here (seen again with the next chunk) or seen already.
+                    continue;
+                }
+                let name = String::from_utf8_lossy(&w[start + 30..name_end]).into_owned();
+                if name == "mimetype" && self.offset + start as u64 == 0 {
+                    let body = w.get(name_end + extra_len..).unwrap_or_default();
+                    self.odf = if body.starts_with(b"application/vnd.oasis.opendocument.text") {
+                        Some(OFFICE[2])
+                    } else if body.starts_with(b"application/vnd.oasis.opendocument.spreadsheet") {
+                        Some(OFFICE[3])
+                    } else {
+                        None
+                    };
+                }
+                let lower = name.to_ascii_lowercase();
+                if lower.ends_with("vbaproject.bin")
+                    || lower.contains("macrosheets/")
+                    || lower.contains("activex/")
+                    || lower.starts_with("basic/")
+                    || lower.starts_with("scripts/")
+                    || lower.ends_with(".exe")
+                    || lower.ends_with(".dll")
+                    || lower.ends_with(".js")
+                {
+                    self.active = true;
+                }
+                if self.names.len() < 64 {
+                    self.names.push(name);
+                }
+            }
+        }
+    }
+
+    /// What the file is, or `None` when it is none of the accepted kinds.
+    pub fn finish(self) -> Option<Inspected> {
+        if let Some(media_type) = sniff(&self.head) {
+            let pages = match media_type {
+                "application/pdf" => (self.pages > 0).then_some(self.pages),
+                "image/jpeg" | "image/png" => Some(1),
+                _ => None,
+            };
+            return Some(Inspected { media_type, pages });
+        }
+        if !self.head.starts_with(b"PK\x03\x04") || self.active {
+            return None;
+        }
+        let office = if let Some(odf) = self.odf {
+            Some(odf)
+        } else if self.names.iter().any(|n| n == "[Content_Types].xml") {
+            if self.names.iter().any(|n| n.starts_with("word/")) {
+                Some(OFFICE[0])
+            } else if self.names.iter().any(|n| n.starts_with("xl/")) {
+                Some(OFFICE[1])
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+        office.map(|media_type| Inspected {
+            media_type,
+            pages: None,
+        })
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
 
 /// The media type of a file from its first bytes, when it is one of [`ACCEPTED`]. Whatever a
 /// client claims, HTML, SVG, scripts and executables are none of them.
@@ -139,5 +301,90 @@ mod tests {
         assert_eq!(safe_name("C:\\scan\\giấy tờ đất.pdf"), "giấy tờ đất.pdf");
         assert_eq!(safe_name("a\"; filename=x.html"), "a filename=x.html");
         assert_eq!(safe_name("..."), "tep-dinh-kem");
+    }
+}
+
+#[cfg(test)]
+mod inspect {
+    use super::*;
+
+    fn inspect(bytes: &[u8], chunk: usize) -> Option<Inspected> {
+        let mut i = Inspector::default();
+        for c in bytes.chunks(chunk) {
+            i.feed(c);
+        }
+        i.finish()
+    }
+
+    /// A ZIP archive's local headers for `names` (stored, empty bodies except `mimetype`).
+    fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = vec![];
+        for (name, body) in entries {
+            out.extend_from_slice(b"PK\x03\x04");
+            out.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(body);
+            out.extend(std::iter::repeat_n(0x5a, 700));
+        }
+        out
+    }
+
+    #[test]
+    fn a_pdfs_pages_are_counted_whatever_the_chunks() {
+        let mut pdf = b"%PDF-1.7\n1 0 obj<</Type/Pages/Count 3>>endobj\n".to_vec();
+        for n in 0..3 {
+            pdf.extend_from_slice(
+                format!("{} 0 obj<</Type /Page/Parent 1 0 R>>endobj\n", n + 2).as_bytes(),
+            );
+        }
+        for chunk in [1, 3, 7, 11, 64, 4096] {
+            assert_eq!(
+                inspect(&pdf, chunk),
+                Some(Inspected {
+                    media_type: "application/pdf",
+                    pages: Some(3)
+                }),
+                "chunks of {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn office_files_are_told_apart_and_macros_refused() {
+        let docx = zip(&[
+            ("[Content_Types].xml", b""),
+            ("_rels/.rels", b""),
+            ("word/document.xml", b""),
+        ]);
+        let xlsx = zip(&[("[Content_Types].xml", b""), ("xl/workbook.xml", b"")]);
+        let odt = zip(&[
+            ("mimetype", b"application/vnd.oasis.opendocument.text"),
+            ("content.xml", b""),
+        ]);
+        let docm = zip(&[
+            ("[Content_Types].xml", b""),
+            ("word/document.xml", b""),
+            ("word/vbaProject.bin", b""),
+        ]);
+        let jar = zip(&[("META-INF/MANIFEST.MF", b""), ("Main.class", b"")]);
+        for chunk in [5, 300, 1 << 16] {
+            assert_eq!(inspect(&docx, chunk).map(|i| i.media_type), Some(OFFICE[0]));
+            assert_eq!(inspect(&xlsx, chunk).map(|i| i.media_type), Some(OFFICE[1]));
+            assert_eq!(inspect(&odt, chunk).map(|i| i.media_type), Some(OFFICE[2]));
+            assert_eq!(inspect(&docm, chunk), None, "macros");
+            assert_eq!(inspect(&jar, chunk), None, "not an office file");
+        }
+        assert_eq!(inspect(b"<svg onload=alert(1)>", 64), None);
+        assert_eq!(
+            inspect(&[0xFF, 0xD8, 0xFF, 0xE0, 1, 2], 2),
+            Some(Inspected {
+                media_type: "image/jpeg",
+                pages: Some(1)
+            })
+        );
     }
 }

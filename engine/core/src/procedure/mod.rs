@@ -7,6 +7,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod papers;
 pub mod render;
 pub mod source_map;
 
@@ -21,6 +22,7 @@ pub use load::{
     read_source,
 };
 pub use model::*;
+pub use papers::{PaperPolicy, Validity};
 pub use source_map::SourceMap;
 
 /// Loads `path` and, when it deserialized, runs every check on it. Only I/O failures are

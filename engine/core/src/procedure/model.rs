@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::papers::PaperPolicy;
 use crate::calendar::Duration;
 
 /// One administrative procedure (thủ tục hành chính), at one version.
@@ -57,6 +58,9 @@ pub struct Procedure {
     /// the officers of a step may attach beside the checklist's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<ResultKind>,
+    /// The rules for the papers' files: the largest size, office documents.
+    #[serde(default, skip_serializing_if = "PaperPolicy::is_default")]
+    pub papers: PaperPolicy,
     /// Fees and charges.
     #[serde(default)]
     pub fees: Vec<Fee>,
@@ -162,6 +166,10 @@ pub struct Department {
 pub struct ResultKind {
     pub id: String,
     pub name: String,
+    /// How long the result stays valid from the day it is attached (a construction permit
+    /// lapses after 12 months unless work starts), recorded on the paper.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_for: Option<super::papers::Validity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

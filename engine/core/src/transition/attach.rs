@@ -12,10 +12,10 @@
 //!
 //! [`on_behalf_roles`]: crate::procedure::Procedure::on_behalf_roles
 
-use super::{Change, Env, Error, Expected, Transition, audit_entry, timers_of};
+use super::{Change, Env, Error, Transition, audit_entry, timers_of};
 use crate::dossier::Dossier;
 use crate::dossier::definition::Definition;
-use crate::dossier::paper::{ACCEPTED, Paper, Source, safe_name};
+use crate::dossier::paper::{Paper, Source, safe_name};
 use crate::dossier::request::{AttachRequest, Submission};
 use crate::procedure::StateKind;
 
@@ -31,13 +31,7 @@ pub fn attach(
 ) -> Result<Transition, Error> {
     req.check()?;
     let source = may_attach(p, d, &req.actor, &req.kind)?;
-    if !ACCEPTED.contains(&req.file.media_type.as_str()) {
-        return Err(Error::BadInput {
-            action: ATTACH.into(),
-            input: "file".into(),
-            expected: Expected::Paper,
-        });
-    }
+    acceptable(p, &req.file)?;
     let actor = &req.actor;
     let version = d.papers.iter().filter(|x| x.kind == req.kind).count() as u32 + 1;
     let paper = Paper {
@@ -51,6 +45,8 @@ pub fn attach(
         at: env.now,
         version,
         from: None,
+        pages: req.file.pages,
+        valid_until: valid_until(p, &req.kind, env),
     };
     let mut next = d.clone();
     next.version = d.version + 1;
@@ -106,8 +102,39 @@ fn entry_of(
     )
 }
 
+/// A file the procedure's paper rules take: a type it accepts, within its size limit.
+fn acceptable(p: &Definition, file: &crate::dossier::paper::File) -> Result<(), Error> {
+    let policy = &p.procedure.papers;
+    if !policy.accepts(&file.media_type) {
+        return Err(Error::PaperNotAccepted {
+            media_type: file.media_type.clone(),
+            office: policy.office,
+        });
+    }
+    if file.size > policy.limit_bytes() {
+        return Err(Error::PaperTooLarge {
+            size: file.size,
+            limit: policy.limit_bytes(),
+        });
+    }
+    Ok(())
+}
+
+/// For a result the procedure declares valid for a time: its last valid day, counted from
+/// the day it is attached.
+fn valid_until(p: &Definition, kind: &str, env: &Env<'_>) -> Option<jiff::civil::Date> {
+    let validity = p
+        .procedure
+        .results
+        .iter()
+        .find(|r| r.id == kind)?
+        .valid_for?;
+    validity.until(env.calendar.local_date(env.now))
+}
+
 /// Checks the papers a submission brings before anything is built: each answers an item of
-/// the procedure's checklist (a result is issued, never handed in) and is a scan or a photo.
+/// the procedure's checklist (a result is issued, never handed in) and is a file the
+/// procedure's paper rules take.
 pub(super) fn check_brought(p: &Definition, sub: &Submission) -> Result<(), Error> {
     let proc_ = &p.procedure;
     for b in &sub.papers {
@@ -117,13 +144,7 @@ pub(super) fn check_brought(p: &Definition, sub: &Submission) -> Result<(), Erro
                 document: b.kind.clone(),
             });
         }
-        if !ACCEPTED.contains(&b.file.media_type.as_str()) {
-            return Err(Error::BadInput {
-                action: "submit".into(),
-                input: "papers".into(),
-                expected: Expected::Paper,
-            });
-        }
+        acceptable(p, &b.file)?;
     }
     Ok(())
 }
@@ -160,6 +181,8 @@ pub(super) fn receive_brought(
             at: env.now,
             version,
             from: b.from.clone(),
+            pages: b.file.pages,
+            valid_until: None,
         };
         d.papers.push(paper.clone());
         let entry = entry_of(d, &paper, &sub.received_by, None, env);

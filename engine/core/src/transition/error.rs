@@ -82,6 +82,10 @@ pub enum Error {
     CommentRequired { action: String },
     #[error("action '{action}' needs these papers attached first: {kinds:?}")]
     PapersRequired { action: String, kinds: Vec<String> },
+    #[error("a {media_type} file is not a paper this procedure accepts")]
+    PaperNotAccepted { media_type: String, office: bool },
+    #[error("a file of {size} bytes is over this procedure's limit of {limit} bytes")]
+    PaperTooLarge { size: u64, limit: u64 },
     #[error("action '{action}' refused: {label}")]
     GuardRefused { action: String, label: String },
     #[error(transparent)]
@@ -164,8 +168,6 @@ pub enum Expected {
     AfterPromise(jiff::civil::Date),
     /// An officer other than the step's current assignee.
     OtherOfficer,
-    /// A scan or photograph of pages: PDF, JPEG, PNG or TIFF.
-    Paper,
 }
 
 impl std::fmt::Display for Expected {
@@ -193,7 +195,6 @@ impl std::fmt::Display for Expected {
             Expected::OtherOfficer => {
                 f.write_str("an officer other than the one the step is assigned to now")
             }
-            Expected::Paper => f.write_str("a PDF, JPEG, PNG or TIFF file"),
         }
     }
 }

@@ -342,6 +342,7 @@ pub(crate) fn receive(
                 size: 0,
                 media_type: String::new(),
                 name: r.name.or(uploaded).unwrap_or_default(),
+                pages: None,
             },
             from: r.from,
         });

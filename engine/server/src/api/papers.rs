@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use http_body_util::BodyExt;
-use motcua::dossier::paper::{self, File, Paper};
+use motcua::dossier::paper::{self, Paper};
 use motcua::dossier::transition::AttachRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -172,6 +172,12 @@ pub struct PaperView {
     pub version: u32,
     /// The latest version of its kind.
     pub current: bool,
+    /// Pages, where the file says (a PDF's page objects; 1 for a photograph).
+    pub pages: Option<u32>,
+    /// For a result the procedure declares valid for a time: its last valid day (YYYY-MM-DD).
+    pub valid_until: Option<String>,
+    /// The applicant's earlier dossier this file was reused from.
+    pub reused_from: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -198,6 +204,9 @@ fn view(p: &motcua::procedure::Procedure, papers: &[Paper]) -> Vec<PaperView> {
             at: x.at.to_string(),
             version: x.version,
             current: current.iter().any(|c| std::ptr::eq(*c, x)),
+            pages: x.pages,
+            valid_until: x.valid_until.map(|d| d.to_string()),
+            reused_from: x.from.clone(),
         })
         .collect()
 }
@@ -286,18 +295,20 @@ pub(crate) fn upload_slot() -> Result<tokio::sync::SemaphorePermit<'static>, Pro
     })
 }
 
-/// The caller may read the dossier and attach a paper of `kind` to it now.
+/// The caller may read the dossier and attach a paper of `kind` to it now: the largest file
+/// its procedure takes, in bytes.
 pub(crate) fn allowed(
     s: &super::State,
     caller: &Caller,
     code: &str,
     kind: &str,
-) -> Result<(), Problem> {
+) -> Result<u64, Problem> {
     let (d, p) = readable(s, caller, code)?;
     let actor = access::actor_for(&caller.who, &d).map_err(|reason| caller.forbid(s, reason))?;
     s.engine
         .may_attach(&d, &actor, kind)
-        .map_err(|e| caller.engine_error(s, e, &p.procedure))
+        .map_err(|e| caller.engine_error(s, e, &p.procedure))?;
+    Ok(p.procedure.papers.limit_bytes().min(MAX_FILE))
 }
 
 /// What feeds a file to the store: the chunks sent are written as they come, on the
@@ -306,6 +317,7 @@ pub(crate) type Keeping = tokio::task::JoinHandle<Result<motcua::Kept, motcua::E
 
 pub(crate) fn keeper(
     s: &Shared,
+    limit: u64,
 ) -> (
     tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>,
     Keeping,
@@ -317,7 +329,7 @@ pub(crate) fn keeper(
             rx,
             current: axum::body::Bytes::new(),
         };
-        state.engine.keep_file(&mut reader, MAX_FILE)
+        state.engine.keep_file(&mut reader, limit.min(MAX_FILE))
     });
     (tx, keeping)
 }
@@ -346,8 +358,8 @@ pub async fn attach(
     let name = paper::safe_name(&file_name(&headers));
     // Who may attach what is decided before a byte is stored: a refused upload keeps nothing.
     let (state, c, who, kind) = (s.clone(), code.clone(), caller.clone(), q.kind.clone());
-    blocking(move || allowed(&state, &who, &c, &kind)).await??;
-    let kept = keep_body(&s, body)
+    let limit = blocking(move || allowed(&state, &who, &c, &kind)).await??;
+    let kept = keep_body(&s, body, limit)
         .await
         .map_err(|e| e.problem(&s, &caller))?;
     let state = s.clone();
@@ -358,12 +370,7 @@ pub async fn attach(
         let req = AttachRequest {
             dossier: d.code.clone(),
             kind: q.kind,
-            file: File {
-                sha256: kept.stored.sha256.clone(),
-                size: kept.stored.size,
-                media_type: kept.media_type.to_string(),
-                name,
-            },
+            file: kept.file(name),
             actor,
             comment: q.comment.filter(|c| !c.trim().is_empty()),
         };
@@ -394,9 +401,9 @@ pub async fn attach(
 
 /// Streams a raw request body to the store (a slot, then each piece within the body
 /// timeout); what was kept. An engine error: too large, not a paper, or the store's fault.
-async fn keep_body(s: &Shared, body: Body) -> Result<motcua::Kept, KeepError> {
+async fn keep_body(s: &Shared, body: Body, limit: u64) -> Result<motcua::Kept, KeepError> {
     let _slot = upload_slot().map_err(KeepError::Busy)?;
-    let (tx, keeping) = keeper(s);
+    let (tx, keeping) = keeper(s, limit);
     let mut body = body;
     let stall = s.limits.body_read_timeout;
     loop {
@@ -468,7 +475,7 @@ pub async fn stage(
         return Err(caller.forbid(&s, reason));
     }
     let name = paper::safe_name(&file_name(&headers));
-    let kept = keep_body(&s, body)
+    let kept = keep_body(&s, body, MAX_FILE)
         .await
         .map_err(|e| e.problem(&s, &caller))?;
     let sha256 = kept.stored.sha256;
@@ -585,9 +592,10 @@ pub async fn get(
 pub(crate) async fn keep_field(
     s: &Shared,
     field: &mut axum::extract::multipart::Field<'_>,
+    limit: u64,
 ) -> Result<motcua::Kept, Problem> {
     let _slot = upload_slot()?;
-    let (tx, keeping) = keeper(s);
+    let (tx, keeping) = keeper(s, limit);
     let stall = s.limits.body_read_timeout;
     loop {
         // Each piece must arrive within the body timeout: a stalled upload frees its slot.

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use motcua::dossier::paper::{self, File};
+use motcua::dossier::paper;
 use motcua::dossier::transition::{self, AttachRequest};
 use motcua::dossier::{Actor, Dossier};
 use serde::Deserialize;
@@ -80,11 +80,15 @@ pub fn offered(p: &motcua::catalog::Compiled, d: &Dossier, code: &str, secret: &
         results: released(&p.procedure, d)
             .into_iter()
             .map(|x| {
+                let name = p.procedure.paper_kind(&x.kind).unwrap_or(&x.kind);
                 (
-                    p.procedure
-                        .paper_kind(&x.kind)
-                        .unwrap_or(&x.kind)
-                        .to_string(),
+                    match x.valid_until {
+                        Some(until) => format!(
+                            "{name} (có giá trị đến hết ngày {})",
+                            super::fmt::date(until)
+                        ),
+                        None => name.to_string(),
+                    },
                     format!(
                         "/tra-cuu/{code}/giay-to/{}?secret={}",
                         x.sha256,
@@ -172,16 +176,17 @@ async fn upload(
                 name = paper::safe_name(field.file_name().unwrap_or_default());
                 // The applicant may attach this kind now, or nothing is stored.
                 let (state, c, k) = (s.clone(), code.clone(), kind.clone().unwrap_or_default());
-                blocking(move || {
+                let blocked = blocking(move || {
                     let d = state.engine.dossier(&c).map_err(Problem::from)?;
                     let p = state.engine.pinned_procedure(&d).map_err(Problem::from)?;
                     state
                         .engine
                         .may_attach(&d, &applicant(&d), &k)
-                        .map_err(|e| Problem::of(e, &p.procedure))
+                        .map_err(|e| Problem::of(e, &p.procedure))?;
+                    Ok::<_, Problem>(p.procedure.papers.limit_bytes())
                 })
                 .await??;
-                kept = Some(crate::api::papers::keep_field(&s, &mut field).await?);
+                kept = Some(crate::api::papers::keep_field(&s, &mut field, blocked).await?);
             }
             _ => {}
         }
@@ -197,12 +202,7 @@ async fn upload(
             .attach(AttachRequest {
                 dossier: d.code.clone(),
                 kind,
-                file: File {
-                    sha256: kept.stored.sha256.clone(),
-                    size: kept.stored.size,
-                    media_type: kept.media_type.to_string(),
-                    name,
-                },
+                file: kept.file(name),
                 actor: applicant(&d),
                 comment: None,
             })

@@ -252,7 +252,8 @@ async fn submit(
         let form = axum::extract::Multipart::from_request(req, &s)
             .await
             .map_err(|e| Problem::bad_request("invalid_request", e.body_text()))?;
-        desk_papers::read_checked(&s, &v, &headers, form).await?
+        let limit = c.procedure.papers.limit_bytes();
+        desk_papers::read_checked(&s, &v, &headers, form, limit).await?
     } else {
         let body = Bytes::from_request(req, &s)
             .await

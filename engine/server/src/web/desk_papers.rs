@@ -81,7 +81,12 @@ pub struct Read {
 /// Reads the desk's multipart form: text fields in order, each file of a `tep.<item>` field
 /// streamed to the store once the form's CSRF token (its first field) has been seen to be
 /// this session's; a forged post stores nothing.
-pub async fn read(s: &Shared, v: &Viewer, mut form: Multipart) -> Result<Read, Problem> {
+pub async fn read(
+    s: &Shared,
+    v: &Viewer,
+    mut form: Multipart,
+    limit: u64,
+) -> Result<Read, Problem> {
     let stall = s.limits.body_read_timeout;
     let broken = |e: String| Problem::bad_request("invalid_request", format!("biểu mẫu hỏng: {e}"));
     let mut posted = vec![];
@@ -106,7 +111,7 @@ pub async fn read(s: &Shared, v: &Viewer, mut form: Multipart) -> Result<Read, P
             if !csrf_ok {
                 break;
             }
-            match keep_field(s, &mut field).await {
+            match keep_field(s, &mut field, limit).await {
                 Ok(k) => {
                     let name = paper::safe_name(&file_name);
                     let subject = &v.who().subject;
@@ -210,9 +215,10 @@ pub async fn read_checked(
     v: &Viewer,
     headers: &axum::http::HeaderMap,
     form: Multipart,
+    limit: u64,
 ) -> Result<Read, Problem> {
     super::same_origin(headers, s.public_url.as_deref())?;
-    let read = read(s, v, form).await?;
+    let read = read(s, v, form, limit).await?;
     read.posted.check_csrf(v, s)?;
     Ok(read)
 }

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::extract::{Multipart, Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use motcua::dossier::paper::{self, File};
+use motcua::dossier::paper;
 use motcua::dossier::transition::{self, AttachRequest};
 use motcua::dossier::{Dossier, paper::Paper};
 
@@ -52,6 +52,8 @@ pub struct PaperLine {
     pub current: bool,
     /// How the page shows it: `pdf`, `image`, or empty (download only).
     pub preview: &'static str,
+    /// "3 trang", "Có giá trị đến hết ngày 31/05/2027", "dùng lại từ hồ sơ …", as known.
+    pub notes: Vec<String>,
 }
 
 /// The papers card of a dossier page.
@@ -59,6 +61,22 @@ pub struct Section {
     pub lines: Vec<PaperLine>,
     /// The kinds this viewer may attach now: (id, name).
     pub attachable: Vec<(String, String)>,
+}
+
+/// What else the page says of a paper: its pages, a result's validity, where it was reused
+/// from.
+pub fn notes(x: &Paper) -> Vec<String> {
+    let mut out = vec![];
+    if let Some(n) = x.pages {
+        out.push(format!("{n} trang"));
+    }
+    if let Some(until) = x.valid_until {
+        out.push(format!("có giá trị đến hết ngày {}", fmt::date(until)));
+    }
+    if let Some(from) = &x.from {
+        out.push(format!("dùng lại từ hồ sơ {from}"));
+    }
+    out
 }
 
 /// The card for `d` as `v` sees it.
@@ -83,6 +101,7 @@ pub fn section(
         at: fmt::when(x.at),
         version: x.version,
         current: current.iter().any(|c| std::ptr::eq(*c, x)),
+        notes: notes(x),
         preview: match x.media_type.as_str() {
             "application/pdf" => "pdf",
             t if crate::api::papers::previewable(t) => "image",
@@ -167,8 +186,9 @@ async fn attach(
                     code.clone(),
                     kind.clone().unwrap_or_default(),
                 );
-                blocking(move || crate::api::papers::allowed(&state, &caller, &c, &k)).await??;
-                kept = Some(crate::api::papers::keep_field(&s, &mut field).await?);
+                let limit = blocking(move || crate::api::papers::allowed(&state, &caller, &c, &k))
+                    .await??;
+                kept = Some(crate::api::papers::keep_field(&s, &mut field, limit).await?);
             }
             _ => {}
         }
@@ -197,12 +217,7 @@ async fn attach(
             .attach(AttachRequest {
                 dossier: d.code.clone(),
                 kind,
-                file: File {
-                    sha256: kept.stored.sha256.clone(),
-                    size: kept.stored.size,
-                    media_type: kept.media_type.to_string(),
-                    name,
-                },
+                file: kept.file(name),
                 actor,
                 comment: None,
             })
