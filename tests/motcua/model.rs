@@ -1,6 +1,7 @@
-//! The state machine tested against a model: random sequences of submissions, actions (by
-//! officers and applicants, with inputs and comments), stale versions, forged requests and
-//! the clock moving, over every sample and fixture procedure, on the in-memory store and on a
+//! The state machine tested against a model: random sequences of submissions (with papers
+//! scanned in or reused from the applicant's earlier dossiers), actions (by officers and
+//! applicants, with inputs and comments), papers attached and replaced, stale versions,
+//! forged requests and the clock moving, over every sample and fixture procedure, on the in-memory store and on a
 //! real sled store. After every step the whole store is checked against what the model knows.
 //!
 //! Longer than 600 lines: the model, its step generator and the whole-store check are one
@@ -25,11 +26,15 @@ use support::*;
 #[derive(Debug, Clone)]
 enum Op {
     /// Receive a dossier of procedure `procedure` (an index into the catalogue), with every
-    /// checklist document or only the required ones.
+    /// checklist document or only the required ones; with every document, the first comes as
+    /// a paper: the applicant's earlier one of that kind when there is one, else a new scan.
     Submit {
         procedure: usize,
         all_documents: bool,
     },
+    /// Attach a new scan as the `choice`-th kind the receiving officer may attach now (a
+    /// second one of a kind is its next version).
+    Attach { dossier: usize, choice: usize },
     /// Take the `choice`-th action available to an officer of the dossier's procedure or to
     /// its applicant, seen at the current version or (`stale`) at the one before.
     Act {
@@ -53,6 +58,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..64, any::<bool>()).prop_map(|(procedure, all_documents)| Op::Submit { procedure, all_documents }),
         8 => (0usize..64, 0usize..8, prop::bool::weighted(0.1)).prop_map(|(dossier, choice, stale)| Op::Act { dossier, choice, stale }),
         2 => (0usize..64, 0usize..4).prop_map(|(dossier, choice)| Op::Claim { dossier, choice }),
+        2 => (0usize..64, 0usize..4).prop_map(|(dossier, choice)| Op::Attach { dossier, choice }),
         1 => (0usize..64, any::<bool>()).prop_map(|(dossier, as_system)| Op::Forge { dossier, as_system }),
         2 => (1u8..30).prop_map(|hours| Op::Wait { hours }),
         1 => Just(Op::Tick),
@@ -154,6 +160,25 @@ struct Model {
     refused: usize,
     /// Dossiers that reached a terminal state, counted at the end of a run.
     ended: usize,
+    /// Scans made so far (each new one has bytes of its own).
+    scans: u64,
+    /// Papers reused from an earlier dossier.
+    reused: usize,
+}
+
+impl Model {
+    /// A new scan, kept by the store: its digest and size.
+    fn scan(&mut self, w: &World) -> motcua::dossier::paper::File {
+        self.scans += 1;
+        let bytes = format!(
+            "%PDF-1.7\n% scan {}\n1 0 obj<</Type/Page>>endobj\n",
+            self.scans
+        );
+        w.engine
+            .keep_file(&mut bytes.as_bytes(), 1 << 20)
+            .unwrap()
+            .file(format!("scan-{}.pdf", self.scans))
+    }
 }
 
 struct World {
@@ -244,11 +269,34 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
         } => {
             let procedures = w.engine.procedures();
             let p = &procedures[procedure % procedures.len()];
+            // The same procedure comes back from the same applicant: their papers are reused.
+            let applicant = format!("0790900{:05}", (procedure % procedures.len()) % 7);
+            let mut papers = vec![];
+            if let (true, Some(first)) = (*all_documents, p.procedure.documents.first()) {
+                let held = w.engine.applicant_papers(&applicant, 100).unwrap();
+                let reuse = held.iter().find(|h| h.paper.kind == first.id);
+                let file = match reuse {
+                    Some(h) => motcua::dossier::paper::File {
+                        sha256: h.paper.sha256.clone(),
+                        size: 0,
+                        media_type: String::new(),
+                        name: String::new(),
+                        pages: None,
+                    },
+                    None => model.scan(w),
+                };
+                papers.push(motcua::dossier::paper::Brought {
+                    kind: first.id.clone(),
+                    file,
+                    from: reuse.map(|h| h.dossier.clone()),
+                });
+            }
+            let reusing = papers.iter().any(|b| b.from.is_some());
             let sub = Submission {
-                papers: vec![],
+                papers,
                 procedure: p.procedure.id.clone(),
                 applicant: Applicant {
-                    id: format!("0790900{:05}", procedure % 7),
+                    id: applicant,
                     name: "Nguyễn Văn An".into(),
                     phone: None,
                     disadvantaged_area: procedure % 5 == 0,
@@ -277,10 +325,68 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
                         );
                         model.versions.insert(d.code.clone(), d.version);
                     }
+                    if reusing {
+                        model.reused += 1;
+                        prop_assert!(r.dossier.papers[0].from.is_some());
+                    }
                     true
                 }
                 Err(_) => false,
             }
+        }
+        Op::Attach { dossier, choice } => {
+            let Some(code) = pick(*dossier) else {
+                return Ok(());
+            };
+            let d = w.engine.dossier(&code).unwrap();
+            let Ok(pinned) = w.engine.pinned_procedure(&d) else {
+                return Ok(());
+            };
+            let officer = officer_of(&pinned);
+            let kinds: Vec<String> =
+                motcua::dossier::transition::attachable(&pinned.definition, &d, &officer)
+                    .into_iter()
+                    .map(String::from)
+                    .collect();
+            let Some(kind) = (!kinds.is_empty()).then(|| kinds[choice % kinds.len()].clone())
+            else {
+                // Nothing may be attached now (an ended dossier): the engine refuses too.
+                let file = model.scan(w);
+                let req = motcua::dossier::transition::AttachRequest {
+                    dossier: code.clone(),
+                    kind: pinned
+                        .procedure
+                        .documents
+                        .first()
+                        .map_or_else(|| "khong-co".into(), |x| x.id.clone()),
+                    file,
+                    actor: officer,
+                    comment: None,
+                };
+                prop_assert!(w.engine.attach(req).is_err());
+                prop_assert_eq!(w.engine.dossier(&code).unwrap().version, d.version);
+                return check(w, model);
+            };
+            let before = d.papers.iter().filter(|x| x.kind == kind).count() as u32;
+            let file = model.scan(w);
+            let req = motcua::dossier::transition::AttachRequest {
+                dossier: code.clone(),
+                kind: kind.clone(),
+                file: file.clone(),
+                actor: officer,
+                comment: None,
+            };
+            let next = w.engine.attach(req).unwrap();
+            prop_assert_eq!(next.version, d.version + 1);
+            let added = next.papers.last().unwrap();
+            prop_assert_eq!(
+                (&added.kind, &added.sha256, added.version),
+                (&kind, &file.sha256, before + 1),
+                "a new file of a kind is its next version"
+            );
+            prop_assert_eq!(&next.tokens, &d.tokens, "attaching moves no step");
+            model.versions.insert(code, next.version);
+            true
         }
         Op::Act {
             dossier,
@@ -616,6 +722,27 @@ fn check(w: &World, model: &mut Model) -> Result<(), TestCaseError> {
     prop_assert_eq!(listed, due, "overdue listing vs the rule");
     let entries = store.audit(0, usize::MAX).unwrap();
     prop_assert_eq!(entries.len() as u64, versions);
+    // Every paper a dossier holds is named by one attach entry and kept by the store.
+    let attached = entries
+        .iter()
+        .filter(|e| e.action == motcua::dossier::transition::ATTACH)
+        .count();
+    let mut held = 0;
+    for code in model.versions.keys() {
+        let d = w.engine.dossier(code).unwrap();
+        held += d.papers.len();
+        for x in &d.papers {
+            prop_assert!(
+                w.engine.files().size(&x.sha256).unwrap() == Some(x.size),
+                "{}: the paper {} is not kept whole",
+                code,
+                x.sha256
+            );
+        }
+    }
+    prop_assert_eq!(attached, held, "attach entries vs papers held");
+    let papers = motcua::audit::papers::verify(store, w.engine.files()).unwrap();
+    prop_assert!(papers.failed.is_empty(), "{:?}", papers.failed);
     prop_assert_eq!(
         motcua::audit::verify(motcua::audit::GENESIS, &entries),
         Ok(entries.len() as u64)
@@ -648,6 +775,11 @@ fn fixed_walk(on: On) {
             all_documents: true,
         })
         .collect();
+    // Some applicants come back for the same procedure: the papers they gave are reused.
+    ops.extend((0..4).map(|procedure| Op::Submit {
+        procedure,
+        all_documents: true,
+    }));
     for round in 0..12 {
         for dossier in 0..24 {
             ops.push(Op::Act {
@@ -656,6 +788,10 @@ fn fixed_walk(on: On) {
                 stale: false,
             });
         }
+        ops.push(Op::Attach {
+            dossier: round * 2,
+            choice: round,
+        });
         ops.push(Op::Wait { hours: 5 });
         ops.push(Op::Tick);
     }
@@ -667,6 +803,8 @@ fn fixed_walk(on: On) {
     );
     assert!(model.accepted >= 80, "{} accepted", model.accepted);
     assert!(model.refused >= 1, "stale and forged requests are refused");
+    assert!(model.scans >= 10, "{} scans", model.scans);
+    assert!(model.reused >= 1, "{} papers reused", model.reused);
     assert!(
         model.ended >= 10,
         "{} of {} ended",

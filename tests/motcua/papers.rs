@@ -280,7 +280,10 @@ fn papers_handed_in_at_receipt_are_attached_by_the_receipts_own_commit() {
         ("gcn_qsdd", SCAN.len() as u64, "application/pdf", 1)
     );
     assert_eq!(p.source, motcua::dossier::paper::Source::Desk);
-    assert_eq!(d.version, 1, "one commit: the receipt and its papers");
+    assert_eq!(
+        d.version, 2,
+        "one commit: the receipt (1) and its paper (2)"
+    );
     let history = h.engine.history(&d.code).unwrap();
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["submit", "attach"]);

@@ -169,7 +169,9 @@ pub(super) fn receive_brought(
     };
     for b in &sub.papers {
         let d = &mut change.dossier;
-        let version = d.papers.iter().filter(|x| x.kind == b.kind).count() as u32 + 1;
+        // One version per audit entry, as everywhere: the receipt is 1, its papers follow.
+        d.version += 1;
+        let nth = d.papers.iter().filter(|x| x.kind == b.kind).count() as u32 + 1;
         let paper = Paper {
             kind: b.kind.clone(),
             sha256: b.file.sha256.clone(),
@@ -179,7 +181,7 @@ pub(super) fn receive_brought(
             source,
             by: sub.received_by.id.clone(),
             at: env.now,
-            version,
+            version: nth,
             from: b.from.clone(),
             pages: b.file.pages,
             valid_until: None,
