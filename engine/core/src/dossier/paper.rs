@@ -96,11 +96,8 @@ pub const OFFICE: &[&str] = &[
 pub struct Inspector {
     head: Vec<u8>,
     window: Vec<u8>,
-    /// Bytes seen before `window` starts.
-    offset: u64,
     pages: u32,
     names: Vec<String>,
-    odf: Option<&'static str>,
     active: bool,
 }
 
@@ -127,7 +124,6 @@ impl Inspector {
         if self.window.len() > CARRY {
             let drop = self.window.len() - CARRY;
             self.window.drain(..drop);
-            self.offset += drop as u64;
         }
     }
 
@@ -160,23 +156,12 @@ impl Inspector {
                     break;
                 };
                 let name_len = usize::from(u16::from_le_bytes([header[26], header[27]]));
-                let extra_len = usize::from(u16::from_le_bytes([header[28], header[29]]));
                 let name_end = start + 30 + name_len;
                 if name_end > w.len() || name_end <= carried {
                     // Incomplete here (seen again with the next chunk) or seen already.
                     continue;
                 }
                 let name = String::from_utf8_lossy(&w[start + 30..name_end]).into_owned();
-                if name == "mimetype" && self.offset + start as u64 == 0 {
-                    let body = w.get(name_end + extra_len..).unwrap_or_default();
-                    self.odf = if body.starts_with(b"application/vnd.oasis.opendocument.text") {
-                        Some(OFFICE[2])
-                    } else if body.starts_with(b"application/vnd.oasis.opendocument.spreadsheet") {
-                        Some(OFFICE[3])
-                    } else {
-                        None
-                    };
-                }
                 let lower = name.to_ascii_lowercase();
                 if lower.ends_with("vbaproject.bin")
                     || lower.contains("macrosheets/")
@@ -209,7 +194,7 @@ impl Inspector {
         if !self.head.starts_with(b"PK\x03\x04") || self.active {
             return None;
         }
-        let office = if let Some(odf) = self.odf {
+        let office = if let Some(odf) = odf_type(&self.head) {
             Some(odf)
         } else if self.names.iter().any(|n| n == "[Content_Types].xml") {
             if self.names.iter().any(|n| n.starts_with("word/")) {
@@ -226,6 +211,22 @@ impl Inspector {
             media_type,
             pages: None,
         })
+    }
+}
+
+/// An OpenDocument file names its type in its first entry, `mimetype`, stored uncompressed.
+fn odf_type(head: &[u8]) -> Option<&'static str> {
+    if head.get(30..38) != Some(&b"mimetype"[..]) {
+        return None;
+    }
+    let extra = usize::from(u16::from_le_bytes([*head.get(28)?, *head.get(29)?]));
+    let body = head.get(38 + extra..)?;
+    if body.starts_with(b"application/vnd.oasis.opendocument.text") {
+        Some(OFFICE[2])
+    } else if body.starts_with(b"application/vnd.oasis.opendocument.spreadsheet") {
+        Some(OFFICE[3])
+    } else {
+        None
     }
 }
 
