@@ -664,6 +664,29 @@ fn a_portal_submits_with_papers_uploaded_ahead_and_the_applicant_reuses_them_lat
     );
     assert_eq!(r.status, 422, "{}", r.text());
     assert_eq!(r.json()["code"], "unknown_file");
+    // A browser's multipart form works too, named by its part.
+    let boundary = "----motcua-api-part";
+    let mut drawing = PDF.to_vec();
+    drawing.extend_from_slice(b"% ban ve mat bang\n");
+    let r = s.request(
+        "POST",
+        "/v1/documents",
+        Some(crate::http::PORTAL),
+        &[(
+            "content-type",
+            &format!("multipart/form-data; boundary={boundary}"),
+        )],
+        Some(&multipart(
+            boundary,
+            "",
+            "ban-ve-thiet-ke",
+            "mat-bang.pdf",
+            &drawing,
+        )),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["name"], "mat-bang.pdf");
+    assert_eq!(r.json()["sha256"], sha256(&drawing).as_str());
     // An HTML page dressed as a PDF is refused at the upload, nothing kept.
     let r = s.request(
         "POST",

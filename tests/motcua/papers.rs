@@ -476,3 +476,53 @@ fn a_procedures_paper_rules_decide_size_office_files_and_a_results_validity() {
         "a year from 1 June 2026, its last day"
     );
 }
+
+/// Changes one byte of a kept file where the store keeps it: the file in the papers folder
+/// (sled), or its first chunk in the `motcua_files` table (PostgreSQL).
+fn alter_kept(h: &Harness, sha256: &str) {
+    #[cfg(feature = "postgres")]
+    if support::on_postgres() {
+        let url = support::pg::cluster().database_for(h.dir.path());
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let changed = client
+            .execute(
+                "UPDATE motcua_files SET bytes = overlay(bytes placing '\\x58'::bytea from 10 for 1) \
+                 WHERE name = $1 AND chunk = 0",
+                &[&sha256],
+            )
+            .expect("update");
+        assert_eq!(changed, 1, "one chunk altered");
+        return;
+    }
+    let path = h.dir.path().join("papers").join(&sha256[..2]).join(sha256);
+    let mut bytes = std::fs::read(&path).expect("the kept file");
+    bytes[9] ^= 1;
+    std::fs::write(&path, bytes).expect("altered");
+}
+
+#[test]
+fn a_scan_altered_where_the_store_keeps_it_is_named_with_its_dossier() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let scan = keep(&h.engine, SCAN);
+    let mut sub = house_permit(house());
+    sub.papers = vec![brought("gcn_qsdd", &scan, None)];
+    let d = h.engine.submit(sub).unwrap().dossier;
+    let checked = motcua::audit::papers::verify(h.engine.store(), h.engine.files()).unwrap();
+    assert!(checked.failed.is_empty());
+    alter_kept(&h, &scan.sha256);
+    let checked = motcua::audit::papers::verify(h.engine.store(), h.engine.files()).unwrap();
+    assert_eq!(checked.failed.len(), 1, "{checked:?}");
+    let failed = &checked.failed[0];
+    assert_eq!(
+        (
+            failed.dossier.as_str(),
+            failed.kind.as_str(),
+            failed.sha256.as_str()
+        ),
+        (d.code.as_str(), "gcn_qsdd", scan.sha256.as_str())
+    );
+    assert!(
+        matches!(&failed.problem, motcua::audit::papers::Problem::Altered { found } if found != &scan.sha256),
+        "{failed:?}"
+    );
+}

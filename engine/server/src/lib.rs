@@ -128,10 +128,16 @@ fn router(state: api::Shared) -> Router {
         )
         .route(
             "/v1/dossiers/{code}/documents",
-            get(papers::list).post(papers::attach),
+            get(papers::list)
+                .post(papers::attach)
+                .layer(DefaultBodyLimit::max(web::papers::UPLOAD_BODY)),
         )
         .route("/v1/dossiers/{code}/documents/{sha256}", get(papers::get))
-        .route("/v1/documents", axum::routing::post(papers::stage))
+        .route(
+            "/v1/documents",
+            axum::routing::post(papers::stage)
+                .layer(DefaultBodyLimit::max(web::papers::UPLOAD_BODY)),
+        )
         .route("/v1/applicants/{id}/documents", get(papers::held))
         .route("/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/v1/dossiers/{code}/slip", get(dossiers::slip))

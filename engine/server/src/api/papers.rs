@@ -337,7 +337,7 @@ pub(crate) fn keeper(
 #[utoipa::path(post, path = "/v1/dossiers/{code}/documents", operation_id = "attach_document", tag = "dossiers",
     params(("code" = String, Path, description = "The dossier code"), AttachParams,
         ("Content-Disposition" = Option<String>, Header, description = "The file's name: `attachment; filename*=UTF-8''…`")),
-    request_body(content = Vec<u8>, description = "The file's bytes (PDF, JPEG, PNG or TIFF; the type is read from the bytes, not the header)",
+    request_body(content = Vec<u8>, description = "The file's bytes (PDF, JPEG, PNG or TIFF, or office files where the procedure allows them; the type is read from the bytes, not the header). A browser's `multipart/form-data` with one file part is accepted too.",
         content_type = "application/octet-stream"),
     responses((status = 201, body = PaperView, description = "Attached: the paper's record; ETag is the dossier's new version"),
         (status = 403, description = "Not the desk, an officer of an active step, or the applicant while a supplement is awaited"),
@@ -352,16 +352,12 @@ pub async fn attach(
     caller: Caller,
     Path(code): Path<String>,
     Query(q): Query<AttachParams>,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
-    let name = paper::safe_name(&file_name(&headers));
     // Who may attach what is decided before a byte is stored: a refused upload keeps nothing.
     let (state, c, who, kind) = (s.clone(), code.clone(), caller.clone(), q.kind.clone());
     let limit = blocking(move || allowed(&state, &who, &c, &kind)).await??;
-    let kept = keep_body(&s, body, limit)
-        .await
-        .map_err(|e| e.problem(&s, &caller))?;
+    let (kept, name) = receive_file(&s, &caller, request, limit).await?;
     let state = s.clone();
     let (d, p) = blocking(move || {
         let (d, p) = readable(&state, &caller, &code)?;
@@ -397,6 +393,45 @@ pub async fn attach(
     let mut res = json(StatusCode::CREATED, &one);
     res.headers_mut().insert(header::ETAG, etag(d.version));
     Ok(res)
+}
+
+/// The file a request carries, kept, with its safe name: the raw body (named by
+/// `Content-Disposition`), or a browser's `multipart/form-data` with one file field (named by
+/// the part).
+async fn receive_file(
+    s: &Shared,
+    caller: &Caller,
+    request: axum::extract::Request,
+    limit: u64,
+) -> Result<(motcua::Kept, String), Problem> {
+    let headers = request.headers();
+    if crate::body::media_type(headers).as_deref() != Some("multipart/form-data") {
+        let name = paper::safe_name(&file_name(headers));
+        let kept = keep_body(s, request.into_body(), limit)
+            .await
+            .map_err(|e| e.problem(s, caller))?;
+        return Ok((kept, name));
+    }
+    use axum::extract::FromRequest;
+    let bad = |e: String| Problem::bad_request("invalid_request", e);
+    let mut form = axum::extract::Multipart::from_request(request, s)
+        .await
+        .map_err(|e| bad(e.body_text()))?;
+    let stall = s.limits.body_read_timeout;
+    loop {
+        let next = tokio::time::timeout(stall, form.next_field())
+            .await
+            .map_err(|_| bad("the multipart body stalled".into()))?
+            .map_err(|e| bad(e.to_string()))?;
+        let Some(mut field) = next else {
+            return Err(bad("the multipart body has no file part".into()));
+        };
+        let Some(name) = field.file_name().map(paper::safe_name) else {
+            continue;
+        };
+        let kept = keep_field(s, &mut field, limit).await?;
+        return Ok((kept, name));
+    }
 }
 
 /// Streams a raw request body to the store (a slot, then each piece within the body
@@ -457,7 +492,7 @@ impl KeepError {
 
 #[utoipa::path(post, path = "/v1/documents", operation_id = "upload_document", tag = "dossiers",
     params(("Content-Disposition" = Option<String>, Header, description = "The file's name: `attachment; filename*=UTF-8''…`")),
-    request_body(content = Vec<u8>, description = "The file's bytes (PDF, JPEG, PNG or TIFF; the type is read from the bytes, not the header)",
+    request_body(content = Vec<u8>, description = "The file's bytes (PDF, JPEG, PNG or TIFF, or an office file; the type is read from the bytes, not the header). A browser's `multipart/form-data` with one file part is accepted too.",
         content_type = "application/octet-stream"),
     responses((status = 201, body = Staged, description = "Kept: name it in a submission's `papers` with its `upload` ticket within a day (an upload no dossier names is removed after that)"),
         (status = 403, description = "No role that receives dossiers"),
@@ -468,16 +503,12 @@ impl KeepError {
 pub async fn stage(
     State(s): State<Shared>,
     caller: Caller,
-    headers: HeaderMap,
-    body: Body,
+    request: axum::extract::Request,
 ) -> Result<Response, Problem> {
     if let Some(reason) = access::submit_refusal(&caller.who) {
         return Err(caller.forbid(&s, reason));
     }
-    let name = paper::safe_name(&file_name(&headers));
-    let kept = keep_body(&s, body, MAX_FILE)
-        .await
-        .map_err(|e| e.problem(&s, &caller))?;
+    let (kept, name) = receive_file(&s, &caller, request, MAX_FILE).await?;
     let sha256 = kept.stored.sha256;
     let staged = Staged {
         upload: upload_ticket(&s.status_key, &caller.who.subject, &sha256, &name),
