@@ -17,6 +17,7 @@ mod calendar;
 mod dossier_cli;
 mod front_door;
 mod papers;
+mod papers_nodes;
 mod procedures;
 mod proof_cli;
 mod report_cli;
