@@ -595,6 +595,14 @@ impl Engine {
     /// engine.store().commit(t);
     /// # }
     /// ```
+    /// Writes a backup of the store as it is at one instant, while commits go on.
+    pub fn backup(
+        &self,
+        out: &mut dyn std::io::Write,
+    ) -> std::result::Result<crate::store::backup::Summary, crate::store::backup::Error> {
+        self.store.backup(out)
+    }
+
     /// Plugin calls made and failed since the engine started (zeros in a build without plugins).
     pub fn plugin_calls(&self) -> (u64, u64) {
         self.runner.call_counts()

@@ -11,6 +11,7 @@ mod appointments;
 mod assign;
 mod audit_proof;
 mod audit_queries;
+mod backup;
 mod branches;
 mod crash;
 mod deadlines;

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod cmd_audit;
 mod cmd_audit_read;
+mod cmd_backup;
 mod cmd_calendar;
 mod cmd_dossier;
 mod cmd_papers;
@@ -61,6 +62,10 @@ enum Command {
     /// The papers' files: gc (remove files no audit entry names, after a grace period).
     #[command(subcommand)]
     Documents(cmd_papers::Command),
+    /// Write a backup of a store (sled at rest, a running server's, or PostgreSQL) to one checksummed file
+    Backup(cmd_backup::BackupArgs),
+    /// Restore a backup into an empty data folder or database (of either kind), checked first
+    Restore(cmd_backup::RestoreArgs),
     /// The audit log: verify, keygen, checkpoint, list, export, slip.
     #[command(subcommand)]
     Audit(cmd_audit::Command),
@@ -104,6 +109,8 @@ fn main() -> ExitCode {
         Command::Report(c) => cmd_report::run(c),
         Command::Audit(c) => cmd_audit::run(c),
         Command::Documents(c) => cmd_papers::run(c),
+        Command::Backup(a) => cmd_backup::backup(a),
+        Command::Restore(a) => cmd_backup::restore(a),
         Command::Migrate { data, store } => cmd_audit::migrate(&data, store.as_deref()),
         Command::Serve(a) => cmd_serve::serve(a),
         Command::Openapi => {

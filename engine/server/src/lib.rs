@@ -147,6 +147,7 @@ fn router(state: api::Shared) -> Router {
         .route("/v1/reports/on-time", get(audit::on_time))
         .route("/v1/status/{public_code}", get(status::status))
         .route("/v1/webhooks", get(ops::webhooks))
+        .route("/v1/backup", get(ops::backup))
         .route("/v1", get(ops::index))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -189,6 +189,7 @@ impl Modify for Problems {
         api::audit::on_time,
         api::status::status,
         api::ops::webhooks,
+        api::ops::backup,
     ),
     // Enums used only as query parameters are not collected from bodies: named here, so
     // every `$ref` the parameters make resolves.
@@ -208,7 +209,8 @@ impl Modify for Problems {
         (name = "audit", description = "The hash-chained audit log"),
         (name = "reports", description = "Service reports"),
         (name = "citizens", description = "The public status page"),
-        (name = "webhooks", description = "Deliveries from the outbox")
+        (name = "webhooks", description = "Deliveries from the outbox"),
+        (name = "operations", description = "Backups")
     )
 )]
 pub struct Doc;

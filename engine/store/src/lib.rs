@@ -10,6 +10,7 @@
 //! at all.
 
 mod audit_index;
+pub mod backup;
 pub use audit_index::{AuditKey, local_day};
 mod batch;
 pub mod files;
@@ -250,6 +251,14 @@ pub trait Store: Reader + Marks {
     /// in-memory stores carry none of it.
     fn shared(&self) -> Option<&dyn Shared> {
         None
+    }
+
+    /// Writes a backup of the store as it is at one instant to `out`, while commits go on
+    /// ([`backup`]). The in-memory store keeps none.
+    fn backup(&self, _out: &mut dyn std::io::Write) -> Result<backup::Summary, backup::Error> {
+        Err(backup::Error::Unsupported(
+            "the in-memory store is not backed up".into(),
+        ))
     }
 }
 

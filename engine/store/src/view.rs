@@ -21,7 +21,7 @@ mod chunks;
 mod search;
 #[cfg(test)]
 use chunks::chunk_start;
-use chunks::parse_entry;
+pub(crate) use chunks::parse_entry;
 pub(crate) use chunks::{chunk_holding, chunk_lines, chunk_raw};
 
 /// The records of one kind: the keys that start with the space's byte, seen without it.

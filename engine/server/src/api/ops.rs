@@ -202,3 +202,69 @@ pub async fn webhooks(
     .map_err(crate::Problem::from)?;
     Ok(super::json(StatusCode::OK, &list))
 }
+
+/// Writes into the response body as the backup is made, a piece at a time.
+struct Sending(tokio::sync::mpsc::Sender<std::io::Result<axum::body::Bytes>>);
+
+impl std::io::Write for Sending {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(axum::body::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::other("the client went away"))?;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[utoipa::path(get, path = "/v1/backup", tag = "operations", operation_id = "backup",
+    responses((status = 200, description = "A backup of the store as it was at one instant, taken while the server keeps working (docs/operations.md); `motcua restore --check` verifies it", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 403, description = "Not an admin")),
+    security(("bearer" = [])))]
+pub async fn backup(
+    State(s): State<Shared>,
+    caller: super::Caller,
+) -> Result<Response, crate::Problem> {
+    caller.require(&s, &[crate::auth::ADMIN], "taking a backup")?;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let state = s.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut out = std::io::BufWriter::with_capacity(256 << 10, Sending(tx.clone()));
+        let done = state
+            .engine
+            .backup(&mut out)
+            .map_err(|e| e.to_string())
+            .and_then(|summary| {
+                std::io::Write::flush(&mut out)
+                    .map(|_| summary)
+                    .map_err(|e| e.to_string())
+            });
+        match done {
+            Ok(summary) => tracing::info!(
+                audit = summary.manifest.audit_count,
+                files = summary.files,
+                "backup written"
+            ),
+            // The body breaks off without its trailer: the client's check refuses it.
+            Err(e) => {
+                tracing::error!(error = %e, "backup failed");
+                let _ = tx.blocking_send(Err(std::io::Error::other(e)));
+            }
+        }
+    });
+    let mut res = Response::new(axum::body::Body::new(super::papers::Pieces(rx)));
+    let h = res.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    let name = format!(
+        "attachment; filename=\"motcua-{}.backup\"",
+        jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ")
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&name) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}

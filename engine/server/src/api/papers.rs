@@ -692,7 +692,9 @@ pub(crate) fn stream_paper(
 }
 
 /// A response body fed by the reading thread.
-struct Pieces(tokio::sync::mpsc::Receiver<std::io::Result<axum::body::Bytes>>);
+pub(crate) struct Pieces(
+    pub(crate) tokio::sync::mpsc::Receiver<std::io::Result<axum::body::Bytes>>,
+);
 
 impl http_body::Body for Pieces {
     type Data = axum::body::Bytes;

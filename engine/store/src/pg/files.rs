@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::conn::Pool;
 use crate::files::{Error, Files, HEAD, Stored, check_digest};
 
-const CHUNK: usize = 1 << 20;
+pub(super) const CHUNK: usize = 1 << 20;
 
 pub struct PgFiles {
     pub(crate) pool: Arc<Pool>,

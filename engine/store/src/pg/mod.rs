@@ -17,6 +17,7 @@
 //! timers within [`POLL`]); it has only been run on PostgreSQL.
 
 mod address;
+pub mod backup;
 mod conn;
 mod files;
 pub use files::PgFiles;
@@ -88,6 +89,8 @@ pub struct PgStore {
     claim_released: Arc<Mutex<Option<JoinHandle<()>>>>,
     /// A safe rendering of the address (no password), for messages.
     shown: String,
+    /// The address as given, for the snapshot a backup reads.
+    url: String,
     files: files::PgFiles,
 }
 
@@ -240,6 +243,7 @@ impl PgStore {
                 .map_err(io)?
         };
         Ok(PgStore {
+            url: url.to_string(),
             kv,
             files: files::PgFiles { pool: pool.clone() },
             pool,
@@ -315,6 +319,13 @@ impl Drop for PgStore {
 impl Store for PgStore {
     fn files(&self) -> &dyn crate::files::Files {
         &self.files
+    }
+
+    fn backup(
+        &self,
+        out: &mut dyn std::io::Write,
+    ) -> Result<crate::backup::Summary, crate::backup::Error> {
+        backup::backup(&self.url, out)
     }
 
     fn commit(&self, transition: Transition) -> Result<Committed, Error> {

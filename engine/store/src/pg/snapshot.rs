@@ -86,6 +86,32 @@ impl PgSnapshot {
         })
     }
 
+    /// The store's counters as of the snapshot.
+    pub(crate) fn counters(&self) -> Result<crate::batch::Counters, Error> {
+        read_counters(Space::of(&self.kv, META))
+    }
+
+    /// The key space as of the snapshot, in key order.
+    pub(crate) fn entries(&self) -> Entries<'_> {
+        self.kv.range(vec![], vec![0xff; 16])
+    }
+
+    /// The marks as of the snapshot.
+    pub(crate) fn marks(&self) -> Result<Vec<(Vec<u8>, Bytes)>, Error> {
+        let mut c = self.kv.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let rows = c
+            .client
+            .query("SELECT name, v FROM motcua_marks ORDER BY name", &[])
+            .map_err(read_error)?;
+        rows.iter()
+            .map(|r| {
+                let name: String = r.try_get(0).map_err(read_error)?;
+                let v: Vec<u8> = r.try_get(1).map_err(read_error)?;
+                Ok((name.into_bytes(), Bytes::from(v)))
+            })
+            .collect()
+    }
+
     fn view(&self) -> View<'_> {
         View {
             kv: &self.kv,

@@ -41,6 +41,16 @@ fn unusable(path: &Path, problem: impl Into<String>) -> Error {
 use super::kv::storage;
 
 /// Refuses a store in another layout; marks a new, empty one with this layout.
+/// Marks a restored key space with this layout when its source (PostgreSQL, which keeps its
+/// schema version in its own table) wrote none.
+pub(super) fn mark_layout(tree: &Tree) -> Result<(), Error> {
+    let meta = Space::of(tree, META);
+    if meta.get(LAYOUT_KEY)?.is_none() {
+        tree.insert(meta.key(LAYOUT_KEY), LAYOUT).map_err(storage)?;
+    }
+    Ok(())
+}
+
 pub(super) fn check_layout(db: &sled::Db, tree: &Tree, path: &Path) -> Result<(), Error> {
     let meta = Space::of(tree, META);
     match meta.get(LAYOUT_KEY)? {

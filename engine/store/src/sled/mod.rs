@@ -27,6 +27,8 @@
 //! dossier's JSON, its index and timer keys, the audit entries without their place in the
 //! chain: [`Prepared`]), so the apply thread mostly just writes.
 
+mod backup;
+pub use backup::restore;
 mod blobs;
 mod cache;
 mod kv;
@@ -119,6 +121,7 @@ pub struct SledStore {
     path: PathBuf,
     /// The papers, in `papers/` beside sled's own files.
     files: crate::files::DirFiles,
+    journal: Arc<backup::Journal>,
 }
 
 fn io(e: std::io::Error) -> Error {
@@ -210,8 +213,10 @@ impl SledStore {
             .range(b"", None)
             .map(|item| item.map(|(k, _)| k.to_vec()))
             .collect::<Result<_, _>>()?;
+        let journal = Arc::new(backup::Journal::default());
         let apply = {
             let target = Target {
+                journal: journal.clone(),
                 db: db.clone(),
                 tree: tree.clone(),
                 blobs: blobs.clone(),
@@ -245,6 +250,7 @@ impl SledStore {
                 problem: format!("cannot open the folder of papers: {e}"),
             })?;
         Ok(SledStore {
+            journal,
             files,
             db,
             tree,
@@ -361,6 +367,13 @@ impl SledStore {
 impl Store for SledStore {
     fn files(&self) -> &dyn crate::files::Files {
         &self.files
+    }
+
+    fn backup(
+        &self,
+        out: &mut dyn std::io::Write,
+    ) -> Result<crate::backup::Summary, crate::backup::Error> {
+        SledStore::backup(self, out)
     }
 
     fn commit(&self, transition: Transition) -> Result<Committed, Error> {

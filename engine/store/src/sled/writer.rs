@@ -102,6 +102,8 @@ pub(super) const POISONED: &str =
 pub(super) struct Target {
     pub(super) db: sled::Db,
     pub(super) tree: sled::Tree,
+    /// While a backup runs, what each key held before the first write after it began.
+    pub(super) journal: Arc<super::backup::Journal>,
     /// `None` when the store does not sync (benchmarks of the difference).
     pub(super) blobs: Option<Arc<Mutex<BlobSync>>>,
     pub(super) faults: Option<Arc<Faults>>,
@@ -136,8 +138,12 @@ pub(super) fn apply_loop(
             )))
         } else {
             let pendings: Vec<&Pending> = jobs.iter().map(|j| &j.pending).collect();
+            let journaled = super::backup::Journaled {
+                tree: &target.tree,
+                journal: &target.journal,
+            };
             apply_batch(
-                &target.tree,
+                &journaled,
                 &pendings,
                 &recent,
                 &known,

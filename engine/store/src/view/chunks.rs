@@ -10,7 +10,7 @@ use motcua_core::audit;
 
 /// The audit line stored at position `seq` parsed, or why it cannot be: a line that names
 /// another number is refused, so no reader serves one entry as another.
-pub(super) fn parse_entry(seq: u64, line: &[u8]) -> Result<audit::Entry, Error> {
+pub(crate) fn parse_entry(seq: u64, line: &[u8]) -> Result<audit::Entry, Error> {
     let e =
         audit::Entry::from_line(line).map_err(|e| corrupt(format!("audit entry {seq}: {e}")))?;
     if e.seq != seq {
