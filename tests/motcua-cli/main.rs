@@ -13,6 +13,7 @@ mod web;
 
 mod api_truth;
 mod audit_cli;
+mod backup_cli;
 mod calendar;
 mod dossier_cli;
 mod front_door;
