@@ -894,3 +894,45 @@ fn the_desk_scans_papers_into_the_receiving_form_and_the_slip_counts_them() {
     );
     assert_eq!(r.body, PDF);
 }
+
+#[test]
+fn uploads_past_the_servers_slots_are_told_to_come_back_in_a_moment() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("dir");
+    let s = start(dir.path());
+    // Eight uploads in flight, each stalled after its first bytes, hold every slot.
+    let mut held = vec![];
+    for _ in 0..8 {
+        let mut c = std::net::TcpStream::connect(s.addr).expect("connect");
+        write!(
+            c,
+            "POST /v1/documents HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/pdf\r\nContent-Length: 1048576\r\n\r\n%PDF-1.7\n",
+            crate::http::PORTAL.token
+        )
+        .expect("sent");
+        held.push(c);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = s.request(
+            "POST",
+            "/v1/documents",
+            Some(crate::http::PORTAL),
+            &[("content-type", "application/pdf")],
+            Some(PDF),
+        );
+        if r.status == 503 {
+            assert_eq!(r.json()["code"], "busy");
+            assert_eq!(r.header("retry-after"), Some("1"));
+            break;
+        }
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slots were never all taken"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    drop(held);
+}

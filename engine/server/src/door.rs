@@ -168,7 +168,7 @@ fn closing(p: Problem) -> Response {
 
 /// Headers every answer carries: no content sniffing, no referrer to other sites (status
 /// links carry their secret; `no-referrer` would make browsers send `Origin: null` on this
-/// site's own forms), and a `Retry-After` on every 429.
+/// site's own forms), and a `Retry-After` on every 429 and 503.
 pub(crate) async fn headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -180,8 +180,11 @@ pub(crate) async fn headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
-    if res.status() == StatusCode::TOO_MANY_REQUESTS
-        && !res.headers().contains_key(header::RETRY_AFTER)
+    // Rate limits and busy upload slots clear within a second or so.
+    if matches!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    ) && !res.headers().contains_key(header::RETRY_AFTER)
     {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
