@@ -81,6 +81,23 @@ fn a_running_servers_backup_moves_to_postgresql_where_a_server_serves_it_unchang
     let out = run(&["restore", "--from", file_s, "--check"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     s.terminate();
+    // The inspectors' signed checkpoint, taken before the move.
+    let key = dir.path().join("h17.key");
+    let key_s = key.to_str().expect("utf-8");
+    let data_s = data.to_str().expect("utf-8");
+    let out = run(&[
+        "audit",
+        "keygen",
+        "--out",
+        key_s,
+        "--agency",
+        "000.17.22.H17",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(&["audit", "checkpoint", "--data", data_s, "--key", key_s]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let checkpoint = dir.path().join("checkpoint.json");
+    std::fs::write(&checkpoint, &out.stdout).expect("kept");
 
     // Into PostgreSQL: the chain proves, and a server there serves the same dossiers.
     let url = crate::pg::cluster().fresh_database();
@@ -90,8 +107,22 @@ fn a_running_servers_backup_moves_to_postgresql_where_a_server_serves_it_unchang
         text(&out.stdout).contains("status.key"),
         "reminds of the keys"
     );
-    let out = run(&["audit", "verify", "--store", &url]);
+    let out = run(&[
+        "audit",
+        "verify",
+        "--store",
+        &url,
+        "--checkpoint",
+        checkpoint.to_str().expect("utf-8"),
+        "--pubkey",
+        &format!("{key_s}.pub"),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("extends the checkpoint"),
+        "the checkpoint from before the move verifies after it: {}",
+        text(&out.stdout)
+    );
     let out = run(&["restore", "--from", file_s, "--store", &url]);
     assert!(!out.status.success(), "a second restore into it is refused");
     assert!(
