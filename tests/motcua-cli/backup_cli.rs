@@ -227,3 +227,145 @@ fn a_restore_killed_midway_leaves_no_store_and_runs_again() {
         text(&out.stdout)
     );
 }
+
+/// `motcua audit export --format jsonl` and the report by procedure, of a sled folder or a
+/// PostgreSQL store.
+fn exported(place: &[&str]) -> (Vec<u8>, Vec<u8>) {
+    let mut export = vec!["audit", "export", "--format", "jsonl"];
+    export.extend_from_slice(place);
+    let lines = run(&export);
+    assert!(lines.status.success(), "{}", text(&lines.stderr));
+    let mut report = vec![
+        "report",
+        "on-time",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2030-12-31",
+        "--by",
+        "procedure",
+        "--format",
+        "json",
+    ];
+    report.extend_from_slice(place);
+    let figures = run(&report);
+    assert!(figures.status.success(), "{}", text(&figures.stderr));
+    (lines.stdout, figures.stdout)
+}
+
+#[test]
+fn every_sample_procedure_walked_moves_to_postgresql_and_back_line_for_line() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let data_s = data.to_str().expect("utf-8");
+    // Linked children, pauses, extensions, apologies, fired timers: the demo walks them all.
+    let out = run(&[
+        "demo",
+        "--data",
+        data_s,
+        "--now",
+        "2026-12-07T08:30:00+07:00",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = exported(&["--data", data_s]);
+    assert!(before.0.len() > 10_000, "a walked catalogue");
+
+    let file = dir.path().join("sled.backup");
+    let out = run(&[
+        "backup",
+        "--data",
+        data_s,
+        "--out",
+        file.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let url = crate::pg::cluster().fresh_database();
+    let out = run(&[
+        "restore",
+        "--from",
+        file.to_str().expect("utf-8"),
+        "--store",
+        &url,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        exported(&["--store", &url]),
+        before,
+        "the audit lines and the report, byte for byte on PostgreSQL"
+    );
+
+    let back_file = dir.path().join("pg.backup");
+    let out = run(&[
+        "backup",
+        "--store",
+        &url,
+        "--out",
+        back_file.to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let back = dir.path().join("back");
+    let back_s = back.to_str().expect("utf-8");
+    let out = run(&[
+        "restore",
+        "--from",
+        back_file.to_str().expect("utf-8"),
+        "--data",
+        back_s,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(exported(&["--data", back_s]), before, "and back on sled");
+    let out = run(&["audit", "verify", "--data", back_s]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+#[test]
+fn a_backup_killed_midway_leaves_the_source_untouched_and_no_backup_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let data = dir.path().join("data");
+    let data_s = data.to_str().expect("utf-8");
+    let out = run(&[
+        "demo",
+        "--data",
+        data_s,
+        "--now",
+        "2026-12-07T08:30:00+07:00",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let before = exported(&["--data", data_s]);
+    let file = dir.path().join("cut.backup");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua"))
+        .args([
+            "backup",
+            "--data",
+            data_s,
+            "--out",
+            file.to_str().expect("utf-8"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("backup runs");
+    std::thread::sleep(std::time::Duration::from_millis(15));
+    let _ = child.kill();
+    let finished = child.wait().expect("waited").success();
+    if !finished {
+        assert!(!file.exists(), "only a complete backup takes the name");
+        let part = dir.path().join("cut.backup.part");
+        if part.exists() {
+            let out = run(&[
+                "restore",
+                "--from",
+                part.to_str().expect("utf-8"),
+                "--check",
+            ]);
+            assert!(!out.status.success(), "a cut backup is refused");
+        }
+    }
+    assert_eq!(
+        exported(&["--data", data_s]),
+        before,
+        "the source untouched"
+    );
+    let out = run(&["audit", "verify", "--data", data_s]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
