@@ -31,9 +31,11 @@
 //! Longer than 600 lines: the load generator, the engine-alone baseline and the report are one
 //! measurement, kept together so both sides do the same kind of work.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+mod support;
+use support::{fixture_dir, knob, median};
+
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -57,19 +59,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const PROCEDURE: &str = "cap-phep-xay-dung-thu-nghiem";
 /// The load generator's threads are named so their CPU can be told from the server's.
 const CLIENT_THREAD: &str = "bench-client";
-
-fn knob<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a valid value")),
-        Err(_) => default,
-    }
-}
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/engine")
-}
 
 /// One of the six actions from receipt to return, with the officer who takes it.
 struct Step {
@@ -496,51 +485,13 @@ fn measure(
 /// the address itself and blocks until SIGTERM or Ctrl-C, so it runs on its own thread for
 /// the rest of the process, and the port is found by binding port 0 and letting it go.
 fn start_server(b: &Bench, data: &Path) -> SocketAddr {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let config = motcua_server::Config {
-        listen: addr,
-        data: data.to_path_buf(),
-        procedures: fixture_dir(),
-        plugins: None,
-        tokens: tokens(&b.steps),
-        dev: false,
-        jwt: None,
-        webhooks: None,
-        checkpoint_key: None,
-        rate_per_second: 0,
-        rate_burst: 0,
-        public_rate_per_second: 50,
-        manual_clock: Some(b.clock.clone()),
-        limits: motcua_server::door::Limits::default(),
-        public_url: None,
-    };
-    let engine = b.engine.clone();
-    std::thread::Builder::new()
-        .name("bench-server".into())
-        .spawn(move || {
-            if let Err(e) = motcua_server::serve(engine, config) {
-                eprintln!("the server stopped: {e}");
-                std::process::exit(1);
-            }
-        })
-        .expect("the server's thread");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the server did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    addr
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    support::serve(
+        b.engine.clone(),
+        b.clock.clone(),
+        data,
+        tokens(&b.steps),
+        50,
+    )
 }
 
 fn main() {

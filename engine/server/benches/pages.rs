@@ -14,13 +14,15 @@
 //! (`GET /v1/dossiers?department=…` for a page of a department's work, `GET
 //! /v1/dossiers/{code}` for one dossier), so the HTML's own cost shows apart from the
 //! store's.
+mod support;
+use support::{fixture_dir, knob};
+
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use motcua::Engine;
 use motcua::clock::{ManualClock, TimeSource};
@@ -33,17 +35,6 @@ use motcua_server::auth::{TokenEntry, token_sha256};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const PROCEDURE: &str = "cap-phep-xay-dung-thu-nghiem";
-
-fn knob<T: FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/engine")
-}
 
 fn actor(id: &str, role: &str, department: &str) -> Actor {
     Actor {
@@ -139,15 +130,11 @@ fn fill(engine: &Engine, clock: &ManualClock, n: usize, threads: usize) -> Vec<S
 }
 
 fn start_server(engine: Arc<Engine>, clock: Arc<ManualClock>, data: &Path) -> SocketAddr {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let config = motcua_server::Config {
-        listen: addr,
-        data: data.to_path_buf(),
-        procedures: fixture_dir(),
-        plugins: None,
-        tokens: vec![
+    support::serve(
+        engine,
+        clock,
+        data,
+        vec![
             credential("mc01", &["mot_cua"], &["bo_phan_mot_cua"]),
             credential("tnmt01", &["chuyen_vien"], &["phong_tnmt"]),
             credential(
@@ -158,29 +145,8 @@ fn start_server(engine: Arc<Engine>, clock: Arc<ManualClock>, data: &Path) -> So
             credential("thanh-tra", &["auditor"], &[]),
             credential("quan-tri", &["admin"], &[]),
         ],
-        dev: false,
-        jwt: None,
-        webhooks: None,
-        checkpoint_key: None,
-        rate_per_second: 0,
-        rate_burst: 0,
-        public_rate_per_second: 0,
-        manual_clock: Some(clock),
-        limits: motcua_server::door::Limits::default(),
-        public_url: None,
-    };
-    std::thread::spawn(move || {
-        if let Err(e) = motcua_server::serve(engine, config) {
-            eprintln!("the server stopped: {e}");
-            std::process::exit(1);
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "the server did not listen");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    addr
+        0,
+    )
 }
 
 /// One request over a fresh connection: status, headers and body.

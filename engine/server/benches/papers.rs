@@ -34,10 +34,12 @@
 //! `MOTCUA_BENCH_RETRY_MS` (5), `MOTCUA_BENCH_CLIENT_THREADS` (1: the load generator's tokio
 //! workers), `MOTCUA_BENCH_ONLY=baseline|http|memory`.
 
+mod support;
+use support::{fixture_dir, knob, median};
+
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -69,19 +71,6 @@ const MIB: f64 = (1 << 20) as f64;
 const FEW_MIB: f64 = 4.0;
 /// The load generator's threads are named so their CPU can be told from the server's.
 const CLIENT_THREAD: &str = "bench-client";
-
-fn knob<T: FromStr>(name: &str, default: T) -> T {
-    match std::env::var(name) {
-        Ok(v) => v
-            .parse()
-            .unwrap_or_else(|_| panic!("{name}={v} is not a valid value")),
-        Err(_) => default,
-    }
-}
-
-fn fixture_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/engine")
-}
 
 fn desk() -> serde_json::Value {
     serde_json::json!({"id": DESK, "roles": ["mot_cua"], "departments": ["bo_phan_mot_cua"]})
@@ -547,15 +536,11 @@ fn memory(
 
 /// Starts the server on a free port of 127.0.0.1 and waits until it accepts (as `http.rs`).
 fn start_server(b: &Bench, data: &Path) -> SocketAddr {
-    let addr = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
-    let config = motcua_server::Config {
-        listen: addr,
-        data: data.to_path_buf(),
-        procedures: fixture_dir(),
-        plugins: None,
-        tokens: vec![TokenEntry {
+    support::serve(
+        b.engine.clone(),
+        b.clock.clone(),
+        data,
+        vec![TokenEntry {
             token_sha256: Some(token_sha256(TOKEN)),
             token: None,
             subject: DESK.into(),
@@ -565,42 +550,8 @@ fn start_server(b: &Bench, data: &Path) -> SocketAddr {
             title: None,
             away: None,
         }],
-        dev: false,
-        jwt: None,
-        webhooks: None,
-        checkpoint_key: None,
-        rate_per_second: 0,
-        rate_burst: 0,
-        public_rate_per_second: 50,
-        manual_clock: Some(b.clock.clone()),
-        limits: motcua_server::door::Limits::default(),
-        public_url: None,
-    };
-    let engine = b.engine.clone();
-    std::thread::Builder::new()
-        .name("bench-server".into())
-        .spawn(move || {
-            if let Err(e) = motcua_server::serve(engine, config) {
-                eprintln!("the server stopped: {e}");
-                std::process::exit(1);
-            }
-        })
-        .expect("the server's thread");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the server did not listen on {addr}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    addr
-}
-
-fn median(v: &[f64]) -> f64 {
-    let mut v = v.to_vec();
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+        50,
+    )
 }
 
 fn main() {
