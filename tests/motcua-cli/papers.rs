@@ -560,6 +560,14 @@ fn a_scan_of_several_megabytes_streams_in_and_out_through_the_api_and_the_page()
     assert_eq!(sha256(&r.body), sha256(&second));
 }
 
+/// A second portal: submits for any applicant, reads only what it sent.
+const OTHER_PORTAL: Cred = Cred {
+    subject: "cong-khac",
+    token: "tok-portal-0000002",
+    roles: &["portal"],
+    departments: &[],
+};
+
 /// Uploads `bytes` ahead of a submission: the answer's JSON (`sha256`, `upload`).
 fn stage(s: &Server, who: Cred, name: &str, bytes: &[u8]) -> Value {
     let disposition = format!("attachment; filename=\"{name}\"");
@@ -580,7 +588,10 @@ fn stage(s: &Server, who: Cred, name: &str, bytes: &[u8]) -> Value {
 #[test]
 fn a_portal_submits_with_papers_uploaded_ahead_and_the_applicant_reuses_them_later() {
     let dir = tempfile::tempdir().expect("dir");
-    let s = start(dir.path());
+    let mut creds = crate::http::ALL.to_vec();
+    creds.push(OTHER_PORTAL);
+    crate::http::write_tokens(&dir.path().join("tokens.yaml"), &creds);
+    let s = Server::start(dir.path(), &["--now", "2026-12-07T08:30:00+07:00"]);
     let staged = stage(&s, crate::http::PORTAL, "so-do.pdf", PDF);
     assert_eq!(staged["sha256"], sha256(PDF).as_str());
     assert_eq!(staged["media_type"], "application/pdf");
@@ -654,6 +665,21 @@ fn a_portal_submits_with_papers_uploaded_ahead_and_the_applicant_reuses_them_lat
         .json();
     assert_eq!(list["papers"][0]["sha256"], sha256(PDF).as_str(), "{list}");
     assert_eq!(list["papers"][0]["source"], "desk");
+    // Another portal, which may submit for the same applicant but not read the dossier it
+    // did not send, cannot lift the paper out of it by naming it.
+    let mut lifted = crate::http::house_permit();
+    lifted["channel"] = "online".into();
+    lifted["papers"] = serde_json::json!([
+        {"kind": "giay-to-dat", "sha256": sha256(PDF), "from": first}
+    ]);
+    let r = s.post(
+        "/v1/dossiers",
+        Some(OTHER_PORTAL),
+        &[("idempotency-key", "lift-1")],
+        &lifted,
+    );
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "unknown_file");
     // Another applicant naming that dossier's paper gets nothing.
     again["applicant"]["id"] = "001090099999".into();
     let r = s.post(

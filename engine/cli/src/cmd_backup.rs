@@ -64,14 +64,14 @@ fn report(verb: &str, s: &Summary) {
 }
 
 pub fn backup(a: BackupArgs) -> anyhow::Result<ExitCode> {
+    let token = match (&a.server, a.token.as_deref()) {
+        (Some(_), None) => anyhow::bail!("--server needs --token (an admin's)"),
+        (_, t) => t.unwrap_or_default(),
+    };
     let part = part_of(&a.out);
     let mut file = std::io::BufWriter::new(std::fs::File::create(&part)?);
     let written = match (&a.server, &a.store) {
         (Some(server), _) => {
-            let token = a
-                .token
-                .as_deref()
-                .ok_or_else(|| anyhow::anyhow!("--server needs --token (an admin's)"))?;
             download(server, token, &mut file)?;
             file.flush()?;
             // What arrived is checked like any backup before it is kept.

@@ -82,8 +82,12 @@ impl Engine {
                 pages: seen.pages,
             }),
             None => {
-                // The same bytes sniff the same, so no accepted paper shares this digest.
-                let _ = files.remove(&stored.sha256);
+                // Removed only if this upload made it: a copy kept before may be named by a
+                // committed entry (accepted by an earlier inspector). What stays unnamed is
+                // collected after the grace period.
+                if stored.fresh {
+                    let _ = files.remove(&stored.sha256);
+                }
                 Err(Error::UnsupportedFile)
             }
         }
@@ -125,6 +129,9 @@ impl Engine {
     /// a stranger that a file exists).
     pub(super) fn take_brought(&self, sub: &mut Submission) -> Result<()> {
         let files = self.store.files();
+        // Each file is read once however often it is named.
+        let mut seen: std::collections::BTreeMap<String, (u64, &'static str, Option<u32>)> =
+            Default::default();
         for b in sub.papers.iter_mut() {
             let unknown = || Error::UnknownFile(b.file.sha256.clone());
             if let Some(from) = &b.from {
@@ -138,33 +145,53 @@ impl Engine {
                     .rev()
                     .find(|p| p.sha256 == b.file.sha256)
                     .ok_or_else(unknown)?;
+                if files.size(&b.file.sha256).map_err(Error::File)?.is_none() {
+                    return Err(unknown());
+                }
+                // What the earlier dossier recorded of the same bytes.
+                b.file.size = held.size;
+                b.file.media_type = held.media_type.clone();
+                b.file.pages = held.pages;
                 if b.file.name.trim().is_empty() {
                     b.file.name = held.name.clone();
                 }
+                b.file.name = paper::safe_name(&b.file.name);
+                continue;
             }
-            let size = files
-                .size(&b.file.sha256)
-                .map_err(Error::File)?
-                .ok_or_else(unknown)?;
-            // Read through once more: the type and pages are the bytes', never the request's.
-            let mut bytes = files
-                .open(&b.file.sha256)
-                .map_err(Error::File)?
-                .ok_or_else(unknown)?;
-            let mut inspector = paper::Inspector::default();
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                match bytes.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => inspector.feed(&buf[..n]),
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(Error::File(crate::store::files::Error::Upload(e))),
+            let (size, media_type, pages) = match seen.get(&b.file.sha256) {
+                Some(known) => *known,
+                None => {
+                    let size = files
+                        .size(&b.file.sha256)
+                        .map_err(Error::File)?
+                        .ok_or_else(unknown)?;
+                    // Read through once more: the type and pages are the bytes', never the
+                    // request's.
+                    let mut bytes = files
+                        .open(&b.file.sha256)
+                        .map_err(Error::File)?
+                        .ok_or_else(unknown)?;
+                    let mut inspector = paper::Inspector::default();
+                    let mut buf = vec![0u8; 64 * 1024];
+                    loop {
+                        match bytes.read(&mut buf) {
+                            Ok(0) => break,
+                            Ok(n) => inspector.feed(&buf[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => {
+                                return Err(Error::File(crate::store::files::Error::Upload(e)));
+                            }
+                        }
+                    }
+                    let found = inspector.finish().ok_or(Error::UnsupportedFile)?;
+                    let known = (size, found.media_type, found.pages);
+                    seen.insert(b.file.sha256.clone(), known);
+                    known
                 }
-            }
-            let seen = inspector.finish().ok_or(Error::UnsupportedFile)?;
+            };
             b.file.size = size;
-            b.file.media_type = seen.media_type.to_string();
-            b.file.pages = seen.pages;
+            b.file.media_type = media_type.to_string();
+            b.file.pages = pages;
             b.file.name = paper::safe_name(&b.file.name);
         }
         Ok(())

@@ -30,7 +30,7 @@ pub const LAYOUT: &str = "2";
 /// The version of this file format.
 pub const FORMAT: u32 = 1;
 /// The longest key, mark or value a record may carry (a pinned plugin is the largest value).
-const MAX_RECORD: u32 = 256 << 20;
+const MAX_RECORD: u32 = 64 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -54,8 +54,6 @@ pub enum Error {
     NotEmpty(String),
     #[error("this store cannot be backed up this way: {0}")]
     Unsupported(String),
-    #[error("too many writes while the backup ran ({0} keys changed); take it at a quieter moment")]
-    Busy(usize),
     #[error(transparent)]
     Store(#[from] crate::Error),
     #[error(transparent)]
@@ -348,19 +346,26 @@ fn read_sized(input: &mut dyn Read, hasher: &mut Sha256, records: u64) -> Result
             "a record of {len} bytes, over the {MAX_RECORD} a record may be"
         )));
     }
-    let mut buf = vec![0u8; len as usize];
-    read_exact(input, hasher, &mut buf, records)?;
+    // Grown as the bytes arrive: a length a damaged file claims allocates nothing ahead.
+    let mut buf = Vec::with_capacity((len as usize).min(1 << 20));
+    input.take(u64::from(len)).read_to_end(&mut buf)?;
+    if buf.len() != len as usize {
+        return Err(Error::Truncated { records });
+    }
+    hasher.update(&buf);
     Ok(buf)
 }
 
 /// Reads a whole backup without writing anything: its checksum, its structure, every file's
-/// digest, and its audit chain from the first entry to the manifest's count and head. A
+/// digest, its audit chain from the first entry to the manifest's count and head, and that
+/// every paper an entry names is in it. A
 /// restore runs this first, so a damaged backup is refused before the target is touched.
 pub fn check(input: impl Read) -> Result<Summary, Error> {
     let mut reader = Reader::open(std::io::BufReader::new(input))?;
     let manifest = reader.manifest.clone();
     let mut chain = Chain::new();
     let (mut keys, mut marks, mut files, mut file_bytes) = (0u64, 0u64, 0u64, 0u64);
+    let mut kept = std::collections::BTreeSet::new();
     while reader.next(&mut |r| {
         match r {
             Record::Key(k, v) => {
@@ -383,11 +388,17 @@ pub fn check(input: impl Read) -> Result<Summary, Error> {
                 }
                 files += 1;
                 file_bytes += size;
+                kept.insert(sha256);
             }
         }
         Ok(())
     })? {}
     chain.finish(&manifest)?;
+    if let Some(missing) = chain.named.iter().find(|sha| !kept.contains(*sha)) {
+        return Err(Error::Damaged(format!(
+            "the paper {missing} an audit entry names is not in it"
+        )));
+    }
     Ok(Summary {
         checksum: reader.checksum(),
         manifest,
@@ -414,6 +425,8 @@ impl Write for HashSink<'_> {
 struct Chain {
     count: u64,
     head: String,
+    /// The papers the entries attach.
+    named: std::collections::BTreeSet<String>,
 }
 
 impl Chain {
@@ -421,6 +434,7 @@ impl Chain {
         Chain {
             count: 0,
             head: motcua_core::audit::GENESIS.to_string(),
+            named: Default::default(),
         }
     }
 
@@ -450,6 +464,14 @@ impl Chain {
                 crate::view::parse_entry(seq, line)
                     .map_err(|e| Error::Chain(format!("entry {seq}: {e}")))?,
             );
+        }
+        for e in entries
+            .iter()
+            .filter(|e| e.action == motcua_core::transition::ATTACH)
+        {
+            if let Some(sha) = e.input.get("sha256").and_then(|v| v.as_str()) {
+                self.named.insert(sha.to_string());
+            }
         }
         let n = motcua_core::audit::verify(&self.head, &entries)
             .map_err(|e| Error::Chain(e.to_string()))?;

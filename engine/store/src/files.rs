@@ -23,6 +23,9 @@ pub struct Stored {
     pub size: u64,
     /// The first bytes, for sniffing the media type without reading the file again.
     pub head: Vec<u8>,
+    /// This put made the file: no copy was kept under the digest before (one that was may
+    /// be named by a committed entry, and is never the put's to remove).
+    pub fresh: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +117,7 @@ fn copy_hashing(from: &mut dyn Read, to: &mut dyn Write, limit: u64) -> Result<S
         sha256: hex::encode(hasher.finalize()),
         size,
         head,
+        fresh: true,
     })
 }
 
@@ -135,11 +139,12 @@ impl Files for MemoryFiles {
             .lock()
             .map_err(|_| Error::Storage("poisoned".into()))?;
         // Kept again: young again, so a collection does not take it from the attach to come.
+        let fresh = !files.contains_key(&stored.sha256);
         files
             .entry(stored.sha256.clone())
             .and_modify(|(_, at)| *at = std::time::Instant::now())
             .or_insert_with(|| (std::sync::Arc::new(bytes), std::time::Instant::now()));
-        Ok(stored)
+        Ok(Stored { fresh, ..stored })
     }
 
     fn open(&self, sha256: &str) -> Result<Option<Box<dyn Read + Send>>, Error> {
@@ -298,10 +303,11 @@ impl Files for DirFiles {
         // Renamed over any copy already there: the same bytes (content-addressed), and fresh
         // ones repair a copy damaged on disk; the new mtime makes the file young again, so a
         // collection does not take it from the attach to come.
+        let fresh = !dest.exists();
         std::fs::rename(&tmp, &dest).map_err(|e| Error::Storage(e.to_string()))?;
         // The rename is durable only once the folder holding the name is synced.
         sync_dir(&dir)?;
-        Ok(stored)
+        Ok(Stored { fresh, ..stored })
     }
 
     fn open(&self, sha256: &str) -> Result<Option<Box<dyn Read + Send>>, Error> {

@@ -90,18 +90,23 @@ pub const OFFICE: &[&str] = &[
 
 /// What a file is, read from all of its bytes as they stream past (nothing is held but a
 /// short window): its media type, one of [`ACCEPTED`] or [`OFFICE`], and its pages where
-/// known. An office file is a ZIP archive: every entry name is seen, so one carrying macros
-/// or embedded programs is none of the accepted types, whatever it is called.
+/// known. The verdict is the bytes', whatever the pieces they arrive in. A PDF with scripts,
+/// launch actions or embedded files is refused; an office file is a ZIP archive whose every
+/// entry name is read (the local headers and the central directory Office itself reads), so
+/// one carrying macros, ActiveX or OLE objects or programs is none of the accepted types,
+/// whatever it is called.
 #[derive(Debug, Default)]
 pub struct Inspector {
     head: Vec<u8>,
     window: Vec<u8>,
+    /// Where in `window` a ZIP header starts whose name has not all arrived: kept until it has.
+    pending: Option<usize>,
     pages: u32,
     names: Vec<String>,
     active: bool,
 }
 
-/// How far back a pattern may straddle two chunks: a ZIP entry header and its name.
+/// How far back a pattern may straddle two chunks.
 const CARRY: usize = 320;
 const HEAD_KEEP: usize = 128;
 
@@ -110,6 +115,33 @@ const HEAD_KEEP: usize = 128;
 pub struct Inspected {
     pub media_type: &'static str,
     pub pages: Option<u32>,
+}
+
+/// A ZIP header: its signature, where its name's length sits, where its name starts.
+const ZIP_HEADERS: [(&[u8], usize, usize); 2] = [(b"PK\x03\x04", 26, 30), (b"PK\x01\x02", 28, 46)];
+
+/// PDF actions that run or carry something: no scan of a paper has them.
+const PDF_ACTIVE: [&[u8]; 3] = [b"/JavaScript", b"/Launch", b"/EmbeddedFile"];
+
+/// An entry name that is code, or a container of it, in an office file.
+fn active_entry(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    const EXTENSIONS: [&str; 16] = [
+        ".exe", ".dll", ".js", ".vbs", ".vbe", ".wsf", ".hta", ".bat", ".cmd", ".ps1", ".lnk",
+        ".jar", ".scr", ".msi", ".com", ".cpl",
+    ];
+    // A VBA project is a binary part whatever its relationships name it; printer settings are
+    // the one binary part plain documents carry.
+    (lower.ends_with(".bin") && !lower.contains("printersettings/"))
+        || lower.contains("vbaproject")
+        || lower.contains("vbadata")
+        || lower.contains("macrosheets/")
+        || lower.contains("activex/")
+        || lower.contains("embeddings/")
+        || lower.contains("oleobject")
+        || lower.starts_with("basic/")
+        || lower.starts_with("scripts/")
+        || EXTENSIONS.iter().any(|e| lower.ends_with(e))
 }
 
 impl Inspector {
@@ -121,14 +153,18 @@ impl Inspector {
         let carried = self.window.len();
         self.window.extend_from_slice(chunk);
         self.scan(carried);
-        if self.window.len() > CARRY {
-            let drop = self.window.len() - CARRY;
-            self.window.drain(..drop);
+        let mut keep_from = self.window.len().saturating_sub(CARRY);
+        if let Some(p) = self.pending {
+            keep_from = keep_from.min(p);
+        }
+        if keep_from > 0 {
+            self.window.drain(..keep_from);
+            self.pending = self.pending.map(|p| p - keep_from);
         }
     }
 
-    /// Looks for page objects and ZIP entries that end past `carried` (those ending inside
-    /// the carried window were counted with the chunk before).
+    /// Looks for page objects, active PDF keys and ZIP entries that end past `carried`
+    /// (those ending inside the carried window were seen with the chunk before).
     fn scan(&mut self, carried: usize) {
         let w = &self.window;
         let pdf = self.head.starts_with(b"%PDF-");
@@ -146,36 +182,38 @@ impl Inspector {
                     at = end;
                 }
             }
+            if PDF_ACTIVE.iter().any(|pat| find(w, pat).is_some()) {
+                self.active = true;
+            }
         }
         if zip {
-            let mut at = 0;
-            while let Some(i) = find(&w[at..], b"PK\x03\x04") {
-                let start = at + i;
-                at = start + 4;
-                let Some(header) = w.get(start..start + 30) else {
-                    break;
-                };
-                let name_len = usize::from(u16::from_le_bytes([header[26], header[27]]));
-                let name_end = start + 30 + name_len;
-                if name_end > w.len() || name_end <= carried {
-                    // Incomplete here (seen again with the next chunk) or seen already.
-                    continue;
-                }
-                let name = String::from_utf8_lossy(&w[start + 30..name_end]).into_owned();
-                let lower = name.to_ascii_lowercase();
-                if lower.ends_with("vbaproject.bin")
-                    || lower.contains("macrosheets/")
-                    || lower.contains("activex/")
-                    || lower.starts_with("basic/")
-                    || lower.starts_with("scripts/")
-                    || lower.ends_with(".exe")
-                    || lower.ends_with(".dll")
-                    || lower.ends_with(".js")
-                {
-                    self.active = true;
-                }
-                if self.names.len() < 64 {
-                    self.names.push(name);
+            self.pending = None;
+            for (signature, len_at, name_at) in ZIP_HEADERS {
+                let mut at = 0;
+                while let Some(i) = find(&w[at..], signature) {
+                    let start = at + i;
+                    at = start + 4;
+                    let Some(len) = w.get(start + len_at..start + len_at + 2) else {
+                        self.pending = Some(self.pending.map_or(start, |p| p.min(start)));
+                        break;
+                    };
+                    let name_end =
+                        start + name_at + usize::from(u16::from_le_bytes([len[0], len[1]]));
+                    if name_end > w.len() {
+                        // The name arrives with a later chunk: keep the header till then.
+                        self.pending = Some(self.pending.map_or(start, |p| p.min(start)));
+                        continue;
+                    }
+                    if name_end <= carried {
+                        continue;
+                    }
+                    let name = String::from_utf8_lossy(&w[start + name_at..name_end]).into_owned();
+                    if active_entry(&name) {
+                        self.active = true;
+                    }
+                    if self.names.len() < 64 {
+                        self.names.push(name);
+                    }
                 }
             }
         }
@@ -183,6 +221,9 @@ impl Inspector {
 
     /// What the file is, or `None` when it is none of the accepted kinds.
     pub fn finish(self) -> Option<Inspected> {
+        if self.active {
+            return None;
+        }
         if let Some(media_type) = sniff(&self.head) {
             let pages = match media_type {
                 "application/pdf" => (self.pages > 0).then_some(self.pages),
@@ -191,7 +232,7 @@ impl Inspector {
             };
             return Some(Inspected { media_type, pages });
         }
-        if !self.head.starts_with(b"PK\x03\x04") || self.active {
+        if !self.head.starts_with(b"PK\x03\x04") {
             return None;
         }
         let office = if let Some(odf) = odf_type(&self.head) {
@@ -268,6 +309,28 @@ pub fn safe_name(name: &str) -> String {
     }
 }
 
+/// The name a paper is downloaded under: its own, with an extension that says what the bytes
+/// are (`đơn.docm` of a DOCX is `đơn.docm.docx`), so no program opens it as something else.
+pub fn download_name(name: &str, media_type: &str) -> String {
+    let extensions: &[&str] = match media_type {
+        "application/pdf" => &[".pdf"],
+        "image/jpeg" => &[".jpg", ".jpeg"],
+        "image/png" => &[".png"],
+        "image/tiff" => &[".tif", ".tiff"],
+        t if t == OFFICE[0] => &[".docx"],
+        t if t == OFFICE[1] => &[".xlsx"],
+        t if t == OFFICE[2] => &[".odt"],
+        t if t == OFFICE[3] => &[".ods"],
+        _ => &[".bin"],
+    };
+    let lower = name.to_lowercase();
+    if extensions.iter().any(|e| lower.ends_with(e)) {
+        name.to_string()
+    } else {
+        format!("{name}{}", extensions[0])
+    }
+}
+
 /// The current version of each kind (the last attached), in the order kinds were first
 /// attached.
 pub fn current(papers: &[Paper]) -> Vec<&Paper> {
@@ -302,6 +365,14 @@ mod tests {
         assert_eq!(safe_name("C:\\scan\\giấy tờ đất.pdf"), "giấy tờ đất.pdf");
         assert_eq!(safe_name("a\"; filename=x.html"), "a filename=x.html");
         assert_eq!(safe_name("..."), "tep-dinh-kem");
+    }
+
+    #[test]
+    fn a_download_is_named_for_what_its_bytes_are() {
+        assert_eq!(download_name("đơn.docm", OFFICE[0]), "đơn.docm.docx");
+        assert_eq!(download_name("Scan.PDF", "application/pdf"), "Scan.PDF");
+        assert_eq!(download_name("anh", "image/jpeg"), "anh.jpg");
+        assert_eq!(download_name("x.html", "application/pdf"), "x.html.pdf");
     }
 }
 
@@ -378,6 +449,49 @@ mod inspect {
             assert_eq!(inspect(&odt, chunk).map(|i| i.media_type), Some(OFFICE[2]));
             assert_eq!(inspect(&docm, chunk), None, "macros");
             assert_eq!(inspect(&jar, chunk), None, "not an office file");
+        }
+        // A macro part under another name, seen in the central directory only.
+        let mut hidden = zip(&[("[Content_Types].xml", b""), ("word/document.xml", b"")]);
+        let name = b"word/a.bin";
+        hidden.extend_from_slice(b"PK\x01\x02");
+        hidden.extend_from_slice(&[0; 24]);
+        hidden.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        hidden.extend_from_slice(&[0; 16]);
+        hidden.extend_from_slice(name);
+        let mut ole = zip(&[("[Content_Types].xml", b""), ("word/document.xml", b"")]);
+        ole.extend_from_slice(b"PK\x01\x02");
+        ole.extend_from_slice(&[0; 24]);
+        let ole_name = b"word/embeddings/oleObject1.bin";
+        ole.extend_from_slice(&(ole_name.len() as u16).to_le_bytes());
+        ole.extend_from_slice(&[0; 16]);
+        ole.extend_from_slice(ole_name);
+        // An entry name of 1,000 bytes, wherever the chunks cut it.
+        let long = format!("word/{}.exe", "x".repeat(1000));
+        let long_exe = zip(&[
+            ("[Content_Types].xml", b""),
+            ("word/document.xml", b""),
+            (long.as_str(), b""),
+        ]);
+        for chunk in [7, 333, 4096] {
+            assert_eq!(
+                inspect(&hidden, chunk),
+                None,
+                "a binary part, in chunks of {chunk}"
+            );
+            assert_eq!(
+                inspect(&ole, chunk),
+                None,
+                "an OLE object, in chunks of {chunk}"
+            );
+            assert_eq!(
+                inspect(&long_exe, chunk),
+                None,
+                "a long program name, in chunks of {chunk}"
+            );
+        }
+        let script = b"%PDF-1.7\n1 0 obj<</OpenAction<</S/JavaScript/JS(app.alert(1))>>>>endobj\n";
+        for chunk in [3, 64] {
+            assert_eq!(inspect(script, chunk), None, "a PDF with a script");
         }
         assert_eq!(inspect(b"<svg onload=alert(1)>", 64), None);
         assert_eq!(

@@ -98,7 +98,14 @@ impl Validity {
             ValidityUnit::Months => jiff::Span::new().try_months(n).ok()?,
             ValidityUnit::Years => jiff::Span::new().try_years(n).ok()?,
         };
-        issued.checked_add(span).ok()?.yesterday().ok()
+        let end = issued.checked_add(span).ok()?;
+        // A month or a year counted from the 31st may end in a shorter month: the term then
+        // runs to that month's last day (which the calendar already gave), not the day before.
+        if end.day() < issued.day() {
+            Some(end)
+        } else {
+            end.yesterday().ok()
+        }
     }
 }
 
@@ -156,6 +163,12 @@ mod tests {
         assert_eq!(v.until(issued), Some(jiff::civil::date(2027, 12, 6)));
         let v = Validity::try_from("90 days".to_string()).expect("valid");
         assert_eq!(v.until(issued), Some(jiff::civil::date(2027, 3, 6)));
+        let month = Validity::try_from("1 month".to_string()).expect("valid");
+        assert_eq!(
+            month.until(jiff::civil::date(2027, 1, 31)),
+            Some(jiff::civil::date(2027, 2, 28)),
+            "from the 31st, to the end of a shorter month"
+        );
         assert!(Validity::try_from("forever".to_string()).is_err());
         assert!(Validity::try_from("0 years".to_string()).is_err());
         assert_eq!(String::from(v), "90 days");

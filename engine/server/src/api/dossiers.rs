@@ -328,7 +328,16 @@ pub(crate) fn receive(
             .upload
             .as_deref()
             .and_then(|t| super::papers::ticket_name(&s.status_key, &who.subject, &r.sha256, t));
-        if r.from.is_none() && uploaded.is_none() {
+        // A reused paper is this caller's to name only if they may read the dossier that
+        // holds it (the engine checks it is the same applicant's).
+        let readable_from = r.from.as_deref().is_some_and(|from| {
+            s.engine.dossier(from).ok().is_some_and(|d| {
+                s.engine
+                    .pinned_procedure(&d)
+                    .is_ok_and(|p| access::may_read(who, &d, &p.procedure))
+            })
+        });
+        if (r.from.is_none() && uploaded.is_none()) || (r.from.is_some() && !readable_from) {
             return Err(Problem::of(
                 motcua::Error::UnknownFile(r.sha256.clone()),
                 &motcua::messages::errors::NoNames,

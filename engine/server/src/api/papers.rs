@@ -745,8 +745,7 @@ pub(crate) fn download(paper: &Paper, body: Body) -> Response {
     if let Ok(v) = HeaderValue::from_str(&paper.media_type) {
         h.insert(header::CONTENT_TYPE, v);
     }
-    let encoded: String = paper
-        .name
+    let encoded: String = paper::download_name(&paper.name, &paper.media_type)
         .bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-._".contains(&b) {

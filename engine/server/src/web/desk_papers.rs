@@ -92,6 +92,8 @@ pub async fn read(
     let mut posted = vec![];
     let mut kept = vec![];
     let mut errors = vec![];
+    // The fields' text is held; only the files stream. A form's text is small.
+    let mut text_bytes = 0usize;
     loop {
         let next = tokio::time::timeout(stall, form.next_field())
             .await
@@ -131,6 +133,10 @@ pub async fn read(
             .await
             .map_err(|_| broken("quá thời gian chờ".into()))?
             .map_err(|e| broken(e.to_string()))?;
+        text_bytes += text.len() + name.len();
+        if text_bytes > crate::body::MAX_BODY {
+            return Err(crate::body::too_large());
+        }
         if let Some(kind) = name.strip_prefix("giu.") {
             // Kept by an earlier round: good only with this officer's ticket.
             if let Some(k) = KeptFile::parse(s, &v.who().subject, kind, &text)

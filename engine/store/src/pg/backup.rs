@@ -38,6 +38,18 @@ pub fn backup(url: &str, out: &mut dyn Write) -> Result<Summary, Error> {
     crate::backup::write(out, manifest, &mut entries, marks, &files)
 }
 
+/// The file read again is the one checked, not one swapped in between.
+fn same_file(found: &str, checked: &Summary) -> Result<(), Error> {
+    if found == checked.checksum {
+        Ok(())
+    } else {
+        Err(Error::Altered {
+            expected: checked.checksum.clone(),
+            found: found.to_string(),
+        })
+    }
+}
+
 /// Binary `COPY` rows: the header, then each row's fields, then the trailer.
 struct CopyRows<W: Write>(W);
 
@@ -62,28 +74,35 @@ impl<W: Write> CopyRows<W> {
     }
 }
 
-/// Restores the backup at `from` into the database at `url`, which must hold no dossier and
-/// no audit entry (a new database, migrated here if it is not yet). The backup is checked
-/// whole first; the writes are one transaction, committed at the end.
+/// Restores the backup at `from` into the database at `url`, which must be new: no dossier,
+/// no audit entry, no mark (an uploaded procedure version, a cursor) and no file; migrated here
+/// if it is not yet. No node may run on it (the tables are locked for the restore). The
+/// backup is checked whole first; the writes are one transaction, committed at the end.
 pub fn restore(url: &str, from: &Path) -> Result<Summary, Error> {
     let checked = crate::backup::check(std::fs::File::open(from)?)?;
-    {
-        let store = PgStore::open(url, Options::default())?;
-        let count = crate::read::DossierReader::dossier_count(&store)?;
-        let (entries, _) = crate::read::AuditReader::audit_head(&store)?;
-        if count != 0 || entries != 0 {
-            return Err(Error::NotEmpty(format!(
-                "the database holds {count} dossiers and {entries} audit entries"
-            )));
-        }
-    }
+    // The schema, migrated as a store opening it would.
+    drop(PgStore::open(url, Options::default())?);
     let address = Address::parse(url, Options::default().idle_in_transaction)?;
     let mut client = address.config.connect(postgres::NoTls).map_err(pg)?;
     let mut tx = client.transaction().map_err(pg)?;
+    tx.batch_execute("LOCK TABLE motcua_kv, motcua_marks, motcua_files IN EXCLUSIVE MODE")
+        .map_err(pg)?;
+    let held: i64 = tx
+        .query_one(
+            "SELECT (SELECT count(*) FROM motcua_kv WHERE substring(k FROM 1 FOR 1) IN ('\\x61'::bytea, '\\x64'::bytea)) \
+             + (SELECT count(*) FROM motcua_marks) + (SELECT count(*) FROM motcua_files)",
+            &[],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(pg)?;
+    if held != 0 {
+        return Err(Error::NotEmpty(format!(
+            "the database holds {held} dossiers, audit chunks, marks or files"
+        )));
+    }
     // What the store wrote when it was created (its counters, its index mark) is replaced by
     // the backup's.
-    tx.batch_execute("DELETE FROM motcua_kv; DELETE FROM motcua_marks; DELETE FROM motcua_files;")
-        .map_err(pg)?;
+    tx.batch_execute("DELETE FROM motcua_kv").map_err(pg)?;
     let open = || -> Result<_, Error> {
         crate::backup::Reader::open(std::io::BufReader::new(std::fs::File::open(from)?))
     };
@@ -103,6 +122,7 @@ pub fn restore(url: &str, from: &Path) -> Result<Summary, Error> {
             }
             Ok(())
         })? {}
+        same_file(&reader.checksum(), &checked)?;
         rows.end()?.finish().map_err(pg)?;
     }
     for (name, v) in &marks {
@@ -144,6 +164,7 @@ pub fn restore(url: &str, from: &Path) -> Result<Summary, Error> {
             }
             Ok(())
         })? {}
+        same_file(&reader.checksum(), &checked)?;
         rows.end()?.finish().map_err(pg)?;
     }
     tx.commit().map_err(pg)?;

@@ -115,7 +115,12 @@ impl Files for PgFiles {
                 .map_err(storage)?;
             }
             tx.commit().map_err(storage)?;
-            Ok(Stored { sha256, size, head })
+            Ok(Stored {
+                sha256,
+                size,
+                head,
+                fresh: !there,
+            })
         })();
         if result.is_err() {
             // Chunks already written under the temporary name are garbage now.

@@ -6,8 +6,10 @@
 //! when the backup began instead of what it holds now; keys deleted before the scan reached
 //! them are written from the journal at the end. The result is the store exactly as it was
 //! between two commit batches, while commits go on (they pay one read per key written).
-//! The journal holds only the keys written during the backup, up to [`MAX_JOURNAL`]; past
-//! that the backup, not the writes, fails.
+//! The journal holds only the keys written during the backup's scan and what they held, up
+//! to [`MAX_JOURNAL`] keys and [`MAX_JOURNAL_BYTES`]; past that the backup, not the writes,
+//! fails, before it writes its end. The journal ends with the scan: the papers that follow
+//! are immutable files.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -22,8 +24,10 @@ use crate::batch::{META, read_counters};
 use crate::kv::{Entries, Kv, Writes};
 use crate::view::Space;
 
-/// Keys a backup may see written while it runs before it gives up.
+/// Keys a backup may see written while it scans before it gives up.
 pub const MAX_JOURNAL: usize = 2_000_000;
+/// Bytes of earlier values and keys the journal may hold.
+pub const MAX_JOURNAL_BYTES: usize = 512 << 20;
 
 #[derive(Default)]
 struct Noted {
@@ -40,6 +44,7 @@ struct State {
     keys: BTreeMap<Vec<u8>, Noted>,
     /// The last key the scan reached.
     cursor: Option<Vec<u8>>,
+    bytes: usize,
     overflowed: bool,
 }
 
@@ -71,11 +76,12 @@ impl Kv for Journaled<'_> {
                 if state.keys.contains_key(k) || state.overflowed {
                     continue;
                 }
-                if state.keys.len() >= MAX_JOURNAL {
+                let before = Kv::get(self.tree, k)?;
+                state.bytes += k.len() + before.as_ref().map_or(0, |b| b.len());
+                if state.keys.len() >= MAX_JOURNAL || state.bytes > MAX_JOURNAL_BYTES {
                     state.overflowed = true;
                     continue;
                 }
-                let before = Kv::get(self.tree, k)?;
                 let passed = state.cursor.as_deref().is_some_and(|c| k.as_slice() <= c);
                 state.keys.insert(
                     k.clone(),
@@ -135,19 +141,31 @@ impl Iterator for Scan<'_> {
                     }
                 }
                 None => {
-                    let journal = self.journal.0.lock().unwrap_or_else(|p| p.into_inner());
-                    let tail: Vec<(Bytes, Bytes)> = journal
-                        .as_ref()
-                        .map(|s| {
-                            s.keys
-                                .iter()
-                                .filter(|(_, n)| !n.passed && !n.written)
-                                .filter_map(|(k, n)| {
-                                    n.before.clone().map(|b| (Bytes::copy_from_slice(k), b))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    // The scan is over: the journal ends here, and an overflow fails the
+                    // backup before anything after the key space is written.
+                    let state = self
+                        .journal
+                        .0
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .take();
+                    let Some(state) = state else {
+                        return Some(Err(crate::Error::Read("the backup's journal ended".into())));
+                    };
+                    if state.overflowed {
+                        return Some(Err(crate::Error::Read(format!(
+                            "too many writes while the backup ran (over {} keys or {} MiB \
+                             changed); take it at a quieter moment",
+                            MAX_JOURNAL,
+                            MAX_JOURNAL_BYTES >> 20
+                        ))));
+                    }
+                    let tail: Vec<(Bytes, Bytes)> = state
+                        .keys
+                        .into_iter()
+                        .filter(|(_, n)| !n.passed && !n.written)
+                        .filter_map(|(k, n)| n.before.map(|b| (Bytes::from(k), b)))
+                        .collect();
                     self.tail = Some(tail.into_iter());
                     return self.tail.as_mut().and_then(|t| t.next()).map(Ok);
                 }
@@ -160,16 +178,23 @@ impl SledStore {
     /// Writes a backup of the store as it is now (between two commit batches) to `out`,
     /// while commits go on.
     pub fn backup(&self, out: &mut dyn Write) -> Result<Summary, Error> {
-        let counters = {
+        let (counters, marks) = {
             let mut journal = self.journal.0.lock().unwrap_or_else(|p| p.into_inner());
             if journal.is_some() {
                 return Err(Error::Unsupported("another backup is running".into()));
             }
             *journal = Some(State::default());
-            read_counters(Space::of(&self.tree, META))
+            // The marks as of the same instant (webhook cursors resume where the outbox was).
+            let marks: Result<Vec<(Vec<u8>, Bytes)>, sled::Error> = self
+                .marks
+                .iter()
+                .map(|r| r.map(|(k, v)| (k.to_vec(), Bytes::from_owner(v))))
+                .collect();
+            (read_counters(Space::of(&self.tree, META)), marks)
         };
         let ending = Ending(&self.journal);
         let counters = counters?;
+        let marks = marks.map_err(storage)?;
         let manifest = Manifest {
             format: crate::backup::FORMAT,
             layout: LAYOUT.into(),
@@ -185,24 +210,8 @@ impl SledStore {
             journal: &self.journal,
             tail: None,
         };
-        let marks: Vec<(Vec<u8>, Bytes)> = self
-            .marks
-            .iter()
-            .map(|r| r.map(|(k, v)| (k.to_vec(), Bytes::from_owner(v))))
-            .collect::<Result<_, _>>()
-            .map_err(storage)?;
         let summary = crate::backup::write(out, manifest, &mut scan, marks, &self.files)?;
-        let overflowed = self
-            .journal
-            .0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-            .map(|s| (s.overflowed, s.keys.len()));
         drop(ending);
-        if let Some((true, n)) = overflowed {
-            return Err(Error::Busy(n));
-        }
         Ok(summary)
     }
 }
@@ -231,7 +240,7 @@ pub fn restore(data: &Path, from: &Path) -> Result<Summary, Error> {
         // An earlier restore was interrupted: what it left is not a store.
         std::fs::remove_dir_all(&work)?;
     }
-    load(&work, from, &checked.manifest)?;
+    load(&work, from, &checked)?;
     if data.exists() {
         std::fs::remove_dir(data)?;
     }
@@ -242,7 +251,8 @@ pub fn restore(data: &Path, from: &Path) -> Result<Summary, Error> {
 
 /// Writes every record of the backup into a new sled store in `work`, and checks it reads
 /// as a store whose chain ends where the backup's does.
-fn load(work: &Path, from: &Path, manifest: &Manifest) -> Result<(), Error> {
+fn load(work: &Path, from: &Path, checked: &Summary) -> Result<(), Error> {
+    let manifest = &checked.manifest;
     let db = sled::Config::new().path(work).open().map_err(storage)?;
     let tree = db.open_tree(TREE).map_err(storage)?;
     let marks = db.open_tree(MARKS).map_err(storage)?;
@@ -278,6 +288,13 @@ fn load(work: &Path, from: &Path, manifest: &Manifest) -> Result<(), Error> {
         }
         Ok(())
     })? {}
+    // The file read now is the one checked (not swapped in between).
+    if reader.checksum() != checked.checksum {
+        return Err(Error::Altered {
+            expected: checked.checksum.clone(),
+            found: reader.checksum(),
+        });
+    }
     tree.apply_batch(batch).map_err(storage)?;
     super::migrate::mark_layout(&tree)?;
     super::migrate::check_layout(&db, &tree, work)?;
