@@ -79,7 +79,13 @@ pub fn backup(a: BackupArgs) -> anyhow::Result<ExitCode> {
         }
         (None, Some(url)) => motcua::store::pg::backup::backup(url, &mut file).map_err(failed)?,
         (None, None) => {
-            let store = motcua::store::sled::SledStore::open_existing(&a.data, Default::default())
+            // Read once, front to back: a small cache is enough (sled's default would hold a
+            // gigabyte of pages the backup never reads again).
+            let options = motcua::store::sled::Options {
+                cache_bytes: 64 << 20,
+                ..Default::default()
+            };
+            let store = motcua::store::sled::SledStore::open_existing(&a.data, options)
                 .map_err(|e| {
                     anyhow::anyhow!(
                         "error: {e}\n(while `motcua serve` runs on this folder it holds the store: \

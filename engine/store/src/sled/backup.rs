@@ -253,7 +253,12 @@ pub fn restore(data: &Path, from: &Path) -> Result<Summary, Error> {
 /// as a store whose chain ends where the backup's does.
 fn load(work: &Path, from: &Path, checked: &Summary) -> Result<(), Error> {
     let manifest = &checked.manifest;
-    let db = sled::Config::new().path(work).open().map_err(storage)?;
+    // Written once, front to back: a small cache.
+    let db = sled::Config::new()
+        .path(work)
+        .cache_capacity(64 << 20)
+        .open()
+        .map_err(storage)?;
     let tree = db.open_tree(TREE).map_err(storage)?;
     let marks = db.open_tree(MARKS).map_err(storage)?;
     let files = crate::files::DirFiles::open(work.join("papers"))?;
