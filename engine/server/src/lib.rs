@@ -108,7 +108,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 
 /// The router over `state`.
 fn router(state: api::Shared) -> Router {
-    use api::{assignments, audit, dossiers, ops, papers, procedures, status};
+    use api::{assignments, audit, dossiers, ops, papers, papers_ahead, procedures, status};
     let v1 = Router::new()
         .route("/v1/procedures", get(procedures::list))
         .route(
@@ -135,10 +135,10 @@ fn router(state: api::Shared) -> Router {
         .route("/v1/dossiers/{code}/documents/{sha256}", get(papers::get))
         .route(
             "/v1/documents",
-            axum::routing::post(papers::stage)
+            axum::routing::post(papers_ahead::stage)
                 .layer(DefaultBodyLimit::max(web::papers::UPLOAD_BODY)),
         )
-        .route("/v1/applicants/{id}/documents", get(papers::held))
+        .route("/v1/applicants/{id}/documents", get(papers_ahead::held))
         .route("/v1/dossiers/{code}/audit", get(dossiers::audit))
         .route("/v1/dossiers/{code}/slip", get(dossiers::slip))
         .route("/v1/audit", get(audit::list))

@@ -55,7 +55,7 @@ pub struct SubmitBody {
     /// paper counts as received.
     #[serde(default)]
     #[schema(max_items = 256)]
-    pub papers: Vec<super::papers::PaperRef>,
+    pub papers: Vec<super::papers_ahead::PaperRef>,
     /// The portal's own references (never interpreted).
     #[serde(default)]
     pub meta: BTreeMap<String, String>,
@@ -324,10 +324,9 @@ pub(crate) fn receive(
     for (i, r) in body.papers.into_iter().enumerate() {
         // A file uploaded ahead is this caller's only with its ticket; a reused one is
         // checked by the engine against the earlier dossier's applicant.
-        let uploaded = r
-            .upload
-            .as_deref()
-            .and_then(|t| super::papers::ticket_name(&s.status_key, &who.subject, &r.sha256, t));
+        let uploaded = r.upload.as_deref().and_then(|t| {
+            super::papers_ahead::ticket_name(&s.status_key, &who.subject, &r.sha256, t)
+        });
         // A reused paper is this caller's to name only if they may read the dossier that
         // holds it (the engine checks it is the same applicant's).
         let readable_from = r.from.as_deref().is_some_and(|from| {

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod dossiers;
 pub mod ops;
 pub mod papers;
+pub mod papers_ahead;
 pub mod procedures;
 pub mod status;
 pub mod views;

@@ -8,7 +8,8 @@ use axum::extract::Multipart;
 use motcua::dossier::paper;
 
 use super::{Posted, Viewer, fmt, labels};
-use crate::api::papers::{PaperRef, held_by, keep_field, ticket_name, upload_ticket};
+use crate::api::papers::keep_field;
+use crate::api::papers_ahead::{PaperRef, held_by, ticket_name, upload_ticket};
 use crate::api::{Shared, blocking};
 use crate::problem::Problem;
 
