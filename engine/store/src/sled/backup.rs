@@ -264,17 +264,15 @@ fn load(work: &Path, from: &Path, checked: &Summary) -> Result<(), Error> {
     let files = crate::files::DirFiles::open(work.join("papers"))?;
     let mut reader =
         crate::backup::Reader::open(std::io::BufReader::new(std::fs::File::open(from)?))?;
-    let mut batch = sled::Batch::default();
     let mut pending = 0usize;
     while reader.next(&mut |r| {
         match r {
             Record::Key(k, v) => {
-                batch.insert(k, v);
+                // One key at a time: sled's batches hold their pages past its cache limit.
+                tree.insert(k, v).map_err(storage)?;
                 pending += 1;
-                if pending >= 10_000 {
-                    tree.apply_batch(std::mem::take(&mut batch))
-                        .map_err(storage)?;
-                    pending = 0;
+                if pending.is_multiple_of(100_000) {
+                    db.flush().map_err(storage)?;
                 }
             }
             Record::Mark(k, v) => {
@@ -300,7 +298,6 @@ fn load(work: &Path, from: &Path, checked: &Summary) -> Result<(), Error> {
             found: reader.checksum(),
         });
     }
-    tree.apply_batch(batch).map_err(storage)?;
     super::migrate::mark_layout(&tree)?;
     super::migrate::check_layout(&db, &tree, work)?;
     let counters = read_counters(Space::of(&tree, META))?;
