@@ -85,8 +85,8 @@ pub fn backup(a: BackupArgs) -> anyhow::Result<ExitCode> {
                 cache_bytes: 64 << 20,
                 ..Default::default()
             };
-            let store = motcua::store::sled::SledStore::open_existing(&a.data, options)
-                .map_err(|e| {
+            let store =
+                motcua::store::sled::SledStore::open_existing(&a.data, options).map_err(|e| {
                     anyhow::anyhow!(
                         "error: {e}\n(while `motcua serve` runs on this folder it holds the store: \
                          take the backup through it with --server http://… --token …)"
