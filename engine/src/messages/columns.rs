@@ -76,7 +76,28 @@ pub const SEARCH: [&str; 8] = [
     "Hẹn trả",
 ];
 
+/// The tracking book (sổ theo dõi hồ sơ, form 07), one row per dossier.
+pub const BOOK: [&str; 13] = [
+    "STT",
+    "Mã hồ sơ",
+    "Người nộp",
+    "Số định danh",
+    "Thủ tục",
+    "Mã thủ tục",
+    "Ngày tiếp nhận",
+    "Ngày hẹn trả",
+    "Chuyển giao hồ sơ",
+    "Ngày có kết quả",
+    "Ngày trả kết quả",
+    "Kết quả giải quyết",
+    "Tình trạng",
+];
+
+/// The applicant as the receiver of a handover (the dossier waits on them).
+pub const APPLICANT: &str = "Công dân";
+
 /// Sheet names (Excel allows 31 characters and none of `[]:*?/\`).
 pub const SHEET_REPORT: &str = "Báo cáo đúng hạn";
 pub const SHEET_AUDIT: &str = "Nhật ký";
 pub const SHEET_SEARCH: &str = "Hồ sơ";
+pub const SHEET_BOOK: &str = "Sổ theo dõi hồ sơ";

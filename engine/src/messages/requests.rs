@@ -30,6 +30,21 @@ pub fn form_not_found(code: &str, form: &str) -> String {
     format!("Hồ sơ {code} chưa có mẫu {form}.")
 }
 
+/// The tracking book's period: reversed, too long, or not a day.
+pub fn book_period(max_days: i64) -> String {
+    format!(
+        "Khoảng thời gian của sổ theo dõi hồ sơ không hợp lệ: nhập ngày theo dạng năm-tháng-ngày, từ ngày không sau đến ngày, không quá {max_days} ngày."
+    )
+}
+
+/// A tracking book longer than one answer holds.
+pub fn book_too_large(max_rows: usize) -> String {
+    format!(
+        "Sổ theo dõi hồ sơ có hơn {} hồ sơ trong khoảng thời gian này; hãy chọn khoảng thời gian ngắn hơn.",
+        super::format::number(max_rows as i64)
+    )
+}
+
 /// The citizen's lookup: a wrong code and a wrong secret are told apart by nobody.
 pub fn slip_not_found() -> String {
     "Không tìm thấy hồ sơ với mã và mã tra cứu này; hãy kiểm tra lại phiếu hẹn.".into()

@@ -1,13 +1,15 @@
-//! Spreadsheets for people: the report, the audit log and the staff search list as the
-//! provincial offices open them in Excel. A [`Sheet`] is typed cells under Vietnamese headers
-//! ([`crate::messages::columns`]); it is written either as CSV ([`csv`]: a UTF-8 byte-order
-//! mark, local times, decimal commas, through the one CSV writer that neutralises formulas)
-//! or as `.xlsx` ([`xlsx`]: numbers as numbers, instants as Excel dates, a bold header).
+//! Spreadsheets for people: the report, the audit log, the tracking book (form 07) and the
+//! staff search list as the provincial offices open them in Excel. A [`Sheet`] is typed cells
+//! under Vietnamese headers ([`crate::messages::columns`]); it is written either as CSV
+//! ([`csv`]: a UTF-8 byte-order mark, local times, decimal commas, through the one CSV writer
+//! that neutralises formulas) or as `.xlsx` ([`xlsx`]: numbers as numbers, instants as Excel
+//! dates, a bold header).
 //! Names replace ids wherever the catalogue knows them ([`Names`]).
 //!
 //! The machine exports (JSON, JSON Lines) are not made here and keep every value exactly.
 
 pub mod audit;
+pub mod book;
 pub mod csv;
 mod names;
 pub mod report;
