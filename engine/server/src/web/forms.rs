@@ -1,8 +1,11 @@
 //! The printed forms (Circular 03/2025 series; wording from the 01/2018 samples where known,
 //! marked for checking where not): 01 appointment slip with its QR code, 02 supplement
 //! request, 03 refusal, 04 apology and new date, 05 notice of stopping, 06 process-control
-//! slip. HTML with print CSS on one A4 page; browsers print them to PDF. Every form is drawn
-//! from the stored dossier and its audit entries, never from what the page was given.
+//! slip, and the extension notice. HTML with print CSS on one A4 page; browsers print them to
+//! PDF. Each carries its own QR code at the top left (`qr::paper`: dossier code, procedure
+//! code, applicant's ID, the paper's name). Every form is drawn from the stored dossier and
+//! its audit entries, never from what the page was given. Form 07, the tracking book, is
+//! `tracking_book`'s.
 
 use askama::Template;
 use axum::Router;
@@ -34,6 +37,8 @@ struct Head {
     dated: String,
     /// The wording is not yet checked against the circular's sample.
     check: bool,
+    /// The paper's own QR code at its top left (Circular 01/2023/TT-VPCP), inline SVG.
+    qr: String,
 }
 
 struct Doc {
@@ -149,15 +154,23 @@ fn head(
     title: &'static str,
     at: jiff::Timestamp,
     check: bool,
-) -> Head {
-    Head {
+) -> Result<Head, Problem> {
+    // From the stored dossier and its pinned procedure, like everything the form prints.
+    let payload = super::qr::paper(
+        &d.code,
+        &p.code,
+        &d.applicant.id,
+        &super::qr::sentence_case(title),
+    );
+    Ok(Head {
         agency: p.agency.name.clone(),
         number,
         title,
         code: d.code.clone(),
         dated: fmt::long_day(at),
         check,
-    }
+        qr: super::qr::inline(&payload).map_err(Problem::internal)?,
+    })
 }
 
 /// The base of links printed on paper: `--public-url`, else the address the desk used.
@@ -285,7 +298,7 @@ fn draw(
                     "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
                     d.clock.received_at,
                     false,
-                ),
+                )?,
                 applicant,
                 applicant_id: d.applicant.id.clone(),
                 procedure: p.name.clone(),
@@ -339,7 +352,7 @@ fn draw(
                     "PHIẾU YÊU CẦU BỔ SUNG, HOÀN THIỆN HỒ SƠ",
                     e.at,
                     false,
-                ),
+                )?,
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
@@ -358,7 +371,7 @@ fn draw(
                     "PHIẾU TỪ CHỐI TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ",
                     e.at,
                     false,
-                ),
+                )?,
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
@@ -376,7 +389,7 @@ fn draw(
                     "PHIẾU XIN LỖI VÀ HẸN LẠI NGÀY TRẢ KẾT QUẢ",
                     a.at,
                     false,
-                ),
+                )?,
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
@@ -396,7 +409,7 @@ fn draw(
                     "THÔNG BÁO GIA HẠN THỜI GIAN GIẢI QUYẾT HỒ SƠ",
                     n.at,
                     true,
-                ),
+                )?,
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
@@ -410,7 +423,7 @@ fn draw(
         "05" => {
             let e = ended_as(&d, &history, Outcome::Withdrawn).ok_or_else(none)?;
             page(&Form05 {
-                head: head(p, &d, "05", "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", e.at, true),
+                head: head(p, &d, "05", "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", e.at, true)?,
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
@@ -473,7 +486,7 @@ fn draw(
                     "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
                     d.updated_at,
                     false,
-                ),
+                )?,
                 applicant,
                 procedure: p.name.clone(),
                 appointment: slip.appointment.clone().unwrap_or_default(),
