@@ -145,6 +145,7 @@ fn router(state: api::Shared) -> Router {
         .route("/v1/audit/verify", get(audit::verify))
         .route("/v1/audit/checkpoint", get(audit::checkpoint))
         .route("/v1/reports/on-time", get(audit::on_time))
+        .route("/v1/reports/tracking-book", get(api::book::tracking_book))
         .route("/v1/status/{public_code}", get(status::status))
         .route("/v1/webhooks", get(ops::webhooks))
         .route("/v1/backup", get(ops::backup))

@@ -187,6 +187,7 @@ impl Modify for Problems {
         api::audit::verify,
         api::audit::checkpoint,
         api::audit::on_time,
+        api::book::tracking_book,
         api::status::status,
         api::ops::webhooks,
         api::ops::backup,

@@ -16,6 +16,7 @@ use crate::ratelimit::RateLimit;
 
 pub mod assignments;
 pub mod audit;
+pub mod book;
 pub mod dossiers;
 pub mod ops;
 pub mod papers;

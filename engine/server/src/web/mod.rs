@@ -42,6 +42,7 @@ mod qr;
 mod search;
 pub mod session;
 mod sign_in;
+mod tracking_book;
 mod work;
 
 const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
@@ -66,6 +67,7 @@ pub fn routes() -> Router<Shared> {
         .merge(author::routes())
         .merge(citizen::routes())
         .merge(forms::routes())
+        .merge(tracking_book::routes())
         .merge(papers::routes())
         .merge(citizen_papers::routes())
 }
