@@ -28,6 +28,7 @@ mod server_edge;
 mod server_search;
 mod server_webhooks;
 mod spreadsheets;
+mod tracking_book;
 mod vietnamese;
 mod web_desk_day;
 mod web_diagram;
