@@ -53,6 +53,11 @@ pub enum Code {
     UnsupportedFile,
     UnknownFile,
     PapersRequired,
+    NotRatable,
+    AlreadyRated,
+    FeedbackLimit,
+    UnknownFeedback,
+    FeedbackAnswered,
 }
 
 impl Code {
@@ -98,6 +103,11 @@ impl Code {
             Code::UnsupportedFile => "unsupported_file",
             Code::UnknownFile => "unknown_file",
             Code::PapersRequired => "documents_required",
+            Code::NotRatable => "not_ratable",
+            Code::AlreadyRated => "already_rated",
+            Code::FeedbackLimit => "feedback_limit",
+            Code::UnknownFeedback => "unknown_feedback",
+            Code::FeedbackAnswered => "feedback_answered",
         }
     }
 }
@@ -205,8 +215,14 @@ impl Error {
                 | T::SystemOnly { .. }
                 | T::NotOnBehalf { .. }
                 | T::NotApprover { .. }
+                | T::NotLeader { .. }
                 | T::DepartmentRequired { .. },
             ) => Code::Forbidden,
+            Error::Refused(T::NotRatable { .. }) => Code::NotRatable,
+            Error::Refused(T::AlreadyRated { .. }) => Code::AlreadyRated,
+            Error::Refused(T::FeedbackFull { .. }) => Code::FeedbackLimit,
+            Error::Refused(T::UnknownFeedback { .. }) => Code::UnknownFeedback,
+            Error::Refused(T::FeedbackAnswered { .. }) => Code::FeedbackAnswered,
             Error::Refused(T::ExtensionTooLate { .. }) => Code::ExtensionTooLate,
             Error::Refused(T::ApologyTooEarly { .. }) => Code::ApologyTooEarly,
             Error::Refused(T::ExtensionCapped { .. }) => Code::ExtensionCapped,
@@ -215,7 +231,8 @@ impl Error {
                 T::MissingInput { .. }
                 | T::BadInput { .. }
                 | T::UnknownInput { .. }
-                | T::CommentRequired { .. },
+                | T::CommentRequired { .. }
+                | T::BadText { .. },
             ) => Code::InvalidInput,
             Error::Refused(T::GuardRefused { .. }) => Code::GuardRefused,
             Error::Refused(T::PapersRequired { .. }) => Code::PapersRequired,

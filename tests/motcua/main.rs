@@ -31,6 +31,7 @@ mod on_behalf;
 mod papers;
 #[cfg(feature = "plugins")]
 mod plugin_steps;
+mod ratings;
 mod receipt;
 mod reports;
 mod search;

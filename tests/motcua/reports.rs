@@ -103,6 +103,9 @@ fn every_figure_of_the_report_is_recounted_from_the_audit_log_of_three_thousand_
         ("open not due", t.open_not_due),
         ("open overdue", t.open_overdue),
         ("paused", t.paused),
+        ("very satisfied", t.very_satisfied),
+        ("satisfied", t.satisfied),
+        ("not satisfied", t.not_satisfied),
     ] {
         assert!(n >= 20, "{what}: only {n} of {}", t.received);
     }

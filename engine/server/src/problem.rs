@@ -136,8 +136,8 @@ pub fn status_of(code: motcua::Code) -> StatusCode {
     use motcua::Code as C;
     // Exhaustive: a new engine code is a compile error here, never a silent 500.
     match code {
-        C::NotFound | C::UnknownProcedure => StatusCode::NOT_FOUND,
-        C::Conflict => StatusCode::CONFLICT,
+        C::NotFound | C::UnknownProcedure | C::UnknownFeedback => StatusCode::NOT_FOUND,
+        C::Conflict | C::AlreadyRated | C::FeedbackAnswered => StatusCode::CONFLICT,
         C::Forbidden => StatusCode::FORBIDDEN,
         C::BadCursor | C::InvalidRequest => StatusCode::BAD_REQUEST,
         C::IdempotencyMismatch
@@ -154,6 +154,8 @@ pub fn status_of(code: motcua::Code) -> StatusCode {
         | C::ApologyTooEarly
         | C::ExtensionCapped
         | C::AlreadyResolved
+        | C::NotRatable
+        | C::FeedbackLimit
         | C::Closed
         | C::Deadline
         | C::InvalidProcedure => StatusCode::UNPROCESSABLE_ENTITY,

@@ -16,7 +16,7 @@ pub fn report_group(by: By) -> &'static str {
 }
 
 /// The report's figures after the group, in the order the sheet writes them.
-pub const REPORT: [&str; 13] = [
+pub const REPORT: [&str; 18] = [
     "Số hồ sơ tiếp nhận",
     "Tiếp nhận trực tuyến",
     "Giải quyết trước hạn",
@@ -30,6 +30,11 @@ pub const REPORT: [&str; 13] = [
     "Tỷ lệ tiếp nhận trực tuyến (%)",
     "Số ngày làm việc bình quân",
     "Tỷ lệ đúng hạn (%)",
+    "Rất hài lòng",
+    "Hài lòng",
+    "Không hài lòng",
+    "Số hồ sơ được đánh giá",
+    "Tỷ lệ được đánh giá (%)",
 ];
 
 /// The last row of a report.
@@ -63,6 +68,15 @@ pub const SUBMIT: &str = "Tiếp nhận hồ sơ";
 
 /// A step assigned, claimed or given back.
 pub const ASSIGN: &str = "Phân công xử lý";
+
+/// The applicant's satisfaction rating.
+pub const RATE: &str = "Đánh giá mức độ hài lòng";
+
+/// A piece of feedback from the applicant (phản ánh, kiến nghị).
+pub const FEEDBACK: &str = "Phản ánh, kiến nghị";
+
+/// A leader's answer to the applicant's feedback.
+pub const ANSWER_FEEDBACK: &str = "Trả lời phản ánh, kiến nghị";
 
 /// The staff search list, one row per dossier.
 pub const SEARCH: [&str; 8] = [

@@ -377,6 +377,36 @@ pub fn refusal(r: &Refusal, names: &dyn Names) -> String {
             format::duration(*cap),
             granted_words(granted)
         ),
+        Refusal::NotRatable { code } => format!(
+            "Hồ sơ {code} chưa có kết quả; có thể đánh giá mức độ hài lòng khi đã có kết quả hoặc hồ sơ đã kết thúc."
+        ),
+        Refusal::AlreadyRated { code, at } => format!(
+            "Hồ sơ {code} đã được đánh giá lúc {}; mỗi hồ sơ chỉ đánh giá một lần.",
+            format::when(*at)
+        ),
+        Refusal::FeedbackFull { code, limit } => format!(
+            "Hồ sơ {code} đã có {limit} phản ánh, kiến nghị, là số tối đa; vui lòng liên hệ trực tiếp bộ phận một cửa."
+        ),
+        Refusal::UnknownFeedback { code, number } => {
+            format!("Hồ sơ {code} không có phản ánh, kiến nghị số {number}.")
+        }
+        Refusal::FeedbackAnswered { code, number } => format!(
+            "Phản ánh, kiến nghị số {number} của hồ sơ {code} đã được trả lời."
+        ),
+        Refusal::NotLeader { department, .. } => match department {
+            Some(d) => format!(
+                "Chỉ lãnh đạo {} được trả lời phản ánh, kiến nghị này.",
+                quoted(names.department(d), d)
+            ),
+            None => "Chỉ lãnh đạo đơn vị được trả lời phản ánh, kiến nghị này.".into(),
+        },
+        Refusal::BadText { input, max, .. } => {
+            let what = match input.as_str() {
+                "comment" => "Ý kiến kèm đánh giá",
+                _ => "Nội dung",
+            };
+            format!("{what} phải có chữ và không quá {max} ký tự.")
+        }
     }
 }
 

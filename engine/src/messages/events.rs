@@ -172,6 +172,18 @@ pub fn comment_of(
             return Some("Hệ thống tự thực hiện theo quy tắc báo cáo khi quá hạn.".into());
         }
     }
+    if action == crate::dossier::transition::RATE {
+        // The level is data in the entry's input; the citizen's words follow it.
+        let level = input
+            .get("level")
+            .and_then(Value::as_str)
+            .and_then(crate::dossier::feedback::Level::parse)
+            .map(super::labels::satisfaction)?;
+        return Some(match comment {
+            Some(c) => format!("{level}: {c}"),
+            None => level.to_string(),
+        });
+    }
     comment.map(String::from)
 }
 

@@ -46,6 +46,16 @@ pub fn media_type(media_type: &str) -> &'static str {
     }
 }
 
+/// A satisfaction level, on the national three-level scale.
+pub fn satisfaction(l: crate::dossier::feedback::Level) -> &'static str {
+    use crate::dossier::feedback::Level;
+    match l {
+        Level::VerySatisfied => "Rất hài lòng",
+        Level::Satisfied => "Hài lòng",
+        Level::NotSatisfied => "Không hài lòng",
+    }
+}
+
 pub fn channel(c: Channel) -> &'static str {
     match c {
         Channel::Desk => "Trực tiếp",

@@ -41,5 +41,10 @@ fn row(key: Cell, r: &Row) -> Vec<Cell> {
         r.average_working_days
             .map_or(Cell::Empty, |d| Cell::Decimal(d, 2)),
         rate(r.on_time_rate),
+        Cell::Count(r.very_satisfied),
+        Cell::Count(r.satisfied),
+        Cell::Count(r.not_satisfied),
+        Cell::Count(r.rated),
+        rate(r.rated_share),
     ]
 }

@@ -13,6 +13,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use motcua::calendar::Calendar;
 use motcua::deadline::{Class, WorkingCalendar};
+use motcua::dossier::feedback::Level;
 use motcua::procedure::{Procedure, StateKind};
 use motcua::report::{By, Query, Row};
 use motcua::store::Reader;
@@ -50,6 +51,8 @@ pub struct Told {
     pauses: Vec<(Timestamp, Timestamp)>,
     pub overdue: bool,
     pub resolved: Option<Resolved>,
+    /// The applicant's rating, from its `rate` entry.
+    pub rated: Option<Level>,
 }
 
 #[derive(Debug)]
@@ -85,6 +88,11 @@ pub fn tell(reader: &dyn Reader, defs: &Definitions, cal: &Calendar) -> BTreeMap
                     t.pauses.push((since, e.at));
                 }
                 "system:overdue" if e.input["clock"] == "appointment" => t.overdue = true,
+                "rate" => {
+                    assert!(t.rated.is_none(), "{} rated twice", e.dossier);
+                    t.rated = e.input["level"].as_str().and_then(Level::parse);
+                    assert!(t.rated.is_some(), "{} rated with no level", e.dossier);
+                }
                 // Warnings, breaches, pauses, extensions and apologies leave the states as
                 // they are: only steps that move have different states before and after.
                 _ if e.from != e.to => t.moved(p, &e.from, &e.to),
@@ -215,6 +223,10 @@ pub struct Counts {
     pub open_overdue: i64,
     pub paused: i64,
     pub working_milli: i64,
+    pub very_satisfied: i64,
+    pub satisfied: i64,
+    pub not_satisfied: i64,
+    pub rated: i64,
 }
 
 impl Counts {
@@ -230,6 +242,10 @@ impl Counts {
             open_overdue: r.open_overdue,
             paused: r.paused,
             working_milli: r.working_milli,
+            very_satisfied: r.very_satisfied,
+            satisfied: r.satisfied,
+            not_satisfied: r.not_satisfied,
+            rated: r.rated,
         }
     }
 
@@ -244,6 +260,10 @@ impl Counts {
         self.open_overdue += o.open_overdue;
         self.paused += o.paused;
         self.working_milli += o.working_milli;
+        self.very_satisfied += o.very_satisfied;
+        self.satisfied += o.satisfied;
+        self.not_satisfied += o.not_satisfied;
+        self.rated += o.rated;
     }
 }
 
@@ -278,6 +298,15 @@ pub fn expected(
                 Class::Early => c.early = 1,
                 Class::OnTime => c.on_time = 1,
                 Class::Late => c.late = 1,
+            }
+            // A rating counts with the resolution it rates, whenever it was given.
+            if let Some(level) = t.rated {
+                c.rated = 1;
+                match level {
+                    Level::VerySatisfied => c.very_satisfied = 1,
+                    Level::Satisfied => c.satisfied = 1,
+                    Level::NotSatisfied => c.not_satisfied = 1,
+                }
             }
         }
         if c == Counts::default() {
@@ -317,4 +346,5 @@ pub fn assert_shares(r: &Row, c: &Counts) {
         r.average_working_days,
         share(c.working_milli, c.ended).map(|m| m / 8000.0),
     );
+    close("rated share", r.rated_share, share(c.rated, c.ended));
 }

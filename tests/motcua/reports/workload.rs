@@ -200,6 +200,25 @@ pub fn run(dossiers: usize, seed: u64) -> Workload {
     }
     clock.set(end);
     engine.fire_due(end).expect("timers fire");
+    // At the end, the applicants of most dossiers with a result rate them (a rating counts
+    // on the resolution's day, whenever given); a separate stream keeps the plans above as
+    // they were.
+    let mut votes = Rng::new(seed ^ 0x5a715f);
+    for l in &lives {
+        let d = engine.dossier(&l.code).expect("stored");
+        if d.parent.is_some() || !motcua::dossier::transition::ratable(&d) || !votes.percent(70) {
+            continue;
+        }
+        let level = motcua::dossier::feedback::Level::ALL[votes.below(3) as usize];
+        engine
+            .rate(motcua::dossier::transition::RateRequest {
+                dossier: d.code.clone(),
+                actor: applicant(&d),
+                level,
+                comment: None,
+            })
+            .expect("rated");
+    }
     let codes = lives.into_iter().map(|l| l.code).collect();
     Workload {
         _dir: dir,

@@ -6,6 +6,7 @@
 //! clock, touches no disk and is the only code that decides how a dossier changes.
 
 pub mod definition;
+pub mod feedback;
 pub mod form;
 pub mod guard;
 pub mod paper;
@@ -303,6 +304,12 @@ pub struct Dossier {
     /// Free-form metadata portals attach (their own ids); never interpreted.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub meta: BTreeMap<String, String>,
+    /// The applicant's satisfaction rating, given once after the result (absent: not rated).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<feedback::Rating>,
+    /// The applicant's feedback (phản ánh, kiến nghị) and the answers, in the order sent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feedback: Vec<feedback::Feedback>,
 }
 
 impl Dossier {

@@ -24,6 +24,7 @@ use jiff::civil::Date;
 use super::{FactState, Facts};
 use crate::deadline::Class;
 use crate::dossier::Channel;
+use crate::dossier::feedback::Level;
 
 /// Dossiers received that day (under the key of their receipt day).
 pub const RECEIVED: usize = 0;
@@ -42,8 +43,16 @@ pub const PAUSED: usize = 6;
 /// Working time from counting start to resolution, pauses excluded, of the dossiers resolved
 /// that day: thousandths of a working hour.
 pub const WORKING_MILLI_SUM: usize = 7;
+/// Of the dossiers resolved that day, those the applicant rated very satisfied (rất hài lòng).
+pub const RATED_VERY_SATISFIED: usize = 8;
+/// … rated satisfied (hài lòng).
+pub const RATED_SATISFIED: usize = 9;
+/// … rated not satisfied (không hài lòng).
+pub const RATED_NOT_SATISFIED: usize = 10;
 /// Slots in a counter value.
-pub const SLOTS: usize = 8;
+pub const SLOTS: usize = 11;
+/// Slots in a value stored before ratings were counted: it reads as zero ratings.
+pub const LEGACY_SLOTS: usize = 8;
 
 /// The counter changes of one or more transitions: key (without the space byte) → amounts to
 /// add. Rows whose amounts are all zero are left out.
@@ -92,6 +101,7 @@ fn contributions(f: &Facts) -> Vec<(Vec<u8>, usize, i64)> {
             day,
             class,
             working_milli,
+            rated,
         } => {
             let ended = key_of(f, *day);
             let slot = match class {
@@ -101,12 +111,27 @@ fn contributions(f: &Facts) -> Vec<(Vec<u8>, usize, i64)> {
             };
             // Saturates far beyond any real sum: a dossier worked for 10^15 hours.
             let milli = i64::try_from(*working_milli).unwrap_or(i64::MAX);
-            vec![
+            let mut out = vec![
                 (received, RECEIVED, 1),
                 (ended.clone(), slot, 1),
-                (ended, WORKING_MILLI_SUM, milli),
-            ]
+                (ended.clone(), WORKING_MILLI_SUM, milli),
+            ];
+            // A rating counts beside the resolution it rates, so the share rated is of the
+            // dossiers resolved in the same period.
+            if let Some(level) = rated {
+                out.push((ended, rating_slot(*level), 1));
+            }
+            out
         }
+    }
+}
+
+/// The slot counting ratings of `level`.
+pub fn rating_slot(level: Level) -> usize {
+    match level {
+        Level::VerySatisfied => RATED_VERY_SATISFIED,
+        Level::Satisfied => RATED_SATISFIED,
+        Level::NotSatisfied => RATED_NOT_SATISFIED,
     }
 }
 
@@ -222,9 +247,11 @@ pub fn encode_value(v: &[i64; SLOTS]) -> Vec<u8> {
     v.iter().flat_map(|n| n.to_be_bytes()).collect()
 }
 
-/// The counts of a stored value; `None` unless it is exactly [`SLOTS`] counts.
+/// The counts of a stored value; `None` unless it is exactly [`SLOTS`] counts, or the
+/// [`LEGACY_SLOTS`] of a store written before ratings were counted (its rating slots read 0,
+/// and the next commit touching the key writes it at full length).
 pub fn decode_value(bytes: &[u8]) -> Option<[i64; SLOTS]> {
-    if bytes.len() != SLOTS * 8 {
+    if bytes.len() != SLOTS * 8 && bytes.len() != LEGACY_SLOTS * 8 {
         return None;
     }
     let mut v = [0; SLOTS];
@@ -259,6 +286,7 @@ mod tests {
             day,
             class,
             working_milli,
+            rated: None,
         })
     }
 
@@ -319,7 +347,8 @@ mod tests {
         bad[..4].copy_from_slice(&20251301u32.to_be_bytes());
         assert_eq!(decode_key(&bad), None);
         assert_eq!(decode_value(&[0; 7]), None);
-        let v = [1, -2, 3, 4, 5, 6, 7, i64::MAX];
+        assert_eq!(decode_value(&[0; 9 * 8]), None);
+        let v = [1, -2, 3, 4, 5, 6, 7, i64::MAX, 9, 10, 11];
         assert_eq!(decode_value(&encode_value(&v)), Some(v));
     }
 
@@ -356,6 +385,40 @@ mod tests {
             ),
             (1, 12_500, 0)
         );
+    }
+
+    #[test]
+    fn a_value_stored_before_ratings_reads_with_no_ratings() {
+        let old: Vec<u8> = [1i64, 0, 1, 0, 0, 0, 0, 8_000]
+            .iter()
+            .flat_map(|n| n.to_be_bytes())
+            .collect();
+        assert_eq!(
+            decode_value(&old),
+            Some([1, 0, 1, 0, 0, 0, 0, 8_000, 0, 0, 0])
+        );
+    }
+
+    #[test]
+    fn a_rating_counts_on_the_day_its_dossier_was_resolved() {
+        let resolved = ended(date(2025, 7, 4), Class::OnTime, 8_000);
+        let mut rated = resolved.clone();
+        if let FactState::Ended { rated: r, .. } = &mut rated.state {
+            *r = Some(Level::NotSatisfied);
+        }
+        let d = sum(&[(None, Some(&resolved)), (Some(&resolved), Some(&rated))]);
+        let rows: Vec<(Key, [i64; SLOTS])> = d
+            .iter()
+            .filter_map(|(k, v)| Some((decode_key(k)?, *v)))
+            .collect();
+        assert_eq!(rows[1].0.day, date(2025, 7, 4));
+        assert_eq!(
+            (rows[1].1[RATED_NOT_SATISFIED], rows[1].1[RATED_SATISFIED]),
+            (1, 0)
+        );
+        assert_eq!(rows[0].1[RATED_NOT_SATISFIED], 0);
+        let only_rating = sum(&[(Some(&resolved), Some(&rated))]);
+        assert_eq!(only_rating.len(), 1);
     }
 
     /// Whatever path a dossier takes, the deltas of its steps add up to what its last state

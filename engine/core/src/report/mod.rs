@@ -31,6 +31,9 @@
 //!   moves.
 //! - **The channel** is the one the dossier was received through (desk, online, post).
 //!
+//! - **Satisfaction**: a rating counts under the day and key of the dossier's resolution (it
+//!   is given only after), so the share rated is of the dossiers ended in the period.
+//!
 //! A report over `from ..= to` sums every counter of every day in the period, so its figures
 //! read: received *in the period*; ended early, on time or late *in the period* (whenever
 //! received); open, overdue and paused: *of the dossiers received in the period, those still
@@ -45,9 +48,12 @@ use jiff::tz::Offset;
 use serde::{Deserialize, Serialize};
 
 use crate::deadline::Class;
+use crate::dossier::feedback::Level;
 use crate::dossier::{Channel, Dossier, Token};
 
-pub use counters::{Deltas, SLOTS, day_key, decode_key, decode_value, deltas, encode_value};
+pub use counters::{
+    Deltas, LEGACY_SLOTS, SLOTS, day_key, decode_key, decode_value, deltas, encode_value,
+};
 pub use format::Format;
 pub use rows::{Report, Row, TOTAL, aggregate};
 
@@ -74,6 +80,8 @@ pub enum FactState {
         day: Date,
         class: Class,
         working_milli: u64,
+        /// The applicant's rating, once given.
+        rated: Option<Level>,
     },
 }
 
@@ -97,6 +105,7 @@ impl Facts {
                     day: local_day(r.at),
                     class: r.class,
                     working_milli: r.working_milli,
+                    rated: d.rating.as_ref().map(|x| x.level),
                 },
                 r.department.clone().unwrap_or_default(),
             ),
@@ -110,6 +119,7 @@ impl Facts {
                         Class::Late
                     }),
                     working_milli: 0,
+                    rated: d.rating.as_ref().map(|x| x.level),
                 },
                 String::new(),
             ),
@@ -135,7 +145,7 @@ impl Facts {
 /// The department in charge of an open dossier: the smallest department of its active steps
 /// (an order-free choice, so branches moving in any order agree), else of the branches waiting
 /// at a join, else none.
-fn in_charge(tokens: &[Token]) -> String {
+pub(crate) fn in_charge(tokens: &[Token]) -> String {
     let smallest = |waiting: bool| {
         tokens
             .iter()

@@ -35,12 +35,25 @@ pub struct Row {
     /// The agency's working time spent on the dossiers ended in the period, in thousandths of
     /// a working hour.
     pub working_milli: i64,
+    /// Of the dossiers ended in the period, those the applicant rated, by level, and all of
+    /// them.
+    #[serde(default)]
+    pub very_satisfied: i64,
+    #[serde(default)]
+    pub satisfied: i64,
+    #[serde(default)]
+    pub not_satisfied: i64,
+    #[serde(default)]
+    pub rated: i64,
     /// received_online / received; `None` when nothing was received.
     pub online_share: Option<f64>,
     /// working time / ended, in working days of 8 hours; `None` when nothing ended.
     pub average_working_days: Option<f64>,
     /// (early + on time) / ended; `None` when nothing ended.
     pub on_time_rate: Option<f64>,
+    /// rated / ended; `None` when nothing ended.
+    #[serde(default)]
+    pub rated_share: Option<f64>,
 }
 
 impl Row {
@@ -57,9 +70,14 @@ impl Row {
             open_overdue: 0,
             paused: 0,
             working_milli: 0,
+            very_satisfied: 0,
+            satisfied: 0,
+            not_satisfied: 0,
+            rated: 0,
             online_share: None,
             average_working_days: None,
             on_time_rate: None,
+            rated_share: None,
         }
     }
 
@@ -82,6 +100,12 @@ impl Row {
         add(&mut self.open_overdue, v[OPEN_OVERDUE]);
         add(&mut self.paused, v[PAUSED]);
         add(&mut self.working_milli, v[WORKING_MILLI_SUM]);
+        add(&mut self.very_satisfied, v[RATED_VERY_SATISFIED]);
+        add(&mut self.satisfied, v[RATED_SATISFIED]);
+        add(&mut self.not_satisfied, v[RATED_NOT_SATISFIED]);
+        for slot in [RATED_VERY_SATISFIED, RATED_SATISFIED, RATED_NOT_SATISFIED] {
+            add(&mut self.rated, v[slot]);
+        }
     }
 
     fn is_empty(&self) -> bool {
@@ -94,6 +118,7 @@ impl Row {
             self.open_overdue,
             self.paused,
             self.working_milli,
+            self.rated,
         ]
         .iter()
         .all(|n| *n == 0)
@@ -106,6 +131,7 @@ impl Row {
         self.on_time_rate = share(self.early + self.on_time, self.ended);
         self.average_working_days =
             share(self.working_milli, self.ended).map(|per| per / WORKING_DAY_MILLI);
+        self.rated_share = share(self.rated, self.ended);
         self
     }
 }

@@ -127,7 +127,8 @@ fn a_resolved_dossier_counts_its_class_day_department_and_working_time() {
         FactState::Ended {
             day: date(2025, 7, 22),
             class: Class::Early,
-            working_milli: 96_000
+            working_milli: 96_000,
+            rated: None,
         }
     );
 }

@@ -150,6 +150,8 @@ impl<'e, 'a> Builder<'e, 'a> {
             created_at: env.now,
             updated_at: env.now,
             meta: sub.meta.clone(),
+            rating: None,
+            feedback: vec![],
         };
         self.pin(p);
         // Reserve the slot so children get later placeholders than their parent.

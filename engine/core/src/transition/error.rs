@@ -137,6 +137,30 @@ pub enum Error {
         granted: String,
         cap: crate::calendar::Duration,
     },
+    #[error("dossier {code} has no result yet (nor was it refused or stopped): it cannot be rated")]
+    NotRatable { code: String },
+    #[error("dossier {code} was rated at {at}; a dossier is rated once")]
+    AlreadyRated { code: String, at: jiff::Timestamp },
+    #[error("dossier {code} holds {limit} pieces of feedback, the most it may")]
+    FeedbackFull { code: String, limit: usize },
+    #[error("dossier {code} has no feedback number {number}")]
+    UnknownFeedback { code: String, number: u32 },
+    #[error("feedback {number} of dossier {code} is answered already")]
+    FeedbackAnswered { code: String, number: u32 },
+    #[error(
+        "'{actor}' is not a leader ({roles:?}) of department {department:?}, to which the feedback was sent"
+    )]
+    NotLeader {
+        actor: String,
+        department: Option<String>,
+        roles: Vec<String>,
+    },
+    #[error("action '{action}': '{input}' must be 1 to {max} characters of text")]
+    BadText {
+        action: String,
+        input: String,
+        max: usize,
+    },
 }
 
 /// What an action's input had to be, as data: the catalogue words it for people

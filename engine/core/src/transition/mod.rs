@@ -20,6 +20,7 @@ mod authorize;
 mod builder;
 mod error;
 mod event;
+mod feedback;
 mod fire;
 mod notice;
 mod resolution;
@@ -32,6 +33,11 @@ use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;
 pub use error::{Error, Expected};
 pub use event::{Event, EventKind};
+pub use feedback::limits as feedback_limits;
+pub use feedback::{
+    ANSWER_FEEDBACK, AnswerRequest, FEEDBACK, FeedbackRequest, RATE, RateRequest, answer_feedback,
+    department_in_charge, feedback, leader_roles, leads, ratable, rate,
+};
 pub use fire::{Fired, Firing, fire, firing_rank, merge};
 
 /// Placeholder codes for dossiers a transition creates; the store replaces them with real
