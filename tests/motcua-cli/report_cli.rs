@@ -174,6 +174,12 @@ fn the_on_time_report_prints_as_a_table_as_csv_and_as_json() {
                 "0,00",
                 "0,0",
                 "",
+                "",
+                // No rating yet: counts of each level and the share of those ended.
+                "0",
+                "0",
+                "0",
+                "0",
                 ""
             ],
             [
@@ -190,7 +196,12 @@ fn the_on_time_report_prints_as_a_table_as_csv_and_as_json() {
                 "1,00",
                 "100,0",
                 "0,13",
-                "100,0"
+                "100,0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0,0"
             ],
             [
                 "Tổng cộng",
@@ -206,7 +217,12 @@ fn the_on_time_report_prints_as_a_table_as_csv_and_as_json() {
                 "1,00",
                 "50,0",
                 "0,13",
-                "100,0"
+                "100,0",
+                "0",
+                "0",
+                "0",
+                "0",
+                "0,0"
             ],
         ]
     );
@@ -262,6 +278,11 @@ fn the_on_time_report_prints_as_a_table_as_csv_and_as_json() {
             "0,00",
             "",
             "",
+            "",
+            "0",
+            "0",
+            "0",
+            "0",
             ""
         ]
     );

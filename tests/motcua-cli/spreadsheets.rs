@@ -104,6 +104,16 @@ fn figures(row: &Value) -> Vec<Option<f64>> {
     .collect();
     out.push(n("working_milli").map(|m| m / 1000.0));
     out.extend(["online_share", "average_working_days", "on_time_rate"].map(n));
+    out.extend(
+        [
+            "very_satisfied",
+            "satisfied",
+            "not_satisfied",
+            "rated",
+            "rated_share",
+        ]
+        .map(n),
+    );
     out
 }
 
@@ -163,9 +173,14 @@ fn the_report_downloads_as_a_csv_and_an_xlsx_with_the_json_figures_under_vietnam
     assert_eq!(records[2][1..3], ["2", "0"], "counts");
     assert_eq!(records[2][11], "0,0", "a percentage with a decimal comma");
     assert_eq!(
-        records[2][12..],
+        records[2][12..14],
         ["", ""],
         "nothing ended: no average, no rate"
+    );
+    assert_eq!(
+        records[2][14..],
+        ["0", "0", "0", "0", ""],
+        "no rating, and no share rated of nothing ended"
     );
 
     // The screen's downloads are the same files.
