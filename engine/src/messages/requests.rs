@@ -50,6 +50,11 @@ pub fn slip_not_found() -> String {
     "Không tìm thấy hồ sơ với mã và mã tra cứu này; hãy kiểm tra lại phiếu hẹn.".into()
 }
 
+/// The citizen's rating form was posted without a level.
+pub fn rating_level_missing() -> String {
+    "Vui lòng chọn mức độ hài lòng: rất hài lòng, hài lòng hoặc không hài lòng.".into()
+}
+
 pub fn no_route() -> String {
     "Không có trang hoặc địa chỉ này.".into()
 }

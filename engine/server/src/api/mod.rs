@@ -18,6 +18,7 @@ pub mod assignments;
 pub mod audit;
 pub mod book;
 pub mod dossiers;
+pub mod feedback;
 pub mod ops;
 pub mod papers;
 pub mod papers_ahead;

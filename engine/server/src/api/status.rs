@@ -71,6 +71,58 @@ pub struct CitizenStatus {
     pub result: Option<String>,
     pub steps: Vec<Step>,
     pub awaited: Vec<Awaited>,
+    /// Late: past the appointment with the clock running, or resolved after it.
+    pub late: bool,
+    /// The statutory clock is paused (waiting on the citizen, or a step outside the limit).
+    pub paused: bool,
+    /// The agency's apology for lateness, the newest, with the date it now promises.
+    pub apology: Option<ApologyView>,
+    /// Legal extensions granted, in order; the last one's date is the appointment.
+    pub extensions: Vec<ExtensionView>,
+    /// The citizen may rate now: a result, a refusal or a stop, and no rating yet.
+    pub may_rate: bool,
+    pub rating: Option<RatingView>,
+    /// The citizen may send more feedback (fewer than 20 sent).
+    pub may_send_feedback: bool,
+    pub feedback: Vec<FeedbackView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ApologyView {
+    pub reason: String,
+    /// The promised date and time of return.
+    pub promised: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExtensionView {
+    pub reason: String,
+    pub new_appointment: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RatingView {
+    /// `very_satisfied`, `satisfied` or `not_satisfied`.
+    pub level: String,
+    /// The level in words (Rất hài lòng, Hài lòng, Không hài lòng).
+    pub level_label: String,
+    pub comment: Option<String>,
+    pub at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackView {
+    pub number: u32,
+    pub at: String,
+    pub text: String,
+    /// The leader's answer (never the officer's name).
+    pub answer: Option<AnswerView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AnswerView {
+    pub at: String,
+    pub text: String,
 }
 
 #[utoipa::path(get, path = "/v1/status/{public_code}", operation_id = "citizen_status", tag = "citizens",
@@ -184,5 +236,55 @@ pub(crate) fn citizen_view(s: &super::State, code: &str) -> Result<Option<Citize
         }),
         steps,
         awaited,
+        late: late(&d, s.engine.clock().now()),
+        paused: d.is_open() && d.clock.resolved.is_none() && d.clock.paused_since.is_some(),
+        apology: d.clock.apologies.last().map(|a| ApologyView {
+            reason: a.reason.clone(),
+            promised: a.promised.to_string(),
+        }),
+        extensions: d
+            .clock
+            .extension_notices
+            .iter()
+            .map(|x| ExtensionView {
+                reason: x.reason.clone(),
+                new_appointment: x.new_appointment.to_string(),
+            })
+            .collect(),
+        may_rate: d.rating.is_none() && motcua::dossier::transition::ratable(&d),
+        rating: d.rating.as_ref().map(|r| RatingView {
+            level: r.level.as_str().to_string(),
+            level_label: motcua::messages::labels::satisfaction(r.level).to_string(),
+            comment: r.comment.clone(),
+            at: r.at.to_string(),
+        }),
+        may_send_feedback: d.feedback.len()
+            < motcua::dossier::transition::feedback_limits::FEEDBACK,
+        feedback: d
+            .feedback
+            .iter()
+            .map(|f| FeedbackView {
+                number: f.number,
+                at: f.at.to_string(),
+                text: f.text.clone(),
+                answer: f.answer.as_ref().map(|a| AnswerView {
+                    at: a.at.to_string(),
+                    text: a.text.clone(),
+                }),
+            })
+            .collect(),
     }))
+}
+
+/// Late as the citizen sees it: overdue now by the one overdue rule, or resolved (or ended)
+/// after the appointment, or late by rule (an apology, supplements).
+fn late(d: &motcua::dossier::Dossier, now: jiff::Timestamp) -> bool {
+    use motcua::deadline::Class;
+    let class = d
+        .clock
+        .resolved
+        .as_ref()
+        .map(|r| r.class)
+        .or_else(|| d.ending.as_ref().and_then(|e| e.class));
+    d.is_overdue_at(now) || class == Some(Class::Late) || !d.clock.apologies.is_empty()
 }

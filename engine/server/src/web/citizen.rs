@@ -80,6 +80,13 @@ struct Status {
     papers: super::citizen_papers::Offered,
     /// Where the supplement form posts (the page's own address, secret included).
     upload_to: String,
+    /// Overdue now, or resolved late.
+    late: bool,
+    /// The newest apology: (reason, the date now promised).
+    apology: Option<(String, String)>,
+    /// Extensions granted: (reason, new appointment).
+    extensions: Vec<(String, String)>,
+    voice: super::citizen_voice::Voice,
 }
 
 fn instant(text: &str) -> String {
@@ -181,7 +188,19 @@ async fn status(
             .find(|(i, _)| i == id)
             .map_or_else(|| id.to_string(), |(_, n)| n.clone())
     };
+    let voice = super::citizen_voice::voice(&v, &code, &q.secret);
     Ok(Html(page(&Status {
+        late: v.late,
+        apology: v
+            .apology
+            .as_ref()
+            .map(|a| (a.reason.clone(), instant(&a.promised))),
+        extensions: v
+            .extensions
+            .iter()
+            .map(|x| (x.reason.clone(), instant(&x.new_appointment)))
+            .collect(),
+        voice,
         code: v.code,
         procedure: v.procedure,
         status: v.status_label,

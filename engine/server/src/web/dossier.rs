@@ -26,6 +26,10 @@ pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/ho-so/{code}", get(show).post(act))
         .route("/ho-so/{code}/giao", axum::routing::post(assign))
+        .route(
+            "/ho-so/{code}/phan-anh/{number}",
+            axum::routing::post(super::feedback::answer),
+        )
 }
 
 /// One active step and who it is assigned to, with what this viewer may do about it.
@@ -203,6 +207,8 @@ struct DossierPage {
     actions: Vec<ActionForm>,
     forms: Vec<(String, &'static str)>,
     errors: Vec<String>,
+    /// The applicant's rating and feedback, with the answers.
+    feedback: super::feedback::Card,
 }
 
 /// The label of an audit entry's action.
@@ -212,6 +218,11 @@ pub fn action_label(p: &Procedure, action: &str) -> String {
     }
     match action {
         "submit" => motcua::messages::columns::SUBMIT.into(),
+        motcua::dossier::transition::RATE => motcua::messages::columns::RATE.into(),
+        motcua::dossier::transition::FEEDBACK => motcua::messages::columns::FEEDBACK.into(),
+        motcua::dossier::transition::ANSWER_FEEDBACK => {
+            motcua::messages::columns::ANSWER_FEEDBACK.into()
+        }
         other => p
             .actions
             .iter()
@@ -583,6 +594,7 @@ fn draw(
         version: d.version,
         applicant_name: d.applicant.name.clone(),
         applicant_id: d.applicant.id.clone(),
+        feedback: super::feedback::card(s, v, &c, &d),
         channel: super::labels::channel(d.channel).into(),
         received_at: fmt::when(d.clock.received_at),
         appointment: fmt::appointment(d.clock.due_at),

@@ -275,6 +275,11 @@ struct ReportRow {
     late: i64,
     open_overdue: i64,
     rate: String,
+    very_satisfied: i64,
+    satisfied: i64,
+    not_satisfied: i64,
+    /// The share of ended dossiers rated.
+    rated_share: String,
 }
 
 #[derive(Template)]
@@ -333,6 +338,13 @@ fn row(r: &motcua::report::Row, key: String) -> ReportRow {
         open_overdue: r.open_overdue,
         rate: r
             .on_time_rate
+            .map(|x| format!("{}%", fmt::rate(x)))
+            .unwrap_or_else(|| "—".into()),
+        very_satisfied: r.very_satisfied,
+        satisfied: r.satisfied,
+        not_satisfied: r.not_satisfied,
+        rated_share: r
+            .rated_share
             .map(|x| format!("{}%", fmt::rate(x)))
             .unwrap_or_else(|| "—".into()),
     }

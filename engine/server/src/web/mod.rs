@@ -28,10 +28,12 @@ mod author;
 mod chart;
 mod citizen;
 pub(crate) mod citizen_papers;
+mod citizen_voice;
 mod desk;
 pub(crate) mod desk_papers;
 mod diagram;
 mod dossier;
+mod feedback;
 pub mod fields;
 pub use motcua::messages::format as fmt;
 mod forms;
@@ -70,6 +72,7 @@ pub fn routes() -> Router<Shared> {
         .merge(tracking_book::routes())
         .merge(papers::routes())
         .merge(citizen_papers::routes())
+        .merge(citizen_voice::routes())
 }
 
 /// How a person the audit log names by id reads on a screen or a printed form: their full

@@ -340,6 +340,9 @@ struct Leader {
     due_soon: Vec<Row>,
     /// The reading budget ran out before a full page was found: the lists may miss some.
     cut: bool,
+    /// Feedback the leader may answer, still unanswered (and whether its reading was cut).
+    feedback: Vec<super::feedback::Open>,
+    feedback_cut: bool,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -450,10 +453,11 @@ async fn leader(State(s): State<Shared>, v: Viewer, Query(q): Query<LeaderParams
         sort(&mut overdue);
         sort(&mut late_steps);
         sort(&mut due_soon);
-        Ok::<_, Problem>((overdue, late_steps, due_soon, cut))
+        let feedback = super::feedback::open_for(&state, &who)?;
+        Ok::<_, Problem>((overdue, late_steps, due_soon, cut, feedback))
     })
     .await??;
-    let (overdue, late_steps, due_soon, cut) = lists;
+    let (overdue, late_steps, due_soon, cut, (feedback, feedback_cut)) = lists;
     let names = crate::api::audit::names(&s);
     let counts = departments_of
         .iter()
@@ -487,6 +491,8 @@ async fn leader(State(s): State<Shared>, v: Viewer, Query(q): Query<LeaderParams
         late_steps,
         due_soon,
         cut,
+        feedback,
+        feedback_cut,
     })))
 }
 
