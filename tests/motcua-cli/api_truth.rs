@@ -82,6 +82,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 include-operation-id = "report_on_time"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 429]
 
+# A tracking book's period must not end before it starts, nor run past 366 days or outside
+# the dossier code's century (2000-2099).
+[[operations]]
+include-operation-id = "report_tracking_book"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 429]
+
 # The form data is checked against the procedure's own JSON Schema and its checklist, ids
 # against byte limits and control characters.
 [[operations]]
