@@ -306,7 +306,8 @@ fn a_wrong_secret_is_an_unknown_code_and_hostile_bodies_write_nothing() {
         &[],
         &json!({"text": "x"}),
     );
-    assert!((400..500).contains(&r.status), "{}", r.text());
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.problem_code(), "invalid_request");
     assert_eq!(history_len(&s, &code), before, "nothing written");
     assert_eq!(s.terminate().code(), Some(0));
 }

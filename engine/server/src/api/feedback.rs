@@ -104,6 +104,13 @@ pub(crate) fn applicant(d: &Dossier) -> Actor {
     }
 }
 
+/// The feedback's number in a path: a problem like every refusal, not the router's plain text.
+pub(crate) fn feedback_number(text: &str) -> Result<u32, Problem> {
+    text.parse::<u32>().map_err(|e| {
+        Problem::bad_request("invalid_request", format!("feedback number '{text}': {e}"))
+    })
+}
+
 /// Rates the dossier `code` for its applicant; the status page's view after.
 pub(crate) fn rate_blocking(
     s: &super::State,
@@ -231,9 +238,10 @@ pub async fn send(
 pub async fn answer(
     State(s): State<Shared>,
     caller: Caller,
-    Path((code, number)): Path<(String, u32)>,
+    Path((code, number)): Path<(String, String)>,
     Json(body): Json<AnswerBody>,
 ) -> Result<Response, Problem> {
+    let number = feedback_number(&number)?;
     let state = s.clone();
     let v = blocking(move || {
         let (d, p) = answer_blocking(&state, &caller, &code, number, body.text)?;

@@ -105,11 +105,12 @@ pub fn card(s: &crate::api::State, v: &Viewer, c: &motcua::catalog::Compiled, d:
 pub async fn answer(
     State(s): State<Shared>,
     v: Viewer,
-    Path((code, number)): Path<(String, u32)>,
+    Path((code, number)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Screen {
     let posted = v.posted(&s, &headers, &body)?;
+    let number = crate::api::feedback::feedback_number(&number)?;
     let text = posted.get("text").unwrap_or_default().to_string();
     let state = s.clone();
     let c = code.clone();
