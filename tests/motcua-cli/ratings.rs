@@ -339,7 +339,26 @@ fn the_status_page_says_a_paused_clock_a_late_dossier_and_the_apology_s_new_date
     let d = act(&s, CITIZEN, &code, &d, "nop-bo-sung-tham-dinh");
     assert_eq!(status()["paused"], false);
 
-    // A day past the appointment: late, said on the page before any apology.
+    // A legal extension: its reason and new date, on the page and in the JSON.
+    let d = act(&s, HA_TANG, &code, &d, "gia-han");
+    let v = status();
+    let extended: jiff::Timestamp = v["extensions"][0]["new_appointment"]
+        .as_str()
+        .expect("the new appointment")
+        .parse()
+        .expect("instant");
+    assert_eq!(v["extensions"][0]["reason"], "Ghi chú của cán bộ");
+    assert_eq!(
+        extended.to_string(),
+        d["appointment"].as_str().unwrap_or_default()
+    );
+    let html = page();
+    assert!(
+        html.contains("Lý do: Ghi chú của cán bộ"),
+        "the extension's reason: {html}"
+    );
+
+    // A day past the (extended) appointment: late, said on the page before any apology.
     let appointment: jiff::Timestamp = d["appointment"]
         .as_str()
         .expect("appointment")
