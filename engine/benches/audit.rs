@@ -55,6 +55,8 @@ fn submission(n: u64) -> Submission {
             id: format!("079{n:09}"),
             name: "Nguyễn Văn An".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: [Channel::Desk, Channel::Online, Channel::Post][(n % 3) as usize],

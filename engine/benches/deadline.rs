@@ -49,6 +49,8 @@ fn submission(n: u64) -> Submission {
             id: format!("0480900{n:05}"),
             name: "Trần Thị Bình".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: Channel::Online,

@@ -69,6 +69,8 @@ fn submission(n: u64) -> Submission {
             id: format!("048{n:09}"),
             name: name(n),
             phone: Some(format!("09{:08}", n * 7 % 100_000_000)),
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: [Channel::Desk, Channel::Online, Channel::Post][(n % 3) as usize],

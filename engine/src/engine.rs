@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 mod assignments;
+mod contact;
 mod feedback;
 mod papers;
 pub use papers::{Held, Kept};

@@ -32,6 +32,8 @@ pub mod catalog;
 pub mod engine;
 pub mod error;
 pub mod messages;
+pub mod notice;
+pub mod office;
 pub mod report;
 pub mod scheduler;
 pub mod sheet;

@@ -119,6 +119,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 include-operation-id = "upload_document"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 413, 415, 429]
 
+# A contact's e-mail is one plain mailbox and a consent needs its address (400); the same
+# contact again is no change (422); If-Match is required (428).
+[[operations]]
+include-operation-id = "change_contact"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 422, 429]
+checks.missing_required_header.expected-statuses = [400, 401, 403, 406, 415, 422, 428]
+
 [[operations]]
 include-operation-id = "put_procedure"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 409, 422, 429]

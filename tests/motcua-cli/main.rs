@@ -17,6 +17,7 @@ mod backup_cli;
 mod calendar;
 mod dossier_cli;
 mod front_door;
+mod notices;
 mod papers;
 mod papers_nodes;
 mod procedures;

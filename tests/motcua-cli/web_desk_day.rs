@@ -453,3 +453,73 @@ async fn claim_assign_and_reassign_show_in_the_inbox_and_the_timeline() {
     );
     b.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_takes_the_applicants_email_and_consent_and_changes_them_when_asked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    let b = Browser::start(&format!("http://{}", s.addr), 1280, 1200).await;
+    b.sign_in(DESK.token).await;
+    b.goto("/tiep-nhan/cap-phep-xay-dung-nha-o").await;
+    b.fill("#applicant_id", "048090001234").await;
+    b.fill("#applicant_name", "Võ Thị Lan").await;
+    b.fill("#applicant_phone", "0905 123 456").await;
+    b.fill("#applicant_email", "lan.vo@example.vn").await;
+    b.click("#notify_email").await;
+    b.fill("#f\\.dia_chi_cong_trinh", "12 Lê Lợi").await;
+    b.select("#f\\.quan_huyen", "hai-chau").await;
+    b.fill("#f\\.dien_tich_san", "180").await;
+    b.fill("#f\\.so_tang", "2").await;
+    for doc in ["don-de-nghi", "giay-to-dat", "ban-ve-thiet-ke"] {
+        b.click(&format!("#doc-{doc}")).await;
+    }
+    b.click("#submit-dossier").await;
+    b.wait_for("#confirm").await;
+    let confirm = b.text("#confirm").await;
+    assert!(confirm.contains("lan.vo@example.vn"), "{confirm}");
+    assert!(
+        confirm.contains("Qua thư điện tử"),
+        "the consent is shown: {confirm}"
+    );
+    b.click("#confirm-receive").await;
+    let path = b.wait_path(|p| p.ends_with("/mau/01")).await;
+    let code = path
+        .strip_prefix("/ho-so/")
+        .and_then(|p| p.strip_suffix("/mau/01"))
+        .expect("the slip's path")
+        .to_string();
+    let d = s.get(&format!("/v1/dossiers/{code}"), Some(AUDITOR)).json();
+    assert_eq!(d["applicant"]["email"], "lan.vo@example.vn");
+    assert_eq!(d["applicant"]["notify_by"], json!(["email"]));
+
+    // The applicant asks at the counter for text messages too, at a new address.
+    b.goto(&format!("/ho-so/{code}")).await;
+    assert_eq!(b.text("#contact-consent").await, "Qua thư điện tử");
+    b.click("#lien-he summary").await;
+    b.fill("#contact-email-input", "lan.vo.moi@example.vn")
+        .await;
+    b.click("#contact-notify-sms").await;
+    b.fill("#contact-comment", "Công dân đề nghị tại quầy")
+        .await;
+    b.click("#contact-save").await;
+    b.wait_path(|p| p == format!("/ho-so/{code}")).await;
+    b.wait_for("#contact-email").await;
+    assert_eq!(b.text("#contact-email").await, "lan.vo.moi@example.vn");
+    assert_eq!(
+        b.text("#contact-consent").await,
+        "Qua thư điện tử và tin nhắn"
+    );
+    let timeline = b.text("#timeline").await;
+    assert!(
+        timeline.contains("Cập nhật liên hệ nhận thông báo"),
+        "the change is in the timeline, in words: {timeline}"
+    );
+    b.shot("desk-contact-changed").await;
+
+    // An inspector sees the contact, not the form.
+    let other = Browser::start(&format!("http://{}", s.addr), 1280, 1000).await;
+    other.sign_in(AUDITOR.token).await;
+    other.goto(&format!("/ho-so/{code}")).await;
+    assert!(other.has("#contact-consent").await);
+    assert!(!other.has("#contact-form").await);
+}

@@ -217,6 +217,8 @@ fn fill_for_firing(dir: &std::path::Path) -> Vec<String> {
                     id: "048090001234".into(),
                     name: "Trần Thị Bình".into(),
                     phone: None,
+                    email: None,
+                    notify_by: vec![],
                     disadvantaged_area: false,
                 },
                 channel: motcua::dossier::Channel::Online,

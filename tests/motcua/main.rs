@@ -13,6 +13,7 @@ mod audit_proof;
 mod audit_queries;
 mod backup;
 mod branches;
+mod contact;
 mod crash;
 mod deadlines;
 mod engine;

@@ -299,6 +299,8 @@ fn step(w: &World, model: &mut Model, op: &Op) -> Result<(), TestCaseError> {
                     id: applicant,
                     name: "Nguyễn Văn An".into(),
                     phone: None,
+                    email: None,
+                    notify_by: vec![],
                     disadvantaged_area: procedure % 5 == 0,
                 },
                 channel: Channel::Online,

@@ -18,6 +18,8 @@ fn applicant(id: &str, name: &str, phone: Option<&str>) -> Applicant {
         id: id.into(),
         name: name.into(),
         phone: phone.map(String::from),
+        email: None,
+        notify_by: vec![],
         disadvantaged_area: false,
     }
 }

@@ -117,6 +117,8 @@ pub fn application() -> Submission {
             id: "048090001234".into(),
             name: "Trần Thị Bình".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: Channel::Online,

@@ -160,6 +160,8 @@ pub fn house_permit(data: serde_json::Value) -> Submission {
             id: "079090001234".into(),
             name: "Nguyễn Văn An".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: Channel::Desk,

@@ -39,6 +39,8 @@ pub fn submission(n: u64) -> Submission {
             id: format!("0790900{n:05}"),
             name: "Nguyễn Văn An".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: Channel::Online,

@@ -410,6 +410,8 @@ pub fn sample_submission(
             id: "001090012345".into(),
             name: "Nguyễn Thị Mai".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: Channel::Desk,

@@ -61,6 +61,15 @@ pub struct ServeArgs {
     /// (e.g. https://motcua.haichau.danang.gov.vn); default: the address the desk's browser used.
     #[arg(long)]
     pub public_url: Option<String>,
+    /// The agencies' one-stop offices: address, opening hours, phone (config/offices.yaml
+    /// shows the shape); the status page, notices and printed forms say them. `--dev` reads
+    /// config/offices.yaml beside the procedures folder when no file is given.
+    #[arg(long)]
+    pub offices: Option<PathBuf>,
+    /// Notices to applicants: the SMTP server and SMS provider, tries, and the province's
+    /// wording per notice and procedure (docs/notices.md).
+    #[arg(long)]
+    pub notices: Option<PathBuf>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -82,6 +91,22 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let webhooks = match &args.webhooks {
         Some(path) => Some(motcua_server::webhook::read(path)?),
+        None => None,
+    };
+    let offices = match &args.offices {
+        Some(path) => motcua::office::Offices::read(path)?,
+        None if args.dev => {
+            let sample = args.engine.procedures.join("../config/offices.yaml");
+            if sample.is_file() {
+                motcua::office::Offices::read(&sample)?
+            } else {
+                motcua::office::Offices::default()
+            }
+        }
+        None => motcua::office::Offices::default(),
+    };
+    let notices = match &args.notices {
+        Some(path) => Some(motcua_server::notify::read(path)?),
         None => None,
     };
     let checkpoint_key = match &args.checkpoint_key {
@@ -120,6 +145,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             connections_per_address: args.max_connections_per_address.max(1),
         },
         public_url: args.public_url.clone(),
+        offices,
+        notices,
     };
     motcua_server::serve(Arc::new(engine), config)?;
     Ok(ExitCode::SUCCESS)

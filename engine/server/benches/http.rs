@@ -123,6 +123,8 @@ fn submission(n: usize, receiver: &Actor) -> Submission {
             id: format!("0790900{n:05}"),
             name: "Nguyễn Văn An".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel: Channel::Online,

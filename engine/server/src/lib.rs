@@ -17,7 +17,9 @@ pub mod auth;
 mod body;
 pub mod cursor;
 pub mod door;
+pub mod feed;
 pub mod metrics;
+pub mod notify;
 pub mod openapi;
 mod problem;
 mod ratelimit;
@@ -86,6 +88,10 @@ pub struct Config {
     /// The base URL printed on paper (the slip's QR code opens `<public_url>/tra-cuu/...`);
     /// without it, the address the desk's browser used.
     pub public_url: Option<String>,
+    /// The agencies' one-stop offices (`--offices`).
+    pub offices: motcua::office::Offices,
+    /// Notices to applicants by e-mail and text message (`--notices`).
+    pub notices: Option<notify::NoticesFile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +100,8 @@ pub enum Error {
     Auth(#[from] auth::Error),
     #[error("loading the procedures uploaded earlier: {0}")]
     Uploaded(motcua::Error),
+    #[error("the notices: {0}")]
+    Notices(String),
     #[error("{what}: {source}")]
     Io {
         what: String,
@@ -108,7 +116,10 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
 
 /// The router over `state`.
 fn router(state: api::Shared) -> Router {
-    use api::{assignments, audit, dossiers, ops, papers, papers_ahead, procedures, status};
+    use api::{
+        assignments, audit, contact, dossiers, notices, ops, papers, papers_ahead, procedures,
+        status,
+    };
     let v1 = Router::new()
         .route("/v1/procedures", get(procedures::list))
         .route(
@@ -125,6 +136,10 @@ fn router(state: api::Shared) -> Router {
         .route(
             "/v1/dossiers/{code}/assignments",
             axum::routing::post(assignments::assign),
+        )
+        .route(
+            "/v1/dossiers/{code}/contact",
+            axum::routing::post(contact::change),
         )
         .route(
             "/v1/dossiers/{code}/documents",
@@ -160,6 +175,11 @@ fn router(state: api::Shared) -> Router {
             axum::routing::post(api::feedback::answer),
         )
         .route("/v1/webhooks", get(ops::webhooks))
+        .route("/v1/notices", get(notices::list))
+        .route(
+            "/v1/notices/{channel}/dead-letters/{seq}/replay",
+            axum::routing::post(notices::replay),
+        )
         .route("/v1/backup", get(ops::backup))
         .route("/v1", get(ops::index))
         .route("/healthz", get(ops::healthz))
@@ -275,6 +295,20 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
     };
     scheduler_running.store(true, Ordering::Relaxed);
     let scheduler = Arc::new(std::sync::Mutex::new(Some(scheduler)));
+    let offices = Arc::new(config.offices.clone());
+    let notices = match &config.notices {
+        Some(file) => {
+            let base = config
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", config.listen));
+            Some(Arc::new(
+                notify::Notices::new(file, offices.clone(), &base, status_key)
+                    .map_err(Error::Notices)?,
+            ))
+        }
+        None => None,
+    };
     let state = Arc::new(api::State {
         engine: engine.clone(),
         auth,
@@ -303,6 +337,8 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
                 .is_some_and(|u| u.starts_with("https://")),
         dev: config.dev,
         public_url: config.public_url.clone(),
+        offices,
+        notices: notices.clone(),
         limits: config.limits,
         failures: ratelimit::RateLimit::new(api::AUTH_FAILURES_PER_SECOND, api::AUTH_FAILURE_BURST),
         sign_ins: ratelimit::RateLimit::new(api::SIGN_INS_PER_SECOND, api::SIGN_IN_BURST),
@@ -317,6 +353,18 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
                 engine.clone(),
                 file.clone(),
                 i,
+                metrics.clone(),
+                outbox_bell.clone(),
+                stop_rx.clone(),
+            )));
+        }
+    }
+    if let Some(n) = &notices {
+        for (channel, _) in &n.senders {
+            deliveries.push(tokio::spawn(notify::run(
+                engine.clone(),
+                n.clone(),
+                *channel,
                 metrics.clone(),
                 outbox_bell.clone(),
                 stop_rx.clone(),

@@ -34,11 +34,20 @@ pub struct Metrics {
     /// Requests refused for their credential, role or department.
     pub refusals: AtomicU64,
     pub rate_limited: AtomicU64,
-    pub webhook_delivered: AtomicU64,
-    pub webhook_failed_attempts: AtomicU64,
-    pub webhook_dead_letters: AtomicU64,
-    /// Subscriber → events after its cursor at its last look.
-    pub webhook_backlog: Mutex<BTreeMap<String, u64>>,
+    pub webhooks: Tally,
+    /// Notices to applicants (e-mail and text messages together).
+    pub notices: Tally,
+    /// (`webhook` or `notice`, subscriber or channel) → events after its cursor at its last
+    /// look.
+    pub backlog: Mutex<BTreeMap<(&'static str, String), u64>>,
+}
+
+/// One kind of outbox consumer's deliveries.
+#[derive(Default)]
+pub struct Tally {
+    pub delivered: AtomicU64,
+    pub failed_attempts: AtomicU64,
+    pub dead_letters: AtomicU64,
 }
 
 impl Metrics {
@@ -61,12 +70,9 @@ impl Metrics {
         }
     }
 
-    pub fn set_backlog(&self, subscriber: &str, backlog: u64) {
-        let mut b = self
-            .webhook_backlog
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        b.insert(subscriber.to_string(), backlog);
+    pub fn set_backlog(&self, family: &'static str, name: &str, backlog: u64) {
+        let mut b = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        b.insert((family, name.to_string()), backlog);
     }
 
     /// The exposition, with the gauges read from the store passed in.
@@ -198,40 +204,53 @@ impl Metrics {
             "Requests refused by the per-credential rate limit.",
             load(&self.rate_limited),
         );
-        counter(
-            &mut out,
-            "motcua_webhook_deliveries_total",
-            "Webhook events delivered (2xx).",
-            load(&self.webhook_delivered),
-        );
-        counter(
-            &mut out,
-            "motcua_webhook_failed_attempts_total",
-            "Webhook delivery attempts that failed.",
-            load(&self.webhook_failed_attempts),
-        );
-        counter(
-            &mut out,
-            "motcua_webhook_dead_letters_total",
-            "Webhook events given up after the last try.",
-            load(&self.webhook_dead_letters),
-        );
-        let _ = writeln!(
-            out,
-            "# HELP motcua_webhook_backlog Events after each subscriber's cursor."
-        );
-        let _ = writeln!(out, "# TYPE motcua_webhook_backlog gauge");
-        for (name, n) in self
-            .webhook_backlog
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            let _ = writeln!(
-                out,
-                "motcua_webhook_backlog{{subscriber=\"{}\"}} {n}",
-                escape(name)
+        for (family, what, tally) in [
+            ("webhook", "Webhook events", &self.webhooks),
+            ("notice", "Notices to applicants", &self.notices),
+        ] {
+            counter(
+                &mut out,
+                &format!("motcua_{family}_deliveries_total"),
+                &format!("{what} delivered."),
+                load(&tally.delivered),
             );
+            counter(
+                &mut out,
+                &format!("motcua_{family}_failed_attempts_total"),
+                &format!("{what}: delivery attempts that failed."),
+                load(&tally.failed_attempts),
+            );
+            counter(
+                &mut out,
+                &format!("motcua_{family}_dead_letters_total"),
+                &format!("{what} given up after the last try."),
+                load(&tally.dead_letters),
+            );
+        }
+        let backlog = self.backlog.lock().unwrap_or_else(|p| p.into_inner());
+        for (family, label, help) in [
+            (
+                "webhook",
+                "subscriber",
+                "Events after each subscriber's cursor.",
+            ),
+            (
+                "notice",
+                "channel",
+                "Events after each notice channel's cursor.",
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP motcua_{family}_backlog {help}");
+            let _ = writeln!(out, "# TYPE motcua_{family}_backlog gauge");
+            for ((f, name), n) in backlog.iter() {
+                if *f == family {
+                    let _ = writeln!(
+                        out,
+                        "motcua_{family}_backlog{{{label}=\"{}\"}} {n}",
+                        escape(name)
+                    );
+                }
+            }
         }
         out
     }

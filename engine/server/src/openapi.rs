@@ -175,6 +175,7 @@ impl Modify for Problems {
         api::dossiers::get,
         api::dossiers::act,
         api::assignments::assign,
+        api::contact::change,
         api::papers::attach,
         api::papers::list,
         api::papers::get,
@@ -193,6 +194,8 @@ impl Modify for Problems {
         api::feedback::send,
         api::feedback::answer,
         api::ops::webhooks,
+        api::notices::list,
+        api::notices::replay,
         api::ops::backup,
     ),
     // Enums used only as query parameters are not collected from bodies: named here, so
@@ -214,6 +217,7 @@ impl Modify for Problems {
         (name = "reports", description = "Service reports"),
         (name = "citizens", description = "The public status page"),
         (name = "webhooks", description = "Deliveries from the outbox"),
+        (name = "notices", description = "Notices to applicants by e-mail and text message"),
         (name = "operations", description = "Backups")
     )
 )]

@@ -1,14 +1,11 @@
-//! Webhooks from the durable outbox. Each subscriber has a delivery cursor kept in the store
-//! (a mark), so deliveries resume after a restart; events go out one at a time in outbox
-//! order, which is commit order, so they arrive in order per dossier. A failed delivery is
-//! retried with exponential backoff; after the last try the event goes to the subscriber's
-//! dead-letter list (marks too) and delivery goes on. At least once: an event whose 2xx was
-//! received but whose cursor was not yet saved is delivered again.
+//! Webhooks from the durable outbox: each subscriber is a consumer of [`crate::feed`] (its
+//! own cursor, leased, in order, retried, dead-lettered, at least once); each event it takes
+//! is posted as JSON signed with the subscriber's secret.
 
+use std::future::Future;
 use std::path::Path;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
@@ -20,6 +17,7 @@ use motcua::dossier::transition::Event;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::feed;
 use crate::metrics::Metrics;
 
 /// The event types a subscription names.
@@ -191,12 +189,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// The subscriber's delivery cursor as kept (0 before its first event).
 pub fn cursor(engine: &motcua::Engine, name: &str) -> Result<u64, motcua::Error> {
-    Ok(engine
-        .marks()
-        .mark(&cursor_mark(name))?
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(0))
+    feed::cursor(engine, &cursor_mark(name))
 }
 
 fn cursor_mark(name: &str) -> String {
@@ -208,14 +201,26 @@ pub fn dead_prefix(name: &str) -> String {
     format!("webhook/{name}/dead/")
 }
 
-/// A dead letter as kept.
-#[derive(Serialize, Deserialize)]
-pub struct DeadLetter {
-    pub id: u64,
-    pub tries: u32,
-    pub last_error: String,
-    pub at: String,
-    pub body: String,
+pub use crate::feed::DeadLetter;
+
+impl WebhooksFile {
+    fn retry(&self) -> feed::Retry {
+        feed::Retry {
+            max_tries: self.max_tries,
+            backoff_ms: self.backoff_ms,
+            max_backoff_ms: self.max_backoff_ms,
+            timeout_ms: self.timeout_ms,
+        }
+    }
+}
+
+/// One subscriber's deliveries: each event it takes, signed and posted.
+struct Subscriber {
+    engine: Arc<motcua::Engine>,
+    file: Arc<WebhooksFile>,
+    index: usize,
+    metrics: Arc<Metrics>,
+    client: Client<HttpConnector, Full<Bytes>>,
 }
 
 /// Runs one subscriber's deliveries until `stop` turns true.
@@ -225,271 +230,117 @@ pub async fn run(
     index: usize,
     metrics: Arc<Metrics>,
     bell: Arc<tokio::sync::Notify>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let sub = &file.subscriptions[index];
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
-    let name = sub.name.clone();
-    let mark = cursor_mark(&name);
-    // The subscriber's cursor is leased: on a store several nodes share, one node at a time
-    // delivers to a subscriber, in order; the others wait for the lease.
-    'lease: while !*stop.borrow() {
-        let leased = {
-            let (engine, mark) = (engine.clone(), mark.clone());
-            tokio::task::spawn_blocking(move || engine.lease_mark(&mark)).await
-        };
-        let (mut lease, mut cursor) = match leased {
-            Ok(Ok(Some((lease, value)))) => (lease, parse_cursor(value)),
-            // Another node delivers to this subscriber now, or the store is unreachable:
-            // the backlog shown is the one after the cursor that node keeps.
-            _ => {
-                let (engine2, name2) = (engine.clone(), name.clone());
-                if let Ok((Ok(head), Ok(at))) = tokio::task::spawn_blocking(move || {
-                    (engine2.store().outbox_head(), cursor(&engine2, &name2))
-                })
-                .await
-                {
-                    metrics.set_backlog(&name, head.saturating_sub(at));
-                }
-                sleep_or_stop(Duration::from_secs(1), &mut stop).await;
-                continue;
-            }
-        };
-        while !*stop.borrow() {
-            let page = {
-                let engine = engine.clone();
-                tokio::task::spawn_blocking(move || {
-                    let head = engine.store().outbox_head().unwrap_or(0);
-                    (head, engine.store().outbox(cursor, 256))
-                })
-                .await
-            };
-            let (head, events) = match page {
-                Ok((head, Ok(events))) => (head, events),
-                _ => {
-                    sleep_or_stop(Duration::from_secs(1), &mut stop).await;
-                    continue;
-                }
-            };
-            metrics.set_backlog(&name, head.saturating_sub(cursor));
-            if events.is_empty() {
-                // Idle: the lease is given back while waiting, so no transaction stays open
-                // and another node may take over.
-                drop(lease);
-                tokio::select! {
-                    _ = bell.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = stop.changed() => {}
-                }
-                continue 'lease;
-            }
-            let mut saved = cursor;
-            for (seq, event) in events {
-                if *stop.borrow() {
-                    break;
-                }
-                let kind = type_of(&event);
-                if sub.wants(kind) {
-                    let done = deliver(
-                        &client, &file, sub, seq, kind, &event, &metrics, &engine, &mut stop,
-                    )
-                    .await;
-                    if done == Done::Stopped {
-                        // The event goes out again after the restart (or after the pause).
-                        if !*stop.borrow() {
-                            sleep_or_stop(Duration::from_secs(1), &mut stop).await;
-                        }
-                        break;
-                    }
-                    cursor = seq;
-                    // Saved after every event sent, so a kill repeats at most the one in
-                    // flight.
-                    let (back, kept) = save_cursor(&engine, lease, cursor).await;
-                    match (back, kept) {
-                        (Some(l), Saved::Kept) => {
-                            lease = l;
-                            saved = cursor;
-                        }
-                        // Lost, or a failed save (which may have lost the row's lock with its
-                        // connection): lease again and go on from the cursor as stored, so no
-                        // two nodes deliver at once.
-                        _ => continue 'lease,
-                    }
-                } else {
-                    cursor = seq;
-                }
-                metrics.set_backlog(&name, head.saturating_sub(cursor));
-            }
-            // Events this subscriber does not take are passed with one write per page.
-            if cursor != saved {
-                match save_cursor(&engine, lease, cursor).await {
-                    (Some(l), Saved::Kept) => lease = l,
-                    _ => continue 'lease,
-                }
-            }
-        }
-    }
-}
-
-fn parse_cursor(value: Option<Vec<u8>>) -> u64 {
-    value
-        .and_then(|v| String::from_utf8(v).ok())
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(0)
-}
-
-enum Saved {
-    Kept,
-    Failed,
-    Lost,
-}
-
-/// Saves the cursor under the lease; the lease comes back unless it was lost.
-async fn save_cursor(
-    engine: &Arc<motcua::Engine>,
-    mut lease: Box<dyn motcua::store::Lease>,
-    seq: u64,
-) -> (Option<Box<dyn motcua::store::Lease>>, Saved) {
-    let engine = engine.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        let r = lease.set(engine.marks(), seq.to_string().as_bytes());
-        (lease, r)
-    })
+    let name = file.subscriptions[index].name.clone();
+    let handler = Arc::new(Subscriber {
+        engine: engine.clone(),
+        file,
+        index,
+        metrics: metrics.clone(),
+        client: Client::builder(TokioExecutor::new()).build_http(),
+    });
+    feed::run(
+        engine,
+        cursor_mark(&name),
+        "webhook",
+        name,
+        metrics,
+        bell,
+        stop,
+        handler,
+    )
     .await;
-    match done {
-        Ok((lease, Ok(true))) => (Some(lease), Saved::Kept),
-        Ok((_, Ok(false))) => (None, Saved::Lost),
-        Ok((_, Err(_))) => (None, Saved::Failed),
-        Err(_) => (None, Saved::Lost),
+}
+
+impl feed::Handler for Subscriber {
+    fn handle<'a>(
+        &'a self,
+        seq: u64,
+        event: Event,
+        stop: &'a mut tokio::sync::watch::Receiver<bool>,
+    ) -> Pin<Box<dyn Future<Output = feed::Done> + Send + 'a>> {
+        Box::pin(async move {
+            let sub = &self.file.subscriptions[self.index];
+            let kind = type_of(&event);
+            if !sub.wants(kind) {
+                return feed::Done::Skipped;
+            }
+            let body = serde_json::to_vec(&Delivery {
+                id: seq,
+                kind,
+                event: event.kind.as_str(),
+                dossier: &event.dossier,
+                at: event.at.to_string(),
+                status: event.status,
+                data: &event.payload,
+            })
+            .unwrap_or_default();
+            let retry = self.file.retry();
+            let tried = feed::with_retries(&retry, &self.metrics.webhooks, stop, || {
+                post(&self.client, sub, seq, kind, &body)
+            })
+            .await;
+            match tried {
+                feed::Tried::Delivered => feed::Done::Delivered,
+                feed::Tried::Stopped => feed::Done::Stopped,
+                feed::Tried::Failed(last_error) => {
+                    let letter = DeadLetter {
+                        id: seq,
+                        tries: retry.max_tries,
+                        last_error,
+                        at: jiff::Timestamp::now().to_string(),
+                        body: String::from_utf8_lossy(&body).into_owned(),
+                    };
+                    feed::keep_dead(
+                        &self.engine,
+                        &self.metrics.webhooks,
+                        dead_prefix(&sub.name),
+                        letter,
+                    )
+                    .await
+                }
+            }
+        })
     }
 }
 
-async fn sleep_or_stop(d: Duration, stop: &mut tokio::sync::watch::Receiver<bool>) {
-    tokio::select! {
-        _ = tokio::time::sleep(d) => {}
-        _ = stop.changed() => {}
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn deliver(
+/// One try: the signed POST, its answer read up to a bound.
+async fn post(
     client: &Client<HttpConnector, Full<Bytes>>,
-    file: &WebhooksFile,
     sub: &Subscription,
     seq: u64,
     kind: &'static str,
-    event: &Event,
-    metrics: &Metrics,
-    engine: &Arc<motcua::Engine>,
-    stop: &mut tokio::sync::watch::Receiver<bool>,
-) -> Done {
-    let body = serde_json::to_vec(&Delivery {
-        id: seq,
-        kind,
-        event: event.kind.as_str(),
-        dossier: &event.dossier,
-        at: event.at.to_string(),
-        status: event.status,
-        data: &event.payload,
-    })
-    .unwrap_or_default();
-    let mut last_error = String::new();
-    for attempt in 1..=file.max_tries {
-        let now = jiff::Timestamp::now().as_second();
-        let request = hyper::Request::post(sub.url.as_str())
-            .header("content-type", "application/json")
-            .header("x-motcua-event", kind)
-            .header("x-motcua-delivery", seq.to_string())
-            .header("x-motcua-signature", signature(&sub.secret, now, &body))
-            .body(Full::new(Bytes::from(body.clone())));
-        let outcome = match request {
-            Err(e) => Err(e.to_string()),
-            Ok(req) => {
-                // One limit over the answer's head and body: a receiver that sends its
-                // headers and then stalls must not hold the subscription.
-                let attempt = async {
-                    let res = client.request(req).await.map_err(|e| e.to_string())?;
-                    let status = res.status();
-                    // Read the answer so the connection can be reused, but only so much of
-                    // it: past the bound the connection is dropped, the status still counts.
-                    let read = http_body_util::Limited::new(res.into_body(), MAX_ANSWER)
-                        .collect()
-                        .await;
-                    if let Err(e) = read
-                        && !e.is::<http_body_util::LengthLimitError>()
-                    {
-                        return Err(format!("reading the answer: {e}"));
-                    }
-                    if status.is_success() {
-                        Ok(())
-                    } else {
-                        Err(format!("answered {status}"))
-                    }
-                };
-                tokio::select! {
-                    r = tokio::time::timeout(Duration::from_millis(file.timeout_ms), attempt) => {
-                        r.unwrap_or_else(|_| Err(format!("no whole answer in {} ms", file.timeout_ms)))
-                    }
-                    // Stopping: the cursor has not moved, so the event goes out after the
-                    // restart.
-                    _ = stop.changed() => return Done::Stopped,
-                }
-            }
-        };
-        match outcome {
-            Ok(()) => {
-                metrics.webhook_delivered.fetch_add(1, Ordering::Relaxed);
-                return Done::Delivered;
-            }
-            Err(e) => {
-                metrics
-                    .webhook_failed_attempts
-                    .fetch_add(1, Ordering::Relaxed);
-                last_error = e;
-            }
-        }
-        if attempt < file.max_tries {
-            let wait = file
-                .backoff_ms
-                .saturating_mul(1u64 << (attempt - 1).min(20))
-                .min(file.max_backoff_ms);
-            sleep_or_stop(Duration::from_millis(wait), stop).await;
-            if *stop.borrow() {
-                return Done::Stopped;
-            }
-        }
-    }
-    metrics.webhook_dead_letters.fetch_add(1, Ordering::Relaxed);
-    let letter = DeadLetter {
-        id: seq,
-        tries: file.max_tries,
-        last_error,
-        at: jiff::Timestamp::now().to_string(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-    };
-    let name = format!("{}{seq:020}", dead_prefix(&sub.name));
-    let engine = engine.clone();
-    let kept = tokio::task::spawn_blocking(move || {
-        let bytes = serde_json::to_vec(&letter).unwrap_or_default();
-        engine.marks().set_mark(&name, Some(&bytes))
-    })
-    .await;
-    match kept {
-        Ok(Ok(())) => Done::DeadLetter,
-        // Not kept: the cursor must not pass an event that is neither delivered nor listed.
-        _ => Done::Stopped,
-    }
+    body: &[u8],
+) -> Result<(), String> {
+    let now = jiff::Timestamp::now().as_second();
+    let req = hyper::Request::post(sub.url.as_str())
+        .header("content-type", "application/json")
+        .header("x-motcua-event", kind)
+        .header("x-motcua-delivery", seq.to_string())
+        .header("x-motcua-signature", signature(&sub.secret, now, body))
+        .body(Full::new(Bytes::from(body.to_vec())))
+        .map_err(|e| e.to_string())?;
+    answered(client.request(req).await.map_err(|e| e.to_string())?).await
 }
 
-/// How one event's delivery ended.
-#[derive(Debug, PartialEq, Eq)]
-enum Done {
-    Delivered,
-    /// Given up after the last try and kept in the dead-letter list.
-    DeadLetter,
-    /// Neither: stopping, or the dead letter could not be kept. The cursor stays before it.
-    Stopped,
+/// A receiver's answer: success on 2xx. The body is read so the connection can be reused,
+/// but only so much of it: past the bound the connection is dropped, the status still counts.
+pub(crate) async fn answered(res: hyper::Response<hyper::body::Incoming>) -> Result<(), String> {
+    let status = res.status();
+    let read = http_body_util::Limited::new(res.into_body(), MAX_ANSWER)
+        .collect()
+        .await;
+    if let Err(e) = read
+        && !e.is::<http_body_util::LengthLimitError>()
+    {
+        return Err(format!("reading the answer: {e}"));
+    }
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(format!("answered {status}"))
+    }
 }
 
 #[cfg(test)]

@@ -69,6 +69,12 @@ pub const SUBMIT: &str = "Tiếp nhận hồ sơ";
 /// A step assigned, claimed or given back.
 pub const ASSIGN: &str = "Phân công xử lý";
 
+/// A paper attached to the dossier.
+pub const ATTACH: &str = "Đính kèm giấy tờ";
+
+/// The applicant's phone, e-mail or consent to notices changed by the desk.
+pub const CONTACT: &str = "Cập nhật liên hệ nhận thông báo";
+
 /// The applicant's satisfaction rating.
 pub const RATE: &str = "Đánh giá mức độ hài lòng";
 

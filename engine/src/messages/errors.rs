@@ -464,6 +464,7 @@ fn expectation(e: &Expected) -> String {
             format!("phải sau ngày đã hẹn lần trước ({})", format::date(*day))
         }
         Expected::OtherOfficer => "phải là cán bộ khác với người đang được giao".into(),
+        Expected::Changed => "phải khác với thông tin đang lưu".into(),
     }
 }
 

@@ -64,6 +64,32 @@ pub fn channel(c: Channel) -> &'static str {
     }
 }
 
+/// A notice to the applicant, as the admin's list names it.
+pub fn notice_kind(k: crate::notice::Kind) -> &'static str {
+    use crate::notice::Kind;
+    match k {
+        Kind::Received => "Đã tiếp nhận hồ sơ",
+        Kind::Supplement => "Yêu cầu bổ sung",
+        Kind::Resumed => "Tiếp tục giải quyết",
+        Kind::Extended => "Gia hạn",
+        Kind::Apology => "Xin lỗi, hẹn lại",
+        Kind::Result => "Có kết quả",
+        Kind::Refused => "Không giải quyết",
+        Kind::Stopped => "Dừng xử lý",
+    }
+}
+
+/// What an applicant agreed to be told by.
+pub fn notice_consent(channels: &[crate::dossier::NoticeChannel]) -> &'static str {
+    use crate::dossier::NoticeChannel::{Email, Sms};
+    match (channels.contains(&Email), channels.contains(&Sms)) {
+        (true, true) => "Qua thư điện tử và tin nhắn",
+        (true, false) => "Qua thư điện tử",
+        (false, true) => "Qua tin nhắn",
+        (false, false) => "Không nhận thông báo",
+    }
+}
+
 /// The channel as the report keys it (`desk`, `online`, `post`).
 pub fn channel_key(key: &str) -> Option<&'static str> {
     match key {

@@ -30,6 +30,7 @@ pub mod events;
 pub mod fields;
 pub mod format;
 pub mod labels;
+pub mod notices;
 pub mod requests;
 
 /// The construction-permit sample, whose labels the catalogue's tests expect in sentences.

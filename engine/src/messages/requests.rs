@@ -50,6 +50,11 @@ pub fn slip_not_found() -> String {
     "Không tìm thấy hồ sơ với mã và mã tra cứu này; hãy kiểm tra lại phiếu hẹn.".into()
 }
 
+/// A notice channel or dead letter an operator named does not exist (or was sent already).
+pub fn no_such_dead_letter() -> String {
+    "Không có thông báo gửi lỗi này (kênh chưa cấu hình, hoặc thông báo đã được gửi lại).".into()
+}
+
 /// The citizen's rating form was posted without a level.
 pub fn rating_level_missing() -> String {
     "Vui lòng chọn mức độ hài lòng: rất hài lòng, hài lòng hoặc không hài lòng.".into()

@@ -129,9 +129,11 @@ impl Names {
         match id {
             "submit" => columns::SUBMIT.into(),
             crate::dossier::transition::ASSIGN => columns::ASSIGN.into(),
+            crate::dossier::transition::ATTACH => columns::ATTACH.into(),
             crate::dossier::transition::RATE => columns::RATE.into(),
             crate::dossier::transition::FEEDBACK => columns::FEEDBACK.into(),
             crate::dossier::transition::ANSWER_FEEDBACK => columns::ANSWER_FEEDBACK.into(),
+            crate::dossier::transition::CONTACT => columns::CONTACT.into(),
             _ => self
                 .procedures
                 .get(procedure)

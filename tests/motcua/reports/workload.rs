@@ -325,6 +325,8 @@ fn plan(cal: &Calendar, rng: &mut Rng) -> (Submission, Timestamp, Fate) {
             id: format!("0480900{:05}", rng.below(100_000)),
             name: "Trần Thị Bình".into(),
             phone: None,
+            email: None,
+            notify_by: vec![],
             disadvantaged_area: false,
         },
         channel,

@@ -53,9 +53,39 @@ pub struct Applicant {
     /// A phone number to reach them, as given (staff search finds it, `+84` or `0`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// An e-mail address for notices, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The channels the applicant agreed to be told by (receipt, supplement requests,
+    /// extensions, apologies, the result): their consent, taken at receipt and changed by the
+    /// desk. Empty: no notices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify_by: Vec<NoticeChannel>,
     /// Receipt in a disadvantaged area, where the longer statutory limit applies.
     #[serde(default)]
     pub disadvantaged_area: bool,
+}
+
+/// How an applicant is told of their dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NoticeChannel {
+    /// To `Applicant::email`.
+    Email,
+    /// A text message to `Applicant::phone` (SMS or Zalo, through the province's provider).
+    Sms,
+}
+
+impl NoticeChannel {
+    pub const ALL: [NoticeChannel; 2] = [NoticeChannel::Email, NoticeChannel::Sms];
+
+    /// The stored spelling, also the delivery cursor's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            NoticeChannel::Email => "email",
+            NoticeChannel::Sms => "sms",
+        }
+    }
 }
 
 /// Who performs an action: an officer (cán bộ) with roles in departments, the applicant, or

@@ -228,6 +228,121 @@ fn actor(field: &str, a: &Actor) -> Result<(), BadField> {
     Ok(())
 }
 
+/// Checks an applicant's contact: a phone of digits, an e-mail address of one mailbox, and a
+/// consent naming each channel once and only a channel the contact has an address for.
+fn contact(
+    field: &str,
+    phone: Option<&str>,
+    email: Option<&str>,
+    notify_by: &[crate::dossier::NoticeChannel],
+) -> Result<(), BadField> {
+    use crate::dossier::NoticeChannel;
+    if let Some(phone) = phone {
+        let ok = phone.len() <= 32
+            && phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " .+-()".contains(c));
+        if !ok {
+            return Err(bad(
+                || format!("{field}.phone"),
+                "must be at most 32 characters of digits, spaces and + . - ( )".into(),
+            ));
+        }
+    }
+    if let Some(email) = email
+        && !is_mailbox(email)
+    {
+        return Err(bad(
+            || format!("{field}.email"),
+            "must be one e-mail address (name@domain.vn), at most 254 characters".into(),
+        ));
+    }
+    for (i, c) in notify_by.iter().enumerate() {
+        if notify_by[..i].contains(c) {
+            return Err(bad(
+                || format!("{field}.notify_by[{i}]"),
+                format!("names '{}' twice", c.as_str()),
+            ));
+        }
+        let has = match c {
+            NoticeChannel::Email => email.is_some(),
+            NoticeChannel::Sms => phone.is_some_and(|p| p.chars().any(|c| c.is_ascii_digit())),
+        };
+        if !has {
+            return Err(bad(
+                || format!("{field}.notify_by[{i}]"),
+                format!(
+                    "consent to '{}' needs the {}",
+                    c.as_str(),
+                    match c {
+                        NoticeChannel::Email => "e-mail address",
+                        NoticeChannel::Sms => "phone number",
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One plain mailbox `local@domain.tld`: no display name, comment, quoting, space or control
+/// character, so the address cannot carry a second recipient or a header.
+pub fn is_mailbox(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    s.len() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c))
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+}
+
+/// A request to change how an applicant is reached: the desk records a new phone number,
+/// e-mail address or consent to notices (the applicant asks at the counter or by phone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactRequest {
+    pub dossier: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub notify_by: Vec<crate::dossier::NoticeChannel>,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// The dossier version the desk saw.
+    pub seen_version: u64,
+}
+
+impl ContactRequest {
+    /// Checks every id and bound; the first bad field is the error.
+    pub fn check(&self) -> Result<(), BadField> {
+        id(&self.dossier).map_err(|p| bad(|| "dossier".into(), p))?;
+        contact(
+            "contact",
+            self.phone.as_deref(),
+            self.email.as_deref(),
+            &self.notify_by,
+        )?;
+        actor("actor", &self.actor)?;
+        if let Some(c) = &self.comment {
+            text(c, limits::TEXT_BYTES).map_err(|p| bad(|| "comment".into(), p))?;
+        }
+        Ok(())
+    }
+}
+
 impl Submission {
     /// Checks every id and bound (see [`limits`]); the first bad field is the error.
     pub fn check(&self) -> Result<(), BadField> {
@@ -235,18 +350,12 @@ impl Submission {
         id(&self.applicant.id).map_err(|p| bad(|| "applicant.id".into(), p))?;
         text(&self.applicant.name, limits::TEXT_BYTES)
             .map_err(|p| bad(|| "applicant.name".into(), p))?;
-        if let Some(phone) = &self.applicant.phone {
-            let ok = phone.len() <= 32
-                && phone
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " .+-()".contains(c));
-            if !ok {
-                return Err(bad(
-                    || "applicant.phone".into(),
-                    "must be at most 32 characters of digits, spaces and + . - ( )".into(),
-                ));
-            }
-        }
+        contact(
+            "applicant",
+            self.applicant.phone.as_deref(),
+            self.applicant.email.as_deref(),
+            &self.applicant.notify_by,
+        )?;
         if let Some(c) = &self.comment {
             text(c, limits::TEXT_BYTES).map_err(|p| bad(|| "comment".into(), p))?;
         }

@@ -192,6 +192,8 @@ pub enum Expected {
     AfterPromise(jiff::civil::Date),
     /// An officer other than the step's current assignee.
     OtherOfficer,
+    /// Something other than what is recorded now (a contact changed to itself).
+    Changed,
 }
 
 impl std::fmt::Display for Expected {
@@ -219,6 +221,7 @@ impl std::fmt::Display for Expected {
             Expected::OtherOfficer => {
                 f.write_str("an officer other than the one the step is assigned to now")
             }
+            Expected::Changed => f.write_str("something other than what is recorded now"),
         }
     }
 }

@@ -18,6 +18,7 @@ mod assign;
 mod attach;
 mod authorize;
 mod builder;
+mod contact;
 mod error;
 mod event;
 mod feedback;
@@ -25,12 +26,15 @@ mod fire;
 mod notice;
 mod resolution;
 
-pub use crate::dossier::request::{ActionRequest, AssignRequest, AttachRequest, Submission};
+pub use crate::dossier::request::{
+    ActionRequest, AssignRequest, AttachRequest, ContactRequest, Submission,
+};
 pub use assign::{ASSIGN, assign};
 pub use attach::{ATTACH, attach, attachable, may_attach};
 pub use authorize::Requester;
 use authorize::{authorize, check_inputs, extension_of};
 use builder::Builder;
+pub use contact::{CONTACT, contact};
 pub use error::{Error, Expected};
 pub use event::{Event, EventKind};
 pub use feedback::limits as feedback_limits;

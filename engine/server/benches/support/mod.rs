@@ -46,6 +46,18 @@ pub fn serve(
     tokens: Vec<TokenEntry>,
     public_rate: u32,
 ) -> SocketAddr {
+    serve_with(engine, clock, data, tokens, public_rate, None)
+}
+
+/// [`serve`] with notices to applicants configured.
+pub fn serve_with(
+    engine: Arc<Engine>,
+    clock: Arc<ManualClock>,
+    data: &Path,
+    tokens: Vec<TokenEntry>,
+    public_rate: u32,
+    notices: Option<motcua_server::notify::NoticesFile>,
+) -> SocketAddr {
     let addr = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port");
@@ -65,6 +77,8 @@ pub fn serve(
         manual_clock: Some(clock),
         limits: motcua_server::door::Limits::default(),
         public_url: None,
+        offices: Default::default(),
+        notices,
     };
     std::thread::Builder::new()
         .name("bench-server".into())

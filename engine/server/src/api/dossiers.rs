@@ -76,6 +76,15 @@ pub struct ApplicantBody {
     #[serde(default)]
     #[schema(max_length = 32, pattern = r"^[0-9 .+()-]*$")]
     pub phone: Option<String>,
+    /// An e-mail address for notices.
+    #[serde(default)]
+    #[schema(max_length = 254)]
+    pub email: Option<String>,
+    /// The channels the applicant agrees to be told by (`email`, `sms`): receipt,
+    /// supplement requests, extensions, apologies, the result. Each needs its address.
+    #[serde(default)]
+    #[schema(max_items = 2)]
+    pub notify_by: Vec<super::contact::NoticeBy>,
     #[serde(default)]
     pub disadvantaged_area: bool,
 }
@@ -362,6 +371,12 @@ pub(crate) fn receive(
             id: body.applicant.id,
             name: body.applicant.name,
             phone: body.applicant.phone.filter(|p| !p.trim().is_empty()),
+            email: body
+                .applicant
+                .email
+                .map(|e| e.trim().to_string())
+                .filter(|e| !e.is_empty()),
+            notify_by: super::contact::channels(body.applicant.notify_by),
             disadvantaged_area: body.applicant.disadvantaged_area,
         },
         channel,

@@ -17,8 +17,10 @@ use crate::ratelimit::RateLimit;
 pub mod assignments;
 pub mod audit;
 pub mod book;
+pub mod contact;
 pub mod dossiers;
 pub mod feedback;
+pub mod notices;
 pub mod ops;
 pub mod papers;
 pub mod papers_ahead;
@@ -58,6 +60,10 @@ pub struct State {
     pub dev: bool,
     /// The base of links printed on paper (the slip's QR code), if configured.
     pub public_url: Option<String>,
+    /// Where each agency's office is and when it opens (`--offices`).
+    pub offices: Arc<motcua::office::Offices>,
+    /// Notices to applicants, when configured (`--notices`).
+    pub notices: Option<Arc<crate::notify::Notices>>,
     /// What a client may hold (the body timeout is applied per request).
     pub limits: crate::door::Limits,
     /// Failed authentications per address: past the burst, 429 before any check.

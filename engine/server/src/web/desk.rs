@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde_json::Value;
 
+use crate::api::contact::NoticeBy;
+use motcua::dossier::NoticeChannel;
 use motcua::dossier::form::FieldError;
 use motcua::messages::fields as messages;
 
@@ -105,6 +107,10 @@ struct DeskForm {
     applicant_id: String,
     applicant_name: String,
     applicant_phone: String,
+    applicant_email: String,
+    /// The applicant agrees to notices by e-mail, by text message.
+    notify_email: bool,
+    notify_sms: bool,
     disadvantaged: bool,
     channel: String,
     /// A fresh idempotency key per form shown: posting it twice receives one dossier.
@@ -168,6 +174,9 @@ fn form_of(
         applicant_id: String::new(),
         applicant_name: String::new(),
         applicant_phone: String::new(),
+        applicant_email: String::new(),
+        notify_email: false,
+        notify_sms: false,
         disadvantaged: false,
         channel: "desk".into(),
         form_key: hex::encode(key),
@@ -284,6 +293,9 @@ async fn submit(
     shown.applicant_id = text("applicant_id");
     shown.applicant_name = text("applicant_name");
     shown.applicant_phone = text("applicant_phone");
+    shown.applicant_email = text("applicant_email");
+    shown.notify_email = posted.get("notify_email").is_some();
+    shown.notify_sms = posted.get("notify_sms").is_some();
     shown.disadvantaged = posted.get("disadvantaged").is_some();
     shown.channel = posted.get("channel").unwrap_or("desk").to_string();
     shown.form_key = posted.get("form_key").unwrap_or("").to_string();
@@ -419,6 +431,14 @@ async fn submit(
         .map(|d| d.name.clone())
         .collect();
     let phone = Some(shown.applicant_phone.clone()).filter(|p| !p.trim().is_empty());
+    let email = Some(shown.applicant_email.clone()).filter(|e| !e.is_empty());
+    let notify_by: Vec<NoticeChannel> = [
+        (shown.notify_email, NoticeChannel::Email),
+        (shown.notify_sms, NoticeChannel::Sms),
+    ]
+    .into_iter()
+    .filter_map(|(on, c)| on.then_some(c))
+    .collect();
     let papers = {
         let kept: Vec<&KeptFile> = shown.documents.iter().flat_map(|d| &d.kept).collect();
         let offers: Vec<&Offer> = shown.documents.iter().flat_map(|d| &d.offers).collect();
@@ -431,6 +451,8 @@ async fn submit(
             shown.applicant_id,
             shown.applicant_name,
             phone,
+            email,
+            notify_by,
             shown.disadvantaged,
             shown.channel,
             data,
@@ -477,6 +499,13 @@ async fn submit(
         if let Some(p) = &phone {
             lines.push(("Số điện thoại".into(), p.clone()));
         }
+        if let Some(e) = &email {
+            lines.push(("Thư điện tử".into(), e.clone()));
+        }
+        lines.push((
+            "Nhận thông báo".into(),
+            motcua::messages::labels::notice_consent(&notify_by).into(),
+        ));
         lines.extend(
             shown
                 .fields
@@ -511,6 +540,14 @@ async fn submit(
             id: shown.applicant_id.clone(),
             name: shown.applicant_name.clone(),
             phone,
+            email,
+            notify_by: notify_by
+                .iter()
+                .map(|c| match c {
+                    NoticeChannel::Email => NoticeBy::Email,
+                    NoticeChannel::Sms => NoticeBy::Sms,
+                })
+                .collect(),
             disadvantaged_area: shown.disadvantaged,
         },
         channel: Some(channel),

@@ -27,6 +27,10 @@ pub fn routes() -> Router<Shared> {
         .route("/ho-so/{code}", get(show).post(act))
         .route("/ho-so/{code}/giao", axum::routing::post(assign))
         .route(
+            "/ho-so/{code}/lien-he",
+            axum::routing::post(super::contact::change),
+        )
+        .route(
             "/ho-so/{code}/phan-anh/{number}",
             axum::routing::post(super::feedback::answer),
         )
@@ -179,7 +183,7 @@ pub struct ActionForm {
 
 #[derive(Template)]
 #[template(path = "dossier.html")]
-struct DossierPage {
+pub(super) struct DossierPage {
     nav: Nav,
     code: String,
     /// Who each of the viewer's departments' active steps is assigned to.
@@ -190,6 +194,7 @@ struct DossierPage {
     version: u64,
     applicant_name: String,
     applicant_id: String,
+    contact: super::contact::Card,
     channel: String,
     received_at: String,
     appointment: String,
@@ -218,11 +223,13 @@ pub fn action_label(p: &Procedure, action: &str) -> String {
     }
     match action {
         "submit" => motcua::messages::columns::SUBMIT.into(),
+        motcua::dossier::transition::ATTACH => motcua::messages::columns::ATTACH.into(),
         motcua::dossier::transition::RATE => motcua::messages::columns::RATE.into(),
         motcua::dossier::transition::FEEDBACK => motcua::messages::columns::FEEDBACK.into(),
         motcua::dossier::transition::ANSWER_FEEDBACK => {
             motcua::messages::columns::ANSWER_FEEDBACK.into()
         }
+        motcua::dossier::transition::CONTACT => motcua::messages::columns::CONTACT.into(),
         other => p
             .actions
             .iter()
@@ -482,7 +489,7 @@ impl Kept {
     }
 }
 
-fn draw(
+pub(super) fn draw(
     s: &crate::api::State,
     v: &Viewer,
     code: &str,
@@ -594,6 +601,7 @@ fn draw(
         version: d.version,
         applicant_name: d.applicant.name.clone(),
         applicant_id: d.applicant.id.clone(),
+        contact: super::contact::card(v, p, &d),
         feedback: super::feedback::card(s, v, &c, &d),
         channel: super::labels::channel(d.channel).into(),
         received_at: fmt::when(d.clock.received_at),
@@ -660,7 +668,7 @@ fn after(p: &Procedure, before: &Dossier, next: &crate::api::views::DossierView)
 }
 
 /// What an action post came to.
-enum Acted {
+pub(super) enum Acted {
     /// Taken: where the officer goes next.
     Moved(String),
     /// Refused in a way the officer can fix: the dossier's page again, with the reasons.

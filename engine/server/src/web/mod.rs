@@ -29,6 +29,7 @@ mod chart;
 mod citizen;
 pub(crate) mod citizen_papers;
 mod citizen_voice;
+mod contact;
 mod desk;
 pub(crate) mod desk_papers;
 mod diagram;
@@ -38,6 +39,7 @@ pub mod fields;
 pub use motcua::messages::format as fmt;
 mod forms;
 mod inspect;
+mod notices;
 use motcua::messages::labels;
 pub(crate) mod papers;
 mod qr;
@@ -67,6 +69,7 @@ pub fn routes() -> Router<Shared> {
         .merge(dossier::routes())
         .merge(inspect::routes())
         .merge(author::routes())
+        .merge(notices::routes())
         .merge(citizen::routes())
         .merge(forms::routes())
         .merge(tracking_book::routes())
@@ -137,6 +140,7 @@ fn menu(who: &Principal, desk: bool) -> Vec<(&'static str, &'static str)> {
     }
     if who.has(ADMIN) {
         links.push(("/thu-tuc", "Thủ tục"));
+        links.push(("/thong-bao", "Thông báo công dân"));
     }
     links.push(("/tra-cuu", "Tra cứu hồ sơ"));
     links

@@ -1,0 +1,134 @@
+//! Text messages (SMS, Zalo) through the province's provider over HTTP: a POST to the
+//! configured URL, the body JSON (or the provider's own shape from a template), signed with
+//! an HMAC of the body as webhooks are (`X-Motcua-Signature`), or carrying a bearer token.
+//! The notice's key rides in `X-Motcua-Notice` and the body for the receiver to drop repeats.
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use motcua::notice::Notice;
+use serde::Deserialize;
+
+/// The `sms:` section of the notices file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// An `http://` URL (a TLS-terminating proxy in front for https, as for webhooks).
+    pub url: String,
+    /// The HMAC-SHA256 key of `X-Motcua-Signature`.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Sent as `Authorization: Bearer …`, for providers that take a token.
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The body in the provider's own shape: `{to}`, `{text}`, `{key}`, `{dossier}` and
+    /// `{kind}` are replaced by JSON strings (quotes included). Default: a JSON object of the
+    /// five and `id`, the outbox sequence number.
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+/// The body's placeholders.
+const FIELDS: [&str; 5] = ["to", "text", "key", "dossier", "kind"];
+
+impl Config {
+    pub fn check(&self) -> Result<(), String> {
+        if !self.url.starts_with("http://") || self.url.parse::<hyper::Uri>().is_err() {
+            return Err(format!(
+                "sms.url '{}' must be an http:// URL (terminate TLS in a proxy)",
+                self.url
+            ));
+        }
+        match (&self.secret, &self.token) {
+            (None, None) => {
+                return Err("sms: give a secret (signed requests) or a token".into());
+            }
+            (Some(s), _) if s.len() < 16 => {
+                return Err("sms.secret must be at least 16 bytes".into());
+            }
+            _ => {}
+        }
+        if let Some(body) = &self.body {
+            let filled = fill(
+                body,
+                &Notice {
+                    seq: 1,
+                    kind: "received".into(),
+                    dossier: "x".into(),
+                    channel: motcua::dossier::NoticeChannel::Sms,
+                    to: "0900000000".into(),
+                    subject: String::new(),
+                    text: "x".into(),
+                },
+            );
+            serde_json::from_str::<serde_json::Value>(&filled)
+                .map_err(|e| format!("sms.body is not JSON once filled: {e}"))?;
+        }
+        Ok(())
+    }
+}
+
+pub struct Sender {
+    config: Config,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+fn fill(template: &str, n: &Notice) -> String {
+    let mut out = template.to_string();
+    for f in FIELDS {
+        let v = match f {
+            "to" => &n.to,
+            "text" => &n.text,
+            "dossier" => &n.dossier,
+            "kind" => &n.kind,
+            _ => &n.key(),
+        };
+        let json = serde_json::Value::String(v.clone()).to_string();
+        out = out.replace(&format!("{{{f}}}"), &json);
+    }
+    out
+}
+
+impl Sender {
+    pub fn new(config: &Config) -> Sender {
+        Sender {
+            config: config.clone(),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// The body sent for a notice.
+    pub fn body(&self, n: &Notice) -> Vec<u8> {
+        match &self.config.body {
+            Some(t) => fill(t, n).into_bytes(),
+            None => serde_json::to_vec(&serde_json::json!({
+                "id": n.seq, "key": n.key(), "to": n.to, "text": n.text, "dossier": n.dossier,
+                "kind": n.kind,
+            }))
+            .unwrap_or_default(),
+        }
+    }
+
+    pub async fn send(&self, n: &Notice) -> Result<(), String> {
+        let body = self.body(n);
+        let mut req = hyper::Request::post(self.config.url.as_str())
+            .header("content-type", "application/json")
+            .header("x-motcua-notice", n.key());
+        if let Some(secret) = &self.config.secret {
+            let now = jiff::Timestamp::now().as_second();
+            req = req.header(
+                "x-motcua-signature",
+                crate::webhook::signature(secret, now, &body),
+            );
+        }
+        if let Some(token) = &self.config.token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        crate::webhook::answered(self.client.request(req).await.map_err(|e| e.to_string())?).await
+    }
+}
