@@ -1,7 +1,7 @@
 //! The citizen heard over HTTP, against the real binary: rating and feedback with the slip's
 //! secret (a wrong secret answered as an unknown code, hostile bodies refused, nothing
 //! written), a leader's answer with an officer's credential, the status page's truth (late,
-//! paused, the apology) and the satisfaction figures of the report.
+//! paused, the office) and the satisfaction figures of the report.
 
 use crate::http;
 
@@ -23,7 +23,16 @@ fn act(s: &Server, who: Cred, code: &str, d: &Value, action: &str) -> Value {
 }
 
 fn start(dir: &std::path::Path) -> Server {
-    Server::start(dir, &["--now", MONDAY_MORNING])
+    let offices = http::root().join("config/offices.yaml");
+    Server::start(
+        dir,
+        &[
+            "--now",
+            MONDAY_MORNING,
+            "--offices",
+            offices.to_str().expect("utf8"),
+        ],
+    )
 }
 
 /// A house permit received at the desk: its code and the slip's secret.
@@ -57,7 +66,7 @@ fn a_citizen_rates_once_sends_feedback_and_reads_the_leader_s_answer() {
     let s = start(dir.path());
     let (code, secret, d) = received(&s);
 
-    // The status page says nothing is late.
+    // The status page says where the office is and that nothing is late.
     let page = s
         .get(&format!("/v1/status/{code}?secret={secret}"), None)
         .json();
@@ -65,6 +74,11 @@ fn a_citizen_rates_once_sends_feedback_and_reads_the_leader_s_answer() {
     assert_eq!(page["paused"], false);
     assert_eq!(page["may_rate"], false);
     assert_eq!(page["may_send_feedback"], true);
+    assert_eq!(
+        page["office"]["name"],
+        "Bộ phận Một cửa Ủy ban nhân dân phường Hải Châu"
+    );
+    assert_eq!(page["office"]["phone"], "0236 3 822 111");
 
     // No result yet: nothing to rate.
     let rate = |body: Value| s.post(&format!("/v1/status/{code}/rating"), None, &[], &body);

@@ -12,7 +12,16 @@ const MONDAY_MORNING: &str = "2026-12-07T08:30:00+07:00";
 
 fn start(dir: &std::path::Path) -> Server {
     http::write_tokens(&dir.join("tokens.yaml"), &http::ALL);
-    Server::start(dir, &["--now", MONDAY_MORNING])
+    let offices = http::root().join("config/offices.yaml");
+    Server::start(
+        dir,
+        &[
+            "--now",
+            MONDAY_MORNING,
+            "--offices",
+            offices.to_str().expect("utf8"),
+        ],
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -33,6 +42,9 @@ async fn citizen_rates_and_leader_answers_feedback_from_a_phone() {
     let slip_link = status_path.replacen("/v1/status/", "/tra-cuu/", 1);
     phone.goto(&slip_link).await;
     phone.wait_for("#rating").await;
+    let office = phone.text("#office").await;
+    assert!(office.contains("270 Trưng Nữ Vương"), "{office}");
+    assert!(office.contains("0236 3 822 111"), "{office}");
     phone.click("#level-very-satisfied").await;
     phone
         .fill("#rating-comment", "Cán bộ hướng dẫn tận tình")

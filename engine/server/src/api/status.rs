@@ -79,6 +79,8 @@ pub struct CitizenStatus {
     pub apology: Option<ApologyView>,
     /// Legal extensions granted, in order; the last one's date is the appointment.
     pub extensions: Vec<ExtensionView>,
+    /// The agency's one-stop office, when the server knows it (`--offices`).
+    pub office: Option<OfficeView>,
     /// The citizen may rate now: a result, a refusal or a stop, and no rating yet.
     pub may_rate: bool,
     pub rating: Option<RatingView>,
@@ -98,6 +100,15 @@ pub struct ApologyView {
 pub struct ExtensionView {
     pub reason: String,
     pub new_appointment: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OfficeView {
+    pub name: String,
+    pub address: String,
+    pub hours: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -251,6 +262,13 @@ pub(crate) fn citizen_view(s: &super::State, code: &str) -> Result<Option<Citize
                 new_appointment: x.new_appointment.to_string(),
             })
             .collect(),
+        office: s.offices.of(&proc_.agency.id).map(|o| OfficeView {
+            name: o.name.clone(),
+            address: o.address.clone(),
+            hours: o.hours.clone(),
+            phone: o.phone.clone(),
+            email: o.email.clone(),
+        }),
         may_rate: d.rating.is_none() && motcua::dossier::transition::ratable(&d),
         rating: d.rating.as_ref().map(|r| RatingView {
             level: r.level.as_str().to_string(),

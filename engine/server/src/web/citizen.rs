@@ -86,6 +86,7 @@ struct Status {
     apology: Option<(String, String)>,
     /// Extensions granted: (reason, new appointment).
     extensions: Vec<(String, String)>,
+    office: Option<crate::api::status::OfficeView>,
     voice: super::citizen_voice::Voice,
 }
 
@@ -200,6 +201,7 @@ async fn status(
             .iter()
             .map(|x| (x.reason.clone(), instant(&x.new_appointment)))
             .collect(),
+        office: v.office,
         voice,
         code: v.code,
         procedure: v.procedure,
