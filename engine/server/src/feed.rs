@@ -68,16 +68,16 @@ impl Default for Retry {
     }
 }
 
-fn default_tries() -> u32 {
+pub(crate) fn default_tries() -> u32 {
     8
 }
-fn default_backoff() -> u64 {
+pub(crate) fn default_backoff() -> u64 {
     500
 }
-fn default_max_backoff() -> u64 {
+pub(crate) fn default_max_backoff() -> u64 {
     60_000
 }
-fn default_timeout() -> u64 {
+pub(crate) fn default_timeout() -> u64 {
     10_000
 }
 

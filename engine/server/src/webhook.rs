@@ -57,30 +57,17 @@ pub enum Error {
 #[serde(deny_unknown_fields)]
 pub struct WebhooksFile {
     /// Tries per event before it goes to the dead-letter list.
-    #[serde(default = "default_tries")]
+    #[serde(default = "feed::default_tries")]
     pub max_tries: u32,
     /// The first retry's wait; each next one doubles, up to `max_backoff_ms`.
-    #[serde(default = "default_backoff")]
+    #[serde(default = "feed::default_backoff")]
     pub backoff_ms: u64,
-    #[serde(default = "default_max_backoff")]
+    #[serde(default = "feed::default_max_backoff")]
     pub max_backoff_ms: u64,
     /// How long one delivery may take.
-    #[serde(default = "default_timeout")]
+    #[serde(default = "feed::default_timeout")]
     pub timeout_ms: u64,
     pub subscriptions: Vec<Subscription>,
-}
-
-fn default_tries() -> u32 {
-    8
-}
-fn default_backoff() -> u64 {
-    500
-}
-fn default_max_backoff() -> u64 {
-    60_000
-}
-fn default_timeout() -> u64 {
-    10_000
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,7 +4,7 @@
 //! clock, budget or place in the graph changes, so a page loaded before an assignment can
 //! still decide on the step. An assignment itself needs the version it was decided on.
 
-use super::{Change, Env, Error, Transition, audit_entry, timers_of};
+use super::{Env, Error, Transition, audit_entry};
 use crate::dossier::Dossier;
 use crate::dossier::definition::Definition;
 use crate::dossier::request::AssignRequest;
@@ -103,17 +103,5 @@ pub fn assign(
         }),
         env.now,
     );
-    Ok(Transition {
-        changes: vec![Change {
-            expected_version: Some(d.version),
-            code_prefix: None,
-            timers: timers_of(&next),
-            dossier: next,
-            audit: vec![entry],
-            events: vec![],
-        }],
-        idempotency: None,
-        procedures: vec![],
-        plugins: vec![],
-    })
+    Ok(Transition::of_one(d, next, entry))
 }

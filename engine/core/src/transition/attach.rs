@@ -12,7 +12,7 @@
 //!
 //! [`on_behalf_roles`]: crate::procedure::Procedure::on_behalf_roles
 
-use super::{Change, Env, Error, Transition, audit_entry, timers_of};
+use super::{Env, Error, Transition, audit_entry};
 use crate::dossier::Dossier;
 use crate::dossier::definition::Definition;
 use crate::dossier::paper::{Paper, Source, safe_name};
@@ -53,19 +53,7 @@ pub fn attach(
     next.updated_at = env.now;
     next.papers.push(paper.clone());
     let entry = entry_of(&next, &paper, actor, req.comment.clone(), env);
-    Ok(Transition {
-        changes: vec![Change {
-            expected_version: Some(d.version),
-            code_prefix: None,
-            timers: timers_of(&next),
-            dossier: next,
-            audit: vec![entry],
-            events: vec![],
-        }],
-        idempotency: None,
-        procedures: vec![],
-        plugins: vec![],
-    })
+    Ok(Transition::of_one(d, next, entry))
 }
 
 /// The audit entry of one attached paper: the chain names its digest, so it proves which

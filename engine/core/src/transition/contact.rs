@@ -4,7 +4,7 @@
 //! nothing about the steps or the clocks moves. Accepted while the dossier is open or after,
 //! since the result and a rating request still reach the applicant.
 
-use super::{Change, Env, Error, Transition, audit_entry, timers_of};
+use super::{Env, Error, Transition};
 use crate::dossier::Dossier;
 use crate::dossier::definition::Definition;
 use crate::dossier::request::ContactRequest;
@@ -57,38 +57,22 @@ pub fn contact(
         "phone": a.phone, "email": a.email, "notify_by": a.notify_by,
     });
     let mut next = d.clone();
-    next.version = d.version + 1;
-    next.updated_at = env.now;
     next.applicant.phone = phone;
     next.applicant.email = email;
     next.applicant.notify_by = notify_by;
-    let states: Vec<String> = d.active_states().map(String::from).collect();
-    let entry = audit_entry(
-        &next,
+    let input = serde_json::json!({
+        "phone": next.applicant.phone,
+        "email": next.applicant.email,
+        "notify_by": next.applicant.notify_by,
+        "previous": before,
+    });
+    Ok(super::in_place(
+        d,
+        next,
         CONTACT,
         actor,
-        states.clone(),
-        states,
         req.comment.clone(),
-        serde_json::json!({
-            "phone": next.applicant.phone,
-            "email": next.applicant.email,
-            "notify_by": next.applicant.notify_by,
-            "previous": before,
-        }),
-        env.now,
-    );
-    Ok(Transition {
-        changes: vec![Change {
-            expected_version: Some(d.version),
-            code_prefix: None,
-            timers: timers_of(&next),
-            dossier: next,
-            audit: vec![entry],
-            events: vec![],
-        }],
-        idempotency: None,
-        procedures: vec![],
-        plugins: vec![],
-    })
+        input,
+        env,
+    ))
 }

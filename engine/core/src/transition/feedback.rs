@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Change, Env, Error, Transition, audit_entry, timers_of};
+use super::{Env, Error, Transition};
 use crate::dossier::definition::Definition;
 use crate::dossier::feedback::{Answer, Feedback, Level, Rating};
 use crate::dossier::{Actor, Dossier};
@@ -90,44 +90,6 @@ fn applicant_only(d: &Dossier, actor: &Actor, action: &str) -> Result<(), Error>
     Ok(())
 }
 
-/// The next version of `d`, with one audit entry, staying where it is.
-fn recorded(
-    d: &Dossier,
-    mut next: Dossier,
-    action: &str,
-    actor: &Actor,
-    comment: Option<String>,
-    input: serde_json::Value,
-    env: &Env<'_>,
-) -> Transition {
-    next.version = d.version + 1;
-    next.updated_at = env.now;
-    let here: Vec<String> = d.active_states().map(String::from).collect();
-    let entry = audit_entry(
-        &next,
-        action,
-        actor,
-        here.clone(),
-        here,
-        comment,
-        input,
-        env.now,
-    );
-    Transition {
-        changes: vec![Change {
-            expected_version: Some(d.version),
-            code_prefix: None,
-            timers: timers_of(&next),
-            dossier: next,
-            audit: vec![entry],
-            events: vec![],
-        }],
-        idempotency: None,
-        procedures: vec![],
-        plugins: vec![],
-    }
-}
-
 /// Whether the dossier may be rated: its result issued, or it ended (refused, stopped).
 pub fn ratable(d: &Dossier) -> bool {
     d.clock.resolved.is_some() || d.ending.is_some()
@@ -163,7 +125,9 @@ pub fn rate(
         at: env.now,
     });
     let input = serde_json::json!({ "level": req.level.as_str() });
-    Ok(recorded(d, next, RATE, &req.actor, comment, input, env))
+    Ok(super::in_place(
+        d, next, RATE, &req.actor, comment, input, env,
+    ))
 }
 
 /// The department a piece of feedback goes to: the one the report counts the dossier under
@@ -206,7 +170,7 @@ pub fn feedback(
         answer: None,
     });
     let input = serde_json::json!({ "number": number, "department": department });
-    Ok(recorded(
+    Ok(super::in_place(
         d,
         next,
         FEEDBACK,
@@ -280,7 +244,7 @@ pub fn answer_feedback(
         officer: req.actor.id.clone(),
     });
     let input = serde_json::json!({ "number": req.number });
-    Ok(recorded(
+    Ok(super::in_place(
         d,
         next,
         ANSWER_FEEDBACK,

@@ -102,6 +102,54 @@ pub struct Transition {
     pub plugins: Vec<(String, Arc<Vec<u8>>)>,
 }
 
+impl Transition {
+    /// A step that changes one dossier in place and records one entry, with no outbox event
+    /// (an assignment, a paper attached, a contact or a rating): the version `d` had is the
+    /// one expected, and the timers are the new dossier's.
+    pub fn of_one(seen: &Dossier, next: Dossier, entry: crate::audit::Entry) -> Transition {
+        Transition {
+            changes: vec![Change {
+                expected_version: Some(seen.version),
+                code_prefix: None,
+                timers: timers_of(&next),
+                dossier: next,
+                audit: vec![entry],
+                events: vec![],
+            }],
+            idempotency: None,
+            procedures: vec![],
+            plugins: vec![],
+        }
+    }
+}
+
+/// The next version of `d` (`next`, changed by the caller) with one audit entry, staying
+/// where it is: its active states are the entry's from and to.
+pub(crate) fn in_place(
+    d: &Dossier,
+    mut next: Dossier,
+    action: &str,
+    actor: &Actor,
+    comment: Option<String>,
+    input: serde_json::Value,
+    env: &Env<'_>,
+) -> Transition {
+    next.version = d.version + 1;
+    next.updated_at = env.now;
+    let here: Vec<String> = d.active_states().map(String::from).collect();
+    let entry = audit_entry(
+        &next,
+        action,
+        actor,
+        here.clone(),
+        here,
+        comment,
+        input,
+        env.now,
+    );
+    Transition::of_one(d, next, entry)
+}
+
 /// What a step needs besides the dossier: the calendar, a way to find linked procedures, the
 /// instant, and the placeholder codes already handed out.
 ///

@@ -7,10 +7,10 @@ use axum::http::HeaderMap;
 use motcua::dossier::{Dossier, NoticeChannel};
 use motcua::procedure::Procedure;
 
-use super::dossier::{Acted, draw};
-use super::{Refused, Screen, Viewer, page_with, see_other};
+use super::dossier::settle;
+use super::{Screen, Viewer};
+use crate::api::Shared;
 use crate::api::contact::NoticeBy;
-use crate::api::{Shared, blocking};
 use crate::problem::Problem;
 
 /// What the page shows of the contact, and whether the viewer may change it.
@@ -68,23 +68,9 @@ pub async fn change(
         .collect(),
         comment: text("comment"),
     };
-    let state = s.clone();
-    let outcome = blocking(move || {
-        match crate::api::contact::change_blocking(&state, &v.caller, &code, seen, body) {
-            Ok(_) => Acted::Moved(format!("/ho-so/{code}#lien-he")),
-            Err(p) if p.status.is_client_error() => {
-                match draw(&state, &v, &code, super::desk::error_lines(&p), None) {
-                    Ok(page) => Acted::Again(p.status, Box::new(page)),
-                    Err(_) => Acted::Refused(p),
-                }
-            }
-            Err(p) => Acted::Refused(p),
-        }
+    let to = format!("/ho-so/{code}#lien-he");
+    settle(&s, v, code, to, move |state, caller, code| {
+        crate::api::contact::change_blocking(state, caller, code, seen, body).map(|_| ())
     })
-    .await?;
-    match outcome {
-        Acted::Moved(to) => see_other(&to),
-        Acted::Again(status, page) => Err(Refused::page(page_with(status, &*page))),
-        Acted::Refused(p) => Err(p.into()),
-    }
+    .await
 }

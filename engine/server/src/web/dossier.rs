@@ -119,18 +119,34 @@ async fn assign(
             .map(String::from),
         comment: None,
     };
+    let to = format!("/ho-so/{code}");
+    settle(&s, v, code, to, move |state, caller, code| {
+        crate::api::assignments::assign_blocking(state, caller, code, seen, body).map(|_| ())
+    })
+    .await
+}
+
+/// A post on the dossier page through the API's `call`: on to `to` when taken; refused in a
+/// way the officer can fix, the page again with why; else the problem.
+pub(super) async fn settle(
+    s: &Shared,
+    v: Viewer,
+    code: String,
+    to: String,
+    call: impl FnOnce(&crate::api::State, &crate::api::Caller, &str) -> Result<(), Problem>
+    + Send
+    + 'static,
+) -> Screen {
     let state = s.clone();
-    let outcome = blocking(move || {
-        match crate::api::assignments::assign_blocking(&state, &v.caller, &code, seen, body) {
-            Ok(_) => Acted::Moved(format!("/ho-so/{code}")),
-            Err(p) if p.status.is_client_error() => {
-                match draw(&state, &v, &code, super::desk::error_lines(&p), None) {
-                    Ok(page) => Acted::Again(p.status, Box::new(page)),
-                    Err(_) => Acted::Refused(p),
-                }
+    let outcome = blocking(move || match call(&state, &v.caller, &code) {
+        Ok(()) => Acted::Moved(to),
+        Err(p) if p.status.is_client_error() => {
+            match draw(&state, &v, &code, super::desk::error_lines(&p), None) {
+                Ok(page) => Acted::Again(p.status, Box::new(page)),
+                Err(_) => Acted::Refused(p),
             }
-            Err(p) => Acted::Refused(p),
         }
+        Err(p) => Acted::Refused(p),
     })
     .await?;
     match outcome {
