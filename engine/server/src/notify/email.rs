@@ -1,12 +1,14 @@
-//! Notices by e-mail over SMTP (lettre): plain text in UTF-8, one message per notice, its
-//! `Message-ID` made of the notice's key so a mail system or reader sees a repeat as one.
+//! Notices by e-mail over SMTP (lettre's connection and message builder): plain text in UTF-8,
+//! one message per notice, its `Message-ID` made of the notice's key so a mail system or reader
+//! sees a repeat as one.
 
 use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
 use motcua::notice::Notice;
 use serde::Deserialize;
 
@@ -65,38 +67,90 @@ impl Config {
     }
 }
 
+/// The channel's one SMTP connection, kept between notices (the channel sends one at a time)
+/// and opened again after a failure. Opened by hand rather than through lettre's transport so
+/// the socket has `TCP_NODELAY`: lettre writes a message and its closing `.` in two writes, and
+/// with Nagle's algorithm the second waits for the server's delayed acknowledgement, 40 ms a
+/// notice (measured: 23 notices/s to a local server, against about 1 ms a message for it).
 pub struct Sender {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    host: String,
+    port: u16,
+    security: Security,
+    credentials: Option<Credentials>,
+    timeout: Duration,
     from: Mailbox,
+    hello: ClientId,
+    connection: tokio::sync::Mutex<Option<AsyncSmtpConnection>>,
 }
 
 impl Sender {
     pub fn new(c: &Config, retry: &Retry) -> Result<Sender, String> {
-        let builder = match c.security {
-            Security::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&c.host),
-            Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&c.host)
-                .map_err(|e| format!("email.host '{}': {e}", c.host))?,
-            Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&c.host)
-                .map_err(|e| format!("email.host '{}': {e}", c.host))?,
+        let credentials = match (&c.username, &c.password_file) {
+            (Some(user), Some(file)) => {
+                let password = std::fs::read_to_string(file)
+                    .map_err(|e| format!("email.password_file {}: {e}", file.display()))?;
+                Some(Credentials::new(user.clone(), password.trim().to_string()))
+            }
+            _ => None,
         };
-        let mut builder = builder.timeout(Some(Duration::from_millis(retry.timeout_ms)));
-        if let Some(port) = c.port {
-            builder = builder.port(port);
-        }
-        if let (Some(user), Some(file)) = (&c.username, &c.password_file) {
-            let password = std::fs::read_to_string(file)
-                .map_err(|e| format!("email.password_file {}: {e}", file.display()))?;
-            builder =
-                builder.credentials(Credentials::new(user.clone(), password.trim().to_string()));
-        }
         let from = c
             .from
             .parse()
             .map_err(|e| format!("email.from '{}': {e}", c.from))?;
         Ok(Sender {
-            transport: builder.build(),
+            host: c.host.clone(),
+            port: c.port.unwrap_or(match c.security {
+                Security::None => 25,
+                Security::Starttls => 587,
+                Security::Tls => 465,
+            }),
+            security: c.security,
+            credentials,
+            timeout: Duration::from_millis(retry.timeout_ms),
             from,
+            hello: ClientId::default(),
+            connection: tokio::sync::Mutex::new(None),
         })
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("connecting to {}:{}: {e}", self.host, self.port))?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        let tls = || TlsParameters::new(self.host.clone()).map_err(|e| e.to_string());
+        let mut conn = match self.security {
+            Security::Tls => {
+                let connector = native_tls::TlsConnector::new().map_err(|e| e.to_string())?;
+                let stream = tokio_native_tls::TlsConnector::from(connector)
+                    .connect(&self.host, tcp)
+                    .await
+                    .map_err(|e| format!("TLS with {}: {e}", self.host))?;
+                AsyncSmtpConnection::connect_with_transport(Box::new(Tls(stream)), &self.hello)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+            Security::None | Security::Starttls => {
+                AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &self.hello)
+                    .await
+                    .map_err(|e| e.to_string())?
+            }
+        };
+        if self.security == Security::Starttls {
+            // Refused rather than sent in the clear when the server does not offer it.
+            if !conn.can_starttls() {
+                return Err(format!("{} does not offer STARTTLS", self.host));
+            }
+            conn.starttls(tls()?, &self.hello)
+                .await
+                .map_err(|e| format!("STARTTLS with {}: {e}", self.host))?;
+        }
+        if let Some(c) = &self.credentials {
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], c)
+                .await
+                .map_err(|e| format!("authentication: {e}"))?;
+        }
+        Ok(conn)
     }
 
     pub async fn send(&self, notice: &Notice) -> Result<(), String> {
@@ -117,10 +171,70 @@ impl Sender {
             .header(ContentType::TEXT_PLAIN)
             .body(notice.text.clone())
             .map_err(|e| format!("the message: {e}"))?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        let bytes = message.formatted();
+        let mut held = self.connection.lock().await;
+        // A kept connection the server has since closed fails at once: one fresh try then.
+        for fresh in [held.is_none(), true] {
+            let mut conn = match held.take() {
+                Some(c) if !fresh => c,
+                _ => tokio::time::timeout(self.timeout, self.connect())
+                    .await
+                    .map_err(|_| format!("no connection in {:?}", self.timeout))??,
+            };
+            match conn.send(message.envelope(), &bytes).await {
+                Ok(_) => {
+                    *held = Some(conn);
+                    return Ok(());
+                }
+                Err(e) if fresh => {
+                    conn.abort().await;
+                    return Err(e.to_string());
+                }
+                Err(_) => conn.abort().await,
+            }
+        }
+        Err("unreachable: the fresh try answers".into())
+    }
+}
+
+/// An implicitly encrypted stream (SMTPS) as lettre takes an existing one.
+#[derive(Debug)]
+struct Tls(tokio_native_tls::TlsStream<tokio::net::TcpStream>);
+
+impl lettre::transport::smtp::client::AsyncTokioStream for Tls {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().get_ref().get_ref().peer_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for Tls {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Tls {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
