@@ -1,7 +1,7 @@
 //! Where the citizen goes: each agency's one-stop office (bộ phận một cửa), its address, opening
-//! hours and how to reach it, from the province's offices file. The status page, the notices
-//! sent to applicants and the printed forms say it; the procedures name only the agency's
-//! electronic id, so one file serves every procedure of the agency.
+//! hours and how to reach it, from the province's offices file. The status page and the
+//! notices sent to applicants say it, and the printed forms are dated at its place; the
+//! procedures name only the agency's electronic id, so one file serves all of its procedures.
 
 use std::path::Path;
 

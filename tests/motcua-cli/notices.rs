@@ -549,6 +549,35 @@ fn the_desk_changes_where_notices_go_and_the_next_one_goes_there() {
 }
 
 #[test]
+fn a_channel_turned_on_later_sends_only_what_happens_from_then_on() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let smtp = Smtp::start(dir.path(), free_port());
+    let rx = Receiver::start();
+    // A month without notices: consent is taken all the same.
+    let s = Server::start(dir.path(), &["--now", MONDAY_MORNING]);
+    let before = submit(
+        &s,
+        "before-1",
+        &permit(Some("mai.nguyen@example.vn"), json!(["email"])),
+    );
+    act(&s, DESK, &before, "tu-choi-tiep-nhan", json!({}));
+    assert_eq!(s.terminate().code(), Some(0));
+    // Notices turned on: only the receipt made from then on is sent, not the month before.
+    let notices = notices_file(dir.path(), smtp.port, &rx.url("sms"), "{backoff_ms: 50}");
+    let s = start(dir.path(), &notices);
+    let after = submit(
+        &s,
+        "after-1",
+        &permit(Some("mai.nguyen@example.vn"), json!(["email"])),
+    );
+    wait_quiet(&s, &smtp, &rx);
+    let mails = smtp.mails();
+    let code = after["code"].as_str().expect("code");
+    assert_eq!(mails.len(), 1, "{mails:#?}");
+    assert_eq!(mails[0].subject, format!("Hồ sơ {code} đã được tiếp nhận"));
+}
+
+#[test]
 fn providers_down_delay_notices_never_actions_and_a_restart_sends_each_at_least_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let smtp_port = free_port();
@@ -601,6 +630,28 @@ fn providers_down_delay_notices_never_actions_and_a_restart_sends_each_at_least_
     assert!(m.contains("motcua_notice_dead_letters_total 20"), "{m}");
 
     // The SMTP server comes back: the admin sends one again, and it leaves the list.
+    // The list names the notice and its recipient, never its text: the text carries the status
+    // page's link with the slip's secret, and auditors read this list.
+    let listed = s.get("/v1/notices", Some(AUDITOR)).text();
+    assert!(!listed.contains("secret"), "{listed}");
+    assert!(!listed.contains("tra-cuu"), "{listed}");
+    let body: Value =
+        serde_json::from_str(dead[0]["dead_letters"][0]["body"].as_str().expect("body"))
+            .expect("the listed notice");
+    assert_eq!(body["kind"], "received");
+    assert_eq!(body["to"], "mai.nguyen@example.vn");
+    let of = body["dossier"].as_str().expect("dossier").to_string();
+
+    // The applicant gave a wrong address; the desk corrects it; the SMTP server comes back and
+    // the admin sends the notice again: it goes to the address as it is now.
+    let d = dossier(&s, &of);
+    let r = s.post(
+        &format!("/v1/dossiers/{of}/contact"),
+        Some(DESK),
+        &[("if-match", &format!("\"{}\"", d["version"]))],
+        &json!({"phone": "0905 123 456", "email": "mai.dung@example.vn", "notify_by": ["email", "sms"]}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
     let smtp = Smtp::start(dir.path(), smtp_port);
     let first = dead[0]["dead_letters"][0]["id"].as_u64().expect("id");
     let r = s.post(
@@ -613,6 +664,7 @@ fn providers_down_delay_notices_never_actions_and_a_restart_sends_each_at_least_
     assert_eq!(r.json()["delivered"], true, "{}", r.text());
     assert_eq!(smtp.mails().len(), 1);
     assert_eq!(smtp.mails()[0].seq, first);
+    assert_eq!(smtp.mails()[0].to, "mai.dung@example.vn");
     let missing = s.post(
         "/v1/notices/email/dead-letters/999999/replay",
         Some(ADMIN),

@@ -295,3 +295,15 @@ fn a_rating_counts_on_the_day_its_dossier_was_resolved_and_the_share_is_of_those
     assert_eq!((t.very_satisfied, t.not_satisfied, t.rated), (1, 1, 2));
     assert_eq!(t.rated_share, Some(1.0));
 }
+
+/// Regression (review of issue 28): a dossier the applicant withdrew was offered for rating,
+/// though the rule is a result issued, a refusal or a stop.
+#[test]
+fn a_withdrawn_dossier_is_not_rated() {
+    let h = Harness::new("2026-06-01T09:00:00+07:00");
+    let d = crate::engine::awaiting_supplement(&h);
+    let d = act(&h, &d, "rut", applicant_of(&d)).unwrap();
+    assert!(d.ending.is_some(), "withdrawn");
+    let e = refused(h.engine.rate(rating(&d, Level::Satisfied, None)));
+    assert!(matches!(e, Refusal::NotRatable { .. }), "{e}");
+}

@@ -62,7 +62,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub public_url: Option<String>,
     /// The agencies' one-stop offices: address, opening hours, phone (config/offices.yaml
-    /// shows the shape); the status page, notices and printed forms say them. `--dev` reads
+    /// shows the shape); the status page and notices say them, printed forms are dated at its place. `--dev` reads
     /// config/offices.yaml beside the procedures folder when no file is given.
     #[arg(long)]
     pub offices: Option<PathBuf>,

@@ -18,6 +18,15 @@ use tokio::sync::watch;
 
 use crate::metrics::{Metrics, Tally};
 
+/// Where a consumer without a kept cursor begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The outbox's first event.
+    Beginning,
+    /// The outbox's head when it first runs: only what is committed from then on.
+    Head,
+}
+
 /// How one event's handling ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Done {
@@ -81,6 +90,23 @@ pub(crate) fn default_timeout() -> u64 {
     10_000
 }
 
+/// Why a try failed: worth another try (a timeout, a 5xx, a refused connection), or not
+/// (the receiver refused this one for good: an SMTP 5xx, an HTTP 4xx other than 408 and 429),
+/// which goes to the dead letters at once so one bad address does not hold the channel.
+#[derive(Debug)]
+pub enum Failure {
+    Again(String),
+    Permanent(String),
+}
+
+impl Failure {
+    pub fn message(self) -> String {
+        match self {
+            Failure::Again(m) | Failure::Permanent(m) => m,
+        }
+    }
+}
+
 /// How a delivery with retries ended.
 pub enum Tried {
     Delivered,
@@ -99,13 +125,15 @@ pub async fn with_retries<F, Fut>(
 ) -> Tried
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), String>>,
+    Fut: Future<Output = Result<(), Failure>>,
 {
     let mut last_error = String::new();
     for n in 1..=retry.max_tries.max(1) {
         let outcome = tokio::select! {
             r = tokio::time::timeout(Duration::from_millis(retry.timeout_ms), attempt()) => {
-                r.unwrap_or_else(|_| Err(format!("no whole answer in {} ms", retry.timeout_ms)))
+                r.unwrap_or_else(|_| Err(Failure::Again(
+                    format!("no whole answer in {} ms", retry.timeout_ms),
+                )))
             }
             _ = stop.changed() => return Tried::Stopped,
         };
@@ -114,7 +142,11 @@ where
                 tally.delivered.fetch_add(1, Ordering::Relaxed);
                 return Tried::Delivered;
             }
-            Err(e) => {
+            Err(Failure::Permanent(e)) => {
+                tally.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                return Tried::Failed(e);
+            }
+            Err(Failure::Again(e)) => {
                 tally.failed_attempts.fetch_add(1, Ordering::Relaxed);
                 last_error = e;
             }
@@ -199,10 +231,14 @@ fn parse_cursor(value: Option<Vec<u8>>) -> u64 {
 
 /// Feeds the outbox after the cursor kept in `mark` to `handler` until `stop` turns true.
 /// `family` and `label` name the consumer's backlog gauge (`webhook`, the subscriber).
+/// A consumer that has never kept a cursor starts at the outbox's head when `start` says
+/// [`Start::Head`] (notices: turning a channel on must not send years of old news), else at
+/// its first event (webhooks: a subscriber gets the history).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     engine: Arc<motcua::Engine>,
     mark: String,
+    start: Start,
     family: &'static str,
     label: String,
     metrics: Arc<Metrics>,
@@ -218,6 +254,20 @@ pub async fn run(
             tokio::task::spawn_blocking(move || engine.lease_mark(&mark)).await
         };
         let (mut lease, mut cursor) = match leased {
+            Ok(Ok(Some((lease, None)))) if start == Start::Head => {
+                let engine2 = engine.clone();
+                let Ok(Ok(head)) =
+                    tokio::task::spawn_blocking(move || engine2.store().outbox_head()).await
+                else {
+                    sleep_or_stop(Duration::from_secs(1), &mut stop).await;
+                    continue;
+                };
+                // Kept at once, so a restart does not look for the head again.
+                match save_cursor(&engine, lease, head).await {
+                    (Some(lease), Saved::Kept) => (lease, head),
+                    _ => continue,
+                }
+            }
             Ok(Ok(Some((lease, value)))) => (lease, parse_cursor(value)),
             // Another node feeds this consumer now, or the store is unreachable: the backlog
             // shown is the one after the cursor that node keeps.

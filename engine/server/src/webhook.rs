@@ -230,6 +230,7 @@ pub async fn run(
     feed::run(
         engine,
         cursor_mark(&name),
+        feed::Start::Beginning,
         "webhook",
         name,
         metrics,
@@ -264,8 +265,12 @@ impl feed::Handler for Subscriber {
             })
             .unwrap_or_default();
             let retry = self.file.retry();
-            let tried = feed::with_retries(&retry, &self.metrics.webhooks, stop, || {
+            // A subscriber's refusal is retried whatever its status: its endpoint may be
+            // mid-deploy, and its events wait in order behind it anyway.
+            let tried = feed::with_retries(&retry, &self.metrics.webhooks, stop, || async {
                 post(&self.client, sub, seq, kind, &body)
+                    .await
+                    .map_err(feed::Failure::Again)
             })
             .await;
             match tried {

@@ -42,6 +42,10 @@ pub enum Error {
         "the period {from} to {to} is not one a tracking book covers (at most {max} days, from before to, in 2000-2099)"
     )]
     Period { from: Date, to: Date, max: i64 },
+    /// The agency is not an id a procedure could name (empty, past 128 bytes, a control
+    /// character).
+    #[error("'{0}' is not an agency's electronic id")]
+    Agency(String),
     #[error("more than {max} dossiers were received in the period: choose a shorter one")]
     TooMany { max: usize },
     #[error("the index names dossier {0}, which the store does not hold")]
@@ -59,6 +63,12 @@ pub struct Query {
 impl Query {
     /// Refuses a reversed period, one over [`MAX_DAYS`] and days outside 2000–2099.
     pub fn check(&self) -> Result<(), Error> {
+        if self.agency.is_empty()
+            || self.agency.len() > 128
+            || self.agency.chars().any(char::is_control)
+        {
+            return Err(Error::Agency(self.agency.chars().take(128).collect()));
+        }
         let bad = || Error::Period {
             from: self.from,
             to: self.to,

@@ -79,6 +79,17 @@ pub fn notice_kind(k: crate::notice::Kind) -> &'static str {
     }
 }
 
+/// A notice channel, as the admin's screen names it.
+pub fn notice_channel(c: crate::dossier::NoticeChannel) -> &'static str {
+    match c {
+        crate::dossier::NoticeChannel::Email => "Thư điện tử",
+        crate::dossier::NoticeChannel::Sms => "Tin nhắn (SMS, Zalo)",
+    }
+}
+
+/// A notice given up before it could be worded (its dossier could not be read).
+pub const NOTICE_UNWORDED: &str = "Chưa soạn được thông báo";
+
 /// What an applicant agreed to be told by.
 pub fn notice_consent(channels: &[crate::dossier::NoticeChannel]) -> &'static str {
     use crate::dossier::NoticeChannel::{Email, Sms};

@@ -50,6 +50,16 @@ pub fn slip_not_found() -> String {
     "Không tìm thấy hồ sơ với mã và mã tra cứu này; hãy kiểm tra lại phiếu hẹn.".into()
 }
 
+/// A tracking book asked for an agency id no procedure could name.
+pub fn bad_agency() -> String {
+    "Mã định danh cơ quan không hợp lệ: chọn cơ quan trong danh sách.".into()
+}
+
+/// A notice sent again and refused again, with the provider's own words.
+pub fn notice_not_resent(cause: &str) -> String {
+    format!("Gửi lại chưa được; nhà cung cấp trả lời: {cause}")
+}
+
 /// A notice channel or dead letter an operator named does not exist (or was sent already).
 pub fn no_such_dead_letter() -> String {
     "Không có thông báo gửi lỗi này (kênh chưa cấu hình, hoặc thông báo đã được gửi lại).".into()

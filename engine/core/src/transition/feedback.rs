@@ -92,7 +92,13 @@ fn applicant_only(d: &Dossier, actor: &Actor, action: &str) -> Result<(), Error>
 
 /// Whether the dossier may be rated: its result issued, or it ended (refused, stopped).
 pub fn ratable(d: &Dossier) -> bool {
-    d.clock.resolved.is_some() || d.ending.is_some()
+    // A withdrawal is the applicant's own step, not a service to rate (its terminal resolves
+    // the clock all the same).
+    let withdrawn = d
+        .ending
+        .as_ref()
+        .is_some_and(|e| e.outcome == crate::procedure::Outcome::Withdrawn);
+    !withdrawn && (d.clock.resolved.is_some() || d.ending.is_some())
 }
 
 /// Records the applicant's rating; refused before the result and after a first rating.

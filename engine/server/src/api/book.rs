@@ -66,6 +66,12 @@ pub(crate) async fn read(s: &Shared, who: &Principal, query: book::Query) -> Res
     .await?
     .map_err(|e| match e {
         book::Error::Period { .. } => period_refused(e.to_string()),
+        book::Error::Agency(_) => Problem::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            motcua::messages::requests::bad_agency(),
+        )
+        .with("cause", e.to_string().into()),
         book::Error::TooMany { max } => Problem::new(
             StatusCode::BAD_REQUEST,
             "book_too_large",

@@ -70,7 +70,8 @@ pub struct ContactBody {
         (status = 403, description = "Not a desk role of the procedure (its `on_behalf` roles)"),
         (status = 404, description = "No such dossier"),
         (status = 409, description = "Stale version: current_version names the current one"),
-        (status = 422, description = "A bad phone or e-mail address, a consent without its address, or nothing changed"),
+        (status = 400, description = "A bad phone or e-mail address, or a consent without its address (`invalid_request`, naming the field)"),
+        (status = 422, description = "Nothing changed: the contact is already so"),
         (status = 428, description = "If-Match missing")),
     security(("bearer" = [])))]
 pub async fn change(

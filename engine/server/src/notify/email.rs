@@ -12,7 +12,7 @@ use lettre::transport::smtp::extension::ClientId;
 use motcua::notice::Notice;
 use serde::Deserialize;
 
-use crate::feed::Retry;
+use crate::feed::{Failure, Retry};
 
 /// How the connection to the SMTP server is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -153,11 +153,11 @@ impl Sender {
         Ok(conn)
     }
 
-    pub async fn send(&self, notice: &Notice) -> Result<(), String> {
+    pub async fn send(&self, notice: &Notice) -> Result<(), Failure> {
         let to: Mailbox = notice
             .to
             .parse()
-            .map_err(|e| format!("the address '{}': {e}", notice.to))?;
+            .map_err(|e| Failure::Permanent(format!("the address '{}': {e}", notice.to)))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -170,7 +170,7 @@ impl Sender {
             )))
             .header(ContentType::TEXT_PLAIN)
             .body(notice.text.clone())
-            .map_err(|e| format!("the message: {e}"))?;
+            .map_err(|e| Failure::Permanent(format!("the message: {e}")))?;
         let bytes = message.formatted();
         let mut held = self.connection.lock().await;
         // A kept connection the server has since closed fails at once: one fresh try then.
@@ -179,7 +179,9 @@ impl Sender {
                 Some(c) if !fresh => c,
                 _ => tokio::time::timeout(self.timeout, self.connect())
                     .await
-                    .map_err(|_| format!("no connection in {:?}", self.timeout))??,
+                    .map_err(|_| format!("no connection in {:?}", self.timeout))
+                    .and_then(|r| r)
+                    .map_err(Failure::Again)?,
             };
             match conn.send(message.envelope(), &bytes).await {
                 Ok(_) => {
@@ -188,12 +190,17 @@ impl Sender {
                 }
                 Err(e) if fresh => {
                     conn.abort().await;
-                    return Err(e.to_string());
+                    // A 5xx reply refuses this message for good (no such mailbox, say).
+                    return Err(if e.is_permanent() {
+                        Failure::Permanent(e.to_string())
+                    } else {
+                        Failure::Again(e.to_string())
+                    });
                 }
                 Err(_) => conn.abort().await,
             }
         }
-        Err("unreachable: the fresh try answers".into())
+        Err(Failure::Again("no try was made".into()))
     }
 }
 

@@ -87,7 +87,7 @@ pub enum Sender {
 }
 
 impl Sender {
-    async fn send(&self, notice: &Notice) -> Result<(), String> {
+    async fn send(&self, notice: &Notice) -> Result<(), feed::Failure> {
         match self {
             Sender::Email(s) => s.send(notice).await,
             Sender::Sms(s) => s.send(notice).await,
@@ -203,6 +203,7 @@ pub async fn run(
     feed::run(
         engine,
         cursor_mark(channel),
+        feed::Start::Head,
         "notice",
         channel.as_str().to_string(),
         metrics,
@@ -211,6 +212,16 @@ pub async fn run(
         consumer,
     )
     .await;
+}
+
+/// What a dead letter keeps of a notice: which one and to whom, never its text (which holds the
+/// status page's link with the slip's secret, and auditors read the list). Sending it again
+/// words it anew from the outbox event, to the contact as it is then.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Listed {
+    pub kind: String,
+    pub dossier: String,
+    pub to: String,
 }
 
 impl feed::Handler for Consumer {
@@ -224,6 +235,7 @@ impl feed::Handler for Consumer {
             let Some(sender) = self.notices.sender(self.channel) else {
                 return Done::Skipped;
             };
+            let dossier = event.dossier.clone();
             let (engine, notices, channel) =
                 (self.engine.clone(), self.notices.clone(), self.channel);
             let made = tokio::task::spawn_blocking(move || {
@@ -233,14 +245,27 @@ impl feed::Handler for Consumer {
             let notice = match made {
                 Ok(Ok(Some(n))) => n,
                 Ok(Ok(None)) => return Done::Skipped,
-                // The dossier could not be read: listed, so the admin sees which notice
-                // did not go out and why, and the channel goes on.
-                Ok(Err(e)) => {
+                // A dossier that cannot be read for good (gone, or its version missing):
+                // listed, so the admin sees which notice did not go out and why.
+                Ok(Err(e))
+                    if matches!(
+                        e.code(),
+                        motcua::Code::NotFound
+                            | motcua::Code::PinnedVersionMissing
+                            | motcua::Code::StoreCorrupt
+                    ) =>
+                {
+                    let listed = Listed {
+                        kind: String::new(),
+                        dossier,
+                        to: String::new(),
+                    };
                     return self
-                        .dead(seq, 0, format!("reading the dossier: {e}"), String::new())
+                        .dead(seq, 0, format!("reading the dossier: {e}"), &listed)
                         .await;
                 }
-                Err(_) => return Done::Stopped,
+                // The store did not answer: the event is tried again after a pause.
+                Ok(Err(_)) | Err(_) => return Done::Stopped,
             };
             let retry = self.notices.retry;
             match feed::with_retries(&retry, &self.metrics.notices, stop, || sender.send(&notice))
@@ -249,8 +274,12 @@ impl feed::Handler for Consumer {
                 Tried::Delivered => Done::Delivered,
                 Tried::Stopped => Done::Stopped,
                 Tried::Failed(e) => {
-                    let body = serde_json::to_string(&notice).unwrap_or_default();
-                    self.dead(seq, retry.max_tries, e, body).await
+                    let listed = Listed {
+                        kind: notice.kind.clone(),
+                        dossier: notice.dossier.clone(),
+                        to: notice.to.clone(),
+                    };
+                    self.dead(seq, retry.max_tries, e, &listed).await
                 }
             }
         })
@@ -258,7 +287,7 @@ impl feed::Handler for Consumer {
 }
 
 impl Consumer {
-    async fn dead(&self, seq: u64, tries: u32, last_error: String, body: String) -> Done {
+    async fn dead(&self, seq: u64, tries: u32, last_error: String, listed: &Listed) -> Done {
         feed::keep_dead(
             &self.engine,
             &self.metrics.notices,
@@ -268,16 +297,17 @@ impl Consumer {
                 tries,
                 last_error,
                 at: jiff::Timestamp::now().to_string(),
-                body,
+                body: serde_json::to_string(listed).unwrap_or_default(),
             },
         )
         .await
     }
 }
 
-/// Sends a dead letter's notice again, once; on success it leaves the list, on failure it
-/// stays with the new error. `None` when there is no such dead letter; else whether it went
-/// out, and the error if not.
+/// Sends a dead letter's notice again, once, worded anew from its outbox event for the contact
+/// and consent as they are now; on success (or when there is nothing to send any more: the
+/// applicant withdrew consent) it leaves the list, on failure it stays with the new error.
+/// `None` when there is no such dead letter; else whether it went out, and the error if not.
 pub async fn replay(
     engine: &Arc<motcua::Engine>,
     notices: &Arc<Notices>,
@@ -294,24 +324,17 @@ pub async fn replay(
     let Ok(mut letter) = serde_json::from_slice::<DeadLetter>(&bytes) else {
         return Ok(None);
     };
-    let notice = match serde_json::from_str::<Notice>(&letter.body) {
-        Ok(n) => Some(n),
-        // Kept before a notice could be worded (the dossier was unreadable): word it now.
-        Err(_) => {
-            let (e2, n2) = (engine.clone(), notices.clone());
-            blocking(move || {
-                let page = e2.store().outbox(seq.saturating_sub(1), 1)?;
-                match page.into_iter().find(|(s, _)| *s == seq) {
-                    Some((_, event)) => n2.notice_of(&e2, channel, seq, &event),
-                    None => Ok(None),
-                }
-            })
-            .await??
+    let (e2, n2) = (engine.clone(), notices.clone());
+    let notice = blocking(move || {
+        let page = e2.store().outbox(seq.saturating_sub(1), 1)?;
+        match page.into_iter().find(|(s, _)| *s == seq) {
+            Some((_, event)) => n2.notice_of(&e2, channel, seq, &event),
+            None => Ok(None),
         }
-    };
+    })
+    .await??;
     let outcome = match (&notice, notices.sender(channel)) {
-        (Some(n), Some(sender)) => sender.send(n).await,
-        // Nothing to say any more (the applicant withdrew consent): it leaves the list.
+        (Some(n), Some(sender)) => sender.send(n).await.map_err(feed::Failure::message),
         (None, _) => Ok(()),
         (_, None) => Err("the channel is not configured".into()),
     };

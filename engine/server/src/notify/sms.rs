@@ -11,6 +11,8 @@ use hyper_util::rt::TokioExecutor;
 use motcua::notice::Notice;
 use serde::Deserialize;
 
+use crate::feed::Failure;
+
 /// The `sms:` section of the notices file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,9 +31,6 @@ pub struct Config {
     #[serde(default)]
     pub body: Option<String>,
 }
-
-/// The body's placeholders.
-const FIELDS: [&str; 5] = ["to", "text", "key", "dossier", "kind"];
 
 impl Config {
     pub fn check(&self) -> Result<(), String> {
@@ -75,19 +74,40 @@ pub struct Sender {
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
+/// The template with each placeholder replaced in one pass, so a value holding `{text}` (an
+/// officer's typed reason) is never read as a placeholder.
 fn fill(template: &str, n: &Notice) -> String {
-    let mut out = template.to_string();
-    for f in FIELDS {
+    let value = |f: &str| -> Option<String> {
         let v = match f {
-            "to" => &n.to,
-            "text" => &n.text,
-            "dossier" => &n.dossier,
-            "kind" => &n.kind,
-            _ => &n.key(),
+            "to" => n.to.clone(),
+            "text" => n.text.clone(),
+            "dossier" => n.dossier.clone(),
+            "kind" => n.kind.clone(),
+            "key" => n.key(),
+            _ => return None,
         };
-        let json = serde_json::Value::String(v.clone()).to_string();
-        out = out.replace(&format!("{{{f}}}"), &json);
+        Some(serde_json::Value::String(v).to_string())
+    };
+    let mut out = String::with_capacity(template.len() + n.text.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after
+            .split_once('}')
+            .and_then(|(f, tail)| Some((value(f)?, tail)))
+        {
+            Some((v, tail)) => {
+                out.push_str(&v);
+                rest = tail;
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
     }
+    out.push_str(rest);
     out
 }
 
@@ -111,7 +131,7 @@ impl Sender {
         }
     }
 
-    pub async fn send(&self, n: &Notice) -> Result<(), String> {
+    pub async fn send(&self, n: &Notice) -> Result<(), Failure> {
         let body = self.body(n);
         let mut req = hyper::Request::post(self.config.url.as_str())
             .header("content-type", "application/json")
@@ -128,7 +148,22 @@ impl Sender {
         }
         let req = req
             .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        crate::webhook::answered(self.client.request(req).await.map_err(|e| e.to_string())?).await
+            .map_err(|e| Failure::Permanent(e.to_string()))?;
+        let res = self
+            .client
+            .request(req)
+            .await
+            .map_err(|e| Failure::Again(e.to_string()))?;
+        let status = res.status();
+        let refused_for_good = status.is_client_error()
+            && status != hyper::StatusCode::REQUEST_TIMEOUT
+            && status != hyper::StatusCode::TOO_MANY_REQUESTS;
+        crate::webhook::answered(res).await.map_err(|e| {
+            if refused_for_good {
+                Failure::Permanent(e)
+            } else {
+                Failure::Again(e)
+            }
+        })
     }
 }

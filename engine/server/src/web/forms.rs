@@ -148,6 +148,7 @@ struct Form06 {
 }
 
 fn head(
+    offices: &motcua::office::Offices,
     p: &Procedure,
     d: &Dossier,
     number: &'static str,
@@ -167,7 +168,11 @@ fn head(
         number,
         title,
         code: d.code.clone(),
-        dated: fmt::long_day(at),
+        // "Đà Nẵng, ngày 07 tháng 12 năm 2026": the place from the agency's office, when known.
+        dated: match offices.of(&p.agency.id).and_then(|o| o.place.as_deref()) {
+            Some(place) => format!("{place}, {}", fmt::long_day(at)),
+            None => fmt::long_day(at),
+        },
         check,
         qr: super::qr::inline(&payload).map_err(Problem::internal)?,
     })
@@ -292,6 +297,7 @@ fn draw(
                 .unwrap_or_default();
             page(&Form01 {
                 head: head(
+                    &s.offices,
                     p,
                     &d,
                     "01",
@@ -346,6 +352,7 @@ fn draw(
             let ids = asked_documents(p, &d, e);
             page(&Form02 {
                 head: head(
+                    &s.offices,
                     p,
                     &d,
                     "02",
@@ -365,6 +372,7 @@ fn draw(
             let e = ended_as(&d, &history, Outcome::Refused).ok_or_else(none)?;
             page(&Form03 {
                 head: head(
+                    &s.offices,
                     p,
                     &d,
                     "03",
@@ -383,6 +391,7 @@ fn draw(
             let a = d.clock.apologies.last().ok_or_else(none)?;
             page(&Form04 {
                 head: head(
+                    &s.offices,
                     p,
                     &d,
                     "04",
@@ -403,6 +412,7 @@ fn draw(
             let n = d.clock.extension_notices.last().ok_or_else(none)?;
             page(&FormExtension {
                 head: head(
+                    &s.offices,
                     p,
                     &d,
                     "",
@@ -423,7 +433,15 @@ fn draw(
         "05" => {
             let e = ended_as(&d, &history, Outcome::Withdrawn).ok_or_else(none)?;
             page(&Form05 {
-                head: head(p, &d, "05", "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ", e.at, true)?,
+                head: head(
+                    &s.offices,
+                    p,
+                    &d,
+                    "05",
+                    "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ",
+                    e.at,
+                    true,
+                )?,
                 applicant,
                 procedure: p.name.clone(),
                 received_at,
@@ -480,6 +498,7 @@ fn draw(
                 .collect();
             page(&Form06 {
                 head: head(
+                    &s.offices,
                     p,
                     &d,
                     "06",

@@ -9,7 +9,6 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::get;
 use motcua::dossier::NoticeChannel;
-use motcua::notice::Notice;
 
 use super::{Html, Nav, Screen, Viewer, fmt, page, see_other};
 use crate::api::{Shared, blocking};
@@ -49,13 +48,6 @@ struct Screenful {
     said: Option<String>,
 }
 
-fn channel_name(c: NoticeChannel) -> &'static str {
-    match c {
-        NoticeChannel::Email => "Thư điện tử",
-        NoticeChannel::Sms => "Tin nhắn (SMS, Zalo)",
-    }
-}
-
 fn draw(s: &crate::api::State, v: &Viewer, said: Option<String>) -> Result<Screenful, Problem> {
     let states = crate::api::notices::channels(s).map_err(Problem::from)?;
     let channels = states
@@ -66,13 +58,13 @@ fn draw(s: &crate::api::State, v: &Viewer, said: Option<String>) -> Result<Scree
                 .find(|x| x.as_str() == c.channel)?;
             Some(Channel {
                 key: channel.as_str(),
-                name: channel_name(channel),
+                name: motcua::messages::labels::notice_channel(channel),
                 backlog: c.backlog,
                 letters: c
                     .dead_letters
                     .iter()
                     .map(|l| {
-                        let notice = serde_json::from_str::<Notice>(&l.body).ok();
+                        let notice = serde_json::from_str::<crate::notify::Listed>(&l.body).ok();
                         Letter {
                             id: l.id,
                             dossier: notice
@@ -84,7 +76,9 @@ fn draw(s: &crate::api::State, v: &Viewer, said: Option<String>) -> Result<Scree
                                 .as_ref()
                                 .and_then(|n| motcua::notice::Kind::parse(&n.kind))
                                 .map(|k| motcua::messages::labels::notice_kind(k).to_string())
-                                .unwrap_or_else(|| "Chưa soạn được thông báo".into()),
+                                .unwrap_or_else(|| {
+                                    motcua::messages::labels::NOTICE_UNWORDED.into()
+                                }),
                             tries: l.tries,
                             at: l
                                 .at
@@ -132,7 +126,7 @@ async fn replay(
     let said = match crate::notify::replay(&s.engine, &notices, channel, id).await? {
         None => return Err(not_found().into()),
         Some(Ok(())) => return see_other("/thong-bao"),
-        Some(Err(e)) => format!("Gửi lại chưa được: {e}"),
+        Some(Err(e)) => motcua::messages::requests::notice_not_resent(&e),
     };
     let state = s.clone();
     let screen = blocking(move || draw(&state, &v, Some(said))).await??;
