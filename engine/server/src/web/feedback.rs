@@ -11,9 +11,9 @@ use motcua::dossier::Dossier;
 use motcua::dossier::transition::leads;
 use motcua::procedure::Procedure;
 
-use super::{Screen, Viewer, fmt, see_other};
+use super::{Screen, Viewer, fmt};
 use crate::access;
-use crate::api::{Shared, blocking};
+use crate::api::Shared;
 use crate::auth::Principal;
 use crate::problem::Problem;
 
@@ -112,11 +112,12 @@ pub async fn answer(
     let posted = v.posted(&s, &headers, &body)?;
     let number = crate::api::feedback::feedback_number(&number)?;
     let text = posted.get("text").unwrap_or_default().to_string();
-    let state = s.clone();
-    let c = code.clone();
-    blocking(move || crate::api::feedback::answer_blocking(&state, &v.caller, &c, number, text))
-        .await??;
-    see_other(&format!("/ho-so/{}", super::urlencode(&code)))
+    // An empty or overlong answer shows the dossier's page again with why, as other posts do.
+    let to = format!("/ho-so/{}", super::urlencode(&code));
+    super::dossier::settle(&s, v, code, to, move |state, caller, code| {
+        crate::api::feedback::answer_blocking(state, caller, code, number, text).map(|_| ())
+    })
+    .await
 }
 
 /// Unanswered feedback for the leader's screen.
