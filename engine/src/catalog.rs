@@ -15,8 +15,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use crate::dossier::definition::Definition;
-use crate::dossier::form::Form;
-use crate::dossier::guard::Guard;
 use motcua_core::plugin::{Runner, Step};
 
 /// A procedure version ready to run: its pure [`Definition`] and its pinned plugins, loaded by
@@ -117,15 +115,6 @@ impl Compiled {
         let procedure = loaded
             .procedure
             .ok_or_else(|| invalid("the file did not load".into()))?;
-        let form = Form::compile(&procedure.form).map_err(|e| invalid(e.to_string()))?;
-        let mut guards = HashMap::new();
-        for action in &procedure.actions {
-            if let Some(g) = &action.guard {
-                let compiled =
-                    Guard::compile(&g.expr, &g.label).map_err(|e| invalid(e.to_string()))?;
-                guards.insert(action.id.clone(), compiled);
-            }
-        }
         let mut plugin_blobs = Vec::with_capacity(procedure.plugins.len());
         let mut plugins = HashMap::new();
         for r in &procedure.plugins {
@@ -145,15 +134,10 @@ impl Compiled {
             }
             plugin_blobs.push((r.sha256.clone(), Arc::new(bytes)));
         }
+        let definition = Definition::compile(procedure, loaded.content_hash, source, plugin_blobs)
+            .map_err(|e| invalid(e.to_string()))?;
         Ok(Compiled {
-            definition: Arc::new(Definition {
-                hash: loaded.content_hash,
-                procedure,
-                source,
-                form,
-                guards,
-                plugin_blobs,
-            }),
+            definition: Arc::new(definition),
             plugins,
         })
     }

@@ -16,6 +16,8 @@
 //! exports and slip ([`audit`]); and the on-time report read from a store ([`report`]).
 
 pub use motcua_core::{calendar, clock, search, transition};
+/// Forecasts under load: the discrete-event simulation over the pure transition ([`motcua_simulate`]).
+pub use motcua_simulate as simulate;
 pub use motcua_store as store;
 
 /// Plugin steps: the core's [`plugin::Runner`] seam, its outputs and uses

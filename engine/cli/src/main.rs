@@ -20,6 +20,8 @@ mod cmd_papers;
 mod cmd_procedure;
 mod cmd_report;
 mod cmd_serve;
+mod cmd_simulate;
+mod cmd_simulate_calibrate;
 
 #[derive(Parser)]
 #[command(name = "motcua", version, about = "One-stop-shop procedure engine")]
@@ -73,6 +75,9 @@ enum Command {
     Serve(cmd_serve::ServeArgs),
     /// Print the OpenAPI description of the HTTP API.
     Openapi,
+    /// Forecast a catalogue under a scenario's load (on-time rate, waits, utilisation), compare
+    /// it with a proposed one, or calibrate a scenario from the audit log.
+    Simulate(cmd_simulate::SimulateArgs),
     /// Service reports over a data folder: on-time (Decision 766).
     #[command(subcommand)]
     Report(cmd_report::Command),
@@ -113,6 +118,7 @@ fn main() -> ExitCode {
         Command::Restore(a) => cmd_backup::restore(a),
         Command::Migrate { data, store } => cmd_audit::migrate(&data, store.as_deref()),
         Command::Serve(a) => cmd_serve::serve(a),
+        Command::Simulate(a) => cmd_simulate::run(a),
         Command::Openapi => {
             print!("{}", motcua_server::openapi::json());
             Ok(ExitCode::SUCCESS)

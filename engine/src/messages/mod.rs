@@ -32,6 +32,7 @@ pub mod format;
 pub mod labels;
 pub mod notices;
 pub mod requests;
+pub mod simulate;
 
 /// The construction-permit sample, whose labels the catalogue's tests expect in sentences.
 #[cfg(test)]

@@ -1,0 +1,108 @@
+//! `motcua simulate`: forecast a catalogue under a scenario's load, compare it with a
+//! proposed one, or write a scenario calibrated from a store's audit log.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use motcua::messages::simulate as words;
+use motcua::simulate::{self, Plan, Scenario, plan};
+
+#[derive(clap::Args, Debug)]
+pub struct SimulateArgs {
+    /// The scenario file (schemas/scenario.schema.json).
+    pub scenario: Option<PathBuf>,
+    /// Print the report as JSON (field names in docs/simulate.md) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Also run this proposed catalogue (a folder or a procedure file) on the same scenario
+    /// and random streams, and report the difference.
+    #[arg(long, value_name = "PROCEDURES")]
+    pub compare: Option<PathBuf>,
+    /// Run the first replication into a new sled store in this folder (every step committed
+    /// as the engine would, at its simulated time): a workload of known parameters for
+    /// calibration, training or a demonstration.
+    #[arg(long, value_name = "DIR", conflicts_with = "compare")]
+    pub record: Option<PathBuf>,
+    /// Print the JSON Schema of scenario files.
+    #[arg(long, conflicts_with_all = ["json", "compare", "calibrate"])]
+    pub schema: bool,
+    /// Write a scenario from a store's audit log instead of simulating.
+    #[arg(long, requires = "from", requires = "to")]
+    pub calibrate: bool,
+    /// The store's data folder (sled), for --calibrate.
+    #[arg(long, conflicts_with = "store")]
+    pub data: Option<PathBuf>,
+    /// The PostgreSQL store (postgres://…), for --calibrate.
+    #[arg(long)]
+    pub store: Option<String>,
+    /// The procedures the calibrated scenario runs (written into it as given).
+    #[arg(long, default_value = "procedures")]
+    pub procedures: String,
+    /// First day of the calibration period (YYYY-MM-DD, local).
+    #[arg(long)]
+    pub from: Option<jiff::civil::Date>,
+    /// Last day of the calibration period (inclusive).
+    #[arg(long)]
+    pub to: Option<jiff::civil::Date>,
+}
+
+fn plan_of(
+    scenario: &Scenario,
+    base: &std::path::Path,
+    procedures: Option<&PathBuf>,
+) -> anyhow::Result<Plan> {
+    let files = match procedures {
+        Some(p) if p.is_dir() => {
+            let s = Scenario {
+                procedures: simulate::scenario::Procedures::Folder(p.display().to_string()),
+                ..scenario.clone()
+            };
+            plan::procedure_files(&s, std::path::Path::new(""))
+        }
+        Some(p) => Ok(vec![p.clone()]),
+        None => plan::procedure_files(scenario, base),
+    }
+    .context("cannot list the procedures")?;
+    let definitions = plan::load_catalogue(&files)?;
+    Ok(Plan::new(scenario, definitions)?)
+}
+
+pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
+    if a.schema {
+        print!("{}", simulate::scenario::json_schema_text());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if a.calibrate {
+        return crate::cmd_simulate_calibrate::calibrate(&a);
+    }
+    let Some(path) = &a.scenario else {
+        bail!("name a scenario file (or --schema, or --calibrate)");
+    };
+    let scenario = Scenario::read(path)?;
+    let base = path.parent().map(PathBuf::from).unwrap_or_default();
+    let current = plan_of(&scenario, &base, None)?;
+    match &a.compare {
+        None => {
+            let outcome = match &a.record {
+                Some(dir) => crate::cmd_simulate_calibrate::record(&current, dir)?,
+                None => simulate::simulate(&current),
+            };
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&outcome)?);
+            } else {
+                print!("{}", words::table(&outcome));
+            }
+        }
+        Some(other) => {
+            let proposed = plan_of(&scenario, &base, Some(other))?;
+            let c = simulate::compare(&current, &proposed);
+            if a.json {
+                println!("{}", serde_json::to_string_pretty(&c)?);
+            } else {
+                print!("{}", words::comparison(&c));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

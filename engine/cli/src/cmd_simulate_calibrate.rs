@@ -1,0 +1,126 @@
+//! `motcua simulate --calibrate` (a scenario from a store's audit log) and
+//! `motcua simulate --record` (a store filled by a simulated workload).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use motcua::dossier::Dossier;
+use motcua::simulate::{self, Plan, plan, run};
+use motcua::store::sled::{Options, SledStore};
+use motcua::store::{Committed, Store};
+use motcua::transition::Transition;
+
+use crate::cmd_simulate::SimulateArgs;
+
+/// Entries read from the store at a time.
+const PAGE: usize = 10_000;
+
+pub fn calibrate(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
+    let (Some(from), Some(to)) = (a.from, a.to) else {
+        bail!("--calibrate needs --from and --to");
+    };
+    if to < from {
+        bail!("--to ({to}) is before --from ({from})");
+    }
+    let data = a.data.clone().unwrap_or_else(|| "data".into());
+    let reader = crate::cmd_audit::open_reading(&data, a.store.as_deref())?;
+    let procedures = simulate::scenario::Procedures::Folder(a.procedures.clone());
+    let files = plan::procedure_files(
+        &simulate::Scenario {
+            procedures: procedures.clone(),
+            ..placeholder()
+        },
+        Path::new(""),
+    )
+    .with_context(|| format!("cannot list the procedures in '{}'", a.procedures))?;
+    let definitions = plan::load_catalogue(&files)?;
+    // The log is read a page at a time; only the period's entries and the open steps'
+    // arrivals are kept by the calibration.
+    let mut next = 1;
+    let pages = std::iter::from_fn(|| {
+        let page = reader.audit(next, PAGE).ok()?;
+        let last = page.last()?.seq;
+        next = last + 1;
+        Some(page)
+    });
+    let calendar = motcua::calendar::Calendar::vietnam_default();
+    let c = simulate::calibrate::calibrate(
+        pages.flatten(),
+        &definitions,
+        &calendar,
+        from,
+        to,
+        procedures,
+    );
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        println!(
+            "# Calibrated by `motcua simulate --calibrate` from {} audit entries, {from} to {to}.",
+            c.entries
+        );
+        print!("{}", c.scenario.to_yaml());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A scenario with nothing in it, to name a procedures folder.
+fn placeholder() -> simulate::Scenario {
+    simulate::Scenario {
+        procedures: simulate::scenario::Procedures::Files(vec![]),
+        start: jiff::Timestamp::UNIX_EPOCH,
+        duration: simulate::span::Span::new(1.0, simulate::span::Unit::Days),
+        warmup: None,
+        replications: 1,
+        seed: 0,
+        calendar: Default::default(),
+        discipline: Default::default(),
+        arrivals: vec![],
+        staff: vec![],
+        service: vec![],
+        branching: vec![],
+    }
+}
+
+struct StoreSink<'s>(&'s SledStore);
+
+impl run::Sink for StoreSink<'_> {
+    fn record(&mut self, t: &Transition) -> Result<Vec<Dossier>, String> {
+        match self.0.commit(t.clone()) {
+            Ok(Committed::Applied(ds)) => Ok(ds),
+            Ok(Committed::Replayed(d)) => Ok(vec![*d]),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Runs the plan's first replication into a new sled store in `dir`.
+pub fn record(current: &Plan, dir: &Path) -> anyhow::Result<simulate::Outcome> {
+    if dir.exists() && std::fs::read_dir(dir)?.next().is_some() {
+        bail!(
+            "'{}' is not empty: --record fills a new store",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    // A workload for calibration and training: written in bulk, synced once at the end.
+    let store = SledStore::open(
+        dir,
+        Options {
+            fsync: false,
+            ..Options::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let cal = simulate::calendar_of(current);
+    let measured = run::replicate_into(current, cal.as_ref(), 0, &mut StoreSink(&store))
+        .map_err(|e| anyhow::anyhow!("the store refused a simulated step: {e}"))?;
+    // Dropping the store flushes it (sled writes its log out when the last handle goes).
+    drop(store);
+    let one = Plan {
+        replications: 1,
+        ..current.clone()
+    };
+    Ok(simulate::figures::outcome(&one, &[measured]))
+}

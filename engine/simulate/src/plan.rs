@@ -1,0 +1,793 @@
+//! A scenario checked against its catalogue: every procedure, state, action, role and
+//! department it names exists; probabilities sum to one; each time has the parameters its
+//! distribution needs, in the right kind of time. What the scenario leaves out is said in
+//! [`Plan::assumptions`] rather than guessed silently.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use motcua_core::dossier::Channel;
+use motcua_core::dossier::definition::Definition;
+use motcua_core::procedure::{By, Outcome, Procedure, StateKind};
+use serde::Serialize;
+
+use crate::random::Distribution;
+use crate::scenario::{CalendarChoice, Discipline, DistributionName, Procedures, Scenario, Time};
+use crate::span::Span;
+
+/// Why a scenario does not fit its catalogue; `at` is where in the scenario.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{at}: {message}")]
+    Field { at: String, message: String },
+    #[error("the procedures do not load:\n{0}")]
+    Procedures(String),
+}
+
+fn field(at: impl Into<String>, message: impl Into<String>) -> PlanError {
+    PlanError::Field {
+        at: at.into(),
+        message: message.into(),
+    }
+}
+
+/// Something the scenario did not say, and what the simulation does about it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Assumption {
+    /// No `service` line: the step takes no officer time.
+    NoService {
+        procedure: String,
+        state: String,
+        label: String,
+    },
+    /// No officers listed for the pair: as many as needed, so no one waits.
+    Unstaffed {
+        role: String,
+        department: String,
+        role_name: String,
+        department_name: String,
+    },
+    /// An automatic step: its plugin is not run; the action is drawn from `branching` (or the
+    /// shortest way to a result), at once.
+    PluginNotRun {
+        procedure: String,
+        state: String,
+        label: String,
+    },
+    /// No `response` for an applicant's state: the applicant acts at once.
+    NoResponse {
+        procedure: String,
+        state: String,
+        label: String,
+    },
+}
+
+/// The procedures a scenario names, resolved against the scenario file's folder.
+pub fn procedure_files(scenario: &Scenario, base: &Path) -> std::io::Result<Vec<PathBuf>> {
+    match &scenario.procedures {
+        Procedures::Files(files) => Ok(files.iter().map(|f| base.join(f)).collect()),
+        Procedures::Folder(dir) => {
+            let dir = base.join(dir);
+            if dir.is_file() {
+                return Ok(vec![dir]);
+            }
+            let mut files = vec![];
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                    files.push(path);
+                }
+            }
+            files.sort();
+            Ok(files)
+        }
+    }
+}
+
+/// Loads and checks procedure files as one catalogue (no plugin is inspected or run) and
+/// compiles them for the pure step.
+pub fn load_catalogue(files: &[PathBuf]) -> Result<Vec<Arc<Definition>>, PlanError> {
+    let loaded = motcua_core::procedure::load_and_check_files_with(
+        files,
+        &motcua_core::procedure::NoPlugins,
+    )
+    .map_err(|e| PlanError::Procedures(e.to_string()))?;
+    let mut problems = vec![];
+    let mut out = vec![];
+    for l in loaded {
+        if l.has_errors() {
+            problems.extend(
+                l.diagnostics
+                    .iter()
+                    .filter(|d| d.is_error())
+                    .map(|d| d.to_string()),
+            );
+            continue;
+        }
+        let Some(procedure) = l.procedure else {
+            continue;
+        };
+        let source = std::fs::read_to_string(&l.file).unwrap_or_default();
+        // The plugins' bytes are not run here, but a store the simulation records into
+        // keeps them with the versions it pins, as the engine's would.
+        let dir = l.file.parent().map(Path::to_path_buf).unwrap_or_default();
+        let blobs = procedure
+            .plugins
+            .iter()
+            .filter_map(|r| {
+                let bytes = motcua_core::procedure::read_plugin_file(&dir.join(&r.file)).ok()?;
+                (motcua_core::procedure::content_hash(&bytes) == r.sha256)
+                    .then(|| (r.sha256.clone(), Arc::new(bytes)))
+            })
+            .collect();
+        match Definition::compile(procedure, l.content_hash, source, blobs) {
+            Ok(d) => out.push(Arc::new(d)),
+            Err(e) => problems.push(format!("{}: {e}", l.file.display())),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(PlanError::Procedures(problems.join("\n")));
+    }
+    Ok(out)
+}
+
+/// One procedure's arrivals.
+#[derive(Debug, Clone)]
+pub struct ArrivalPlan {
+    pub procedure: usize,
+    /// Mean arrivals per hour (working hours when `working`).
+    pub per_hour: f64,
+    /// Arrivals come in office hours only (a rate per working day).
+    pub working: bool,
+    /// Rate multipliers by weekday (Monday first) and local hour; `peak` is their largest
+    /// product, the rate thinning starts from.
+    pub weekday: [f64; 7],
+    pub hour: [f64; 24],
+    pub peak: f64,
+    pub channels: Vec<(Channel, f64)>,
+    pub data: serde_json::Value,
+}
+
+/// Officers of one role in one department.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Pool {
+    pub role: String,
+    pub department: String,
+    /// `None`: not listed, as many as needed.
+    pub officers: Option<u32>,
+}
+
+/// A scenario ready to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub start: Timestamp,
+    /// Figures count from here (after the warm-up) …
+    pub counted_from: Timestamp,
+    /// … to here, where the simulated clock stops.
+    pub end: Timestamp,
+    pub replications: u32,
+    pub seed: u64,
+    pub calendar: CalendarChoice,
+    pub discipline: Discipline,
+    pub definitions: Vec<Arc<Definition>>,
+    pub arrivals: Vec<ArrivalPlan>,
+    pub pools: Vec<Pool>,
+    /// By (procedure index, state id).
+    pub service: HashMap<(usize, String), Distribution>,
+    pub branching: HashMap<(usize, String), Vec<(String, f64)>>,
+    pub response: HashMap<(usize, String), Distribution>,
+    /// By (procedure index, state id): the action on the shortest way to a result.
+    pub main_path: HashMap<(usize, String), String>,
+    pub assumptions: Vec<Assumption>,
+    /// Hours in a working day on the chosen calendar.
+    pub working_day_hours: f64,
+}
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+/// More replications than this is a typing mistake: each is a whole run.
+pub const MAX_REPLICATIONS: u32 = 1_000;
+/// Arrivals beyond this many per hour are a typing mistake (and would not fit in memory).
+const MAX_PER_HOUR: f64 = 10_000.0;
+
+fn probability(at: &str, p: f64) -> Result<f64, PlanError> {
+    if !p.is_finite() || !(0.0..=1.0).contains(&p) {
+        return Err(field(
+            at,
+            format!("{p} is not a probability between 0 and 1"),
+        ));
+    }
+    Ok(p)
+}
+
+fn shares_sum_to_one(at: &str, sum: f64) -> Result<(), PlanError> {
+    if (sum - 1.0).abs() > 1e-6 {
+        return Err(field(at, format!("the shares add up to {sum}, not 1")));
+    }
+    Ok(())
+}
+
+/// A time in hours from its parameters; `working` says which kind of time it must be.
+pub fn distribution(
+    at: &str,
+    t: &Time,
+    working: bool,
+    day_hours: f64,
+) -> Result<Distribution, PlanError> {
+    let hours = |name: &str, s: &Option<Span>| -> Result<f64, PlanError> {
+        let s = s.ok_or_else(|| {
+            field(
+                at,
+                format!("a {:?} distribution needs '{name}'", t.distribution).to_lowercase(),
+            )
+        })?;
+        if s.unit.is_working() != working {
+            let want = if working {
+                "working time ('working hours' or 'working days'): it is an officer's time"
+            } else {
+                "elapsed time ('hours', 'days'): the applicant does not keep office hours"
+            };
+            return Err(field(
+                format!("{at}.{name}"),
+                format!("'{s}' must be {want}"),
+            ));
+        }
+        Ok(s.hours(day_hours))
+    };
+    let unused = |names: &[(&str, bool)]| -> Result<(), PlanError> {
+        for (name, given) in names {
+            if *given {
+                return Err(field(
+                    format!("{at}.{name}"),
+                    format!("a {:?} distribution takes no '{name}'", t.distribution).to_lowercase(),
+                ));
+            }
+        }
+        Ok(())
+    };
+    let d = match t.distribution {
+        DistributionName::Exponential => {
+            unused(&[
+                ("median", t.median.is_some()),
+                ("p90", t.p90.is_some()),
+                ("value", t.value.is_some()),
+                ("samples", t.samples.is_some()),
+            ])?;
+            let mean = hours("mean", &t.mean)?;
+            if mean <= 0.0 {
+                return Err(field(format!("{at}.mean"), "the mean must be above zero"));
+            }
+            Distribution::Exponential { mean }
+        }
+        DistributionName::Lognormal => {
+            unused(&[
+                ("mean", t.mean.is_some()),
+                ("value", t.value.is_some()),
+                ("samples", t.samples.is_some()),
+            ])?;
+            let median = hours("median", &t.median)?;
+            let p90 = hours("p90", &t.p90)?;
+            if median <= 0.0 || p90 <= median {
+                return Err(field(
+                    format!("{at}.p90"),
+                    "a lognormal needs 0 < median < p90",
+                ));
+            }
+            Distribution::lognormal(median, p90)
+        }
+        DistributionName::Fixed => {
+            unused(&[
+                ("mean", t.mean.is_some()),
+                ("median", t.median.is_some()),
+                ("p90", t.p90.is_some()),
+                ("samples", t.samples.is_some()),
+            ])?;
+            Distribution::Fixed(hours("value", &t.value)?)
+        }
+        DistributionName::Empirical => {
+            unused(&[
+                ("mean", t.mean.is_some()),
+                ("median", t.median.is_some()),
+                ("p90", t.p90.is_some()),
+                ("value", t.value.is_some()),
+            ])?;
+            let mut samples =
+                t.samples.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
+                    field(at, "an empirical distribution needs 'samples' (hours)")
+                })?;
+            if samples
+                .iter()
+                .any(|s| !s.is_finite() || *s < 0.0 || *s > 24.0 * 3660.0)
+            {
+                return Err(field(
+                    format!("{at}.samples"),
+                    "samples are hours: finite, not negative, at most ten years",
+                ));
+            }
+            samples.sort_by(f64::total_cmp);
+            Distribution::Empirical(samples)
+        }
+    };
+    Ok(d)
+}
+
+/// The states a `state:` line applies to: in the named procedure, or in every procedure
+/// that has the state.
+fn states_named(
+    defs: &[Arc<Definition>],
+    at: &str,
+    procedure: &Option<String>,
+    state: &str,
+) -> Result<Vec<usize>, PlanError> {
+    let found: Vec<usize> = defs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| procedure.as_ref().is_none_or(|p| *p == d.procedure.id))
+        .filter(|(_, d)| d.procedure.state(state).is_some())
+        .map(|(i, _)| i)
+        .collect();
+    if found.is_empty() {
+        let message = match procedure {
+            Some(p) if !defs.iter().any(|d| &d.procedure.id == p) => {
+                format!("no procedure '{p}' in the catalogue")
+            }
+            Some(p) => format!("procedure '{p}' has no state '{state}'"),
+            None => format!("no procedure in the catalogue has a state '{state}'"),
+        };
+        return Err(field(at, message));
+    }
+    Ok(found)
+}
+
+/// For each state, the action on the fewest steps to a `result_issued` end (self-loops, such
+/// as extensions and apologies, never count); ties go to the action declared first.
+fn main_paths(p: &Procedure) -> HashMap<String, String> {
+    let mut dist: HashMap<&str, usize> = HashMap::new();
+    let mut todo = VecDeque::new();
+    for s in &p.states {
+        if s.kind == StateKind::Terminal && s.outcome == Some(Outcome::ResultIssued) {
+            dist.insert(&s.id, 0);
+            todo.push_back(s.id.as_str());
+        }
+    }
+    // A fork reaches its join through its branches: treat fork → branch as a step.
+    while let Some(to) = todo.pop_front() {
+        let here = dist[to];
+        let into = p
+            .actions
+            .iter()
+            .filter(|a| a.to == to && a.from != a.to)
+            .map(|a| a.from.as_str())
+            .chain(
+                p.states
+                    .iter()
+                    .filter(|s| s.kind == StateKind::Fork && s.branches.iter().any(|b| b == to))
+                    .map(|s| s.id.as_str()),
+            );
+        for from in into.collect::<Vec<_>>() {
+            if !dist.contains_key(from) {
+                dist.insert(from, here + 1);
+                todo.push_back(from);
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for s in &p.states {
+        let best = p
+            .actions
+            .iter()
+            .filter(|a| a.from == s.id && a.from != a.to && a.extends.is_none() && !a.apology)
+            .min_by_key(|a| dist.get(a.to.as_str()).copied().unwrap_or(usize::MAX));
+        if let Some(a) = best {
+            out.insert(s.id.clone(), a.id.clone());
+        }
+    }
+    out
+}
+
+impl Plan {
+    /// Checks `scenario` against `definitions` (the catalogue it runs on).
+    pub fn new(scenario: &Scenario, definitions: Vec<Arc<Definition>>) -> Result<Plan, PlanError> {
+        let s = scenario;
+        let day_hours = match s.calendar {
+            CalendarChoice::National => {
+                let cal = motcua_core::calendar::Calendar::vietnam_default();
+                cal.working_day_length().as_secs_f64() / 3600.0
+            }
+            CalendarChoice::Continuous => 24.0,
+        };
+        let elapsed = |at: &str, span: Span| {
+            span.elapsed().ok_or_else(|| {
+                field(
+                    at,
+                    format!("'{span}' must be elapsed time ('days', 'hours'), not working time"),
+                )
+            })
+        };
+        let duration = elapsed("duration", s.duration)?;
+        let warmup = match s.warmup {
+            Some(w) => elapsed("warmup", w)?,
+            None => jiff::SignedDuration::ZERO,
+        };
+        if duration <= warmup {
+            return Err(field(
+                "duration",
+                "the span must be longer than the warm-up",
+            ));
+        }
+        if s.replications == 0 || s.replications > MAX_REPLICATIONS {
+            return Err(field(
+                "replications",
+                format!("between 1 and {MAX_REPLICATIONS}"),
+            ));
+        }
+        let at = |d: jiff::SignedDuration, name: &str| {
+            s.start
+                .checked_add(d)
+                .map_err(|e| field(name, e.to_string()))
+        };
+        let end = at(duration, "duration")?;
+        let counted_from = at(warmup, "warmup")?;
+        let defs = definitions;
+        let index_of = |at: &str, id: &str| {
+            defs.iter()
+                .position(|d| d.procedure.id == id)
+                .ok_or_else(|| field(at, format!("no procedure '{id}' in the catalogue")))
+        };
+        let mut assumptions = vec![];
+
+        if s.arrivals.is_empty() {
+            return Err(field("arrivals", "at least one procedure's arrivals"));
+        }
+        let mut arrivals = vec![];
+        for (i, a) in s.arrivals.iter().enumerate() {
+            let here = format!("arrivals[{i}]");
+            let procedure = index_of(&format!("{here}.procedure"), &a.procedure)?;
+            let (per_hour, working) = match (a.per_working_day, a.per_hour) {
+                (Some(d), None) => (d / day_hours, true),
+                (None, Some(h)) => (h, false),
+                _ => {
+                    return Err(field(
+                        &here,
+                        "give exactly one of 'per_working_day' and 'per_hour'",
+                    ));
+                }
+            };
+            if !per_hour.is_finite() || per_hour <= 0.0 || per_hour > MAX_PER_HOUR {
+                return Err(field(&here, "the rate must be above zero (and sensible)"));
+            }
+            let mut weekday = [1.0; 7];
+            let mut hour = [1.0; 24];
+            if let Some(p) = &a.profile {
+                for (k, v) in &p.weekdays {
+                    let at = format!("{here}.profile.weekdays.{k}");
+                    let i = WEEKDAYS.iter().position(|w| w == k).ok_or_else(|| {
+                        field(&at, "a weekday is one of mon, tue, wed, thu, fri, sat, sun")
+                    })?;
+                    weekday[i] = multiplier(&at, *v)?;
+                }
+                for (k, v) in &p.hours {
+                    let at = format!("{here}.profile.hours.{k}");
+                    let slot = hour
+                        .get_mut(usize::from(*k))
+                        .ok_or_else(|| field(&at, "an hour is 0 to 23"))?;
+                    *slot = multiplier(&at, *v)?;
+                }
+            }
+            let peak = weekday.iter().cloned().fold(0.0, f64::max)
+                * hour.iter().cloned().fold(0.0, f64::max);
+            if peak <= 0.0 {
+                return Err(field(
+                    format!("{here}.profile"),
+                    "the profile leaves no hour open",
+                ));
+            }
+            let mut channels = vec![];
+            for (k, v) in &a.channels {
+                let at = format!("{here}.channels.{k}");
+                let c: Channel = serde_json::from_value(serde_json::Value::String(k.clone()))
+                    .map_err(|_| field(&at, "a channel is desk, online or post"))?;
+                channels.push((c, probability(&at, *v)?));
+            }
+            if channels.is_empty() {
+                channels.push((Channel::Desk, 1.0));
+            }
+            shares_sum_to_one(
+                &format!("{here}.channels"),
+                channels.iter().map(|c| c.1).sum(),
+            )?;
+            let def = &defs[procedure];
+            let data = match &a.data {
+                Some(d) => d.clone(),
+                None => def.procedure.form.get("examples").and_then(|e| e.get(0)).cloned().ok_or_else(|| {
+                    field(
+                        &here,
+                        format!(
+                            "procedure '{}' has no form example: give the form the simulated dossiers carry as 'data'",
+                            def.procedure.id
+                        ),
+                    )
+                })?,
+            };
+            let mut with_defaults = data.clone();
+            def.form.apply_defaults(&mut with_defaults);
+            let errors = def.form.check_on(
+                &with_defaults,
+                jiff::tz::Offset::constant(7).to_datetime(s.start).date(),
+            );
+            if !errors.is_empty() {
+                return Err(field(
+                    format!("{here}.data"),
+                    format!(
+                        "the form is not valid for '{}': {errors:?}",
+                        def.procedure.id
+                    ),
+                ));
+            }
+            arrivals.push(ArrivalPlan {
+                procedure,
+                per_hour,
+                working,
+                weekday,
+                hour,
+                peak,
+                channels,
+                data,
+            });
+        }
+
+        let mut pools: Vec<Pool> = vec![];
+        for (i, st) in s.staff.iter().enumerate() {
+            let here = format!("staff[{i}]");
+            let role_known = defs
+                .iter()
+                .any(|d| d.procedure.roles.iter().any(|r| r.id == st.role));
+            if !role_known {
+                return Err(field(
+                    format!("{here}.role"),
+                    format!("no procedure has a role '{}'", st.role),
+                ));
+            }
+            let dep_known = defs.iter().any(|d| {
+                d.procedure
+                    .departments
+                    .iter()
+                    .any(|r| r.id == st.department)
+            });
+            if !dep_known {
+                return Err(field(
+                    format!("{here}.department"),
+                    format!("no procedure has a department '{}'", st.department),
+                ));
+            }
+            if st.officers == 0 || st.officers > 100_000 {
+                return Err(field(
+                    format!("{here}.officers"),
+                    "at least one officer (and a sensible number)",
+                ));
+            }
+            if pools
+                .iter()
+                .any(|p| p.role == st.role && p.department == st.department)
+            {
+                return Err(field(&here, "this role and department are listed twice"));
+            }
+            pools.push(Pool {
+                role: st.role.clone(),
+                department: st.department.clone(),
+                officers: Some(st.officers),
+            });
+        }
+
+        let mut service = HashMap::new();
+        for (i, sv) in s.service.iter().enumerate() {
+            let here = format!("service[{i}]");
+            let d = distribution(&here, &sv.time(), true, day_hours)?;
+            for p in states_named(&defs, &format!("{here}.state"), &sv.procedure, &sv.state)? {
+                if service.insert((p, sv.state.clone()), d.clone()).is_some() {
+                    return Err(field(
+                        &here,
+                        format!("state '{}' has two service lines", sv.state),
+                    ));
+                }
+            }
+        }
+
+        let mut branching = HashMap::new();
+        let mut response = HashMap::new();
+        for (i, b) in s.branching.iter().enumerate() {
+            let here = format!("branching[{i}]");
+            for p in states_named(&defs, &format!("{here}.state"), &b.procedure, &b.state)? {
+                let proc_ = &defs[p].procedure;
+                let mut choices = vec![];
+                for (action, share) in &b.actions {
+                    let at = format!("{here}.actions.{action}");
+                    let a = proc_.action(action).ok_or_else(|| {
+                        field(
+                            &at,
+                            format!("procedure '{}' has no action '{action}'", proc_.id),
+                        )
+                    })?;
+                    if a.from != b.state {
+                        return Err(field(
+                            &at,
+                            format!("action '{action}' does not leave state '{}'", b.state),
+                        ));
+                    }
+                    choices.push((action.clone(), probability(&at, *share)?));
+                }
+                if !choices.is_empty() {
+                    shares_sum_to_one(
+                        &format!("{here}.actions"),
+                        choices.iter().map(|c| c.1).sum(),
+                    )?;
+                    if branching.insert((p, b.state.clone()), choices).is_some() {
+                        return Err(field(
+                            &here,
+                            format!("state '{}' has two branching lines", b.state),
+                        ));
+                    }
+                }
+                if let Some(t) = &b.response {
+                    let kind = proc_.state(&b.state).map(|s| s.kind);
+                    if kind != Some(StateKind::Applicant) {
+                        return Err(field(
+                            format!("{here}.response"),
+                            format!("state '{}' does not wait on the applicant", b.state),
+                        ));
+                    }
+                    response.insert(
+                        (p, b.state.clone()),
+                        distribution(&format!("{here}.response"), t, false, day_hours)?,
+                    );
+                }
+            }
+        }
+
+        let mut main_path = HashMap::new();
+        for (i, d) in defs.iter().enumerate() {
+            for (state, action) in main_paths(&d.procedure) {
+                main_path.insert((i, state), action);
+            }
+            for st in &d.procedure.states {
+                let key = (i, st.id.clone());
+                let officers = d
+                    .procedure
+                    .actions
+                    .iter()
+                    .any(|a| a.from == st.id && a.taker() == Some(By::Officer));
+                match st.kind {
+                    StateKind::Task | StateKind::Join
+                        if officers && !service.contains_key(&key) =>
+                    {
+                        assumptions.push(Assumption::NoService {
+                            procedure: d.procedure.id.clone(),
+                            state: st.id.clone(),
+                            label: st.label.clone(),
+                        });
+                    }
+                    StateKind::Automatic => assumptions.push(Assumption::PluginNotRun {
+                        procedure: d.procedure.id.clone(),
+                        state: st.id.clone(),
+                        label: st.label.clone(),
+                    }),
+                    StateKind::Applicant if !response.contains_key(&key) => {
+                        assumptions.push(Assumption::NoResponse {
+                            procedure: d.procedure.id.clone(),
+                            state: st.id.clone(),
+                            label: st.label.clone(),
+                        });
+                    }
+                    _ => {}
+                }
+                // Every pair an officer's step here may need, listed or not.
+                let Some(dep) = &st.department else { continue };
+                for a in d
+                    .procedure
+                    .actions
+                    .iter()
+                    .filter(|a| a.from == st.id && a.taker() == Some(By::Officer))
+                {
+                    if let Some(role) = a.roles.first()
+                        && !a
+                            .roles
+                            .iter()
+                            .any(|r| pools.iter().any(|p| &p.role == r && &p.department == dep))
+                        && !pools
+                            .iter()
+                            .any(|p| &p.role == role && &p.department == dep)
+                    {
+                        pools.push(Pool {
+                            role: role.clone(),
+                            department: dep.clone(),
+                            officers: None,
+                        });
+                        let role_name = d
+                            .procedure
+                            .roles
+                            .iter()
+                            .find(|r| &r.id == role)
+                            .map_or_else(|| role.clone(), |r| r.name.clone());
+                        let department_name = d
+                            .procedure
+                            .departments
+                            .iter()
+                            .find(|x| &x.id == dep)
+                            .map_or_else(|| dep.clone(), |x| x.name.clone());
+                        assumptions.push(Assumption::Unstaffed {
+                            role: role.clone(),
+                            department: dep.clone(),
+                            role_name,
+                            department_name,
+                        });
+                    }
+                }
+            }
+        }
+        assumptions.sort();
+        assumptions.dedup();
+        Ok(Plan {
+            start: s.start,
+            counted_from,
+            end,
+            replications: s.replications,
+            seed: s.seed,
+            calendar: s.calendar,
+            discipline: s.discipline,
+            definitions: defs,
+            arrivals,
+            pools,
+            service,
+            branching,
+            response,
+            main_path,
+            assumptions,
+            working_day_hours: day_hours,
+        })
+    }
+
+    /// A role's name in the catalogue (its id when no procedure names it).
+    pub fn role_name(&self, id: &str) -> String {
+        self.definitions
+            .iter()
+            .find_map(|d| d.procedure.roles.iter().find(|r| r.id == id))
+            .map_or_else(|| id.to_string(), |r| r.name.clone())
+    }
+
+    /// A department's name in the catalogue (its id when no procedure names it).
+    pub fn department_name(&self, id: &str) -> String {
+        self.definitions
+            .iter()
+            .find_map(|d| d.procedure.departments.iter().find(|r| r.id == id))
+            .map_or_else(|| id.to_string(), |r| r.name.clone())
+    }
+
+    /// The pool an officer's action out of `state` is worked by: the first of the action's
+    /// roles that has officers in the state's department.
+    pub fn pool_for(&self, procedure: usize, state: &str, action: &str) -> Option<usize> {
+        let p = &self.definitions[procedure].procedure;
+        let dep = p.state(state)?.department.as_ref()?;
+        let a = p.action(action)?;
+        let listed = a.roles.iter().find_map(|r| {
+            self.pools
+                .iter()
+                .position(|x| &x.role == r && &x.department == dep && x.officers.is_some())
+        });
+        listed.or_else(|| {
+            a.roles.iter().find_map(|r| {
+                self.pools
+                    .iter()
+                    .position(|x| &x.role == r && &x.department == dep)
+            })
+        })
+    }
+}
+
+fn multiplier(at: &str, v: f64) -> Result<f64, PlanError> {
+    if !v.is_finite() || !(0.0..=100.0).contains(&v) {
+        return Err(field(at, "a multiplier is between 0 and 100"));
+    }
+    Ok(v)
+}
