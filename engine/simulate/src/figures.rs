@@ -48,6 +48,15 @@ impl Interval {
         })
     }
 
+    /// [`Interval::of`] for a share, whose interval stays within 0 and 1.
+    pub fn of_share(xs: &[f64]) -> Option<Interval> {
+        Interval::of(xs).map(|i| Interval {
+            mean: i.mean,
+            low: i.low.map(|l| l.max(0.0)),
+            high: i.high.map(|h| h.min(1.0)),
+        })
+    }
+
     /// Whether `x` lies inside the interval (or equals the mean when there is none).
     pub fn contains(&self, x: f64) -> bool {
         match (self.low, self.high) {
@@ -118,6 +127,9 @@ pub struct Figures {
     /// Working days from counting start to resolution, pauses excluded (the report's figure).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing_working_days: Option<Spread>,
+    /// The mean of those working days, with its interval across replications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_mean: Option<Interval>,
     /// Calendar days from receipt to resolution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub processing_days: Option<Spread>,
@@ -133,6 +145,9 @@ pub struct StateFigures {
     pub steps: f64,
     /// Working hours a step waited for an officer.
     pub wait_hours: Spread,
+    /// The mean wait, with its interval across replications.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_mean: Option<Interval>,
     /// Mean working hours of officer time a step took.
     pub service_hours: f64,
     /// The pool its main action is worked by, and that pool's utilisation.
@@ -203,6 +218,11 @@ fn figures(
         .filter(|m| m.ended() > 0)
         .map(|m| (m.early + m.on_time) as f64 / m.ended() as f64)
         .collect();
+    let means: Vec<f64> = reps
+        .iter()
+        .filter(|m| !m.working_days.is_empty())
+        .map(|m| m.working_days.iter().sum::<f64>() / m.working_days.len() as f64)
+        .collect();
     let mut working: Vec<f64> = reps
         .iter()
         .flat_map(|m| m.working_days.iter().copied())
@@ -219,8 +239,9 @@ fn figures(
         early: per_rep(&|m| m.early),
         on_time: per_rep(&|m| m.on_time),
         late: per_rep(&|m| m.late),
-        on_time_rate: Interval::of(&rates),
+        on_time_rate: Interval::of_share(&rates),
         processing_working_days: Spread::of(&mut working),
+        processing_mean: Interval::of(&means),
         processing_days: Spread::of(&mut elapsed),
     }
 }
@@ -268,7 +289,7 @@ pub fn outcome(plan: &Plan, runs: &[Measured]) -> Outcome {
                 .filter(|r| r.window_hours > 0.0)
                 .map(|r| r.pool_busy_hours[p] / (r.window_hours * officers))
                 .collect();
-            Interval::of(&xs)
+            Interval::of_share(&xs)
         })
         .collect();
     let pools = plan
@@ -296,6 +317,11 @@ pub fn outcome(plan: &Plan, runs: &[Measured]) -> Outcome {
         let ms: Vec<_> = runs.iter().filter_map(|r| r.states.get(key)).collect();
         let steps: u64 = ms.iter().map(|m| m.steps).sum();
         let mut waits: Vec<f64> = ms.iter().flat_map(|m| m.waits.iter().copied()).collect();
+        let wait_means: Vec<f64> = ms
+            .iter()
+            .filter(|m| !m.waits.is_empty())
+            .map(|m| m.waits.iter().sum::<f64>() / m.waits.len() as f64)
+            .collect();
         let service: f64 = ms.iter().map(|m| m.service_hours).sum();
         let mut queue = vec![0.0; samples];
         for m in &ms {
@@ -323,6 +349,7 @@ pub fn outcome(plan: &Plan, runs: &[Measured]) -> Outcome {
             label,
             steps: round(steps as f64 / n as f64),
             wait_hours: Spread::of(&mut waits).unwrap_or(zero),
+            wait_mean: Interval::of(&wait_means),
             service_hours: if steps == 0 {
                 0.0
             } else {

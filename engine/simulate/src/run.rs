@@ -42,6 +42,9 @@ pub struct Measured {
     pub stuck: u64,
     /// Transitions computed (all of the run, warm-up included).
     pub transitions: u64,
+    /// Time spent inside the pure transition functions (for the benchmark's share; not part
+    /// of any report, which must not depend on the machine).
+    pub transition_time: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -377,7 +380,10 @@ impl<'a> Run<'a> {
         let defs = &plan.definitions;
         let lookup = |id: &str| defs.iter().find(|d| d.procedure.id == id).cloned();
         let env = Env::new(self.cal, &lookup, self.now);
-        match transition::submit(&def, &sub, &env) {
+        let clock = std::time::Instant::now();
+        let submitted = transition::submit(&def, &sub, &env);
+        self.measured.transition_time += clock.elapsed();
+        match submitted {
             Ok(t) => {
                 if self.now >= plan.counted_from {
                     self.measured.procedures[a.procedure].received += 1;
@@ -826,13 +832,17 @@ impl<'a> Run<'a> {
                 actor: everyone(&def),
                 comment: None,
             };
-            match transition::attach(&def, &sim.d, &req, &env) {
+            let clock = std::time::Instant::now();
+            let attached = transition::attach(&def, &sim.d, &req, &env);
+            self.measured.transition_time += clock.elapsed();
+            match attached {
                 Ok(t) => self.apply(t, None),
                 Err(e) => self.refused(&e),
             }
         }
         let Some(sim) = self.sim(i) else { return };
         let d = &sim.d;
+        let clock = std::time::Instant::now();
         let result = match by {
             By::System => transition::act_as_engine(&def, d, action, Some(NOTE.into()), &env),
             _ => {
@@ -848,6 +858,7 @@ impl<'a> Run<'a> {
                 transition::act(&def, d, &req, &env)
             }
         };
+        self.measured.transition_time += clock.elapsed();
         match result {
             Ok(t) => {
                 self.apply(t, None);
@@ -887,7 +898,10 @@ impl<'a> Run<'a> {
         let defs = &plan.definitions;
         let lookup = |id: &str| defs.iter().find(|d| d.procedure.id == id).cloned();
         let env = Env::new(self.cal, &lookup, self.now);
-        match transition::fire(&def, &sim.d, timer, &env) {
+        let clock = std::time::Instant::now();
+        let fired = transition::fire(&def, &sim.d, timer, &env);
+        self.measured.transition_time += clock.elapsed();
+        match fired {
             Ok(Some(f)) => self.apply(f.transition, None),
             Ok(None) => {}
             Err(e) => self.refused(&e),

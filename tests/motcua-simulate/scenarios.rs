@@ -1,0 +1,210 @@
+//! The simulator as an author uses it: the same seed gives the same report, more officers
+//! never make a queue later, an impossible budget shows as late, a what-if on common random
+//! numbers sees a cut limit, and a scenario that does not fit its catalogue says where.
+
+use crate::{plan_of, simulate};
+
+const PERMIT: &str = "procedures: [../../../procedures/cap-phep-xay-dung-nha-o.yaml]
+start: 2027-01-04T08:00:00+07:00
+duration: 60 days
+warmup: 10 days
+replications: 4
+seed: 7
+arrivals:
+  - procedure: cap-phep-xay-dung-nha-o
+    per_working_day: 3
+    channels: {desk: 0.7, online: 0.3}
+staff:
+  - {role: chuyen-vien-ha-tang, department: ha-tang, officers: 2}
+service:
+  - {state: kiem-tra-quy-hoach, distribution: lognormal, median: 3 working hours, p90: 8 working hours}
+  - {state: kiem-tra-ket-cau, distribution: lognormal, median: 2 working hours, p90: 6 working hours}
+branching:
+  - state: kiem-tra-thanh-phan
+    actions: {du: 0.9, thieu: 0.1}
+  - state: cho-bo-sung
+    actions: {nop-bo-sung: 0.9, rut-ho-so: 0.1}
+    response: {distribution: lognormal, median: 3 days, p90: 10 days}
+  - state: tong-hop
+    actions: {trinh-lanh-dao: 0.8, yeu-cau-bo-sung-tham-dinh: 0.1, gia-han: 0.1}
+  - state: cho-bo-sung-tham-dinh
+    actions: {nop-bo-sung-tham-dinh: 1}
+    response: {distribution: exponential, mean: 4 days}
+";
+
+fn json(text: &str) -> String {
+    serde_json::to_string_pretty(&simulate(text)).expect("the report serialises")
+}
+
+#[test]
+fn the_same_seed_gives_the_same_report_byte_for_byte_and_another_seed_another() {
+    let a = json(PERMIT);
+    assert_eq!(a, json(PERMIT));
+    assert_ne!(a, json(&PERMIT.replace("seed: 7", "seed: 8")));
+    // The permit's real graph ran: parallel branches met, supplements paused the clock,
+    // extensions were granted, dossiers ended. The law refuses an extension asked after the
+    // appointment or beyond the cap, and the report counts those refusals; such a step then
+    // takes its way to a result, so nothing is stuck.
+    let o = simulate(PERMIT);
+    assert!(o.total.ended > 50.0, "{:?}", o.total);
+    for state in [
+        "kiem-tra-quy-hoach",
+        "kiem-tra-ket-cau",
+        "tong-hop",
+        "trinh-ky",
+    ] {
+        assert!(
+            o.states.iter().any(|s| s.state == state && s.steps > 0.0),
+            "no steps in {state}"
+        );
+    }
+    for kind in o.refused.keys() {
+        assert!(kind.starts_with("Extension"), "refused: {:?}", o.refused);
+    }
+    assert_eq!(o.stuck, 0);
+}
+
+fn queue(officers: u32, service: &str) -> String {
+    format!(
+        "procedures: [mmc.yaml]
+start: 2027-01-04T08:00:00+07:00
+duration: 90 days
+warmup: 10 days
+replications: 5
+seed: 3
+arrivals:
+  - procedure: mmc
+    per_working_day: 6
+staff:
+  - {{role: chuyen-vien, department: phong, officers: {officers}}}
+service:
+  - {{state: xu-ly, {service}}}
+"
+    )
+}
+
+#[test]
+fn more_officers_never_lower_the_on_time_rate() {
+    let service = "distribution: exponential, mean: 1.8 working hours";
+    let mut last = -1.0;
+    for officers in 1..=4 {
+        let o = simulate(&queue(officers, service));
+        let rate = o.total.on_time_rate.expect("dossiers ended").mean;
+        assert!(rate >= last, "{officers} officers: {rate} after {last}");
+        last = rate;
+    }
+    // With no one waiting, a step is on time when its own service fits the 3 hours:
+    // 1 − e^(−3/1.8) = 0.811. Four officers for six dossiers a day come close to that.
+    let bound = 1.0 - (-3.0f64 / 1.8).exp();
+    assert!(
+        (last - bound).abs() < 0.05,
+        "four officers: {last}, no queue at all: {bound}"
+    );
+}
+
+#[test]
+fn a_budget_that_cannot_be_met_shows_as_late() {
+    // mmc.yaml gives 3 working hours; the step takes 4.
+    let o = simulate(&queue(3, "distribution: fixed, value: 4 working hours"));
+    let rate = o.total.on_time_rate.expect("dossiers ended");
+    assert_eq!(rate.mean, 0.0);
+    assert!(o.total.late > 0.0);
+    assert_eq!(o.total.late, o.total.ended);
+}
+
+#[test]
+fn a_what_if_on_common_random_numbers_sees_a_shorter_limit() {
+    let dir = tempfile_dir();
+    let current = crate::fixtures().join("mmc.yaml");
+    let text = std::fs::read_to_string(&current).unwrap();
+    let proposed = dir.join("mmc.yaml");
+    std::fs::write(
+        &proposed,
+        text.replace("duration: 3 working hours", "duration: 2 working hours"),
+    )
+    .unwrap();
+    let scenario = queue(2, "distribution: exponential, mean: 1.8 working hours");
+    let a = plan_of(&scenario).unwrap();
+    let defs = motcua_simulate::plan::load_catalogue(&[proposed]).unwrap();
+    let s = motcua_simulate::Scenario::parse(&scenario, &crate::fixtures().join("s.yaml")).unwrap();
+    let b = motcua_simulate::Plan::new(&s, defs).unwrap();
+    let c = motcua_simulate::compare(&a, &b);
+    let d = c.difference[0].on_time_rate.expect("a difference");
+    assert!(
+        d.mean < 0.0,
+        "a shorter limit cannot be more on time: {d:?}"
+    );
+    assert!(d.high.expect("five replications") < 0.0, "{d:?}");
+    // Same arrivals in both: the streams are common.
+    assert_eq!(c.current.total.received, c.proposed.total.received);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("motcua-simulate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_scenario_that_does_not_fit_says_where() {
+    let base = queue(1, "distribution: exponential, mean: 1 working hour");
+    let cases = [
+        (
+            base.replace("seed: 3", "seed: 3\nspeed: 2"),
+            "unknown field `speed`",
+        ),
+        (
+            base.replace("state: xu-ly", "state: tham-dinh"),
+            "service[0].state",
+        ),
+        (
+            base.replace("mean: 1 working hour", "mean: 1 hours"),
+            "must be working time",
+        ),
+        (
+            base.replace("duration: 90 days", "duration: 5 days"),
+            "duration",
+        ),
+        (
+            base.replace("officers: 1", "officers: 0"),
+            "staff[0].officers",
+        ),
+        (
+            base.replace("procedure: mmc\n", "procedure: khong-co\n"),
+            "arrivals[0].procedure",
+        ),
+        (
+            base.replace("per_working_day: 6", "per_working_day: -1"),
+            "arrivals[0]",
+        ),
+        (
+            base.replace(
+                "distribution: exponential, mean: 1 working hour",
+                "distribution: lognormal, median: 2 working hours, p90: 1 working hour",
+            ),
+            "0 < median < p90",
+        ),
+        (
+            format!("{base}branching:\n  - state: xu-ly\n    actions: {{tra: 0.5}}\n"),
+            "add up to 0.5",
+        ),
+        (
+            format!(
+                "{base}branching:\n  - state: xu-ly\n    actions: {{tra: 1}}\n    response: {{distribution: fixed, value: 1 days}}\n"
+            ),
+            "does not wait on the applicant",
+        ),
+        (
+            base.replace("duration: 90 days", "duration: 90 fortnights"),
+            "is not a span",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = plan_of(&text).expect_err(expected);
+        assert!(e.contains(expected), "expected {expected:?} in: {e}");
+    }
+    // A YAML error names its line and column.
+    let e = plan_of("procedures: [mmc.yaml]\nstart: [").expect_err("broken YAML");
+    assert!(e.contains("scenario.yaml:2:"), "{e}");
+}
