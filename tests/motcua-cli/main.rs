@@ -29,6 +29,7 @@ mod server_crash;
 mod server_edge;
 mod server_search;
 mod server_webhooks;
+mod simulate;
 mod spreadsheets;
 mod tracking_book;
 mod vietnamese;

@@ -68,7 +68,7 @@ fn scenario(c: u32, rho: f64) -> String {
     let days = (6_000.0 / (lambda * 24.0)).ceil();
     let warmup = (days / 10.0).ceil();
     format!(
-        "procedures: [mmc.yaml]
+        "procedures: [procedures/mmc.yaml]
 start: 2027-01-04T08:00:00+07:00
 duration: {days} days
 warmup: {warmup} days

@@ -66,7 +66,7 @@ fn the_same_seed_gives_the_same_report_byte_for_byte_and_another_seed_another() 
 
 fn queue(officers: u32, service: &str) -> String {
     format!(
-        "procedures: [mmc.yaml]
+        "procedures: [procedures/mmc.yaml]
 start: 2027-01-04T08:00:00+07:00
 duration: 90 days
 warmup: 10 days
@@ -115,7 +115,7 @@ fn a_budget_that_cannot_be_met_shows_as_late() {
 #[test]
 fn a_what_if_on_common_random_numbers_sees_a_shorter_limit() {
     let dir = tempfile_dir();
-    let current = crate::fixtures().join("mmc.yaml");
+    let current = crate::fixtures().join("procedures/mmc.yaml");
     let text = std::fs::read_to_string(&current).unwrap();
     let proposed = dir.join("mmc.yaml");
     std::fs::write(
@@ -205,6 +205,6 @@ fn a_scenario_that_does_not_fit_says_where() {
         assert!(e.contains(expected), "expected {expected:?} in: {e}");
     }
     // A YAML error names its line and column.
-    let e = plan_of("procedures: [mmc.yaml]\nstart: [").expect_err("broken YAML");
+    let e = plan_of("procedures: [procedures/mmc.yaml]\nstart: [").expect_err("broken YAML");
     assert!(e.contains("scenario.yaml:2:"), "{e}");
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use motcua_simulate::{Plan, Scenario, plan, run};
 
-const SCENARIO: &str = "procedures: [five-steps.yaml]
+const SCENARIO: &str = "procedures: [procedures/five-steps.yaml]
 start: 2027-01-04T08:00:00+07:00
 duration: 365 days
 replications: 1
