@@ -62,6 +62,7 @@ fn config(dir: &Path, code: &str, public: &str, secret: &str) -> PathBuf {
 "path.public_code" = "{public}"
 "query.secret" = "{secret}"
 "path.id" = "cap-phep-xay-dung-nha-o"
+"path.procedure" = "cap-phep-xay-dung-nha-o"
 
 # Deliberate exceptions to "a schema-valid request is accepted", each a rule OpenAPI cannot
 # express. Every other check stays on for these operations.
@@ -125,6 +126,17 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 413, 
 include-operation-id = "change_contact"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 422, 429]
 checks.missing_required_header.expected-statuses = [400, 401, 403, 406, 415, 422, 428]
+
+# A forecast's scenario is checked against the catalogue in force (422, in Vietnamese) and
+# named scenarios are the server's own (404); exactly one of the two is given (400).
+[[operations]]
+include-operation-id = "create_simulation"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 422, 429]
+
+# The waits' period must not end before it starts, nor run past 366 days.
+[[operations]]
+include-operation-id = "procedure_waits"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 429]
 
 [[operations]]
 include-operation-id = "put_procedure"

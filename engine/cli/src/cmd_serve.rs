@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// wording per notice and procedure (docs/notices.md).
     #[arg(long)]
     pub notices: Option<PathBuf>,
+    /// The forecast scenarios the screens and `/v1/simulations` run (schemas/scenario.schema.json),
+    /// each `*.yaml` of the folder by its name; read and checked at start. `--dev` reads
+    /// scenarios/ beside the procedures folder when no folder is given.
+    #[arg(long, value_name = "DIR")]
+    pub scenarios: Option<PathBuf>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -109,6 +114,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(motcua_server::notify::read(path)?),
         None => None,
     };
+    let scenarios = match &args.scenarios {
+        Some(dir) => motcua_server::forecast::read_dir(dir)?,
+        None if args.dev => {
+            let sample = args.engine.procedures.join("../scenarios");
+            if sample.is_dir() {
+                motcua_server::forecast::read_dir(&sample)?
+            } else {
+                Default::default()
+            }
+        }
+        None => Default::default(),
+    };
     let checkpoint_key = match &args.checkpoint_key {
         Some(path) => Some(crate::cmd_audit::read_json(path, "checkpoint key")?),
         None => None,
@@ -147,6 +164,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         public_url: args.public_url.clone(),
         offices,
         notices,
+        scenarios,
     };
     motcua_server::serve(Arc::new(engine), config)?;
     Ok(ExitCode::SUCCESS)

@@ -18,6 +18,7 @@ mod body;
 pub mod cursor;
 pub mod door;
 pub mod feed;
+pub mod forecast;
 pub mod metrics;
 pub mod notify;
 pub mod openapi;
@@ -92,6 +93,8 @@ pub struct Config {
     pub offices: motcua::office::Offices,
     /// Notices to applicants by e-mail and text message (`--notices`).
     pub notices: Option<notify::NoticesFile>,
+    /// The scenarios forecasts run (`--scenarios`), read and checked at start.
+    pub scenarios: forecast::Scenarios,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +130,14 @@ fn router(state: api::Shared) -> Router {
             get(procedures::get).put(procedures::put),
         )
         .route("/v1/procedures/{id}/graph", get(procedures::graph))
+        .route(
+            "/v1/procedures/{procedure}/waits",
+            get(api::simulations::waits),
+        )
+        .route(
+            "/v1/simulations",
+            axum::routing::post(api::simulations::create),
+        )
         .route("/v1/dossiers", get(dossiers::list).post(dossiers::submit))
         .route("/v1/dossiers/{code}", get(dossiers::get))
         .route(
@@ -344,6 +355,7 @@ async fn serve_async(engine: Arc<motcua::Engine>, config: Config) -> Result<(), 
         sign_ins: ratelimit::RateLimit::new(api::SIGN_INS_PER_SECOND, api::SIGN_IN_BURST),
         log_budget: ratelimit::LogBudget::new(api::REFUSAL_LINES_PER_SECOND),
         cursors: cursor::Cursors::new(&status_key),
+        scenarios: config.scenarios.clone(),
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut deliveries = vec![];

@@ -197,6 +197,8 @@ impl Modify for Problems {
         api::notices::list,
         api::notices::replay,
         api::ops::backup,
+        api::simulations::create,
+        api::simulations::waits,
     ),
     // Enums used only as query parameters are not collected from bodies: named here, so
     // every `$ref` the parameters make resolves.
@@ -218,7 +220,8 @@ impl Modify for Problems {
         (name = "citizens", description = "The public status page"),
         (name = "webhooks", description = "Deliveries from the outbox"),
         (name = "notices", description = "Notices to applicants by e-mail and text message"),
-        (name = "operations", description = "Backups")
+        (name = "operations", description = "Backups"),
+        (name = "forecasts", description = "Forecasts of the on-time rate under a scenario's load, and the waits the audit log observed")
     )
 )]
 pub struct Doc;

@@ -199,3 +199,168 @@ pub fn comparison(c: &Comparison) -> String {
     }
     out
 }
+
+// ---- The forecast screens and the HTTP API (`motcua serve`: the author's "Dự báo", the
+// leader's forecast and waits, `/v1/simulations`). Added for the screens; kept at the end.
+
+/// Headings and labels of the forecast screens and their charts.
+pub mod screen {
+    pub const FORECAST: &str = "Dự báo";
+    pub const FORECAST_TITLE: &str = "Dự báo tỷ lệ đúng hạn";
+    pub const WHAT_IF: &str = "Dự báo trước khi áp dụng";
+    pub const WHAT_IF_HINT: &str = "Chạy phiên bản đang dán (đề xuất) và các phiên bản đang có hiệu lực (hiện hành) trên cùng một kịch bản, cùng dòng số ngẫu nhiên; chưa lưu gì.";
+    pub const SCENARIO: &str = "Kịch bản";
+    pub const NO_SCENARIO: &str =
+        "Máy chủ chưa có kịch bản nào có thủ tục này (thư mục --scenarios).";
+    pub const CURRENT: &str = "Hiện hành";
+    pub const PROPOSED: &str = "Đề xuất";
+    pub const DIFFERENCE: &str = "Chênh lệch (đề xuất − hiện hành)";
+    pub const ON_TIME: &str = "Tỷ lệ đúng hạn (khoảng tin cậy 95%)";
+    pub const PROCESSING: &str = "Ngày làm việc giải quyết (TB / trung vị / 95%)";
+    pub const PROCESSING_DIFFERENCE: &str = "Thời gian giải quyết TB";
+    pub const RECEIVED: &str = "Tiếp nhận";
+    pub const ENDED: &str = "Đã giải quyết";
+    pub const PROCEDURE: &str = "Thủ tục";
+    pub const TOTAL: &str = "Tổng cộng";
+    pub const STATE: &str = "Bước";
+    pub const WAIT: &str = "Chờ cán bộ (giờ làm việc TB / 95%)";
+    pub const SERVICE: &str = "Xử lý (giờ)";
+    pub const OFFICERS: &str = "Cán bộ";
+    pub const ENOUGH: &str = "đủ";
+    pub const UTILISATION: &str = "Hiệu suất cán bộ";
+    pub const QUEUE: &str = "Hồ sơ chờ cán bộ theo ngày";
+    pub const QUEUE_AXIS: &str = "Số bước chờ";
+    pub const QUEUE_MEAN: &str = "Hàng chờ TB";
+    pub const ASSUMPTIONS: &str = "Giả định";
+    pub const RUN: &str = "Chạy dự báo";
+    pub const LEADER_FORECAST: &str = "Dự báo và điểm nghẽn";
+    pub const WAITS: &str = "Hồ sơ thực sự chờ ở đâu";
+    pub const WAITS_HINT: &str =
+        "Thời gian chờ trung vị của mỗi bước, tính từ nhật ký của chính hệ thống (giờ làm việc).";
+    pub const FROM: &str = "Từ ngày";
+    pub const TO: &str = "Đến ngày";
+    pub const SHOW: &str = "Xem";
+    pub const MEDIAN_WAIT: &str = "Chờ trung vị";
+    pub const STEPS_DONE: &str = "Số bước đã xong";
+    pub const NO_WAITS: &str = "Chưa có bước nào hoàn thành trong khoảng thời gian này.";
+    /// The colour scale of median waits, lowest first: (fill, words).
+    pub const SCALE: [(&str, &str); 4] = [
+        ("#dcfce7", "dưới 1 giờ làm việc"),
+        ("#fef9c3", "1 đến 4 giờ làm việc"),
+        ("#fed7aa", "4 đến 8 giờ làm việc"),
+        ("#fca5a5", "từ 1 ngày làm việc trở lên"),
+    ];
+    pub const NOT_SEEN: &str = "chưa có số liệu";
+}
+
+/// The fill of a median wait of `hours` working hours on the diagram (`screen::SCALE`).
+pub fn wait_fill(hours: f64) -> &'static str {
+    let i = if hours < 1.0 {
+        0
+    } else if hours < 4.0 {
+        1
+    } else if hours < 8.0 {
+        2
+    } else {
+        3
+    };
+    screen::SCALE[i].0
+}
+
+/// A box's line on the waits diagram: `Chờ trung vị: 3,5 giờ (12 bước)`.
+pub fn median_wait(hours: f64, steps: u64) -> String {
+    format!(
+        "{}: {} giờ ({steps} bước)",
+        screen::MEDIAN_WAIT,
+        decimal(hours, 1)
+    )
+}
+
+/// A share as a percentage with one decimal: `86,5%`.
+pub fn percent(x: f64) -> String {
+    format!("{}%", decimal(x * 100.0, 1))
+}
+
+/// A difference of mean processing times: `−0,85 ngày làm việc (−1,10 đến −0,60)`.
+pub fn days_difference(i: &Option<Interval>) -> String {
+    let signed = |x: f64| {
+        let s = decimal(x, 2);
+        if x > 0.0 { format!("+{s}") } else { s }
+    };
+    match i {
+        None => "—".into(),
+        Some(i) => match (i.low, i.high) {
+            (Some(l), Some(h)) => format!(
+                "{} ngày làm việc ({} đến {})",
+                signed(i.mean),
+                signed(l),
+                signed(h)
+            ),
+            _ => format!("{} ngày làm việc", signed(i.mean)),
+        },
+    }
+}
+
+/// Why the server runs no forecast of a request, for people (the API's `detail`, the screen's
+/// refusal).
+pub mod refusal {
+    use super::decimal;
+
+    /// The scenario text is not YAML of the scenario's shape.
+    pub fn unreadable(line: usize, col: usize) -> String {
+        format!(
+            "Kịch bản không đọc được ở dòng {line}, cột {col}: kiểm tra lại theo lược đồ schemas/scenario.schema.json."
+        )
+    }
+
+    /// The scenario does not fit the catalogue at `at` (a field of the scenario).
+    pub fn field(at: &str) -> String {
+        format!("Kịch bản không khớp với danh mục thủ tục ở mục “{at}”.")
+    }
+
+    /// The proposed procedure has errors.
+    pub fn proposed_invalid(problems: usize) -> String {
+        format!("Phiên bản đề xuất có {problems} lỗi; sửa lỗi (nút “Kiểm tra”) rồi dự báo lại.")
+    }
+
+    /// The procedures a scenario names cannot be compiled.
+    pub const PROCEDURES: &str = "Các thủ tục của kịch bản có lỗi, không chạy được dự báo.";
+
+    pub fn unknown_scenario(name: &str) -> String {
+        format!("Máy chủ không có kịch bản “{name}”.")
+    }
+
+    /// Both or neither of a scenario's name and text were given.
+    pub const ONE_SCENARIO: &str =
+        "Nêu đúng một kịch bản: tên một kịch bản của máy chủ, hoặc nội dung kịch bản.";
+
+    pub fn missing_procedure(id: &str) -> String {
+        format!("Danh mục đang có hiệu lực không có thủ tục “{id}” mà kịch bản cần.")
+    }
+
+    /// The proposed procedure is not one the scenario runs.
+    pub fn not_in_scenario(name: &str) -> String {
+        format!("Kịch bản không có hồ sơ của thủ tục “{name}”: chọn kịch bản có thủ tục này.")
+    }
+
+    /// More work than a screen or a request may ask of the server.
+    pub fn too_big(dossiers: f64, limit: f64) -> String {
+        format!(
+            "Kịch bản quá lớn để chạy trên máy chủ: khoảng {} hồ sơ (số lần chạy × số hồ sơ dự kiến), tối đa {}. Giảm số lần chạy hoặc thời gian mô phỏng, hoặc chạy “motcua simulate” trên máy riêng.",
+            decimal(dossiers.round(), 0),
+            decimal(limit, 0)
+        )
+    }
+
+    /// A period asked for the observed waits that is not one.
+    pub const PERIOD: &str =
+        "Khoảng thời gian không hợp lệ: ngày bắt đầu phải trước ngày kết thúc, tối đa 366 ngày.";
+
+    /// The audit log was read only in part.
+    pub fn cut(entries: u64) -> String {
+        format!(
+            "Chỉ đọc {} mục nhật ký đầu tiên; số liệu có thể thiếu.",
+            decimal(entries as f64, 0)
+        )
+    }
+}

@@ -78,6 +78,7 @@ pub fn serve_with(
         limits: motcua_server::door::Limits::default(),
         public_url: None,
         offices: Default::default(),
+        scenarios: Default::default(),
         notices,
     };
     std::thread::Builder::new()

@@ -25,6 +25,7 @@ pub mod ops;
 pub mod papers;
 pub mod papers_ahead;
 pub mod procedures;
+pub mod simulations;
 pub mod status;
 pub mod views;
 
@@ -74,6 +75,8 @@ pub struct State {
     pub log_budget: crate::ratelimit::LogBudget,
     /// Seals the list cursors handed to callers.
     pub cursors: crate::cursor::Cursors,
+    /// The scenarios forecasts run (`--scenarios`).
+    pub scenarios: crate::forecast::Scenarios,
 }
 
 /// Failed authentications one address may make at once, and how fast they come back.
