@@ -3,19 +3,25 @@
 //! distribution needs, in the right kind of time. What the scenario leaves out is said in
 //! [`Plan::assumptions`] rather than guessed silently.
 
-use std::collections::{HashMap, VecDeque};
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use motcua_core::dossier::Channel;
 use motcua_core::dossier::definition::Definition;
-use motcua_core::procedure::{By, Outcome, Procedure, StateKind};
+use motcua_core::procedure::{By, StateKind};
 use serde::Serialize;
 
 use crate::random::Distribution;
-use crate::scenario::{CalendarChoice, Discipline, DistributionName, Procedures, Scenario, Time};
+
+mod catalogue;
+mod checks;
+
+use crate::scenario::{CalendarChoice, Discipline, Scenario};
 use crate::span::Span;
+pub use catalogue::{load_catalogue, procedure_files};
+pub use checks::distribution;
+use checks::{main_paths, multiplier, probability, shares_sum_to_one, states_named};
 
 /// Why a scenario does not fit its catalogue; `at` is where in the scenario.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -63,75 +69,6 @@ pub enum Assumption {
         state: String,
         label: String,
     },
-}
-
-/// The procedures a scenario names, resolved against the scenario file's folder.
-pub fn procedure_files(scenario: &Scenario, base: &Path) -> std::io::Result<Vec<PathBuf>> {
-    match &scenario.procedures {
-        Procedures::Files(files) => Ok(files.iter().map(|f| base.join(f)).collect()),
-        Procedures::Folder(dir) => {
-            let dir = base.join(dir);
-            if dir.is_file() {
-                return Ok(vec![dir]);
-            }
-            let mut files = vec![];
-            for entry in std::fs::read_dir(&dir)? {
-                let path = entry?.path();
-                if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-                    files.push(path);
-                }
-            }
-            files.sort();
-            Ok(files)
-        }
-    }
-}
-
-/// Loads and checks procedure files as one catalogue (no plugin is inspected or run) and
-/// compiles them for the pure step.
-pub fn load_catalogue(files: &[PathBuf]) -> Result<Vec<Arc<Definition>>, PlanError> {
-    let loaded = motcua_core::procedure::load_and_check_files_with(
-        files,
-        &motcua_core::procedure::NoPlugins,
-    )
-    .map_err(|e| PlanError::Procedures(e.to_string()))?;
-    let mut problems = vec![];
-    let mut out = vec![];
-    for l in loaded {
-        if l.has_errors() {
-            problems.extend(
-                l.diagnostics
-                    .iter()
-                    .filter(|d| d.is_error())
-                    .map(|d| d.to_string()),
-            );
-            continue;
-        }
-        let Some(procedure) = l.procedure else {
-            continue;
-        };
-        let source = std::fs::read_to_string(&l.file).unwrap_or_default();
-        // The plugins' bytes are not run here, but a store the simulation records into
-        // keeps them with the versions it pins, as the engine's would.
-        let dir = l.file.parent().map(Path::to_path_buf).unwrap_or_default();
-        let blobs = procedure
-            .plugins
-            .iter()
-            .filter_map(|r| {
-                let bytes = motcua_core::procedure::read_plugin_file(&dir.join(&r.file)).ok()?;
-                (motcua_core::procedure::content_hash(&bytes) == r.sha256)
-                    .then(|| (r.sha256.clone(), Arc::new(bytes)))
-            })
-            .collect();
-        match Definition::compile(procedure, l.content_hash, source, blobs) {
-            Ok(d) => out.push(Arc::new(d)),
-            Err(e) => problems.push(format!("{}: {e}", l.file.display())),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(PlanError::Procedures(problems.join("\n")));
-    }
-    Ok(out)
 }
 
 /// One procedure's arrivals.
@@ -191,201 +128,6 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 pub const MAX_REPLICATIONS: u32 = 1_000;
 /// Arrivals beyond this many per hour are a typing mistake (and would not fit in memory).
 const MAX_PER_HOUR: f64 = 10_000.0;
-
-fn probability(at: &str, p: f64) -> Result<f64, PlanError> {
-    if !p.is_finite() || !(0.0..=1.0).contains(&p) {
-        return Err(field(
-            at,
-            format!("{p} is not a probability between 0 and 1"),
-        ));
-    }
-    Ok(p)
-}
-
-fn shares_sum_to_one(at: &str, sum: f64) -> Result<(), PlanError> {
-    if (sum - 1.0).abs() > 1e-6 {
-        return Err(field(at, format!("the shares add up to {sum}, not 1")));
-    }
-    Ok(())
-}
-
-/// A time in hours from its parameters; `working` says which kind of time it must be.
-pub fn distribution(
-    at: &str,
-    t: &Time,
-    working: bool,
-    day_hours: f64,
-) -> Result<Distribution, PlanError> {
-    let hours = |name: &str, s: &Option<Span>| -> Result<f64, PlanError> {
-        let s = s.ok_or_else(|| {
-            field(
-                at,
-                format!("a {:?} distribution needs '{name}'", t.distribution).to_lowercase(),
-            )
-        })?;
-        if s.unit.is_working() != working {
-            let want = if working {
-                "working time ('working hours' or 'working days'): it is an officer's time"
-            } else {
-                "elapsed time ('hours', 'days'): the applicant does not keep office hours"
-            };
-            return Err(field(
-                format!("{at}.{name}"),
-                format!("'{s}' must be {want}"),
-            ));
-        }
-        Ok(s.hours(day_hours))
-    };
-    let unused = |names: &[(&str, bool)]| -> Result<(), PlanError> {
-        for (name, given) in names {
-            if *given {
-                return Err(field(
-                    format!("{at}.{name}"),
-                    format!("a {:?} distribution takes no '{name}'", t.distribution).to_lowercase(),
-                ));
-            }
-        }
-        Ok(())
-    };
-    let d = match t.distribution {
-        DistributionName::Exponential => {
-            unused(&[
-                ("median", t.median.is_some()),
-                ("p90", t.p90.is_some()),
-                ("value", t.value.is_some()),
-                ("samples", t.samples.is_some()),
-            ])?;
-            let mean = hours("mean", &t.mean)?;
-            if mean <= 0.0 {
-                return Err(field(format!("{at}.mean"), "the mean must be above zero"));
-            }
-            Distribution::Exponential { mean }
-        }
-        DistributionName::Lognormal => {
-            unused(&[
-                ("mean", t.mean.is_some()),
-                ("value", t.value.is_some()),
-                ("samples", t.samples.is_some()),
-            ])?;
-            let median = hours("median", &t.median)?;
-            let p90 = hours("p90", &t.p90)?;
-            if median <= 0.0 || p90 <= median {
-                return Err(field(
-                    format!("{at}.p90"),
-                    "a lognormal needs 0 < median < p90",
-                ));
-            }
-            Distribution::lognormal(median, p90)
-        }
-        DistributionName::Fixed => {
-            unused(&[
-                ("mean", t.mean.is_some()),
-                ("median", t.median.is_some()),
-                ("p90", t.p90.is_some()),
-                ("samples", t.samples.is_some()),
-            ])?;
-            Distribution::Fixed(hours("value", &t.value)?)
-        }
-        DistributionName::Empirical => {
-            unused(&[
-                ("mean", t.mean.is_some()),
-                ("median", t.median.is_some()),
-                ("p90", t.p90.is_some()),
-                ("value", t.value.is_some()),
-            ])?;
-            let mut samples =
-                t.samples.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
-                    field(at, "an empirical distribution needs 'samples' (hours)")
-                })?;
-            if samples
-                .iter()
-                .any(|s| !s.is_finite() || *s < 0.0 || *s > 24.0 * 3660.0)
-            {
-                return Err(field(
-                    format!("{at}.samples"),
-                    "samples are hours: finite, not negative, at most ten years",
-                ));
-            }
-            samples.sort_by(f64::total_cmp);
-            Distribution::Empirical(samples)
-        }
-    };
-    Ok(d)
-}
-
-/// The states a `state:` line applies to: in the named procedure, or in every procedure
-/// that has the state.
-fn states_named(
-    defs: &[Arc<Definition>],
-    at: &str,
-    procedure: &Option<String>,
-    state: &str,
-) -> Result<Vec<usize>, PlanError> {
-    let found: Vec<usize> = defs
-        .iter()
-        .enumerate()
-        .filter(|(_, d)| procedure.as_ref().is_none_or(|p| *p == d.procedure.id))
-        .filter(|(_, d)| d.procedure.state(state).is_some())
-        .map(|(i, _)| i)
-        .collect();
-    if found.is_empty() {
-        let message = match procedure {
-            Some(p) if !defs.iter().any(|d| &d.procedure.id == p) => {
-                format!("no procedure '{p}' in the catalogue")
-            }
-            Some(p) => format!("procedure '{p}' has no state '{state}'"),
-            None => format!("no procedure in the catalogue has a state '{state}'"),
-        };
-        return Err(field(at, message));
-    }
-    Ok(found)
-}
-
-/// For each state, the action on the fewest steps to a `result_issued` end (self-loops, such
-/// as extensions and apologies, never count); ties go to the action declared first.
-fn main_paths(p: &Procedure) -> HashMap<String, String> {
-    let mut dist: HashMap<&str, usize> = HashMap::new();
-    let mut todo = VecDeque::new();
-    for s in &p.states {
-        if s.kind == StateKind::Terminal && s.outcome == Some(Outcome::ResultIssued) {
-            dist.insert(&s.id, 0);
-            todo.push_back(s.id.as_str());
-        }
-    }
-    // A fork reaches its join through its branches: treat fork → branch as a step.
-    while let Some(to) = todo.pop_front() {
-        let here = dist[to];
-        let into = p
-            .actions
-            .iter()
-            .filter(|a| a.to == to && a.from != a.to)
-            .map(|a| a.from.as_str())
-            .chain(
-                p.states
-                    .iter()
-                    .filter(|s| s.kind == StateKind::Fork && s.branches.iter().any(|b| b == to))
-                    .map(|s| s.id.as_str()),
-            );
-        for from in into.collect::<Vec<_>>() {
-            if !dist.contains_key(from) {
-                dist.insert(from, here + 1);
-                todo.push_back(from);
-            }
-        }
-    }
-    let mut out = HashMap::new();
-    for s in &p.states {
-        let best = p
-            .actions
-            .iter()
-            .filter(|a| a.from == s.id && a.from != a.to && a.extends.is_none() && !a.apology)
-            .min_by_key(|a| dist.get(a.to.as_str()).copied().unwrap_or(usize::MAX));
-        if let Some(a) = best {
-            out.insert(s.id.clone(), a.id.clone());
-        }
-    }
-    out
-}
 
 impl Plan {
     /// Checks `scenario` against `definitions` (the catalogue it runs on).
@@ -783,11 +525,4 @@ impl Plan {
             })
         })
     }
-}
-
-fn multiplier(at: &str, v: f64) -> Result<f64, PlanError> {
-    if !v.is_finite() || !(0.0..=100.0).contains(&v) {
-        return Err(field(at, "a multiplier is between 0 and 100"));
-    }
-    Ok(v)
 }

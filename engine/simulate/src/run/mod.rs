@@ -11,17 +11,20 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use motcua_core::calendar::{Duration, Unit};
 use motcua_core::deadline::{Class, WorkingCalendar};
-use motcua_core::dossier::definition::Definition;
-use motcua_core::dossier::{Actor, Applicant, Dossier};
+use motcua_core::dossier::{Applicant, Dossier};
 use motcua_core::procedure::{By, StateKind};
 use motcua_core::report::{FactState, Facts};
-use motcua_core::transition::{
-    self, ActionRequest, AttachRequest, Env, Submission, Timer, Transition, timers_of,
-};
+use motcua_core::transition::{self, Env, Submission, Timer, Transition, timers_of};
 
 use crate::plan::Plan;
 use crate::random::{Purpose, Stream};
+
+mod officers;
+mod step;
+
 use crate::scenario::Discipline;
+use officers::{PoolRt, Queue, Slab};
+pub(crate) use step::everyone;
 
 /// What one replication measured, in the counted window.
 #[derive(Debug, Clone, Default)]
@@ -107,52 +110,6 @@ struct Sim {
     taken: Vec<(String, Option<u64>)>,
     timers: Vec<Timer>,
     resolved: bool,
-}
-
-/// A vector whose freed slots are reused: works and timers come and go by the million.
-struct Slab<T> {
-    items: Vec<Option<T>>,
-    free: Vec<usize>,
-}
-
-impl<T> Slab<T> {
-    fn new() -> Slab<T> {
-        Slab {
-            items: vec![],
-            free: vec![],
-        }
-    }
-    fn insert(&mut self, t: T) -> usize {
-        match self.free.pop() {
-            Some(i) => {
-                self.items[i] = Some(t);
-                i
-            }
-            None => {
-                self.items.push(Some(t));
-                self.items.len() - 1
-            }
-        }
-    }
-    fn take(&mut self, i: usize) -> Option<T> {
-        let t = self.items.get_mut(i)?.take();
-        if t.is_some() {
-            self.free.push(i);
-        }
-        t
-    }
-}
-
-enum Queue {
-    Fifo(VecDeque<usize>),
-    Due(BinaryHeap<Reverse<(Timestamp, usize)>>),
-}
-
-struct PoolRt {
-    officers: Option<u32>,
-    /// Officers free now, by number (a listed pool only).
-    free: Vec<u32>,
-    queue: Queue,
 }
 
 /// Where a replication's transitions go besides the simulated dossiers: nowhere by default;
@@ -654,243 +611,6 @@ impl<'a> Run<'a> {
         self.plan.main_path.get(&key).cloned()
     }
 
-    fn enqueue(&mut self, w: usize) {
-        let Some(work) = self.works.items[w].as_ref() else {
-            return;
-        };
-        let Some(pi) = work.pool else {
-            self.start(w);
-            return;
-        };
-        let due = work.due.unwrap_or(Timestamp::MAX);
-        match &mut self.pools[pi].queue {
-            Queue::Fifo(q) => q.push_back(w),
-            Queue::Due(q) => q.push(Reverse((due, w))),
-        }
-        self.dispatch(pi);
-    }
-
-    fn dispatch(&mut self, pi: usize) {
-        loop {
-            let pool = &mut self.pools[pi];
-            if pool.officers.is_some() && pool.free.is_empty() {
-                return;
-            }
-            let next = match &mut pool.queue {
-                Queue::Fifo(q) => q.pop_front(),
-                Queue::Due(q) => q.pop().map(|Reverse((_, w))| w),
-            };
-            let Some(w) = next else { return };
-            let officer = if pool.officers.is_some() {
-                pool.free.pop()
-            } else {
-                None
-            };
-            if let Some(work) = self.works.items[w].as_mut() {
-                work.officer = officer;
-            }
-            self.start(w);
-        }
-    }
-
-    /// An officer starts work `w` now: it ends when its hours of working time are done.
-    fn start(&mut self, w: usize) {
-        let Some(work) = self.works.items[w].as_ref() else {
-            return;
-        };
-        let (dossier, hours, enqueued, pool) = (work.dossier, work.hours, work.enqueued, work.pool);
-        let state = work.state.clone();
-        let Some(pi) = self.sim(dossier).map(|s| s.def) else {
-            return;
-        };
-        let key = (pi, state);
-        if let Some(q) = self.queued.get_mut(&key) {
-            *q = q.saturating_sub(1);
-        }
-        let begin = self.cal.next_working_instant(self.now).unwrap_or(self.now);
-        let milli = (hours * 1000.0).round() as u64;
-        let end = if milli == 0 {
-            begin
-        } else {
-            self.cal
-                .add(begin, Duration::new(milli, Unit::WorkingHours))
-                .unwrap_or(self.plan.end)
-        };
-        if self.now >= self.plan.counted_from {
-            let wait = self
-                .cal
-                .elapsed_hours_milli(enqueued, self.now)
-                .unwrap_or(0) as f64
-                / 1000.0;
-            let m = self.measured.states.entry(key).or_default();
-            m.steps += 1;
-            m.waits.push(wait);
-            m.service_hours += hours;
-        }
-        if let Some(p) = pool
-            && self.pools[p].officers.is_some()
-        {
-            let from = self.now.max(self.plan.counted_from);
-            let to = end.min(self.plan.end);
-            if to > from {
-                let busy = self.cal.elapsed_hours_milli(from, to).unwrap_or(0) as f64 / 1000.0;
-                self.measured.pool_busy_hours[p] += busy;
-            }
-        }
-        self.at(end, Ev::Done(w));
-    }
-
-    fn done(&mut self, w: usize) {
-        let Some(work) = self.works.take(w) else {
-            return;
-        };
-        self.take(
-            work.dossier,
-            &work.state,
-            &work.action,
-            By::Officer,
-            work.pool,
-            work.officer,
-        );
-        if let (Some(p), Some(officer)) = (work.pool, work.officer) {
-            self.pools[p].free.push(officer);
-            self.dispatch(p);
-        }
-    }
-
-    /// Takes `action` on dossier `i`'s step in `state`; when the transition refuses it (a
-    /// guard, a step that moved on), the step falls back to its way to a result.
-    #[allow(clippy::too_many_arguments)]
-    fn take(
-        &mut self,
-        i: usize,
-        state: &str,
-        action: &str,
-        by: By,
-        pool: Option<usize>,
-        officer: Option<u32>,
-    ) {
-        let plan = self.plan;
-        let Some(sim) = self.sim(i) else { return };
-        if !sim.d.tokens.iter().any(|t| t.state == state && !t.waiting) {
-            return;
-        }
-        let def = Arc::clone(&plan.definitions[sim.def]);
-        let actor = match by {
-            By::Officer => {
-                let (role, department) = match pool.map(|p| &plan.pools[p]) {
-                    Some(p) => (p.role.clone(), p.department.clone()),
-                    None => {
-                        let a = def.procedure.action(action);
-                        let role = a.and_then(|a| a.roles.first().cloned()).unwrap_or_default();
-                        let st = def.procedure.state(state);
-                        let dep = st.and_then(|s| s.department.clone()).unwrap_or_default();
-                        (role, dep)
-                    }
-                };
-                let id = match officer {
-                    Some(k) => format!("{role}.{department}.{}", k + 1),
-                    None => format!("{role}.{department}"),
-                };
-                Actor {
-                    id,
-                    roles: vec![role],
-                    departments: vec![department],
-                }
-            }
-            By::Applicant => Actor {
-                id: sim.d.applicant.id.clone(),
-                roles: vec![],
-                departments: vec![],
-            },
-            By::System => Actor::system(),
-        };
-        let defs = &plan.definitions;
-        let lookup = |id: &str| defs.iter().find(|d| d.procedure.id == id).cloned();
-        let env = Env::new(self.cal, &lookup, self.now);
-        // Papers the action needs before it (the signed permit before it is returned).
-        let needs: Vec<String> = def
-            .procedure
-            .action(action)
-            .map(|a| a.requires_documents.clone())
-            .unwrap_or_default();
-        for kind in needs {
-            let Some(sim) = self.sim(i) else { return };
-            if sim.d.papers.iter().any(|p| p.kind == kind) {
-                continue;
-            }
-            let req = AttachRequest {
-                dossier: sim.d.code.clone(),
-                kind: kind.clone(),
-                file: motcua_core::dossier::paper::File {
-                    sha256: "0".repeat(64),
-                    size: 1,
-                    media_type: "application/pdf".into(),
-                    name: format!("{kind}.pdf"),
-                    pages: Some(1),
-                },
-                actor: everyone(&def),
-                comment: None,
-            };
-            let clock = std::time::Instant::now();
-            let attached = transition::attach(&def, &sim.d, &req, &env);
-            self.measured.transition_time += clock.elapsed();
-            match attached {
-                Ok(t) => self.apply(t, None),
-                Err(e) => self.refused(&e),
-            }
-        }
-        let Some(sim) = self.sim(i) else { return };
-        let d = &sim.d;
-        let clock = std::time::Instant::now();
-        let result = match by {
-            By::System => transition::act_as_engine(&def, d, action, Some(NOTE.into()), &env),
-            _ => {
-                let req = ActionRequest {
-                    dossier: d.code.clone(),
-                    action: action.to_string(),
-                    actor,
-                    input: inputs_for(&def, action, &env),
-                    comment: Some(NOTE.into()),
-                    seen_version: d.version,
-                    on_behalf: false,
-                };
-                transition::act(&def, d, &req, &env)
-            }
-        };
-        self.measured.transition_time += clock.elapsed();
-        match result {
-            Ok(t) => {
-                self.apply(t, None);
-                // An action that stays (an extension, an apology) leaves the step to be
-                // decided again.
-                let stays = def.procedure.action(action).is_some_and(|a| a.from == a.to);
-                if stays && let Some(sim) = self.dossiers.get_mut(i).and_then(Option::as_mut) {
-                    sim.taken.retain(|k| k.0 != state);
-                    self.pick_up(i);
-                }
-            }
-            Err(e) => {
-                self.refused(&e);
-                let fallback = plan
-                    .main_path
-                    .get(&(self.sim(i).map_or(0, |s| s.def), state.to_string()));
-                match fallback {
-                    Some(f) if f != action => {
-                        let f = f.clone();
-                        let taker = def
-                            .procedure
-                            .action(&f)
-                            .and_then(|a| a.taker())
-                            .unwrap_or(by);
-                        self.take(i, state, &f, taker, pool, officer);
-                    }
-                    _ => self.measured.stuck += 1,
-                }
-            }
-        }
-    }
-
     fn fire(&mut self, i: usize, timer: &Timer) {
         let plan = self.plan;
         let Some(sim) = self.sim(i) else { return };
@@ -919,47 +639,5 @@ impl<'a> Run<'a> {
         if let Ok(next) = self.now.checked_add(jiff::SignedDuration::from_hours(24)) {
             self.at(next, Ev::Sample);
         }
-    }
-}
-
-/// The simulation's own actor for receipts and papers: every role and department of the
-/// procedure (the desk's rights are not what is being measured).
-fn everyone(def: &Definition) -> Actor {
-    let p = &def.procedure;
-    Actor {
-        id: "mo-phong".into(),
-        roles: p.roles.iter().map(|r| r.id.clone()).collect(),
-        departments: p.departments.iter().map(|d| d.id.clone()).collect(),
-    }
-}
-
-/// The inputs a simulated officer gives an action: each required one, of its kind.
-fn inputs_for(def: &Definition, action: &str, env: &Env<'_>) -> serde_json::Value {
-    use motcua_core::procedure::InputKind;
-    let Some(a) = def.procedure.action(action) else {
-        return serde_json::Value::Null;
-    };
-    let mut m = serde_json::Map::new();
-    let today = env.calendar.local_date(env.now);
-    for i in a.inputs.iter().filter(|i| i.required) {
-        let v = match i.kind {
-            InputKind::Text => serde_json::json!(NOTE),
-            InputKind::Number => serde_json::json!(1),
-            InputKind::Boolean => serde_json::json!(true),
-            InputKind::Date => serde_json::json!(today.to_string()),
-            InputKind::Documents => serde_json::json!([]),
-        };
-        m.insert(i.name.clone(), v);
-    }
-    if a.apology {
-        let promised = today
-            .checked_add(jiff::Span::new().days(7))
-            .unwrap_or(today);
-        m.insert("promised".into(), serde_json::json!(promised.to_string()));
-    }
-    if m.is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::Value::Object(m)
     }
 }
