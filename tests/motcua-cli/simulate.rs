@@ -224,6 +224,34 @@ fn a_store_filled_by_a_known_workload_calibrates_back_to_its_parameters() {
     assert_eq!(appraisal["label"], "Thẩm định");
     assert!(appraisal["steps"].as_u64().unwrap() > 500);
 
+    // The same log moved into PostgreSQL calibrates to the same scenario, byte for byte.
+    let file = dir.path().join("recorded.backup");
+    let out = run(&[
+        "backup",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let url = crate::pg::cluster().fresh_database();
+    let out = run(&["restore", "--from", file.to_str().unwrap(), "--store", &url]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let from_pg = json(&[
+        "simulate",
+        "--calibrate",
+        "--json",
+        "--store",
+        &url,
+        "--procedures",
+        "tests/fixtures/simulate/procedures",
+        "--from",
+        "2027-03-06",
+        "--to",
+        "2027-05-09",
+    ]);
+    assert_eq!(from_pg, calibrated);
+
     // The calibrated scenario runs as it is written.
     let written = run(&[
         "simulate",
