@@ -35,6 +35,7 @@ mod tracking_book;
 mod vietnamese;
 mod web_desk_day;
 mod web_diagram;
+mod web_forecast;
 mod web_forms;
 mod web_lists;
 mod web_papers;

@@ -20,6 +20,7 @@ use crate::auth::ADMIN;
 use crate::problem::Problem;
 use motcua::messages::diagnostics;
 use motcua::messages::errors::NoNames;
+use motcua::messages::simulate::screen as w;
 use motcua::procedure::Diagnostic;
 
 pub fn routes() -> Router<Shared> {
@@ -251,6 +252,8 @@ struct Upload {
     lines: Vec<Line>,
     notes: usize,
     checked: bool,
+    /// The server's scenarios, for "Dự báo" (name, its procedures, chosen).
+    scenarios: Vec<(String, String, bool)>,
 }
 
 async fn upload_page(State(s): State<Shared>, v: Viewer) -> Screen {
@@ -262,6 +265,7 @@ async fn upload_page(State(s): State<Shared>, v: Viewer) -> Screen {
         lines: vec![],
         notes: 0,
         checked: false,
+        scenarios: super::forecast::choices(&s, None, ""),
     })))
 }
 
@@ -361,6 +365,7 @@ async fn upload(State(s): State<Shared>, v: Viewer, headers: HeaderMap, body: By
         notes,
         source,
         checked: true,
+        scenarios: super::forecast::choices(&s, None, ""),
     };
     Ok(Html(page_with(status, &shown)))
 }

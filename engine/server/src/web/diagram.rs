@@ -8,7 +8,7 @@
 //! long labels wrap, the dossier's active states are marked, and the SVG gets a `viewBox`
 //! with its natural size times the zoom, so the page scrolls (pans) a legible drawing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
 use layout::core::base::Orientation;
@@ -59,11 +59,28 @@ pub fn zoom(asked: Option<&str>) -> u16 {
 /// The diagram of `p` with the states in `current` marked, `zoom` percent of its natural
 /// size, or why it could not be drawn.
 pub fn svg(p: &Procedure, current: &[String], zoom: u16) -> Result<String, String> {
+    svg_marked(p, current, &BTreeMap::new(), zoom)
+}
+
+/// A state's look on a diagram of observed waits: its fill and a line added under its text.
+pub struct Mark {
+    pub fill: &'static str,
+    pub line: String,
+}
+
+/// [`svg`] with the states in `marks` filled in their mark's colour, its line added to their
+/// box (class `waited`): the leader's diagram of where dossiers really wait.
+pub fn svg_marked(
+    p: &Procedure,
+    current: &[String],
+    marks: &BTreeMap<String, Mark>,
+    zoom: u16,
+) -> Result<String, String> {
     let current: BTreeSet<&str> = current.iter().map(String::as_str).collect();
     // The layout library asserts on graphs it does not expect; an uploaded procedure must
     // not take the request's worker down with it.
     std::panic::catch_unwind(|| {
-        let mut graph = graph(p, &current);
+        let mut graph = graph(p, &current, marks);
         let mut canvas = Canvas::default();
         graph.do_it(false, false, false, &mut canvas);
         canvas.finish(zoom)
@@ -71,13 +88,21 @@ pub fn svg(p: &Procedure, current: &[String], zoom: u16) -> Result<String, Strin
     .map_err(|_| "Không dựng được sơ đồ của quy trình này.".to_string())?
 }
 
-fn graph(p: &Procedure, current: &BTreeSet<&str>) -> VisualGraph {
+fn graph(p: &Procedure, current: &BTreeSet<&str>, marks: &BTreeMap<String, Mark>) -> VisualGraph {
     let dir = Orientation::TopToBottom;
     let mut g = VisualGraph::new(dir);
     let nodes: Vec<_> = p
         .states
         .iter()
-        .map(|s| g.add_node(node(p, s, current.contains(s.id.as_str()), dir)))
+        .map(|s| {
+            g.add_node(node(
+                p,
+                s,
+                current.contains(s.id.as_str()),
+                marks.get(&s.id),
+                dir,
+            ))
+        })
         .collect();
     let index = |id: &str| p.states.iter().position(|s| s.id == id);
     let edge_look = StyleAttr::new(Color::new(0x4b5563ff), 1, None, 0, EDGE_FONT);
@@ -119,8 +144,8 @@ fn graph(p: &Procedure, current: &BTreeSet<&str>) -> VisualGraph {
 
 /// A state's box: its lines wrapped, its kind in its look, and the classes the canvas
 /// writes on it (`current` for the dossier's active states).
-fn node(p: &Procedure, s: &State, current: bool, dir: Orientation) -> Element {
-    let lines: Vec<String> =
+fn node(p: &Procedure, s: &State, current: bool, mark: Option<&Mark>, dir: Orientation) -> Element {
+    let mut lines: Vec<String> =
         motcua::procedure::render::state_lines(p, s, &motcua::messages::format::duration)
             .iter()
             // The kind's sign (⑂ ⑃ ⏸) is missing from common screen fonts; the box's style
@@ -128,6 +153,9 @@ fn node(p: &Procedure, s: &State, current: bool, dir: Orientation) -> Element {
             .map(|l| l.trim_start_matches(['⑂', '⑃', '⏸']).trim_start())
             .flat_map(|l| wrap(l, NODE_WRAP, usize::MAX))
             .collect();
+    if let Some(m) = mark {
+        lines.extend(wrap(&m.line, NODE_WRAP, usize::MAX));
+    }
     let (fill, rounded, kind) = match s.kind {
         StateKind::Task => (0xffffffff, 6, "task"),
         StateKind::Applicant => (0xf3f4f6ff, 0, "applicant"),
@@ -143,6 +171,8 @@ fn node(p: &Procedure, s: &State, current: bool, dir: Orientation) -> Element {
     };
     let (line, fill) = if current {
         (web(CURRENT_STROKE), web(CURRENT_FILL))
+    } else if let Some(m) = mark {
+        (Color::new(0x1f2937ff), web(m.fill))
     } else {
         (Color::new(0x1f2937ff), Color::new(fill))
     };
@@ -155,6 +185,9 @@ fn node(p: &Procedure, s: &State, current: bool, dir: Orientation) -> Element {
     }
     if current {
         classes.push_str(" current");
+    }
+    if mark.is_some() {
+        classes.push_str(" waited");
     }
     Element::create_with_properties(ShapeKind::Box(lines.join("\n")), look, dir, size, classes)
 }

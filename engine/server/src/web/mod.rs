@@ -36,6 +36,8 @@ mod diagram;
 mod dossier;
 mod feedback;
 pub mod fields;
+mod forecast;
+mod forecast_chart;
 pub use motcua::messages::format as fmt;
 mod forms;
 mod inspect;
@@ -69,6 +71,7 @@ pub fn routes() -> Router<Shared> {
         .merge(dossier::routes())
         .merge(inspect::routes())
         .merge(author::routes())
+        .merge(forecast::routes())
         .merge(notices::routes())
         .merge(citizen::routes())
         .merge(forms::routes())

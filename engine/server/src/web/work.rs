@@ -17,6 +17,7 @@ use super::{Html, Nav, Screen, Viewer, page};
 use crate::access;
 use crate::api::{Shared, blocking};
 use crate::problem::Problem;
+use motcua::messages::simulate::screen as w;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
