@@ -15,8 +15,9 @@ pub struct SimulateArgs {
     /// Print the report as JSON (field names in docs/simulate.md) instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Also run this proposed catalogue (a folder or a procedure file) on the same scenario
-    /// and random streams, and report the difference.
+    /// Also run the proposed versions (a folder, or one procedure file), each in place of the
+    /// current version with its id, on the same scenario and random streams, and report the
+    /// difference.
     #[arg(long, value_name = "PROCEDURES")]
     pub compare: Option<PathBuf>,
     /// Run the first replication into a new sled store in this folder (every step committed
@@ -47,25 +48,17 @@ pub struct SimulateArgs {
     pub to: Option<jiff::civil::Date>,
 }
 
-fn plan_of(
-    scenario: &Scenario,
-    base: &std::path::Path,
-    procedures: Option<&PathBuf>,
-) -> anyhow::Result<Plan> {
-    let files = match procedures {
-        Some(p) if p.is_dir() => {
-            let s = Scenario {
-                procedures: simulate::scenario::Procedures::Folder(p.display().to_string()),
-                ..scenario.clone()
-            };
-            plan::procedure_files(&s, std::path::Path::new(""))
-        }
-        Some(p) => Ok(vec![p.clone()]),
-        None => plan::procedure_files(scenario, base),
+/// The procedure files of a folder, or the one file given.
+fn files_in(path: &std::path::Path) -> anyhow::Result<Vec<PathBuf>> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
     }
-    .context("cannot list the procedures")?;
-    let definitions = plan::load_catalogue(&files)?;
-    Ok(Plan::new(scenario, definitions)?)
+    let s = Scenario {
+        procedures: simulate::scenario::Procedures::Folder(path.display().to_string()),
+        ..crate::cmd_simulate_calibrate::placeholder()
+    };
+    plan::procedure_files(&s, std::path::Path::new(""))
+        .with_context(|| format!("cannot list the procedures in '{}'", path.display()))
 }
 
 pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
@@ -81,7 +74,9 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     };
     let scenario = Scenario::read(path)?;
     let base = path.parent().map(PathBuf::from).unwrap_or_default();
-    let current = plan_of(&scenario, &base, None)?;
+    let files = plan::procedure_files(&scenario, &base).context("cannot list the procedures")?;
+    let catalogue = plan::load_catalogue(&files)?;
+    let current = Plan::new(&scenario, catalogue.clone())?;
     match &a.compare {
         None => {
             let outcome = match &a.record {
@@ -95,7 +90,9 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
             }
         }
         Some(other) => {
-            let proposed = plan_of(&scenario, &base, Some(other))?;
+            // The proposed versions take the place of the current ones with their ids.
+            let changed = plan::load_catalogue(&files_in(other)?)?;
+            let proposed = Plan::new(&scenario, plan::with_proposed(&catalogue, changed))?;
             let c = simulate::compare(&current, &proposed);
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&c)?);

@@ -66,7 +66,7 @@ pub fn calibrate(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// A scenario with nothing in it, to name a procedures folder.
-fn placeholder() -> simulate::Scenario {
+pub fn placeholder() -> simulate::Scenario {
     simulate::Scenario {
         procedures: simulate::scenario::Procedures::Files(vec![]),
         start: jiff::Timestamp::UNIX_EPOCH,

@@ -76,3 +76,18 @@ pub fn load_catalogue(files: &[PathBuf]) -> Result<Vec<Arc<Definition>>, PlanErr
     }
     Ok(out)
 }
+
+/// The proposed catalogue: `current` with each version in `proposed` in place of the one
+/// with its id (and any new procedure added), so a what-if names only what changes.
+pub fn with_proposed(
+    current: &[Arc<Definition>],
+    proposed: Vec<Arc<Definition>>,
+) -> Vec<Arc<Definition>> {
+    let mut out: Vec<Arc<Definition>> = current
+        .iter()
+        .filter(|c| !proposed.iter().any(|p| p.procedure.id == c.procedure.id))
+        .cloned()
+        .collect();
+    out.extend(proposed);
+    out
+}

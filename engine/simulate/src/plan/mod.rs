@@ -19,7 +19,7 @@ mod checks;
 
 use crate::scenario::{CalendarChoice, Discipline, Scenario};
 use crate::span::Span;
-pub use catalogue::{load_catalogue, procedure_files};
+pub use catalogue::{load_catalogue, procedure_files, with_proposed};
 pub use checks::distribution;
 use checks::{main_paths, multiplier, probability, shares_sum_to_one, states_named};
 
