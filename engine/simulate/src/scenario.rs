@@ -152,6 +152,11 @@ pub struct Time {
     pub samples: Option<Vec<f64>>,
 }
 
+/// The officer time one step of a state takes: `state` (and `procedure`) with a [`Time`]'s
+/// fields beside them, as authors write it (`- state: x, distribution: fixed, value: …`).
+/// The fields are [`Time`]'s written out again rather than `#[serde(flatten)]`: serde
+/// cannot refuse unknown fields through a flattened struct, and a misspelt `meen` must not
+/// be ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Service {
