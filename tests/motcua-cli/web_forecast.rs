@@ -184,6 +184,11 @@ fn the_api_forecasts_as_the_cli_does_compares_a_proposal_and_refuses_in_vietname
             .as_str()
             .is_some_and(|d| d.contains("Khoảng thời gian"))
     );
+    let r = s.get(
+        &format!("/v1/procedures/{PROCEDURE}/waits?to="),
+        Some(LEADER),
+    );
+    assert_eq!(r.status, 400, "an empty day is no day: {}", r.text());
     let r = s.get("/v1/procedures/khong-co/waits", Some(LEADER));
     assert_eq!(r.status, 404, "{}", r.text());
 }

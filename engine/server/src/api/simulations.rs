@@ -213,7 +213,8 @@ pub struct Waits {
 /// Days of a waits period at most.
 pub const MAX_DAYS: i32 = 366;
 
-/// The period asked for (default: the last 90 local days), or the catalogue's refusal.
+/// The period asked for (default: the last 90 local days), or the catalogue's refusal; an
+/// empty day is not a day.
 pub(crate) fn period(
     s: &super::State,
     from: Option<&str>,
@@ -228,11 +229,11 @@ pub(crate) fn period(
             .map_err(|e| refused(format!("{name} '{v}': {e}")))
     };
     let today = s.engine.calendar().local_date(s.engine.clock().now());
-    let to = match to.filter(|t| !t.is_empty()) {
+    let to = match to {
         Some(t) => day("to", t)?,
         None => today,
     };
-    let from = match from.filter(|f| !f.is_empty()) {
+    let from = match from {
         Some(f) => day("from", f)?,
         None => to
             .checked_sub(jiff::Span::new().days(89))

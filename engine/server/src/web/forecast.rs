@@ -457,7 +457,11 @@ async fn leader_waits(State(s): State<Shared>, v: Viewer, Query(q): Query<WaitsP
         svg: String::new(),
         scale: w::SCALE.to_vec(),
     };
-    let (from, to) = match api::period(&s, q.tu.as_deref(), q.den.as_deref()) {
+    let (from, to) = match api::period(
+        &s,
+        q.tu.as_deref().filter(|x| !x.is_empty()),
+        q.den.as_deref().filter(|x| !x.is_empty()),
+    ) {
         Ok(p) => p,
         Err(p) => {
             shown_page.error = p.detail;
