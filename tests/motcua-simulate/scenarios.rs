@@ -208,3 +208,44 @@ fn a_scenario_that_does_not_fit_says_where() {
     let e = plan_of("procedures: [procedures/mmc.yaml]\nstart: [").expect_err("broken YAML");
     assert!(e.contains("scenario.yaml:2:"), "{e}");
 }
+
+#[test]
+fn earliest_due_serves_the_tight_limit_first() {
+    // Two procedures share one officer: one due in 3 working hours, one in 3 working days.
+    let scenario = |discipline: &str| {
+        format!(
+            "procedures: [procedures/mmc.yaml, procedures/mmc-dai.yaml]
+start: 2027-01-04T08:00:00+07:00
+duration: 60 days
+warmup: 5 days
+replications: 4
+seed: 9
+discipline: {discipline}
+arrivals:
+  - {{procedure: mmc, per_working_day: 3}}
+  - {{procedure: mmc-dai, per_working_day: 3}}
+staff:
+  - {{role: chuyen-vien, department: phong, officers: 1}}
+service:
+  - {{state: xu-ly, distribution: exponential, mean: 1 working hour}}
+"
+        )
+    };
+    let rate = |o: &motcua_simulate::Outcome, id: &str| {
+        let f = o
+            .procedures
+            .iter()
+            .find(|f| f.procedure.as_deref() == Some(id))
+            .unwrap();
+        f.on_time_rate.unwrap().mean
+    };
+    let fifo = simulate(&scenario("fifo"));
+    let due = simulate(&scenario("earliest_due"));
+    assert!(
+        rate(&due, "mmc") > rate(&fifo, "mmc") + 0.05,
+        "tight limit: earliest due {} against first come {}",
+        rate(&due, "mmc"),
+        rate(&fifo, "mmc")
+    );
+    assert!(rate(&due, "mmc-dai") > 0.95, "the long limit is still met");
+}

@@ -514,7 +514,11 @@ impl<'a> Run<'a> {
             .tokens
             .iter()
             .filter(|t| !t.waiting)
-            .map(|t| (t.state.clone(), t.since_version, t.due_at))
+            // Earliest due: the step's own budget, or the appointment for a step without one.
+            .map(|t| {
+                let due = t.due_at.or(Some(sim.d.clock.due_at));
+                (t.state.clone(), t.since_version, due)
+            })
             .collect();
         sim.taken
             .retain(|k| tokens.iter().any(|t| t.0 == k.0 && t.1 == k.1));
