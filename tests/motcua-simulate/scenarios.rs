@@ -249,3 +249,39 @@ service:
     );
     assert!(rate(&due, "mmc-dai") > 0.95, "the long limit is still met");
 }
+
+#[test]
+fn an_unchanged_catalogue_in_another_order_differs_by_nothing() {
+    // Regression: dossiers' streams were keyed by the procedure's place in the catalogue, so
+    // a proposed catalogue listing the same versions in another order drew other numbers.
+    let text = "procedures: [procedures/mmc.yaml, procedures/mmc-dai.yaml]
+start: 2027-01-04T08:00:00+07:00
+duration: 40 days
+warmup: 5 days
+replications: 3
+seed: 4
+arrivals:
+  - {procedure: mmc, per_working_day: 3}
+  - {procedure: mmc-dai, per_working_day: 3}
+staff:
+  - {role: chuyen-vien, department: phong, officers: 1}
+service:
+  - {state: xu-ly, distribution: exponential, mean: 1 working hour}
+";
+    let current = plan_of(text).unwrap();
+    let reversed = plan_of(&text.replace(
+        "[procedures/mmc.yaml, procedures/mmc-dai.yaml]",
+        "[procedures/mmc-dai.yaml, procedures/mmc.yaml]",
+    ))
+    .unwrap();
+    let c = motcua_simulate::compare(&current, &reversed);
+    for d in &c.difference {
+        let rate = d.on_time_rate.expect("dossiers ended");
+        assert_eq!(
+            (rate.mean, rate.low, rate.high),
+            (0.0, Some(0.0), Some(0.0)),
+            "{d:?}"
+        );
+    }
+    assert_eq!(c.current.total, c.proposed.total);
+}

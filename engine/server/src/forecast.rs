@@ -210,16 +210,10 @@ pub fn with_proposed(
             format!("the scenario does not run procedure '{id}'"),
         ));
     }
-    Ok(current
-        .iter()
-        .map(|d| {
-            if &d.procedure.id == id {
-                proposed.clone()
-            } else {
-                d.clone()
-            }
-        })
-        .collect())
+    Ok(motcua::simulate::plan::with_proposed(
+        current,
+        vec![proposed],
+    ))
 }
 
 /// The dossiers a plan simulates, roughly: replications × each procedure's mean arrivals over

@@ -78,16 +78,18 @@ pub fn load_catalogue(files: &[PathBuf]) -> Result<Vec<Arc<Definition>>, PlanErr
 }
 
 /// The proposed catalogue: `current` with each version in `proposed` in place of the one
-/// with its id (and any new procedure added), so a what-if names only what changes.
+/// with its id, in the same position (any new procedure after them), so a what-if names only
+/// what changes.
 pub fn with_proposed(
     current: &[Arc<Definition>],
     proposed: Vec<Arc<Definition>>,
 ) -> Vec<Arc<Definition>> {
-    let mut out: Vec<Arc<Definition>> = current
-        .iter()
-        .filter(|c| !proposed.iter().any(|p| p.procedure.id == c.procedure.id))
-        .cloned()
-        .collect();
-    out.extend(proposed);
+    let mut out: Vec<Arc<Definition>> = current.to_vec();
+    for p in proposed {
+        match out.iter_mut().find(|c| c.procedure.id == p.procedure.id) {
+            Some(slot) => *slot = p,
+            None => out.push(p),
+        }
+    }
     out
 }

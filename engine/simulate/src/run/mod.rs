@@ -211,7 +211,7 @@ impl<'a> Run<'a> {
             arrival_streams: (0..plan.arrivals.len())
                 .map(|i| Stream::new(plan.seed, rep, Purpose::Arrivals, i as u64))
                 .collect(),
-            arrivals_made: vec![0; plan.definitions.len()],
+            arrivals_made: vec![0; plan.arrivals.len()],
             queued: BTreeMap::new(),
             children: 0,
             measured: Measured {
@@ -300,8 +300,8 @@ impl<'a> Run<'a> {
         let plan = self.plan;
         let a = &plan.arrivals[i];
         let def = Arc::clone(&plan.definitions[a.procedure]);
-        let n = self.arrivals_made[a.procedure];
-        self.arrivals_made[a.procedure] += 1;
+        let n = self.arrivals_made[i];
+        self.arrivals_made[i] += 1;
         let channel = if a.channels.len() == 1 {
             a.channels[0].0
         } else {
@@ -312,7 +312,7 @@ impl<'a> Run<'a> {
         let sub = Submission {
             procedure: p.id.clone(),
             applicant: Applicant {
-                id: format!("{:012}", (a.procedure as u64) * 1_000_000_000 + n),
+                id: format!("{:012}", (i as u64) * 1_000_000_000 + n),
                 name: format!("Người nộp {n}"),
                 phone: None,
                 email: None,
@@ -328,11 +328,13 @@ impl<'a> Run<'a> {
             meta: BTreeMap::new(),
             comment: None,
         };
+        // Keyed by the scenario's arrival line, not the catalogue's order, so a proposed
+        // catalogue sees the same dossiers draw the same numbers.
         let stream = Stream::new(
             plan.seed,
             self.rep,
             Purpose::Dossier,
-            ((a.procedure as u64) << 40) | n,
+            ((i as u64) << 40) | n,
         );
         let defs = &plan.definitions;
         let lookup = |id: &str| defs.iter().find(|d| d.procedure.id == id).cloned();
