@@ -68,6 +68,7 @@ pub fn calibrate(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
 /// A scenario with nothing in it, to name a procedures folder.
 pub fn placeholder() -> simulate::Scenario {
     simulate::Scenario {
+        name: None,
         procedures: simulate::scenario::Procedures::Files(vec![]),
         start: jiff::Timestamp::UNIX_EPOCH,
         duration: simulate::span::Span::new(1.0, simulate::span::Unit::Days),

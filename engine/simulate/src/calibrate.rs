@@ -272,6 +272,7 @@ pub fn calibrate(
         .collect();
     let days = (to.since(from).map_or(0, |s| s.get_days()) + 1).max(1) as f64;
     let scenario = Scenario {
+        name: None,
         procedures,
         start: calendar
             .start_of_day(from)

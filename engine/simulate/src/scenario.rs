@@ -16,6 +16,10 @@ use crate::span::Span;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "motcua simulation scenario")]
 pub struct Scenario {
+    /// What people read for the scenario on the screens ("Quý I, ba chuyên viên"); the
+    /// procedures' names when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Procedure files, or one folder of them, relative to the scenario file.
     pub procedures: Procedures,
     /// When the simulated clock starts: an RFC 3339 instant with its offset.

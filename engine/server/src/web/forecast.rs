@@ -193,7 +193,7 @@ fn queue_chart(o: &Outcome) -> String {
     chart::lines(w::QUEUE, w::QUEUE_AXIS, &days, &series)
 }
 
-/// A scenario to pick: (name, its procedures' names, chosen).
+/// A scenario to pick: (its file's name, what people read, chosen).
 type Choice = (String, String, bool);
 
 pub(crate) fn choices(s: &crate::api::State, only: Option<&str>, chosen: &str) -> Vec<Choice> {
@@ -202,11 +202,12 @@ pub(crate) fn choices(s: &crate::api::State, only: Option<&str>, chosen: &str) -
         .iter()
         .filter(|n| only.is_none_or(|id| n.procedures.iter().any(|p| p == id)))
         .map(|n| {
-            (
-                n.name.clone(),
-                n.procedure_names.join(", "),
-                n.name == chosen,
-            )
+            let label = n
+                .scenario
+                .name
+                .clone()
+                .unwrap_or_else(|| n.procedure_names.join(", "));
+            (n.name.clone(), label, n.name == chosen)
         })
         .collect()
 }
@@ -438,9 +439,19 @@ async fn leader_waits(State(s): State<Shared>, v: Viewer, Query(q): Query<WaitsP
         .map(|c| (c.procedure.id.clone(), c.procedure.name.clone()))
         .collect();
     all.sort();
+    // By default the first procedure a scenario forecasts (the one the leader is watching),
+    // else the first by id.
+    let watched = s
+        .scenarios
+        .0
+        .iter()
+        .flat_map(|n| n.procedures.iter())
+        .find(|p| all.iter().any(|x| &x.0 == *p))
+        .cloned();
     let id = q
         .thu_tuc
         .filter(|x| !x.is_empty())
+        .or(watched)
         .or_else(|| all.first().map(|x| x.0.clone()))
         .unwrap_or_default();
     let mut shown_page = LeaderWaits {
