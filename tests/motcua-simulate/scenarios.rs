@@ -285,3 +285,51 @@ service:
     }
     assert_eq!(c.current.total, c.proposed.total);
 }
+
+#[test]
+fn the_issues_example_scenario_is_accepted_as_written() {
+    // The shape issue 30 gave (only the procedures' path differs: it is relative to the file).
+    let text = "procedures: [../../../procedures/cap-phep-xay-dung-nha-o.yaml]
+start: 2027-01-04T08:00:00+07:00
+duration: 120 days
+warmup: 10 days
+replications: 10
+seed: 7
+calendar: national
+arrivals:
+  - procedure: cap-phep-xay-dung-nha-o
+    per_working_day: 12
+staff:
+  - role: chuyen-vien-ha-tang
+    department: ha-tang
+    officers: 3
+service:
+  - state: kiem-tra-quy-hoach
+    distribution: lognormal
+    median: 3 working hours
+    p90: 8 working hours
+branching:
+  - state: tong-hop
+    actions: {trinh-lanh-dao: 0.85, yeu-cau-bo-sung-tham-dinh: 0.15}
+";
+    let o = simulate(text);
+    // Twelve permits a day need about 3.9 hours each of three officers' 24: the queue for
+    // the zoning check grows without end, and the forecast says so.
+    let rate = o.total.on_time_rate.expect("dossiers ended").mean;
+    assert!(rate < 0.5, "an overloaded office is not on time: {rate}");
+    let zoning = o
+        .states
+        .iter()
+        .find(|s| s.state == "kiem-tra-quy-hoach")
+        .unwrap();
+    assert!(zoning.utilisation.unwrap().mean > 0.95);
+    assert!(
+        zoning.queue.last() > zoning.queue.first(),
+        "the queue grows"
+    );
+    // What it did not say is listed, not guessed silently.
+    assert!(o.assumptions.iter().any(|a| matches!(
+        a,
+        motcua_simulate::plan::Assumption::Unstaffed { role, .. } if role == "can-bo-mot-cua"
+    )));
+}
