@@ -110,7 +110,7 @@ fn the_scenario_schema_is_committed_and_bad_scenarios_are_refused_where_they_are
     assert_eq!(out.status.code(), Some(2));
     let e = text(&out.stderr);
     assert!(
-        e.contains("bad.yaml:4:1") && e.contains("unknown field `arivals`"),
+        e.contains("bad.yaml:4:10") && e.contains("unknown field `arivals`"),
         "{e}"
     );
 }

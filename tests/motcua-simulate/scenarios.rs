@@ -206,7 +206,30 @@ fn a_scenario_that_does_not_fit_says_where() {
     }
     // A YAML error names its line and column.
     let e = plan_of("procedures: [procedures/mmc.yaml]\nstart: [").expect_err("broken YAML");
-    assert!(e.contains("scenario.yaml:2:"), "{e}");
+    assert!(e.contains("scenario.yaml:3:1"), "{e}");
+    // A wrong field is named with its path and its own position.
+    let e =
+        plan_of(&base.replace("officers: 1", "officers: many")).expect_err("a word for a number");
+    assert!(
+        e.contains("scenario.yaml:11:54") && e.contains("staff[0].officers"),
+        "{e}"
+    );
+    // Aliases cannot expand into all of memory (a "billion laughs").
+    let mut laughs =
+        String::from("procedures: [procedures/mmc.yaml]\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let prev = if i == 1 {
+            "a".to_string()
+        } else {
+            format!("b{}", i - 1)
+        };
+        laughs.push_str(&format!(
+            "b{i}: &b{i} [{}]\n",
+            vec![format!("*{prev}"); 10].join(", ")
+        ));
+    }
+    let e = plan_of(&laughs).expect_err("nested aliases");
+    assert!(e.contains("100000 nodes"), "{e}");
 }
 
 #[test]
@@ -332,4 +355,47 @@ branching:
         a,
         motcua_simulate::plan::Assumption::Unstaffed { role, .. } if role == "can-bo-mot-cua"
     )));
+}
+
+#[test]
+fn a_loop_that_takes_no_time_ends_and_says_so() {
+    // Regression: every appraisal asks for a supplement, the applicant answers at once and
+    // no step takes time, so the simulated clock never moved and the run never ended.
+    let text = "procedures: [procedures/tham-dinh.yaml]
+start: 2027-03-01T08:00:00+07:00
+duration: 3 days
+replications: 1
+arrivals:
+  - {procedure: tham-dinh, per_working_day: 1}
+branching:
+  - state: tham-dinh
+    actions: {bo-sung: 1}
+";
+    let o = simulate(text);
+    assert!(o.stuck > 0, "the looping dossiers are let go and counted");
+    assert!(o.total.ended == 0.0);
+}
+
+#[test]
+fn extreme_rates_and_budgets_do_not_panic_or_run_away() {
+    let base = queue(1, "distribution: exponential, mean: 1 working hour");
+    // A rate so small the first arrival falls past any calendar: nobody comes.
+    let o = simulate(&base.replace(
+        "per_working_day: 6",
+        "per_working_day: 0.00000000000000000001",
+    ));
+    assert_eq!(o.total.received, 0.0);
+    // A profile that multiplies a busy rate past the bound is refused where it is.
+    let e = plan_of(&base.replace(
+        "per_working_day: 6",
+        "per_working_day: 6000\n    profile: {weekdays: {mon: 100}, hours: {9: 100}}",
+    ))
+    .expect_err("too busy");
+    assert!(e.contains("arrivals[0].profile"), "{e}");
+    // A caller's budget stops each replication and the report says it is partial.
+    let mut plan = plan_of(&base).unwrap();
+    plan.max_transitions = Some(50);
+    let o = motcua_simulate::simulate(&plan);
+    assert!(o.exhausted);
+    assert!(o.total.received < 50.0);
 }

@@ -201,8 +201,12 @@ pub struct Outcome {
     /// Steps the transition refused, by refusal code, over all replications.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub refused: BTreeMap<String, u64>,
-    /// Steps left with no action that could move them, over all replications.
+    /// Steps left with no action that could move them (and dossiers let go after
+    /// `run::MAX_STEPS_PER_DOSSIER` steps, caught in a loop), over all replications.
     pub stuck: u64,
+    /// A replication stopped at the plan's transition budget: the figures are partial.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub exhausted: bool,
 }
 
 fn figures(
@@ -387,6 +391,7 @@ pub fn outcome(plan: &Plan, runs: &[Measured]) -> Outcome {
         assumptions: plan.assumptions.clone(),
         refused,
         stuck: runs.iter().map(|r| r.stuck).sum(),
+        exhausted: runs.iter().any(|r| r.exhausted),
     }
 }
 

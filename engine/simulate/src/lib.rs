@@ -60,10 +60,14 @@ pub fn replications(plan: &Plan) -> Vec<run::Measured> {
             })
             .collect();
         for c in chunks {
-            if let Ok(results) = c.join() {
-                for (i, m) in results {
-                    out[i] = Some(m);
+            match c.join() {
+                Ok(results) => {
+                    for (i, m) in results {
+                        out[i] = Some(m);
+                    }
                 }
+                // A replication that panicked is a defect, not a smaller sample: say so.
+                Err(panic) => std::panic::resume_unwind(panic),
             }
         }
     });

@@ -225,8 +225,9 @@ pub enum ReadError {
     },
 }
 
-/// The largest scenario file read (a calibrated one with many samples stays far below).
-pub const MAX_BYTES: u64 = 8 << 20;
+/// The largest scenario file read: the bounded parser's limit (a calibrated scenario of a
+/// whole catalogue, 101 samples a state, stays far below).
+pub const MAX_BYTES: u64 = motcua_core::procedure::source_map::limits::FILE_BYTES as u64;
 
 impl Scenario {
     /// Reads a scenario file; unknown fields and wrong types are refused with their position.
@@ -245,16 +246,47 @@ impl Scenario {
         Scenario::parse(&text, path)
     }
 
-    /// Parses scenario text; `file` names it in errors.
+    /// Parses scenario text; `file` names it in errors. The YAML goes through the procedure
+    /// loader's bounded parser (at most 1 MiB, 64 levels, 100,000 nodes with aliases
+    /// expanded), so a few anchors and aliases cannot expand into all of memory; then serde
+    /// types it, and the path of a wrong field is turned back into its line and column.
     pub fn parse(text: &str, file: &Path) -> Result<Scenario, ReadError> {
-        serde_yaml::from_str(text).map_err(|e| {
-            let (line, col) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            ReadError::Yaml {
-                file: file.to_path_buf(),
-                line,
-                col,
-                message: e.to_string(),
+        use motcua_core::procedure::source_map;
+        let at = |pos: motcua_core::procedure::diagnostic::Pos, message: String| ReadError::Yaml {
+            file: file.to_path_buf(),
+            line: pos.line as usize,
+            col: pos.col as usize,
+            message,
+        };
+        let parsed = source_map::parse(text).map_err(|e| at(e.pos, e.message))?;
+        if let Some((pointer, pos)) = parsed.duplicate_keys.first() {
+            let key = pointer.rsplit('/').next().unwrap_or_default();
+            return Err(at(
+                *pos,
+                format!("key '{key}' is written twice in this mapping"),
+            ));
+        }
+        let value = parsed.value.unwrap_or(serde_json::Value::Null);
+        serde_path_to_error::deserialize(&value).map_err(|e| {
+            let mut pointer = String::new();
+            for segment in e.path().iter() {
+                use serde_path_to_error::Segment;
+                match segment {
+                    Segment::Seq { index } => pointer.push_str(&format!("/{index}")),
+                    Segment::Map { key } => {
+                        pointer.push('/');
+                        pointer.push_str(&source_map::escape(key));
+                    }
+                    Segment::Enum { .. } | Segment::Unknown => {}
+                }
             }
+            let path = e.path().to_string();
+            let message = if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            };
+            at(parsed.source_map.value(&pointer), message)
         })
     }
 

@@ -80,6 +80,9 @@ pub fn assumption(a: &Assumption) -> String {
         Assumption::PluginNotRun { label, .. } => format!(
             "Bước tự động “{label}” không chạy plugin: kết quả lấy theo tỉ lệ rẽ nhánh (hoặc nhánh ngắn nhất tới kết quả), tức thì."
         ),
+        Assumption::MainPath { label, .. } => format!(
+            "Bước “{label}” có nhiều hướng đi nhưng kịch bản không nêu tỉ lệ rẽ nhánh: mọi hồ sơ đi theo hướng ngắn nhất tới kết quả."
+        ),
         Assumption::NoResponse { label, .. } => format!(
             "Bước chờ công dân “{label}” không có thời gian phản hồi trong kịch bản: coi như công dân phản hồi ngay."
         ),

@@ -63,6 +63,13 @@ pub enum Assumption {
         state: String,
         label: String,
     },
+    /// A state with several ways out and no `branching` line: every dossier takes the
+    /// action on its shortest way to a result.
+    MainPath {
+        procedure: String,
+        state: String,
+        label: String,
+    },
     /// No `response` for an applicant's state: the applicant acts at once.
     NoResponse {
         procedure: String,
@@ -121,6 +128,9 @@ pub struct Plan {
     pub assumptions: Vec<Assumption>,
     /// Hours in a working day on the chosen calendar.
     pub working_day_hours: f64,
+    /// Stop each replication after this many transitions (a server bounds its forecasts
+    /// with it); `None`: run to the end.
+    pub max_transitions: Option<u64>,
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -224,6 +234,16 @@ impl Plan {
                 return Err(field(
                     format!("{here}.profile"),
                     "the profile leaves no hour open",
+                ));
+            }
+            // Candidates are drawn at the peak rate and thinned: the peak is what is bounded.
+            if per_hour * peak > MAX_PER_HOUR {
+                return Err(field(
+                    format!("{here}.profile"),
+                    format!(
+                        "the busiest hour would see {} arrivals, more than {MAX_PER_HOUR}",
+                        per_hour * peak
+                    ),
                 ));
             }
             let mut channels = vec![];
@@ -380,10 +400,13 @@ impl Plan {
                             format!("state '{}' does not wait on the applicant", b.state),
                         ));
                     }
-                    response.insert(
-                        (p, b.state.clone()),
-                        distribution(&format!("{here}.response"), t, false, day_hours)?,
-                    );
+                    let d = distribution(&format!("{here}.response"), t, false, day_hours)?;
+                    if response.insert((p, b.state.clone()), d).is_some() {
+                        return Err(field(
+                            format!("{here}.response"),
+                            format!("state '{}' has two response lines", b.state),
+                        ));
+                    }
                 }
             }
         }
@@ -395,6 +418,23 @@ impl Plan {
             }
             for st in &d.procedure.states {
                 let key = (i, st.id.clone());
+                let ways_out = d
+                    .procedure
+                    .actions
+                    .iter()
+                    .filter(|a| a.from == st.id && a.extends.is_none() && !a.apology)
+                    .count();
+                let unsaid = matches!(
+                    st.kind,
+                    StateKind::Task | StateKind::Join | StateKind::Applicant
+                );
+                if unsaid && ways_out > 1 && !branching.contains_key(&key) {
+                    assumptions.push(Assumption::MainPath {
+                        procedure: d.procedure.id.clone(),
+                        state: st.id.clone(),
+                        label: st.label.clone(),
+                    });
+                }
                 let officers = d
                     .procedure
                     .actions
@@ -487,6 +527,7 @@ impl Plan {
             main_path,
             assumptions,
             working_day_hours: day_hours,
+            max_transitions: None,
         })
     }
 

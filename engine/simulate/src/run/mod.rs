@@ -45,6 +45,8 @@ pub struct Measured {
     pub stuck: u64,
     /// Transitions computed (all of the run, warm-up included).
     pub transitions: u64,
+    /// The run stopped at the plan's transition budget ([`Plan::max_transitions`]).
+    pub exhausted: bool,
     /// Time spent inside the pure transition functions (for the benchmark's share; not part
     /// of any report, which must not depend on the machine).
     pub transition_time: std::time::Duration,
@@ -92,7 +94,13 @@ enum Ev {
 #[derive(Debug, Clone)]
 struct Work {
     dossier: usize,
+    /// The procedure's index in the plan (the queue counts are kept by it).
+    procedure: usize,
     state: String,
+    /// The version the step's token entered in: work for a step since left is dropped.
+    since: Option<u64>,
+    /// Arrival order in the queues (earliest due breaks ties by it).
+    seq: u64,
     action: String,
     pool: Option<usize>,
     /// Which of the pool's officers took it.
@@ -110,7 +118,14 @@ struct Sim {
     taken: Vec<(String, Option<u64>)>,
     timers: Vec<Timer>,
     resolved: bool,
+    /// Transitions this dossier has had: a branch that loops with no time passing would
+    /// otherwise never end.
+    steps: u32,
 }
+
+/// A real dossier has tens of steps; one with this many is caught in a loop the scenario's
+/// branching made, and is let go (counted as stuck).
+pub const MAX_STEPS_PER_DOSSIER: u32 = 10_000;
 
 /// Where a replication's transitions go besides the simulated dossiers: nowhere by default;
 /// a store, to fill it with a workload of known parameters (`motcua simulate --record`).
@@ -239,6 +254,14 @@ impl<'a> Run<'a> {
             if self.failed.is_some() {
                 return;
             }
+            if self
+                .plan
+                .max_transitions
+                .is_some_and(|max| self.measured.transitions >= max)
+            {
+                self.measured.exhausted = true;
+                return;
+            }
             self.now = t;
             match ev {
                 Ev::Arrival(i) => {
@@ -247,7 +270,9 @@ impl<'a> Run<'a> {
                 }
                 Ev::Done(w) => self.done(w),
                 Ev::Applicant { dossier, work } => {
-                    if let Some(w) = self.works.take(work) {
+                    if let Some(w) = self.works.take(work)
+                        && self.live(&w)
+                    {
                         self.take(dossier, &w.state, &w.action, By::Applicant, None, None);
                     }
                 }
@@ -265,6 +290,17 @@ impl<'a> Run<'a> {
         self.dossiers.get(i).and_then(Option::as_ref)
     }
 
+    /// Whether the step a work was made for is still there: its dossier open and its token
+    /// in the state since the same version. A timer's take-over or a sibling branch ending
+    /// the dossier leaves work behind; it is dropped, not done.
+    fn live(&self, w: &Work) -> bool {
+        self.sim(w.dossier).is_some_and(|s| {
+            s.d.tokens
+                .iter()
+                .any(|t| !t.waiting && t.state == w.state && t.since_version == w.since)
+        })
+    }
+
     fn next_arrival(&mut self, i: usize, from: Timestamp) {
         let a = &self.plan.arrivals[i];
         let rate = a.per_hour * a.peak;
@@ -278,8 +314,9 @@ impl<'a> Run<'a> {
                     .add(t, Duration::new(milli, Unit::WorkingHours))
                     .ok()
             } else {
-                t.checked_add(jiff::SignedDuration::from_secs_f64(gap * 3600.0))
+                jiff::SignedDuration::try_from_secs_f64(gap * 3600.0)
                     .ok()
+                    .and_then(|d| t.checked_add(d).ok())
             };
             let Some(next) = next else { return };
             if next > self.plan.end {
@@ -407,6 +444,14 @@ impl<'a> Run<'a> {
             if let Some(&i) = self.by_code.get(&d.code) {
                 if let Some(sim) = self.dossiers[i].as_mut() {
                     sim.d = d;
+                    sim.steps += 1;
+                    if sim.steps > MAX_STEPS_PER_DOSSIER {
+                        let code = sim.d.code.clone();
+                        self.by_code.remove(&code);
+                        self.dossiers[i] = None;
+                        self.measured.stuck += 1;
+                        continue;
+                    }
                     touched.push(i);
                 }
                 continue;
@@ -439,6 +484,7 @@ impl<'a> Run<'a> {
                 taken: vec![],
                 timers: vec![],
                 resolved: false,
+                steps: 0,
             }));
             touched.push(i);
         }
@@ -535,10 +581,10 @@ impl<'a> Run<'a> {
                 continue;
             }
             sim.taken.push(key);
-            fresh.push((state, due));
+            fresh.push((state, since, due));
         }
         let mut automatic = vec![];
-        for (state, due) in fresh {
+        for (state, since, due) in fresh {
             let Some(action) = self.choose(i, pi, &state) else {
                 self.measured.stuck += 1;
                 continue;
@@ -548,11 +594,12 @@ impl<'a> Run<'a> {
                 Some(By::System) => automatic.push((state, action)),
                 Some(By::Applicant) => {
                     let hours = self.draw(i, plan.response.get(&key));
-                    let at = self
-                        .now
-                        .checked_add(jiff::SignedDuration::from_secs_f64(hours * 3600.0))
+                    // A draw too long for the calendar answers after the end.
+                    let at = jiff::SignedDuration::try_from_secs_f64(hours * 3600.0)
+                        .ok()
+                        .and_then(|d| self.now.checked_add(d).ok())
                         .unwrap_or(plan.end);
-                    let w = self.work(i, &state, &action, None, hours, due);
+                    let w = self.work(i, pi, &state, since, &action, None, hours, due);
                     self.at(
                         at,
                         Ev::Applicant {
@@ -564,7 +611,7 @@ impl<'a> Run<'a> {
                 Some(By::Officer) => {
                     let hours = self.draw(i, plan.service.get(&key));
                     let pool = plan.pool_for(pi, &state, &action);
-                    let w = self.work(i, &state, &action, pool, hours, due);
+                    let w = self.work(i, pi, &state, since, &action, pool, hours, due);
                     *self.queued.entry(key).or_default() += 1;
                     self.enqueue(w);
                 }
@@ -583,18 +630,25 @@ impl<'a> Run<'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn work(
         &mut self,
         dossier: usize,
+        procedure: usize,
         state: &str,
+        since: Option<u64>,
         action: &str,
         pool: Option<usize>,
         hours: f64,
         due: Option<Timestamp>,
     ) -> usize {
+        self.seq += 1;
         self.works.insert(Work {
             dossier,
+            procedure,
             state: state.to_string(),
+            since,
+            seq: self.seq,
             action: action.to_string(),
             pool,
             officer: None,

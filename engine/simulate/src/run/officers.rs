@@ -47,7 +47,8 @@ impl<T> Slab<T> {
 
 pub(super) enum Queue {
     Fifo(VecDeque<usize>),
-    Due(BinaryHeap<Reverse<(Timestamp, usize)>>),
+    /// By due instant, then arrival in the queue.
+    Due(BinaryHeap<Reverse<(Timestamp, u64, usize)>>),
 }
 
 pub(super) struct PoolRt {
@@ -66,10 +67,10 @@ impl Run<'_> {
             self.start(w);
             return;
         };
-        let due = work.due.unwrap_or(Timestamp::MAX);
+        let (due, seq) = (work.due.unwrap_or(Timestamp::MAX), work.seq);
         match &mut self.pools[pi].queue {
             Queue::Fifo(q) => q.push_back(w),
-            Queue::Due(q) => q.push(Reverse((due, w))),
+            Queue::Due(q) => q.push(Reverse((due, seq, w))),
         }
         self.dispatch(pi);
     }
@@ -82,9 +83,18 @@ impl Run<'_> {
             }
             let next = match &mut pool.queue {
                 Queue::Fifo(q) => q.pop_front(),
-                Queue::Due(q) => q.pop().map(|Reverse((_, w))| w),
+                Queue::Due(q) => q.pop().map(|Reverse((_, _, w))| w),
             };
             let Some(w) = next else { return };
+            // Work whose step has gone (the dossier ended on a sibling branch, a timer took
+            // the step over) takes no officer.
+            if !self.works.items[w].as_ref().is_some_and(|x| self.live(x)) {
+                if let Some(stale) = self.works.take(w) {
+                    self.unqueue(stale.procedure, &stale.state);
+                }
+                continue;
+            }
+            let pool = &mut self.pools[pi];
             let officer = if pool.officers.is_some() {
                 pool.free.pop()
             } else {
@@ -102,15 +112,9 @@ impl Run<'_> {
         let Some(work) = self.works.items[w].as_ref() else {
             return;
         };
-        let (dossier, hours, enqueued, pool) = (work.dossier, work.hours, work.enqueued, work.pool);
-        let state = work.state.clone();
-        let Some(pi) = self.sim(dossier).map(|s| s.def) else {
-            return;
-        };
-        let key = (pi, state);
-        if let Some(q) = self.queued.get_mut(&key) {
-            *q = q.saturating_sub(1);
-        }
+        let (hours, enqueued, pool) = (work.hours, work.enqueued, work.pool);
+        let key = (work.procedure, work.state.clone());
+        self.unqueue(key.0, &key.1);
         let begin = self.cal.next_working_instant(self.now).unwrap_or(self.now);
         let milli = (hours * 1000.0).round() as u64;
         let end = if milli == 0 {
@@ -144,10 +148,23 @@ impl Run<'_> {
         self.at(end, Ev::Done(w));
     }
 
+    fn unqueue(&mut self, procedure: usize, state: &str) {
+        if let Some(q) = self.queued.get_mut(&(procedure, state.to_string())) {
+            *q = q.saturating_sub(1);
+        }
+    }
+
     pub(super) fn done(&mut self, w: usize) {
         let Some(work) = self.works.take(w) else {
             return;
         };
+        if !self.live(&work) {
+            if let (Some(p), Some(officer)) = (work.pool, work.officer) {
+                self.pools[p].free.push(officer);
+                self.dispatch(p);
+            }
+            return;
+        }
         self.take(
             work.dossier,
             &work.state,

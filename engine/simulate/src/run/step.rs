@@ -115,9 +115,13 @@ impl Run<'_> {
         match result {
             Ok(t) => {
                 self.apply(t, None);
-                // An action that stays (an extension, an apology) leaves the step to be
-                // decided again.
-                let stays = def.procedure.action(action).is_some_and(|a| a.from == a.to);
+                // An action that stays (an extension, an apology: the core keeps the token)
+                // leaves the step to be decided again; any other self-loop re-enters the
+                // state with a new token, which `settle` already gave its work.
+                let stays = def
+                    .procedure
+                    .action(action)
+                    .is_some_and(|a| a.apology || a.extends.is_some());
                 if stays && let Some(sim) = self.dossiers.get_mut(i).and_then(Option::as_mut) {
                     sim.taken.retain(|k| k.0 != state);
                     self.pick_up(i);
