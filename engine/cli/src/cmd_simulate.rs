@@ -31,6 +31,11 @@ pub struct SimulateArgs {
     /// Write a scenario from a store's audit log instead of simulating.
     #[arg(long, requires = "from", requires = "to")]
     pub calibrate: bool,
+    /// The agency's working-day calendar file (as `motcua serve --calendar`): a `national`
+    /// scenario runs on it, and --calibrate counts working time on it. The built-in national
+    /// calendar when absent.
+    #[arg(long, value_name = "FILE")]
+    pub calendar: Option<PathBuf>,
     /// The store's data folder (sled), for --calibrate.
     #[arg(long, conflicts_with = "store")]
     pub data: Option<PathBuf>,
@@ -76,7 +81,9 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     let base = path.parent().map(PathBuf::from).unwrap_or_default();
     let files = plan::procedure_files(&scenario, &base).context("cannot list the procedures")?;
     let catalogue = plan::load_catalogue(&files)?;
-    let current = Plan::new(&scenario, catalogue.clone())?;
+    let national: std::sync::Arc<dyn motcua::deadline::WorkingCalendar> =
+        std::sync::Arc::new(crate::cmd_calendar::load(a.calendar.as_deref())?);
+    let current = Plan::on(&scenario, catalogue.clone(), Some(national.clone()))?;
     match &a.compare {
         None => {
             let outcome = match &a.record {
@@ -92,7 +99,11 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         Some(other) => {
             // The proposed versions take the place of the current ones with their ids.
             let changed = plan::load_catalogue(&files_in(other)?)?;
-            let proposed = Plan::new(&scenario, plan::with_proposed(&catalogue, changed))?;
+            let proposed = Plan::on(
+                &scenario,
+                plan::with_proposed(&catalogue, changed),
+                Some(national),
+            )?;
             let c = simulate::compare(&current, &proposed);
             if a.json {
                 println!("{}", serde_json::to_string_pretty(&c)?);

@@ -38,13 +38,20 @@ pub fn calibrate(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
     // The log is read a page at a time; only the period's entries and the open steps'
     // arrivals are kept by the calibration.
     let mut next = 1;
+    let mut failed = None;
     let pages = std::iter::from_fn(|| {
-        let page = reader.audit(next, PAGE).ok()?;
+        let page = match reader.audit(next, PAGE) {
+            Ok(page) => page,
+            Err(e) => {
+                failed = Some(e);
+                return None;
+            }
+        };
         let last = page.last()?.seq;
         next = last + 1;
         Some(page)
     });
-    let calendar = motcua::calendar::Calendar::vietnam_default();
+    let calendar = crate::cmd_calendar::load(a.calendar.as_deref())?;
     let c = simulate::calibrate::calibrate(
         pages.flatten(),
         &definitions,
@@ -53,6 +60,12 @@ pub fn calibrate(a: &SimulateArgs) -> anyhow::Result<ExitCode> {
         to,
         procedures,
     );
+    // A log that could not be read to its end calibrates nothing: a partial scenario would
+    // look like a quiet period.
+    if let Some(e) = failed {
+        let e = motcua::Error::from(e);
+        bail!("error[{}]: reading the audit log: {e}", e.code());
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&c)?);
     } else {
@@ -105,7 +118,7 @@ pub fn record(current: &Plan, dir: &Path) -> anyhow::Result<simulate::Outcome> {
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    // A workload for calibration and training: written in bulk, synced once at the end.
+    // A workload for calibration and training: written in bulk, not synced step by step.
     let store = SledStore::open(
         dir,
         Options {
@@ -117,7 +130,8 @@ pub fn record(current: &Plan, dir: &Path) -> anyhow::Result<simulate::Outcome> {
     let cal = simulate::calendar_of(current);
     let measured = run::replicate_into(current, cal.as_ref(), 0, &mut StoreSink(&store))
         .map_err(|e| anyhow::anyhow!("the store refused a simulated step: {e}"))?;
-    // Dropping the store flushes it (sled writes its log out when the last handle goes).
+    // Written without a sync per step (a workload, not a store of record); sled writes its
+    // log out when the store is dropped.
     drop(store);
     let one = Plan {
         replications: 1,

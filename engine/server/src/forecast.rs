@@ -14,7 +14,8 @@ use motcua::simulate::{self, Plan, PlanError, Scenario, plan};
 /// Dossiers (replications × expected arrivals) one forecast may simulate on the server; a
 /// larger one is refused with [`refusal::too_big`] and belongs to `motcua simulate`.
 pub const MAX_DOSSIERS: f64 = 200_000.0;
-/// Audit entries the observed waits read at most (the log from its start, a page at a time).
+/// Audit entries the observed waits read at most (from a month before the period, a page at
+/// a time).
 pub const MAX_ENTRIES: u64 = 1_000_000;
 const PAGE: usize = 10_000;
 
@@ -120,7 +121,7 @@ pub struct Refused {
 }
 
 impl Refused {
-    fn said(detail: String, cause: impl Into<String>) -> Refused {
+    pub fn said(detail: String, cause: impl Into<String>) -> Refused {
         Refused {
             detail,
             cause: cause.into(),
@@ -217,18 +218,20 @@ pub fn with_proposed(
 }
 
 /// The dossiers a plan simulates, roughly: replications × each procedure's mean arrivals over
-/// the run (a rate per working day counted on every day, so it errs high).
+/// the run (a rate per working day counted on every day, at the profile's peak: it errs high).
 pub fn dossiers(plan: &Plan) -> f64 {
     let span_hours = (plan.end.as_second() - plan.start.as_second()).max(0) as f64 / 3600.0;
     let days = span_hours / 24.0;
     let per_run: f64 = plan
         .arrivals
         .iter()
+        // At the profile's peak rate everywhere: an arrival profile can only thin it.
         .map(|a| {
+            let rate = a.per_hour * a.peak;
             if a.working {
-                a.per_hour * days * plan.working_day_hours
+                rate * days * plan.working_day_hours
             } else {
-                a.per_hour * span_hours
+                rate * span_hours
             }
         })
         .sum();
@@ -236,8 +239,14 @@ pub fn dossiers(plan: &Plan) -> f64 {
 }
 
 /// A plan of `scenario` on `definitions`, within the server's bound.
-pub fn plan_of(scenario: &Scenario, definitions: Vec<Arc<Definition>>) -> Result<Plan, Refused> {
-    let plan = Plan::new(scenario, definitions).map_err(|e| Refused::of_plan(&e))?;
+/// The engine's own working-day calendar is the one a `national` scenario runs on.
+pub fn plan_of(
+    engine: &motcua::Engine,
+    scenario: &Scenario,
+    definitions: Vec<Arc<Definition>>,
+) -> Result<Plan, Refused> {
+    let national = Some(engine.calendar().clone());
+    let mut plan = Plan::on(scenario, definitions, national).map_err(|e| Refused::of_plan(&e))?;
     let n = dossiers(&plan);
     if n > MAX_DOSSIERS {
         return Err(Refused::said(
@@ -245,8 +254,19 @@ pub fn plan_of(scenario: &Scenario, definitions: Vec<Arc<Definition>>) -> Result
             format!("about {n:.0} dossiers, over the server's {MAX_DOSSIERS}"),
         ));
     }
+    // Work, not only dossiers, is bounded: a branch that loops (a supplement asked again and
+    // again) multiplies the steps of each dossier.
+    let per_replication = MAX_DOSSIERS / f64::from(plan.replications.max(1));
+    plan.max_transitions = Some((per_replication * STEPS_PER_DOSSIER) as u64);
     Ok(plan)
 }
+
+/// Transitions a forecast may take per dossier it may simulate, on average: a real dossier
+/// has a dozen or two.
+const STEPS_PER_DOSSIER: f64 = 40.0;
+
+/// How long a forecast waits for the one running before it is answered "busy".
+const WAIT_FOR_GATE: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// One forecast at a time: each already uses every core (`simulate::replications`).
 pub fn gate() -> &'static tokio::sync::Semaphore {
@@ -258,11 +278,24 @@ pub fn gate() -> &'static tokio::sync::Semaphore {
 pub async fn run<T: Send + 'static>(
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, crate::Problem> {
-    let _permit = gate()
-        .acquire()
-        .await
-        .map_err(|e| crate::Problem::internal(format!("the forecast gate: {e}")))?;
-    crate::api::blocking(f).await
+    let permit = match tokio::time::timeout(WAIT_FOR_GATE, gate().acquire()).await {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(e)) => return Err(crate::Problem::internal(format!("the forecast gate: {e}"))),
+        Err(_) => {
+            return Err(crate::Problem::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                refusal::BUSY,
+            ));
+        }
+    };
+    // The permit goes with the work: a client that gives up does not free the gate while its
+    // forecast still runs on the blocking pool.
+    crate::api::blocking(move || {
+        let _permit = permit;
+        f()
+    })
+    .await
 }
 
 /// What the audit log says of procedure `id`'s states over the local days `from ..= to`.
@@ -274,8 +307,29 @@ pub struct Waits {
     pub cut: bool,
 }
 
-/// Calibrates from the store's audit log (read a page at a time from its start, as
-/// `motcua simulate --calibrate` does) and keeps procedure `id`'s states.
+/// Days read before the period's first day.
+const LEAD_DAYS: i64 = 31;
+
+/// The first audit position whose entry is at or after `t` (entries are in commit order,
+/// which is time order on one clock): a binary search over the served log.
+fn first_at(
+    reader: &dyn motcua::store::Reader,
+    t: jiff::Timestamp,
+) -> Result<u64, motcua::store::Error> {
+    let (count, _) = reader.audit_head()?;
+    let (mut lo, mut hi) = (1u64, count + 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        match reader.audit_entry(mid)? {
+            Some(e) if e.at < t => lo = mid + 1,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
+}
+
+/// Calibrates from the store's audit log (read a page at a time from a month before the
+/// period to its end) and keeps procedure `id`'s states.
 pub fn waits(
     engine: &motcua::Engine,
     id: &str,
@@ -288,7 +342,22 @@ pub fn waits(
         .map(|c| c.definition.clone())
         .collect();
     let reader = engine.store();
-    let mut next = 1;
+    let calendar = engine.calendar();
+    // Reading starts a month before the period (a step waiting when it began entered its
+    // state before it) and stops after it, so a long log costs the period, not its age.
+    let lead = jiff::Span::new().days(LEAD_DAYS);
+    let begin_at = from
+        .checked_sub(lead)
+        .ok()
+        .and_then(|d| calendar.start_of_day(d).ok());
+    let end_at = to
+        .tomorrow()
+        .ok()
+        .and_then(|d| calendar.start_of_day(d).ok());
+    let mut next = match begin_at {
+        Some(t) => first_at(reader, t)?,
+        None => 1,
+    };
     let mut read = 0u64;
     let mut cut = false;
     let mut failed = None;
@@ -304,6 +373,9 @@ pub fn waits(
                 return None;
             }
         };
+        if end_at.is_some_and(|end| page.first().is_some_and(|e| e.at >= end)) {
+            return None;
+        }
         let last = page.last()?.seq;
         next = last + 1;
         read += page.len() as u64;

@@ -29,12 +29,13 @@ pub use plan::{Plan, PlanError};
 pub use scenario::Scenario;
 
 /// The calendar a plan runs on.
-pub fn calendar_of(plan: &Plan) -> Box<dyn WorkingCalendar> {
-    match plan.calendar {
-        scenario::CalendarChoice::National => {
-            Box::new(motcua_core::calendar::Calendar::vietnam_default())
+pub fn calendar_of(plan: &Plan) -> std::sync::Arc<dyn WorkingCalendar> {
+    match (&plan.national, plan.calendar) {
+        (Some(n), _) => n.0.clone(),
+        (None, scenario::CalendarChoice::Continuous) => std::sync::Arc::new(continuous::Continuous),
+        (None, scenario::CalendarChoice::National) => {
+            std::sync::Arc::new(motcua_core::calendar::Calendar::vietnam_default())
         }
-        scenario::CalendarChoice::Continuous => Box::new(continuous::Continuous),
     }
 }
 

@@ -347,6 +347,8 @@ pub mod refusal {
     }
 
     /// More work than a screen or a request may ask of the server.
+    pub const EXHAUSTED: &str = "Kịch bản cần quá nhiều bước xử lý cho một lần dự báo trên máy chủ (có nhánh lặp lại nhiều lần?): hãy rút ngắn thời gian hoặc chạy bằng lệnh motcua simulate.";
+    pub const BUSY: &str = "Máy chủ đang chạy một dự báo khác; vui lòng thử lại sau ít phút.";
     pub fn too_big(dossiers: f64, limit: f64) -> String {
         format!(
             "Kịch bản quá lớn để chạy trên máy chủ: khoảng {} hồ sơ (số lần chạy × số hồ sơ dự kiến), tối đa {}. Giảm số lần chạy hoặc thời gian mô phỏng, hoặc chạy “motcua simulate” trên máy riêng.",

@@ -104,30 +104,47 @@ pub(crate) enum Forecast {
 }
 
 /// Plans and runs a forecast (one at a time, on the blocking pool, within the server's bound).
+/// The proposed version is checked and compiled there too: it is up to a megabyte of YAML.
 pub(crate) async fn run(
     s: &Shared,
     scenario: Scenario,
     ids: Vec<String>,
     proposed: Option<String>,
 ) -> Result<Forecast, Problem> {
-    let current = forecast::in_force(&s.engine, &ids).map_err(unprocessable)?;
-    let proposed = match proposed {
-        Some(source) => {
-            let p = forecast::proposed(&source).map_err(unprocessable)?;
-            Some(forecast::with_proposed(&current, p).map_err(unprocessable)?)
+    let engine = s.engine.clone();
+    forecast::run(move || -> Result<Forecast, Problem> {
+        let current = forecast::in_force(&engine, &ids).map_err(unprocessable)?;
+        let proposed = match proposed {
+            Some(source) => {
+                let p = forecast::proposed(&source).map_err(unprocessable)?;
+                Some(forecast::with_proposed(&current, p).map_err(unprocessable)?)
+            }
+            None => None,
+        };
+        let current_plan = forecast::plan_of(&engine, &scenario, current).map_err(unprocessable)?;
+        let forecast = match proposed {
+            Some(defs) => {
+                let p = forecast::plan_of(&engine, &scenario, defs).map_err(unprocessable)?;
+                Forecast::Two(Box::new(simulate::compare(&current_plan, &p)))
+            }
+            None => Forecast::One(Box::new(simulate::simulate(&current_plan))),
+        };
+        let exhausted = match &forecast {
+            Forecast::One(o) => o.exhausted,
+            Forecast::Two(c) => c.current.exhausted || c.proposed.exhausted,
+        };
+        if exhausted {
+            return Err(unprocessable(forecast::Refused::said(
+                refusal::EXHAUSTED.to_string(),
+                format!(
+                    "a replication needed more than {} steps, the most the server takes",
+                    current_plan.max_transitions.unwrap_or_default()
+                ),
+            )));
         }
-        None => None,
-    };
-    let current_plan = forecast::plan_of(&scenario, current).map_err(unprocessable)?;
-    let proposed_plan = match proposed {
-        Some(defs) => Some(forecast::plan_of(&scenario, defs).map_err(unprocessable)?),
-        None => None,
-    };
-    forecast::run(move || match proposed_plan {
-        Some(p) => Forecast::Two(Box::new(simulate::compare(&current_plan, &p))),
-        None => Forecast::One(Box::new(simulate::simulate(&current_plan))),
+        Ok(forecast)
     })
-    .await
+    .await?
 }
 
 #[utoipa::path(post, path = "/v1/simulations", operation_id = "create_simulation", tag = "forecasts",

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use jiff::Timestamp;
+use motcua_core::deadline::WorkingCalendar;
 use motcua_core::dossier::Channel;
 use motcua_core::dossier::definition::Definition;
 use motcua_core::procedure::{By, StateKind};
@@ -131,6 +132,18 @@ pub struct Plan {
     /// Stop each replication after this many transitions (a server bounds its forecasts
     /// with it); `None`: run to the end.
     pub max_transitions: Option<u64>,
+    /// The working-day calendar of `calendar: national`.
+    pub national: Option<NationalCalendar>,
+}
+
+/// The working-day calendar a plan runs on (the agency's, or the built-in national one).
+#[derive(Clone)]
+pub struct NationalCalendar(pub Arc<dyn WorkingCalendar>);
+
+impl std::fmt::Debug for NationalCalendar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NationalCalendar")
+    }
 }
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -142,13 +155,31 @@ const MAX_PER_HOUR: f64 = 10_000.0;
 impl Plan {
     /// Checks `scenario` against `definitions` (the catalogue it runs on).
     pub fn new(scenario: &Scenario, definitions: Vec<Arc<Definition>>) -> Result<Plan, PlanError> {
+        Plan::on(scenario, definitions, None)
+    }
+
+    /// [`Plan::new`] on the agency's own working-day calendar for `calendar: national`
+    /// (the one its engine decides on: `--calendar`), instead of the built-in national one.
+    pub fn on(
+        scenario: &Scenario,
+        definitions: Vec<Arc<Definition>>,
+        national: Option<Arc<dyn WorkingCalendar>>,
+    ) -> Result<Plan, PlanError> {
         let s = scenario;
-        let day_hours = match s.calendar {
-            CalendarChoice::National => {
-                let cal = motcua_core::calendar::Calendar::vietnam_default();
-                cal.working_day_length().as_secs_f64() / 3600.0
+        let national =
+            match s.calendar {
+                CalendarChoice::National => Some(national.unwrap_or_else(|| {
+                    Arc::new(motcua_core::calendar::Calendar::vietnam_default())
+                })),
+                CalendarChoice::Continuous => None,
+            };
+        let day_hours = match &national {
+            Some(cal) => {
+                let milli =
+                    cal.working_hours_milli(motcua_core::calendar::Duration::working_days(1));
+                milli.unwrap_or(8_000) as f64 / 1000.0
             }
-            CalendarChoice::Continuous => 24.0,
+            None => 24.0,
         };
         let elapsed = |at: &str, span: Span| {
             span.elapsed().ok_or_else(|| {
@@ -528,6 +559,7 @@ impl Plan {
             assumptions,
             working_day_hours: day_hours,
             max_transitions: None,
+            national: national.map(NationalCalendar),
         })
     }
 
