@@ -154,7 +154,8 @@ pub(crate) async fn run(
             content((Object = "application/json"))),
         (status = 403, description = "Neither an author (admin) nor an officer"),
         (status = 404, description = "No scenario of that name (`unknown_scenario`)"),
-        (status = 422, description = "The scenario or the proposed version does not fit the catalogue, or asks more work than the server runs (`invalid_scenario`; `detail` says why in Vietnamese, `cause` for integrators)")),
+        (status = 422, description = "The scenario or the proposed version does not fit the catalogue, or asks more work than the server runs (`invalid_scenario`; `detail` says why in Vietnamese, `cause` for integrators)"),
+        (status = 503, description = "Another forecast has run on the server for more than 20 s (`busy`): the server runs one at a time; try again")),
     security(("bearer" = [])))]
 pub async fn create(
     State(s): State<Shared>,
@@ -308,7 +309,8 @@ pub(crate) async fn observed(
     responses((status = 200, body = Waits, description = "Each officer step's wait and service over the period, from the audit log (`motcua simulate --calibrate`'s observations)"),
         (status = 400, description = "A bad period (`invalid_period`)"),
         (status = 403, description = "Neither an author (admin) nor an officer"),
-        (status = 404, description = "No such procedure")),
+        (status = 404, description = "No such procedure"),
+        (status = 503, description = "A forecast has held the server's one slot for more than 20 s (`busy`); try again")),
     security(("bearer" = [])))]
 pub async fn waits(
     State(s): State<Shared>,
