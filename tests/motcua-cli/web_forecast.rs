@@ -133,7 +133,7 @@ fn the_api_forecasts_as_the_cli_does_compares_a_proposal_and_refuses_in_vietname
         json!({"scenario_yaml": inline.replace("{du: 0.9, thieu: 0.1}", "{du: 0.9, thieu: 0.3}")}),
         422,
         "invalid_scenario",
-        "Kịch bản không khớp với danh mục thủ tục ở mục",
+        "các tỉ lệ cộng lại bằng 1,2, không phải 1",
     );
     refused(
         json!({"scenario_yaml": inline

@@ -130,7 +130,7 @@ impl Refused {
 
     pub fn of_plan(e: &PlanError) -> Refused {
         let detail = match e {
-            PlanError::Field { at, .. } => refusal::field(at),
+            PlanError::Field { at, problem } => refusal::field(at, problem),
             PlanError::Procedures(_) => refusal::PROCEDURES.to_string(),
         };
         Refused::said(detail, e.to_string())

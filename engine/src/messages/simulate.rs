@@ -306,8 +306,96 @@ pub fn days_difference(i: &Option<Interval>) -> String {
 
 /// Why the server runs no forecast of a request, for people (the API's `detail`, the screen's
 /// refusal).
+/// Why a scenario line does not fit, as its author reads it (the ids are the ones the
+/// author wrote in the scenario, so they can find them).
+pub fn problem(p: &motcua_simulate::plan::Problem) -> String {
+    use motcua_simulate::plan::Problem as P;
+    let kind = |d: &str| match d {
+        "exponential" => "phân phối mũ (exponential)",
+        "lognormal" => "phân phối log-chuẩn (lognormal)",
+        "fixed" => "thời gian cố định (fixed)",
+        _ => "phân phối thực nghiệm (empirical)",
+    };
+    // A share as written: up to four decimals, no trailing zeros (1,2 rather than 1,2000).
+    let share = |x: f64| {
+        let text = decimal(x, 4);
+        if text.contains(',') {
+            text.trim_end_matches('0').trim_end_matches(',').to_string()
+        } else {
+            text
+        }
+    };
+    match p {
+        P::NotProbability(x) => format!("{} không phải là xác suất từ 0 đến 1", share(*x)),
+        P::SharesSum(x) => format!("các tỉ lệ cộng lại bằng {}, không phải 1", share(*x)),
+        P::Needs {
+            distribution,
+            field,
+        } => {
+            format!("{} cần có “{field}”", kind(distribution))
+        }
+        P::TakesNo {
+            distribution,
+            field,
+        } => {
+            format!("{} không dùng “{field}”", kind(distribution))
+        }
+        P::NotWorkingTime(s) => format!(
+            "“{s}” phải là thời gian làm việc (working hours, working days) vì đó là thời gian của cán bộ"
+        ),
+        P::NotElapsedTime(s) => format!(
+            "“{s}” phải là thời gian thực (hours, days) vì công dân không làm theo giờ hành chính"
+        ),
+        P::SpanNotElapsed(s) => format!("“{s}” phải là thời gian thực (days, hours)"),
+        P::MeanNotPositive => "giá trị trung bình phải lớn hơn 0".into(),
+        P::LognormalOrder => "phân phối log-chuẩn cần 0 < trung vị < p90".into(),
+        P::NoSamples => "phân phối thực nghiệm cần danh sách “samples” (giờ)".into(),
+        P::BadSamples => "mỗi mẫu là số giờ, không âm và không quá mười năm".into(),
+        P::Multiplier => "hệ số nhân nằm trong khoảng từ 0 đến 100".into(),
+        P::NotLongerThanWarmup => "thời gian mô phỏng phải dài hơn giai đoạn khởi động".into(),
+        P::Replications(max) => format!("số lần chạy từ 1 đến {max}"),
+        P::OutOfRange => "thời gian mô phỏng vượt ra ngoài phạm vi của lịch".into(),
+        P::UnknownProcedure(id) => format!("danh mục không có thủ tục “{id}”"),
+        P::NoArrivals => "cần ít nhất một thủ tục có hồ sơ đến".into(),
+        P::OneRate => "nêu đúng một trong hai: per_working_day hoặc per_hour".into(),
+        P::Rate => "số hồ sơ đến phải lớn hơn 0 (và hợp lý)".into(),
+        P::Weekday => "ngày trong tuần là một trong mon, tue, wed, thu, fri, sat, sun".into(),
+        P::Hour => "giờ trong ngày từ 0 đến 23".into(),
+        P::ProfileClosed => "hệ số theo ngày và giờ không để giờ nào có hồ sơ đến".into(),
+        P::TooBusy { per_hour, max } => format!(
+            "giờ cao điểm có {} hồ sơ đến, quá {}",
+            decimal(*per_hour, 0),
+            decimal(*max, 0)
+        ),
+        P::Channel => "kênh tiếp nhận là desk, online hoặc post".into(),
+        P::NoExample(id) => format!(
+            "thủ tục “{id}” không có tờ khai mẫu (form.examples): nêu dữ liệu tờ khai trong “data”"
+        ),
+        P::InvalidForm { procedure, .. } => {
+            format!("dữ liệu tờ khai không hợp lệ với thủ tục “{procedure}”")
+        }
+        P::UnknownRole(r) => format!("không thủ tục nào có vai trò “{r}”"),
+        P::UnknownDepartment(d) => format!("không thủ tục nào có phòng ban “{d}”"),
+        P::Officers => "cần ít nhất một cán bộ (và một số lượng hợp lý)".into(),
+        P::PoolTwice => "vai trò và phòng ban này được nêu hai lần".into(),
+        P::Twice { state, line } => format!("bước “{state}” được nêu hai lần trong “{line}”"),
+        P::UnknownAction { procedure, action } => {
+            format!("thủ tục “{procedure}” không có hành động “{action}”")
+        }
+        P::NotFrom { action, state } => {
+            format!("hành động “{action}” không đi ra từ bước “{state}”")
+        }
+        P::NotApplicant(state) => format!("bước “{state}” không phải bước chờ công dân"),
+        P::NoStateIn { procedure, state } => {
+            format!("thủ tục “{procedure}” không có bước “{state}”")
+        }
+        P::NoState(state) => format!("không thủ tục nào trong danh mục có bước “{state}”"),
+    }
+}
+
 pub mod refusal {
     use super::decimal;
+    use motcua_simulate::plan::Problem;
 
     /// The scenario text is not YAML of the scenario's shape.
     pub fn unreadable(line: usize, col: usize) -> String {
@@ -316,9 +404,9 @@ pub mod refusal {
         )
     }
 
-    /// The scenario does not fit the catalogue at `at` (a field of the scenario).
-    pub fn field(at: &str) -> String {
-        format!("Kịch bản không khớp với danh mục thủ tục ở mục “{at}”.")
+    /// The scenario does not fit the catalogue at `at` (a field of the scenario), and why.
+    pub fn field(at: &str, problem: &Problem) -> String {
+        format!("Kịch bản sai ở mục “{at}”: {}.", super::problem(problem))
     }
 
     /// The proposed procedure has errors.
@@ -367,5 +455,47 @@ pub mod refusal {
             "Chỉ đọc {} mục nhật ký đầu tiên; số liệu có thể thiếu.",
             decimal(entries as f64, 0)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use motcua_simulate::plan::Problem;
+    use motcua_simulate::span::{Span, Unit};
+
+    #[test]
+    fn a_scenario_refusal_says_where_and_why_in_vietnamese() {
+        let samples = [
+            Problem::SharesSum(1.2),
+            Problem::NotWorkingTime(Span::new(1.0, Unit::Hours)),
+            Problem::Needs {
+                distribution: "lognormal",
+                field: "p90",
+            },
+            Problem::NoState("tham-dinh".into()),
+            Problem::TooBusy {
+                per_hour: 12_000.0,
+                max: 10_000.0,
+            },
+        ];
+        let said: Vec<String> = samples.iter().map(super::problem).collect();
+        assert_eq!(said[0], "các tỉ lệ cộng lại bằng 1,2, không phải 1");
+        assert!(said[1].contains("thời gian làm việc"), "{}", said[1]);
+        assert!(
+            said[2].contains("log-chuẩn") && said[2].contains("“p90”"),
+            "{}",
+            said[2]
+        );
+        assert!(said[4].contains("12.000"), "{}", said[4]);
+        for s in &said {
+            for english in [" must ", " the ", " needs "] {
+                assert!(!s.contains(english), "English in {s}");
+            }
+        }
+        let at = super::refusal::field("branching[0].actions", &samples[0]);
+        assert_eq!(
+            at,
+            "Kịch bản sai ở mục “branching[0].actions”: các tỉ lệ cộng lại bằng 1,2, không phải 1."
+        );
     }
 }

@@ -7,24 +7,21 @@ use std::sync::Arc;
 use motcua_core::dossier::definition::Definition;
 use motcua_core::procedure::{Outcome, Procedure, StateKind};
 
-use super::{PlanError, field};
+use super::{PlanError, Problem, field};
 use crate::random::Distribution;
 use crate::scenario::{DistributionName, Time};
 use crate::span::Span;
 
 pub(super) fn probability(at: &str, p: f64) -> Result<f64, PlanError> {
     if !p.is_finite() || !(0.0..=1.0).contains(&p) {
-        return Err(field(
-            at,
-            format!("{p} is not a probability between 0 and 1"),
-        ));
+        return Err(field(at, Problem::NotProbability(p)));
     }
     Ok(p)
 }
 
 pub(super) fn shares_sum_to_one(at: &str, sum: f64) -> Result<(), PlanError> {
     if (sum - 1.0).abs() > 1e-6 {
-        return Err(field(at, format!("the shares add up to {sum}, not 1")));
+        return Err(field(at, Problem::SharesSum(sum)));
     }
     Ok(())
 }
@@ -36,32 +33,41 @@ pub fn distribution(
     working: bool,
     day_hours: f64,
 ) -> Result<Distribution, PlanError> {
-    let hours = |name: &str, s: &Option<Span>| -> Result<f64, PlanError> {
+    let distribution_name = match t.distribution {
+        DistributionName::Exponential => "exponential",
+        DistributionName::Lognormal => "lognormal",
+        DistributionName::Fixed => "fixed",
+        DistributionName::Empirical => "empirical",
+    };
+    let hours = |name: &'static str, s: &Option<Span>| -> Result<f64, PlanError> {
         let s = s.ok_or_else(|| {
             field(
                 at,
-                format!("a {:?} distribution needs '{name}'", t.distribution).to_lowercase(),
+                Problem::Needs {
+                    distribution: distribution_name,
+                    field: name,
+                },
             )
         })?;
         if s.unit.is_working() != working {
-            let want = if working {
-                "working time ('working hours' or 'working days'): it is an officer's time"
+            let problem = if working {
+                Problem::NotWorkingTime(s)
             } else {
-                "elapsed time ('hours', 'days'): the applicant does not keep office hours"
+                Problem::NotElapsedTime(s)
             };
-            return Err(field(
-                format!("{at}.{name}"),
-                format!("'{s}' must be {want}"),
-            ));
+            return Err(field(format!("{at}.{name}"), problem));
         }
         Ok(s.hours(day_hours))
     };
-    let unused = |names: &[(&str, bool)]| -> Result<(), PlanError> {
+    let unused = |names: &[(&'static str, bool)]| -> Result<(), PlanError> {
         for (name, given) in names {
             if *given {
                 return Err(field(
                     format!("{at}.{name}"),
-                    format!("a {:?} distribution takes no '{name}'", t.distribution).to_lowercase(),
+                    Problem::TakesNo {
+                        distribution: distribution_name,
+                        field: name,
+                    },
                 ));
             }
         }
@@ -77,7 +83,7 @@ pub fn distribution(
             ])?;
             let mean = hours("mean", &t.mean)?;
             if mean <= 0.0 {
-                return Err(field(format!("{at}.mean"), "the mean must be above zero"));
+                return Err(field(format!("{at}.mean"), Problem::MeanNotPositive));
             }
             Distribution::Exponential { mean }
         }
@@ -90,10 +96,7 @@ pub fn distribution(
             let median = hours("median", &t.median)?;
             let p90 = hours("p90", &t.p90)?;
             if median <= 0.0 || p90 <= median {
-                return Err(field(
-                    format!("{at}.p90"),
-                    "a lognormal needs 0 < median < p90",
-                ));
+                return Err(field(format!("{at}.p90"), Problem::LognormalOrder));
             }
             Distribution::lognormal(median, p90)
         }
@@ -113,18 +116,16 @@ pub fn distribution(
                 ("p90", t.p90.is_some()),
                 ("value", t.value.is_some()),
             ])?;
-            let mut samples =
-                t.samples.clone().filter(|s| !s.is_empty()).ok_or_else(|| {
-                    field(at, "an empirical distribution needs 'samples' (hours)")
-                })?;
+            let mut samples = t
+                .samples
+                .clone()
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| field(at, Problem::NoSamples))?;
             if samples
                 .iter()
                 .any(|s| !s.is_finite() || *s < 0.0 || *s > 24.0 * 3660.0)
             {
-                return Err(field(
-                    format!("{at}.samples"),
-                    "samples are hours: finite, not negative, at most ten years",
-                ));
+                return Err(field(format!("{at}.samples"), Problem::BadSamples));
             }
             samples.sort_by(f64::total_cmp);
             Distribution::Empirical(samples)
@@ -149,14 +150,17 @@ pub(super) fn states_named(
         .map(|(i, _)| i)
         .collect();
     if found.is_empty() {
-        let message = match procedure {
+        let problem = match procedure {
             Some(p) if !defs.iter().any(|d| &d.procedure.id == p) => {
-                format!("no procedure '{p}' in the catalogue")
+                Problem::UnknownProcedure(p.clone())
             }
-            Some(p) => format!("procedure '{p}' has no state '{state}'"),
-            None => format!("no procedure in the catalogue has a state '{state}'"),
+            Some(p) => Problem::NoStateIn {
+                procedure: p.clone(),
+                state: state.to_string(),
+            },
+            None => Problem::NoState(state.to_string()),
         };
-        return Err(field(at, message));
+        return Err(field(at, problem));
     }
     Ok(found)
 }
@@ -209,7 +213,7 @@ pub(super) fn main_paths(p: &Procedure) -> HashMap<String, String> {
 
 pub(super) fn multiplier(at: &str, v: f64) -> Result<f64, PlanError> {
     if !v.is_finite() || !(0.0..=100.0).contains(&v) {
-        return Err(field(at, "a multiplier is between 0 and 100"));
+        return Err(field(at, Problem::Multiplier));
     }
     Ok(v)
 }

@@ -17,6 +17,9 @@ use crate::random::Distribution;
 
 mod catalogue;
 mod checks;
+mod problem;
+
+pub use problem::Problem;
 
 use crate::scenario::{CalendarChoice, Discipline, Scenario};
 use crate::span::Span;
@@ -27,16 +30,16 @@ use checks::{main_paths, multiplier, probability, shares_sum_to_one, states_name
 /// Why a scenario does not fit its catalogue; `at` is where in the scenario.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
-    #[error("{at}: {message}")]
-    Field { at: String, message: String },
+    #[error("{at}: {problem}")]
+    Field { at: String, problem: Problem },
     #[error("the procedures do not load:\n{0}")]
     Procedures(String),
 }
 
-fn field(at: impl Into<String>, message: impl Into<String>) -> PlanError {
+fn field(at: impl Into<String>, problem: Problem) -> PlanError {
     PlanError::Field {
         at: at.into(),
-        message: message.into(),
+        problem,
     }
 }
 
@@ -182,12 +185,8 @@ impl Plan {
             None => 24.0,
         };
         let elapsed = |at: &str, span: Span| {
-            span.elapsed().ok_or_else(|| {
-                field(
-                    at,
-                    format!("'{span}' must be elapsed time ('days', 'hours'), not working time"),
-                )
-            })
+            span.elapsed()
+                .ok_or_else(|| field(at, Problem::SpanNotElapsed(span)))
         };
         let duration = elapsed("duration", s.duration)?;
         let warmup = match s.warmup {
@@ -195,21 +194,18 @@ impl Plan {
             None => jiff::SignedDuration::ZERO,
         };
         if duration <= warmup {
-            return Err(field(
-                "duration",
-                "the span must be longer than the warm-up",
-            ));
+            return Err(field("duration", Problem::NotLongerThanWarmup));
         }
         if s.replications == 0 || s.replications > MAX_REPLICATIONS {
             return Err(field(
                 "replications",
-                format!("between 1 and {MAX_REPLICATIONS}"),
+                Problem::Replications(MAX_REPLICATIONS),
             ));
         }
         let at = |d: jiff::SignedDuration, name: &str| {
             s.start
                 .checked_add(d)
-                .map_err(|e| field(name, e.to_string()))
+                .map_err(|_| field(name, Problem::OutOfRange))
         };
         let end = at(duration, "duration")?;
         let counted_from = at(warmup, "warmup")?;
@@ -217,12 +213,12 @@ impl Plan {
         let index_of = |at: &str, id: &str| {
             defs.iter()
                 .position(|d| d.procedure.id == id)
-                .ok_or_else(|| field(at, format!("no procedure '{id}' in the catalogue")))
+                .ok_or_else(|| field(at, Problem::UnknownProcedure(id.to_string())))
         };
         let mut assumptions = vec![];
 
         if s.arrivals.is_empty() {
-            return Err(field("arrivals", "at least one procedure's arrivals"));
+            return Err(field("arrivals", Problem::NoArrivals));
         }
         let mut arrivals = vec![];
         for (i, a) in s.arrivals.iter().enumerate() {
@@ -232,56 +228,51 @@ impl Plan {
                 (Some(d), None) => (d / day_hours, true),
                 (None, Some(h)) => (h, false),
                 _ => {
-                    return Err(field(
-                        &here,
-                        "give exactly one of 'per_working_day' and 'per_hour'",
-                    ));
+                    return Err(field(&here, Problem::OneRate));
                 }
             };
             if !per_hour.is_finite() || per_hour <= 0.0 || per_hour > MAX_PER_HOUR {
-                return Err(field(&here, "the rate must be above zero (and sensible)"));
+                return Err(field(&here, Problem::Rate));
             }
             let mut weekday = [1.0; 7];
             let mut hour = [1.0; 24];
             if let Some(p) = &a.profile {
                 for (k, v) in &p.weekdays {
                     let at = format!("{here}.profile.weekdays.{k}");
-                    let i = WEEKDAYS.iter().position(|w| w == k).ok_or_else(|| {
-                        field(&at, "a weekday is one of mon, tue, wed, thu, fri, sat, sun")
-                    })?;
+                    let i = WEEKDAYS
+                        .iter()
+                        .position(|w| w == k)
+                        .ok_or_else(|| field(&at, Problem::Weekday))?;
                     weekday[i] = multiplier(&at, *v)?;
                 }
                 for (k, v) in &p.hours {
                     let at = format!("{here}.profile.hours.{k}");
                     let slot = hour
                         .get_mut(usize::from(*k))
-                        .ok_or_else(|| field(&at, "an hour is 0 to 23"))?;
+                        .ok_or_else(|| field(&at, Problem::Hour))?;
                     *slot = multiplier(&at, *v)?;
                 }
             }
             let peak = weekday.iter().cloned().fold(0.0, f64::max)
                 * hour.iter().cloned().fold(0.0, f64::max);
             if peak <= 0.0 {
-                return Err(field(
-                    format!("{here}.profile"),
-                    "the profile leaves no hour open",
-                ));
+                return Err(field(format!("{here}.profile"), Problem::ProfileClosed));
             }
             // Candidates are drawn at the peak rate and thinned: the peak is what is bounded.
             if per_hour * peak > MAX_PER_HOUR {
                 return Err(field(
                     format!("{here}.profile"),
-                    format!(
-                        "the busiest hour would see {} arrivals, more than {MAX_PER_HOUR}",
-                        per_hour * peak
-                    ),
+                    Problem::TooBusy {
+                        per_hour: per_hour * peak,
+                        max: MAX_PER_HOUR,
+                    },
                 ));
             }
             let mut channels = vec![];
             for (k, v) in &a.channels {
                 let at = format!("{here}.channels.{k}");
                 let c: Channel = serde_json::from_value(serde_json::Value::String(k.clone()))
-                    .map_err(|_| field(&at, "a channel is desk, online or post"))?;
+                    .map_err(|_| field(&at, Problem::Channel))?;
                 channels.push((c, probability(&at, *v)?));
             }
             if channels.is_empty() {
@@ -294,15 +285,13 @@ impl Plan {
             let def = &defs[procedure];
             let data = match &a.data {
                 Some(d) => d.clone(),
-                None => def.procedure.form.get("examples").and_then(|e| e.get(0)).cloned().ok_or_else(|| {
-                    field(
-                        &here,
-                        format!(
-                            "procedure '{}' has no form example: give the form the simulated dossiers carry as 'data'",
-                            def.procedure.id
-                        ),
-                    )
-                })?,
+                None => def
+                    .procedure
+                    .form
+                    .get("examples")
+                    .and_then(|e| e.get(0))
+                    .cloned()
+                    .ok_or_else(|| field(&here, Problem::NoExample(def.procedure.id.clone())))?,
             };
             let mut with_defaults = data.clone();
             def.form.apply_defaults(&mut with_defaults);
@@ -311,12 +300,17 @@ impl Plan {
                 jiff::tz::Offset::constant(7).to_datetime(s.start).date(),
             );
             if !errors.is_empty() {
+                let errors = errors
+                    .iter()
+                    .map(|e| format!("{e:?}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
                 return Err(field(
                     format!("{here}.data"),
-                    format!(
-                        "the form is not valid for '{}': {errors:?}",
-                        def.procedure.id
-                    ),
+                    Problem::InvalidForm {
+                        procedure: def.procedure.id.clone(),
+                        errors,
+                    },
                 ));
             }
             arrivals.push(ArrivalPlan {
@@ -340,7 +334,7 @@ impl Plan {
             if !role_known {
                 return Err(field(
                     format!("{here}.role"),
-                    format!("no procedure has a role '{}'", st.role),
+                    Problem::UnknownRole(st.role.clone()),
                 ));
             }
             let dep_known = defs.iter().any(|d| {
@@ -352,20 +346,17 @@ impl Plan {
             if !dep_known {
                 return Err(field(
                     format!("{here}.department"),
-                    format!("no procedure has a department '{}'", st.department),
+                    Problem::UnknownDepartment(st.department.clone()),
                 ));
             }
             if st.officers == 0 || st.officers > 100_000 {
-                return Err(field(
-                    format!("{here}.officers"),
-                    "at least one officer (and a sensible number)",
-                ));
+                return Err(field(format!("{here}.officers"), Problem::Officers));
             }
             if pools
                 .iter()
                 .any(|p| p.role == st.role && p.department == st.department)
             {
-                return Err(field(&here, "this role and department are listed twice"));
+                return Err(field(&here, Problem::PoolTwice));
             }
             pools.push(Pool {
                 role: st.role.clone(),
@@ -382,7 +373,10 @@ impl Plan {
                 if service.insert((p, sv.state.clone()), d.clone()).is_some() {
                     return Err(field(
                         &here,
-                        format!("state '{}' has two service lines", sv.state),
+                        Problem::Twice {
+                            state: sv.state.clone(),
+                            line: "service",
+                        },
                     ));
                 }
             }
@@ -400,13 +394,19 @@ impl Plan {
                     let a = proc_.action(action).ok_or_else(|| {
                         field(
                             &at,
-                            format!("procedure '{}' has no action '{action}'", proc_.id),
+                            Problem::UnknownAction {
+                                procedure: proc_.id.clone(),
+                                action: action.clone(),
+                            },
                         )
                     })?;
                     if a.from != b.state {
                         return Err(field(
                             &at,
-                            format!("action '{action}' does not leave state '{}'", b.state),
+                            Problem::NotFrom {
+                                action: action.clone(),
+                                state: b.state.clone(),
+                            },
                         ));
                     }
                     choices.push((action.clone(), probability(&at, *share)?));
@@ -419,7 +419,10 @@ impl Plan {
                     if branching.insert((p, b.state.clone()), choices).is_some() {
                         return Err(field(
                             &here,
-                            format!("state '{}' has two branching lines", b.state),
+                            Problem::Twice {
+                                state: b.state.clone(),
+                                line: "branching",
+                            },
                         ));
                     }
                 }
@@ -428,14 +431,17 @@ impl Plan {
                     if kind != Some(StateKind::Applicant) {
                         return Err(field(
                             format!("{here}.response"),
-                            format!("state '{}' does not wait on the applicant", b.state),
+                            Problem::NotApplicant(b.state.clone()),
                         ));
                     }
                     let d = distribution(&format!("{here}.response"), t, false, day_hours)?;
                     if response.insert((p, b.state.clone()), d).is_some() {
                         return Err(field(
                             format!("{here}.response"),
-                            format!("state '{}' has two response lines", b.state),
+                            Problem::Twice {
+                                state: b.state.clone(),
+                                line: "response",
+                            },
                         ));
                     }
                 }
