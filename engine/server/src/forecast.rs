@@ -38,13 +38,6 @@ impl Scenarios {
     pub fn get(&self, name: &str) -> Option<&Named> {
         self.0.iter().find(|n| n.name == name)
     }
-    /// The scenarios that run procedure `id`.
-    pub fn running(&self, id: &str) -> Vec<&Named> {
-        self.0
-            .iter()
-            .filter(|n| n.procedures.iter().any(|p| p == id))
-            .collect()
-    }
 }
 
 /// Why the scenarios folder cannot be served.

@@ -170,7 +170,6 @@ pub fn calibrate(
         day = next;
     }
     let total_workdays: u64 = workdays.iter().sum();
-    const NAMES: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
     let arrivals: Vec<Arrival> = arrivals
         .into_iter()
         .filter(|(id, _)| def_of(id).is_some())
@@ -181,7 +180,7 @@ pub fn calibrate(
             for w in 0..7 {
                 if workdays[w] > 0 && rate > 0.0 {
                     let m = by_day[w] as f64 / workdays[w] as f64 / rate;
-                    weekdays.insert(NAMES[w].to_string(), round(m));
+                    weekdays.insert(crate::plan::WEEKDAYS[w].to_string(), round(m));
                 }
             }
             Arrival {

@@ -149,7 +149,8 @@ impl std::fmt::Debug for NationalCalendar {
     }
 }
 
-const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+/// The weekdays as a scenario's profile names them, Monday first.
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// More replications than this is a typing mistake: each is a whole run.
 pub const MAX_REPLICATIONS: u32 = 1_000;
 /// Arrivals beyond this many per hour are a typing mistake (and would not fit in memory).
