@@ -63,9 +63,9 @@ fn check(name: &str, theory: f64, i: Option<motcua_simulate::figures::Interval>)
 
 fn scenario(c: u32, rho: f64) -> String {
     let lambda = rho * f64::from(c);
-    // About 6,000 dossiers a replication, and a warm-up of a tenth of it (the offices start
+    // About 4,000 dossiers a replication, and a warm-up of a tenth of it (the offices start
     // empty; at ρ = 0.9 one officer's queue needs a few weeks to forget it).
-    let days = (6_000.0 / (lambda * 24.0)).ceil();
+    let days = (4_000.0 / (lambda * 24.0)).ceil();
     let warmup = (days / 10.0).ceil();
     format!(
         "procedures: [procedures/mmc.yaml]
