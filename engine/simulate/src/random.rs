@@ -1,9 +1,11 @@
 //! Random streams the simulation owns: xoshiro256** seeded through splitmix64, so the same
-//! seed gives the same figures on every machine and every version of every dependency.
+//! seed gives the same figures whatever the dependencies' versions, and on every machine of
+//! one platform (`ln`, `exp` and `cos` are the C library's, whose last bits may differ).
 //!
 //! Streams are derived from (seed, replication, purpose, index): the arrivals of each
-//! procedure and each dossier's own draws (its branches, its service times, its applicant's
-//! response) have their own stream. Two catalogues compared on the same seed therefore see
+//! arrival line and each dossier's own draws (its branches, its service times, its
+//! applicant's response; indexed by its arrival line and its number on it) have their own
+//! stream. Two catalogues compared on the same seed therefore see
 //! the same arrivals and, dossier by dossier, the same draws (common random numbers).
 
 /// A stream of uniform draws.

@@ -131,7 +131,7 @@ pub fn table(o: &Outcome) -> String {
     for f in &o.procedures {
         out.push_str(&row(f, f.name.as_deref().unwrap_or_default()));
     }
-    out.push_str(&row(&o.total, "Tổng cộng"));
+    out.push_str(&row(&o.total, screen::TOTAL));
     out.push_str(&format!(
         "\n{:<50} {:>24} {:>12} {:>8} {:>16} {:>10}\n",
         "Bước", "Chờ cán bộ (giờ TB/95%)", "Xử lý (giờ)", "Cán bộ", "Hiệu suất", "Hàng chờ"
@@ -173,6 +173,20 @@ pub fn table(o: &Outcome) -> String {
     out
 }
 
+/// What a line of the difference is about: the total, or the procedure by its name.
+pub fn difference_name(c: &Comparison, d: &motcua_simulate::figures::Difference) -> String {
+    match &d.procedure {
+        None => screen::TOTAL.to_string(),
+        Some(id) => c
+            .current
+            .procedures
+            .iter()
+            .find(|f| f.procedure.as_deref() == Some(id))
+            .and_then(|f| f.name.clone())
+            .unwrap_or_else(|| id.clone()),
+    }
+}
+
 /// Two catalogues side by side, and the difference.
 pub fn comparison(c: &Comparison) -> String {
     let mut out = String::from("HIỆN HÀNH\n");
@@ -181,16 +195,7 @@ pub fn comparison(c: &Comparison) -> String {
     out.push_str(&table(&c.proposed));
     out.push_str("\nCHÊNH LỆCH (đề xuất − hiện hành, cùng dòng ngẫu nhiên)\n");
     for d in &c.difference {
-        let name = match &d.procedure {
-            None => "Tổng cộng".to_string(),
-            Some(id) => c
-                .current
-                .procedures
-                .iter()
-                .find(|f| f.procedure.as_deref() == Some(id))
-                .and_then(|f| f.name.clone())
-                .unwrap_or_else(|| id.clone()),
-        };
+        let name = difference_name(c, d);
         let days = match &d.processing_working_days {
             None => "—".to_string(),
             Some(i) => format!("{} ngày làm việc", decimal(i.mean, 2)),

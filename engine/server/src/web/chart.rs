@@ -98,7 +98,8 @@ pub fn on_time(title: &str, bars: &[Bar]) -> Result<String, String> {
     Ok(out)
 }
 
-fn shorten(s: &str, max: usize) -> String {
+/// `s` cut to `max` characters with an ellipsis (a chart's label).
+pub(crate) fn shorten(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {

@@ -244,7 +244,8 @@ fn text_size(lines: &[String], font: usize) -> Point {
     )
 }
 
-fn escape(s: &str) -> String {
+/// Text and attribute values for SVG drawn by hand.
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -245,16 +245,7 @@ fn differences(c: &Comparison) -> Vec<DiffRow> {
     c.difference
         .iter()
         .map(|d| DiffRow {
-            name: match &d.procedure {
-                None => w::TOTAL.to_string(),
-                Some(id) => c
-                    .current
-                    .procedures
-                    .iter()
-                    .find(|f| f.procedure.as_deref() == Some(id))
-                    .and_then(|f| f.name.clone())
-                    .unwrap_or_else(|| id.clone()),
-            },
+            name: words::difference_name(c, d),
             rate: words::points(&d.on_time_rate),
             days: words::days_difference(&d.processing_working_days),
         })

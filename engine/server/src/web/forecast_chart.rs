@@ -5,6 +5,9 @@
 
 use std::fmt::Write;
 
+use super::chart::shorten;
+use super::diagram::escape;
+
 /// One bar: its label, the group it belongs to (drawn in the group's colour), its mean and
 /// interval as shares (0–1).
 pub struct Bar {
@@ -27,31 +30,6 @@ const COLOURS: [&str; 8] = [
 
 fn colour(i: usize) -> &'static str {
     COLOURS[i % COLOURS.len()]
-}
-
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let mut t: String = s.chars().take(max - 1).collect();
-        t.push('…');
-        t
-    }
 }
 
 const WIDTH: f64 = 760.0;
