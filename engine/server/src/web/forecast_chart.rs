@@ -38,13 +38,8 @@ const RIGHT: f64 = 70.0;
 const ROW: f64 = 30.0;
 const TOP: f64 = 40.0;
 
-/// Bars of shares from 0 to 100 %, each with its whisker and its value written after it;
-/// `legend` names the groups.
-pub fn shares(title: &str, bars: &[Bar], legend: &[&str], value: &dyn Fn(f64) -> String) -> String {
-    let plot = WIDTH - LABELS - RIGHT;
-    let x = |share: f64| LABELS + plot * share.clamp(0.0, 1.0);
-    let height = TOP + ROW * bars.len().max(1) as f64 + 50.0;
-    let mut out = String::new();
+/// A chart's SVG element, white ground and title (the title also for screen readers).
+fn open(out: &mut String, height: f64, title: &str) {
     let _ = write!(
         out,
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"forecast-chart\" width=\"{WIDTH}\" \
@@ -55,6 +50,16 @@ pub fn shares(title: &str, bars: &[Bar], legend: &[&str], value: &dyn Fn(f64) ->
         escape(title),
         escape(title)
     );
+}
+
+/// Bars of shares from 0 to 100 %, each with its whisker and its value written after it;
+/// `legend` names the groups.
+pub fn shares(title: &str, bars: &[Bar], legend: &[&str], value: &dyn Fn(f64) -> String) -> String {
+    let plot = WIDTH - LABELS - RIGHT;
+    let x = |share: f64| LABELS + plot * share.clamp(0.0, 1.0);
+    let height = TOP + ROW * bars.len().max(1) as f64 + 50.0;
+    let mut out = String::new();
+    open(&mut out, height, title);
     let bottom = TOP + ROW * bars.len().max(1) as f64;
     for tick in 0..=4 {
         let share = f64::from(tick) / 4.0;
@@ -141,17 +146,11 @@ pub fn lines(title: &str, axis: &str, days: &[String], series: &[Line]) -> Strin
     let x = |k: usize| left + plot_w * k as f64 / (n - 1) as f64;
     let y = |v: f64| TOP + plot_h - plot_h * (v / top).clamp(0.0, 1.0);
     let mut out = String::new();
+    open(&mut out, height, title);
     let _ = write!(
         out,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"forecast-chart\" width=\"{WIDTH}\" \
-         height=\"{height}\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" \
-         font-family=\"Arial, Helvetica, sans-serif\" font-size=\"13\"><title>{}</title>\
-         <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\
-         <text x=\"10\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{}</text>\
-         <text x=\"14\" y=\"{:.1}\" transform=\"rotate(-90 14 {:.1})\" text-anchor=\"middle\" \
+        "<text x=\"14\" y=\"{:.1}\" transform=\"rotate(-90 14 {:.1})\" text-anchor=\"middle\" \
          fill=\"#4b5563\">{}</text>",
-        escape(title),
-        escape(title),
         TOP + plot_h / 2.0,
         TOP + plot_h / 2.0,
         escape(axis)
